@@ -1,0 +1,132 @@
+"""Gradients of convolutions, with ``torch.nn.grad``'s signatures.
+
+* The gradient with respect to the input is a transposed convolution of
+  ``grad_output`` (im2col's adjoint: GEMM, then col2im).
+* The gradient with respect to the weight is ``grad_output @ unfold(input).T``,
+  summed over the batch (im2col, then GEMM).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .._args import as_float_array, check_int, check_nonnegative, check_positive, ntuple
+from ..errors import ShapeError
+from ..ops import block_counts, im2col
+from .functional import _conv_transpose_nd, _batch_chunks
+
+__all__ = ["conv1d_input", "conv2d_input", "conv3d_input", "conv1d_weight", "conv2d_weight", "conv3d_weight"]
+
+
+def _sizes(size, nd, name):
+    size = tuple(int(s) for s in size)
+    if len(size) != nd + 2:
+        raise ShapeError(f"{name} must be the full shape (N, C, *spatial) with {nd + 2} entries, got {size}")
+    return size
+
+
+def _geometry(stride, padding, dilation, nd):
+    stride, padding, dilation = (ntuple(stride, nd, "stride"), ntuple(padding, nd, "padding"),
+                                 ntuple(dilation, nd, "dilation"))
+    check_positive(stride, "stride")
+    check_positive(dilation, "dilation")
+    check_nonnegative(padding, "padding")
+    return stride, padding, dilation
+
+
+def _conv_input(input_size, weight, grad_output, stride, padding, dilation, groups, nd):
+    input_size = _sizes(input_size, nd, "input_size")
+    stride, padding, dilation = _geometry(stride, padding, dilation, nd)
+    w = as_float_array(weight, "weight")
+    g = as_float_array(grad_output, "grad_output")
+    if g.ndim != nd + 2 or w.ndim != nd + 2:
+        raise ShapeError(f"conv{nd}d_input: grad_output and weight need {nd + 2} dimensions, "
+                         f"got {g.shape} and {w.shape}")
+    kernel = w.shape[2:]
+    expected = block_counts(input_size[2:], kernel, stride, padding, dilation)
+    if tuple(g.shape[2:]) != expected or g.shape[0] != input_size[0] or g.shape[1] != w.shape[0]:
+        raise ShapeError(
+            f"conv{nd}d_input: a conv of input {input_size} with weight {w.shape} gives output "
+            f"{(input_size[0], w.shape[0]) + expected}, but grad_output has shape {g.shape}"
+        )
+    # output_padding recovers the input cells that the strided conv never reached.
+    smallest = tuple((o - 1) * s - 2 * p + d * (k - 1) + 1
+                     for o, s, p, d, k in zip(expected, stride, padding, dilation, kernel))
+    output_padding = tuple(i - m for i, m in zip(input_size[2:], smallest))
+    # A conv weight (C_out, C_in/g, *k) is exactly a transposed-conv weight of C_out -> C_in.
+    return _conv_transpose_nd(g, w, None, stride, padding, output_padding, groups, dilation, nd,
+                              check_output_padding=False)
+
+
+def _conv_weight(input, weight_size, grad_output, stride, padding, dilation, groups, nd):
+    weight_size = _sizes(weight_size, nd, "weight_size")
+    stride, padding, dilation = _geometry(stride, padding, dilation, nd)
+    groups = check_int(groups, "groups", minimum=1)
+    x = as_float_array(input)
+    g = as_float_array(grad_output, "grad_output").astype(x.dtype, copy=False)
+    if x.ndim != nd + 2 or g.ndim != nd + 2:
+        raise ShapeError(f"conv{nd}d_weight: input and grad_output need {nd + 2} dimensions, "
+                         f"got {x.shape} and {g.shape}")
+    c_out, c_in_g, *kernel = weight_size
+    n, c_in, *size = x.shape
+    if c_in != c_in_g * groups or c_out % groups:
+        raise ShapeError(f"conv{nd}d_weight: weight_size {weight_size} with groups={groups} does not fit "
+                         f"an input with {c_in} channels")
+    blocks = block_counts(size, kernel, stride, padding, dilation)
+    if g.shape != (n, c_out, *blocks):
+        raise ShapeError(f"conv{nd}d_weight: a conv of input {x.shape} with weight {weight_size} gives output "
+                         f"{(n, c_out, *blocks)}, but grad_output has shape {g.shape}")
+    rows = c_in_g * int(np.prod(kernel))
+    length = int(np.prod(blocks))
+    gw = np.zeros((groups, c_out // groups, rows), dtype=x.dtype)
+    g3 = g.reshape(n, groups, c_out // groups, length)
+    for a, b in _batch_chunks(n, c_in * int(np.prod(kernel)) * length * x.itemsize):
+        cols = im2col(x[a:b], tuple(kernel), stride, padding, dilation, blocks)
+        cols = cols.reshape(b - a, groups, rows, length)
+        gw += np.matmul(g3[a:b], cols.transpose(0, 1, 3, 2)).sum(axis=0)
+    return gw.reshape(weight_size)
+
+
+def conv1d_input(input_size, weight, grad_output, stride=1, padding=0, dilation=1, groups=1):
+    """Gradient of :func:`conv1d` with respect to its input, shape ``input_size``."""
+    return _conv_input(input_size, weight, grad_output, stride, padding, dilation, groups, 1)
+
+
+def conv2d_input(input_size, weight, grad_output, stride=1, padding=0, dilation=1, groups=1):
+    """Gradient of :func:`conv2d` with respect to its input, shape ``input_size``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from convlab.nn.grad import conv2d_input
+    >>> conv2d_input((1, 3, 5, 5), np.ones((4, 3, 3, 3)), np.ones((1, 4, 2, 2)), stride=2).shape
+    (1, 3, 5, 5)
+    """
+    return _conv_input(input_size, weight, grad_output, stride, padding, dilation, groups, 2)
+
+
+def conv3d_input(input_size, weight, grad_output, stride=1, padding=0, dilation=1, groups=1):
+    """Gradient of :func:`conv3d` with respect to its input, shape ``input_size``."""
+    return _conv_input(input_size, weight, grad_output, stride, padding, dilation, groups, 3)
+
+
+def conv1d_weight(input, weight_size, grad_output, stride=1, padding=0, dilation=1, groups=1):
+    """Gradient of :func:`conv1d` with respect to its weight, shape ``weight_size``."""
+    return _conv_weight(input, weight_size, grad_output, stride, padding, dilation, groups, 1)
+
+
+def conv2d_weight(input, weight_size, grad_output, stride=1, padding=0, dilation=1, groups=1):
+    """Gradient of :func:`conv2d` with respect to its weight, shape ``weight_size``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from convlab.nn.grad import conv2d_weight
+    >>> conv2d_weight(np.ones((1, 3, 5, 5)), (4, 3, 3, 3), np.ones((1, 4, 2, 2)), stride=2).shape
+    (4, 3, 3, 3)
+    """
+    return _conv_weight(input, weight_size, grad_output, stride, padding, dilation, groups, 2)
+
+
+def conv3d_weight(input, weight_size, grad_output, stride=1, padding=0, dilation=1, groups=1):
+    """Gradient of :func:`conv3d` with respect to its weight, shape ``weight_size``."""
+    return _conv_weight(input, weight_size, grad_output, stride, padding, dilation, groups, 3)

@@ -1,0 +1,35 @@
+"""Step 3 of the data path: the grouped matrix products (BLAS through ``np.matmul``)."""
+from __future__ import annotations
+
+import numpy as np
+
+
+def grouped_matmul(w2d, cols, groups, out=None):
+    """Per group ``g``: ``out[:, g] = w2d[g] @ cols[:, g]``.
+
+    w2d  : (C_out, C_in/groups * K)
+    cols : (N, C_in * K, L)
+    out  : (N, C_out, L)
+    """
+    n, rows, length = cols.shape
+    c_out = w2d.shape[0]
+    wg = w2d.reshape(groups, c_out // groups, rows // groups)
+    cg = cols.reshape(n, groups, rows // groups, length)
+    if out is None:
+        out = np.empty((n, c_out, length), dtype=cols.dtype)
+    np.matmul(wg, cg, out=out.reshape(n, groups, c_out // groups, length))
+    return out
+
+
+def grouped_matmul_transposed(w2d, x, groups):
+    """Per group ``g``: ``cols[:, g] = w2d[g].T @ x[:, g]`` (the columns of a transposed conv).
+
+    w2d : (C_in, C_out/groups * K)   (ConvTranspose weight, flattened)
+    x   : (N, C_in, L)
+    ->    (N, C_out * K, L)
+    """
+    n, c_in, length = x.shape
+    per = w2d.shape[1]
+    wg = w2d.reshape(groups, c_in // groups, per).transpose(0, 2, 1)
+    xg = x.reshape(n, groups, c_in // groups, length)
+    return np.matmul(wg, xg).reshape(n, groups * per, length)

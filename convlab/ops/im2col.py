@@ -1,0 +1,36 @@
+"""Step 2 of the data path: gather every sliding block of the input into a column (Cython)."""
+from __future__ import annotations
+
+import numpy as np
+
+from .. import _kernels
+from .._config import get_num_threads
+from ._volume import as_volume, lift3
+
+
+def block_counts(size, kernel_size, stride, padding, dilation, padding_right=None):
+    """Number of sliding blocks per spatial axis: ``(S + pl + pr - d*(k-1) - 1) // s + 1``.
+
+    Callers validate first; this never returns a count below zero.
+    """
+    if padding_right is None:
+        padding_right = padding
+    return tuple(
+        max((s + pl + pr - d * (k - 1) - 1) // st + 1, 0)
+        for s, k, st, pl, pr, d in zip(size, kernel_size, stride, padding, padding_right, dilation)
+    )
+
+
+def im2col(x, kernel_size, stride, padding, dilation, blocks):
+    """Columns of ``x``: ``(N, C, *S) -> (N, C * prod(kernel_size), prod(blocks))``.
+
+    ``padding`` is the zero padding before each axis; the padding after it is
+    implied by ``blocks`` (so ``padding='same'`` with an odd total is free).
+    Equivalent to ``torch.nn.functional.unfold`` generalised to 1-3 spatial dims.
+    """
+    n, c = x.shape[:2]
+    k = int(np.prod(kernel_size))
+    cols = np.empty((n, c * k, int(np.prod(blocks))), dtype=x.dtype)
+    _kernels.im2col(as_volume(x), cols, lift3(kernel_size, 1), lift3(stride, 1), lift3(padding, 0),
+                    lift3(dilation, 1), lift3(blocks, 1), get_num_threads())
+    return cols

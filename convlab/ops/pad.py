@@ -1,0 +1,94 @@
+"""Step 1 of the data path: pad the input (zeros, reflect, replicate, circular).
+
+Semantics are those of ``torch.nn.functional.pad``: ``pad`` lists
+``(left, right)`` pairs starting from the *last* dimension.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .._args import as_float_array, check_int
+from ..errors import ShapeError
+
+_NUMPY_MODE = {"reflect": "reflect", "replicate": "edge", "circular": "wrap"}
+MODES = ("constant", "reflect", "replicate", "circular")
+
+
+def pad(input, pad, mode="constant", value=None):
+    """Pad the trailing dimensions of an array, as ``torch.nn.functional.pad``.
+
+    Parameters
+    ----------
+    input : ndarray
+        Any float array for ``'constant'``; for the other modes ``(C, *S)`` or
+        ``(N, C, *S)`` with 1 to 3 padded spatial dimensions.
+    pad : tuple of int
+        ``(left_last, right_last, left_second_last, right_second_last, ...)``.
+        Negative values crop (``'constant'`` only).
+    mode : {'constant', 'reflect', 'replicate', 'circular'}
+        ``reflect`` mirrors without repeating the edge (needs pad < size),
+        ``replicate`` repeats the edge, ``circular`` wraps around (pad <= size).
+    value : float, optional
+        Fill value for ``'constant'`` (default 0).
+
+    Shape
+    -----
+    Each padded dimension grows by ``left + right``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from convlab.nn.functional import pad
+    >>> pad(np.arange(4.0).reshape(1, 1, 4), (2, 1), mode="reflect")
+    array([[[2., 1., 0., 1., 2., 3., 2.]]])
+    """
+    x = as_float_array(input)
+    if mode not in MODES:
+        raise ValueError(f"Unrecognised padding mode {mode!r}; valid modes are {MODES}")
+    if not isinstance(pad, (tuple, list)):
+        raise TypeError(f"pad must be a tuple of ints, got {pad!r}")
+    pad = tuple(check_int(p, "pad") for p in pad)
+    if len(pad) % 2:
+        raise ValueError(f"Padding length must be divisible by 2, got pad={pad} of length {len(pad)}")
+    npad = len(pad) // 2
+    if npad > x.ndim:
+        raise ValueError(f"Padding length {len(pad)} is too large for an input with {x.ndim} dimensions (at most {2 * x.ndim})")
+    # widths[i] = (before, after) for every dimension of x
+    widths = [(0, 0)] * (x.ndim - npad) + [(pad[2 * j], pad[2 * j + 1]) for j in reversed(range(npad))]
+
+    if mode == "constant":
+        fill = 0.0 if value is None else float(value)
+        out_shape = tuple(s + a + b for s, (a, b) in zip(x.shape, widths))
+        if any(s < 0 for s in out_shape):
+            raise ShapeError(f"Negative padding {pad} would give a negative size {out_shape} for input {x.shape}")
+        out = np.full(out_shape, fill, dtype=x.dtype)
+        src = tuple(slice(max(-a, 0), s - max(-b, 0)) for s, (a, b) in zip(x.shape, widths))
+        dst = tuple(slice(max(a, 0), max(a, 0) + max(sl.stop - sl.start, 0)) for sl, (a, b) in zip(src, widths))
+        if all(sl.stop > sl.start for sl in src):
+            out[dst] = x[src]
+        return out
+
+    if value not in (None, 0, 0.0):
+        raise ValueError(f"Padding mode {mode!r} does not take a fill value (got value={value})")
+    if not 1 <= npad <= 3 or x.ndim not in (npad + 1, npad + 2):
+        raise ShapeError(
+            f"Padding mode {mode!r} pads 1 to 3 trailing dimensions of a (C, *S) or (N, C, *S) input; "
+            f"got pad of length {len(pad)} for an input of shape {x.shape}"
+        )
+    if any(p < 0 for p in pad):
+        raise ValueError(f"Negative padding is only supported for mode='constant', got pad={pad}")
+    for dim, (a, b) in enumerate(widths):
+        size = x.shape[dim]
+        if (a or b) and mode == "reflect" and max(a, b) >= size:
+            raise ShapeError(
+                f"Reflect padding must be smaller than the padded dimension: got padding ({a}, {b}) "
+                f"for dimension {dim} of size {size} (valid: 0 <= padding <= {size - 1})"
+            )
+        if (a or b) and mode == "circular" and max(a, b) > size:
+            raise ShapeError(
+                f"Circular padding may wrap around at most once: got padding ({a}, {b}) "
+                f"for dimension {dim} of size {size} (valid: 0 <= padding <= {size})"
+            )
+        if (a or b) and size == 0:
+            raise ShapeError(f"Cannot {mode}-pad dimension {dim} of size 0 (input shape {x.shape})")
+    return np.pad(x, widths, mode=_NUMPY_MODE[mode])

@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# Build convlab._kernels with bounds/wraparound checks on (CONVLAB_DEBUG_BUILD=1) in a scratch copy,
+# then run the kernel-facing tests against that build.
+set -euo pipefail
+here=$(cd "$(dirname "$0")/.." && pwd)
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+cp -r "$here/convlab" "$here/tests" "$here/setup.py" "$here/pyproject.toml" "$here/README.md" "$tmp/"
+rm -f "$tmp"/convlab/*.so "$tmp"/convlab/_kernels.c
+cd "$tmp"
+CONVLAB_DEBUG_BUILD=1 python3 setup.py -q build_ext --inplace >/dev/null
+PYTHONPATH="$tmp" python3 -c "import convlab, sys; assert convlab.__file__.startswith('$tmp'), convlab.__file__; print('debug build:', convlab.__file__)"
+PYTHONPATH="$tmp" python3 -m pytest -q -p no:cacheprovider tests/test_reference.py tests/test_errors.py tests/test_golden.py
