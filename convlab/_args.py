@@ -33,7 +33,9 @@ def ntuple(value, n: int, name: str) -> tuple[int, ...]:
         raise ValueError(f"{name} must be an int or a tuple of {n} ints, got {value!r} ({len(items)} values)")
     out = []
     for v in items:
-        if isinstance(v, (bool, np.bool_)) or not isinstance(v, (numbers.Integral, np.integer)):
+        if isinstance(v, (bool, np.bool_)):
+            raise TypeError(f"{name} must contain integers, got the bool {v!r} in {name}={value!r}")
+        if not isinstance(v, (numbers.Integral, np.integer)):
             try:
                 v = operator.index(v)
             except TypeError:
@@ -101,6 +103,22 @@ def check_batched(x: np.ndarray, nd: int, opname: str) -> tuple[np.ndarray, bool
         f"Expected {nd + 1}D (unbatched) or {nd + 2}D (batched) input to {opname}, "
         f"but got input of size: {list(x.shape)}"
     )
+
+
+# The kernels index with C ``Py_ssize_t``: every ``o*stride - padding + t*dilation`` they
+# compute, and every element count, must stay far below 2**63.
+MAX_EXTENT = 2**62
+
+
+def check_extent(extent, what: str) -> None:
+    """Refuse geometry whose index arithmetic or element count could overflow 64-bit integers.
+
+    ``extent`` is a per-axis bound on the indices a kernel computes (or a list of
+    element counts); Python ints, so the check itself cannot overflow.
+    """
+    if any(int(e) >= MAX_EXTENT for e in extent):
+        raise ValueError(f"{what} is too large: {tuple(int(e) for e in extent)} exceeds the supported "
+                         f"limit of 2**62 per axis (check padding, stride, dilation and kernel_size)")
 
 
 def check_padding_mode(mode: str) -> str:

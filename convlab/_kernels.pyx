@@ -1,146 +1,404 @@
 # cython: language_level=3
-"""The two Cython kernels of convlab's data path: im2col (unfold) and col2im (fold).
+"""The Cython kernels of convlab's data path.
 
-Both work on 3-d spatial volumes; 1-d and 2-d callers pass unit dimensions
-(``(N, C, 1, 1, L)``, ``(N, C, 1, H, W)``). The Python wrappers in
-``convlab.ops`` own validation, dtype, contiguity and allocation: these
-functions trust their arguments (bounds checking is compiled out unless
-``CONVLAB_DEBUG_BUILD=1``) and only read and write the buffers they are given.
+* ``im2col`` / ``col2im``: gather sliding blocks into columns, and scatter-add
+  them back (the adjoint). Used by Unfold/Fold and the gradients.
+* ``conv_gemm``: a forward convolution that fuses im2col and the GEMM per tile:
+  each thread gathers the columns of a few output rows into its own small
+  workspace (sized for L2) and multiplies it with single-threaded BLAS
+  (``sgemm``/``dgemm`` from ``scipy.linalg.cython_blas``); the whole-batch
+  column matrix never exists.
+* ``conv_transpose_gemm``: GEMM into a per-thread workspace, then col2im into
+  the output plane (never zero insertion).
+* ``conv_direct``: plain loops for depthwise and tiny problems, where a GEMM
+  would be mostly overhead. The innermost loop runs along contiguous memory.
 
-Index convention, per spatial axis with kernel tap ``t``, block (output)
-index ``o``, stride ``s``, padding ``p`` and dilation ``d``::
+All kernels work on 3-d volumes; 1-d and 2-d callers pass unit dimensions
+(``(N, C, 1, 1, L)``, ``(N, C, 1, H, W)``). Padding modes (zeros, reflect,
+replicate, circular) are applied while gathering, so no padded copy is made.
 
-    input index  i = o * s - p + t * d        (zero / skipped when outside)
+The Python wrappers in ``convlab.ops`` own validation, dtype, contiguity and
+allocation: these functions trust their arguments (bounds checking is compiled
+out unless ``CONVLAB_DEBUG_BUILD=1``).
 
-Column layout: ``cols[n, (c, td, th, tw), (od, oh, ow)]``, row-major in both
-groupings, exactly as ``torch.nn.functional.unfold`` lays out its output.
+Per spatial axis, block (output) index ``o``, tap ``t``::
+
+    input index  i = o * stride - padding + t * dilation
 """
 from cython cimport floating
-from cython.parallel cimport prange
+from cython.parallel cimport parallel, prange, threadid
+from libc.stdlib cimport free, malloc
+from libc.string cimport memset
+from scipy.linalg.cython_blas cimport dgemm, sgemm
+
+cdef struct Geom:
+    Py_ssize_t D, H, W            # input (im2col) or output (col2im) volume of one channel
+    Py_ssize_t kd, kh, kw
+    Py_ssize_t sd, sh, sw
+    Py_ssize_t pd, ph, pw
+    Py_ssize_t dd, dh, dw
+    Py_ssize_t bd, bh, bw         # blocks per axis
+    int mode
 
 
-def im2col(const floating[:, :, :, :, ::1] x, floating[:, :, ::1] cols,
-           tuple kernel, tuple stride, tuple padding, tuple dilation,
-           tuple blocks, int num_threads=1):
-    """Gather sliding blocks into columns (zero padding implied).
+cdef Geom _geom(tuple size, tuple kernel, tuple stride, tuple padding, tuple dilation, tuple blocks, int mode):
+    cdef Geom g
+    g.D, g.H, g.W = size
+    g.kd, g.kh, g.kw = kernel
+    g.sd, g.sh, g.sw = stride
+    g.pd, g.ph, g.pw = padding
+    g.dd, g.dh, g.dw = dilation
+    g.bd, g.bh, g.bw = blocks
+    g.mode = mode
+    return g
 
-    NumPy equivalent: ``cols[n, r, l] = xpad[n, c, o*s + t*d]`` for every
-    row ``r = (c, t)`` and block ``l = o`` (the ``unfold`` of torch).
 
-    x      : (N, C, D, H, W) contiguous input, unpadded.
-    cols   : (N, C*kd*kh*kw, bd*bh*bw) output, fully overwritten.
-    blocks : (bd, bh, bw), number of blocks per axis.
+cdef inline Py_ssize_t _src(Py_ssize_t i, Py_ssize_t size, int mode) noexcept nogil:
+    """The input cell read at index ``i`` (maybe outside), or -1 for a zero."""
+    if 0 <= i < size:
+        return i
+    if mode == 0:
+        return -1
+    if mode == 1:                       # reflect: mirror about the edge cell (pad < size)
+        return -i if i < 0 else 2 * (size - 1) - i
+    if mode == 2:                       # replicate: the edge cell
+        return 0 if i < 0 else size - 1
+    i = i % size                        # circular
+    return i + size if i < 0 else i
+
+
+cdef inline Py_ssize_t _col_hi(Py_ssize_t tl, const Geom* g) noexcept nogil:
+    """First block e whose input column e*sw - pw + tl*dw is >= W (clipped to bw)."""
+    cdef Py_ssize_t b = g.W + g.pw - tl * g.dw, hi
+    hi = 0 if b <= 0 else (b + g.sw - 1) // g.sw
+    return hi if hi < g.bw else g.bw
+
+
+cdef inline Py_ssize_t _col_lo(Py_ssize_t tl, const Geom* g) noexcept nogil:
+    """First block e whose input column is >= 0, but never past _col_hi: [lo, hi) are the in-range blocks.
+
+    (Returned by value, not through pointers, so that prange makes the results thread-private.)
     """
-    cdef Py_ssize_t N = x.shape[0], C = x.shape[1]
-    cdef Py_ssize_t D = x.shape[2], H = x.shape[3], W = x.shape[4]
-    cdef Py_ssize_t kd = kernel[0], kh = kernel[1], kw = kernel[2]
-    cdef Py_ssize_t sd = stride[0], sh = stride[1], sw = stride[2]
-    cdef Py_ssize_t pd = padding[0], ph = padding[1], pw = padding[2]
-    cdef Py_ssize_t dd = dilation[0], dh = dilation[1], dw = dilation[2]
-    cdef Py_ssize_t bd = blocks[0], bh = blocks[1], bw = blocks[2]
-    cdef Py_ssize_t K = kd * kh * kw
-    cdef Py_ssize_t R = C * K
-    cdef Py_ssize_t total = N * R
-    cdef Py_ssize_t t, n, r, c, k, ti, tj, tl, a, b, e, zi, yi, xi, col
-    cdef Py_ssize_t e_lo, e_hi
-    if total == 0:
-        return
-    with nogil:
-        for t in prange(total, schedule="static", num_threads=num_threads):
-            n = t // R
-            r = t - n * R
-            c = r // K
-            k = r - c * K
-            ti = k // (kh * kw)
-            tj = (k // kw) % kh
-            tl = k % kw
-            # Range of block columns e whose input column xi = e*sw - pw + tl*dw
-            # lies inside [0, W): e_lo <= e < e_hi.
-            e_lo = 0
-            xi = pw - tl * dw                 # need e*sw >= xi
-            if xi > 0:
-                e_lo = (xi + sw - 1) // sw
-            xi = W + pw - tl * dw             # need e*sw < xi
-            if xi <= 0:
-                e_hi = 0
-            else:
-                e_hi = (xi + sw - 1) // sw
-            if e_hi > bw:
-                e_hi = bw
-            if e_lo > e_hi:
-                e_lo = e_hi
+    cdef Py_ssize_t a = g.pw - tl * g.dw, lo = 0, hi = _col_hi(tl, g)
+    if a > 0:
+        lo = (a + g.sw - 1) // g.sw
+    return lo if lo < hi else hi
+
+cdef inline void _copy(floating* dst, const floating* src, Py_ssize_t n, Py_ssize_t step) noexcept nogil:
+    """dst[e] = src[e * step] for e < n (locals only, so the compiler keeps them in registers)."""
+    cdef Py_ssize_t e
+    if step == 1:
+        for e in range(n):
+            dst[e] = src[e]
+    else:
+        for e in range(n):
+            dst[e] = src[e * step]
+
+
+cdef inline void _add(floating* dst, const floating* src, Py_ssize_t n, Py_ssize_t step) noexcept nogil:
+    """dst[e * step] += src[e] for e < n."""
+    cdef Py_ssize_t e
+    if step == 1:
+        for e in range(n):
+            dst[e] += src[e]
+    else:
+        for e in range(n):
+            dst[e * step] += src[e]
+
+
+cdef extern from "_simd.h" nogil:
+    # dst[e] += a * src[e * step]; AVX2/FMA and baseline clones picked at load time
+    void cl_axpy_f(float* dst, float a, const float* src, Py_ssize_t n, Py_ssize_t step) noexcept
+    void cl_axpy_d(double* dst, double a, const double* src, Py_ssize_t n, Py_ssize_t step) noexcept
+
+
+cdef inline void _axpy(floating* dst, floating a, const floating* src, Py_ssize_t n, Py_ssize_t step) noexcept nogil:
+    """dst[e] += a * src[e * step] for e < n (dst and src never overlap)."""
+    if floating is float:
+        cl_axpy_f(dst, a, src, n, step)
+    else:
+        cl_axpy_d(dst, a, src, n, step)
+
+
+cdef void _gather(const floating* x, floating* ws, Py_ssize_t cg, Py_ssize_t r0, Py_ssize_t r1,
+                  const Geom* g) noexcept nogil:
+    """Columns of output rows [r0, r1) (row = (od, oh) pair) for cg channels starting at x.
+
+    ws is (cg * K, (r1 - r0) * bw), row-major.
+    """
+    cdef Py_ssize_t K = g.kd * g.kh * g.kw, ncols = (r1 - r0) * g.bw, plane = g.D * g.H * g.W
+    cdef Py_ssize_t ci, k, ti, tj, tl, r, a, b, e, zs, ys, xs, col, e_lo, e_hi, off
+    cdef const floating* xc
+    cdef const floating* src
+    cdef floating* row
+    for ci in range(cg):
+        xc = x + ci * plane
+        for k in range(K):
+            ti = k // (g.kh * g.kw)
+            tj = (k // g.kw) % g.kh
+            tl = k % g.kw
+            row = ws + (ci * K + k) * ncols
+            e_lo = _col_lo(tl, g)
+            e_hi = _col_hi(tl, g)
+            off = tl * g.dw - g.pw
             col = 0
-            for a in range(bd):
-                zi = a * sd - pd + ti * dd
-                for b in range(bh):
-                    yi = b * sh - ph + tj * dh
-                    if zi < 0 or zi >= D or yi < 0 or yi >= H:
-                        for e in range(bw):
-                            cols[n, r, col + e] = 0
-                    else:
-                        for e in range(e_lo):
-                            cols[n, r, col + e] = 0
-                        for e in range(e_lo, e_hi):
-                            cols[n, r, col + e] = x[n, c, zi, yi, e * sw - pw + tl * dw]
-                        for e in range(e_hi, bw):
-                            cols[n, r, col + e] = 0
-                    col = col + bw
+            for r in range(r0, r1):
+                a = r // g.bh
+                b = r - a * g.bh
+                zs = _src(a * g.sd - g.pd + ti * g.dd, g.D, g.mode)
+                ys = _src(b * g.sh - g.ph + tj * g.dh, g.H, g.mode)
+                if zs < 0 or ys < 0:
+                    memset(row + col, 0, g.bw * sizeof(floating))
+                else:
+                    src = xc + (zs * g.H + ys) * g.W
+                    for e in range(e_lo):
+                        xs = _src(e * g.sw + off, g.W, g.mode)
+                        row[col + e] = src[xs] if xs >= 0 else 0
+                    _copy(row + col + e_lo, src + e_lo * g.sw + off, e_hi - e_lo, g.sw)
+                    for e in range(e_hi, g.bw):
+                        xs = _src(e * g.sw + off, g.W, g.mode)
+                        row[col + e] = src[xs] if xs >= 0 else 0
+                col = col + g.bw
 
 
-def col2im(const floating[:, :, ::1] cols, floating[:, :, :, :, ::1] out,
-           tuple kernel, tuple stride, tuple padding, tuple dilation,
-           tuple blocks, int num_threads=1):
-    """Scatter-add columns back into a volume (the adjoint of im2col).
+cdef void _scatter(const floating* ws, floating* out, Py_ssize_t cg, Py_ssize_t r0, Py_ssize_t r1,
+                   const Geom* g) noexcept nogil:
+    """Adjoint of _gather (zero padding): add ws (cg*K, (r1-r0)*bw) into cg output channels at out."""
+    cdef Py_ssize_t K = g.kd * g.kh * g.kw, ncols = (r1 - r0) * g.bw, plane = g.D * g.H * g.W
+    cdef Py_ssize_t ci, k, ti, tj, tl, r, a, b, e, zi, yi, col, e_lo, e_hi, off
+    cdef floating* oc
+    cdef floating* dst
+    cdef const floating* row
+    for ci in range(cg):
+        oc = out + ci * plane
+        for k in range(K):
+            ti = k // (g.kh * g.kw)
+            tj = (k // g.kw) % g.kh
+            tl = k % g.kw
+            row = ws + (ci * K + k) * ncols
+            e_lo = _col_lo(tl, g)
+            e_hi = _col_hi(tl, g)
+            off = tl * g.dw - g.pw
+            col = 0
+            for r in range(r0, r1):
+                a = r // g.bh
+                b = r - a * g.bh
+                zi = a * g.sd - g.pd + ti * g.dd
+                yi = b * g.sh - g.ph + tj * g.dh
+                if 0 <= zi < g.D and 0 <= yi < g.H:
+                    dst = oc + (zi * g.H + yi) * g.W
+                    _add(dst + e_lo * g.sw + off, row + col + e_lo, e_hi - e_lo, g.sw)
+                col = col + g.bw
 
-    NumPy equivalent: ``np.add.at(out, (n, c, o*s - p + t*d), cols[n, r, l])``
-    for every in-range target; overlapping blocks are summed.
 
-    cols   : (N, C*kd*kh*kw, bd*bh*bw)
-    out    : (N, C, D, H, W), accumulated into (the caller zeroes it).
+cdef inline void _gemm(char* ta, char* tb, int m, int n, int k, const floating* A, int lda,
+                       const floating* B, int ldb, floating beta, floating* C, int ldc) noexcept nogil:
+    """Column-major C = op(A) @ op(B) + beta * C through BLAS."""
+    cdef floating alpha = 1
+    if floating is float:
+        sgemm(ta, tb, &m, &n, &k, &alpha, <float*>A, &lda, <float*>B, &ldb, &beta, C, &ldc)
+    else:
+        dgemm(ta, tb, &m, &n, &k, &alpha, <double*>A, &lda, <double*>B, &ldb, &beta, C, &ldc)
+
+
+def im2col(const floating[:, :, :, :, ::1] x, floating[:, :, ::1] cols, tuple kernel, tuple stride,
+           tuple padding, tuple dilation, tuple blocks, int num_threads=1, int mode=0):
+    """Gather sliding blocks into columns.
+
+    NumPy equivalent: ``cols[n, (c, t), o] = xpad[n, c, o*s + t*d]`` (torch's ``unfold``, N-d).
+
+    x    : (N, C, D, H, W) contiguous, unpadded; mode 0..3 = zeros, reflect, replicate, circular.
+    cols : (N, C*kd*kh*kw, bd*bh*bw), fully overwritten.
     """
-    cdef Py_ssize_t N = out.shape[0], C = out.shape[1]
-    cdef Py_ssize_t D = out.shape[2], H = out.shape[3], W = out.shape[4]
-    cdef Py_ssize_t kd = kernel[0], kh = kernel[1], kw = kernel[2]
-    cdef Py_ssize_t sd = stride[0], sh = stride[1], sw = stride[2]
-    cdef Py_ssize_t pd = padding[0], ph = padding[1], pw = padding[2]
-    cdef Py_ssize_t dd = dilation[0], dh = dilation[1], dw = dilation[2]
-    cdef Py_ssize_t bd = blocks[0], bh = blocks[1], bw = blocks[2]
-    cdef Py_ssize_t K = kd * kh * kw
-    cdef Py_ssize_t total = N * C
-    cdef Py_ssize_t t, n, r, c, k, ti, tj, tl, a, b, e, zi, yi, xi, col
-    cdef Py_ssize_t e_lo, e_hi
-    if total == 0:
+    cdef Geom g = _geom((x.shape[2], x.shape[3], x.shape[4]), kernel, stride, padding, dilation, blocks, mode)
+    cdef Py_ssize_t N = x.shape[0], C = x.shape[1], K = g.kd * g.kh * g.kw
+    cdef Py_ssize_t L = g.bd * g.bh * g.bw, t, n, c
+    if N * C == 0 or L == 0:
         return
     with nogil:
-        # One (sample, channel) plane per iteration: no two threads write the
-        # same output element, so the sums need no atomics.
-        for t in prange(total, schedule="static", num_threads=num_threads):
+        for t in prange(N * C, schedule="static", num_threads=num_threads):
             n = t // C
             c = t - n * C
-            for k in range(K):
-                r = c * K + k
-                ti = k // (kh * kw)
-                tj = (k // kw) % kh
-                tl = k % kw
-                e_lo = 0
-                xi = pw - tl * dw
-                if xi > 0:
-                    e_lo = (xi + sw - 1) // sw
-                xi = W + pw - tl * dw
-                if xi <= 0:
-                    e_hi = 0
-                else:
-                    e_hi = (xi + sw - 1) // sw
-                if e_hi > bw:
-                    e_hi = bw
-                if e_lo > e_hi:
-                    e_lo = e_hi
-                col = 0
-                for a in range(bd):
-                    zi = a * sd - pd + ti * dd
-                    for b in range(bh):
-                        yi = b * sh - ph + tj * dh
-                        if zi >= 0 and zi < D and yi >= 0 and yi < H:
-                            for e in range(e_lo, e_hi):
-                                out[n, c, zi, yi, e * sw - pw + tl * dw] += cols[n, r, col + e]
-                        col = col + bw
+            _gather(&x[n, c, 0, 0, 0], &cols[n, c * K, 0], 1, 0, g.bd * g.bh, &g)
+
+
+def col2im(const floating[:, :, ::1] cols, floating[:, :, :, :, ::1] out, tuple kernel, tuple stride,
+           tuple padding, tuple dilation, tuple blocks, int num_threads=1):
+    """Scatter-add columns back into a volume (the adjoint of im2col; overlaps are summed).
+
+    NumPy equivalent: ``np.add.at(out, (n, c, o*s - p + t*d), cols[n, (c, t), o])`` for in-range targets.
+    out : (N, C, D, H, W), accumulated into (the caller zeroes it).
+    """
+    cdef Geom g = _geom((out.shape[2], out.shape[3], out.shape[4]), kernel, stride, padding, dilation, blocks, 0)
+    cdef Py_ssize_t N = out.shape[0], C = out.shape[1], K = g.kd * g.kh * g.kw
+    cdef Py_ssize_t L = g.bd * g.bh * g.bw, t, n, c
+    if N * C == 0 or L == 0:
+        return
+    with nogil:
+        # one (sample, channel) plane per iteration: no two threads write the same element
+        for t in prange(N * C, schedule="static", num_threads=num_threads):
+            n = t // C
+            c = t - n * C
+            _scatter(&cols[n, c * K, 0], &out[n, c, 0, 0, 0], 1, 0, g.bd * g.bh, &g)
+
+
+def conv_gemm(const floating[:, :, :, :, ::1] x, const floating[:, ::1] w2d, const floating[:] bias,
+              floating[:, :, ::1] out,
+              tuple kernel, tuple stride, tuple padding, tuple dilation, tuple blocks, int groups,
+              int mode, Py_ssize_t rows_per_tile, int num_threads=1):
+    """Forward convolution, im2col fused with GEMM per tile of output rows.
+
+    NumPy equivalent: ``out[n, g] = w2d[g] @ im2col(x)[n, g]`` for every sample and group.
+
+    x   : (N, C_in, D, H, W) unpadded; w2d : (C_out, C_in/groups * K); out : (N, C_out, L), overwritten.
+    BLAS must run single-threaded here (the caller pins it): threads split sample x group x tile.
+    """
+    cdef Geom g = _geom((x.shape[2], x.shape[3], x.shape[4]), kernel, stride, padding, dilation, blocks, mode)
+    cdef Py_ssize_t N = x.shape[0], C = x.shape[1], C_out = w2d.shape[0]
+    cdef Py_ssize_t cg = C // groups, og = C_out // groups, K = g.kd * g.kh * g.kw
+    cdef Py_ssize_t rows = g.bd * g.bh, L = rows * g.bw
+    cdef Py_ssize_t ntiles = (rows + rows_per_tile - 1) // rows_per_tile
+    cdef Py_ssize_t total = N * groups * ntiles, t, n, gi, tile, r0, r1, co, e
+    cdef int kk = <int>(cg * K), ldc = <int>L, m, nn = <int>og
+    cdef floating* ws
+    cdef floating* orow
+    cdef floating beta = 0
+    cdef char* no = b"N"
+    cdef bint has_bias = bias is not None
+    if total == 0:
+        return
+    if has_bias:
+        beta = 1
+    with nogil, parallel(num_threads=num_threads):
+        ws = <floating*>malloc(cg * K * rows_per_tile * g.bw * sizeof(floating))
+        for t in prange(total, schedule="static"):
+            tile = t % ntiles
+            gi = (t // ntiles) % groups
+            n = t // (ntiles * groups)
+            r0 = tile * rows_per_tile
+            r1 = r0 + rows_per_tile
+            if r1 > rows:
+                r1 = rows
+            m = <int>((r1 - r0) * g.bw)
+            _gather(&x[n, gi * cg, 0, 0, 0], ws, cg, r0, r1, &g)
+            if has_bias:
+                for co in range(gi * og, (gi + 1) * og):
+                    orow = &out[n, co, r0 * g.bw]
+                    for e in range(m):
+                        orow[e] = bias[co]
+            # row-major out[og, m] = w[og, kk] @ ws[kk, m] (+ out)  <=>  column-major out^T = ws^T @ w^T
+            _gemm(no, no, m, nn, kk, ws, m, &w2d[gi * og, 0], kk, beta, &out[n, gi * og, r0 * g.bw], ldc)
+        free(ws)
+
+
+def conv_transpose_gemm(const floating[:, :, ::1] x, const floating[:, ::1] w2d, floating[:, :, :, :, ::1] out,
+                        tuple kernel, tuple stride, tuple padding, tuple dilation, tuple blocks, int groups,
+                        Py_ssize_t rows_per_tile, int num_threads=1):
+    """Transposed convolution: columns = w2d[g]^T @ x[n, g] per tile of input rows, then col2im.
+
+    NumPy equivalent: ``out[n] = col2im(w2d.T @ x[n])`` per group (overlaps summed).
+
+    x   : (N, C_in, L_in) with L_in = prod(blocks); w2d : (C_in, C_out/groups * K);
+    out : (N, C_out, D, H, W), accumulated into (the caller fills it with zeros or the bias).
+    Threads split sample x group (each owns its output channels, so no write races).
+    """
+    cdef Geom g = _geom((out.shape[2], out.shape[3], out.shape[4]), kernel, stride, padding, dilation, blocks, 0)
+    cdef Py_ssize_t N = x.shape[0], C = x.shape[1], P = w2d.shape[1]
+    cdef Py_ssize_t cg = C // groups, K = g.kd * g.kh * g.kw, og = P // K
+    cdef Py_ssize_t rows = g.bd * g.bh, L = rows * g.bw
+    cdef Py_ssize_t total = N * groups, t, n, gi, r0, r1
+    cdef int kk = <int>cg, lda = <int>L, ldb = <int>P, m, pp = <int>P
+    cdef floating* ws
+    cdef char* no = b"N"
+    cdef char* tr = b"T"
+    if total == 0 or L == 0:
+        return
+    with nogil, parallel(num_threads=num_threads):
+        ws = <floating*>malloc(P * rows_per_tile * g.bw * sizeof(floating))
+        for t in prange(total, schedule="static"):
+            n = t // groups
+            gi = t - n * groups
+            r0 = 0
+            while r0 < rows:
+                r1 = r0 + rows_per_tile
+                if r1 > rows:
+                    r1 = rows
+                m = <int>((r1 - r0) * g.bw)
+                # row-major ws[P, m] = w[cg, P]^T @ x[cg, m]  <=>  column-major ws^T = x^T @ w
+                _gemm(no, tr, m, pp, kk, &x[n, gi * cg, r0 * g.bw], lda, &w2d[gi * cg, 0], ldb, 0, ws, m)
+                _scatter(ws, &out[n, gi * og, 0, 0, 0], og, r0, r1, &g)
+                r0 = r1
+        free(ws)
+
+
+def conv_direct(const floating[:, :, :, :, ::1] x, const floating[:, :, ::1] w, const floating[:] bias,
+                floating[:, :, ::1] out, tuple kernel, tuple stride, tuple padding, tuple dilation, tuple blocks,
+                int groups, int mode, int num_threads=1):
+    """Direct convolution loops (depthwise and tiny problems); ``bias`` may be None.
+
+    NumPy equivalent: ``out[n, co, o] = sum_{ci, t} w[co, ci, t] * xpad[n, g*cg + ci, o*s + t*d]``.
+
+    x : (N, C_in, D, H, W) unpadded; w : (C_out, C_in/groups, K); out : (N, C_out, L), overwritten.
+    """
+    cdef Geom g = _geom((x.shape[2], x.shape[3], x.shape[4]), kernel, stride, padding, dilation, blocks, mode)
+    cdef Py_ssize_t N = x.shape[0], C = x.shape[1], C_out = w.shape[0]
+    cdef Py_ssize_t cg = C // groups, og = C_out // groups, K = g.kd * g.kh * g.kw
+    cdef Py_ssize_t plane = g.D * g.H * g.W, L = g.bd * g.bh * g.bw
+    cdef Py_ssize_t t, n, co, ci, k, ti, tj, tl, a, b, e, zs, ys, xs, e_lo, e_hi, off
+    cdef floating wv
+    cdef bint nonfinite
+    cdef floating* orow
+    cdef const floating* xc
+    cdef const floating* src
+    cdef bint has_bias = bias is not None
+    if N * C_out == 0 or L == 0:
+        return
+    with nogil:
+        for t in prange(N * C_out, schedule="static", num_threads=num_threads):
+            n = t // C_out
+            co = t - n * C_out
+            orow = &out[n, co, 0]
+            if has_bias:
+                for e in range(L):
+                    orow[e] = bias[co]
+            else:
+                memset(orow, 0, L * sizeof(floating))
+            for ci in range(cg):
+                xc = &x[n, (co // og) * cg + ci, 0, 0, 0]
+                for k in range(K):
+                    wv = w[co, ci, k]
+                    ti = k // (g.kh * g.kw)
+                    tj = (k // g.kw) % g.kh
+                    tl = k % g.kw
+                    e_lo = _col_lo(tl, &g)
+                    e_hi = _col_hi(tl, &g)
+                    off = tl * g.dw - g.pw
+                    # A non-finite weight times a zero-padding cell is NaN (as in torch): only then
+                    # are the padding cells visited; otherwise they add nothing and are skipped.
+                    nonfinite = not (wv - wv == 0)
+                    for a in range(g.bd):
+                        zs = _src(a * g.sd - g.pd + ti * g.dd, g.D, g.mode)
+                        if zs < 0 and not nonfinite:
+                            continue
+                        for b in range(g.bh):
+                            ys = _src(b * g.sh - g.ph + tj * g.dh, g.H, g.mode)
+                            orow = &out[n, co, (a * g.bh + b) * g.bw]
+                            if zs < 0 or ys < 0:
+                                if nonfinite:
+                                    for e in range(g.bw):
+                                        orow[e] += wv * 0
+                                continue
+                            src = xc + (zs * g.H + ys) * g.W
+                            for e in range(e_lo):
+                                xs = _src(e * g.sw + off, g.W, g.mode)
+                                if xs >= 0:
+                                    orow[e] += wv * src[xs]
+                                elif nonfinite:
+                                    orow[e] += wv * 0
+                            _axpy(orow + e_lo, wv, src + e_lo * g.sw + off, e_hi - e_lo, g.sw)
+                            for e in range(e_hi, g.bw):
+                                xs = _src(e * g.sw + off, g.W, g.mode)
+                                if xs >= 0:
+                                    orow[e] += wv * src[xs]
+                                elif nonfinite:
+                                    orow[e] += wv * 0

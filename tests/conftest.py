@@ -1,30 +1,8 @@
-"""Shared fixtures: a seeded generator and the optional torch oracle."""
+"""Shared fixtures."""
 import numpy as np
 import pytest
-
-try:
-    import torch
-except ImportError:  # the parity tests skip; the golden-array tests still run
-    torch = None
-
-requires_torch = pytest.mark.skipif(torch is None, reason="PyTorch 2.13 (the parity oracle) is not installed")
 
 
 @pytest.fixture
 def rng():
     return np.random.default_rng(1234)
-
-
-def tol(dtype, reduction=1):
-    """Relative tolerance for a result summed over ``reduction`` products."""
-    if np.dtype(dtype) == np.float64:
-        return 1e-10
-    return 1e-5 * max(1.0, np.sqrt(reduction) / 4)
-
-
-def assert_close(actual, expected, dtype, reduction=1):
-    expected = np.asarray(expected)
-    assert actual.shape == expected.shape, (actual.shape, expected.shape)
-    assert actual.dtype == np.dtype(dtype), (actual.dtype, dtype)
-    scale = max(1.0, float(np.max(np.abs(expected), initial=0.0)))
-    np.testing.assert_allclose(actual, expected, rtol=tol(dtype, reduction), atol=tol(dtype, reduction) * scale)

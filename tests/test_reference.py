@@ -6,7 +6,7 @@ import pytest
 
 import convlab.nn.functional as F
 from convlab import reference as ref
-from conftest import assert_close
+from helpers import assert_close
 
 CONV_CASES = [
     # nd, size, kernel, stride, padding, dilation, groups

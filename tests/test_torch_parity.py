@@ -7,7 +7,7 @@ import pytest
 import convlab
 import convlab.nn as nn
 import convlab.nn.functional as F
-from conftest import assert_close, requires_torch, torch
+from helpers import assert_close, requires_torch, torch
 
 pytestmark = requires_torch
 

@@ -66,7 +66,8 @@ class _ConvNd(Module):
         if transposed and any(op >= max(s, d) for op, s, d in zip(output_padding, stride, dilation)):
             raise ValueError(
                 f"output_padding must be smaller than either stride or dilation in every dimension, but got "
-                f"output_padding={output_padding}, stride={stride}, dilation={dilation}"
+                f"output_padding={output_padding}, stride={stride}, dilation={dilation} (valid: 0 <= output_padding "
+                f"< max(stride, dilation) = {tuple(max(st, d) for st, d in zip(stride, dilation))})"
             )
         if not isinstance(bias, (bool, np.bool_)):
             raise TypeError(f"bias must be True or False, got {bias!r}")
@@ -84,6 +85,7 @@ class _ConvNd(Module):
         self.groups = groups
         self.padding_mode = padding_mode
         self.dtype = resolve_dtype(dtype)
+        self._plans = {}               # input shape -> validated forward plan (see _ConvForward.forward)
         if self._lazy:
             self.weight = UninitializedParameter(self.dtype)
             if bias:
@@ -97,6 +99,11 @@ class _ConvNd(Module):
         else:
             self.register_parameter("bias", None)
         self.reset_parameters()
+
+    def __getstate__(self):
+        state = self.__dict__.copy()
+        state["_plans"] = {}           # plans hold compiled-kernel closures: rebuilt on the next call
+        return state
 
     def _weight_shape(self):
         if self.transposed:
@@ -141,8 +148,19 @@ class _ConvForward:
 
     def forward(self, input):
         """Convolve ``input`` of shape ``(N, C_in, *S)`` or ``(C_in, *S)``; returns an array of the input's dtype."""
-        return F._conv_nd(input, self.weight, self.bias, self.stride, self.padding, self.dilation, self.groups,
-                          self._nd, padding_mode=self.padding_mode)
+        w = self._parameters["weight"]
+        b = self._parameters["bias"]
+        key = None
+        if type(input) is np.ndarray and input.dtype == w.dtype:
+            # Fast path for a repeated call: the plan (validated geometry, kernel choice) depends on shapes only.
+            key = (input.shape, input.dtype.char, w.shape, None if b is None else b.shape, self.stride,
+                   self.padding, self.dilation, self.groups, self.padding_mode)
+            hit = self._plans.get(key)
+            if hit is not None:
+                plan, batched, shape = hit
+                return plan.run(input if batched else input[None], w, b).reshape(shape)
+        return F._conv_nd(input, w, b, self.stride, self.padding, self.dilation, self.groups, self._nd,
+                          padding_mode=self.padding_mode, cache=self._plans if key else None, key=key)
 
 
 class _ConvTransposeForward:
@@ -161,7 +179,7 @@ class _ConvTransposeForward:
         x = _args.as_float_array(input)
         _args.check_batched(x, nd, type(self).__name__)
         leading = 2 if x.ndim == nd + 2 else 1
-        output_size = tuple(int(v) for v in output_size)
+        output_size = tuple(check_int(v, "output_size") for v in output_size)
         if len(output_size) == leading + nd:
             output_size = output_size[leading:]
         if len(output_size) != nd:
@@ -303,6 +321,26 @@ class _LazyMixin:
             self.bias = self.bias.materialize((self.out_channels,))
         self.reset_parameters()
         self.__class__ = self.cls_to_become
+
+    def _check_lazy_load(self, name, value):
+        """Why ``value`` cannot be loaded as the uninitialized ``name`` (None when it fits)."""
+        nd, g = self._nd, self.groups
+        if name == "bias":
+            if value.shape != (self.out_channels,):
+                return (f"size mismatch for bias: copying a param with shape {value.shape} from checkpoint, "
+                        f"the shape in current model is ({self.out_channels},).")
+            return None
+        c_out_dim = 1 if self.transposed else 0
+        c_out = self.out_channels // g if self.transposed else self.out_channels
+        c_in = (value.shape[0] if self.transposed else value.shape[1] * g) if value.ndim == nd + 2 else 0
+        if (value.ndim != nd + 2 or value.shape[c_out_dim] != c_out or tuple(value.shape[2:]) != self.kernel_size
+                or c_in == 0 or c_in % g):
+            layout = "(in_channels, out_channels/groups" if self.transposed else "(out_channels, in_channels/groups"
+            return (f"size mismatch for weight: copying a param with shape {value.shape} from checkpoint, the shape "
+                    f"in current model is {layout}, *kernel_size) = "
+                    f"{('C_in', c_out) if self.transposed else (c_out, 'C_in/groups')} + {self.kernel_size} "
+                    f"with groups={g}.")
+        return None
 
     def _after_load(self):
         """After load_state_dict filled the weight: take in_channels from it and become eager."""

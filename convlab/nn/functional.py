@@ -12,12 +12,17 @@ Inputs are float32 or float64 arrays of shape ``(N, C, *spatial)`` or unbatched
 """
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from .. import _args
-from .._args import as_float_array, check_batched, check_int, check_nonnegative, check_positive, ntuple
+from .._args import (as_float_array, check_batched, check_extent, check_int, check_nonnegative, check_positive,
+                     ntuple)
 from ..errors import ShapeError
-from ..ops import block_counts, col2im, grouped_matmul, grouped_matmul_transposed, im2col
+from ..ops import block_counts, col2im, im2col
+from ..ops.conv import ConvPlan, conv_transpose_forward
+from ..ops.pad import check_mode_padding
 from ..ops import pad as _pad
 
 __all__ = ["conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d", "conv_transpose3d",
@@ -51,6 +56,17 @@ def _check_bias(bias, channels, opname):
         raise ShapeError(f"{opname}: bias must have shape ({channels},), got {bias.shape}")
 
 
+def _check_spatial_nonempty(shape, size, opname):
+    if any(s == 0 for s in size):
+        raise ShapeError(f"{opname}: only an empty batch (N=0) or zero channels are supported, but got input of "
+                         f"size {list(shape)} with an empty spatial dimension {tuple(size)}")
+
+
+def _check_kernel_positive(w, kernel, opname):
+    if any(k <= 0 for k in kernel):
+        raise ShapeError(f"{opname}: kernel size must be positive, got weight of size {list(w.shape)}")
+
+
 def _conv_padding(padding, kernel, dilation, stride, nd):
     """Return ``(left, right)`` zero padding per axis for an int, tuple, 'same' or 'valid'."""
     if isinstance(padding, str):
@@ -79,7 +95,8 @@ def _check_kernel_fits(size, left, right, kernel, dilation):
         )
 
 
-def _conv_nd(input, weight, bias, stride, padding, dilation, groups, nd, padding_mode="zeros"):
+def _conv_nd(input, weight, bias, stride, padding, dilation, groups, nd, padding_mode="zeros", cache=None, key=None):
+    """The conv of every ``conv*d`` and ``Conv*d``; with ``cache``, the validated plan is kept under ``key``."""
     opname = f"conv{nd}d"
     x = as_float_array(input)
     xb, batched = check_batched(x, nd, opname)
@@ -97,31 +114,35 @@ def _conv_nd(input, weight, bias, stride, padding, dilation, groups, nd, padding
             f"Given groups={groups}, weight of size {list(w.shape)}, expected input{list(x.shape)} to have "
             f"{c_in_g * groups} channels, but got {c_in} channels instead"
         )
+    if c_out == 0:
+        raise ShapeError(f"Given groups={groups}, expected weight to be at least 1 at dimension 0, "
+                         f"but got weight of size {list(w.shape)} instead")
     if c_out % groups:
         raise ShapeError(f"Given groups={groups}, expected weight to be divisible by {groups} at dimension 0, "
                          f"but got weight of size {list(w.shape)} instead")
-    if any(k <= 0 for k in kernel):
-        raise ShapeError(f"{opname}: kernel size must be positive, got weight of size {list(w.shape)}")
+    _check_kernel_positive(w, kernel, opname)
+    _check_spatial_nonempty(x.shape, size, opname)
     _check_bias(bias, c_out, opname)
     left, right = _conv_padding(padding, kernel, dilation, stride, nd)
 
-    if padding_mode != "zeros" and (any(left) or any(right)):            # step 1: explicit pad
-        widths = tuple(v for l, r in zip(reversed(left), reversed(right)) for v in (l, r))
-        xb = _pad(xb, widths, mode=_args.check_padding_mode(padding_mode))
-        size = list(xb.shape[2:])
-        left = right = (0,) * nd
+    mode = _args.check_padding_mode(padding_mode)
+    if mode != "zeros" and (any(left) or any(right)):       # step 1 happens by index inside the kernel,
+        check_mode_padding(xb.shape, left, right, mode)     # with F.pad's limits (e.g. reflect < size)
+    else:
+        mode = "zeros"
     _check_kernel_fits(size, left, right, kernel, dilation)
+    check_extent([s + l + r + st + d * k for s, l, r, st, d, k in zip(size, left, right, stride, dilation, kernel)],
+                 f"{opname}: padded input plus stride and kernel span")
     blocks = block_counts(size, kernel, stride, left, dilation, right)
 
-    length = int(np.prod(blocks))
-    out = np.empty((n, c_out, length), dtype=x.dtype)
-    w2d = w.reshape(c_out, -1)
-    per_sample = c_in * int(np.prod(kernel)) * length * x.itemsize
-    for a, b in _batch_chunks(n, per_sample):
-        cols = im2col(xb[a:b], kernel, stride, left, dilation, blocks)    # step 2
-        grouped_matmul(w2d, cols, groups, out=out[a:b])                   # step 3
-    if bias is not None:
-        out += bias[:, None]
+    length = math.prod(blocks)
+    check_extent([length, n * c_out * length, c_in * math.prod(kernel) * length], f"{opname}: output")
+    plan = ConvPlan(xb.shape, w.shape, x.dtype, kernel, stride, left, dilation, blocks, groups, mode)
+    out = plan(xb, w, bias)                                 # steps 1-3, fused per tile
+    if cache is not None:
+        if len(cache) > 64:
+            cache.clear()
+        cache[key] = (plan, batched, (n, c_out, *blocks) if batched else (c_out, *blocks))
     out = out.reshape(n, c_out, *blocks)
     return out if batched else out[0]
 
@@ -197,8 +218,8 @@ def _conv_transpose_nd(input, weight, bias, stride, padding, output_padding, gro
     if check_output_padding and any(op >= max(s, d) for op, s, d in zip(output_padding, stride, dilation)):
         raise ValueError(
             f"output_padding must be smaller than either stride or dilation in every dimension, but got "
-            f"output_padding={output_padding}, stride={stride}, dilation={dilation} "
-            f"(valid: 0 <= output_padding < max(stride, dilation))"
+            f"output_padding={output_padding}, stride={stride}, dilation={dilation} (valid: 0 <= output_padding "
+            f"< max(stride, dilation) = {tuple(max(st, d) for st, d in zip(stride, dilation))})"
         )
     c_in_w, c_out_g, *kernel = w.shape
     kernel = tuple(kernel)
@@ -208,9 +229,17 @@ def _conv_transpose_nd(input, weight, bias, stride, padding, output_padding, gro
             f"Given transposed=1, weight of size {list(w.shape)}, expected input{list(x.shape)} to have "
             f"{c_in_w} channels, but got {c_in} channels instead"
         )
+    if c_in == 0:
+        raise ShapeError(f"Given groups={groups}, expected weight to be at least 1 at dimension 0, "
+                         f"but got weight of size {list(w.shape)} instead")
     if c_in % groups:
         raise ShapeError(f"Given groups={groups}, expected weight to be divisible by {groups} at dimension 0, "
                          f"but got weight of size {list(w.shape)} instead")
+    if c_out_g == 0:
+        raise ShapeError(f"Given transposed=1, expected weight to be at least 1 at dimension 1 (out_channels/groups), "
+                         f"but got weight of size {list(w.shape)} instead")
+    _check_kernel_positive(w, kernel, opname)
+    _check_spatial_nonempty(x.shape, size, opname)
     c_out = c_out_g * groups
     _check_bias(bias, c_out, opname)
     out_size = transposed_output_size(size, kernel, stride, padding, output_padding, dilation)
@@ -219,15 +248,11 @@ def _conv_transpose_nd(input, weight, bias, stride, padding, output_padding, gro
             f"Given input size per channel: {tuple(size)}. Calculated output size per channel: {out_size}. "
             f"Output size is too small (padding={padding} removes more than the transposed conv produces)"
         )
-    w2d = w.reshape(c_in, -1)
-    out = np.zeros((n, c_out, *out_size), dtype=x.dtype)
-    per_sample = c_out * int(np.prod(kernel)) * int(np.prod(size)) * x.itemsize
-    x3 = xb.reshape(n, c_in, -1)
-    for a, b in _batch_chunks(n, per_sample):
-        cols = grouped_matmul_transposed(w2d, x3[a:b], groups)                          # step 3
-        col2im(cols, out_size, kernel, stride, padding, dilation, tuple(size), out=out[a:b])  # step 4
-    if bias is not None:
-        out += bias.reshape(c_out, *(1,) * nd)
+    check_extent([o + s * st + p + d * k
+                  for o, s, st, p, d, k in zip(out_size, size, stride, padding, dilation, kernel)],
+                 f"{opname}: output size plus padding and kernel span")
+    check_extent([n * c_out * math.prod(out_size), c_out * math.prod(kernel) * math.prod(size)], f"{opname}: output")
+    out = conv_transpose_forward(xb, w, out_size, kernel, stride, padding, dilation, groups, bias)  # GEMM + col2im
     return out if batched else out[0]
 
 
@@ -297,7 +322,11 @@ def unfold(input, kernel_size, dilation=1, padding=0, stride=1):
     kernel, dilation, padding, stride = _fold_args(kernel_size, dilation, padding, stride)
     size = xb.shape[2:]
     _check_kernel_fits(size, padding, padding, kernel, dilation)
+    check_extent([s + 2 * p + st + d * k for s, p, st, d, k in zip(size, padding, stride, dilation, kernel)],
+                 "unfold: padded input plus stride and kernel span")
     blocks = block_counts(size, kernel, stride, padding, dilation)
+    check_extent([math.prod(blocks), xb.shape[0] * xb.shape[1] * math.prod(kernel) * math.prod(blocks)],
+                 "unfold: output")
     cols = im2col(xb, kernel, stride, padding, dilation, blocks)
     return cols if x.ndim == 4 else cols[0]
 
@@ -335,5 +364,9 @@ def fold(input, output_size, kernel_size, dilation=1, padding=0, stride=1):
             f"stride={stride}, expected size of input's dimension 2 to match the calculated number of sliding "
             f"blocks {blocks[0]} * {blocks[1]} = {blocks[0] * blocks[1]}, but got input.size(2)={xb.shape[2]}"
         )
+    check_extent([o + p + b * st + d * k for o, p, b, st, d, k in zip(output_size, padding, blocks, stride, dilation,
+                                                                     kernel)],
+                 "fold: output size plus padding and kernel span")
+    check_extent([xb.shape[0] * (xb.shape[1] // k) * math.prod(output_size)], "fold: output")
     out = col2im(xb, output_size, kernel, stride, padding, dilation, blocks)
     return out if x.ndim == 3 else out[0]

@@ -7,21 +7,25 @@
 """
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
-from .._args import as_float_array, check_int, check_nonnegative, check_positive, ntuple
+from .._args import as_float_array, check_extent, check_int, check_nonnegative, check_positive, ntuple
 from ..errors import ShapeError
 from ..ops import block_counts, im2col
-from .functional import _conv_transpose_nd, _batch_chunks
+from .functional import _batch_chunks, _check_kernel_fits, _check_spatial_nonempty, _conv_transpose_nd
 
 __all__ = ["conv1d_input", "conv2d_input", "conv3d_input", "conv1d_weight", "conv2d_weight", "conv3d_weight"]
 
 
 def _sizes(size, nd, name):
-    size = tuple(int(s) for s in size)
+    size = tuple(size)
     if len(size) != nd + 2:
         raise ShapeError(f"{name} must be the full shape (N, C, *spatial) with {nd + 2} entries, got {size}")
-    return size
+    if any(isinstance(s, (bool, np.bool_)) or not isinstance(s, (int, np.integer)) or s < 0 for s in size):
+        raise TypeError(f"{name} must contain non-negative ints, got {size}")
+    return tuple(int(s) for s in size)
 
 
 def _geometry(stride, padding, dilation, nd):
@@ -41,7 +45,15 @@ def _conv_input(input_size, weight, grad_output, stride, padding, dilation, grou
     if g.ndim != nd + 2 or w.ndim != nd + 2:
         raise ShapeError(f"conv{nd}d_input: grad_output and weight need {nd + 2} dimensions, "
                          f"got {g.shape} and {w.shape}")
+    groups = check_int(groups, "groups", minimum=1)
     kernel = w.shape[2:]
+    if any(k <= 0 for k in kernel):
+        raise ShapeError(f"conv{nd}d_input: kernel size must be positive, got weight of size {list(w.shape)}")
+    if input_size[1] != w.shape[1] * groups:
+        raise ShapeError(f"conv{nd}d_input: given groups={groups}, weight of size {list(w.shape)} expects an input "
+                         f"with {w.shape[1] * groups} channels, but input_size {input_size} has {input_size[1]}")
+    _check_spatial_nonempty(input_size, input_size[2:], f"conv{nd}d_input")
+    _check_kernel_fits(input_size[2:], padding, padding, kernel, dilation)
     expected = block_counts(input_size[2:], kernel, stride, padding, dilation)
     if tuple(g.shape[2:]) != expected or g.shape[0] != input_size[0] or g.shape[1] != w.shape[0]:
         raise ShapeError(
@@ -67,19 +79,28 @@ def _conv_weight(input, weight_size, grad_output, stride, padding, dilation, gro
         raise ShapeError(f"conv{nd}d_weight: input and grad_output need {nd + 2} dimensions, "
                          f"got {x.shape} and {g.shape}")
     c_out, c_in_g, *kernel = weight_size
+    kernel = tuple(kernel)
     n, c_in, *size = x.shape
+    if c_out == 0 or any(k <= 0 for k in kernel):
+        raise ShapeError(f"conv{nd}d_weight: weight_size {weight_size} must have positive out_channels and "
+                         f"kernel sizes")
     if c_in != c_in_g * groups or c_out % groups:
         raise ShapeError(f"conv{nd}d_weight: weight_size {weight_size} with groups={groups} does not fit "
                          f"an input with {c_in} channels")
+    _check_spatial_nonempty(x.shape, size, f"conv{nd}d_weight")
+    _check_kernel_fits(size, padding, padding, kernel, dilation)
+    check_extent([s + 2 * p + st + d * k for s, p, st, d, k in zip(size, padding, stride, dilation, kernel)],
+                 f"conv{nd}d_weight: padded input plus stride and kernel span")
     blocks = block_counts(size, kernel, stride, padding, dilation)
+    check_extent([c_in * math.prod(kernel) * math.prod(blocks)], f"conv{nd}d_weight: columns")
     if g.shape != (n, c_out, *blocks):
         raise ShapeError(f"conv{nd}d_weight: a conv of input {x.shape} with weight {weight_size} gives output "
                          f"{(n, c_out, *blocks)}, but grad_output has shape {g.shape}")
-    rows = c_in_g * int(np.prod(kernel))
-    length = int(np.prod(blocks))
+    rows = c_in_g * math.prod(kernel)
+    length = math.prod(blocks)
     gw = np.zeros((groups, c_out // groups, rows), dtype=x.dtype)
     g3 = g.reshape(n, groups, c_out // groups, length)
-    for a, b in _batch_chunks(n, c_in * int(np.prod(kernel)) * length * x.itemsize):
+    for a, b in _batch_chunks(n, c_in * math.prod(kernel) * length * x.itemsize):
         cols = im2col(x[a:b], tuple(kernel), stride, padding, dilation, blocks)
         cols = cols.reshape(b - a, groups, rows, length)
         gw += np.matmul(g3[a:b], cols.transpose(0, 1, 3, 2)).sum(axis=0)

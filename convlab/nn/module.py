@@ -72,7 +72,15 @@ class UninitializedParameter:
         return "<UninitializedParameter>"
 
 
-_IncompatibleKeys = namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])
+class _IncompatibleKeys(namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])):
+    """What ``load_state_dict`` returns; prints as torch's when every key matched."""
+
+    __slots__ = ()
+
+    def __repr__(self):
+        if not self.missing_keys and not self.unexpected_keys:
+            return "<All keys matched successfully>"
+        return super().__repr__()
 
 
 def _addindent(text: str, spaces: int) -> str:
@@ -234,7 +242,10 @@ class Module:
     def state_dict(self):
         """An ordered dict ``name -> ndarray`` (views of the parameters, as torch shares storage)."""
         out = OrderedDict()
-        for name, p in self.named_parameters():
+        for name, (mod, local) in self._named_parameter_slots():
+            p = mod._parameters[local]
+            if p is None:
+                continue
             if isinstance(p, UninitializedParameter):
                 out[name] = p
             else:
@@ -248,7 +259,9 @@ class Module:
         Returns ``(missing_keys, unexpected_keys)``; raises RuntimeError listing
         every problem otherwise, as torch does.
         """
-        own = dict(self._named_parameter_slots())
+        # A slot holding None (bias=False) takes no key: a "bias" entry for it is unexpected, as in torch.
+        own = {k: (mod, name) for k, (mod, name) in self._named_parameter_slots()
+               if mod._parameters[name] is not None}
         missing = [k for k in own if k not in state_dict]
         unexpected = [k for k in state_dict if k not in own]
         errors = []
@@ -256,15 +269,23 @@ class Module:
         for key, value in state_dict.items():
             if key not in own:
                 continue
+            if isinstance(value, UninitializedParameter):    # from an uninitialized Lazy module: nothing to copy
+                mod, name = own[key]
+                if not isinstance(mod._parameters[name], UninitializedParameter):
+                    errors.append(f"can't load the uninitialized parameter {key} into an initialized one: call the "
+                                  f"Lazy module that saved it on an input first")
+                continue
             if hasattr(value, "detach"):
                 value = value.detach().cpu().numpy()
             value = np.asarray(value)
             mod, name = own[key]
             current = mod._parameters[name]
-            if current is None:
-                errors.append(f'Unexpected key "{key}": this module was built without it (bias=False?).')
-                continue
             if isinstance(current, UninitializedParameter):
+                check = getattr(mod, "_check_lazy_load", None)
+                problem = check(name, value) if check is not None else None
+                if problem is not None:
+                    errors.append(problem.replace(f"for {name}:", f"for {key}:", 1))
+                    continue
                 loaded[key] = (mod, name, value)
                 continue
             if value.shape != current.shape:
@@ -294,11 +315,17 @@ class Module:
                 hook()
         return _IncompatibleKeys(missing, unexpected)
 
-    def _named_parameter_slots(self):
-        """``full_name -> (module, local_name)`` for every registered slot, None included."""
-        for mod_prefix, mod in self.named_modules():
-            for name in mod._parameters:
-                yield mod_prefix + ("." if mod_prefix else "") + name, (mod, name)
+    def _named_parameter_slots(self, prefix=""):
+        """``full_name -> (module, local_name)`` for every registered slot, None included.
+
+        Unlike ``named_modules`` this does not skip a module met twice: as in torch,
+        a shared child appears in the state dict under each of its names.
+        """
+        for name in self._parameters:
+            yield prefix + name, (self, name)
+        for name, child in self._modules.items():
+            if child is not None:
+                yield from child._named_parameter_slots(prefix + name + ".")
 
     # -- repr -----------------------------------------------------------------------
     def extra_repr(self) -> str:

@@ -77,8 +77,16 @@ def pad(input, pad, mode="constant", value=None):
         )
     if any(p < 0 for p in pad):
         raise ValueError(f"Negative padding is only supported for mode='constant', got pad={pad}")
+    _check_widths(x.shape, widths, mode)
+    return np.pad(x, widths, mode=_NUMPY_MODE[mode])
+
+
+def _check_widths(shape, widths, mode):
+    """The limits of the non-constant modes: reflect needs pad < size, circular pad <= size."""
     for dim, (a, b) in enumerate(widths):
-        size = x.shape[dim]
+        size = shape[dim]
+        if (a or b) and size == 0:
+            raise ShapeError(f"Cannot {mode}-pad dimension {dim} of size 0 (input shape {shape})")
         if (a or b) and mode == "reflect" and max(a, b) >= size:
             raise ShapeError(
                 f"Reflect padding must be smaller than the padded dimension: got padding ({a}, {b}) "
@@ -89,6 +97,8 @@ def pad(input, pad, mode="constant", value=None):
                 f"Circular padding may wrap around at most once: got padding ({a}, {b}) "
                 f"for dimension {dim} of size {size} (valid: 0 <= padding <= {size})"
             )
-        if (a or b) and size == 0:
-            raise ShapeError(f"Cannot {mode}-pad dimension {dim} of size 0 (input shape {x.shape})")
-    return np.pad(x, widths, mode=_NUMPY_MODE[mode])
+
+
+def check_mode_padding(shape, left, right, mode):
+    """Validate per-axis (left, right) spatial padding of an (N, C, *S) input for ``mode`` (as :func:`pad` would)."""
+    _check_widths(tuple(shape), [(0, 0), (0, 0)] + list(zip(left, right)), mode)

@@ -1,0 +1,307 @@
+"""convlab against PyTorch (CPU, no_grad) and a NumPy baseline, in one process, interleaved.
+
+    python bench/run.py                     # full suite at 1 and 2 threads
+    python bench/run.py --threads 1 --repeats 3 --filter resnet
+    python bench/run.py --json out.json
+
+Every case is first checked against torch (allclose), then timed: the three
+implementations take turns for ``--repeats`` rounds, so drifting machine load
+hits them alike. Per case it prints median and min times, convlab/torch and
+convlab/numpy ratios (of medians; < 1 means convlab is faster), convlab's
+GFLOP/s, and the extra memory of one convlab call (peak traced allocation minus
+the output array). The last line is the geometric mean of convlab/torch.
+
+Not a test: wall-clock numbers on a shared machine are noisy. Correctness of
+every fast path is covered by the parity tests.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import platform
+import statistics
+import sys
+import time
+import tracemalloc
+
+import numpy as np
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))  # run from a checkout
+from numpy.lib.stride_tricks import sliding_window_view
+
+import convlab
+import convlab.nn as nn
+import convlab.nn.functional as F
+
+try:
+    import torch
+except ImportError:
+    sys.exit("bench/run.py needs PyTorch 2.13 as the comparison: pip install torch==2.13.0")
+try:
+    from threadpoolctl import threadpool_limits
+except ImportError:
+    sys.exit("bench/run.py needs threadpoolctl to pin NumPy's BLAS threads: pip install threadpoolctl")
+
+
+# ---------------------------------------------------------------------------- NumPy baselines
+def np_conv(x, w, b, stride, padding, dilation, groups, mode="zeros"):
+    """sliding_window_view + tensordot, per group."""
+    nd = x.ndim - 2
+    stride, padding, dilation = ((v,) * nd if isinstance(v, int) else v for v in (stride, padding, dilation))
+    if any(padding):
+        npmode = {"zeros": "constant", "reflect": "reflect", "replicate": "edge", "circular": "wrap"}[mode]
+        x = np.pad(x, [(0, 0), (0, 0)] + [(p, p) for p in padding], mode=npmode)
+    k = w.shape[2:]
+    span = tuple(d * (kk - 1) + 1 for d, kk in zip(dilation, k))
+    win = sliding_window_view(x, span, axis=tuple(range(2, 2 + nd)))
+    win = win[(slice(None), slice(None)) + tuple(slice(None, None, s) for s in stride)
+              + tuple(slice(None, None, d) for d in dilation)]
+    cg, og = x.shape[1] // groups, w.shape[0] // groups
+    outs = []
+    for g in range(groups):
+        wg = w[g * og:(g + 1) * og]
+        xg = win[:, g * cg:(g + 1) * cg]
+        # (N, Cg, *O, *k) x (Og, Cg, *k) -> (N, *O, Og)
+        outs.append(np.tensordot(xg, wg, axes=([1] + list(range(2 + nd, 2 + 2 * nd)),
+                                               [1] + list(range(2, 2 + nd)))))
+    y = np.concatenate(outs, axis=-1)
+    y = np.moveaxis(y, -1, 1)
+    if b is not None:
+        y = y + b.reshape(-1, *(1,) * nd)
+    return y
+
+
+def np_depthwise(x, w, b, stride, padding, dilation, groups, mode="zeros"):
+    """Depthwise (groups == C_in == C_out) with einsum over the window."""
+    p = padding
+    x = np.pad(x, [(0, 0), (0, 0), (p, p), (p, p)])
+    win = sliding_window_view(x, w.shape[2:], axis=(2, 3))[:, :, ::stride, ::stride]
+    y = np.einsum("nchwij,cij->nchw", win, w[:, 0], optimize=True)
+    return y + b[:, None, None]
+
+
+def np_conv_transpose(x, w, b, stride, padding, output_padding, groups, dilation):
+    """tensordot to per-tap contributions, then one strided slice-add per kernel tap."""
+    nd = x.ndim - 2
+    stride, padding, dilation, output_padding = (
+        (v,) * nd if isinstance(v, int) else v for v in (stride, padding, dilation, output_padding))
+    k = w.shape[2:]
+    n, cin, *size = x.shape
+    full = [(s - 1) * st + d * (kk - 1) + 1 + op for s, st, d, kk, op in zip(size, stride, dilation, k, output_padding)]
+    cg = cin // groups
+    og = w.shape[1]
+    out = np.zeros((n, og * groups, *full), dtype=x.dtype)
+    for g in range(groups):
+        # (N, Cg, *S) x (Cg, Og, *k) -> (N, *S, Og, *k)
+        t = np.tensordot(x[:, g * cg:(g + 1) * cg], w[g * cg:(g + 1) * cg], axes=([1], [0]))
+        t = np.moveaxis(t, 1 + nd, 1)          # (N, Og, *S, *k)
+        for tap in np.ndindex(*k):
+            sl = tuple(slice(tp * d, tp * d + (s - 1) * st + 1, st) for tp, d, s, st in zip(tap, dilation, size, stride))
+            out[(slice(None), slice(g * og, (g + 1) * og)) + sl] += t[(Ellipsis,) + tap]
+    crop = tuple(slice(p, f - p) for p, f in zip(padding, full))
+    out = out[(slice(None), slice(None)) + crop]
+    if b is not None:
+        out = out + b.reshape(-1, *(1,) * nd)
+    return out
+
+
+def np_unfold(x, kernel_size, padding):
+    x = np.pad(x, [(0, 0), (0, 0), (padding, padding), (padding, padding)])
+    win = sliding_window_view(x, (kernel_size, kernel_size), axis=(2, 3))   # N C H W kh kw
+    n, c, h, w = win.shape[:4]
+    return win.transpose(0, 1, 4, 5, 2, 3).reshape(n, c * kernel_size * kernel_size, h * w)
+
+
+def np_fold(cols, output_size, kernel_size, padding):
+    n, ck, length = cols.shape
+    k = kernel_size
+    c = ck // (k * k)
+    h, w = output_size[0] + 2 * padding, output_size[1] + 2 * padding
+    bh, bw = h - k + 1, w - k + 1
+    cols = cols.reshape(n, c, k, k, bh, bw)
+    out = np.zeros((n, c, h, w), dtype=cols.dtype)
+    for i in range(k):
+        for j in range(k):
+            out[:, :, i:i + bh, j:j + bw] += cols[:, :, i, j]
+    return out[:, :, padding:h - padding, padding:w - padding]
+
+
+# ---------------------------------------------------------------------------- the suite
+def conv_case(name, cls, args, kwargs, shape, dtype=np.float32, depthwise=False):
+    nd = int(cls[-2])
+    transposed = "Transpose" in cls
+    m = getattr(nn, cls)(*args, dtype=dtype, **kwargs)
+    tm = getattr(torch.nn, cls)(*args, **kwargs).to(torch.float64 if dtype == np.float64 else torch.float32)
+    tm.load_state_dict({k: torch.from_numpy(np.array(v)) for k, v in m.state_dict().items()})
+    x = np.random.default_rng(0).standard_normal(shape, dtype=np.float64).astype(dtype)
+    tx = torch.from_numpy(x)
+    w, b = np.asarray(m.weight), np.asarray(m.bias)
+    if transposed:
+        def numpy_fn():
+            return np_conv_transpose(x, w, b, m.stride, m.padding, m.output_padding, m.groups, m.dilation)
+        flops = 2 * x.size * w[0].size            # every input value meets C_out/groups * prod(k) weights
+    else:
+        def numpy_fn():
+            f = np_depthwise if depthwise else np_conv
+            return f(x, w, b, m.stride[0] if depthwise else m.stride, m.padding[0] if depthwise else m.padding,
+                     m.dilation, m.groups, m.padding_mode)
+        with torch.no_grad():
+            flops = 2 * tm(tx).numel() * w[0].size   # every output value is a dot product of C_in/groups * prod(k)
+    case = dict(name=name, ours=lambda: m(x), torch=lambda: tm(tx), numpy=numpy_fn, flops=flops, nd=nd)
+    return case
+
+
+def unfold_case(dtype=np.float32):
+    x = np.random.default_rng(0).standard_normal((8, 64, 56, 56)).astype(dtype)
+    tx = torch.from_numpy(x)
+    return dict(name="unfold (8,64,56,56) k3 p1", ours=lambda: F.unfold(x, 3, padding=1),
+                torch=lambda: torch.nn.functional.unfold(tx, 3, padding=1),
+                numpy=lambda: np_unfold(x, 3, 1), flops=0)
+
+
+def fold_case(dtype=np.float32):
+    cols = np.random.default_rng(0).standard_normal((8, 64 * 9, 56 * 56)).astype(dtype)
+    tc = torch.from_numpy(cols)
+    return dict(name="fold (8,576,3136)->(56,56) k3 p1", ours=lambda: F.fold(cols, (56, 56), 3, padding=1),
+                torch=lambda: torch.nn.functional.fold(tc, (56, 56), 3, padding=1),
+                numpy=lambda: np_fold(cols, (56, 56), 3, 1), flops=0)
+
+
+def suite():
+    f64 = np.float64
+    return [
+        lambda: conv_case("article Conv1d(16,33,3,s2) (20,16,50)", "Conv1d", (16, 33, 3), dict(stride=2), (20, 16, 50)),
+        lambda: conv_case("article Conv1d(16,24,3,s2,g2) (20,16,50)", "Conv1d", (16, 24, 3), dict(stride=2, groups=2),
+                          (20, 16, 50)),
+        lambda: conv_case("article Conv2d(16,33,3,s2) (20,16,50,100)", "Conv2d", (16, 33, 3), dict(stride=2),
+                          (20, 16, 50, 100)),
+        lambda: conv_case("article Conv3d(16,33,3,s2) (20,16,10,50,100)", "Conv3d", (16, 33, 3), dict(stride=2),
+                          (20, 16, 10, 50, 100)),
+        lambda: conv_case("article ConvT1d(16,33,3,s2) (20,16,30)", "ConvTranspose1d", (16, 33, 3), dict(stride=2),
+                          (20, 16, 30)),
+        lambda: conv_case("article ConvT2d(16,33,3,s2) (20,16,50,100)", "ConvTranspose2d", (16, 33, 3),
+                          dict(stride=2), (20, 16, 50, 100)),
+        lambda: conv_case("article ConvT3d(16,33,(3,5,2),s(2,1,1),p(0,4,2)) (20,16,10,50,100)", "ConvTranspose3d",
+                          (16, 33, (3, 5, 2)), dict(stride=(2, 1, 1), padding=(0, 4, 2)), (20, 16, 10, 50, 100)),
+        lambda: conv_case("resnet18 conv1 7x7 s2 3->64 (8,3,224,224)", "Conv2d", (3, 64, 7), dict(stride=2, padding=3),
+                          (8, 3, 224, 224)),
+        lambda: conv_case("resnet18 3x3 64->64 (8,64,56,56)", "Conv2d", (64, 64, 3), dict(padding=1), (8, 64, 56, 56)),
+        lambda: conv_case("resnet18 3x3 s2 128->256 (8,128,28,28)", "Conv2d", (128, 256, 3), dict(stride=2, padding=1),
+                          (8, 128, 28, 28)),
+        lambda: conv_case("resnet18 3x3 512->512 (8,512,7,7)", "Conv2d", (512, 512, 3), dict(padding=1), (8, 512, 7, 7)),
+        lambda: conv_case("resnet18 1x1 s2 256->512 (8,256,14,14)", "Conv2d", (256, 512, 1), dict(stride=2),
+                          (8, 256, 14, 14)),
+        lambda: conv_case("mobilenetv2 dw3x3 C=144 (8,144,56,56)", "Conv2d", (144, 144, 3), dict(padding=1, groups=144),
+                          (8, 144, 56, 56), depthwise=True),
+        lambda: conv_case("mobilenetv2 dw3x3 C=960 (8,960,7,7)", "Conv2d", (960, 960, 3), dict(padding=1, groups=960),
+                          (8, 960, 7, 7), depthwise=True),
+        lambda: conv_case("ConvT2d(128,64,2,s2) (8,128,64,64)", "ConvTranspose2d", (128, 64, 2), dict(stride=2),
+                          (8, 128, 64, 64)),
+        lambda: conv_case("Conv2d(64,64,3,p1,reflect) (8,64,56,56)", "Conv2d", (64, 64, 3),
+                          dict(padding=1, padding_mode="reflect"), (8, 64, 56, 56)),
+        unfold_case,
+        fold_case,
+        lambda: conv_case("tiny Conv2d(1,1,3) (1,1,8,8)", "Conv2d", (1, 1, 3), {}, (1, 1, 8, 8)),
+        lambda: conv_case("f64 resnet18 3x3 64->64 (8,64,56,56)", "Conv2d", (64, 64, 3), dict(padding=1),
+                          (8, 64, 56, 56), dtype=f64),
+        lambda: conv_case("f64 article ConvT2d(16,33,3,s2) (20,16,50,100)", "ConvTranspose2d", (16, 33, 3),
+                          dict(stride=2), (20, 16, 50, 100), dtype=f64),
+        lambda: conv_case("f64 article Conv1d(16,33,3,s2) (20,16,50)", "Conv1d", (16, 33, 3), dict(stride=2),
+                          (20, 16, 50), dtype=f64),
+    ]
+
+
+# ---------------------------------------------------------------------------- timing
+def _time(fn, budget_s=0.25):
+    """Median-friendly timing: repeat ``fn`` enough times to fill ~budget (at least once); seconds per call."""
+    t0 = time.perf_counter()
+    fn()
+    dt = time.perf_counter() - t0
+    reps = max(1, min(2000, int(budget_s / max(dt, 1e-7))))
+    if reps == 1:
+        return dt
+    t0 = time.perf_counter()
+    for _ in range(reps):
+        fn()
+    return (time.perf_counter() - t0) / reps
+
+
+def extra_memory(fn):
+    tracemalloc.start()
+    tracemalloc.reset_peak()
+    out = fn()
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    return max(0, peak - np.asarray(out).nbytes)
+
+
+def run_case(case, repeats):
+    with torch.no_grad():
+        want = case["torch"]().numpy()
+    got = case["ours"]()
+    scale = max(1.0, float(np.abs(want).max()))
+    rtol = 1e-9 if got.dtype == np.float64 else 2e-4
+    if got.shape != want.shape or not np.allclose(got, want, rtol=rtol, atol=rtol * scale):
+        raise AssertionError(f"{case['name']}: convlab differs from torch (max abs diff "
+                             f"{np.max(np.abs(got - want)) if got.shape == want.shape else 'shape'})")
+    times = {"ours": [], "torch": [], "numpy": []}
+    with torch.no_grad():
+        for key in times:      # warm-up
+            case[key]()
+        for _ in range(repeats):
+            for key in times:
+                times[key].append(_time(case[key]))
+    med = {k: statistics.median(v) for k, v in times.items()}
+    mn = {k: min(v) for k, v in times.items()}
+    return dict(name=case["name"], median=med, min=mn, ratio_torch=med["ours"] / med["torch"],
+                ratio_numpy=med["ours"] / med["numpy"],
+                gflops=(case["flops"] / med["ours"] / 1e9) if case["flops"] else None,
+                extra_mb=extra_memory(case["ours"]) / 2**20)
+
+
+def fmt_t(s):
+    return f"{s * 1e6:8.1f}us" if s < 1e-3 else f"{s * 1e3:8.2f}ms"
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--threads", default="1,2", help="comma-separated thread counts (default 1,2)")
+    ap.add_argument("--repeats", type=int, default=5, help="interleaved timing rounds per case (default 5)")
+    ap.add_argument("--filter", default="", help="only cases whose name contains this text")
+    ap.add_argument("--json", default=None, help="also write the results to this JSON file")
+    args = ap.parse_args(argv)
+    threads = [int(t) for t in args.threads.split(",")]
+    print(f"# machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cpus, "
+          f"python {platform.python_version()}, numpy {np.__version__}, torch {torch.__version__}, "
+          f"convlab {convlab.__version__}")
+    results = {}
+    for t in threads:
+        convlab.set_num_threads(t)
+        torch.set_num_threads(t)
+        rows = []
+        print(f"\n## {t} thread(s)")
+        print(f"{'case':58s} {'convlab med':>11s} {'min':>10s} {'torch med':>11s} {'numpy med':>11s} "
+              f"{'/torch':>7s} {'/numpy':>7s} {'GFLOP/s':>8s} {'extraMB':>8s}")
+        with threadpool_limits(limits=t):
+            for make in suite():
+                case = make()
+                if args.filter and args.filter not in case["name"]:
+                    continue
+                r = run_case(case, args.repeats)
+                rows.append(r)
+                gf = f"{r['gflops']:8.1f}" if r["gflops"] else f"{'-':>8s}"
+                print(f"{r['name'][:58]:58s} {fmt_t(r['median']['ours']):>11s} {fmt_t(r['min']['ours']):>10s} "
+                      f"{fmt_t(r['median']['torch']):>11s} {fmt_t(r['median']['numpy']):>11s} "
+                      f"{r['ratio_torch']:7.2f} {r['ratio_numpy']:7.2f} {gf} {r['extra_mb']:8.1f}", flush=True)
+        results[t] = rows
+    geo = {t: math.exp(statistics.fmean(math.log(r["ratio_torch"]) for r in rows)) for t, rows in results.items() if rows}
+    if args.json:
+        with open(args.json, "w") as fh:
+            json.dump({str(t): rows for t, rows in results.items()}, fh, indent=1)
+    print("geomean convlab/torch: " + " ".join(f"{t}T={g:.2f}" for t, g in geo.items()))
+
+
+if __name__ == "__main__":
+    main()

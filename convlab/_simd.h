@@ -1,0 +1,28 @@
+/* Hot inner loops of convlab's direct kernel, compiled twice on x86-64 GCC/Clang:
+ * once for the baseline (SSE2, runs everywhere) and once for Haswell (AVX2 + FMA);
+ * the loader picks the clone the CPU supports (function multiversioning), so a
+ * wheel built here still runs on older x86-64 machines.
+ */
+#ifndef CONVLAB_SIMD_H
+#define CONVLAB_SIMD_H
+#include <stddef.h>
+
+#if defined(__GNUC__) && defined(__x86_64__) && defined(__linux__) && !defined(CONVLAB_NO_CLONES)
+#define CONVLAB_CLONES __attribute__((target_clones("arch=haswell", "default")))
+#else
+#define CONVLAB_CLONES
+#endif
+
+/* dst[e] += a * src[e * step], e < n */
+CONVLAB_CLONES static void cl_axpy_f(float *restrict dst, float a, const float *restrict src,
+                                     ptrdiff_t n, ptrdiff_t step) {
+    if (step == 1) { for (ptrdiff_t e = 0; e < n; e++) dst[e] += a * src[e]; }
+    else { for (ptrdiff_t e = 0; e < n; e++) dst[e] += a * src[e * step]; }
+}
+
+CONVLAB_CLONES static void cl_axpy_d(double *restrict dst, double a, const double *restrict src,
+                                     ptrdiff_t n, ptrdiff_t step) {
+    if (step == 1) { for (ptrdiff_t e = 0; e < n; e++) dst[e] += a * src[e]; }
+    else { for (ptrdiff_t e = 0; e < n; e++) dst[e] += a * src[e * step]; }
+}
+#endif

@@ -1,0 +1,148 @@
+"""Steps 1-4 fused: the forward kernels that the layers call.
+
+``im2col`` + ``grouped_matmul`` (+ ``col2im``) is the data path written out
+step by step, and what Unfold/Fold and the gradients use. The layers take the
+same path with the steps fused per tile, so no whole-batch column matrix is
+ever allocated (a call's extra memory is one small workspace per thread):
+
+* ``conv_forward``: padding applied by index while gathering, then GEMM, tile by tile;
+  a direct loop for depthwise and tiny problems; a plain matmul for 1x1 stride-1 convs.
+* ``conv_transpose_forward``: GEMM into a workspace, then col2im (never zero insertion).
+
+Which path runs is decided by the shapes alone, never by the values, and
+every path is tested against the reference loops and PyTorch.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from .. import _kernels
+from .._config import get_num_threads
+from ._blas import single_threaded_blas
+from ._volume import lift3
+
+MODE_CODES = {"zeros": 0, "reflect": 1, "replicate": 2, "circular": 3}
+WORKSPACE_BYTES = 256 * 1024        # per thread: about half of a 512 KB L2
+PARALLEL_MIN_MACS = 200_000         # below this, threads cost more than they save
+DIRECT_MAX_MACS = 2_000_000         # below this (or for depthwise), the direct loop beats GEMM
+MIN_TILE_COLUMNS = 128              # narrower GEMMs waste most of BLAS's speed
+
+
+def _threads(macs: int) -> int:
+    return 1 if macs < PARALLEL_MIN_MACS else get_num_threads()
+
+
+def _rows_per_tile(row_bytes: int, rows: int, tasks: int, threads: int, row_len: int = 1) -> int:
+    """Output rows per tile: fill the workspace, keep GEMMs at least MIN_TILE_COLUMNS wide,
+    and leave at least two tiles per thread when there are enough rows."""
+    per = max(1, WORKSPACE_BYTES // max(row_bytes, 1), -(-MIN_TILE_COLUMNS // max(row_len, 1)))
+    if threads > 1 and tasks * -(-rows // per) < 2 * threads:
+        per = max(1, -(-rows * tasks // (2 * threads)))
+    return min(per, max(rows, 1))
+
+
+class ConvPlan:
+    """Everything about one forward convolution that depends on shapes only, computed once.
+
+    ``ConvPlan(...)(x, w, b)`` returns ``(N, C_out, prod(blocks))``; ``b`` is the bias or None. Modules keep
+    their plans per input shape, so a repeated call skips the planning (see ``_ConvForward``).
+    """
+
+    __slots__ = ("run", "out_shape")
+
+    def __init__(self, x_shape, w_shape, dtype, kernel, stride, padding, dilation, blocks, groups, mode="zeros"):
+        n, c_in = x_shape[:2]
+        c_out, cg = w_shape[:2]
+        dtype = np.dtype(dtype)
+        k = math.prod(kernel)
+        length = math.prod(blocks)
+        macs = n * c_out * length * cg * k
+        self.out_shape = (n, c_out, length)
+        x5_shape = (n, c_in) + lift3(x_shape[2:], 1)
+        args = (lift3(kernel, 1), lift3(stride, 1), lift3(padding, 0), lift3(dilation, 1), lift3(blocks, 1), groups)
+        threads = _threads(macs)
+        spec = "float" if dtype == np.float32 else "double"
+        out_shape = self.out_shape
+        if macs == 0:
+            def run(x, w, b):
+                out = np.zeros(out_shape, dtype=dtype)
+                if b is not None:
+                    out += np.asarray(b)[:, None]
+                return out
+        elif k == 1 and groups == 1 and all(s == 1 for s in stride) and not any(padding) \
+                and length == math.prod(x_shape[2:]):
+            def run(x, w, b):                       # 1x1 stride 1: the input is its own column matrix
+                out = np.matmul(np.asarray(w).reshape(c_out, c_in), x.reshape(n, c_in, length))
+                if b is not None:
+                    out += np.asarray(b)[:, None]
+                return out
+        elif cg == 1 or macs < DIRECT_MAX_MACS:
+            kern = _kernels.conv_direct[spec]
+            w3 = (c_out, cg, k)
+            code = MODE_CODES[mode]
+
+            def run(x, w, b):
+                out = np.empty(out_shape, dtype=dtype)
+                kern(np.ascontiguousarray(x).reshape(x5_shape), np.ascontiguousarray(w).reshape(w3), b, out, *args,
+                     code, threads)
+                return out
+        else:
+            kern = _kernels.conv_gemm[spec]
+            per = _rows_per_tile(cg * k * blocks[-1] * dtype.itemsize, length // blocks[-1], n * groups, threads,
+                                 blocks[-1])
+            w2 = (c_out, cg * k)
+            code = MODE_CODES[mode]
+
+            def run(x, w, b):
+                out = np.empty(out_shape, dtype=dtype)
+                with single_threaded_blas():
+                    kern(np.ascontiguousarray(x).reshape(x5_shape), np.ascontiguousarray(w).reshape(w2), b, out,
+                         *args, code, per, threads)
+                return out
+        self.run = run
+
+    def __call__(self, x, w, b=None):
+        return self.run(x, w, b)
+
+
+def conv_forward(x, w, kernel, stride, padding, dilation, blocks, groups, mode="zeros", bias=None):
+    """``out[n, co, *o] = sum_{ci, t} w[co, ci, t] * xpad[n, ci, o*stride - padding + t*dilation]``.
+
+    x : (N, C_in, *S) float array; w : (C_out, C_in/groups, *k), same dtype; padding: left padding per
+    axis (the right side is implied by ``blocks``); mode: zeros/reflect/replicate/circular.
+    Returns (N, C_out, prod(blocks)), bias included.
+    """
+    return ConvPlan(x.shape, w.shape, x.dtype, kernel, stride, padding, dilation, blocks, groups, mode)(x, w, bias)
+
+
+def conv_transpose_forward(x, w, out_size, kernel, stride, padding, dilation, groups, bias=None):
+    """``out[n, co, i*stride - padding + t*dilation] += x[n, ci, i] * w[ci, co, t]``, summed over ci and t.
+
+    x : (N, C_in, *S_in); w : (C_in, C_out/groups, *k). Returns (N, C_out, *out_size), bias included.
+    """
+    n, c_in, *size = x.shape
+    og = w.shape[1]
+    c_out = og * groups
+    k = math.prod(kernel)
+    length = math.prod(size)
+    if bias is None:
+        out = np.zeros((n, c_out, *out_size), dtype=x.dtype)
+    else:
+        out = np.empty((n, c_out, *out_size), dtype=x.dtype)
+        out[...] = np.asarray(bias).reshape(c_out, *(1,) * len(out_size))
+    macs = n * c_in * length * og * k
+    if macs == 0:
+        return out
+    x3 = np.ascontiguousarray(x).reshape(n, c_in, length)
+    w2d = np.ascontiguousarray(w).reshape(c_in, og * k)
+    threads = min(_threads(macs), n * groups)
+    blocks = lift3(size, 1)
+    row_bytes = og * k * blocks[-1] * x.itemsize
+    per = _rows_per_tile(row_bytes, length // blocks[-1], 1, 1, blocks[-1])
+    with single_threaded_blas():
+        _kernels.conv_transpose_gemm(x3, w2d, out.reshape(n, c_out, *lift3(out_size, 1)), lift3(kernel, 1),
+                                     lift3(stride, 1), lift3(padding, 0), lift3(dilation, 1), blocks, groups, per,
+                                     max(threads, 1))
+    return out

@@ -1,0 +1,29 @@
+"""Test helpers shared by the test modules: the optional torch oracle and tolerance-aware comparison.
+
+(Kept out of conftest.py: tests/browser has a conftest of its own, and two modules both
+named ``conftest`` cannot both be imported by name.)
+"""
+import numpy as np
+import pytest
+
+try:
+    import torch
+except ImportError:  # the parity tests skip; the golden-array tests still run
+    torch = None
+
+requires_torch = pytest.mark.skipif(torch is None, reason="PyTorch 2.13 (the parity oracle) is not installed")
+
+
+def tol(dtype, reduction=1):
+    """Relative tolerance for a result summed over ``reduction`` products."""
+    if np.dtype(dtype) == np.float64:
+        return 1e-10
+    return 1e-5 * max(1.0, np.sqrt(reduction) / 4)
+
+
+def assert_close(actual, expected, dtype, reduction=1):
+    expected = np.asarray(expected)
+    assert actual.shape == expected.shape, (actual.shape, expected.shape)
+    assert actual.dtype == np.dtype(dtype), (actual.dtype, dtype)
+    scale = max(1.0, float(np.max(np.abs(expected), initial=0.0)))
+    np.testing.assert_allclose(actual, expected, rtol=tol(dtype, reduction), atol=tol(dtype, reduction) * scale)
