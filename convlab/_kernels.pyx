@@ -27,7 +27,6 @@ Per spatial axis, block (output) index ``o``, tap ``t``::
 """
 from cython cimport floating
 from cython.parallel cimport parallel, prange, threadid
-from libc.stdlib cimport free, malloc
 from libc.string cimport memset
 from scipy.linalg.cython_blas cimport dgemm, sgemm
 
@@ -65,6 +64,23 @@ cdef inline Py_ssize_t _src(Py_ssize_t i, Py_ssize_t size, int mode) noexcept no
         return 0 if i < 0 else size - 1
     i = i % size                        # circular
     return i + size if i < 0 else i
+
+
+cdef inline Py_ssize_t _hi(Py_ssize_t t, Py_ssize_t size, Py_ssize_t p, Py_ssize_t d, Py_ssize_t s,
+                           Py_ssize_t blocks) noexcept nogil:
+    """First block o whose input index o*s - p + t*d is >= size (clipped to blocks)."""
+    cdef Py_ssize_t b = size + p - t * d, hi
+    hi = 0 if b <= 0 else (b + s - 1) // s
+    return hi if hi < blocks else blocks
+
+
+cdef inline Py_ssize_t _lo(Py_ssize_t t, Py_ssize_t size, Py_ssize_t p, Py_ssize_t d, Py_ssize_t s,
+                           Py_ssize_t blocks) noexcept nogil:
+    """First block o whose input index is >= 0, never past _hi: [lo, hi) are the blocks reading real cells."""
+    cdef Py_ssize_t a = p - t * d, lo = 0, hi = _hi(t, size, p, d, s, blocks)
+    if a > 0:
+        lo = (a + s - 1) // s
+    return lo if lo < hi else hi
 
 
 cdef inline Py_ssize_t _col_hi(Py_ssize_t tl, const Geom* g) noexcept nogil:
@@ -110,14 +126,51 @@ cdef extern from "_simd.h" nogil:
     # dst[e] += a * src[e * step]; AVX2/FMA and baseline clones picked at load time
     void cl_axpy_f(float* dst, float a, const float* src, Py_ssize_t n, Py_ssize_t step) noexcept
     void cl_axpy_d(double* dst, double a, const double* src, Py_ssize_t n, Py_ssize_t step) noexcept
+    void cl_axpy3_f(float* dst, float w0, float w1, float w2, const float* src, Py_ssize_t dw, Py_ssize_t n) noexcept
+    void cl_axpy3_d(double* dst, double w0, double w1, double w2, const double* src, Py_ssize_t dw,
+                    Py_ssize_t n) noexcept
 
 
 cdef inline void _axpy(floating* dst, floating a, const floating* src, Py_ssize_t n, Py_ssize_t step) noexcept nogil:
-    """dst[e] += a * src[e * step] for e < n (dst and src never overlap)."""
-    if floating is float:
+    """dst[e] += a * src[e * step] for e < n (dst and src never overlap); short rows stay inline."""
+    cdef Py_ssize_t e
+    if n < 16:
+        for e in range(n):
+            dst[e] += a * src[e * step]
+    elif floating is float:
         cl_axpy_f(dst, a, src, n, step)
     else:
         cl_axpy_d(dst, a, src, n, step)
+
+
+cdef inline bint _finite3(const floating* wr) noexcept nogil:
+    return wr[0] - wr[0] == 0 and wr[1] - wr[1] == 0 and wr[2] - wr[2] == 0
+
+
+cdef inline void _row3(floating* dst, const floating* row, const floating* wr, Py_ssize_t pw, Py_ssize_t dw,
+                      Py_ssize_t E_lo, Py_ssize_t E_hi, const Geom* g) noexcept nogil:
+    """One output row += a 3-tap kernel row (stride 1, zero padding) over one input row.
+
+    The interior [E_lo, E_hi), where all three taps read real cells, is done in one fused pass;
+    the few edge cells tap by tap.
+    """
+    cdef Py_ssize_t tl, e, lo, hi
+    if E_lo < E_hi:
+        if floating is float:
+            cl_axpy3_f(dst + E_lo, wr[0], wr[1], wr[2], row + E_lo - pw, dw, E_hi - E_lo)
+        else:
+            cl_axpy3_d(dst + E_lo, wr[0], wr[1], wr[2], row + E_lo - pw, dw, E_hi - E_lo)
+    for tl in range(3):
+        lo = _col_lo(tl, g)
+        hi = _col_hi(tl, g)
+        if E_lo >= E_hi:
+            for e in range(lo, hi):
+                dst[e] += wr[tl] * row[e - pw + tl * dw]
+        else:
+            for e in range(lo, E_lo if E_lo < hi else hi):
+                dst[e] += wr[tl] * row[e - pw + tl * dw]
+            for e in range(E_hi if E_hi > lo else lo, hi):
+                dst[e] += wr[tl] * row[e - pw + tl * dw]
 
 
 cdef void _gather(const floating* x, floating* ws, Py_ssize_t cg, Py_ssize_t r0, Py_ssize_t r1,
@@ -245,12 +298,13 @@ def col2im(const floating[:, :, ::1] cols, floating[:, :, :, :, ::1] out, tuple 
 def conv_gemm(const floating[:, :, :, :, ::1] x, const floating[:, ::1] w2d, const floating[:] bias,
               floating[:, :, ::1] out,
               tuple kernel, tuple stride, tuple padding, tuple dilation, tuple blocks, int groups,
-              int mode, Py_ssize_t rows_per_tile, int num_threads=1):
+              int mode, Py_ssize_t rows_per_tile, floating[:, ::1] workspace, int num_threads=1):
     """Forward convolution, im2col fused with GEMM per tile of output rows.
 
     NumPy equivalent: ``out[n, g] = w2d[g] @ im2col(x)[n, g]`` for every sample and group.
 
     x   : (N, C_in, D, H, W) unpadded; w2d : (C_out, C_in/groups * K); out : (N, C_out, L), overwritten.
+    workspace : (num_threads, cg*K*rows_per_tile*bw), one row per thread (allocated by the caller).
     BLAS must run single-threaded here (the caller pins it): threads split sample x group x tile.
     """
     cdef Geom g = _geom((x.shape[2], x.shape[3], x.shape[4]), kernel, stride, padding, dilation, blocks, mode)
@@ -269,8 +323,9 @@ def conv_gemm(const floating[:, :, :, :, ::1] x, const floating[:, ::1] w2d, con
         return
     if has_bias:
         beta = 1
+    ws = NULL
     with nogil, parallel(num_threads=num_threads):
-        ws = <floating*>malloc(cg * K * rows_per_tile * g.bw * sizeof(floating))
+        ws = &workspace[threadid(), 0]       # this thread's (cg*K, rows_per_tile*bw) buffer
         for t in prange(total, schedule="static"):
             tile = t % ntiles
             gi = (t // ntiles) % groups
@@ -288,18 +343,18 @@ def conv_gemm(const floating[:, :, :, :, ::1] x, const floating[:, ::1] w2d, con
                         orow[e] = bias[co]
             # row-major out[og, m] = w[og, kk] @ ws[kk, m] (+ out)  <=>  column-major out^T = ws^T @ w^T
             _gemm(no, no, m, nn, kk, ws, m, &w2d[gi * og, 0], kk, beta, &out[n, gi * og, r0 * g.bw], ldc)
-        free(ws)
 
 
 def conv_transpose_gemm(const floating[:, :, ::1] x, const floating[:, ::1] w2d, floating[:, :, :, :, ::1] out,
                         tuple kernel, tuple stride, tuple padding, tuple dilation, tuple blocks, int groups,
-                        Py_ssize_t rows_per_tile, int num_threads=1):
+                        Py_ssize_t rows_per_tile, floating[:, ::1] workspace, int num_threads=1):
     """Transposed convolution: columns = w2d[g]^T @ x[n, g] per tile of input rows, then col2im.
 
     NumPy equivalent: ``out[n] = col2im(w2d.T @ x[n])`` per group (overlaps summed).
 
     x   : (N, C_in, L_in) with L_in = prod(blocks); w2d : (C_in, C_out/groups * K);
     out : (N, C_out, D, H, W), accumulated into (the caller fills it with zeros or the bias).
+    workspace : (num_threads, P*rows_per_tile*bw), one row per thread (allocated by the caller).
     Threads split sample x group (each owns its output channels, so no write races).
     """
     cdef Geom g = _geom((out.shape[2], out.shape[3], out.shape[4]), kernel, stride, padding, dilation, blocks, 0)
@@ -313,8 +368,9 @@ def conv_transpose_gemm(const floating[:, :, ::1] x, const floating[:, ::1] w2d,
     cdef char* tr = b"T"
     if total == 0 or L == 0:
         return
+    ws = NULL
     with nogil, parallel(num_threads=num_threads):
-        ws = <floating*>malloc(P * rows_per_tile * g.bw * sizeof(floating))
+        ws = &workspace[threadid(), 0]       # this thread's (P, rows_per_tile*bw) buffer
         for t in prange(total, schedule="static"):
             n = t // groups
             gi = t - n * groups
@@ -328,7 +384,6 @@ def conv_transpose_gemm(const floating[:, :, ::1] x, const floating[:, ::1] w2d,
                 _gemm(no, tr, m, pp, kk, &x[n, gi * cg, r0 * g.bw], lda, &w2d[gi * cg, 0], ldb, 0, ws, m)
                 _scatter(ws, &out[n, gi * og, 0, 0, 0], og, r0, r1, &g)
                 r0 = r1
-        free(ws)
 
 
 def conv_direct(const floating[:, :, :, :, ::1] x, const floating[:, :, ::1] w, const floating[:] bias,
@@ -347,16 +402,22 @@ def conv_direct(const floating[:, :, :, :, ::1] x, const floating[:, :, ::1] w, 
     cdef Py_ssize_t t, n, co, ci, k, ti, tj, tl, a, b, e, zs, ys, xs, e_lo, e_hi, off
     cdef floating wv
     cdef bint nonfinite
+    cdef Py_ssize_t a_lo, a_hi, b_lo, b_hi, E_lo, E_hi, skip = 0
+    # 3-wide kernels, stride 1, zero padding: whole kernel rows in one pass (_row3)
+    cdef bint fuse3 = g.kw == 3 and g.sw == 1 and g.mode == 0
     cdef floating* orow
     cdef const floating* xc
     cdef const floating* src
     cdef bint has_bias = bias is not None
     if N * C_out == 0 or L == 0:
         return
+    E_lo = _col_lo(0, &g)               # interior of a 3-tap row: tap 0 in range from here,
+    E_hi = _col_hi(2, &g)               # tap 2 in range up to here
     with nogil:
         for t in prange(N * C_out, schedule="static", num_threads=num_threads):
             n = t // C_out
             co = t - n * C_out
+            skip = 0
             orow = &out[n, co, 0]
             if has_bias:
                 for e in range(L):
@@ -370,12 +431,42 @@ def conv_direct(const floating[:, :, :, :, ::1] x, const floating[:, :, ::1] w, 
                     ti = k // (g.kh * g.kw)
                     tj = (k // g.kw) % g.kh
                     tl = k % g.kw
+                    if fuse3 and tl == 0 and _finite3(&w[co, ci, k]):
+                        # the whole kernel row (3 taps) at once; taps 1 and 2 are then skipped below
+                        a_lo = _lo(ti, g.D, g.pd, g.dd, g.sd, g.bd)
+                        a_hi = _hi(ti, g.D, g.pd, g.dd, g.sd, g.bd)
+                        b_lo = _lo(tj, g.H, g.ph, g.dh, g.sh, g.bh)
+                        b_hi = _hi(tj, g.H, g.ph, g.dh, g.sh, g.bh)
+                        for a in range(a_lo, a_hi):
+                            zs = a * g.sd - g.pd + ti * g.dd
+                            for b in range(b_lo, b_hi):
+                                src = xc + (zs * g.H + b * g.sh - g.ph + tj * g.dh) * g.W
+                                _row3(&out[n, co, (a * g.bh + b) * g.bw], src, &w[co, ci, k], g.pw, g.dw,
+                                      E_lo, E_hi, &g)
+                        skip = 2
+                        continue
+                    if skip > 0:
+                        skip = skip - 1
+                        continue
                     e_lo = _col_lo(tl, &g)
                     e_hi = _col_hi(tl, &g)
                     off = tl * g.dw - g.pw
                     # A non-finite weight times a zero-padding cell is NaN (as in torch): only then
                     # are the padding cells visited; otherwise they add nothing and are skipped.
                     nonfinite = not (wv - wv == 0)
+                    if g.mode == 0 and not nonfinite:
+                        # zero padding: visit only the output rows whose input row exists
+                        a_lo = _lo(ti, g.D, g.pd, g.dd, g.sd, g.bd)
+                        a_hi = _hi(ti, g.D, g.pd, g.dd, g.sd, g.bd)
+                        b_lo = _lo(tj, g.H, g.ph, g.dh, g.sh, g.bh)
+                        b_hi = _hi(tj, g.H, g.ph, g.dh, g.sh, g.bh)
+                        for a in range(a_lo, a_hi):
+                            zs = a * g.sd - g.pd + ti * g.dd
+                            for b in range(b_lo, b_hi):
+                                src = xc + (zs * g.H + b * g.sh - g.ph + tj * g.dh) * g.W + e_lo * g.sw + off
+                                orow = &out[n, co, (a * g.bh + b) * g.bw + e_lo]
+                                _axpy(orow, wv, src, e_hi - e_lo, g.sw)
+                        continue
                     for a in range(g.bd):
                         zs = _src(a * g.sd - g.pd + ti * g.dd, g.D, g.mode)
                         if zs < 0 and not nonfinite:

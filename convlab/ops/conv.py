@@ -26,7 +26,7 @@ from ._volume import lift3
 MODE_CODES = {"zeros": 0, "reflect": 1, "replicate": 2, "circular": 3}
 WORKSPACE_BYTES = 256 * 1024        # per thread: about half of a 512 KB L2
 PARALLEL_MIN_MACS = 200_000         # below this, threads cost more than they save
-DIRECT_MAX_MACS = 2_000_000         # below this (or for depthwise), the direct loop beats GEMM
+DIRECT_MAX_MACS = 100_000           # below this (or for depthwise), the direct loop beats GEMM
 MIN_TILE_COLUMNS = 128              # narrower GEMMs waste most of BLAS's speed
 
 
@@ -94,12 +94,14 @@ class ConvPlan:
                                  blocks[-1])
             w2 = (c_out, cg * k)
             code = MODE_CODES[mode]
+            ws_shape = (threads, cg * k * per * blocks[-1])   # one small buffer per thread, never the batch
 
             def run(x, w, b):
                 out = np.empty(out_shape, dtype=dtype)
+                ws = np.empty(ws_shape, dtype=dtype)
                 with single_threaded_blas():
                     kern(np.ascontiguousarray(x).reshape(x5_shape), np.ascontiguousarray(w).reshape(w2), b, out,
-                         *args, code, per, threads)
+                         *args, code, per, ws, threads)
                 return out
         self.run = run
 
@@ -141,8 +143,10 @@ def conv_transpose_forward(x, w, out_size, kernel, stride, padding, dilation, gr
     blocks = lift3(size, 1)
     row_bytes = og * k * blocks[-1] * x.itemsize
     per = _rows_per_tile(row_bytes, length // blocks[-1], 1, 1, blocks[-1])
+    threads = max(threads, 1)
+    ws = np.empty((threads, og * k * per * blocks[-1]), dtype=x.dtype)
     with single_threaded_blas():
         _kernels.conv_transpose_gemm(x3, w2d, out.reshape(n, c_out, *lift3(out_size, 1)), lift3(kernel, 1),
                                      lift3(stride, 1), lift3(padding, 0), lift3(dilation, 1), blocks, groups, per,
-                                     max(threads, 1))
+                                     ws, threads)
     return out
