@@ -66,6 +66,22 @@ class Explorer(widgets.VBox):
     def _on_change(self, change):
         self.refresh()
 
+    def adjust(self, name, **traits):
+        """Change traits of control ``name`` (``max``, ``options``, ``value`` …) without a redraw.
+
+        For ``update`` functions whose ranges depend on other controls (e.g. the
+        number of output positions); a value clamped by the new range triggers no
+        nested redraw. Returns the control.
+        """
+        w = self.controls[name]
+        w.unobserve(self._on_change, names="value")
+        try:
+            for key, value in traits.items():
+                setattr(w, key, value)
+        finally:
+            w.observe(self._on_change, names="value")
+        return w
+
     def set(self, **values):
         """Set several controls at once, then redraw once; returns the new ``state``."""
         for name, value in values.items():

@@ -22,3 +22,23 @@ DPI = 80                   # PNG resolution of widget frames (keeps redraws fast
 def group_color(g: int) -> str:
     """Colour of group ``g`` (cycles after 8 groups)."""
     return GROUP_COLORS[g % len(GROUP_COLORS)]
+
+
+# --- sliding window, shapes, channels, 1d/3d views (window.py, shape_panel.py, channels.py, signal1d.py, slices3d.py)
+SMALL_FONT_SIZE = 5.5      # the "←(r,c)" source labels of copied padding cells
+COPY_LABEL = "#8a5a00"     # colour of those source labels
+GAP_EDGE = "#bbbbbb"       # dotted edge of a dilation gap
+TAP_EDGE = "#e06c1f"       # outline of the input cells under the kernel's taps
+TAP_INSET = 0.1            # that outline sits this far (in cells) inside the cell
+ACTIVE_TEXT = "#ffffff"    # value text on the active output cell
+HIGHLIGHT = "#ffe066"      # highlighted term of a formula (the floor remainder, the active channel)
+MUTED = "#bbbbbb"          # faded lines / cells not in play
+INPUT_LINE = "#3d85c6"     # input samples drawn as stems (INPUT is a fill colour, too pale for lines)
+OUTPUT_LINE = "#6aa84f"    # output samples drawn as stems
+
+# --- transposed conv, Unfold/Fold, init, Lazy, quiz (transpose.py, unfold.py, init.py, lazy.py, predict.py)
+INSERTED_ZERO = "#fff2cc"  # zeros inserted between input cells (zero-insertion view of ConvTranspose)
+BOUND = "#d62728"          # the ±sqrt(k) init bound lines
+HIST = "#4e79a7"           # weight histogram bars
+CORRECT = "#2e7d32"        # verdict text: right answer
+WRONG = "#c62828"          # verdict text: wrong answer

@@ -1,0 +1,196 @@
+"""The output-size formula with the learner's numbers in it, beside the shape a real layer returns.
+
+Introduced in notebooks 2–5. The derivation comes from :mod:`convlab.shapes`
+(the article's formulas); the shape on the right comes from running a convlab
+layer on an input of that size. The floor in the conv formula throws away
+``remainder = numerator % stride`` cells: the panel highlights it.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .. import nn, shapes
+from . import style
+from ._widgets import explorer, new_figure, static_explorer
+from .window import _int_slider, blank_axes, freeze_layout, snapshot_axes
+
+__all__ = ["draw_shape_formula", "update_shape_formula", "formula_shape", "shape_explorer", "shape_static"]
+
+AXES = {1: ("L",), 2: ("H", "W"), 3: ("D", "H", "W")}
+LINES = 4          # text lines per axis: name+formula, plugged-in steps, remainder note, spacer
+
+
+def _parts(derivation):
+    if isinstance(derivation, (list, tuple)):
+        return list(derivation)
+    return list(derivation.parts) or [derivation]
+
+
+def formula_shape(derivation) -> tuple:
+    """The spatial output size(s) a derivation (or a list of per-axis derivations) gives."""
+    return tuple(int(d.value) for d in _parts(derivation))
+
+
+def _remainder_text(d) -> str:
+    if d.remainder is None:
+        return ""
+    if d.remainder:
+        return f"remainder {d.numerator} mod {d.denominator} = {d.remainder}: " + d.note.split(": ", 1)[1]
+    return f"remainder {d.numerator} mod {d.denominator} = 0: nothing is dropped"
+
+
+def draw_shape_formula(ax, derivation, actual_shape, layer_name="layer") -> dict:
+    """Write each axis' formula, its numbers plugged in and the floor remainder, then both shapes.
+
+    ``derivation``: a :class:`convlab.shapes.Derivation` for one axis, or a list
+    (one per spatial axis). ``actual_shape``: the shape the layer returned; its
+    last axes must equal :func:`formula_shape`. The remainder note is boxed in
+    ``style.HIGHLIGHT`` when the floor drops cells. Returns ``{"formulas",
+    "steps", "remainders"}`` (lists of Text, one per axis), ``"shapes"`` (Text)
+    and ``"agree"`` (bool). :func:`update_shape_formula` rewrites them in place.
+    """
+    blank_axes(ax)
+    ax.set_xlim(0, 1)
+    ax.set_ylim(1, 0)
+    n = len(_parts(derivation))
+    step = 1.0 / (LINES * n + 2)
+    art = {"formulas": [], "steps": [], "remainders": []}
+    for a in range(n):
+        y0 = a * LINES * step
+        art["formulas"].append(ax.text(0.0, y0 + 0.5 * step, "", fontsize=style.FONT_SIZE, va="center",
+                                       color=style.TEXT))
+        art["steps"].append(ax.text(0.03, y0 + 1.5 * step, "", fontsize=style.FONT_SIZE, va="center",
+                                    family="monospace", color=style.TEXT))
+        art["remainders"].append(ax.text(0.03, y0 + 2.5 * step, "", fontsize=style.FONT_SIZE, va="center",
+                                         color=style.TEXT, bbox=dict(facecolor=style.HIGHLIGHT, edgecolor="none",
+                                                                     boxstyle="round,pad=0.25")))
+    art["shapes"] = ax.text(0.0, (LINES * n + 0.8) * step, "", fontsize=style.FONT_SIZE + 1, va="center",
+                            fontweight="bold")
+    art["agree"] = update_shape_formula(art, derivation, actual_shape, layer_name)
+    return art
+
+
+def update_shape_formula(art, derivation, actual_shape, layer_name="layer") -> bool:
+    """Rewrite the texts of :func:`draw_shape_formula` (same number of axes); returns whether the shapes agree."""
+    parts = _parts(derivation)
+    for d, f, s, r in zip(parts, art["formulas"], art["steps"], art["remainders"]):
+        f.set_text(d.formula)
+        s.set_text(d.text)
+        note = _remainder_text(d)
+        r.set_text(note)
+        r.set_visible(bool(note))
+        r.get_bbox_patch().set_facecolor(style.HIGHLIGHT if d.remainder else style.PAD_ZERO)
+    expected = formula_shape(parts)
+    actual = tuple(actual_shape)
+    agree = actual[-len(expected):] == expected
+    verdict = "✓ they agree" if agree else "✗ they differ"
+    art["shapes"].set_text(f"formula: {expected}     {layer_name}(x).shape = {actual}     {verdict}")
+    art["shapes"].set_color(style.ACTIVE if agree else style.WINDOW)
+    return agree
+
+
+def _derive(kind, sizes, kernel_size, stride, padding, dilation, output_padding):
+    if kind == "conv":
+        return [shapes.conv_output_size(s, kernel_size, stride, padding, dilation, axis=a)
+                for s, a in zip(sizes, AXES[len(sizes)])]
+    return [shapes.conv_transpose_output_size(s, kernel_size, stride, padding, output_padding, dilation, axis=a)
+            for s, a in zip(sizes, AXES[len(sizes)])]
+
+
+def _layer(kind, dims, kernel_size, stride, padding, dilation, output_padding):
+    if kind == "conv":
+        cls = getattr(nn, f"Conv{dims}d")
+        return cls(1, 1, kernel_size, stride=stride, padding=padding, dilation=dilation, bias=False)
+    cls = getattr(nn, f"ConvTranspose{dims}d")
+    return cls(1, 1, kernel_size, stride=stride, padding=padding, output_padding=output_padding,
+               dilation=dilation, bias=False)
+
+
+class _ShapeScene:
+    def __init__(self, kind, dims):
+        if kind not in ("conv", "transpose"):
+            raise ValueError(f"kind must be 'conv' or 'transpose', got {kind!r}")
+        if dims not in AXES:
+            raise ValueError(f"dims must be 1, 2 or 3, got {dims!r}")
+        self.kind, self.dims = kind, dims
+        self.figure = new_figure(8.5, 0.3 * (LINES * dims + 2) + 0.3)
+        self.ax = self.figure.add_subplot()
+        self.art = None
+        self.error = self.ax.text(0, 0.93, "", fontsize=style.FONT_SIZE + 1, color=style.WINDOW, va="center",
+                                  wrap=True)     # where the shapes line goes (the formulas stay visible above)
+
+    def update(self, kernel_size=3, stride=1, padding=0, dilation=1, output_padding=0, **sizes):
+        names = [f"{a}_in" for a in AXES[self.dims]]
+        size = tuple(int(sizes[n]) for n in names)
+        try:
+            derivation = _derive(self.kind, size, kernel_size, stride, padding, dilation, output_padding)
+            layer = _layer(self.kind, self.dims, kernel_size, stride, padding, dilation, output_padding)
+            actual = layer(np.zeros((1, *size), dtype=np.float32)).shape
+        except ValueError as e:
+            if self.art is not None:
+                for t in (*self.art["formulas"], *self.art["steps"], *self.art["remainders"], self.art["shapes"]):
+                    t.set_visible(False)
+            self.error.set_text("These arguments do not make a layer:\n" + str(e))
+            self.error.set_visible(True)
+            freeze_layout(self.figure)
+            return {"error": str(e), "formula_shape": None, "actual_shape": None, "agree": None}
+        self.error.set_visible(False)
+        name = ("nn.Conv" if self.kind == "conv" else "nn.ConvTranspose") + f"{self.dims}d"
+        if self.art is None:
+            self.art = draw_shape_formula(self.ax, derivation, actual, name)
+            agree = self.art["agree"]
+            freeze_layout(self.figure)
+            a = self.art            # the symbolic formulas never change: keep them as a picture
+            snapshot_axes(self.ax, [*a["steps"], *a["remainders"], a["shapes"], self.error])
+        else:
+            for t in (*self.art["formulas"], *self.art["steps"], self.art["shapes"]):
+                t.set_visible(True)
+            agree = update_shape_formula(self.art, derivation, actual, name)
+        freeze_layout(self.figure)
+        return {"formula_shape": formula_shape(derivation), "actual_shape": tuple(actual), "agree": agree,
+                "steps": [d.text for d in derivation], "remainders": [d.remainder for d in derivation]}
+
+
+def shape_explorer(kind="conv", dims=1, *, size=50, kernel_size=3, stride=2, padding=0, dilation=1,
+                   output_padding=0, max_size=64):
+    """Sliders for the input size(s) and the layer's arguments; the article's formula with those numbers,
+    the floor remainder highlighted, and the shape a real convlab layer returns beside it.
+
+    ``kind``: ``'conv'`` (``nn.ConvNd``) or ``'transpose'`` (``nn.ConvTransposeNd``, adds
+    an ``output_padding`` slider); ``dims``: 1, 2 or 3. Defaults reproduce the
+    article's first example, ``nn.Conv1d(16, 33, 3, stride=2)`` on ``L_in = 50``.
+    ``state`` holds ``formula_shape``, ``actual_shape`` (the layer's output shape,
+    ``(1, *spatial)``), ``agree``, ``steps`` and ``remainders``.
+
+    Examples
+    --------
+    >>> ex = shape_explorer()
+    >>> ex.state["formula_shape"], ex.state["actual_shape"], ex.state["remainders"]
+    ((24,), (1, 24), [1])
+    """
+    scene = _ShapeScene(kind, dims)
+    size_max = max_size if dims < 3 else min(max_size, 24)
+    controls = {f"{a}_in": _int_slider(f"{a}_in", min(size, size_max), 1, size_max) for a in AXES[dims]}
+    controls.update({
+        "kernel_size": _int_slider("kernel_size", kernel_size, 1, 7),
+        "stride": _int_slider("stride", stride, 1, 4),
+        "padding": _int_slider("padding", padding, 0, 4),
+        "dilation": _int_slider("dilation", dilation, 1, 4),
+    })
+    if kind == "transpose":
+        controls["output_padding"] = _int_slider("output_padding", output_padding, 0, 3)
+    ex = explorer(scene.figure, controls, scene.update)
+    ex.scene = scene
+    return ex
+
+
+def shape_static(kind="conv", dims=1, name="stride", values=(1, 2, 3, 4), *, size=50, kernel_size=3, stride=2,
+                 padding=0, dilation=1, output_padding=0):
+    """The book's form of :func:`shape_explorer`: one frame per value of argument ``name``."""
+    scene = _ShapeScene(kind, dims)
+    fixed = dict(kernel_size=kernel_size, stride=stride, padding=padding, dilation=dilation)
+    if kind == "transpose":
+        fixed["output_padding"] = output_padding
+    fixed.update({f"{a}_in": size for a in AXES[dims]})
+    fixed.pop(name, None)
+    return static_explorer(scene.figure, scene.update, name, values, fixed)

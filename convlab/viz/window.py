@@ -1,0 +1,653 @@
+"""The sliding window of a 2d convolution: padded input, dilated kernel, receptive field, output, dot product.
+
+Introduced in notebook 3 (Conv2d). Coordinates: input cell ``(r, c)`` is the
+unit square with corner ``(c, r)`` on an Axes whose y axis points down, so
+padding cells have negative indices or indices ``>= size``. Output cell
+``(i, j)`` of an output grid is drawn the same way. One axis of the window::
+
+    input index = output index * stride - padding + tap * dilation
+
+Draw functions take an Axes and return their artists (dicts keyed by cell);
+``update_*`` functions move those artists without redrawing the grid.
+"""
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import ipywidgets as widgets
+import numpy as np
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.image import FigureImage
+from matplotlib.patches import Rectangle
+
+from .. import nn
+from .._args import ntuple
+from ..reference import pad_index
+from . import style
+from ._widgets import Explorer, new_figure, static_explorer
+
+__all__ = ["Window", "Term", "receptive_field", "draw_padded_input", "draw_kernel", "draw_window",
+           "update_window", "draw_output", "highlight_output", "dot_product_terms", "dot_product_text",
+           "draw_dot_product", "window_explorer", "window_static"]
+
+PADDING_MODES = ("zeros", "reflect", "replicate", "circular")
+
+
+# ----------------------------------------------------------------------------- small shared helpers
+
+def fmt(v) -> str:
+    """A number as a cell shows it: integers without a decimal point, others with two decimals."""
+    v = float(v)
+    if v.is_integer():
+        return str(int(v))
+    return f"{v:.2f}"
+
+
+def fmt_factor(v) -> str:
+    """A number as a factor of a product: negatives in brackets."""
+    s = fmt(v)
+    return f"({s})" if s.startswith("-") else s
+
+
+def add_cell(ax, r, c, facecolor, *, zorder=1, **kwargs) -> Rectangle:
+    """The unit square of cell ``(r, c)`` (corner ``(c, r)``)."""
+    kwargs.setdefault("edgecolor", style.EDGE)
+    kwargs.setdefault("linewidth", 0.8)
+    return ax.add_patch(Rectangle((c, r), 1, 1, facecolor=facecolor, zorder=zorder, **kwargs))
+
+
+def add_label(ax, r, c, text, *, dy=0.0, fontsize=None, **kwargs):
+    """A text centred in cell ``(r, c)`` (``dy`` shifts it down, in cells)."""
+    kwargs.setdefault("color", style.TEXT)
+    return ax.text(c + 0.5, r + 0.5 + dy, text, ha="center", va="center", zorder=5,
+                   fontsize=fontsize or style.FONT_SIZE, **kwargs)
+
+
+def grid_axes(ax, rows, cols, title=None) -> None:
+    """Limits for cells ``rows x cols`` (two ``(first, stop)`` pairs), y down, square cells, no ticks."""
+    ax.set_xlim(cols[0] - 0.05, cols[1] + 0.05)
+    ax.set_ylim(rows[1] + 0.05, rows[0] - 0.05)
+    ax.set_aspect("equal")
+    blank_axes(ax)
+    if title:
+        set_title(ax, title)
+
+
+def blank_axes(ax) -> None:
+    """No ticks, tick labels or spines: nothing for a redraw to lay out (a title still shows)."""
+    ax.set_axis_off()
+    ax.set_xticks([])
+    ax.set_yticks([])
+
+
+def set_title(ax, title) -> None:
+    """A title at a fixed height (matplotlib skips the costly search for a free spot above tick labels)."""
+    ax.set_title(title, fontsize=style.TITLE_SIZE, y=1.0, pad=4)
+
+
+def _pair(value, name):
+    return ntuple(value, 2, name)
+
+
+def freeze_layout(figure) -> None:
+    """Run the constrained layout once, then keep the axes where they are.
+
+    A figure with a layout engine is drawn twice per ``savefig``; frozen, once. The
+    explorers call this after their first draw, so a redraw costs one draw.
+    """
+    if figure.get_layout_engine() is not None:
+        figure.draw_without_rendering()
+        figure.set_layout_engine(None)
+
+
+class _AxesPicture(FigureImage):
+    """The picture of an Axes' static artists, pasted pixel for pixel (no resampling) by the figure.
+
+    Rendered at another DPI or with another figure box (``bbox_inches='tight'``),
+    it draws the hidden artists themselves instead, so the figure stays right.
+    """
+
+    def __init__(self, figure, picture, x0, y0, hidden):
+        super().__init__(figure, offsetx=x0, offsety=y0, origin="upper", zorder=-1)
+        self.set_data(picture)
+        self._bottom_up = np.ascontiguousarray(picture[::-1])    # the row order draw_image takes
+        self.hidden = hidden
+        self._geometry = (figure.dpi, tuple(figure.bbox.bounds))
+
+    def draw(self, renderer):
+        if (getattr(renderer, "dpi", None), tuple(self.figure.bbox.bounds)) == self._geometry:
+            gc = renderer.new_gc()         # paste as is: no resampling, no compositing
+            renderer.draw_image(gc, self.ox, self.oy, self._bottom_up)
+            gc.restore()
+            return
+        for artist in self.hidden:
+            artist.set_visible(True)
+            artist.draw(renderer)
+            artist.set_visible(False)
+
+
+def release_snapshot(ax) -> None:
+    """Undo :func:`snapshot_axes`: drop the picture, show the artists again."""
+    old = getattr(ax, "_convlab_snapshot", None)
+    if old is None:
+        return
+    picture, patch_visible = old
+    if picture in ax.figure.images:
+        picture.remove()
+    for artist in picture.hidden:
+        artist.set_visible(True)
+    ax.patch.set_visible(patch_visible)
+    ax._convlab_snapshot = None
+
+
+def snapshot_axes(ax, live=()):
+    """Draw ``ax`` once and paste that picture instead of its many artists; returns the picture artist.
+
+    A redraw then costs one image copy plus the ``live`` artists (the ones a
+    control moves) instead of every cell, label, tick and spine. The static artists stay in
+    ``ax``, hidden, with their properties intact: change them, then call again.
+    Call :func:`release_snapshot` before ``ax.clear()``.
+    """
+    release_snapshot(ax)
+    fig = ax.figure
+    live = set(map(id, live))
+    titles = [t for t in (ax.title, ax._left_title, ax._right_title) if t.get_visible() and t.get_text()]
+    frame = [a for a in (ax.xaxis, ax.yaxis, *ax.spines.values()) if a.get_visible()] if ax.axison else []
+    content = [a for a in (*ax.patches, *ax.texts, *ax.lines, *ax.collections, *ax.images) if a.get_visible()]
+    static = [a for a in content if id(a) not in live]
+    moving = [a for a in content if id(a) in live]
+    if not isinstance(fig.canvas, FigureCanvasAgg):
+        FigureCanvasAgg(fig)
+    renderer = fig.canvas.get_renderer()
+    renderer.clear()
+    for artist in moving:
+        artist.set_visible(False)
+    ax.draw(renderer)
+    for artist in moving:
+        artist.set_visible(True)
+    buf = np.asarray(renderer.buffer_rgba())
+    height, width = buf.shape[:2]
+    box = ax.get_tightbbox(renderer)
+    x0, y0 = max(int(np.floor(box.x0)), 0), max(int(np.floor(box.y0)), 0)
+    x1, y1 = min(int(np.ceil(box.x1)), width), min(int(np.ceil(box.y1)), height)
+    hidden = static + titles + frame
+    picture = _AxesPicture(fig, buf[height - y1:height - y0, x0:x1].copy(), x0, y0, hidden)
+    fig.images.append(picture)
+    picture._remove_method = fig.images.remove
+    for artist in hidden:
+        artist.set_visible(False)
+    ax._convlab_snapshot = (picture, ax.patch.get_visible())
+    ax.patch.set_visible(False)
+    return picture
+
+
+class RangedExplorer(Explorer):
+    """An :class:`Explorer` whose controls' ranges follow the state (e.g. the number of output positions).
+
+    ``ranges(state) -> {name: {trait: value}}`` runs after every ``update`` and
+    changes those traits without a nested redraw. ``set`` applies the controls named
+    in ``ranged`` after the others, so ``set(stride=1, position=20)`` is not clamped
+    by the range that the old stride gave ``position``.
+    """
+
+    def __init__(self, figure, controls, update, ranges, ranged=(), extra=None):
+        self.ranged = tuple(ranged)
+
+        def ranged_update(**values):
+            state = update(**values)
+            for name, traits in ranges(state).items():
+                self.adjust(name, **traits)
+            return state
+
+        super().__init__(figure, controls, ranged_update, extra)
+
+    def set(self, **values):
+        later = {k: values.pop(k) for k in self.ranged if k in values}
+        state = self.state
+        if values or not later:
+            state = super().set(**values)
+        if later:
+            state = super().set(**later)
+        return state
+
+
+# ----------------------------------------------------------------------------- geometry (no drawing)
+
+class Window(NamedTuple):
+    """The receptive field of one output cell, in input coordinates.
+
+    ``corner`` is the top-left input cell ``(r0, c0)``; ``size`` the ``(height, width)``
+    it spans, ``dilation * (kernel_size - 1) + 1``; ``taps`` the input cells the kernel
+    reads, row-major over the kernel.
+    """
+    corner: tuple
+    size: tuple
+    taps: list
+
+
+def receptive_field(index, kernel_size, stride=1, padding=0, dilation=1) -> Window:
+    """Input cells read by output cell ``index`` (``(i, j)``), with ``i * stride - padding + t * dilation``."""
+    (kh, kw), (sh, sw) = _pair(kernel_size, "kernel_size"), _pair(stride, "stride")
+    (ph, pw), (dh, dw) = _pair(padding, "padding"), _pair(dilation, "dilation")
+    i, j = index
+    r0, c0 = i * sh - ph, j * sw - pw
+    taps = [(r0 + a * dh, c0 + b * dw) for a in range(kh) for b in range(kw)]
+    return Window((r0, c0), (dh * (kh - 1) + 1, dw * (kw - 1) + 1), taps)
+
+
+def _source(r, c, shape, mode):
+    """The input cell padded cell ``(r, c)`` copies (itself inside the input); None for a zero cell."""
+    sr, sc = pad_index(r, shape[0], mode), pad_index(c, shape[1], mode)
+    if sr is None or sc is None:
+        return None
+    return sr, sc
+
+
+def _check_padding(shape, padding, mode):
+    if mode not in PADDING_MODES:
+        raise ValueError(f"padding_mode must be one of {PADDING_MODES}, got {mode!r}")
+    for size, p in zip(shape, padding):
+        if mode == "reflect" and p >= size:
+            raise ValueError(f"reflect padding must be smaller than the input size: padding={p}, size={size}")
+        if mode == "circular" and p > size:
+            raise ValueError(f"circular padding must be at most the input size: padding={p}, size={size}")
+
+
+# ----------------------------------------------------------------------------- draw functions
+
+def draw_padded_input(ax, x, padding=0, padding_mode="zeros", *, sources=True) -> dict:
+    """Draw the 2d input ``x`` (``(H, W)``) with its padding ring.
+
+    Zero-padding cells are grey and read 0. Under ``'reflect' | 'replicate' |
+    'circular'`` each padding cell shows the value it copies and, below it, a
+    small ``←(r,c)`` naming the input cell it copies (from
+    :func:`convlab.reference.pad_index`).
+
+    Returns ``{"cells", "values", "sources"}`` (dicts ``(r, c) -> artist``, input
+    coordinates; ``sources`` only has padding cells that copy) and ``"border"``,
+    the outline of the real input.
+    """
+    x = np.asarray(x)
+    if x.ndim != 2:
+        raise ValueError(f"x must be a 2d array (H, W), got shape {x.shape}")
+    H, W = x.shape
+    ph, pw = _pair(padding, "padding")
+    _check_padding((H, W), (ph, pw), padding_mode)
+    cells, values, labels = {}, {}, {}
+    for r in range(-ph, H + ph):
+        for c in range(-pw, W + pw):
+            inside = 0 <= r < H and 0 <= c < W
+            src = _source(r, c, (H, W), padding_mode)
+            if inside:
+                face, v = style.INPUT, x[r, c]
+            elif src is None:
+                face, v = style.PAD_ZERO, 0
+            else:
+                face, v = style.PAD_COPY, x[src]
+            cells[r, c] = add_cell(ax, r, c, face)
+            if inside or src is None or not sources:
+                values[r, c] = add_label(ax, r, c, fmt(v))
+            else:
+                values[r, c] = add_label(ax, r, c, fmt(v), dy=-0.14)
+                labels[r, c] = add_label(ax, r, c, f"←({src[0]},{src[1]})", dy=0.24,
+                                         fontsize=style.SMALL_FONT_SIZE, color=style.COPY_LABEL)
+    border = ax.add_patch(Rectangle((0, 0), W, H, fill=False, edgecolor=style.TEXT, linewidth=1.6, zorder=4))
+    title = "input" if ph == pw == 0 else f"input, padding={(ph, pw)}, padding_mode={padding_mode!r}"
+    grid_axes(ax, (-ph, H + ph), (-pw, W + pw), title)
+    return {"cells": cells, "values": values, "sources": labels, "border": border}
+
+
+def draw_kernel(ax, w, dilation=1) -> dict:
+    """Draw the kernel ``w`` (``(kH, kW)``) spread out by ``dilation``: taps coloured, gaps white.
+
+    Tap ``(a, b)`` sits at cell ``(a * dilation, b * dilation)``; the grid spans
+    ``dilation * (kernel_size - 1) + 1`` cells per axis. Returns ``{"taps",
+    "values"}`` (dicts ``(a, b) -> artist``) and ``"gaps"`` (a list of the gap cells).
+    """
+    w = np.asarray(w)
+    if w.ndim != 2:
+        raise ValueError(f"w must be a 2d array (kH, kW), got shape {w.shape}")
+    dh, dw = _pair(dilation, "dilation")
+    kh, kw = w.shape
+    span = (dh * (kh - 1) + 1, dw * (kw - 1) + 1)
+    taps, values, gaps = {}, {}, []
+    for r in range(span[0]):
+        for c in range(span[1]):
+            if r % dh == 0 and c % dw == 0:
+                a, b = r // dh, c // dw
+                taps[a, b] = add_cell(ax, r, c, style.KERNEL)
+                values[a, b] = add_label(ax, r, c, fmt(w[a, b]))
+            else:
+                gaps.append(add_cell(ax, r, c, style.GAP, linestyle=":", edgecolor=style.GAP_EDGE))
+    title = f"kernel {kh}×{kw}" + (f", dilation={(dh, dw)}" if (dh, dw) != (1, 1) else "")
+    grid_axes(ax, (0, span[0]), (0, span[1]), title)
+    return {"taps": taps, "values": values, "gaps": gaps}
+
+
+def draw_window(ax, index, kernel_size, stride=1, padding=0, dilation=1, *, input_shape=None,
+                padding_mode="zeros") -> dict:
+    """Outline the receptive field of output cell ``index`` on a padded input drawn by :func:`draw_padded_input`.
+
+    Draws ``"outline"`` (a rectangle over the whole dilated span), ``"taps"`` (one
+    orange square per kernel tap, row-major, ``style.TAP_INSET`` inside its cell) and ``"sources"`` (dashed squares on
+    the input cells that the window's copy-padding taps read; hidden when unused,
+    needs ``input_shape``). Move them later with :func:`update_window`.
+    """
+    kh, kw = _pair(kernel_size, "kernel_size")
+    artists = {
+        "outline": ax.add_patch(Rectangle((0, 0), 1, 1, fill=False, edgecolor=style.WINDOW,
+                                          linewidth=2.4, zorder=6)),
+        "taps": [ax.add_patch(Rectangle((0, 0), 1 - 2 * style.TAP_INSET, 1 - 2 * style.TAP_INSET, fill=False,
+                                        edgecolor=style.TAP_EDGE, linewidth=2.0, zorder=6))
+                 for _ in range(kh * kw)],
+        "sources": [ax.add_patch(Rectangle((0, 0), 1, 1, fill=False, edgecolor=style.WINDOW, linestyle="--",
+                                           linewidth=1.3, zorder=6, visible=False)) for _ in range(kh * kw)],
+    }
+    update_window(artists, index, kernel_size, stride, padding, dilation, input_shape=input_shape,
+                  padding_mode=padding_mode)
+    return artists
+
+
+def update_window(artists, index, kernel_size, stride=1, padding=0, dilation=1, *, input_shape=None,
+                  padding_mode="zeros") -> Window:
+    """Move the artists of :func:`draw_window` to output cell ``index``; returns the :class:`Window`."""
+    win = receptive_field(index, kernel_size, stride, padding, dilation)
+    artists["outline"].set_xy((win.corner[1], win.corner[0]))
+    artists["outline"].set_width(win.size[1])
+    artists["outline"].set_height(win.size[0])
+    for patch, (r, c) in zip(artists["taps"], win.taps):
+        patch.set_xy((c + style.TAP_INSET, r + style.TAP_INSET))
+    for patch, (r, c) in zip(artists["sources"], win.taps):
+        src = None
+        if input_shape is not None and padding_mode != "zeros" and not (
+                0 <= r < input_shape[0] and 0 <= c < input_shape[1]):
+            src = _source(r, c, input_shape, padding_mode)
+        patch.set_visible(src is not None)
+        if src is not None:
+            patch.set_xy((src[1], src[0]))
+    return win
+
+
+def draw_output(ax, y, index=None, *, title="output") -> dict:
+    """Draw the output grid ``y`` (``(H_out, W_out)``) with cell ``index`` marked as the active one.
+
+    Returns ``{"cells", "values"}`` (dicts ``(i, j) -> artist``) and ``"active"``, a
+    green square over the active cell with its value in ``"active_value"`` (hidden
+    when ``index`` is None). Move them with :func:`highlight_output`.
+    """
+    y = np.asarray(y)
+    if y.ndim != 2:
+        raise ValueError(f"y must be a 2d array, got shape {y.shape}")
+    cells, values = {}, {}
+    for i in range(y.shape[0]):
+        for j in range(y.shape[1]):
+            cells[i, j] = add_cell(ax, i, j, style.OUTPUT)
+            values[i, j] = add_label(ax, i, j, fmt(y[i, j]))
+    grid_axes(ax, (0, y.shape[0]), (0, y.shape[1]), f"{title} {y.shape[0]}×{y.shape[1]}")
+    artists = {"cells": cells, "values": values,
+               "active": add_cell(ax, 0, 0, style.ACTIVE, zorder=3, linewidth=2.0),
+               "active_value": add_label(ax, 0, 0, "", color=style.ACTIVE_TEXT, fontweight="bold")}
+    artists["active_value"].set_zorder(7)
+    highlight_output(artists, index)
+    return artists
+
+
+def highlight_output(artists, index) -> None:
+    """Move the active-cell marker of :func:`draw_output` to output cell ``index`` (None hides it)."""
+    active, text = artists["active"], artists["active_value"]
+    active.set_visible(index is not None)
+    text.set_visible(index is not None)
+    if index is not None:
+        i, j = index
+        active.set_xy((j, i))
+        text.set_position((j + 0.5, i + 0.5))
+        text.set_text(artists["values"][i, j].get_text())
+
+
+class Term(NamedTuple):
+    """One product of the window's sum: kernel ``tap`` times the input at ``cell`` (input coordinates).
+
+    ``source`` is the input cell whose value is read (``cell`` itself inside the
+    input, the copied cell in copy padding, None for a zero-padding cell).
+    """
+    tap: tuple
+    cell: tuple
+    source: tuple | None
+    x: float
+    w: float
+
+    @property
+    def product(self) -> float:
+        return self.x * self.w
+
+
+def dot_product_terms(x, w, index, stride=1, padding=0, dilation=1, padding_mode="zeros") -> list:
+    """The products summed into output cell ``index``, one :class:`Term` per kernel tap (row-major)."""
+    x, w = np.asarray(x), np.asarray(w)
+    win = receptive_field(index, w.shape, stride, padding, dilation)
+    terms = []
+    for (a, b), (r, c) in zip(np.ndindex(*w.shape), win.taps):
+        src = _source(r, c, x.shape, padding_mode)
+        terms.append(Term((a, b), (r, c), src, float(x[src]) if src is not None else 0.0, float(w[a, b])))
+    return terms
+
+
+def dot_product_text(terms, index, kernel_width=None, bias=None) -> str:
+    """``y[i, j] = x·w + … = total``, one line per kernel row (``kernel_width`` terms each)."""
+    kernel_width = kernel_width or max(t.tap[1] for t in terms) + 1
+    total = sum(t.product for t in terms) + (bias or 0.0)
+    lines = [f"y[{index[0]}, {index[1]}] = sum over the window of input × kernel"]
+    for start in range(0, len(terms), kernel_width):
+        row = " + ".join(f"{fmt_factor(t.x)}·{fmt_factor(t.w)}" for t in terms[start:start + kernel_width])
+        lines.append(("  = " if start == 0 else "  + ") + row)
+    if bias:
+        lines.append(f"  + bias {fmt_factor(bias)}")
+    lines.append(f"  = {fmt(total)}")
+    return "\n".join(lines)
+
+
+def draw_dot_product(ax, terms, index, kernel_width=None) -> object:
+    """Write :func:`dot_product_text` in the top-left of ``ax`` (axis hidden); returns the Text."""
+    blank_axes(ax)
+    return ax.text(0.0, 1.0, dot_product_text(terms, index, kernel_width), transform=ax.transAxes,
+                   va="top", ha="left", family="monospace", fontsize=style.FONT_SIZE, color=style.TEXT)
+
+
+# ----------------------------------------------------------------------------- widgets
+
+def default_input(shape=(5, 5), seed=0) -> np.ndarray:
+    """Small integer-valued input, so the dot products can be checked by hand."""
+    return np.random.default_rng(seed).integers(0, 10, shape).astype(np.float64)
+
+
+def default_kernel(shape, seed=None) -> np.ndarray:
+    """Small integer-valued kernel in ``{-1, 0, 1, 2}``, the same for the same shape."""
+    shape = tuple(np.atleast_1d(shape))
+    seed = 100 + sum(shape) if seed is None else seed
+    return np.random.default_rng(seed).integers(-1, 3, shape).astype(np.float64)
+
+
+def conv2d_layer(w, stride, padding, dilation, padding_mode):
+    """A one-channel float64 ``nn.Conv2d`` (no bias) holding kernel ``w``."""
+    layer = nn.Conv2d(1, 1, w.shape, stride=stride, padding=padding, dilation=dilation, bias=False,
+                      padding_mode=padding_mode, dtype=np.float64)
+    layer.weight[...] = w
+    return layer
+
+
+class _WindowScene:
+    """The figure of :func:`window_explorer`: input | kernel | output above the dot product."""
+
+    def __init__(self, x, weight, max_padding):
+        self.x = x
+        self.weight = weight
+        H, W = x.shape
+        wi = style.CELL * (W + 2 * max_padding)
+        wo = style.CELL * (W + 2 * max_padding) * 0.8
+        wk = style.CELL * 5
+        self.figure = new_figure(wi + wo + wk + 0.4, style.CELL * (H + 2 * max_padding) + 2.0)
+        gs = self.figure.add_gridspec(2, 3, width_ratios=[wi, wk, wo],
+                                      height_ratios=[style.CELL * (H + 2 * max_padding) + 0.3, 1.6])
+        self.ax_in = self.figure.add_subplot(gs[0, 0])
+        self.ax_k = self.figure.add_subplot(gs[0, 1])
+        self.ax_out = self.figure.add_subplot(gs[0, 2])
+        ax_text = self.figure.add_subplot(gs[1, :])
+        blank_axes(ax_text)
+        self.text = ax_text.text(0.0, 1.0, "", transform=ax_text.transAxes, va="top", ha="left",
+                                 family="monospace", fontsize=style.FONT_SIZE, color=style.TEXT)
+        self._keys = {}
+        self.inp = self.kern = self.win = self.out = None
+
+    def kernel(self, kernel_size):
+        return self.weight if self.weight is not None else default_kernel((kernel_size, kernel_size))
+
+    def _rebuild(self, name, key, ax, draw):
+        if self._keys.get(name) != key:
+            release_snapshot(ax)
+            ax.clear()
+            ax.set_visible(True)
+            self._keys[name] = key
+            return draw()
+        return None
+
+    def _error(self, message, position):
+        for ax in (self.ax_in, self.ax_k, self.ax_out):
+            release_snapshot(ax)
+            ax.set_visible(False)
+        self._keys.clear()
+        self.text.set_text("This layer cannot run:\n" + "\n".join(
+            message[i:i + 90] for i in range(0, len(message), 90)))
+        return {"error": message, "output_shape": None, "positions": 0, "position": position}
+
+    def update(self, kernel_size=3, stride=1, padding=0, dilation=1, padding_mode="zeros", position=0):
+        x, w = self.x, self.kernel(kernel_size)
+        try:
+            _check_padding(x.shape, (padding, padding), padding_mode)
+            y = conv2d_layer(w, stride, padding, dilation, padding_mode)(x[None])[0]
+        except ValueError as e:
+            return self._error(str(e), position)
+        positions = y.size
+        position = min(max(int(position), 0), positions - 1)
+        index = divmod(position, y.shape[1])
+
+        new_in = self._rebuild("in", (padding, padding_mode), self.ax_in,
+                               lambda: draw_padded_input(self.ax_in, x, padding, padding_mode))
+        if new_in is not None:
+            self.inp, self.win = new_in, None
+        new_k = self._rebuild("k", (w.shape, dilation, w.tobytes()), self.ax_k,
+                              lambda: draw_kernel(self.ax_k, w, dilation))
+        if self.win is not None and len(self.win["taps"]) != w.size:
+            for artist in [self.win["outline"], *self.win["taps"], *self.win["sources"]]:
+                artist.remove()
+            self.win = None
+        geometry = (index, w.shape, stride, padding, dilation)
+        if self.win is None:
+            self.win = draw_window(self.ax_in, *geometry, input_shape=x.shape, padding_mode=padding_mode)
+            win = receptive_field(*geometry)
+        else:
+            win = update_window(self.win, *geometry, input_shape=x.shape, padding_mode=padding_mode)
+        new_out = self._rebuild("out", y.shape, self.ax_out, lambda: draw_output(self.ax_out, y))
+        out_changed = new_out is not None
+        if new_out is not None:
+            self.out = new_out
+        else:
+            for key, text in self.out["values"].items():
+                if text.get_text() != fmt(y[key]):
+                    text.set_text(fmt(y[key]))
+                    out_changed = True
+        highlight_output(self.out, index)
+
+        terms = dot_product_terms(x, w, index, stride, padding, dilation, padding_mode)
+        self.text.set_text(dot_product_text(terms, index, w.shape[1]))
+        freeze_layout(self.figure)
+        if new_in is not None:
+            snapshot_axes(self.ax_in, live=[self.win["outline"], *self.win["taps"], *self.win["sources"]])
+        if new_k is not None:
+            snapshot_axes(self.ax_k)
+        if out_changed:
+            snapshot_axes(self.ax_out, live=[self.out["active"], self.out["active_value"]])
+        return {
+            "output_shape": tuple(y.shape), "positions": positions, "position": position, "index": index,
+            "window": {"corner": win.corner, "size": win.size}, "taps": win.taps,
+            "sources": [t.source for t in terms],
+            "terms": [(t.x, t.w) for t in terms], "total": sum(t.product for t in terms),
+            "output": float(y[index]), "kernel": w.copy(),
+        }
+
+
+def _int_slider(name, value, lo, hi, **kwargs):
+    return widgets.IntSlider(value=value, min=lo, max=hi, description=name, continuous_update=False,
+                             style={"description_width": "initial"}, layout=widgets.Layout(width="210px"),
+                             **kwargs)
+
+
+def play_row(slider, interval_ms=600, label="play"):
+    """A Play button driving ``slider`` (client-side link, so it animates smoothly), its max kept in step."""
+    play = widgets.Play(min=slider.min, max=slider.max, step=1, interval=interval_ms, value=slider.value)
+    widgets.jslink((play, "value"), (slider, "value"))
+    widgets.dlink((slider, "max"), (play, "max"))
+    return widgets.HBox([play, widgets.Label(label)])
+
+
+def window_explorer(x=None, weight=None, *, kernel_size=3, stride=1, padding=1, dilation=1,
+                    padding_mode="zeros", position=0, max_padding=3):
+    """Explore the 2d sliding window: sliders for kernel_size, stride, padding, dilation, padding_mode
+    and a Play + slider over all output positions (row-major).
+
+    ``x``: a ``(H, W)`` input (default: 5×5 small integers); ``weight``: a ``(kH, kW)``
+    kernel (default: small integers; when given, the kernel_size slider is fixed).
+    The output comes from ``convlab.nn.Conv2d`` (float64, no bias). ``state`` holds
+    ``output_shape``, ``index``, ``window`` (corner and size), ``taps``, ``sources``,
+    ``terms`` (input, weight pairs), ``total`` and ``output`` (equal to ``total``).
+
+    Examples
+    --------
+    >>> ex = window_explorer()
+    >>> ex.set(stride=2, position=4)["index"]
+    (1, 1)
+    """
+    x = default_input() if x is None else np.asarray(x, dtype=np.float64)
+    if weight is not None:
+        weight = np.asarray(weight, dtype=np.float64)
+        kernel_size = weight.shape[0]
+    scene = _WindowScene(x, weight, max_padding)
+    controls = {
+        "kernel_size": _int_slider("kernel_size", kernel_size, 1, max(5, kernel_size), disabled=weight is not None),
+        "stride": _int_slider("stride", stride, 1, 3),
+        "padding": _int_slider("padding", padding, 0, max_padding),
+        "dilation": _int_slider("dilation", dilation, 1, 3),
+        "padding_mode": widgets.Dropdown(options=PADDING_MODES, value=padding_mode, description="padding_mode",
+                                         layout=widgets.Layout(width="230px"),
+                                         style={"description_width": "initial"}),
+        "position": _int_slider("position", position, 0, 10 ** 6),
+    }
+
+    def ranges(state):
+        if "error" in state:          # keep the slider where it was until the layer runs again
+            return {}
+        return {"position": {"max": max(state["positions"] - 1, 0), "value": state.get("position", 0)}}
+
+    extra = [play_row(controls["position"], label="play over the output positions")]
+    ex = RangedExplorer(scene.figure, controls, scene.update, ranges, ranged=("position",), extra=extra)
+    ex.scene = scene               # the figure's artists, for tests and curious learners
+    return ex
+
+
+def window_static(x=None, weight=None, *, kernel_size=3, stride=2, padding=1, dilation=1,
+                  padding_mode="zeros", max_padding=None):
+    """The book's form of :func:`window_explorer`: one pre-rendered frame per output position.
+
+    Returns a ``VBox`` (Play + slider linked on the client to the frames; ``.frames``).
+    """
+    x = default_input() if x is None else np.asarray(x, dtype=np.float64)
+    if weight is not None:
+        weight = np.asarray(weight, dtype=np.float64)
+        kernel_size = weight.shape[0]
+    scene = _WindowScene(x, weight, padding if max_padding is None else max_padding)
+    fixed = dict(kernel_size=kernel_size, stride=stride, padding=padding, dilation=dilation,
+                 padding_mode=padding_mode)
+    first = scene.update(**fixed)
+    if "error" in first:
+        raise ValueError(first["error"])
+    return static_explorer(scene.figure, scene.update, "position", range(first["positions"]), fixed,
+                           description="position")

@@ -1,0 +1,107 @@
+"""convlab.viz.unfold: the column matrix, conv = matmul, conv_transpose = fold, on what was drawn."""
+import matplotlib
+
+matplotlib.use("Agg")
+
+import numpy as np
+import pytest
+from matplotlib.figure import Figure
+
+from convlab import reference
+from convlab.viz._cells import fmt
+from convlab.viz.unfold import (block_taps, draw_conv_matmul, draw_transpose_fold, draw_unfold, example_arrays,
+                                unfold_explorer, unfold_static, unfold_views)
+
+
+def ax():
+    return Figure(figsize=(12, 4)).add_subplot()
+
+
+@pytest.mark.parametrize("k,s,p,d", [(2, 1, 0, 1), (3, 2, 1, 1), ((2, 3), (1, 2), (1, 0), (2, 1)), (2, 3, 2, 2)])
+def test_views_equal_reference(k, s, p, d, rng):
+    x = rng.standard_normal((2, 5, 6))
+    kk = k if isinstance(k, tuple) else (k, k)
+    w = rng.standard_normal((3, 2) + kk)
+    v = unfold_views(x, w, None, s, p, d)
+    np.testing.assert_allclose(v["cols"], reference.unfold_nd(x[None], kk, d, p, s)[0], atol=1e-12)
+    np.testing.assert_allclose(v["conv"], reference.conv_nd(x[None], w, stride=s, padding=p, dilation=d)[0],
+                               atol=1e-9)
+    np.testing.assert_allclose(v["folded"], reference.conv_transpose_nd(v["y"][None], w, stride=s, padding=p,
+                                                                        dilation=d)[0], atol=1e-9)
+    assert v["max_abs_diff"]["conv"] < 1e-9 and v["max_abs_diff"]["conv_transpose"] < 1e-9
+    # padding zeros are marked -1 in the source map, channels 0.. elsewhere
+    assert set(np.unique(v["source"])) <= {-1, 0, 1}
+    assert (v["source"] == -1).any() == (np.any(np.asarray(p) > 0))
+
+
+def test_block_taps_index_the_padded_input():
+    x, _ = example_arrays(1, (4, 4), 1, 2)
+    xp = np.pad(x[0], 1)
+    cols = reference.unfold_nd(x[None], 2, 1, 1, 2)[0]
+    for b in range(cols.shape[1]):
+        _, taps = block_taps(b, (4, 4), 2, stride=2, padding=1)
+        assert [xp[r, c] for r, c in taps] == cols[:, b].tolist()
+
+
+def test_draw_unfold_highlights_block_and_column():
+    x, _ = example_arrays(2, (4, 4), 2, 2)
+    a = ax()
+    art = draw_unfold(a, x, 2, stride=1, padding=1, dilation=1, block=7)
+    cols = reference.unfold_nd(x[None], 2, 1, 1, 1)[0]
+    np.testing.assert_allclose(art["cols"], cols)
+    cells = art["cells"]["cols"]
+    assert cells.shape == cols.shape
+    # the red column outline sits on column 7
+    col_box = art["column"]
+    assert col_box.get_x() == cells.bounds()[0] + 7 and col_box.get_height() == cols.shape[0]
+    # the tap outlines are on the taps of block 7 (grid 5x5 of blocks -> position (1, 2))
+    assert art["position"] == (1, 2)
+    x0 = art["cells"]["in0"].bounds()[0]
+    got = sorted((b.get_y(), b.get_x() - x0) for b in art["tap_boxes"][:4])
+    assert got == [(1, 2), (1, 3), (2, 2), (2, 3)]
+    # entries coloured by source: padding grey-ish, channel 0 and 1 different tints
+    colors = cells.colors()
+    src = art["source"]
+    c0 = colors[src == 0][0]
+    c1 = colors[src == 1][0]
+    assert not np.allclose(c0, c1)
+    assert np.allclose(colors[src == -1], colors[src == -1][0])
+    # the input cells show the padded values
+    assert art["cells"]["in0"].labels()[1][1:5] == [fmt(v) for v in x[0, 0]]
+
+
+def test_draw_conv_matmul_and_fold():
+    x, w = example_arrays(2, (4, 4), 2, 2)
+    art = draw_conv_matmul(ax(), x, w, stride=1)
+    expected = reference.conv_nd(x[None], w)[0]
+    np.testing.assert_allclose(art["conv"], expected)
+    np.testing.assert_allclose(art["cells"]["prod"].values, expected.reshape(2, -1))
+    assert art["cells"]["out1"].labels() == [[fmt(v) for v in row] for row in expected[1]]
+    assert art["diff"] == 0.0 and "= 0" in art["texts"]["title"].get_text()
+    y = np.arange(18, dtype=float).reshape(2, 3, 3) % 4
+    art = draw_transpose_fold(ax(), y, w, stride=1)
+    expected = reference.conv_transpose_nd(y[None], w)[0]
+    np.testing.assert_allclose(art["folded"], expected)
+    np.testing.assert_allclose(art["cells"]["out0"].values, expected[0])
+    assert art["diff"] == 0.0
+
+
+def test_unfold_explorer():
+    ex = unfold_explorer()
+    assert ex.state["cols_shape"] == (8, 9)
+    st = ex.set(stride=2, block=3)
+    assert st["cols_shape"] == (8, 4) and st["position"] == (1, 1)
+    x, _ = example_arrays(2, (4, 4), 2, 2)
+    np.testing.assert_allclose(st["column"], reference.unfold_nd(x[None], 2, 1, 0, 2)[0][:, 3])
+    assert st["max_abs_diff"] == {"conv": 0.0, "conv_transpose": 0.0}
+    # the block selector offers valid blocks only
+    assert ex.controls["block"].max == 3
+    st = ex.set(kernel_size=3, padding=1, dilation=2, stride=1)
+    assert ex.controls["block"].max == st["blocks"][0] * st["blocks"][1] - 1
+    assert np.isfinite(ex.last_redraw_ms)
+
+
+def test_unfold_static_frames():
+    box = unfold_static(kernel_size=2, stride=2)
+    assert len(box.frames) == 4
+    assert len({f.value for f in box.frames}) == 4

@@ -1,0 +1,254 @@
+"""The 2d sliding-window figure: what each draw function draws, and what the explorer shows."""
+import matplotlib
+
+matplotlib.use("Agg")
+
+import io  # noqa: E402
+
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+from matplotlib.colors import to_rgba  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
+from PIL import Image  # noqa: E402
+
+from convlab import reference  # noqa: E402
+from convlab.viz import style  # noqa: E402
+from convlab.viz import window as W  # noqa: E402
+from convlab.viz._widgets import render_png  # noqa: E402
+
+MODES = ("zeros", "reflect", "replicate", "circular")
+
+
+def axes():
+    return Figure(figsize=(4, 4)).add_subplot()
+
+
+def same_colour(a, b):
+    return np.allclose(to_rgba(a), to_rgba(b))
+
+
+def expected_out(size, k, s, p, d):
+    return (size + 2 * p - d * (k - 1) - 1) // s + 1
+
+
+@pytest.fixture
+def x():
+    return np.arange(20, dtype=float).reshape(4, 5)
+
+
+# ----------------------------------------------------------------------------- geometry
+
+
+@pytest.mark.parametrize("k,s,p,d", [(3, 1, 0, 1), (3, 2, 1, 1), (2, 3, 2, 2), (3, 1, 1, 3)])
+def test_receptive_field_follows_the_index_formula(k, s, p, d):
+    for i, j in [(0, 0), (1, 2), (2, 1)]:
+        win = W.receptive_field((i, j), k, s, p, d)
+        assert win.corner == (i * s - p, j * s - p)
+        assert win.size == (d * (k - 1) + 1,) * 2
+        assert win.taps == [(i * s - p + a * d, j * s - p + b * d) for a in range(k) for b in range(k)]
+
+
+# ----------------------------------------------------------------------------- draw functions
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_padded_input_cells_values_and_source_labels(x, mode):
+    ax = axes()
+    p = 2
+    art = W.draw_padded_input(ax, x, p, mode)
+    H, Wd = x.shape
+    assert set(art["cells"]) == {(r, c) for r in range(-p, H + p) for c in range(-p, Wd + p)}
+    for (r, c), cell in art["cells"].items():
+        assert cell.get_xy() == (c, r) and cell.get_width() == 1
+        inside = 0 <= r < H and 0 <= c < Wd
+        sr, sc = reference.pad_index(r, H, mode), reference.pad_index(c, Wd, mode)
+        text = art["values"][r, c].get_text()
+        if inside:
+            assert same_colour(cell.get_facecolor(), style.INPUT)
+            assert text == W.fmt(x[r, c]) and (r, c) not in art["sources"]
+        elif mode == "zeros":
+            assert same_colour(cell.get_facecolor(), style.PAD_ZERO)
+            assert text == "0" and (r, c) not in art["sources"]
+        else:
+            assert same_colour(cell.get_facecolor(), style.PAD_COPY)
+            assert text == W.fmt(x[sr, sc])
+            assert art["sources"][r, c].get_text() == f"←({sr},{sc})"
+    assert art["border"].get_xy() == (0, 0) and art["border"].get_width() == Wd and art["border"].get_height() == H
+    assert ax.get_xlim()[0] < -p + 0.1 and ax.get_ylim()[0] > H + p - 0.1     # y axis points down
+
+
+def test_padded_input_rejects_reflect_padding_as_large_as_the_input(x):
+    with pytest.raises(ValueError, match="reflect"):
+        W.draw_padded_input(axes(), x, 4, "reflect")
+
+
+def test_kernel_taps_sit_on_the_dilated_grid_with_gaps():
+    w = np.arange(6.0).reshape(2, 3)
+    ax = axes()
+    art = W.draw_kernel(ax, w, dilation=2)
+    for (a, b), cell in art["taps"].items():
+        assert cell.get_xy() == (2 * b, 2 * a)
+        assert same_colour(cell.get_facecolor(), style.KERNEL)
+        assert art["values"][a, b].get_text() == W.fmt(w[a, b])
+    span = (2 * (2 - 1) + 1) * (2 * (3 - 1) + 1)
+    assert len(art["gaps"]) == span - w.size
+    assert all(same_colour(g.get_facecolor(), style.GAP) for g in art["gaps"])
+    assert "dilation" in ax.get_title()
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_window_outline_taps_and_copy_sources(x, mode):
+    ax = axes()
+    W.draw_padded_input(ax, x, 1, mode)
+    k, s, p, d = 2, 2, 1, 2
+    index = (0, 1)
+    art = W.draw_window(ax, index, k, s, p, d, input_shape=x.shape, padding_mode=mode)
+    r0, c0 = index[0] * s - p, index[1] * s - p
+    assert art["outline"].get_xy() == (c0, r0)
+    assert art["outline"].get_width() == d * (k - 1) + 1 == art["outline"].get_height()
+    inset = style.TAP_INSET
+    taps = [(r0 + a * d, c0 + b * d) for a in range(k) for b in range(k)]
+    assert [tuple(t.get_xy()) for t in art["taps"]] == [(c + inset, r + inset) for r, c in taps]
+    for patch, (r, c) in zip(art["sources"], taps):
+        outside = not (0 <= r < x.shape[0] and 0 <= c < x.shape[1])
+        assert patch.get_visible() == (outside and mode != "zeros")
+        if patch.get_visible():
+            assert patch.get_xy() == (reference.pad_index(c, x.shape[1], mode), reference.pad_index(r, x.shape[0], mode))
+    # moving it keeps the same artists
+    outline = art["outline"]
+    win = W.update_window(art, (1, 1), k, s, p, d, input_shape=x.shape, padding_mode=mode)
+    assert art["outline"] is outline and outline.get_xy() == (1 * s - p, 1 * s - p) and win.corner == (1, 1)
+
+
+def test_output_grid_marks_the_active_cell():
+    y = np.arange(6.0).reshape(2, 3) - 2.5
+    ax = axes()
+    art = W.draw_output(ax, y, (1, 2))
+    assert [art["values"][i, j].get_text() for i in range(2) for j in range(3)] == [W.fmt(v) for v in y.ravel()]
+    assert art["active"].get_xy() == (2, 1) and same_colour(art["active"].get_facecolor(), style.ACTIVE)
+    assert art["active_value"].get_text() == W.fmt(y[1, 2]) == "2.50"
+    W.highlight_output(art, (0, 0))
+    assert art["active"].get_xy() == (0, 0) and art["active_value"].get_text() == "-2.50"
+    W.highlight_output(art, None)
+    assert not art["active"].get_visible()
+    assert ax.get_title() == "output 2×3"
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("s,p,d", [(1, 1, 1), (2, 2, 1), (1, 2, 2)])
+def test_dot_product_total_equals_the_reference_convolution(rng, mode, s, p, d):
+    x = rng.integers(-3, 4, (4, 5)).astype(float)
+    w = rng.integers(-2, 3, (3, 2)).astype(float)
+    ref = reference.conv_nd(x[None, None], w[None, None], stride=s, padding=p, dilation=d, padding_mode=mode)[0, 0]
+    for index in np.ndindex(*ref.shape):
+        terms = W.dot_product_terms(x, w, index, s, p, d, mode)
+        assert len(terms) == w.size
+        assert sum(t.product for t in terms) == pytest.approx(ref[index])
+        for t in terms:
+            if t.source is None:
+                assert mode == "zeros" and t.x == 0
+            else:
+                assert t.x == x[t.source]
+    text = W.dot_product_text(terms, index)
+    assert text.splitlines()[-1] == f"  = {W.fmt(ref[index])}"
+    assert text.startswith(f"y[{index[0]}, {index[1]}]")
+    assert text.count("·") == w.size and len(text.splitlines()) == 2 + w.shape[0]
+
+
+def test_draw_dot_product_writes_one_text():
+    terms = W.dot_product_terms(np.ones((3, 3)), np.full((2, 2), 2.0), (0, 0))
+    ax = axes()
+    t = W.draw_dot_product(ax, terms, (0, 0))
+    assert t.get_text().endswith("= 8") and t.get_text().count("1·2") == 4
+
+
+# ----------------------------------------------------------------------------- the explorer
+
+
+def ref_value(x, w, index, s, p, d, mode):
+    return reference.conv_nd(x[None, None], w[None, None], stride=s, padding=p, dilation=d, padding_mode=mode)[
+        (0, 0) + tuple(index)]
+
+
+def test_explorer_follows_its_controls():
+    x = W.default_input()
+    ex = W.window_explorer(x)
+    st = ex.state
+    assert st["output_shape"] == (5, 5) and st["index"] == (0, 0)
+    for values in [dict(position=7), dict(stride=2), dict(padding_mode="reflect"), dict(kernel_size=2, dilation=2),
+                   dict(padding=0, padding_mode="circular", position=3), dict(kernel_size=5, padding=2)]:
+        st = ex.set(**values)
+        v = ex.values()
+        k, s, p, d, mode = v["kernel_size"], v["stride"], v["padding"], v["dilation"], v["padding_mode"]
+        n = expected_out(5, k, s, p, d)
+        assert st["output_shape"] == (n, n)
+        assert st["positions"] == n * n and ex.controls["position"].max == n * n - 1
+        assert st["index"] == divmod(v["position"], n)
+        w = st["kernel"]
+        assert w.shape == (k, k)
+        assert st["total"] == pytest.approx(st["output"])
+        assert st["output"] == pytest.approx(ref_value(x, w, st["index"], s, p, d, mode))
+        win = W.receptive_field(st["index"], k, s, p, d)
+        assert st["window"] == {"corner": win.corner, "size": win.size}
+        # the figure shows the same window
+        scene_outline = ex.scene.win["outline"]
+        assert scene_outline.get_xy() == (win.corner[1], win.corner[0])
+        assert ex.scene.out["active"].get_xy() == (st["index"][1], st["index"][0])
+        assert ex.scene.text.get_text().splitlines()[-1] == f"  = {W.fmt(st['total'])}"
+        assert np.isfinite(ex.last_redraw_ms)
+
+
+def test_explorer_padding_mode_changes_the_padding_labels():
+    ex = W.window_explorer(padding=1, padding_mode="zeros")
+    assert ex.scene.inp["sources"] == {}
+    ex.set(padding_mode="replicate")
+    labels = ex.scene.inp["sources"]
+    assert labels[-1, -1].get_text() == "←(0,0)" and labels[5, 2].get_text() == "←(4,2)"
+    ex.set(padding_mode="circular")
+    assert ex.scene.inp["sources"][-1, -1].get_text() == "←(4,4)"
+
+
+def test_explorer_position_survives_range_changes_and_errors():
+    ex = W.window_explorer(stride=2)
+    assert ex.controls["position"].max == 8
+    st = ex.set(stride=1, position=20)           # not clamped by the old range (max 8)
+    assert st["position"] == 20 and st["index"] == (4, 0)
+    st = ex.set(stride=3)                        # 2x2 outputs: clamped to the last one
+    assert st["position"] == 3 and ex.controls["position"].value == 3
+    st = ex.set(kernel_size=5, dilation=3)       # 13 cells wide on a 7-cell padded input
+    assert st["output_shape"] is None and "Kernel size" in st["error"]
+    assert "cannot run" in ex.scene.text.get_text()
+    st = ex.set(dilation=1)
+    assert st["output_shape"] == (1, 1) and ex.scene.ax_in.get_visible()
+
+
+def test_explorer_with_given_weight_fixes_kernel_size():
+    w = np.array([[1.0, -1.0], [2.0, 0.5]])
+    ex = W.window_explorer(weight=w, padding=0)
+    assert ex.controls["kernel_size"].disabled and ex.state["output_shape"] == (4, 4)
+    assert np.array_equal(ex.state["kernel"], w)
+    assert ex.state["terms"] == [(x, wv) for x, wv in zip(W.default_input()[:2, :2].ravel(), w.ravel())]
+
+
+def test_snapshot_keeps_the_figure_and_the_artists():
+    ex = W.window_explorer(padding_mode="reflect")
+    fast = np.asarray(Image.open(io.BytesIO(ex.image.value)))
+    scene = ex.scene
+    hidden = scene.inp["values"][0, 0]
+    assert not hidden.get_visible() and hidden.get_text() == W.fmt(W.default_input()[0, 0])
+    for ax in (scene.ax_in, scene.ax_k, scene.ax_out):
+        W.release_snapshot(ax)
+    assert hidden.get_visible()
+    slow = np.asarray(Image.open(io.BytesIO(render_png(ex.figure))))
+    assert fast.shape == slow.shape
+    assert np.mean(np.abs(fast.astype(int) - slow.astype(int)) > 40) < 0.01    # anti-aliasing only
+    # another DPI falls back to drawing the artists
+    ex.set(position=3)
+    other = np.asarray(Image.open(io.BytesIO(render_png(ex.figure, dpi=40))))
+    assert other.shape[0] < fast.shape[0] and other[..., :3].std() > 10
+
+
+def test_static_form_has_one_frame_per_position():
+    box = W.window_static(stride=2, padding=1)
+    assert len(box.frames) == 9 == len(box.slider.options)
+    assert box.frames[0].value != box.frames[4].value
