@@ -2,21 +2,30 @@
 PY ?= python3
 PIP = $(PY) -m pip
 
-.PHONY: install install-test main test test-debug-build
+.PHONY: install install-test main book test test-debug-build
 
 install:
-	$(PIP) install -e ".[notebooks]"
+	$(PIP) install -e ".[notebooks,book]"
 
 install-test:
-	$(PIP) install -e ".[test,parity]"
+	$(PIP) install -e ".[test,parity,notebooks,book]"
 
-# The main job: install convlab and run the quick start (later: build the book and the slides).
+# The main job: install convlab, run the quick start, build the book and the slides into build/site/.
 main: install
 	$(PY) examples/quickstart.py
+	bash scripts/build_book.sh
 
-# The test suite: library (reference loops, torch parity, golden arrays, errors) and doctests.
+# The book and the slides only (static HTML, no request outside the site; needs npm for the JS).
+book: install
+	bash scripts/build_book.sh
+
+# The test suite: library (reference loops, torch parity, golden arrays, errors), doctests, every notebook
+# under nbval, and the browser tests (tests/browser: JupyterLab, the built book and slides in Chromium),
+# so the book is built first.
 test: install-test
-	$(PY) -m pytest tests --doctest-modules convlab -q
+	bash scripts/build_book.sh
+	$(PY) -m pytest tests convlab book/errata.md notebooks --doctest-modules --doctest-glob=errata.md \
+		--nbval --sanitize-with notebooks/sanitize.cfg -q
 	bash scripts/debug_build_tests.sh
 
 # The kernel tests once more against a build with Cython bounds checking on.

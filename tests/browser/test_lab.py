@@ -1,0 +1,160 @@
+"""Each notebook in a real JupyterLab (started here on 127.0.0.1, token off, a temporary root with
+copies of the notebooks): run every cell, no error output, and moving the main explorer's slider
+with the keyboard changes its picture."""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+
+import pytest
+
+from browserlib import digest, explorer_box, explorers, nudge_slider, wait_for_new_picture
+
+CELL_TIMEOUT_S = float(os.environ.get("CONVLAB_LAB_TIMEOUT", "300"))
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory, browser):
+    try:
+        import jupyterlab  # noqa: F401
+    except ImportError:
+        pytest.skip("jupyterlab is not installed (it is in the notebooks extra)")
+    from browserlib import NOTEBOOKS, REPO
+    if not NOTEBOOKS:
+        pytest.skip("no notebooks/*.ipynb yet")
+    root = tmp_path_factory.mktemp("lab-root")
+    for nb in NOTEBOOKS:
+        shutil.copy(nb, root / nb.name)
+    for extra in (REPO / "notebooks").iterdir():          # data files or helpers next to the notebooks
+        if extra.is_file() and extra.suffix != ".ipynb":
+            shutil.copy(extra, root / extra.name)
+    settings = tmp_path_factory.mktemp("lab-settings")
+    note = settings / "@jupyterlab" / "apputils-extension"
+    note.mkdir(parents=True)
+    (note / "notification.jupyterlab-settings").write_text(json.dumps({"fetchNews": "false", "checkForUpdates": False}))
+    port = _free_port()
+    log = open(root.parent / "lab.log", "w")
+    env = dict(os.environ, JUPYTER_PLATFORM_DIRS="1")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "jupyterlab", "--no-browser", "--allow-root", f"--ServerApp.port={port}",
+         "--ServerApp.ip=127.0.0.1", "--ServerApp.port_retries=0", "--IdentityProvider.token=",
+         "--ServerApp.password=", f"--ServerApp.root_dir={root}", "--LabApp.expose_app_in_browser=True",
+         f"--LabApp.user_settings_dir={settings}", f"--LabApp.workspaces_dir={settings}",
+         "--LabApp.news_url=", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate"],
+        cwd=root, stdout=log, stderr=subprocess.STDOUT, env=env)
+    url = f"http://127.0.0.1:{port}/"
+    deadline = time.monotonic() + 90
+    while True:
+        try:
+            urllib.request.urlopen(url + "api/status", timeout=2)
+            break
+        except OSError:
+            if proc.poll() is not None or time.monotonic() > deadline:
+                proc.kill()
+                pytest.fail("JupyterLab did not start:\n" + (root.parent / "lab.log").read_text()[-3000:])
+            time.sleep(0.5)
+    yield url, root
+    proc.terminate()
+    try:
+        proc.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+    log.close()
+
+
+@pytest.fixture(scope="module")
+def lab_page(lab, browser):
+    """One browser tab for all notebooks (JupyterLab's scripts load once); a fresh request log per test."""
+    from browserlib import PageLog
+    url, _ = lab
+    ctx = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = ctx.new_page()
+    page.set_default_timeout(60_000)
+    log = PageLog(page, url)
+    yield page, log
+    ctx.close()
+
+
+RUN_ALL = """async () => {
+  const app = window.jupyterapp;
+  const panel = app.shell.currentWidget;
+  await panel.context.ready; await panel.sessionContext.ready;
+  await app.commands.execute('notebook:run-all-cells');
+}"""
+
+STATE = """() => {
+  const panel = window.jupyterapp.shell.currentWidget;
+  const kernel = panel.sessionContext.session && panel.sessionContext.session.kernel;
+  const cells = Array.from(panel.content.model.cells).filter(c => c.type === 'code' && c.sharedModel.getSource().trim());
+  const errors = [];
+  let pending = 0;
+  for (const c of cells) {
+    if (c.executionCount === null || c.executionCount === undefined) pending += 1;
+    for (const o of c.outputs.toJSON()) if (o.output_type === 'error') errors.push(o.ename + ': ' + o.evalue);
+  }
+  const busy = Array.from(document.querySelectorAll('.jp-InputPrompt')).some(p => p.textContent.includes('*'));
+  return {status: kernel ? kernel.status : 'none', pending, busy, errors, cells: cells.length};
+}"""
+
+
+CLOSE = """async () => {
+  const panel = window.jupyterapp.shell.currentWidget;
+  if (!panel || !panel.sessionContext) return;
+  await panel.sessionContext.shutdown();
+  panel.context.model.dirty = false;
+  panel.close();
+}"""
+
+
+def test_notebook_runs_and_main_slider_redraws(notebook, lab, lab_page, screenshots):
+    url, root = lab
+    page, log = lab_page
+    log.errors.clear()
+    try:
+        _run_and_move(notebook, url, page, log, screenshots)
+    finally:
+        page.evaluate(CLOSE)
+
+
+def _run_and_move(notebook, url, page, log, screenshots):
+    page.goto(f"{url}lab/tree/{notebook.name}")
+    page.wait_for_function(f"() => window.jupyterapp && window.jupyterapp.shell.currentWidget "
+                           f"&& window.jupyterapp.shell.currentWidget.context "
+                           f"&& window.jupyterapp.shell.currentWidget.context.path === {notebook.name!r}",
+                           timeout=90_000)
+    page.evaluate("() => window.jupyterapp.commands.execute('notebook:clear-all-cell-outputs')")
+    page.evaluate(RUN_ALL)
+    deadline = time.monotonic() + CELL_TIMEOUT_S
+    state = page.evaluate(STATE)
+    while time.monotonic() < deadline and (state["pending"] or state["busy"] or state["status"] != "idle") \
+            and not state["errors"]:
+        page.wait_for_timeout(500)
+        state = page.evaluate(STATE)
+    assert not state["errors"], f"{notebook.name}: error output {state['errors']}"
+    assert not state["pending"] and state["status"] == "idle", f"{notebook.name}: cells still running {state}"
+    page.wait_for_load_state("networkidle")
+    found = explorers(page)
+    if not found:
+        pytest.skip(f"{notebook.name} ran ({state['cells']} code cells, no errors) but shows no explorer")
+    box = explorer_box(page, found[0]["index"])
+    box.scroll_into_view_if_needed()
+    page.wait_for_timeout(300)
+    before = digest(box)
+    assert before, f"{notebook.name}: the main explorer shows no picture"
+    box.screenshot(path=str(screenshots / f"{notebook.stem}.lab.png"))
+    key = nudge_slider(box)
+    after = wait_for_new_picture(page, box, before)
+    assert after != before, f"{notebook.name}: pressing {key} on the main slider did not change the picture"
+    assert not log.errors, log.summary()

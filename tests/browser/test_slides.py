@@ -1,0 +1,39 @@
+"""Each notebook's reveal.js deck, served from 127.0.0.1 with every other address blocked: it loads
+only from the site, and the arrow key moves to the next slide."""
+from __future__ import annotations
+
+from browserlib import explorers
+
+READY = "() => !!(window.Reveal && window.Reveal.isReady && window.Reveal.isReady())"
+
+
+def test_deck_advances_offline(notebook, site, site_url, new_page, screenshots):
+    rel = f"slides/{notebook.stem}.slides.html"
+    assert (site / rel).exists(), f"{rel} was not built by scripts/build_book.sh"
+    page, log = new_page(site_url)
+    page.goto(site_url + rel)
+    page.wait_for_function(READY)
+    page.wait_for_load_state("networkidle")
+    total = page.evaluate("() => Reveal.getTotalSlides()")
+    assert total >= 2, f"{rel} has {total} slide: give the notebook headings or RISE slide types"
+    before = page.evaluate("() => Reveal.getIndices()")
+    page.locator("body").press("ArrowRight")
+    page.wait_for_function("(b) => { const i = Reveal.getIndices(); return i.h !== b.h || i.v !== b.v; }",
+                           arg=before, timeout=10_000)
+    after = page.evaluate("() => Reveal.getIndices()")
+    assert (after["h"], after["v"]) != (before["h"], before["v"])
+    # the slide holding the first explorer, for the record
+    if explorers(page):
+        page.evaluate("""() => { const b = document.querySelector('[data-convlab-explorer="0"]');
+                                  const s = b.closest('section'); const i = Reveal.getIndices(s); Reveal.slide(i.h, i.v); }""")
+        page.wait_for_timeout(800)
+    page.screenshot(path=str(screenshots / f"{notebook.stem}.slides.png"))
+    page.wait_for_load_state("networkidle")
+    assert not log.offsite and not log.failed and not log.errors, log.summary()
+
+
+def test_slides_index_lists_every_deck(site):
+    from browserlib import NOTEBOOKS
+    index = (site / "slides" / "index.html").read_text(encoding="utf-8")
+    for nb in NOTEBOOKS:
+        assert f'href="{nb.stem}.slides.html"' in index, nb.name
