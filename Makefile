@@ -24,8 +24,8 @@ book: install
 # so the book is built first.
 test: install-test
 	bash scripts/build_book.sh
-	$(PY) -m pytest tests convlab book/errata.md notebooks --doctest-modules --doctest-glob=errata.md \
-		--nbval --sanitize-with notebooks/sanitize.cfg -q
+	$(PY) -m pytest convlab book/errata.md --doctest-modules --doctest-glob=errata.md -q
+	$(PY) -m pytest tests notebooks --nbval --sanitize-with notebooks/sanitize.cfg -q
 	bash scripts/debug_build_tests.sh
 
 # The kernel tests once more against a build with Cython bounds checking on.

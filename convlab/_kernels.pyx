@@ -38,6 +38,12 @@ cdef struct Geom:
     Py_ssize_t dd, dh, dw
     Py_ssize_t bd, bh, bw         # blocks per axis
     int mode
+    Py_ssize_t rlo[3]             # conv_direct's 3-tap rows: in-range blocks of tap t are [rlo[t], rhi[t])
+    Py_ssize_t rhi[3]
+    Py_ssize_t alo[16]            # ... and of kernel depth tap ti: output depths [alo[ti], ahi[ti])
+    Py_ssize_t ahi[16]
+    Py_ssize_t blo[16]            # ... and of kernel row tap tj: output rows [blo[tj], bhi[tj])
+    Py_ssize_t bhi[16]
 
 
 cdef Geom _geom(tuple size, tuple kernel, tuple stride, tuple padding, tuple dilation, tuple blocks, int mode):
@@ -154,16 +160,21 @@ cdef inline void _row3(floating* dst, const floating* row, const floating* wr, P
     The interior [E_lo, E_hi), where all three taps read real cells, is done in one fused pass;
     the few edge cells tap by tap.
     """
-    cdef Py_ssize_t tl, e, lo, hi
-    if E_lo < E_hi:
+    cdef Py_ssize_t tl, e, lo, hi, n = E_hi - E_lo
+    cdef const floating* s = row + E_lo - pw
+    cdef floating* o = dst + E_lo
+    if n >= 16:
         if floating is float:
-            cl_axpy3_f(dst + E_lo, wr[0], wr[1], wr[2], row + E_lo - pw, dw, E_hi - E_lo)
+            cl_axpy3_f(o, wr[0], wr[1], wr[2], s, dw, n)
         else:
-            cl_axpy3_d(dst + E_lo, wr[0], wr[1], wr[2], row + E_lo - pw, dw, E_hi - E_lo)
+            cl_axpy3_d(o, wr[0], wr[1], wr[2], s, dw, n)
+    else:
+        for e in range(n):
+            o[e] += wr[0] * s[e] + wr[1] * s[e + dw] + wr[2] * s[e + 2 * dw]
     for tl in range(3):
-        lo = _col_lo(tl, g)
-        hi = _col_hi(tl, g)
-        if E_lo >= E_hi:
+        lo = g.rlo[tl]
+        hi = g.rhi[tl]
+        if n <= 0:
             for e in range(lo, hi):
                 dst[e] += wr[tl] * row[e - pw + tl * dw]
         else:
@@ -404,7 +415,8 @@ def conv_direct(const floating[:, :, :, :, ::1] x, const floating[:, :, ::1] w, 
     cdef bint nonfinite
     cdef Py_ssize_t a_lo, a_hi, b_lo, b_hi, E_lo, E_hi, skip = 0
     # 3-wide kernels, stride 1, zero padding: whole kernel rows in one pass (_row3)
-    cdef bint fuse3 = g.kw == 3 and g.sw == 1 and g.mode == 0
+    cdef bint tables = g.kd <= 16 and g.kh <= 16      # per-tap row ranges precomputed below
+    cdef bint fuse3 = g.kw == 3 and g.sw == 1 and g.mode == 0 and tables
     cdef floating* orow
     cdef const floating* xc
     cdef const floating* src
@@ -413,6 +425,17 @@ def conv_direct(const floating[:, :, :, :, ::1] x, const floating[:, :, ::1] w, 
         return
     E_lo = _col_lo(0, &g)               # interior of a 3-tap row: tap 0 in range from here,
     E_hi = _col_hi(2, &g)               # tap 2 in range up to here
+    if fuse3:
+        for tl in range(3):
+            g.rlo[tl] = _col_lo(tl, &g)
+            g.rhi[tl] = _col_hi(tl, &g)
+    if tables:                          # the same for every plane: computed once
+        for ti in range(g.kd):
+            g.alo[ti] = _lo(ti, g.D, g.pd, g.dd, g.sd, g.bd)
+            g.ahi[ti] = _hi(ti, g.D, g.pd, g.dd, g.sd, g.bd)
+        for tj in range(g.kh):
+            g.blo[tj] = _lo(tj, g.H, g.ph, g.dh, g.sh, g.bh)
+            g.bhi[tj] = _hi(tj, g.H, g.ph, g.dh, g.sh, g.bh)
     with nogil:
         for t in prange(N * C_out, schedule="static", num_threads=num_threads):
             n = t // C_out
@@ -433,13 +456,9 @@ def conv_direct(const floating[:, :, :, :, ::1] x, const floating[:, :, ::1] w, 
                     tl = k % g.kw
                     if fuse3 and tl == 0 and _finite3(&w[co, ci, k]):
                         # the whole kernel row (3 taps) at once; taps 1 and 2 are then skipped below
-                        a_lo = _lo(ti, g.D, g.pd, g.dd, g.sd, g.bd)
-                        a_hi = _hi(ti, g.D, g.pd, g.dd, g.sd, g.bd)
-                        b_lo = _lo(tj, g.H, g.ph, g.dh, g.sh, g.bh)
-                        b_hi = _hi(tj, g.H, g.ph, g.dh, g.sh, g.bh)
-                        for a in range(a_lo, a_hi):
+                        for a in range(g.alo[ti], g.ahi[ti]):
                             zs = a * g.sd - g.pd + ti * g.dd
-                            for b in range(b_lo, b_hi):
+                            for b in range(g.blo[tj], g.bhi[tj]):
                                 src = xc + (zs * g.H + b * g.sh - g.ph + tj * g.dh) * g.W
                                 _row3(&out[n, co, (a * g.bh + b) * g.bw], src, &w[co, ci, k], g.pw, g.dw,
                                       E_lo, E_hi, &g)
@@ -456,10 +475,13 @@ def conv_direct(const floating[:, :, :, :, ::1] x, const floating[:, :, ::1] w, 
                     nonfinite = not (wv - wv == 0)
                     if g.mode == 0 and not nonfinite:
                         # zero padding: visit only the output rows whose input row exists
-                        a_lo = _lo(ti, g.D, g.pd, g.dd, g.sd, g.bd)
-                        a_hi = _hi(ti, g.D, g.pd, g.dd, g.sd, g.bd)
-                        b_lo = _lo(tj, g.H, g.ph, g.dh, g.sh, g.bh)
-                        b_hi = _hi(tj, g.H, g.ph, g.dh, g.sh, g.bh)
+                        if tables:
+                            a_lo, a_hi, b_lo, b_hi = g.alo[ti], g.ahi[ti], g.blo[tj], g.bhi[tj]
+                        else:
+                            a_lo = _lo(ti, g.D, g.pd, g.dd, g.sd, g.bd)
+                            a_hi = _hi(ti, g.D, g.pd, g.dd, g.sd, g.bd)
+                            b_lo = _lo(tj, g.H, g.ph, g.dh, g.sh, g.bh)
+                            b_hi = _hi(tj, g.H, g.ph, g.dh, g.sh, g.bh)
                         for a in range(a_lo, a_hi):
                             zs = a * g.sd - g.pd + ti * g.dd
                             for b in range(b_lo, b_hi):
