@@ -44,6 +44,11 @@ def lab(tmp_path_factory, browser):
     note = settings / "@jupyterlab" / "apputils-extension"
     note.mkdir(parents=True)
     (note / "notification.jupyterlab-settings").write_text(json.dumps({"fetchNews": "false", "checkForUpdates": False}))
+    # Render every cell (JupyterLab 4 otherwise only renders cells near the viewport, so an explorer far
+    # down a notebook would not be in the page to find).
+    tracker = settings / "@jupyterlab" / "notebook-extension"
+    tracker.mkdir(parents=True)
+    (tracker / "tracker.jupyterlab-settings").write_text(json.dumps({"windowingMode": "none"}))
     port = _free_port()
     log = open(root.parent / "lab.log", "w")
     env = dict(os.environ, JUPYTER_PLATFORM_DIRS="1")
