@@ -27,7 +27,8 @@ def new_figure(width: float, height: float, **kwargs) -> Figure:
 
 def render_png(fig: Figure, dpi: int | None = None) -> bytes:
     buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=dpi or style.DPI)
+    # compress_level 1: a few times faster to encode than the default 6, for slightly larger frames
+    fig.savefig(buf, format="png", dpi=dpi or style.DPI, pil_kwargs={"compress_level": 1})
     return buf.getvalue()
 
 
