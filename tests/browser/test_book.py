@@ -27,6 +27,7 @@ def test_every_page_loads_only_from_the_site(site, site_url, browser):
             page.wait_for_selector(WIDGETS_RENDERED, state="attached")
             page.wait_for_load_state("networkidle")
         total += log.requests
+        print(f"\n{rel}: {log.requests} requests, {len(log.offsite)} off-site, {len(log.failed)} failed", end="")
         if log.offsite or log.failed or log.errors:
             problems.append(f"{rel}: {log.summary()}")
         page.close()
