@@ -25,7 +25,7 @@ book: install
 test: install-test
 	bash scripts/build_book.sh
 	$(PY) -m pytest convlab book/errata.md --doctest-modules --doctest-glob=errata.md -q
-	$(PY) -m pytest tests notebooks --nbval --sanitize-with notebooks/sanitize.cfg -q
+	$(PY) -m pytest tests notebooks --nbval --nbval-sanitize-with notebooks/sanitize.cfg -q
 	bash scripts/debug_build_tests.sh
 
 # The kernel tests once more against a build with Cython bounds checking on.
