@@ -10,12 +10,23 @@
   column matrix never exists.
 * ``conv_transpose_gemm``: GEMM into a per-thread workspace, then col2im into
   the output plane (never zero insertion).
-* ``conv_direct``: plain loops for depthwise and tiny problems, where a GEMM
-  would be mostly overhead. The innermost loop runs along contiguous memory.
+  Both GEMM kernels put several samples side by side in one GEMM when an
+  output (or input) is too small to fill one.
+* ``conv_depthwise``: depthwise layers (groups == C_in). Each input channel is
+  padded once into a per-thread buffer; then, with row stride 1, every output
+  row of a slice is one long run per tap (no per-row overhead).
+* ``conv_depthwise_cl``: depthwise layers on tiny planes (MobileNet's 7x7):
+  blocks of channels moved to channels-last order, channels as the SIMD lanes.
+* ``conv_direct``: plain loops for tiny problems, where a GEMM would be mostly
+  overhead. The innermost loop runs along contiguous memory.
+
+The hot inner loops live in ``_simd.h``, compiled for the baseline and for
+x86-64-v3 (AVX2 + FMA), picked at load time; ``simd_path()`` says which.
 
 All kernels work on 3-d volumes; 1-d and 2-d callers pass unit dimensions
 (``(N, C, 1, 1, L)``, ``(N, C, 1, H, W)``). Padding modes (zeros, reflect,
-replicate, circular) are applied while gathering, so no padded copy is made.
+replicate, circular) are applied while gathering, so no padded copy of the
+input is made (``conv_depthwise`` pads one plane at a time into its workspace).
 
 The Python wrappers in ``convlab.ops`` own validation, dtype, contiguity and
 allocation: these functions trust their arguments (bounds checking is compiled
@@ -44,18 +55,8 @@ cdef struct Geom:
     Py_ssize_t ahi[16]
     Py_ssize_t blo[16]            # ... and of kernel row tap tj: output rows [blo[tj], bhi[tj])
     Py_ssize_t bhi[16]
-
-
-cdef Geom _geom(tuple size, tuple kernel, tuple stride, tuple padding, tuple dilation, tuple blocks, int mode):
-    cdef Geom g
-    g.D, g.H, g.W = size
-    g.kd, g.kh, g.kw = kernel
-    g.sd, g.sh, g.sw = stride
-    g.pd, g.ph, g.pw = padding
-    g.dd, g.dh, g.dw = dilation
-    g.bd, g.bh, g.bw = blocks
-    g.mode = mode
-    return g
+    Py_ssize_t clo[16]            # blocks whose column tap tl reads a real cell: [clo[tl], chi[tl]) (tl < 16)
+    Py_ssize_t chi[16]
 
 
 cdef inline Py_ssize_t _src(Py_ssize_t i, Py_ssize_t size, int mode) noexcept nogil:
@@ -106,15 +107,63 @@ cdef inline Py_ssize_t _col_lo(Py_ssize_t tl, const Geom* g) noexcept nogil:
         lo = (a + g.sw - 1) // g.sw
     return lo if lo < hi else hi
 
+cdef Geom _geom(tuple size, tuple kernel, tuple stride, tuple padding, tuple dilation, tuple blocks, int mode):
+    cdef Geom g
+    g.D, g.H, g.W = size
+    g.kd, g.kh, g.kw = kernel
+    g.sd, g.sh, g.sw = stride
+    g.pd, g.ph, g.pw = padding
+    g.dd, g.dh, g.dw = dilation
+    g.bd, g.bh, g.bw = blocks
+    g.mode = mode
+    cdef Py_ssize_t tl
+    for tl in range(min(g.kw, 16)):
+        g.clo[tl] = _col_lo(tl, &g)
+        g.chi[tl] = _col_hi(tl, &g)
+    return g
+
+
+cdef extern from "_simd.h" nogil:
+    # dst[e] += a * src[e * step]; AVX2/FMA and baseline clones picked at load time
+    void cl_axpy_f(float* dst, float a, const float* src, Py_ssize_t n, Py_ssize_t step) noexcept
+    void cl_axpy_d(double* dst, double a, const double* src, Py_ssize_t n, Py_ssize_t step) noexcept
+    void cl_axpy3_f(float* dst, float w0, float w1, float w2, const float* src, Py_ssize_t dw, Py_ssize_t n) noexcept
+    void cl_axpy3_d(double* dst, double w0, double w1, double w2, const double* src, Py_ssize_t dw,
+                    Py_ssize_t n) noexcept
+    double cl_fma_probe(double a, double b, double c) noexcept
+    # dst[e] = src[e * step]
+    void cl_copy_f(float* dst, const float* src, Py_ssize_t n, Py_ssize_t step) noexcept
+    void cl_copy_d(double* dst, const double* src, Py_ssize_t n, Py_ssize_t step) noexcept
+    # out[c] = init[c] (or 0 if NULL) + sum_k w[k * ldw + c] * src[k][c]: channels as vector lanes
+    void cl_dwdot_f(float* out, const float* init, const float* w, Py_ssize_t ldw, const float** src,
+                    Py_ssize_t K, Py_ssize_t n) noexcept
+    void cl_dwdot_d(double* out, const double* init, const double* w, Py_ssize_t ldw, const double** src,
+                    Py_ssize_t K, Py_ssize_t n) noexcept
+    # dst[j * ldd + i] = src[i * lds + j], i < rows, j < cols
+    void cl_transpose_f(float* dst, Py_ssize_t ldd, const float* src, Py_ssize_t lds, Py_ssize_t rows,
+                        Py_ssize_t cols) noexcept
+    void cl_transpose_d(double* dst, Py_ssize_t ldd, const double* src, Py_ssize_t lds, Py_ssize_t rows,
+                        Py_ssize_t cols) noexcept
+    # dst[e] = b + w0 * src[e] + w1 * src[e + dw] + w2 * src[e + 2 dw]
+    void cl_set3_f(float* dst, float b, float w0, float w1, float w2, const float* src, Py_ssize_t dw,
+                   Py_ssize_t n) noexcept
+    void cl_set3_d(double* dst, double b, double w0, double w1, double w2, const double* src, Py_ssize_t dw,
+                   Py_ssize_t n) noexcept
+
+
 cdef inline void _copy(floating* dst, const floating* src, Py_ssize_t n, Py_ssize_t step) noexcept nogil:
     """dst[e] = src[e * step] for e < n (locals only, so the compiler keeps them in registers)."""
     cdef Py_ssize_t e
     if step == 1:
         for e in range(n):
             dst[e] = src[e]
-    else:
+    elif n < 16:
         for e in range(n):
             dst[e] = src[e * step]
+    elif floating is float:
+        cl_copy_f(dst, src, n, step)
+    else:
+        cl_copy_d(dst, src, n, step)
 
 
 cdef inline void _add(floating* dst, const floating* src, Py_ssize_t n, Py_ssize_t step) noexcept nogil:
@@ -128,13 +177,13 @@ cdef inline void _add(floating* dst, const floating* src, Py_ssize_t n, Py_ssize
             dst[e * step] += src[e]
 
 
-cdef extern from "_simd.h" nogil:
-    # dst[e] += a * src[e * step]; AVX2/FMA and baseline clones picked at load time
-    void cl_axpy_f(float* dst, float a, const float* src, Py_ssize_t n, Py_ssize_t step) noexcept
-    void cl_axpy_d(double* dst, double a, const double* src, Py_ssize_t n, Py_ssize_t step) noexcept
-    void cl_axpy3_f(float* dst, float w0, float w1, float w2, const float* src, Py_ssize_t dw, Py_ssize_t n) noexcept
-    void cl_axpy3_d(double* dst, double w0, double w1, double w2, const double* src, Py_ssize_t dw,
-                    Py_ssize_t n) noexcept
+def simd_path():
+    """Which clone of the SIMD loops the loader picked: ``"x86-64-v3"`` (AVX2 + FMA) or ``"baseline"``.
+
+    Found by running a probe from the same clone set whose result differs only with a fused multiply-add.
+    """
+    cdef double a = 1.0 + 2.0 ** -30
+    return "x86-64-v3" if cl_fma_probe(a, a, -(1.0 + 2.0 ** -29)) != 0 else "baseline"
 
 
 cdef inline void _axpy(floating* dst, floating a, const floating* src, Py_ssize_t n, Py_ssize_t step) noexcept nogil:
@@ -147,6 +196,32 @@ cdef inline void _axpy(floating* dst, floating a, const floating* src, Py_ssize_
         cl_axpy_f(dst, a, src, n, step)
     else:
         cl_axpy_d(dst, a, src, n, step)
+
+
+cdef inline void _axpy3(floating* dst, const floating* wr, const floating* src, Py_ssize_t dw,
+                        Py_ssize_t n) noexcept nogil:
+    """dst[e] += wr[0] * src[e] + wr[1] * src[e + dw] + wr[2] * src[e + 2 dw] for e < n (one pass over dst)."""
+    cdef Py_ssize_t e
+    if n < 16:
+        for e in range(n):
+            dst[e] += wr[0] * src[e] + wr[1] * src[e + dw] + wr[2] * src[e + 2 * dw]
+    elif floating is float:
+        cl_axpy3_f(dst, wr[0], wr[1], wr[2], src, dw, n)
+    else:
+        cl_axpy3_d(dst, wr[0], wr[1], wr[2], src, dw, n)
+
+
+cdef inline void _set3(floating* dst, floating b, const floating* wr, const floating* src, Py_ssize_t dw,
+                       Py_ssize_t n) noexcept nogil:
+    """dst[e] = b + wr[0] * src[e] + wr[1] * src[e + dw] + wr[2] * src[e + 2 dw] for e < n."""
+    cdef Py_ssize_t e
+    if n < 16:
+        for e in range(n):
+            dst[e] = b + wr[0] * src[e] + wr[1] * src[e + dw] + wr[2] * src[e + 2 * dw]
+    elif floating is float:
+        cl_set3_f(dst, b, wr[0], wr[1], wr[2], src, dw, n)
+    else:
+        cl_set3_d(dst, b, wr[0], wr[1], wr[2], src, dw, n)
 
 
 cdef inline bint _finite3(const floating* wr) noexcept nogil:
@@ -184,75 +259,93 @@ cdef inline void _row3(floating* dst, const floating* row, const floating* wr, P
                 dst[e] += wr[tl] * row[e - pw + tl * dw]
 
 
-cdef void _gather(const floating* x, floating* ws, Py_ssize_t cg, Py_ssize_t r0, Py_ssize_t r1,
+cdef inline Py_ssize_t _clo(Py_ssize_t tl, const Geom* g) noexcept nogil:
+    return g.clo[tl] if tl < 16 else _col_lo(tl, g)
+
+
+cdef inline Py_ssize_t _chi(Py_ssize_t tl, const Geom* g) noexcept nogil:
+    return g.chi[tl] if tl < 16 else _col_hi(tl, g)
+
+
+cdef void _gather(const floating* x, floating* ws, Py_ssize_t cg, Py_ssize_t r0, Py_ssize_t r1, Py_ssize_t ld,
                   const Geom* g) noexcept nogil:
     """Columns of output rows [r0, r1) (row = (od, oh) pair) for cg channels starting at x.
 
-    ws is (cg * K, (r1 - r0) * bw), row-major.
+    ws is (cg * K, (r1 - r0) * bw), row-major with row stride ld (>= (r1 - r0) * bw); one ws row per
+    (channel, tap), taps in (ti, tj, tl) order. Loops carry the tap and the output row as counters:
+    no division per row (they cost more than copying a short row).
     """
-    cdef Py_ssize_t K = g.kd * g.kh * g.kw, ncols = (r1 - r0) * g.bw, plane = g.D * g.H * g.W
-    cdef Py_ssize_t ci, k, ti, tj, tl, r, a, b, e, zs, ys, xs, col, e_lo, e_hi, off
+    cdef Py_ssize_t plane = g.D * g.H * g.W
+    cdef Py_ssize_t ci, ti, tj, tl, r, a, b, e, zs, ys, xs, col, e_lo, e_hi, off
     cdef const floating* xc
     cdef const floating* src
-    cdef floating* row
+    cdef floating* row = ws
+    cdef Py_ssize_t a0 = r0 // g.bh, b0 = r0 - a0 * g.bh
     for ci in range(cg):
         xc = x + ci * plane
-        for k in range(K):
-            ti = k // (g.kh * g.kw)
-            tj = (k // g.kw) % g.kh
-            tl = k % g.kw
-            row = ws + (ci * K + k) * ncols
-            e_lo = _col_lo(tl, g)
-            e_hi = _col_hi(tl, g)
-            off = tl * g.dw - g.pw
-            col = 0
-            for r in range(r0, r1):
-                a = r // g.bh
-                b = r - a * g.bh
-                zs = _src(a * g.sd - g.pd + ti * g.dd, g.D, g.mode)
-                ys = _src(b * g.sh - g.ph + tj * g.dh, g.H, g.mode)
-                if zs < 0 or ys < 0:
-                    memset(row + col, 0, g.bw * sizeof(floating))
-                else:
-                    src = xc + (zs * g.H + ys) * g.W
-                    for e in range(e_lo):
-                        xs = _src(e * g.sw + off, g.W, g.mode)
-                        row[col + e] = src[xs] if xs >= 0 else 0
-                    _copy(row + col + e_lo, src + e_lo * g.sw + off, e_hi - e_lo, g.sw)
-                    for e in range(e_hi, g.bw):
-                        xs = _src(e * g.sw + off, g.W, g.mode)
-                        row[col + e] = src[xs] if xs >= 0 else 0
-                col = col + g.bw
+        for ti in range(g.kd):
+            for tj in range(g.kh):
+                for tl in range(g.kw):
+                    e_lo = _clo(tl, g)
+                    e_hi = _chi(tl, g)
+                    off = tl * g.dw - g.pw
+                    a = a0
+                    b = b0
+                    zs = _src(a * g.sd - g.pd + ti * g.dd, g.D, g.mode)
+                    col = 0
+                    for r in range(r0, r1):
+                        ys = _src(b * g.sh - g.ph + tj * g.dh, g.H, g.mode)
+                        if zs < 0 or ys < 0:
+                            memset(row + col, 0, g.bw * sizeof(floating))
+                        else:
+                            src = xc + (zs * g.H + ys) * g.W
+                            for e in range(e_lo):
+                                xs = _src(e * g.sw + off, g.W, g.mode)
+                                row[col + e] = src[xs] if xs >= 0 else 0
+                            _copy(row + col + e_lo, src + e_lo * g.sw + off, e_hi - e_lo, g.sw)
+                            for e in range(e_hi, g.bw):
+                                xs = _src(e * g.sw + off, g.W, g.mode)
+                                row[col + e] = src[xs] if xs >= 0 else 0
+                        col = col + g.bw
+                        b = b + 1
+                        if b == g.bh:
+                            b = 0
+                            a = a + 1
+                            zs = _src(a * g.sd - g.pd + ti * g.dd, g.D, g.mode)
+                    row = row + ld
 
 
-cdef void _scatter(const floating* ws, floating* out, Py_ssize_t cg, Py_ssize_t r0, Py_ssize_t r1,
+cdef void _scatter(const floating* ws, floating* out, Py_ssize_t cg, Py_ssize_t r0, Py_ssize_t r1, Py_ssize_t ld,
                    const Geom* g) noexcept nogil:
-    """Adjoint of _gather (zero padding): add ws (cg*K, (r1-r0)*bw) into cg output channels at out."""
-    cdef Py_ssize_t K = g.kd * g.kh * g.kw, ncols = (r1 - r0) * g.bw, plane = g.D * g.H * g.W
-    cdef Py_ssize_t ci, k, ti, tj, tl, r, a, b, e, zi, yi, col, e_lo, e_hi, off
+    """Adjoint of _gather (zero padding): add ws (cg*K, (r1-r0)*bw; row stride ld) into cg output channels."""
+    cdef Py_ssize_t plane = g.D * g.H * g.W
+    cdef Py_ssize_t ci, ti, tj, tl, r, a, b, zi, yi, col, e_lo, e_hi, off
     cdef floating* oc
-    cdef floating* dst
-    cdef const floating* row
+    cdef const floating* row = ws
+    cdef Py_ssize_t a0 = r0 // g.bh, b0 = r0 - a0 * g.bh
     for ci in range(cg):
         oc = out + ci * plane
-        for k in range(K):
-            ti = k // (g.kh * g.kw)
-            tj = (k // g.kw) % g.kh
-            tl = k % g.kw
-            row = ws + (ci * K + k) * ncols
-            e_lo = _col_lo(tl, g)
-            e_hi = _col_hi(tl, g)
-            off = tl * g.dw - g.pw
-            col = 0
-            for r in range(r0, r1):
-                a = r // g.bh
-                b = r - a * g.bh
-                zi = a * g.sd - g.pd + ti * g.dd
-                yi = b * g.sh - g.ph + tj * g.dh
-                if 0 <= zi < g.D and 0 <= yi < g.H:
-                    dst = oc + (zi * g.H + yi) * g.W
-                    _add(dst + e_lo * g.sw + off, row + col + e_lo, e_hi - e_lo, g.sw)
-                col = col + g.bw
+        for ti in range(g.kd):
+            for tj in range(g.kh):
+                for tl in range(g.kw):
+                    e_lo = _clo(tl, g)
+                    e_hi = _chi(tl, g)
+                    off = tl * g.dw - g.pw
+                    a = a0
+                    b = b0
+                    col = 0
+                    for r in range(r0, r1):
+                        zi = a * g.sd - g.pd + ti * g.dd
+                        yi = b * g.sh - g.ph + tj * g.dh
+                        if 0 <= zi < g.D and 0 <= yi < g.H:
+                            _add(oc + (zi * g.H + yi) * g.W + e_lo * g.sw + off, row + col + e_lo, e_hi - e_lo,
+                                 g.sw)
+                        col = col + g.bw
+                        b = b + 1
+                        if b == g.bh:
+                            b = 0
+                            a = a + 1
+                    row = row + ld
 
 
 cdef inline void _gemm(char* ta, char* tb, int m, int n, int k, const floating* A, int lda,
@@ -283,7 +376,7 @@ def im2col(const floating[:, :, :, :, ::1] x, floating[:, :, ::1] cols, tuple ke
         for t in prange(N * C, schedule="static", num_threads=num_threads):
             n = t // C
             c = t - n * C
-            _gather(&x[n, c, 0, 0, 0], &cols[n, c * K, 0], 1, 0, g.bd * g.bh, &g)
+            _gather(&x[n, c, 0, 0, 0], &cols[n, c * K, 0], 1, 0, g.bd * g.bh, L, &g)
 
 
 def col2im(const floating[:, :, ::1] cols, floating[:, :, :, :, ::1] out, tuple kernel, tuple stride,
@@ -303,19 +396,23 @@ def col2im(const floating[:, :, ::1] cols, floating[:, :, :, :, ::1] out, tuple 
         for t in prange(N * C, schedule="static", num_threads=num_threads):
             n = t // C
             c = t - n * C
-            _scatter(&cols[n, c * K, 0], &out[n, c, 0, 0, 0], 1, 0, g.bd * g.bh, &g)
+            _scatter(&cols[n, c * K, 0], &out[n, c, 0, 0, 0], 1, 0, g.bd * g.bh, L, &g)
 
 
 def conv_gemm(const floating[:, :, :, :, ::1] x, const floating[:, ::1] w2d, const floating[:] bias,
               floating[:, :, ::1] out,
               tuple kernel, tuple stride, tuple padding, tuple dilation, tuple blocks, int groups,
-              int mode, Py_ssize_t rows_per_tile, floating[:, ::1] workspace, int num_threads=1):
+              int mode, Py_ssize_t rows_per_tile, floating[:, ::1] workspace, int num_threads=1,
+              Py_ssize_t samples=1):
     """Forward convolution, im2col fused with GEMM per tile of output rows.
 
     NumPy equivalent: ``out[n, g] = w2d[g] @ im2col(x)[n, g]`` for every sample and group.
 
     x   : (N, C_in, D, H, W) unpadded; w2d : (C_out, C_in/groups * K); out : (N, C_out, L), overwritten.
     workspace : (num_threads, cg*K*rows_per_tile*bw), one row per thread (allocated by the caller).
+    samples > 1 (only with one tile per sample, for small outputs): that many samples' columns side by
+    side in one GEMM, whose (og, samples*L) result is then copied out; the workspace rows then hold
+    (cg*K + og) * samples * L elements.
     BLAS must run single-threaded here (the caller pins it): threads split sample x group x tile.
     """
     cdef Geom g = _geom((x.shape[2], x.shape[3], x.shape[4]), kernel, stride, padding, dilation, blocks, mode)
@@ -323,11 +420,14 @@ def conv_gemm(const floating[:, :, :, :, ::1] x, const floating[:, ::1] w2d, con
     cdef Py_ssize_t cg = C // groups, og = C_out // groups, K = g.kd * g.kh * g.kw
     cdef Py_ssize_t rows = g.bd * g.bh, L = rows * g.bw
     cdef Py_ssize_t ntiles = (rows + rows_per_tile - 1) // rows_per_tile
-    cdef Py_ssize_t total = N * groups * ntiles, t, n, gi, tile, r0, r1, co, e
+    cdef Py_ssize_t S = samples if samples > 1 else 1, nblocks = (N + S - 1) // S
+    cdef Py_ssize_t total = nblocks * groups * ntiles, t, n, gi, tile, r0, r1, co, e, s, ns, cols
     cdef int kk = <int>(cg * K), ldc = <int>L, m, nn = <int>og
     cdef floating* ws
+    cdef floating* res
     cdef floating* orow
-    cdef floating beta = 0
+    cdef const floating* rrow
+    cdef floating beta = 0, bv
     cdef char* no = b"N"
     cdef bint has_bias = bias is not None
     if total == 0:
@@ -340,13 +440,34 @@ def conv_gemm(const floating[:, :, :, :, ::1] x, const floating[:, ::1] w2d, con
         for t in prange(total, schedule="static"):
             tile = t % ntiles
             gi = (t // ntiles) % groups
-            n = t // (ntiles * groups)
+            n = (t // (ntiles * groups)) * S
+            if S > 1:
+                # several small samples in one GEMM: ws = [cols (kk, ns*L) | res (og, ns*L)]
+                ns = N - n if N - n < S else S
+                cols = ns * L
+                for s in range(ns):
+                    _gather(&x[n + s, gi * cg, 0, 0, 0], ws + s * L, cg, 0, rows, cols, &g)
+                res = ws + kk * S * L
+                m = <int>cols
+                _gemm(no, no, m, nn, kk, ws, m, &w2d[gi * og, 0], kk, 0, res, m)
+                for s in range(ns):
+                    for co in range(og):
+                        orow = &out[n + s, gi * og + co, 0]
+                        rrow = res + co * cols + s * L
+                        if has_bias:
+                            bv = bias[gi * og + co]
+                            for e in range(L):
+                                orow[e] = rrow[e] + bv
+                        else:
+                            for e in range(L):
+                                orow[e] = rrow[e]
+                continue
             r0 = tile * rows_per_tile
             r1 = r0 + rows_per_tile
             if r1 > rows:
                 r1 = rows
             m = <int>((r1 - r0) * g.bw)
-            _gather(&x[n, gi * cg, 0, 0, 0], ws, cg, r0, r1, &g)
+            _gather(&x[n, gi * cg, 0, 0, 0], ws, cg, r0, r1, m, &g)
             if has_bias:
                 for co in range(gi * og, (gi + 1) * og):
                     orow = &out[n, co, r0 * g.bw]
@@ -358,7 +479,8 @@ def conv_gemm(const floating[:, :, :, :, ::1] x, const floating[:, ::1] w2d, con
 
 def conv_transpose_gemm(const floating[:, :, ::1] x, const floating[:, ::1] w2d, floating[:, :, :, :, ::1] out,
                         tuple kernel, tuple stride, tuple padding, tuple dilation, tuple blocks, int groups,
-                        Py_ssize_t rows_per_tile, floating[:, ::1] workspace, int num_threads=1):
+                        Py_ssize_t rows_per_tile, floating[:, ::1] workspace, int num_threads=1,
+                        Py_ssize_t samples=1):
     """Transposed convolution: columns = w2d[g]^T @ x[n, g] per tile of input rows, then col2im.
 
     NumPy equivalent: ``out[n] = col2im(w2d.T @ x[n])`` per group (overlaps summed).
@@ -366,15 +488,20 @@ def conv_transpose_gemm(const floating[:, :, ::1] x, const floating[:, ::1] w2d,
     x   : (N, C_in, L_in) with L_in = prod(blocks); w2d : (C_in, C_out/groups * K);
     out : (N, C_out, D, H, W), accumulated into (the caller fills it with zeros or the bias).
     workspace : (num_threads, P*rows_per_tile*bw), one row per thread (allocated by the caller).
+    samples > 1 (small inputs; rows_per_tile must cover a whole sample): that many samples' inputs are
+    copied side by side and multiplied in one GEMM; the workspace rows then hold (P + cg) * samples * L_in.
     Threads split sample x group (each owns its output channels, so no write races).
     """
     cdef Geom g = _geom((out.shape[2], out.shape[3], out.shape[4]), kernel, stride, padding, dilation, blocks, 0)
     cdef Py_ssize_t N = x.shape[0], C = x.shape[1], P = w2d.shape[1]
     cdef Py_ssize_t cg = C // groups, K = g.kd * g.kh * g.kw, og = P // K
     cdef Py_ssize_t rows = g.bd * g.bh, L = rows * g.bw
-    cdef Py_ssize_t total = N * groups, t, n, gi, r0, r1
+    cdef Py_ssize_t S = samples if samples > 1 else 1, nblocks = (N + S - 1) // S
+    cdef Py_ssize_t total = nblocks * groups, t, n, gi, r0, r1, s, ns, cols, ci, e
     cdef int kk = <int>cg, lda = <int>L, ldb = <int>P, m, pp = <int>P
     cdef floating* ws
+    cdef floating* xs
+    cdef const floating* xrow
     cdef char* no = b"N"
     cdef char* tr = b"T"
     if total == 0 or L == 0:
@@ -383,8 +510,23 @@ def conv_transpose_gemm(const floating[:, :, ::1] x, const floating[:, ::1] w2d,
     with nogil, parallel(num_threads=num_threads):
         ws = &workspace[threadid(), 0]       # this thread's (P, rows_per_tile*bw) buffer
         for t in prange(total, schedule="static"):
-            n = t // groups
-            gi = t - n * groups
+            n = (t // groups) * S
+            gi = t % groups
+            if S > 1:
+                # ws = [columns (P, ns*L) | inputs side by side (cg, ns*L)]
+                ns = N - n if N - n < S else S
+                cols = ns * L
+                xs = ws + P * S * L
+                for ci in range(cg):
+                    for s in range(ns):
+                        xrow = &x[n + s, gi * cg + ci, 0]
+                        for e in range(L):
+                            xs[ci * cols + s * L + e] = xrow[e]
+                m = <int>cols
+                _gemm(no, tr, m, pp, kk, xs, m, &w2d[gi * cg, 0], ldb, 0, ws, m)
+                for s in range(ns):
+                    _scatter(ws + s * L, &out[n + s, gi * og, 0, 0, 0], og, 0, rows, cols, &g)
+                continue
             r0 = 0
             while r0 < rows:
                 r1 = r0 + rows_per_tile
@@ -393,7 +535,7 @@ def conv_transpose_gemm(const floating[:, :, ::1] x, const floating[:, ::1] w2d,
                 m = <int>((r1 - r0) * g.bw)
                 # row-major ws[P, m] = w[cg, P]^T @ x[cg, m]  <=>  column-major ws^T = x^T @ w
                 _gemm(no, tr, m, pp, kk, &x[n, gi * cg, r0 * g.bw], lda, &w2d[gi * cg, 0], ldb, 0, ws, m)
-                _scatter(ws, &out[n, gi * og, 0, 0, 0], og, r0, r1, &g)
+                _scatter(ws, &out[n, gi * og, 0, 0, 0], og, r0, r1, m, &g)
                 r0 = r1
 
 
@@ -515,3 +657,226 @@ def conv_direct(const floating[:, :, :, :, ::1] x, const floating[:, :, ::1] w, 
                                     orow[e] += wv * src[xs]
                                 elif nonfinite:
                                     orow[e] += wv * 0
+
+
+cdef void _dw_channel(const floating* xc, const floating* w, const floating* bias, floating* out, Py_ssize_t og,
+                      Py_ssize_t K, floating* xp, floating* ext, const Geom* g) noexcept nogil:
+    """og output channels that read the one input channel xc (depthwise, channel multiplier og).
+
+    The padded input volume is built once in xp (Dp, Hp, Wp), with Wp a multiple of the column stride.
+    With row stride 1, every output row of a depth slice is then one run of the flattened padded
+    slice: a tap is a single long strided axpy over all rows (the columns between rows are computed
+    and dropped), instead of one short axpy per 7-wide row. ext holds that extended output, (bd, bh, Q).
+    w : (og, K) weights; out : (og, L); bias : og values or NULL.
+    """
+    cdef Py_ssize_t Hp = (g.bh - 1) * g.sh + (g.kh - 1) * g.dh + 1
+    cdef Py_ssize_t Dp = (g.bd - 1) * g.sd + (g.kd - 1) * g.dd + 1
+    cdef Py_ssize_t Wn = (g.bw - 1) * g.sw + (g.kw - 1) * g.dw + 1
+    cdef Py_ssize_t Q = (Wn + g.sw - 1) // g.sw, Wp = Q * g.sw, HW = Hp * Wp, L = g.bd * g.bh * g.bw
+    cdef Py_ssize_t n_ext = (g.bh - 1) * Q + g.bw, c_lo, c_hi
+    cdef Py_ssize_t r3, r2, c, zs, ys, xs, j, a, b, e, ti, tj, tl, k
+    cdef floating* row
+    cdef floating* ea
+    cdef floating* o
+    cdef const floating* src
+    cdef const floating* sl
+    cdef const floating* wj
+    cdef floating bv
+    cdef bint row3 = g.kw == 3 and g.sw == 1 and g.sh == 1
+    # padded input: [c_lo, c_hi) of each row are real cells in a row-copy, the rest by _src
+    c_lo = g.pw if g.pw < Wn else Wn
+    c_hi = g.pw + g.W if g.pw + g.W < Wn else Wn
+    if g.mode == 0:
+        # zero padding: the caller zeroed xp once, and only the real cells are ever written
+        for r3 in range(g.pd if g.pd < Dp else Dp, g.pd + g.D if g.pd + g.D < Dp else Dp):
+            for r2 in range(g.ph if g.ph < Hp else Hp, g.ph + g.H if g.ph + g.H < Hp else Hp):
+                row = xp + r3 * HW + r2 * Wp
+                src = xc + ((r3 - g.pd) * g.H + r2 - g.ph) * g.W
+                for c in range(c_lo, c_hi):
+                    row[c] = src[c - g.pw]
+    for r3 in range(Dp if g.mode != 0 else 0):
+        zs = _src(r3 - g.pd, g.D, g.mode)
+        for r2 in range(Hp):
+            ys = _src(r2 - g.ph, g.H, g.mode)
+            row = xp + r3 * HW + r2 * Wp
+            if zs < 0 or ys < 0:
+                memset(row, 0, Wp * sizeof(floating))
+                continue
+            src = xc + (zs * g.H + ys) * g.W
+            for c in range(c_lo):
+                xs = _src(c - g.pw, g.W, g.mode)
+                row[c] = src[xs] if xs >= 0 else 0
+            for c in range(c_lo, c_hi):
+                row[c] = src[c - g.pw]
+            for c in range(c_hi, Wn):
+                xs = _src(c - g.pw, g.W, g.mode)
+                row[c] = src[xs] if xs >= 0 else 0
+            for c in range(Wn, Wp):
+                row[c] = 0
+    for j in range(og):
+        wj = w + j * K
+        bv = bias[j] if bias != NULL else 0
+        if not row3:
+            memset(ext, 0, g.bd * g.bh * Q * sizeof(floating))
+        for a in range(g.bd):
+            ea = ext + a * g.bh * Q
+            for ti in range(g.kd):
+                sl = xp + (a * g.sd + ti * g.dd) * HW
+                for tj in range(g.kh):
+                    k = (ti * g.kh + tj) * g.kw
+                    if row3:
+                        # 3-wide rows, unit strides: the first kernel row writes bias + taps, the others add
+                        if k == 0:
+                            _set3(ea, bv, wj, sl, g.dw, n_ext)
+                        else:
+                            _axpy3(ea, wj + k, sl + tj * g.dh * Wp, g.dw, n_ext)
+                    elif g.sh == 1:
+                        # all output rows of this depth in one run over the flattened slice
+                        for tl in range(g.kw):
+                            _axpy(ea, wj[k + tl], sl + tj * g.dh * Wp + tl * g.dw, n_ext, g.sw)
+                    else:
+                        for b in range(g.bh):
+                            for tl in range(g.kw):
+                                _axpy(ea + b * Q, wj[k + tl], sl + (b * g.sh + tj * g.dh) * Wp + tl * g.dw, g.bw,
+                                      g.sw)
+        o = out + j * L
+        if row3:
+            for a in range(g.bd * g.bh):
+                for e in range(g.bw):
+                    o[a * g.bw + e] = ext[a * Q + e]
+        else:
+            for a in range(g.bd * g.bh):
+                for e in range(g.bw):
+                    o[a * g.bw + e] = ext[a * Q + e] + bv
+
+
+def depthwise_workspace(tuple kernel, tuple stride, tuple dilation, tuple blocks):
+    """Elements of conv_depthwise's per-thread workspace: the padded volume and the extended output."""
+    cdef Py_ssize_t Hp = (blocks[1] - 1) * stride[1] + (kernel[1] - 1) * dilation[1] + 1
+    cdef Py_ssize_t Dp = (blocks[0] - 1) * stride[0] + (kernel[0] - 1) * dilation[0] + 1
+    cdef Py_ssize_t Wn = (blocks[2] - 1) * stride[2] + (kernel[2] - 1) * dilation[2] + 1
+    cdef Py_ssize_t Q = (Wn + stride[2] - 1) // stride[2]
+    return Dp * Hp * Q * stride[2] + blocks[0] * blocks[1] * Q
+
+
+def conv_depthwise(const floating[:, :, :, :, ::1] x, const floating[:, :, ::1] w, const floating[:] bias,
+                   floating[:, :, ::1] out, tuple kernel, tuple stride, tuple padding, tuple dilation, tuple blocks,
+                   int mode, floating[:, ::1] workspace, int num_threads=1):
+    """Depthwise convolution (groups == C_in; C_out = og * C_in): each input channel is padded once
+    into a per-thread buffer, then every output row of a slice is a single long run per tap.
+
+    NumPy equivalent: ``out[n, c, o] = sum_t w[c, 0, t] * xpad[n, c // og, o*s + t*d]`` (+ bias[c]).
+
+    x : (N, C_in, D, H, W) unpadded; w : (C_out, 1, K); out : (N, C_out, L), overwritten.
+    workspace : (num_threads, depthwise_workspace(...)) allocated by the caller.
+    """
+    cdef Geom g = _geom((x.shape[2], x.shape[3], x.shape[4]), kernel, stride, padding, dilation, blocks, mode)
+    cdef Py_ssize_t N = x.shape[0], C = x.shape[1], og = out.shape[1] // x.shape[1]
+    cdef Py_ssize_t K = g.kd * g.kh * g.kw, total = N * C, t, n, ci
+    cdef Py_ssize_t Hp = (g.bh - 1) * g.sh + (g.kh - 1) * g.dh + 1
+    cdef Py_ssize_t Dp = (g.bd - 1) * g.sd + (g.kd - 1) * g.dd + 1
+    cdef Py_ssize_t Wn = (g.bw - 1) * g.sw + (g.kw - 1) * g.dw + 1
+    cdef Py_ssize_t Wp = (Wn + g.sw - 1) // g.sw * g.sw
+    cdef floating* ws
+    cdef const floating* bp = NULL
+    if total == 0 or og == 0 or g.bd * g.bh * g.bw == 0:
+        return
+    if bias is not None:
+        bp = &bias[0]
+    ws = NULL
+    with nogil, parallel(num_threads=num_threads):
+        ws = &workspace[threadid(), 0]
+        memset(ws, 0, Dp * Hp * Wp * sizeof(floating))     # the zero-padding border, kept across channels
+        for t in prange(total, schedule="static"):
+            n = t // C
+            ci = t - n * C
+            _dw_channel(&x[n, ci, 0, 0, 0], &w[ci * og, 0, 0], bp + ci * og if bp != NULL else NULL,
+                        &out[n, ci * og, 0], og, K, ws, ws + Dp * Hp * Wp, &g)
+
+
+cdef enum:
+    CL_MAX_TAPS = 64              # conv_depthwise_cl keeps one source pointer per tap on its stack
+
+
+cdef inline void _transpose(floating* dst, Py_ssize_t ldd, const floating* src, Py_ssize_t lds, Py_ssize_t rows,
+                            Py_ssize_t cols) noexcept nogil:
+    if floating is float:
+        cl_transpose_f(dst, ldd, src, lds, rows, cols)
+    else:
+        cl_transpose_d(dst, ldd, src, lds, rows, cols)
+
+
+cdef void _dw_cl_block(const floating* x, const floating* wt, const floating* bias, floating* out,
+                       Py_ssize_t C, Py_ssize_t c0, Py_ssize_t nc, floating* ws, const Geom* g) noexcept nogil:
+    """Channels [c0, c0 + nc) of one sample: transpose to channels-last, one vector dot product per
+    output position (channels as lanes), transpose back.
+
+    x : (C, D, H, W) of the sample; wt : (K, C); out : (C, L) of the sample; bias : (C,) or NULL.
+    ws : (D*H*W + L + 1) * nc elements: the input block (position, channel), the output block, a zero row.
+    """
+    cdef Py_ssize_t K = g.kd * g.kh * g.kw, plane = g.D * g.H * g.W, L = g.bd * g.bh * g.bw
+    cdef Py_ssize_t c, a, b, e, k, ti, tj, tl, zs, ys, xs, pos
+    cdef floating* xt = ws
+    cdef floating* ot = ws + plane * nc
+    cdef floating* zero = ot + L * nc
+    cdef const floating* src[CL_MAX_TAPS]
+    _transpose(xt, nc, x + c0 * plane, plane, nc, plane)
+    for c in range(nc):
+        zero[c] = 0
+    pos = 0
+    for a in range(g.bd):
+        for b in range(g.bh):
+            for e in range(g.bw):
+                k = 0
+                for ti in range(g.kd):
+                    zs = _src(a * g.sd - g.pd + ti * g.dd, g.D, g.mode)
+                    for tj in range(g.kh):
+                        ys = _src(b * g.sh - g.ph + tj * g.dh, g.H, g.mode)
+                        for tl in range(g.kw):
+                            xs = _src(e * g.sw - g.pw + tl * g.dw, g.W, g.mode)
+                            if zs < 0 or ys < 0 or xs < 0:
+                                src[k] = zero       # a zero-padding cell: w * 0 (NaN for a non-finite w, as torch)
+                            else:
+                                src[k] = xt + ((zs * g.H + ys) * g.W + xs) * nc
+                            k = k + 1
+                if floating is float:
+                    cl_dwdot_f(ot + pos * nc, bias + c0 if bias != NULL else NULL, wt + c0, C, src, K, nc)
+                else:
+                    cl_dwdot_d(ot + pos * nc, bias + c0 if bias != NULL else NULL, wt + c0, C, src, K, nc)
+                pos = pos + 1
+    _transpose(out + c0 * L, L, ot, nc, L, nc)
+
+
+def conv_depthwise_cl(const floating[:, :, :, :, ::1] x, const floating[:, ::1] wt, const floating[:] bias,
+                      floating[:, :, ::1] out, tuple kernel, tuple stride, tuple padding, tuple dilation, tuple blocks,
+                      int mode, Py_ssize_t channels_per_task, floating[:, ::1] workspace, int num_threads=1):
+    """Depthwise convolution (groups == C_in == C_out) with the channels as SIMD lanes, for small planes.
+
+    NumPy equivalent: ``out[n, c, o] = sum_t wt[t, c] * xpad[n, c, o*s + t*d]`` (+ bias[c]).
+
+    On a 7x7 plane a per-channel loop is all overhead; here a task moves a block of channels to
+    channels-last order (8x8 register transposes), computes each output position as one vector dot
+    product over the taps, and moves the result back.
+
+    x : (N, C, D, H, W) unpadded; wt : (K, C), the weight transposed, K <= 64; out : (N, C, L).
+    workspace : (num_threads, (D*H*W + L + 1) * channels_per_task).
+    """
+    cdef Geom g = _geom((x.shape[2], x.shape[3], x.shape[4]), kernel, stride, padding, dilation, blocks, mode)
+    cdef Py_ssize_t N = x.shape[0], C = x.shape[1], cb = channels_per_task
+    cdef Py_ssize_t nb = (C + cb - 1) // cb, total = N * nb, t, n, c0, nc
+    cdef floating* ws
+    cdef const floating* bp = NULL
+    if total == 0 or g.bd * g.bh * g.bw == 0:
+        return
+    if g.kd * g.kh * g.kw > CL_MAX_TAPS or wt.shape[0] != g.kd * g.kh * g.kw or wt.shape[1] != C:
+        raise ValueError(f"conv_depthwise_cl: wt must be (K <= {CL_MAX_TAPS}, {C}), got ({wt.shape[0]}, {wt.shape[1]})")
+    if bias is not None:
+        bp = &bias[0]
+    ws = NULL
+    with nogil, parallel(num_threads=num_threads):
+        ws = &workspace[threadid(), 0]
+        for t in prange(total, schedule="static"):
+            n = t // nb
+            c0 = (t - n * nb) * cb
+            nc = C - c0 if C - c0 < cb else cb
+            _dw_cl_block(&x[n, 0, 0, 0, 0], &wt[0, 0], bp, &out[n, 0, 0], C, c0, nc, ws, &g)

@@ -1,5 +1,5 @@
-/* Hot inner loops of convlab's direct kernel, compiled twice on x86-64 GCC/Clang:
- * once for the baseline (SSE2, runs everywhere) and once for Haswell (AVX2 + FMA);
+/* Hot inner loops of convlab's direct kernels, compiled twice on x86-64 Linux with GCC >= 12:
+ * once for the baseline (SSE2, runs everywhere) and once for x86-64-v3 (AVX2 + FMA);
  * the loader picks the clone the CPU supports (function multiversioning), so a
  * wheel built here still runs on older x86-64 machines.
  */
@@ -7,25 +7,19 @@
 #define CONVLAB_SIMD_H
 #include <stddef.h>
 
-#if defined(__GNUC__) && defined(__x86_64__) && defined(__linux__) && !defined(CONVLAB_NO_CLONES)
-#define CONVLAB_CLONES __attribute__((target_clones("arch=haswell", "default")))
+/* "arch=x86-64-v3" (AVX2, FMA, ...) is dispatched on CPU *features*; "arch=haswell" would be
+   dispatched on the CPU *model* and never chosen on AMD or later Intel cores. GCC 12+ only. */
+#if defined(__GNUC__) && !defined(__clang__) && __GNUC__ >= 12 && defined(__x86_64__) && defined(__linux__) \
+    && !defined(CONVLAB_NO_CLONES)
+#define CONVLAB_CLONES __attribute__((target_clones("arch=x86-64-v3", "default")))
 #else
 #define CONVLAB_CLONES
-
-/* dst[e] += w0 * src[e] + w1 * src[e + dw] + w2 * src[e + 2 dw], e < n: three taps of a kernel row at once
-   (one pass over dst instead of three; the 3x3 depthwise case) */
-CONVLAB_CLONES static void cl_axpy3_f(float *restrict dst, float w0, float w1, float w2,
-                                      const float *restrict src, ptrdiff_t dw, ptrdiff_t n) {
-    const float *s1 = src + dw, *s2 = src + 2 * dw;
-    for (ptrdiff_t e = 0; e < n; e++) dst[e] += w0 * src[e] + w1 * s1[e] + w2 * s2[e];
-}
-
-CONVLAB_CLONES static void cl_axpy3_d(double *restrict dst, double w0, double w1, double w2,
-                                      const double *restrict src, ptrdiff_t dw, ptrdiff_t n) {
-    const double *s1 = src + dw, *s2 = src + 2 * dw;
-    for (ptrdiff_t e = 0; e < n; e++) dst[e] += w0 * src[e] + w1 * s1[e] + w2 * s2[e];
-}
 #endif
+
+/* a * b + c, in the same clone set as the kernels: the x86-64-v3 clone contracts it to one FMA
+   (a single rounding), the baseline clone rounds twice. simd_path() in _kernels.pyx feeds it
+   a = b = 1 + 2^-30, c = -(1 + 2^-29), whose exact result 2^-60 survives only the FMA. */
+CONVLAB_CLONES static double cl_fma_probe(double a, double b, double c) { return a * b + c; }
 
 /* dst[e] += a * src[e * step], e < n */
 CONVLAB_CLONES static void cl_axpy_f(float *restrict dst, float a, const float *restrict src,
@@ -53,4 +47,141 @@ CONVLAB_CLONES static void cl_axpy3_d(double *restrict dst, double w0, double w1
     const double *s1 = src + dw, *s2 = src + 2 * dw;
     for (ptrdiff_t e = 0; e < n; e++) dst[e] += w0 * src[e] + w1 * s1[e] + w2 * s2[e];
 }
+
+/* dst[e] = b + w0 * src[e] + w1 * src[e + dw] + w2 * src[e + 2 dw], e < n: the first kernel row, which
+   also writes the bias (so the output needs no separate clearing pass) */
+CONVLAB_CLONES static void cl_set3_f(float *restrict dst, float b, float w0, float w1, float w2,
+                                     const float *restrict src, ptrdiff_t dw, ptrdiff_t n) {
+    const float *s1 = src + dw, *s2 = src + 2 * dw;
+    for (ptrdiff_t e = 0; e < n; e++) dst[e] = b + w0 * src[e] + w1 * s1[e] + w2 * s2[e];
+}
+
+CONVLAB_CLONES static void cl_set3_d(double *restrict dst, double b, double w0, double w1, double w2,
+                                     const double *restrict src, ptrdiff_t dw, ptrdiff_t n) {
+    const double *s1 = src + dw, *s2 = src + 2 * dw;
+    for (ptrdiff_t e = 0; e < n; e++) dst[e] = b + w0 * src[e] + w1 * s1[e] + w2 * s2[e];
+}
+
+/* Channels-last depthwise dot product at one output position:
+   out[c] = init[c] + sum_k w[k * ldw + c] * src[k][c] for c < n (init may be NULL: zeros).
+   The channels are the vector lanes (GCC vector types: 256-bit in the x86-64-v3 clone, two SSE
+   registers in the baseline one); four vectors of channels at a time in independent accumulators,
+   then one vector at a time, then single channels. */
+typedef float cl_v8f __attribute__((vector_size(32), aligned(4)));    /* unaligned loads/stores */
+typedef double cl_v4d __attribute__((vector_size(32), aligned(8)));
+typedef int cl_v8i __attribute__((vector_size(32)));
+typedef long long cl_v4l __attribute__((vector_size(32)));
+#define CL_DWDOT(NAME, T, V, LANES)                                                                   \
+CONVLAB_CLONES static void NAME(T *restrict out, const T *restrict init, const T *restrict w,          \
+                                ptrdiff_t ldw, const T *const *src, ptrdiff_t K, ptrdiff_t n) {        \
+    ptrdiff_t c = 0, k;                                                                                \
+    const V zero = {0};                                                                                \
+    for (; c + 4 * LANES <= n; c += 4 * LANES) {                                                       \
+        V a0 = zero, a1 = zero, a2 = zero, a3 = zero;                                                  \
+        if (init) {                                                                                    \
+            a0 = *(const V *)(init + c); a1 = *(const V *)(init + c + LANES);                          \
+            a2 = *(const V *)(init + c + 2 * LANES); a3 = *(const V *)(init + c + 3 * LANES);          \
+        }                                                                                              \
+        for (k = 0; k < K; k++) {                                                                      \
+            const T *s = src[k] + c, *wk = w + k * ldw + c;                                            \
+            a0 += *(const V *)wk * *(const V *)s;                                                      \
+            a1 += *(const V *)(wk + LANES) * *(const V *)(s + LANES);                                  \
+            a2 += *(const V *)(wk + 2 * LANES) * *(const V *)(s + 2 * LANES);                          \
+            a3 += *(const V *)(wk + 3 * LANES) * *(const V *)(s + 3 * LANES);                          \
+        }                                                                                              \
+        *(V *)(out + c) = a0; *(V *)(out + c + LANES) = a1;                                            \
+        *(V *)(out + c + 2 * LANES) = a2; *(V *)(out + c + 3 * LANES) = a3;                            \
+    }                                                                                                  \
+    for (; c + LANES <= n; c += LANES) {                                                               \
+        V a0 = init ? *(const V *)(init + c) : zero;                                                   \
+        for (k = 0; k < K; k++) a0 += *(const V *)(w + k * ldw + c) * *(const V *)(src[k] + c);       \
+        *(V *)(out + c) = a0;                                                                          \
+    }                                                                                                  \
+    for (; c < n; c++) {                                                                               \
+        T acc = init ? init[c] : (T)0;                                                                 \
+        for (k = 0; k < K; k++) acc += w[k * ldw + c] * src[k][c];                                     \
+        out[c] = acc;                                                                                  \
+    }                                                                                                  \
+}
+CL_DWDOT(cl_dwdot_f, float, cl_v8f, 8)
+CL_DWDOT(cl_dwdot_d, double, cl_v4d, 4)
+#undef CL_DWDOT
+
+/* dst[j * ldd + i] = src[i * lds + j] for i < rows, j < cols: 8x8 (float) / 4x4 (double) blocks
+   transposed in registers (unpack, shuffle, swap 128-bit halves), the edges one element at a time. */
+CONVLAB_CLONES static void cl_transpose_f(float *restrict dst, ptrdiff_t ldd, const float *restrict src,
+                                          ptrdiff_t lds, ptrdiff_t rows, ptrdiff_t cols) {
+    const cl_v8i lo = {0, 8, 1, 9, 4, 12, 5, 13}, hi = {2, 10, 3, 11, 6, 14, 7, 15};
+    const cl_v8i plo = {0, 1, 8, 9, 4, 5, 12, 13}, phi = {2, 3, 10, 11, 6, 7, 14, 15};
+    const cl_v8i h0 = {0, 1, 2, 3, 8, 9, 10, 11}, h1 = {4, 5, 6, 7, 12, 13, 14, 15};
+    ptrdiff_t i, j, i0, j0;
+    for (i0 = 0; i0 + 8 <= rows; i0 += 8) {
+        for (j0 = 0; j0 + 8 <= cols; j0 += 8) {
+            const float *s = src + i0 * lds + j0;
+            cl_v8f r0 = *(const cl_v8f *)s, r1 = *(const cl_v8f *)(s + lds);
+            cl_v8f r2 = *(const cl_v8f *)(s + 2 * lds), r3 = *(const cl_v8f *)(s + 3 * lds);
+            cl_v8f r4 = *(const cl_v8f *)(s + 4 * lds), r5 = *(const cl_v8f *)(s + 5 * lds);
+            cl_v8f r6 = *(const cl_v8f *)(s + 6 * lds), r7 = *(const cl_v8f *)(s + 7 * lds);
+            cl_v8f t0 = __builtin_shuffle(r0, r1, lo), t1 = __builtin_shuffle(r0, r1, hi);
+            cl_v8f t2 = __builtin_shuffle(r2, r3, lo), t3 = __builtin_shuffle(r2, r3, hi);
+            cl_v8f t4 = __builtin_shuffle(r4, r5, lo), t5 = __builtin_shuffle(r4, r5, hi);
+            cl_v8f t6 = __builtin_shuffle(r6, r7, lo), t7 = __builtin_shuffle(r6, r7, hi);
+            cl_v8f u0 = __builtin_shuffle(t0, t2, plo), u1 = __builtin_shuffle(t0, t2, phi);
+            cl_v8f u2 = __builtin_shuffle(t1, t3, plo), u3 = __builtin_shuffle(t1, t3, phi);
+            cl_v8f u4 = __builtin_shuffle(t4, t6, plo), u5 = __builtin_shuffle(t4, t6, phi);
+            cl_v8f u6 = __builtin_shuffle(t5, t7, plo), u7 = __builtin_shuffle(t5, t7, phi);
+            float *d = dst + j0 * ldd + i0;
+            *(cl_v8f *)d = __builtin_shuffle(u0, u4, h0);
+            *(cl_v8f *)(d + ldd) = __builtin_shuffle(u1, u5, h0);
+            *(cl_v8f *)(d + 2 * ldd) = __builtin_shuffle(u2, u6, h0);
+            *(cl_v8f *)(d + 3 * ldd) = __builtin_shuffle(u3, u7, h0);
+            *(cl_v8f *)(d + 4 * ldd) = __builtin_shuffle(u0, u4, h1);
+            *(cl_v8f *)(d + 5 * ldd) = __builtin_shuffle(u1, u5, h1);
+            *(cl_v8f *)(d + 6 * ldd) = __builtin_shuffle(u2, u6, h1);
+            *(cl_v8f *)(d + 7 * ldd) = __builtin_shuffle(u3, u7, h1);
+        }
+        for (i = i0; i < i0 + 8; i++)
+            for (j = j0; j < cols; j++) dst[j * ldd + i] = src[i * lds + j];
+    }
+    for (i = i0; i < rows; i++)
+        for (j = 0; j < cols; j++) dst[j * ldd + i] = src[i * lds + j];
+}
+
+CONVLAB_CLONES static void cl_transpose_d(double *restrict dst, ptrdiff_t ldd, const double *restrict src,
+                                          ptrdiff_t lds, ptrdiff_t rows, ptrdiff_t cols) {
+    const cl_v4l lo = {0, 4, 2, 6}, hi = {1, 5, 3, 7}, h0 = {0, 1, 4, 5}, h1 = {2, 3, 6, 7};
+    ptrdiff_t i, j, i0, j0;
+    for (i0 = 0; i0 + 4 <= rows; i0 += 4) {
+        for (j0 = 0; j0 + 4 <= cols; j0 += 4) {
+            const double *s = src + i0 * lds + j0;
+            cl_v4d r0 = *(const cl_v4d *)s, r1 = *(const cl_v4d *)(s + lds);
+            cl_v4d r2 = *(const cl_v4d *)(s + 2 * lds), r3 = *(const cl_v4d *)(s + 3 * lds);
+            cl_v4d t0 = __builtin_shuffle(r0, r1, lo), t1 = __builtin_shuffle(r0, r1, hi);
+            cl_v4d t2 = __builtin_shuffle(r2, r3, lo), t3 = __builtin_shuffle(r2, r3, hi);
+            double *d = dst + j0 * ldd + i0;
+            *(cl_v4d *)d = __builtin_shuffle(t0, t2, h0);
+            *(cl_v4d *)(d + ldd) = __builtin_shuffle(t1, t3, h0);
+            *(cl_v4d *)(d + 2 * ldd) = __builtin_shuffle(t0, t2, h1);
+            *(cl_v4d *)(d + 3 * ldd) = __builtin_shuffle(t1, t3, h1);
+        }
+        for (i = i0; i < i0 + 4; i++)
+            for (j = j0; j < cols; j++) dst[j * ldd + i] = src[i * lds + j];
+    }
+    for (i = i0; i < rows; i++)
+        for (j = 0; j < cols; j++) dst[j * ldd + i] = src[i * lds + j];
+}
+
+/* dst[e] = src[e * step], e < n (im2col's strided row copies; the x86-64-v3 clone vectorises step 2
+   with two loads and a shuffle) */
+CONVLAB_CLONES static void cl_copy_f(float *restrict dst, const float *restrict src, ptrdiff_t n, ptrdiff_t step) {
+    if (step == 2) { for (ptrdiff_t e = 0; e < n; e++) dst[e] = src[2 * e]; }
+    else { for (ptrdiff_t e = 0; e < n; e++) dst[e] = src[e * step]; }
+}
+
+CONVLAB_CLONES static void cl_copy_d(double *restrict dst, const double *restrict src, ptrdiff_t n,
+                                     ptrdiff_t step) {
+    if (step == 2) { for (ptrdiff_t e = 0; e < n; e++) dst[e] = src[2 * e]; }
+    else { for (ptrdiff_t e = 0; e < n; e++) dst[e] = src[e * step]; }
+}
+
 #endif

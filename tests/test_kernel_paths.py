@@ -10,8 +10,12 @@ from convlab.ops import conv as conv_ops
 from helpers import assert_close
 
 PATHS = {
-    "direct": dict(DIRECT_MAX_MACS=10**12, PARALLEL_MIN_MACS=0),
-    "gemm": dict(DIRECT_MAX_MACS=0, PARALLEL_MIN_MACS=0),
+    # non-depthwise layers: direct loop / GEMM per tile / several samples per GEMM; depthwise layers:
+    # padded-plane kernel ("direct", "gemm", ...) or channels-last kernel ("gemm-batched" forces it)
+    "direct": dict(DIRECT_MAX_MACS=10**12, PARALLEL_MIN_MACS=0, DEPTHWISE_CL_MAX_PLANE=0),
+    "gemm": dict(DIRECT_MAX_MACS=0, PARALLEL_MIN_MACS=0, BATCH_COLUMNS=0),
+    "gemm-batched": dict(DIRECT_MAX_MACS=0, PARALLEL_MIN_MACS=0, WORKSPACE_BYTES=10**9, BATCH_COLUMNS=10**9,
+                         DEPTHWISE_CL_MAX_PLANE=10**9),
     "gemm-tiny-tiles": dict(DIRECT_MAX_MACS=0, PARALLEL_MIN_MACS=0, WORKSPACE_BYTES=1, MIN_TILE_COLUMNS=1),
     "serial": dict(DIRECT_MAX_MACS=0, PARALLEL_MIN_MACS=10**12),
 }
@@ -63,11 +67,16 @@ def test_conv_paths_match_reference(rng, path, threads, dtype, nd, size, kernel,
     (2, (4, 4), 2, 2, 0, 0, 1, 4),                      # stride == kernel: no overlap, depthwise
     (3, (3, 4, 2), 2, (1, 2, 2), (0, 1, 0), (0, 1, 1), (2, 1, 1), 2),
 ])
-def test_conv_transpose_paths_match_reference(rng, monkeypatch, threads, dtype, nd, size, kernel, stride, padding,
-                                              output_padding, dilation, groups):
+@pytest.mark.parametrize("tiling", ["row-tiles", "batched"])
+def test_conv_transpose_paths_match_reference(rng, monkeypatch, tiling, threads, dtype, nd, size, kernel, stride,
+                                              padding, output_padding, dilation, groups):
     monkeypatch.setattr(conv_ops, "PARALLEL_MIN_MACS", 0)
-    monkeypatch.setattr(conv_ops, "WORKSPACE_BYTES", 1)      # one input row per tile: many tiles
-    monkeypatch.setattr(conv_ops, "MIN_TILE_COLUMNS", 1)
+    if tiling == "row-tiles":
+        monkeypatch.setattr(conv_ops, "WORKSPACE_BYTES", 1)      # one input row per tile: many tiles
+        monkeypatch.setattr(conv_ops, "MIN_TILE_COLUMNS", 1)
+        monkeypatch.setattr(conv_ops, "BATCH_COLUMNS", 0)
+    else:
+        monkeypatch.setattr(conv_ops, "BATCH_COLUMNS", 10**9)    # all samples' inputs side by side in one GEMM
     before = convlab.get_num_threads()
     convlab.set_num_threads(threads)
     try:
@@ -80,6 +89,76 @@ def test_conv_transpose_paths_match_reference(rng, monkeypatch, threads, dtype, 
         assert_close(m(x), want, dtype, reduction=m.weight[:, 0].size)
     finally:
         convlab.set_num_threads(before)
+
+
+@pytest.mark.parametrize("kernel_name", ["channels-last", "padded-plane"])
+@pytest.mark.parametrize("threads", [1, 2])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("nd,size,kernel,stride,padding,dilation,multiplier,mode", [
+    (2, (7, 7), 3, 1, 1, 1, 1, "zeros"),                     # MobileNet's 7x7 stage
+    (2, (7, 6), 3, 1, 1, 1, 2, "zeros"),                     # channel multiplier 2
+    (2, (9, 8), 3, 2, 1, 1, 1, "zeros"),                     # strided
+    (2, (8, 9), (3, 2), (1, 2), (2, 1), (2, 1), 1, "reflect"),
+    (2, (6, 7), 5, 1, 2, 1, 1, "circular"),
+    (2, (5, 6), 3, (2, 1), 0, (1, 2), 1, "replicate"),
+    (2, (5, 5), 3, 1, 4, 1, 1, "zeros"),                     # padding wider than the kernel needs
+    (1, (17,), 3, 1, 1, 1, 1, "zeros"),
+    (1, (20,), 4, 3, 2, 2, 3, "reflect"),
+    (3, (4, 5, 6), 3, 1, 1, 1, 1, "zeros"),
+    (3, (5, 4, 6), (2, 3, 2), (2, 1, 2), (1, 0, 1), (1, 1, 2), 1, "replicate"),
+])
+def test_depthwise_kernels_match_reference(rng, monkeypatch, kernel_name, threads, dtype, nd, size, kernel, stride,
+                                           padding, dilation, multiplier, mode):
+    """Both depthwise kernels (groups == in_channels), forced in turn, on every padding mode, against the loops."""
+    monkeypatch.setattr(conv_ops, "DEPTHWISE_CL_MAX_PLANE", 10**9 if kernel_name == "channels-last" else 0)
+    monkeypatch.setattr(conv_ops, "PARALLEL_MIN_MACS", 0)
+    before = convlab.get_num_threads()
+    convlab.set_num_threads(threads)
+    try:
+        c = 11                                              # not a multiple of any vector width
+        m = getattr(nn, f"Conv{nd}d")(c, c * multiplier, kernel, stride=stride, padding=padding, dilation=dilation,
+                                      groups=c, padding_mode=mode, dtype=dtype)
+        x = rng.standard_normal((3, c, *size)).astype(dtype)
+        want = ref.conv_nd(x.astype(np.float64), m.weight.astype(np.float64), m.bias, m.stride, m.padding, m.dilation,
+                           c, padding_mode=mode)
+        assert_close(m(x), want, dtype, reduction=m.weight[0].size)
+        m.bias = None
+        want = ref.conv_nd(x.astype(np.float64), m.weight.astype(np.float64), None, m.stride, m.padding, m.dilation,
+                           c, padding_mode=mode)
+        assert_close(m(x), want, dtype, reduction=m.weight[0].size)
+    finally:
+        convlab.set_num_threads(before)
+
+
+def test_depthwise_channels_last_with_many_channels(rng, monkeypatch):
+    """More channels than one task's block (64): blocks, a partial last block, and the vector tails."""
+    monkeypatch.setattr(conv_ops, "PARALLEL_MIN_MACS", 0)
+    for c in (64, 100, 133):
+        m = nn.Conv2d(c, c, 3, padding=1, groups=c)
+        x = rng.standard_normal((2, c, 7, 7)).astype(np.float32)
+        want = ref.conv_nd(x.astype(np.float64), m.weight.astype(np.float64), m.bias, (1, 1), (1, 1), (1, 1), c)
+        assert_close(m(x), want, np.float32, reduction=9)
+
+
+def test_simd_clones_are_dispatched_on_cpu_features():
+    """On an AVX2+FMA CPU (any vendor), the loader must pick the x86-64-v3 clones of the inner loops.
+
+    (They were once cloned for "arch=haswell", which GCC dispatches on the CPU *model*: AMD and newer
+    Intel cores silently ran the baseline SSE2 code.)"""
+    import platform
+    import re
+    import subprocess
+    from convlab import _kernels
+    if platform.system() != "Linux" or platform.machine() != "x86_64":
+        pytest.skip("function multiversioning is only used on x86-64 Linux")
+    flags = set(re.search(r"^flags\s*:(.*)$", open("/proc/cpuinfo").read(), re.M).group(1).split())
+    try:
+        gcc = int(subprocess.run(["gcc", "-dumpversion"], capture_output=True, text=True).stdout.split(".")[0])
+    except (OSError, ValueError):
+        pytest.skip("no gcc to tell whether the extension was built with clones")
+    if not {"avx2", "fma"} <= flags or gcc < 12:
+        pytest.skip(f"needs an AVX2+FMA CPU and GCC >= 12 (gcc {gcc})")
+    assert _kernels.simd_path() == "x86-64-v3"
 
 
 def test_gemm_path_leaves_blas_threads_as_they_were():

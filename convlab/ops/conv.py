@@ -5,8 +5,9 @@ step by step, and what Unfold/Fold and the gradients use. The layers take the
 same path with the steps fused per tile, so no whole-batch column matrix is
 ever allocated (a call's extra memory is one small workspace per thread):
 
-* ``conv_forward``: padding applied by index while gathering, then GEMM, tile by tile;
-  a direct loop for depthwise and tiny problems; a plain matmul for 1x1 stride-1 convs.
+* ``conv_forward``: padding applied by index while gathering, then GEMM, tile by tile (several
+  small samples per GEMM); two depthwise kernels (padded plane; channels-last for tiny planes);
+  a direct loop for tiny problems; a plain matmul for 1x1 stride-1 convs.
 * ``conv_transpose_forward``: GEMM into a workspace, then col2im (never zero insertion).
 
 Which path runs is decided by the shapes alone, never by the values, and
@@ -28,10 +29,25 @@ WORKSPACE_BYTES = 256 * 1024        # per thread: about half of a 512 KB L2
 PARALLEL_MIN_MACS = 200_000         # below this, threads cost more than they save
 DIRECT_MAX_MACS = 100_000           # below this (or for depthwise), the direct loop beats GEMM
 MIN_TILE_COLUMNS = 128              # narrower GEMMs waste most of BLAS's speed
+BATCH_COLUMNS = 256                 # outputs smaller than this: several samples share one GEMM
+DEPTHWISE_CL_MAX_PLANE = 100        # depthwise on input planes up to this many cells: channels-last kernel
+DEPTHWISE_CL_MAX_TAPS = 64          # (it keeps one pointer per tap on its stack)
+DEPTHWISE_CL_CHANNELS = 64          # channels per task: 8 AVX vectors of float32
 
 
 def _threads(macs: int) -> int:
     return 1 if macs < PARALLEL_MIN_MACS else get_num_threads()
+
+
+def _samples_per_gemm(n: int, groups: int, length: int, threads: int) -> int:
+    """Samples whose columns go side by side into one GEMM: 1 unless an output is smaller than
+    BATCH_COLUMNS; never so many that some thread gets no task."""
+    if n <= 1 or length >= BATCH_COLUMNS:
+        return 1
+    s = min(n, max(1, BATCH_COLUMNS // max(length, 1)))
+    if threads > 1:
+        s = min(s, max(1, n * groups // threads))
+    return s
 
 
 def _rows_per_tile(row_bytes: int, rows: int, tasks: int, threads: int, row_len: int = 1) -> int:
@@ -78,7 +94,36 @@ class ConvPlan:
                 if b is not None:
                     out += np.asarray(b)[:, None]
                 return out
-        elif cg == 1 or macs < DIRECT_MAX_MACS:
+        elif cg == 1 and c_out == c_in and k <= DEPTHWISE_CL_MAX_TAPS \
+                and math.prod(x_shape[2:]) <= DEPTHWISE_CL_MAX_PLANE:
+            # depthwise on tiny planes (MobileNet's 7x7): channels-last, the channels are the vector lanes
+            kern = _kernels.conv_depthwise_cl[spec]
+            cb = min(c_out, DEPTHWISE_CL_CHANNELS)
+            code = MODE_CODES[mode]
+            threads = min(threads, n * -(-c_out // cb))
+            ws_shape = (max(threads, 1), (math.prod(x_shape[2:]) + length + 1) * cb)
+
+            def run(x, w, b):
+                out = np.empty(out_shape, dtype=dtype)
+                wt = np.ascontiguousarray(np.asarray(w).reshape(c_out, k).T)
+                ws = np.empty(ws_shape, dtype=dtype)
+                kern(np.ascontiguousarray(x).reshape(x5_shape), wt, b, out, *args[:5], code, cb, ws, threads)
+                return out
+        elif cg == 1:
+            # depthwise: each input channel padded once, then one long run per tap (see conv_depthwise)
+            kern = _kernels.conv_depthwise[spec]
+            w3 = (c_out, 1, k)
+            code = MODE_CODES[mode]
+            threads = min(threads, n * c_in)
+            ws_shape = (max(threads, 1), _kernels.depthwise_workspace(*args[:2], args[3], args[4]))
+
+            def run(x, w, b):
+                out = np.empty(out_shape, dtype=dtype)
+                ws = np.empty(ws_shape, dtype=dtype)
+                kern(np.ascontiguousarray(x).reshape(x5_shape), np.ascontiguousarray(w).reshape(w3), b, out,
+                     *args[:5], code, ws, threads)
+                return out
+        elif macs < DIRECT_MAX_MACS:
             kern = _kernels.conv_direct[spec]
             w3 = (c_out, cg, k)
             code = MODE_CODES[mode]
@@ -90,18 +135,23 @@ class ConvPlan:
                 return out
         else:
             kern = _kernels.conv_gemm[spec]
-            per = _rows_per_tile(cg * k * blocks[-1] * dtype.itemsize, length // blocks[-1], n * groups, threads,
-                                 blocks[-1])
+            rows = length // blocks[-1]
+            per = _rows_per_tile(cg * k * blocks[-1] * dtype.itemsize, rows, n * groups, threads, blocks[-1])
+            samples = _samples_per_gemm(n, groups, length, threads) if per >= rows else 1
             w2 = (c_out, cg * k)
             code = MODE_CODES[mode]
-            ws_shape = (threads, cg * k * per * blocks[-1])   # one small buffer per thread, never the batch
+            if samples > 1:                       # one tile per sample, several samples per GEMM
+                per = rows
+                ws_shape = (threads, (cg * k + c_out // groups) * samples * length)
+            else:
+                ws_shape = (threads, cg * k * per * blocks[-1])   # one small buffer per thread, never the batch
 
             def run(x, w, b):
                 out = np.empty(out_shape, dtype=dtype)
                 ws = np.empty(ws_shape, dtype=dtype)
                 with single_threaded_blas():
                     kern(np.ascontiguousarray(x).reshape(x5_shape), np.ascontiguousarray(w).reshape(w2), b, out,
-                         *args, code, per, ws, threads)
+                         *args, code, per, ws, threads, samples)
                 return out
         self.run = run
 
@@ -142,11 +192,17 @@ def conv_transpose_forward(x, w, out_size, kernel, stride, padding, dilation, gr
     threads = min(_threads(macs), n * groups)
     blocks = lift3(size, 1)
     row_bytes = og * k * blocks[-1] * x.itemsize
-    per = _rows_per_tile(row_bytes, length // blocks[-1], 1, 1, blocks[-1])
+    rows = length // blocks[-1]
+    per = _rows_per_tile(row_bytes, rows, 1, 1, blocks[-1])
     threads = max(threads, 1)
-    ws = np.empty((threads, og * k * per * blocks[-1]), dtype=x.dtype)
+    samples = _samples_per_gemm(n, groups, length, threads) if per >= rows else 1
+    if samples > 1:                       # small inputs: several samples per GEMM
+        threads = min(threads, -(-n // samples) * groups)
+        ws = np.empty((threads, (og * k + c_in // groups) * samples * length), dtype=x.dtype)
+    else:
+        ws = np.empty((threads, og * k * per * blocks[-1]), dtype=x.dtype)
     with single_threaded_blas():
         _kernels.conv_transpose_gemm(x3, w2d, out.reshape(n, c_out, *lift3(out_size, 1)), lift3(kernel, 1),
                                      lift3(stride, 1), lift3(padding, 0), lift3(dilation, 1), blocks, groups, per,
-                                     ws, threads)
+                                     ws, threads, samples)
     return out
