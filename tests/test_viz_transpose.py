@@ -1,4 +1,5 @@
 """convlab.viz.transpose: the four ways agree with the naive reference, and the figures show them."""
+import io
 import itertools
 
 import matplotlib
@@ -9,11 +10,13 @@ import numpy as np
 import pytest
 from matplotlib.colors import to_rgba
 from matplotlib.figure import Figure
+from PIL import Image
 
 from convlab import reference
 from convlab.nn import functional as F
 from convlab.viz import style
 from convlab.viz._cells import fmt
+from convlab.viz._widgets import release_snapshot, render_png
 from convlab.viz.transpose import (conv_matrix, draw_gradient, draw_matrix, draw_output_padding, draw_scatter,
                                    draw_zero_insertion, scatter_stamp, transpose_explorer, transpose_static,
                                    transposed_views, zero_insert)
@@ -219,3 +222,41 @@ def test_transpose_static_frames():
     assert len(box.frames) == 3
     values = [f.value for f in box.frames]
     assert len(set(values)) == 3 and all(v[:8] == b"\x89PNG\r\n\x1a\n" for v in values)
+
+
+def frame(ex):
+    return np.asarray(Image.open(io.BytesIO(ex.image.value)).convert("RGB")).astype(int)
+
+
+@pytest.mark.parametrize("dims", [1, 2])
+def test_transpose_explorer_redraws_only_the_stamps_and_stays_right(dims):
+    ex = transpose_explorer(dims, size=3, kernel_size=2, stride=2, padding=0)
+    pictures = list(ex.figure.images)         # the snapshots of the panels that do not follow the index
+    assert len(pictures) == len(ex.figure.axes)
+    for index in (1, 2):
+        st = ex.set(index=index)
+        assert ex.figure.images == pictures   # an index move pastes them again, no new snapshot
+        # ... and redraws the stamp and the partial sum, which follow the index
+        blocks = ex.artists["scatter"]["blocks"]
+        x, w = st["input"], st["weight"]
+        upto = np.zeros(x.size)
+        upto[:index + 1] = x.ravel()[:index + 1]
+        expected = ref_t(upto.reshape(x.shape), w, 2, 0, 0, 1)
+        np.testing.assert_allclose(blocks.cells["sum"].values, np.atleast_2d(expected))
+        if dims == 1:                         # (the 2-d cells are too small for their numbers)
+            assert labels_of(blocks.cells["sum"]) == [[fmt(v) for v in row] for row in np.atleast_2d(expected)]
+        assert blocks.headings["sum"].get_text() == f"sum of {index + 1}/{x.size} stamps"
+        assert blocks.cells["sum"].image.get_visible() and not blocks.cells["x"].image.get_visible()
+    # after a geometry change and more index moves, the frame is the one a fresh explorer draws
+    ex.set(kernel_size=3)
+    ex.set(index=2)
+    assert ex.figure.images != pictures
+    fresh = transpose_explorer(dims, size=3, kernel_size=3, stride=2, padding=0)
+    fresh.set(index=2)
+    assert np.abs(frame(ex) - frame(fresh)).max() <= 8
+    # and the pictures show what their hidden artists hold
+    fast = frame(ex)
+    for ax in ex.figure.axes:
+        release_snapshot(ax)
+    slow = np.asarray(Image.open(io.BytesIO(render_png(ex.figure))).convert("RGB")).astype(int)
+    assert np.abs(fast - slow).max() <= 8

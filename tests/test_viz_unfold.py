@@ -1,4 +1,6 @@
 """convlab.viz.unfold: the column matrix, conv = matmul, conv_transpose = fold, on what was drawn."""
+import io
+
 import matplotlib
 
 matplotlib.use("Agg")
@@ -6,9 +8,11 @@ matplotlib.use("Agg")
 import numpy as np
 import pytest
 from matplotlib.figure import Figure
+from PIL import Image
 
 from convlab import reference
 from convlab.viz._cells import fmt
+from convlab.viz._widgets import release_snapshot, render_png
 from convlab.viz.unfold import (block_taps, draw_conv_matmul, draw_transpose_fold, draw_unfold, example_arrays,
                                 unfold_explorer, unfold_static, unfold_views)
 
@@ -105,3 +109,37 @@ def test_unfold_static_frames():
     box = unfold_static(kernel_size=2, stride=2)
     assert len(box.frames) == 4
     assert len({f.value for f in box.frames}) == 4
+
+
+def frame(ex):
+    return np.asarray(Image.open(io.BytesIO(ex.image.value)).convert("RGB")).astype(int)
+
+
+def test_unfold_explorer_block_moves_only_the_outlines_and_stays_right():
+    ex = unfold_explorer(kernel_size=2, stride=1)
+    pictures = list(ex.figure.images)          # grids and both matmul panels, as snapshots
+    assert len(pictures) == 3
+    x, _ = example_arrays(2, (4, 4), 2, 2)
+    for block in (4, 8):
+        st = ex.set(block=block)
+        assert ex.figure.images == pictures    # no new snapshot for a block move
+        art = ex.artists["unfold"]
+        # the outlines follow the block: column `block` of cols, its taps in both input channels
+        assert art["column"].get_x() == art["cells"]["cols"].bounds()[0] + block
+        np.testing.assert_allclose(st["column"], reference.unfold_nd(x[None], 2, 1, 0, 1)[0][:, block])
+        x0 = art["cells"]["in1"].bounds()[0]
+        got = sorted((b.get_y(), b.get_x() - x0) for b in art["tap_boxes"][4:8])
+        assert got == sorted(st["taps"])
+        assert art["texts"]["title"].get_text().startswith(f"Unfold: block {block} at {st['position']}")
+    # a geometry change redraws the panels; the frame is the one a fresh explorer draws
+    ex.set(kernel_size=3)
+    ex.set(block=2)
+    assert ex.figure.images != pictures
+    fresh = unfold_explorer(kernel_size=3, stride=1)
+    fresh.set(block=2)
+    assert np.abs(frame(ex) - frame(fresh)).max() <= 8
+    fast = frame(ex)
+    for ax in ex.figure.axes:
+        release_snapshot(ax)
+    slow = np.asarray(Image.open(io.BytesIO(render_png(ex.figure))).convert("RGB")).astype(int)
+    assert np.abs(fast - slow).max() <= 8

@@ -145,6 +145,11 @@ class Cells:
         self.edges.set_visible(visible)
         return self
 
+    def artists(self) -> list:
+        """Every artist of the block (the image, the edges, the whole text pool): the ``live`` list
+        of :func:`~convlab.viz._widgets.snapshot_axes` for a block a control redraws."""
+        return [self.image, self.edges, *self.texts]
+
     def hide(self):
         self.image.set_visible(False)
         self.edges.set_visible(False)
@@ -214,7 +219,10 @@ def freeze_layout(fig):
     """Run the constrained layout once, then keep those axes positions (redraws skip the solver).
 
     Texts placed in data units are left out of the layout, so long labels do not shrink their axes.
+    Does nothing once the layout is frozen (explorers call it before every snapshot).
     """
+    if fig.get_layout_engine() is None:
+        return
     for ax in fig.axes:
         for t in ax.texts:
             t.set_in_layout(False)

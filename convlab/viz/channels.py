@@ -18,9 +18,8 @@ from matplotlib.colors import to_rgba
 
 from .. import nn, shapes
 from . import style
-from ._widgets import new_figure, static_explorer
-from .window import (RangedExplorer, _int_slider, blank_axes, freeze_layout, release_snapshot, set_title,
-                     snapshot_axes)
+from ._widgets import new_figure, release_snapshot, snapshot_axes, static_explorer
+from .window import RangedExplorer, _int_slider, blank_axes, freeze_layout, set_title
 
 __all__ = ["valid_groups", "group_of", "draw_group_connections", "update_group_connections", "draw_weight_blocks",
            "update_weight_blocks", "parameter_text",

@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 
 import ipywidgets as widgets
+import matplotlib as mpl
 import numpy as np
 
 from .. import nn
@@ -58,7 +59,9 @@ def draw_init(ax, weight, bound, bins=30, title=None, artists=None):
         ax.set_xlabel("weight value", fontsize=style.FONT_SIZE)
         ax.set_ylabel("count", fontsize=style.FONT_SIZE)
         ax.tick_params(labelsize=style.FONT_SIZE - 1)
-        artists = {"bars": bars, "lines": lines, "text": text, "title": ax.set_title("", fontsize=style.TITLE_SIZE)}
+        # a fixed title height (no top ticks to clear): matplotlib skips its search for a free spot
+        title = ax.set_title("", fontsize=style.TITLE_SIZE, y=1.0, pad=mpl.rcParams["axes.titlepad"])
+        artists = {"bars": bars, "lines": lines, "text": text, "title": title}
     for rect, x0, wd, h in zip(artists["bars"], edges[:-1], np.diff(edges), counts):
         rect.set_x(x0)
         rect.set_width(wd)

@@ -11,8 +11,8 @@ import numpy as np
 
 from .. import nn, shapes
 from . import style
-from ._widgets import explorer, new_figure, static_explorer
-from .window import _int_slider, blank_axes, freeze_layout, snapshot_axes
+from ._widgets import explorer, new_figure, snapshot_axes, static_explorer
+from .window import _int_slider, blank_axes, freeze_layout
 
 __all__ = ["draw_shape_formula", "update_shape_formula", "formula_shape", "shape_explorer", "shape_static"]
 

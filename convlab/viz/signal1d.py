@@ -15,9 +15,8 @@ from matplotlib.patches import Rectangle
 
 from ..nn import functional as F
 from . import style
-from ._widgets import new_figure, static_explorer
-from .window import (RangedExplorer, _int_slider, fmt, fmt_factor, freeze_layout, play_row, release_snapshot,
-                     set_title, snapshot_axes)
+from ._widgets import new_figure, release_snapshot, snapshot_axes, static_explorer
+from .window import RangedExplorer, _int_slider, fmt, fmt_factor, freeze_layout, play_row, set_title
 
 __all__ = ["window_taps", "draw_signal", "draw_kernel_at", "move_kernel", "draw_output_signal",
            "grow_output", "dot_product_1d", "conv1d_explorer", "conv1d_static"]

@@ -17,9 +17,9 @@ from matplotlib.patches import Rectangle
 from .. import nn
 from ..reference import conv_nd
 from . import style
-from ._widgets import new_figure, static_explorer
-from .window import (RangedExplorer, _int_slider, add_label, blank_axes, draw_output, fmt,
-                     freeze_layout, play_row, release_snapshot, set_title, snapshot_axes)
+from ._widgets import new_figure, release_snapshot, snapshot_axes, static_explorer
+from .window import (RangedExplorer, _int_slider, add_label, blank_axes, draw_output, fmt, freeze_layout, play_row,
+                     set_title)
 
 __all__ = ["depth_taps", "slice_origin", "draw_depth_slices", "highlight_depth", "slice_sum", "conv3d_explorer",
            "conv3d_static"]

@@ -33,7 +33,7 @@ from ..nn import grad as G
 from . import style
 from ._cells import (Cells, as_grid, by_role, by_value, fill, fit, fmt, freeze_layout, move_outline, outline,
                      prepare_axes, text_unit)
-from ._widgets import explorer, new_figure, static_explorer
+from ._widgets import explorer, new_figure, release_snapshot, snapshot_axes, static_explorer
 
 __all__ = ["transposed_output_size", "matching_conv_size", "scatter_stamp", "zero_insert", "conv_matrix",
            "transposed_views", "example_data", "draw_scatter", "draw_zero_insertion", "draw_matrix",
@@ -306,6 +306,20 @@ class _Blocks:
         fit(self.ax, boxes, top=3.3 * u, min_width=min_width, min_height=min_height)
         return boxes
 
+    def update(self, name, values, colors, labels, heading):
+        """Redraw block ``name`` where :meth:`layout` put it (``values`` of the same shape): new values,
+        colours, labels and heading, nothing else moves. Returns the block's ``(x0, y0, w, h)``."""
+        cells = self.cells[name]
+        if self.unit > 0.85:
+            labels = False
+        cells.show(values, colors, labels, origin=cells.origin)
+        self.headings[name].set_text(heading)
+        return cells.bounds()
+
+    def artists(self, names) -> list:
+        """The artists of blocks ``names`` (cells and headings)."""
+        return [a for n in names for a in (*self.cells[n].artists(), self.headings[n])]
+
 
 def _labels_ok(a, limit=64):
     return np.asarray(a).size <= limit
@@ -323,6 +337,12 @@ def _nonzero_labels(a):
 
 def _idx_text(index):
     return "[" + ", ".join(str(int(i)) for i in index) + "]"
+
+
+def _scatter_layout(ax, x, w, geometry, min_width, min_height):
+    """What the layout of :func:`draw_scatter` depends on (all but the index)."""
+    return (x.tobytes(), x.shape, w.tobytes(), w.shape, geometry, min_width, min_height,
+            tuple(ax.get_position(original=True).bounds), tuple(ax.figure.bbox.bounds))
 
 
 def draw_scatter(ax, x, weight, index, stride=1, padding=0, output_padding=0, dilation=1, artists=None,
@@ -344,6 +364,7 @@ def draw_scatter(ax, x, weight, index, stride=1, padding=0, output_padding=0, di
         artists = {"blocks": _Blocks(ax, ["x", "weight", "stamp", "sum"])}
         artists["current"] = outline(ax)
         artists["stamp_box"] = outline(ax, color=style.ACTIVE, linewidth=1.5, linestyle="--")
+    blocks = artists["blocks"]
     stamp, mask = scatter_stamp(x, w, index, s, p, op, d)
     out_size = transposed_output_size(x.shape, w.shape, s, p, op, d)
     crop = tuple(slice(p[a], p[a] + out_size[a]) for a in range(nd))
@@ -369,8 +390,18 @@ def draw_scatter(ax, x, weight, index, stride=1, padding=0, output_padding=0, di
     ]
     note = (f"cell {_idx_text(index)} stamps from {_idx_text(i * st for i, st in zip(index, s))} = index·stride; "
             f"output = canvas minus padding={pv} each side (grey)")
-    boxes = artists["blocks"].layout(entries, vertical, "1  scatter-add: each input cell stamps x[i]·weight",
-                                     note, min_width, min_height)
+    # the layout depends on everything but ``index``: when only the index moved, redraw the stamp and the sum
+    layout = _scatter_layout(ax, x, w, (s, p, op, d), min_width, min_height)
+    if artists.get("layout") == layout:
+        boxes = [blocks.cells[n].bounds() for n in ("x", "weight")]
+        boxes += [blocks.update(*e[:5]) for e in entries[2:]]
+        blocks.note.set_text(note)
+    else:
+        boxes = blocks.layout(entries, vertical, "1  scatter-add: each input cell stamps x[i]·weight",
+                              note, min_width, min_height)
+        artists["layout"] = layout
+    # what an index move redraws (the rest can be a snapshot: see _transpose_update)
+    artists["live"] = [*blocks.artists(["stamp", "sum"]), blocks.note, artists["current"], artists["stamp_box"]]
     bx = boxes[0]
     r, c = (0, index[0]) if nd == 1 else index[:2]
     move_outline(artists["current"], bx[0] + c, bx[1] + r)
@@ -613,31 +644,58 @@ def _transpose_figure(dims):
 
 
 def _transpose_update(dims, axes, arts):
+    """``update(**controls)`` for the figure of :func:`_transpose_figure`.
+
+    Only the scatter panel depends on ``index``; the other panels (and the scatter's ``x``,
+    ``weight`` and title) follow the geometry. They are drawn when it changes and pasted
+    as snapshots while ``index`` moves (Play), so a stamp redraws only the stamp and the sum.
+    """
     ext = _MIN_EXTENT[dims]
+    fig = axes["scatter"].figure
 
     def update(size, kernel_size, stride, padding, output_padding, dilation, index):
         op = min(output_padding, _valid_output_padding_max(stride, dilation))
         p = min(padding, _max_padding(size, kernel_size, stride, dilation, op))
         x, w = example_data((size,) * dims, (kernel_size,) * dims)
         index = min(index, x.size - 1)
-        v = transposed_views(x, w, stride, p, op, dilation)
         geo = (stride, p, op, dilation)
-        arts["scatter"] = draw_scatter(axes["scatter"], x, w, index, *geo, artists=arts.get("scatter"),
-                                       min_width=ext["scatter"][0], min_height=ext["scatter"][1])
-        arts["zero"] = draw_zero_insertion(axes["zero"], x, w, *geo, artists=arts.get("zero"),
-                                           min_width=ext["zero"][0], min_height=ext["zero"][1])
-        arts["matrix"] = draw_matrix(axes["matrix"], x, w, *geo, artists=arts.get("matrix"),
-                                     min_width=ext["matrix"][0], min_height=ext["matrix"][1])
-        arts["gradient"] = draw_gradient(axes["gradient"], x, w, *geo, diffs=v["max_abs_diff"],
-                                         artists=arts.get("gradient"), min_width=ext["gradient"][0],
-                                         min_height=ext["gradient"][1])
+        fresh = []                                   # (axes, live artists) drawn anew: snapshot them
+        if arts.get("geometry") != (x.shape, w.shape, geo):
+            for name, ax in axes.items():
+                if name != "scatter":
+                    release_snapshot(ax)
+                    fresh.append((ax, []))
+            arts["views"] = transposed_views(x, w, *geo)
+            arts["zero"] = draw_zero_insertion(axes["zero"], x, w, *geo, artists=arts.get("zero"),
+                                               min_width=ext["zero"][0], min_height=ext["zero"][1])
+            arts["matrix"] = draw_matrix(axes["matrix"], x, w, *geo, artists=arts.get("matrix"),
+                                         min_width=ext["matrix"][0], min_height=ext["matrix"][1])
+            arts["gradient"] = draw_gradient(axes["gradient"], x, w, *geo, diffs=arts["views"]["max_abs_diff"],
+                                             artists=arts.get("gradient"), min_width=ext["gradient"][0],
+                                             min_height=ext["gradient"][1])
+            if "op" in axes:
+                arts["op"] = draw_output_padding(axes["op"], size, kernel_size, stride, p, dilation, op,
+                                                 artists=arts.get("op"), min_width=ext["op"][0])
+            arts["geometry"] = (x.shape, w.shape, geo)
+        v = arts["views"]
+        s_ax, s_ext = axes["scatter"], ext["scatter"]
+        relayout = arts.get("scatter", {}).get("layout") != _scatter_layout(s_ax, x, w, _geometry(dims, *geo),
+                                                                              *s_ext)
+        if relayout:
+            release_snapshot(s_ax)
+        arts["scatter"] = draw_scatter(s_ax, x, w, index, *geo, artists=arts.get("scatter"),
+                                       min_width=s_ext[0], min_height=s_ext[1])
+        if relayout:
+            fresh.insert(0, (s_ax, arts["scatter"]["live"]))
+        if fresh:
+            freeze_layout(fig)
+            for ax, live in fresh:
+                snapshot_axes(ax, live)
         state = {"dims": dims, "input_size": x.shape, "kernel_size": w.shape, "stride": stride, "padding": p,
                  "output_padding": op, "dilation": dilation, "index": index, "input": x, "weight": w,
                  "output_size": v["output_size"], "output": v["library"], "max_abs_diff": v["max_abs_diff"],
                  "edges": v["edges"], "C_shape": v["C"].shape, "partial": arts["scatter"]["partial"]}
         if "op" in axes:
-            arts["op"] = draw_output_padding(axes["op"], size, kernel_size, stride, p, dilation, op,
-                                             artists=arts.get("op"), min_width=ext["op"][0])
             state.update(candidates=arts["op"]["state"]["candidates"], chosen=arts["op"]["state"]["chosen"])
         return state
     return update
@@ -708,6 +766,7 @@ def transpose_explorer(dims=1, size=4, kernel_size=3, stride=2, padding=1, outpu
     freeze_layout(fig)
     ex = explorer(fig, controls, update, extra=[widgets.HBox([play, widgets.Label("← play the stamps")])])
     holder["ex"] = ex
+    ex.artists = arts              # the panels' artists, for tests and curious learners
     return ex
 
 

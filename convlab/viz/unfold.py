@@ -20,7 +20,7 @@ import numpy as np
 from ..nn import functional as F
 from . import style
 from ._cells import Cells, by_role, by_value, fit, freeze_layout, move_outline, outline, prepare_axes
-from ._widgets import explorer, new_figure, static_explorer
+from ._widgets import explorer, new_figure, release_snapshot, snapshot_axes, static_explorer
 
 __all__ = ["example_arrays", "unfold_views", "block_taps", "draw_unfold", "draw_conv_matmul",
            "draw_transpose_fold", "unfold_explorer", "unfold_static"]
@@ -165,6 +165,12 @@ def _new(ax):
     return {"cells": {}, "texts": {}}
 
 
+def _unfold_layout(ax, x, geometry, min_width):
+    """What the grids of :func:`draw_unfold` depend on (all but the block)."""
+    return (x.tobytes(), x.shape, geometry, min_width, tuple(ax.get_position(original=True).bounds),
+            tuple(ax.figure.bbox.bounds))
+
+
 def draw_unfold(ax, x, kernel_size, stride=1, padding=0, dilation=1, block=0, artists=None, min_width=0.0):
     """The padded input (channels side by side) and its column matrix ``F.unfold(x)``.
 
@@ -179,24 +185,14 @@ def draw_unfold(ax, x, kernel_size, stride=1, padding=0, dilation=1, block=0, ar
         artists = _new(ax)
         artists["tap_boxes"] = []
         artists["column"] = outline(ax)
-    cols = F.unfold(x[None], k, dilation=d, padding=p, stride=s)[0]
-    marker = np.broadcast_to(np.arange(c, dtype=float)[:, None, None] + 1, x.shape)
-    source = F.unfold(marker[None], k, dilation=d, padding=p, stride=s)[0].astype(int) - 1
-    n_blocks = cols.shape[1]
-    block = min(int(block), n_blocks - 1)
+    # everything but the block's outlines and the title follows the data and the geometry only
+    layout = _unfold_layout(ax, x, (k, s, p, d), min_width)
+    if artists.get("layout") != layout:
+        _draw_unfold_grids(ax, artists, x, k, s, p, d, min_width)
+        artists["layout"] = layout
+    cols, xp = artists["cols"], artists["padded"]
+    block = min(int(block), cols.shape[1] - 1)
     pos, taps = block_taps(block, (h, w), k, s, p, d)
-    xp = np.pad(x, ((0, 0), (p[0], p[0]), (p[1], p[1])))
-    used = set()
-    x0 = 0.0
-    for ci in range(c):
-        roles = np.full(xp.shape[1:], 1)
-        roles[p[0]:p[0] + h, p[1]:p[1] + w] = 0
-        colors = by_role(roles, [_tint(style.group_color(ci), 0.35), style.PAD_ZERO])
-        key = f"in{ci}"
-        _cells(ax, artists, key).show(xp[ci], colors, xp[ci].size <= 64, origin=(x0, 0))
-        _heading(ax, artists["texts"], key, x0, -0.15, f"x[{ci}] padded")
-        used.add(key)
-        x0 += xp.shape[2] + 1
     # tap outlines: one per channel and tap
     boxes = artists["tap_boxes"]
     need = c * len(taps)
@@ -208,20 +204,42 @@ def draw_unfold(ax, x, kernel_size, stride=1, padding=0, dilation=1, block=0, ar
             move_outline(boxes[ci * len(taps) + j], off + q, r)
     for b in boxes[need:]:
         b.set_visible(False)
+    move_outline(artists["column"], artists["cols_x"] + block, 0, 1, cols.shape[0])
+    title = _heading(ax, artists["texts"], "title", 0, -1.4, f"Unfold: block {block} at {pos} → column {block}",
+                     weight="bold", fontsize=style.TITLE_SIZE)
+    # what a block move redraws (the rest can be a snapshot)
+    artists["live"] = [*boxes, artists["column"], title]
+    artists.update(taps=taps, position=pos, block=block)
+    return artists
+
+
+def _draw_unfold_grids(ax, artists, x, k, s, p, d, min_width):
+    """The padded input and ``cols`` of :func:`draw_unfold`, with their headings."""
+    c, h, w = x.shape
+    cols = F.unfold(x[None], k, dilation=d, padding=p, stride=s)[0]
+    marker = np.broadcast_to(np.arange(c, dtype=float)[:, None, None] + 1, x.shape)
+    source = F.unfold(marker[None], k, dilation=d, padding=p, stride=s)[0].astype(int) - 1
+    xp = np.pad(x, ((0, 0), (p[0], p[0]), (p[1], p[1])))
+    used = {"title"}
+    x0 = 0.0
+    for ci in range(c):
+        roles = np.full(xp.shape[1:], 1)
+        roles[p[0]:p[0] + h, p[1]:p[1] + w] = 0
+        colors = by_role(roles, [_tint(style.group_color(ci), 0.35), style.PAD_ZERO])
+        key = f"in{ci}"
+        _cells(ax, artists, key).show(xp[ci], colors, xp[ci].size <= 64, origin=(x0, 0))
+        _heading(ax, artists["texts"], key, x0, -0.15, f"x[{ci}] padded")
+        used.add(key)
+        x0 += xp.shape[2] + 1
     cx = x0 + 1.5
     labels = cols.shape[1] <= 16 and cols.size <= 150
     _cells(ax, artists, "cols").show(cols, _channel_colors(source), labels, origin=(cx, 0))
     _heading(ax, artists["texts"], "cols", cx, -0.15,
              f"F.unfold(x): {cols.shape[0]}×{cols.shape[1]}  (C·kh·kw × L)")
-    used.update({"cols"})
-    move_outline(artists["column"], cx + block, 0, 1, cols.shape[0])
-    _heading(ax, artists["texts"], "title", 0, -1.4,
-             f"Unfold: block {block} at {pos} → column {block}", weight="bold", fontsize=style.TITLE_SIZE)
-    used.add("title")
+    used.add("cols")
     _hide_unused(artists, used, "")
     fit(ax, [(0, 0, cx + cols.shape[1], max(xp.shape[1], cols.shape[0]))], top=2.0, min_width=min_width)
-    artists.update(cols=cols, source=source, taps=taps, position=pos, block=block, padded=xp)
-    return artists
+    artists.update(cols=cols, source=source, padded=xp, cols_x=cx)
 
 
 def _matrix_row(ax, artists, parts, title, y0=0.0, prefix="", min_width=0.0):
@@ -318,16 +336,41 @@ def _unfold_figure():
 
 
 def _unfold_update(axes, arts, channels, out_channels):
+    """``update(**controls)`` for the figure of :func:`_unfold_figure`.
+
+    ``block`` moves only the outlines and the title of the Unfold panel: the grids and the
+    two matmul panels are drawn when the geometry changes and pasted as snapshots meanwhile.
+    """
+    fig = axes["unfold"].figure
+
     def update(kernel_size, stride, padding, dilation, block):
         x, w = example_arrays(channels, _SIZE, out_channels, kernel_size)
-        v = unfold_views(x, w, None, stride, padding, dilation)
+        fresh = []                                   # (axes, live artists) drawn anew: snapshot them
+        geometry = (kernel_size, stride, padding, dilation)
+        if arts.get("geometry") != geometry:
+            for ax in (axes["conv"], axes["fold"]):
+                release_snapshot(ax)
+            arts["views"] = unfold_views(x, w, None, stride, padding, dilation)
+            arts["conv"] = draw_conv_matmul(axes["conv"], x, w, stride, padding, dilation, artists=arts.get("conv"),
+                                            min_width=40)
+            arts["fold"] = draw_transpose_fold(axes["fold"], arts["views"]["y"], w, stride, padding, dilation,
+                                               artists=arts.get("fold"), min_width=40)
+            fresh = [(axes["conv"], []), (axes["fold"], [])]
+            arts["geometry"] = geometry
+        v = arts["views"]
         block = min(block, v["cols"].shape[1] - 1)
+        layout = _unfold_layout(axes["unfold"], x, tuple(map(_pair, geometry)), 40)
+        relayout = arts.get("unfold", {}).get("layout") != layout
+        if relayout:
+            release_snapshot(axes["unfold"])
         arts["unfold"] = draw_unfold(axes["unfold"], x, kernel_size, stride, padding, dilation, block,
                                      artists=arts.get("unfold"), min_width=40)
-        arts["conv"] = draw_conv_matmul(axes["conv"], x, w, stride, padding, dilation, artists=arts.get("conv"),
-                                        min_width=40)
-        arts["fold"] = draw_transpose_fold(axes["fold"], v["y"], w, stride, padding, dilation,
-                                           artists=arts.get("fold"), min_width=40)
+        if relayout:
+            fresh.insert(0, (axes["unfold"], arts["unfold"]["live"]))
+        if fresh:
+            freeze_layout(fig)
+            for ax, live in fresh:
+                snapshot_axes(ax, live)
         return {"kernel_size": v["kernel_size"], "stride": stride, "padding": padding, "dilation": dilation,
                 "block": block, "position": arts["unfold"]["position"], "taps": arts["unfold"]["taps"],
                 "column": v["cols"][:, block].copy(), "cols_shape": v["cols"].shape, "blocks": v["blocks"],
@@ -388,6 +431,7 @@ def unfold_explorer(kernel_size=2, stride=1, padding=0, dilation=1, block=0, cha
     freeze_layout(fig)
     ex = explorer(fig, controls, update)
     holder["ex"] = ex
+    ex.artists = arts              # the panels' artists, for tests and curious learners
     return ex
 
 

@@ -16,15 +16,13 @@ from typing import NamedTuple
 
 import ipywidgets as widgets
 import numpy as np
-from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.image import FigureImage
 from matplotlib.patches import Rectangle
 
 from .. import nn
 from .._args import ntuple
 from ..reference import pad_index
 from . import style
-from ._widgets import Explorer, new_figure, static_explorer
+from ._widgets import Explorer, new_figure, release_snapshot, snapshot_axes, static_explorer
 
 __all__ = ["Window", "Term", "receptive_field", "draw_padded_input", "draw_kernel", "draw_window",
            "update_window", "draw_output", "highlight_output", "dot_product_terms", "dot_product_text",
@@ -98,87 +96,6 @@ def freeze_layout(figure) -> None:
     if figure.get_layout_engine() is not None:
         figure.draw_without_rendering()
         figure.set_layout_engine(None)
-
-
-class _AxesPicture(FigureImage):
-    """The picture of an Axes' static artists, pasted pixel for pixel (no resampling) by the figure.
-
-    Rendered at another DPI or with another figure box (``bbox_inches='tight'``),
-    it draws the hidden artists themselves instead, so the figure stays right.
-    """
-
-    def __init__(self, figure, picture, x0, y0, hidden):
-        super().__init__(figure, offsetx=x0, offsety=y0, origin="upper", zorder=-1)
-        self.set_data(picture)
-        self._bottom_up = np.ascontiguousarray(picture[::-1])    # the row order draw_image takes
-        self.hidden = hidden
-        self._geometry = (figure.dpi, tuple(figure.bbox.bounds))
-
-    def draw(self, renderer):
-        if (getattr(renderer, "dpi", None), tuple(self.figure.bbox.bounds)) == self._geometry:
-            gc = renderer.new_gc()         # paste as is: no resampling, no compositing
-            renderer.draw_image(gc, self.ox, self.oy, self._bottom_up)
-            gc.restore()
-            return
-        for artist in self.hidden:
-            artist.set_visible(True)
-            artist.draw(renderer)
-            artist.set_visible(False)
-
-
-def release_snapshot(ax) -> None:
-    """Undo :func:`snapshot_axes`: drop the picture, show the artists again."""
-    old = getattr(ax, "_convlab_snapshot", None)
-    if old is None:
-        return
-    picture, patch_visible = old
-    if picture in ax.figure.images:
-        picture.remove()
-    for artist in picture.hidden:
-        artist.set_visible(True)
-    ax.patch.set_visible(patch_visible)
-    ax._convlab_snapshot = None
-
-
-def snapshot_axes(ax, live=()):
-    """Draw ``ax`` once and paste that picture instead of its many artists; returns the picture artist.
-
-    A redraw then costs one image copy plus the ``live`` artists (the ones a
-    control moves) instead of every cell, label, tick and spine. The static artists stay in
-    ``ax``, hidden, with their properties intact: change them, then call again.
-    Call :func:`release_snapshot` before ``ax.clear()``.
-    """
-    release_snapshot(ax)
-    fig = ax.figure
-    live = set(map(id, live))
-    titles = [t for t in (ax.title, ax._left_title, ax._right_title) if t.get_visible() and t.get_text()]
-    frame = [a for a in (ax.xaxis, ax.yaxis, *ax.spines.values()) if a.get_visible()] if ax.axison else []
-    content = [a for a in (*ax.patches, *ax.texts, *ax.lines, *ax.collections, *ax.images) if a.get_visible()]
-    static = [a for a in content if id(a) not in live]
-    moving = [a for a in content if id(a) in live]
-    if not isinstance(fig.canvas, FigureCanvasAgg):
-        FigureCanvasAgg(fig)
-    renderer = fig.canvas.get_renderer()
-    renderer.clear()
-    for artist in moving:
-        artist.set_visible(False)
-    ax.draw(renderer)
-    for artist in moving:
-        artist.set_visible(True)
-    buf = np.asarray(renderer.buffer_rgba())
-    height, width = buf.shape[:2]
-    box = ax.get_tightbbox(renderer)
-    x0, y0 = max(int(np.floor(box.x0)), 0), max(int(np.floor(box.y0)), 0)
-    x1, y1 = min(int(np.ceil(box.x1)), width), min(int(np.ceil(box.y1)), height)
-    hidden = static + titles + frame
-    picture = _AxesPicture(fig, buf[height - y1:height - y0, x0:x1].copy(), x0, y0, hidden)
-    fig.images.append(picture)
-    picture._remove_method = fig.images.remove
-    for artist in hidden:
-        artist.set_visible(False)
-    ax._convlab_snapshot = (picture, ax.patch.get_visible())
-    ax.patch.set_visible(False)
-    return picture
 
 
 class RangedExplorer(Explorer):
