@@ -276,6 +276,9 @@ def main(argv=None):
     print(f"# machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cpus, "
           f"python {platform.python_version()}, numpy {np.__version__}, torch {torch.__version__}, "
           f"convlab {convlab.__version__}")
+    from convlab import _kernels
+    from convlab.ops._blas import blas_backend
+    print(f"# convlab kernels: SIMD clone {_kernels.simd_path()}, GEMMs through {blas_backend()}")
     results = {}
     for t in threads:
         convlab.set_num_threads(t)

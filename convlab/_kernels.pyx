@@ -348,14 +348,41 @@ cdef void _scatter(const floating* ws, floating* out, Py_ssize_t cg, Py_ssize_t 
                     row = row + ld
 
 
+ctypedef long long blas64
+ctypedef void (*sgemm64_t)(const char*, const char*, const blas64*, const blas64*, const blas64*, const float*,
+                           const float*, const blas64*, const float*, const blas64*, const float*, float*,
+                           const blas64*) noexcept nogil
+ctypedef void (*dgemm64_t)(const char*, const char*, const blas64*, const blas64*, const blas64*, const double*,
+                           const double*, const blas64*, const double*, const blas64*, const double*, double*,
+                           const blas64*) noexcept nogil
+cdef sgemm64_t _sgemm64 = NULL      # NumPy's OpenBLAS (ILP64), when set_blas_gemm() found it
+cdef dgemm64_t _dgemm64 = NULL
+
+
+def set_blas_gemm(size_t sgemm_address=0, size_t dgemm_address=0):
+    """Route the GEMMs of conv_gemm/conv_transpose_gemm through these ILP64 ``?gemm`` entry points
+    (addresses of NumPy's bundled OpenBLAS, found by ``convlab.ops._blas``); 0 restores SciPy's
+    ``cython_blas``. The caller keeps that library loaded and single-threaded during kernels."""
+    global _sgemm64, _dgemm64
+    _sgemm64 = <sgemm64_t><void*>sgemm_address
+    _dgemm64 = <dgemm64_t><void*>dgemm_address
+
+
 cdef inline void _gemm(char* ta, char* tb, int m, int n, int k, const floating* A, int lda,
                        const floating* B, int ldb, floating beta, floating* C, int ldc) noexcept nogil:
     """Column-major C = op(A) @ op(B) + beta * C through BLAS."""
     cdef floating alpha = 1
+    cdef blas64 m8 = m, n8 = n, k8 = k, lda8 = lda, ldb8 = ldb, ldc8 = ldc
     if floating is float:
-        sgemm(ta, tb, &m, &n, &k, &alpha, <float*>A, &lda, <float*>B, &ldb, &beta, C, &ldc)
+        if _sgemm64 != NULL:
+            _sgemm64(ta, tb, &m8, &n8, &k8, &alpha, <float*>A, &lda8, <float*>B, &ldb8, &beta, C, &ldc8)
+        else:
+            sgemm(ta, tb, &m, &n, &k, &alpha, <float*>A, &lda, <float*>B, &ldb, &beta, C, &ldc)
     else:
-        dgemm(ta, tb, &m, &n, &k, &alpha, <double*>A, &lda, <double*>B, &ldb, &beta, C, &ldc)
+        if _dgemm64 != NULL:
+            _dgemm64(ta, tb, &m8, &n8, &k8, &alpha, <double*>A, &lda8, <double*>B, &ldb8, &beta, C, &ldc8)
+        else:
+            dgemm(ta, tb, &m, &n, &k, &alpha, <double*>A, &lda, <double*>B, &ldb, &beta, C, &ldc)
 
 
 def im2col(const floating[:, :, :, :, ::1] x, floating[:, :, ::1] cols, tuple kernel, tuple stride,

@@ -162,10 +162,54 @@ def test_simd_clones_are_dispatched_on_cpu_features():
 
 
 def test_gemm_path_leaves_blas_threads_as_they_were():
-    from convlab.ops._blas import _scipy_blas_controllers
-    before = [c.num_threads for c in _scipy_blas_controllers()]
+    from threadpoolctl import threadpool_info
+    from convlab.ops import _blas
+    pinned = _blas._setup()[0]
+    assert pinned, "no BLAS found to pin around the kernels"
+    before = [(i["filepath"], i["num_threads"]) for i in threadpool_info()]
     nn.Conv2d(16, 16, 3)(np.ones((4, 16, 32, 32), dtype=np.float32))
-    assert [c.num_threads for c in _scipy_blas_controllers()] == before
+    assert [(i["filepath"], i["num_threads"]) for i in threadpool_info()] == before
+
+
+@pytest.mark.parametrize("backend", ["as-found", "scipy"])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_both_blas_backends_match_reference(rng, monkeypatch, backend, dtype):
+    """The GEMMs go through NumPy's bundled OpenBLAS when it is there, else SciPy's cython_blas: both agree."""
+    from convlab import _kernels
+    from convlab.ops import _blas
+    _blas._setup()
+    monkeypatch.setattr(conv_ops, "DIRECT_MAX_MACS", 0)
+    try:
+        if backend == "scipy":
+            _kernels.set_blas_gemm(0, 0)
+        for cls, args in ((nn.Conv2d, (6, 10, 3)), (nn.ConvTranspose2d, (6, 10, 3))):
+            m = cls(*args, stride=2, padding=1, dtype=dtype)
+            x = rng.standard_normal((3, 6, 9, 8)).astype(dtype)
+            if cls is nn.Conv2d:
+                want = ref.conv_nd(x.astype(np.float64), m.weight.astype(np.float64), m.bias, (2, 2), (1, 1), (1, 1), 1)
+            else:
+                want = ref.conv_transpose_nd(x.astype(np.float64), m.weight.astype(np.float64), m.bias, (2, 2),
+                                             (1, 1), (0, 0), 1, (1, 1))
+            assert_close(m(x), want, dtype, reduction=54)
+    finally:
+        state = _blas._state
+        _blas._state = None
+        _blas._setup()                          # restores the backend found at import
+        assert _blas._state[1] == state[1]
+
+
+def test_numpy_openblas_is_used_when_numpy_bundles_it():
+    """NumPy's PyPI wheels on Linux bundle OpenBLAS (ILP64); convlab must find its ?gemm_64_ there."""
+    import glob
+    import os
+    import platform
+    from convlab.ops import _blas
+    libs = os.path.join(os.path.dirname(os.path.dirname(np.__file__)), "numpy.libs")
+    if platform.system() != "Linux" or not glob.glob(os.path.join(libs, "libscipy_openblas64_*")):
+        pytest.skip("this NumPy does not bundle scipy-openblas64")
+    if os.environ.get("CONVLAB_BLAS") == "scipy":
+        pytest.skip("CONVLAB_BLAS=scipy asks for SciPy's BLAS")
+    assert _blas.blas_backend() == "numpy-openblas"
 
 
 @pytest.mark.parametrize("mode", ["zeros", "reflect"])
@@ -186,3 +230,24 @@ def test_nonfinite_weights_on_every_path_like_torch(path, mode):
         want = t(torch.from_numpy(x)).detach().numpy()
         for test in (np.isnan, np.isposinf, np.isneginf):
             np.testing.assert_array_equal(test(got), test(want), err_msg=f"{test.__name__} groups={groups}")
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+@pytest.mark.parametrize("min_elements", [0, 10**12])
+def test_unfold_fold_threaded_and_serial_match_reference(rng, monkeypatch, threads, min_elements):
+    """im2col/col2im split (sample, channel) planes over threads above a size; both ways agree with the loops."""
+    from convlab.nn import functional as F
+    import importlib
+    im2col_module = importlib.import_module("convlab.ops.im2col")   # (convlab.ops.im2col is also a function)
+    monkeypatch.setattr(im2col_module, "PARALLEL_MIN_ELEMENTS", min_elements)
+    before = convlab.get_num_threads()
+    convlab.set_num_threads(threads)
+    try:
+        x = rng.standard_normal((3, 5, 9, 8))
+        cols = F.unfold(x, (3, 2), dilation=(1, 2), padding=1, stride=(2, 1))
+        np.testing.assert_allclose(cols, ref.unfold_nd(x, (3, 2), (1, 2), (1, 1), (2, 1)), rtol=1e-12, atol=1e-12)
+        y = F.fold(cols, (9, 8), (3, 2), dilation=(1, 2), padding=1, stride=(2, 1))
+        np.testing.assert_allclose(y, ref.fold_nd(cols, (9, 8), (3, 2), (1, 2), (1, 1), (2, 1)), rtol=1e-12,
+                                   atol=1e-12)
+    finally:
+        convlab.set_num_threads(before)

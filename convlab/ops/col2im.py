@@ -4,8 +4,8 @@ from __future__ import annotations
 import numpy as np
 
 from .. import _kernels
-from .._config import get_num_threads
 from ._volume import lift3
+from .im2col import copy_threads
 
 
 def col2im(cols, output_size, kernel_size, stride, padding, dilation, blocks, out=None):
@@ -24,5 +24,5 @@ def col2im(cols, output_size, kernel_size, stride, padding, dilation, blocks, ou
         out = np.zeros((n, c, *output_size), dtype=cols.dtype)
     vol = out.reshape(n, c, *lift3(output_size, 1))
     _kernels.col2im(cols, vol, lift3(kernel_size, 1), lift3(stride, 1), lift3(padding, 0),
-                    lift3(dilation, 1), lift3(blocks, 1), get_num_threads())
+                    lift3(dilation, 1), lift3(blocks, 1), copy_threads(cols.size, n * c))
     return out

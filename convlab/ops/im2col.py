@@ -7,6 +7,15 @@ from .. import _kernels
 from .._config import get_num_threads
 from ._volume import as_volume, lift3
 
+# Below this many column elements one thread does the copy: waking a second one costs more (and on a
+# busy machine an OpenMP region waits for a core: milliseconds for a microsecond's work).
+PARALLEL_MIN_ELEMENTS = 1 << 16
+
+
+def copy_threads(elements: int, planes: int) -> int:
+    """Threads for an im2col/col2im of ``elements`` column entries over ``planes`` (sample, channel) planes."""
+    return 1 if elements < PARALLEL_MIN_ELEMENTS else max(1, min(get_num_threads(), planes))
+
 
 def block_counts(size, kernel_size, stride, padding, dilation, padding_right=None):
     """Number of sliding blocks per spatial axis: ``(S + pl + pr - d*(k-1) - 1) // s + 1``.
@@ -32,5 +41,5 @@ def im2col(x, kernel_size, stride, padding, dilation, blocks):
     k = int(np.prod(kernel_size))
     cols = np.empty((n, c * k, int(np.prod(blocks))), dtype=x.dtype)
     _kernels.im2col(as_volume(x), cols, lift3(kernel_size, 1), lift3(stride, 1), lift3(padding, 0),
-                    lift3(dilation, 1), lift3(blocks, 1), get_num_threads())
+                    lift3(dilation, 1), lift3(blocks, 1), copy_threads(cols.size, n * c))
     return cols
