@@ -359,6 +359,49 @@ cdef sgemm64_t _sgemm64 = NULL      # NumPy's OpenBLAS (ILP64), when set_blas_ge
 cdef dgemm64_t _dgemm64 = NULL
 
 
+ctypedef int (*blas_get_threads_t)() noexcept nogil
+ctypedef void (*blas_set_threads_t)(int) noexcept nogil
+cdef enum:
+    MAX_BLAS_LIBS = 4
+cdef blas_get_threads_t _blas_get[MAX_BLAS_LIBS]
+cdef blas_set_threads_t _blas_set[MAX_BLAS_LIBS]
+cdef int _n_blas_libs = 0
+
+
+def set_blas_thread_controls(list controls):
+    """``[(get_num_threads address, set_num_threads address), ...]`` of the BLAS libraries the GEMM
+    kernels may call: the kernels then pin them to one thread themselves, around their parallel region
+    (C calls, ~ns, instead of threadpoolctl's ~5 us a library). ``[]`` leaves pinning to the caller."""
+    global _n_blas_libs
+    if len(controls) > MAX_BLAS_LIBS:
+        raise ValueError(f"at most {MAX_BLAS_LIBS} BLAS libraries, got {len(controls)}")
+    _n_blas_libs = 0
+    for i, (get_address, set_address) in enumerate(controls):
+        _blas_get[i] = <blas_get_threads_t><void*><size_t>get_address
+        _blas_set[i] = <blas_set_threads_t><void*><size_t>set_address
+    _n_blas_libs = len(controls)
+
+
+def blas_thread_controls():
+    """How many BLAS libraries the GEMM kernels pin to one thread themselves (see set_blas_thread_controls)."""
+    return _n_blas_libs
+
+
+cdef inline void _blas_single(int* saved) noexcept nogil:
+    cdef int i
+    for i in range(_n_blas_libs):
+        saved[i] = _blas_get[i]()
+        if saved[i] != 1:
+            _blas_set[i](1)
+
+
+cdef inline void _blas_restore(const int* saved) noexcept nogil:
+    cdef int i
+    for i in range(_n_blas_libs):
+        if saved[i] != 1:
+            _blas_set[i](saved[i])
+
+
 def set_blas_gemm(size_t sgemm_address=0, size_t dgemm_address=0):
     """Route the GEMMs of conv_gemm/conv_transpose_gemm through these ILP64 ``?gemm`` entry points
     (addresses of NumPy's bundled OpenBLAS, found by ``convlab.ops._blas``); 0 restores SciPy's
@@ -462,6 +505,8 @@ def conv_gemm(const floating[:, :, :, :, ::1] x, const floating[:, ::1] w2d, con
     if has_bias:
         beta = 1
     ws = NULL
+    cdef int saved[MAX_BLAS_LIBS]
+    _blas_single(saved)                      # BLAS runs single-threaded inside our threads
     with nogil, parallel(num_threads=num_threads):
         ws = &workspace[threadid(), 0]       # this thread's (cg*K, rows_per_tile*bw) buffer
         for t in prange(total, schedule="static"):
@@ -502,6 +547,8 @@ def conv_gemm(const floating[:, :, :, :, ::1] x, const floating[:, ::1] w2d, con
                         orow[e] = bias[co]
             # row-major out[og, m] = w[og, kk] @ ws[kk, m] (+ out)  <=>  column-major out^T = ws^T @ w^T
             _gemm(no, no, m, nn, kk, ws, m, &w2d[gi * og, 0], kk, beta, &out[n, gi * og, r0 * g.bw], ldc)
+    _blas_restore(saved)
+
 
 
 def conv_transpose_gemm(const floating[:, :, ::1] x, const floating[:, ::1] w2d, floating[:, :, :, :, ::1] out,
@@ -534,6 +581,8 @@ def conv_transpose_gemm(const floating[:, :, ::1] x, const floating[:, ::1] w2d,
     if total == 0 or L == 0:
         return
     ws = NULL
+    cdef int saved[MAX_BLAS_LIBS]
+    _blas_single(saved)                      # BLAS runs single-threaded inside our threads
     with nogil, parallel(num_threads=num_threads):
         ws = &workspace[threadid(), 0]       # this thread's (P, rows_per_tile*bw) buffer
         for t in prange(total, schedule="static"):
@@ -564,6 +613,8 @@ def conv_transpose_gemm(const floating[:, :, ::1] x, const floating[:, ::1] w2d,
                 _gemm(no, tr, m, pp, kk, &x[n, gi * cg, r0 * g.bw], lda, &w2d[gi * cg, 0], ldb, 0, ws, m)
                 _scatter(ws, &out[n, gi * og, 0, 0, 0], og, r0, r1, m, &g)
                 r0 = r1
+    _blas_restore(saved)
+
 
 
 def conv_direct(const floating[:, :, :, :, ::1] x, const floating[:, :, ::1] w, const floating[:] bias,

@@ -164,11 +164,32 @@ def test_simd_clones_are_dispatched_on_cpu_features():
 def test_gemm_path_leaves_blas_threads_as_they_were():
     from threadpoolctl import threadpool_info
     from convlab.ops import _blas
+    from convlab import _kernels
     pinned = _blas._setup()[0]
-    assert pinned, "no BLAS found to pin around the kernels"
+    assert pinned or _kernels.blas_thread_controls() > 0, "no BLAS pinned around the kernels"
     before = [(i["filepath"], i["num_threads"]) for i in threadpool_info()]
     nn.Conv2d(16, 16, 3)(np.ones((4, 16, 32, 32), dtype=np.float32))
     assert [(i["filepath"], i["num_threads"]) for i in threadpool_info()] == before
+
+
+@pytest.mark.parametrize("pin", ["kernels", "threadpoolctl"])
+def test_blas_pinned_by_kernels_or_threadpoolctl_restores_thread_counts(monkeypatch, pin):
+    """Either way of pinning the BLAS to one thread during a GEMM kernel leaves every library's count as it was."""
+    from threadpoolctl import threadpool_info, threadpool_limits
+    from convlab.ops import _blas
+    monkeypatch.setenv("CONVLAB_BLAS_PIN", "threadpoolctl" if pin == "threadpoolctl" else "")
+    monkeypatch.setattr(conv_ops, "DIRECT_MAX_MACS", 0)
+    monkeypatch.setattr(_blas, "_state", None)
+    try:
+        with threadpool_limits(limits=2):
+            before = [(i["filepath"], i["num_threads"]) for i in threadpool_info()]
+            nn.Conv2d(8, 8, 3)(np.ones((2, 8, 12, 12), dtype=np.float32))
+            nn.ConvTranspose2d(8, 8, 3)(np.ones((2, 8, 12, 12)))
+            assert [(i["filepath"], i["num_threads"]) for i in threadpool_info()] == before
+    finally:
+        monkeypatch.setattr(_blas, "_state", None)
+        monkeypatch.delenv("CONVLAB_BLAS_PIN")
+        _blas._setup()
 
 
 @pytest.mark.parametrize("backend", ["as-found", "scipy"])

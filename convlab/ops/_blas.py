@@ -11,7 +11,10 @@ oversubscribe the cores). Which BLAS:
 * otherwise (NumPy built against MKL/Accelerate, or ``CONVLAB_BLAS=scipy``),
   SciPy's ``scipy.linalg.cython_blas``, which every SciPy install provides.
 
-``blas_backend()`` says which one is in use.
+``blas_backend()`` says which one is in use. The kernels pin the libraries to one
+thread themselves (C calls to ``openblas_set_num_threads``, restored after the
+call); only for a BLAS without those calls does :func:`single_threaded_blas`
+pin it through threadpoolctl (~5 us a library per call).
 """
 from __future__ import annotations
 
@@ -19,7 +22,7 @@ import contextlib
 import ctypes
 import os
 
-_state = None       # (controllers to pin, backend name, CDLL kept loaded)
+_state = None       # (controllers single_threaded_blas pins, backend name, CDLLs kept loaded)
 
 
 def _find_numpy_openblas(controllers):
@@ -44,6 +47,24 @@ def _find_numpy_openblas(controllers):
     return None
 
 
+def _thread_controls(filepath):
+    """(get, set) addresses of an OpenBLAS's C ``openblas_{get,set}_num_threads`` (symbol names vary
+    with the build: scipy-openblas prefixes ``scipy_`` and the ILP64 one suffixes ``64_``), or None."""
+    try:
+        lib = ctypes.CDLL(filepath)
+    except OSError:
+        return None
+    for prefix in ("scipy_", ""):
+        for suffix in ("64_", ""):
+            try:
+                get = getattr(lib, f"{prefix}openblas_get_num_threads{suffix}")
+                set_ = getattr(lib, f"{prefix}openblas_set_num_threads{suffix}")
+            except AttributeError:
+                continue
+            return lib, ctypes.cast(get, ctypes.c_void_p).value, ctypes.cast(set_, ctypes.c_void_p).value
+    return None
+
+
 def _setup():
     global _state
     if _state is not None:
@@ -54,7 +75,7 @@ def _setup():
         import scipy.linalg.cython_blas  # noqa: F401  (loads the library)
         from threadpoolctl import ThreadpoolController
     except ImportError:
-        _state = ([], "scipy", None)
+        _state = ([], "scipy", [])
         return _state
     blas = [c for c in ThreadpoolController().lib_controllers if c.user_api == "blas"]
     root = os.path.dirname(os.path.dirname(os.path.abspath(scipy.__file__)))
@@ -63,11 +84,21 @@ def _setup():
     found = None if os.environ.get("CONVLAB_BLAS", "") == "scipy" else _find_numpy_openblas(blas)
     if found is None:
         _kernels.set_blas_gemm(0, 0)
-        _state = (pinned, "scipy", None)
+        backend, keep = "scipy", []
     else:
         ctl, lib, s_addr, d_addr = found
         _kernels.set_blas_gemm(s_addr, d_addr)
-        _state = (pinned + [ctl], "numpy-openblas", lib)
+        pinned, backend, keep = pinned + [ctl], "numpy-openblas", [lib]
+    # Pin in the kernels themselves (C calls) when every library has OpenBLAS's thread calls;
+    # otherwise single_threaded_blas() pins them through threadpoolctl around each call.
+    controls = [_thread_controls(c.filepath) if c.internal_api == "openblas" else None for c in pinned]
+    if pinned and all(controls) and os.environ.get("CONVLAB_BLAS_PIN", "") != "threadpoolctl":
+        _kernels.set_blas_thread_controls([(g, s) for _, g, s in controls])
+        keep += [lib for lib, _, _ in controls]
+        pinned = []
+    else:
+        _kernels.set_blas_thread_controls([])
+    _state = (pinned, backend, keep)
     return _state
 
 

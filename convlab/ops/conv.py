@@ -27,7 +27,7 @@ from ._volume import lift3
 MODE_CODES = {"zeros": 0, "reflect": 1, "replicate": 2, "circular": 3}
 WORKSPACE_BYTES = 256 * 1024        # per thread: about half of a 512 KB L2
 PARALLEL_MIN_MACS = 200_000         # below this, threads cost more than they save
-DIRECT_MAX_MACS = 100_000           # below this (or for depthwise), the direct loop beats GEMM
+DIRECT_MAX_MACS = 4096              # below this the direct loop is as fast as the GEMM path
 MIN_TILE_COLUMNS = 128              # narrower GEMMs waste most of BLAS's speed
 BATCH_COLUMNS = 256                 # outputs smaller than this: several samples share one GEMM
 DEPTHWISE_CL_MAX_PLANE = 100        # depthwise on input planes up to this many cells: channels-last kernel
