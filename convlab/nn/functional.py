@@ -1,11 +1,14 @@
 """Functional convolutions on NumPy arrays, with ``torch.nn.functional``'s signatures.
 
-Every function follows the same data path (see ``convlab.ops``)::
+Every function computes what this data path computes (see ``convlab.ops``)::
 
     x = pad(input)                       # step 1 (only for non-zero padding modes)
     cols = im2col(x, kernel, ...)        # step 2, Cython
     out = grouped_matmul(w, cols)        # step 3, BLAS
     out = col2im(cols, ...)              # step 4, transposed conv and fold only
+
+The convolutions run it fused (``convlab.ops.conv``): padding applied by index, columns
+gathered and multiplied one small tile at a time, depthwise layers on their own kernels.
 
 Inputs are float32 or float64 arrays of shape ``(N, C, *spatial)`` or unbatched
 ``(C, *spatial)``; the result has the input's dtype. The input is never modified.
