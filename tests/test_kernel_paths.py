@@ -15,7 +15,7 @@ PATHS = {
     "direct": dict(DIRECT_MAX_MACS=10**12, PARALLEL_MIN_MACS=0, DEPTHWISE_CL_MAX_PLANE=0),
     "gemm": dict(DIRECT_MAX_MACS=0, PARALLEL_MIN_MACS=0, BATCH_COLUMNS=0),
     "gemm-batched": dict(DIRECT_MAX_MACS=0, PARALLEL_MIN_MACS=0, WORKSPACE_BYTES=10**9, BATCH_COLUMNS=10**9,
-                         DEPTHWISE_CL_MAX_PLANE=10**9),
+                         DEPTHWISE_CL_MAX_PLANE=10**9, DEPTHWISE_CL_MIN_CHANNELS=1),
     "gemm-tiny-tiles": dict(DIRECT_MAX_MACS=0, PARALLEL_MIN_MACS=0, WORKSPACE_BYTES=1, MIN_TILE_COLUMNS=1),
     "serial": dict(DIRECT_MAX_MACS=0, PARALLEL_MIN_MACS=10**12),
 }
@@ -111,6 +111,7 @@ def test_depthwise_kernels_match_reference(rng, monkeypatch, kernel_name, thread
                                            padding, dilation, multiplier, mode):
     """Both depthwise kernels (groups == in_channels), forced in turn, on every padding mode, against the loops."""
     monkeypatch.setattr(conv_ops, "DEPTHWISE_CL_MAX_PLANE", 10**9 if kernel_name == "channels-last" else 0)
+    monkeypatch.setattr(conv_ops, "DEPTHWISE_CL_MIN_CHANNELS", 1)
     monkeypatch.setattr(conv_ops, "PARALLEL_MIN_MACS", 0)
     before = convlab.get_num_threads()
     convlab.set_num_threads(threads)
@@ -133,6 +134,7 @@ def test_depthwise_kernels_match_reference(rng, monkeypatch, kernel_name, thread
 def test_depthwise_channels_last_with_many_channels(rng, monkeypatch):
     """More channels than one task's block (64): blocks, a partial last block, and the vector tails."""
     monkeypatch.setattr(conv_ops, "PARALLEL_MIN_MACS", 0)
+    assert conv_ops.DEPTHWISE_CL_MIN_CHANNELS <= 64 and conv_ops.DEPTHWISE_CL_MAX_PLANE >= 49
     for c in (64, 100, 133):
         m = nn.Conv2d(c, c, 3, padding=1, groups=c)
         x = rng.standard_normal((2, c, 7, 7)).astype(np.float32)
@@ -272,3 +274,45 @@ def test_unfold_fold_threaded_and_serial_match_reference(rng, monkeypatch, threa
                                    atol=1e-12)
     finally:
         convlab.set_num_threads(before)
+
+
+def test_workspace_is_reused_per_thread_and_grown_on_demand():
+    import threading
+    conv_ops.release_workspace()
+    a = conv_ops.workspace((2, 10), np.float32)
+    b = conv_ops.workspace((3, 5), np.float64)            # 120 bytes > 80: grown
+    c = conv_ops.workspace((4,), np.float32)              # fits: the same buffer
+    assert a.shape == (2, 10) and b.shape == (3, 5) and c.dtype == np.float32
+    assert np.shares_memory(b, c) and conv_ops.workspace_bytes() >= 120
+    other = []
+    t = threading.Thread(target=lambda: other.append(conv_ops.workspace((4,), np.float32)))
+    t.start()
+    t.join()
+    assert not np.shares_memory(other[0], c)              # another Python thread, another buffer
+    conv_ops.release_workspace()
+    assert conv_ops.workspace_bytes() == 0
+
+
+def test_layers_called_from_two_python_threads_at_once(rng):
+    """The kernels release the GIL: two threads running layers at the same time must not share scratch."""
+    import threading
+    m = nn.Conv2d(8, 16, 3, padding=1)
+    t = nn.ConvTranspose2d(8, 4, 3, stride=2)
+    d = nn.Conv2d(32, 32, 3, padding=1, groups=32)
+    xs = [rng.standard_normal((2, 8, 20, 20)).astype(np.float32) for _ in range(2)]
+    xd = [rng.standard_normal((2, 32, 7, 7)).astype(np.float32) for _ in range(2)]
+    want = [(m(x), t(x), d(y)) for x, y in zip(xs, xd)]
+    errors = []
+
+    def work(i):
+        for _ in range(30):
+            got = (m(xs[i]), t(xs[i]), d(xd[i]))
+            if not all(np.array_equal(g, w) for g, w in zip(got, want[i])):
+                errors.append(i)
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(2)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    assert not errors

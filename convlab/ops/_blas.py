@@ -102,6 +102,12 @@ def _setup():
     return _state
 
 
+def blas_pinned_by_caller() -> bool:
+    """Whether callers of the GEMM kernels must wrap them in :func:`single_threaded_blas`
+    (False when the kernels pin the BLAS themselves)."""
+    return bool(_setup()[0])
+
+
 def blas_backend() -> str:
     """``"numpy-openblas"`` or ``"scipy"``: whose ``?gemm`` the fused kernels call."""
     return _setup()[1]

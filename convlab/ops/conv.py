@@ -15,13 +15,15 @@ every path is tested against the reference loops and PyTorch.
 """
 from __future__ import annotations
 
+import contextlib
 import math
+import threading
 
 import numpy as np
 
 from .. import _kernels
 from .._config import get_num_threads
-from ._blas import single_threaded_blas
+from ._blas import blas_pinned_by_caller, single_threaded_blas
 from ._volume import lift3
 
 MODE_CODES = {"zeros": 0, "reflect": 1, "replicate": 2, "circular": 3}
@@ -32,7 +34,52 @@ MIN_TILE_COLUMNS = 128              # narrower GEMMs waste most of BLAS's speed
 BATCH_COLUMNS = 256                 # outputs smaller than this: several samples share one GEMM
 DEPTHWISE_CL_MAX_PLANE = 100        # depthwise on input planes up to this many cells: channels-last kernel
 DEPTHWISE_CL_MAX_TAPS = 64          # (it keeps one pointer per tap on its stack)
+DEPTHWISE_CL_MIN_CHANNELS = 16      # fewer channels than this fill too few vector lanes
 DEPTHWISE_CL_CHANNELS = 64          # channels per task: 8 AVX vectors of float32
+
+
+_local = threading.local()
+
+
+def workspace(shape, dtype) -> np.ndarray:
+    """Scratch space for one kernel call: a per-thread buffer reused across calls, grown when a call
+    needs more (so a call allocates nothing after the first; the buffer's size is the largest
+    workspace a call has needed, see ``workspace_bytes``). Python threads get separate buffers."""
+    dtype = np.dtype(dtype)
+    nbytes = math.prod(shape) * dtype.itemsize
+    buf = getattr(_local, "buffer", None)
+    if buf is None or buf.nbytes < nbytes:
+        buf = np.empty(max(nbytes, 64), dtype=np.uint8)
+        _local.buffer = buf
+    return buf[:nbytes].view(dtype).reshape(shape)
+
+
+def workspace_getter(shape, dtype):
+    """``get()`` -> ``workspace(shape, dtype)``, with the view of this thread's buffer kept between
+    calls (a plan's repeated calls skip the slicing and reshaping)."""
+    dtype = np.dtype(dtype)
+    nbytes = math.prod(shape) * dtype.itemsize
+    last = [(None, None)]           # (buffer, view of it): read and replaced whole, so threads can share it
+
+    def get():
+        buf, view = last[0]
+        if buf is not None and buf is getattr(_local, "buffer", None):
+            return view
+        view = workspace(shape, dtype)
+        last[0] = (_local.buffer, view)
+        return view
+    return get
+
+
+def workspace_bytes() -> int:
+    """Bytes held by this thread's workspace buffer (0 before the first kernel call or after release)."""
+    buf = getattr(_local, "buffer", None)
+    return 0 if buf is None else buf.nbytes
+
+
+def release_workspace() -> None:
+    """Free this thread's workspace buffer (the next kernel call allocates it again)."""
+    _local.buffer = None
 
 
 def _threads(macs: int) -> int:
@@ -78,6 +125,7 @@ class ConvPlan:
         self.out_shape = (n, c_out, length)
         x5_shape = (n, c_in) + lift3(x_shape[2:], 1)
         args = (lift3(kernel, 1), lift3(stride, 1), lift3(padding, 0), lift3(dilation, 1), lift3(blocks, 1), groups)
+        args5 = args[:5]
         threads = _threads(macs)
         spec = "float" if dtype == np.float32 else "double"
         out_shape = self.out_shape
@@ -94,20 +142,20 @@ class ConvPlan:
                 if b is not None:
                     out += np.asarray(b)[:, None]
                 return out
-        elif cg == 1 and c_out == c_in and k <= DEPTHWISE_CL_MAX_TAPS \
+        elif cg == 1 and c_out == c_in >= DEPTHWISE_CL_MIN_CHANNELS and k <= DEPTHWISE_CL_MAX_TAPS \
                 and math.prod(x_shape[2:]) <= DEPTHWISE_CL_MAX_PLANE:
             # depthwise on tiny planes (MobileNet's 7x7): channels-last, the channels are the vector lanes
             kern = _kernels.conv_depthwise_cl[spec]
             cb = min(c_out, DEPTHWISE_CL_CHANNELS)
             code = MODE_CODES[mode]
             threads = min(threads, n * -(-c_out // cb))
-            ws_shape = (max(threads, 1), (math.prod(x_shape[2:]) + length + 1) * cb)
+            get_ws = workspace_getter((max(threads, 1), (math.prod(x_shape[2:]) + length + 1) * cb), dtype)
 
             def run(x, w, b):
                 out = np.empty(out_shape, dtype=dtype)
                 wt = np.ascontiguousarray(np.asarray(w).reshape(c_out, k).T)
-                ws = np.empty(ws_shape, dtype=dtype)
-                kern(np.ascontiguousarray(x).reshape(x5_shape), wt, b, out, *args[:5], code, cb, ws, threads)
+                ws = get_ws()
+                kern(np.ascontiguousarray(x).reshape(x5_shape), wt, b, out, *args5, code, cb, ws, threads)
                 return out
         elif cg == 1:
             # depthwise: each input channel padded once, then one long run per tap (see conv_depthwise)
@@ -115,13 +163,14 @@ class ConvPlan:
             w3 = (c_out, 1, k)
             code = MODE_CODES[mode]
             threads = min(threads, n * c_in)
-            ws_shape = (max(threads, 1), _kernels.depthwise_workspace(*args[:2], args[3], args[4]))
+            get_ws = workspace_getter((max(threads, 1), _kernels.depthwise_workspace(*args[:2], args[3], args[4])),
+                                      dtype)
 
             def run(x, w, b):
                 out = np.empty(out_shape, dtype=dtype)
-                ws = np.empty(ws_shape, dtype=dtype)
+                ws = get_ws()
                 kern(np.ascontiguousarray(x).reshape(x5_shape), np.ascontiguousarray(w).reshape(w3), b, out,
-                     *args[:5], code, ws, threads)
+                     *args5, code, ws, threads)
                 return out
         elif macs < DIRECT_MAX_MACS:
             kern = _kernels.conv_direct[spec]
@@ -145,11 +194,13 @@ class ConvPlan:
                 ws_shape = (threads, (cg * k + c_out // groups) * samples * length)
             else:
                 ws_shape = (threads, cg * k * per * blocks[-1])   # one small buffer per thread, never the batch
+            get_ws = workspace_getter(ws_shape, dtype)
+            pin = single_threaded_blas if blas_pinned_by_caller() else contextlib.nullcontext
 
             def run(x, w, b):
                 out = np.empty(out_shape, dtype=dtype)
-                ws = np.empty(ws_shape, dtype=dtype)
-                with single_threaded_blas():
+                ws = get_ws()
+                with pin():
                     kern(np.ascontiguousarray(x).reshape(x5_shape), np.ascontiguousarray(w).reshape(w2), b, out,
                          *args, code, per, ws, threads, samples)
                 return out
@@ -198,9 +249,9 @@ def conv_transpose_forward(x, w, out_size, kernel, stride, padding, dilation, gr
     samples = _samples_per_gemm(n, groups, length, threads) if per >= rows else 1
     if samples > 1:                       # small inputs: several samples per GEMM
         threads = min(threads, -(-n // samples) * groups)
-        ws = np.empty((threads, (og * k + c_in // groups) * samples * length), dtype=x.dtype)
+        ws = workspace((threads, (og * k + c_in // groups) * samples * length), x.dtype)
     else:
-        ws = np.empty((threads, og * k * per * blocks[-1]), dtype=x.dtype)
+        ws = workspace((threads, og * k * per * blocks[-1]), x.dtype)
     with single_threaded_blas():
         _kernels.conv_transpose_gemm(x3, w2d, out.reshape(n, c_out, *lift3(out_size, 1)), lift3(kernel, 1),
                                      lift3(stride, 1), lift3(padding, 0), lift3(dilation, 1), blocks, groups, per,
