@@ -9,7 +9,8 @@ implementations take turns for ``--repeats`` rounds, so drifting machine load
 hits them alike. Per case it prints median and min times, convlab/torch and
 convlab/numpy ratios (of medians; < 1 means convlab is faster), convlab's
 GFLOP/s, and the extra memory of one convlab call (peak traced allocation minus
-the output array). The last line is the geometric mean of convlab/torch.
+the output array; convlab's workspace, kept between calls, is released first so the
+call counts it). The last line is the geometric mean of convlab/torch.
 
 Not a test: wall-clock numbers on a shared machine are noisy. Correctness of
 every fast path is covered by the parity tests.
@@ -229,6 +230,10 @@ def _time(fn, budget_s=0.25):
 
 
 def extra_memory(fn):
+    """Peak traced allocation of one call minus its output: the call's scratch memory. convlab keeps its
+    workspace between calls, so it is released first and this call allocates it again (and counts it)."""
+    from convlab.ops.conv import release_workspace
+    release_workspace()
     tracemalloc.start()
     tracemalloc.reset_peak()
     out = fn()
