@@ -315,9 +315,24 @@ cdef void _gather(const floating* x, floating* ws, Py_ssize_t cg, Py_ssize_t r0,
                     row = row + ld
 
 
+cdef inline void _put(floating* dst, const floating* src, Py_ssize_t n, Py_ssize_t step, floating b) noexcept nogil:
+    """dst[e * step] = src[e] + b for e < n."""
+    cdef Py_ssize_t e
+    if step == 1:
+        for e in range(n):
+            dst[e] = src[e] + b
+    else:
+        for e in range(n):
+            dst[e * step] = src[e] + b
+
+
 cdef void _scatter(const floating* ws, floating* out, Py_ssize_t cg, Py_ssize_t r0, Py_ssize_t r1, Py_ssize_t ld,
-                   const Geom* g) noexcept nogil:
-    """Adjoint of _gather (zero padding): add ws (cg*K, (r1-r0)*bw; row stride ld) into cg output channels."""
+                   const Geom* g, bint overwrite=False, const floating* bias=NULL) noexcept nogil:
+    """Adjoint of _gather (zero padding): add ws (cg*K, (r1-r0)*bw; row stride ld) into cg output channels.
+
+    overwrite (only when no two (block, tap) pairs reach the same cell: stride == kernel, dilation 1):
+    store ws + bias[ci] instead of adding, so the output needs no clearing pass first.
+    """
     cdef Py_ssize_t plane = g.D * g.H * g.W
     cdef Py_ssize_t ci, ti, tj, tl, r, a, b, zi, yi, col, e_lo, e_hi, off
     cdef floating* oc
@@ -338,8 +353,12 @@ cdef void _scatter(const floating* ws, floating* out, Py_ssize_t cg, Py_ssize_t 
                         zi = a * g.sd - g.pd + ti * g.dd
                         yi = b * g.sh - g.ph + tj * g.dh
                         if 0 <= zi < g.D and 0 <= yi < g.H:
-                            _add(oc + (zi * g.H + yi) * g.W + e_lo * g.sw + off, row + col + e_lo, e_hi - e_lo,
-                                 g.sw)
+                            if overwrite:
+                                _put(oc + (zi * g.H + yi) * g.W + e_lo * g.sw + off, row + col + e_lo, e_hi - e_lo,
+                                     g.sw, bias[ci] if bias != NULL else 0)
+                            else:
+                                _add(oc + (zi * g.H + yi) * g.W + e_lo * g.sw + off, row + col + e_lo,
+                                     e_hi - e_lo, g.sw)
                         col = col + g.bw
                         b = b + 1
                         if b == g.bh:
@@ -554,7 +573,7 @@ def conv_gemm(const floating[:, :, :, :, ::1] x, const floating[:, ::1] w2d, con
 def conv_transpose_gemm(const floating[:, :, ::1] x, const floating[:, ::1] w2d, floating[:, :, :, :, ::1] out,
                         tuple kernel, tuple stride, tuple padding, tuple dilation, tuple blocks, int groups,
                         Py_ssize_t rows_per_tile, floating[:, ::1] workspace, int num_threads=1,
-                        Py_ssize_t samples=1):
+                        Py_ssize_t samples=1, const floating[:] bias=None, bint overwrite=False):
     """Transposed convolution: columns = w2d[g]^T @ x[n, g] per tile of input rows, then col2im.
 
     NumPy equivalent: ``out[n] = col2im(w2d.T @ x[n])`` per group (overlaps summed).
@@ -565,6 +584,9 @@ def conv_transpose_gemm(const floating[:, :, ::1] x, const floating[:, ::1] w2d,
     samples > 1 (small inputs; rows_per_tile must cover a whole sample): that many samples' inputs are
     copied side by side and multiplied in one GEMM; the workspace rows then hold (P + cg) * samples * L_in.
     Threads split sample x group (each owns its output channels, so no write races).
+    overwrite (no-overlap path, stride == kernel and dilation 1 only): every output cell a block reaches
+    is stored once as column + bias (bias may be None), so out need not be initialised there; cells
+    no block reaches (an output_padding tail) are the caller's to fill.
     """
     cdef Geom g = _geom((out.shape[2], out.shape[3], out.shape[4]), kernel, stride, padding, dilation, blocks, 0)
     cdef Py_ssize_t N = x.shape[0], C = x.shape[1], P = w2d.shape[1]
@@ -578,8 +600,13 @@ def conv_transpose_gemm(const floating[:, :, ::1] x, const floating[:, ::1] w2d,
     cdef const floating* xrow
     cdef char* no = b"N"
     cdef char* tr = b"T"
+    cdef const floating* bp = NULL
     if total == 0 or L == 0:
         return
+    if overwrite and (g.sd != g.kd or g.sh != g.kh or g.sw != g.kw or g.dd != 1 or g.dh != 1 or g.dw != 1):
+        raise ValueError("conv_transpose_gemm: overwrite needs stride == kernel and dilation 1 (no overlap)")
+    if bias is not None:
+        bp = &bias[0]
     ws = NULL
     cdef int saved[MAX_BLAS_LIBS]
     _blas_single(saved)                      # BLAS runs single-threaded inside our threads
@@ -601,7 +628,8 @@ def conv_transpose_gemm(const floating[:, :, ::1] x, const floating[:, ::1] w2d,
                 m = <int>cols
                 _gemm(no, tr, m, pp, kk, xs, m, &w2d[gi * cg, 0], ldb, 0, ws, m)
                 for s in range(ns):
-                    _scatter(ws + s * L, &out[n + s, gi * og, 0, 0, 0], og, 0, rows, cols, &g)
+                    _scatter(ws + s * L, &out[n + s, gi * og, 0, 0, 0], og, 0, rows, cols, &g, overwrite,
+                             bp + gi * og if bp != NULL else NULL)
                 continue
             r0 = 0
             while r0 < rows:
@@ -611,7 +639,8 @@ def conv_transpose_gemm(const floating[:, :, ::1] x, const floating[:, ::1] w2d,
                 m = <int>((r1 - r0) * g.bw)
                 # row-major ws[P, m] = w[cg, P]^T @ x[cg, m]  <=>  column-major ws^T = x^T @ w
                 _gemm(no, tr, m, pp, kk, &x[n, gi * cg, r0 * g.bw], lda, &w2d[gi * cg, 0], ldb, 0, ws, m)
-                _scatter(ws, &out[n, gi * og, 0, 0, 0], og, r0, r1, m, &g)
+                _scatter(ws, &out[n, gi * og, 0, 0, 0], og, r0, r1, m, &g, overwrite,
+                         bp + gi * og if bp != NULL else NULL)
                 r0 = r1
     _blas_restore(saved)
 

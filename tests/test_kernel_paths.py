@@ -65,6 +65,9 @@ def test_conv_paths_match_reference(rng, path, threads, dtype, nd, size, kernel,
     (1, (7,), 3, 2, 1, 1, 1, 2),
     (2, (5, 4), (3, 2), (2, 3), (1, 0), (1, 2), (1, 2), 1),
     (2, (4, 4), 2, 2, 0, 0, 1, 4),                      # stride == kernel: no overlap, depthwise
+    (2, (3, 4), 2, 2, 0, (1, 0), 1, 1),                 # no overlap + an output_padding tail to fill
+    (1, (5,), 3, 3, 0, 2, 1, 2),
+    (3, (2, 3, 2), (2, 1, 3), (2, 1, 3), 0, (1, 0, 2), 1, 1),
     (3, (3, 4, 2), 2, (1, 2, 2), (0, 1, 0), (0, 1, 1), (2, 1, 1), 2),
 ])
 @pytest.mark.parametrize("tiling", ["row-tiles", "batched"])
@@ -316,3 +319,27 @@ def test_layers_called_from_two_python_threads_at_once(rng):
     for th in threads:
         th.join()
     assert not errors
+
+
+@pytest.mark.parametrize("bias", [True, False])
+@pytest.mark.parametrize("output_padding", [0, 1])
+def test_conv_transpose_no_overlap_path_stores_every_cell(rng, bias, output_padding):
+    """stride == kernel: the kernel stores (not adds) each cell and skips clearing the output first, so a
+    cell it missed would hold garbage; the output is filled with NaN beforehand to make that visible."""
+    import unittest.mock
+    m = nn.ConvTranspose2d(6, 4, 3, stride=3, output_padding=output_padding, bias=bias)
+    x = rng.standard_normal((2, 6, 4, 5)).astype(np.float32)
+    want = ref.conv_transpose_nd(x.astype(np.float64), m.weight.astype(np.float64), m.bias, (3, 3), (0, 0),
+                                 (output_padding,) * 2, 1, (1, 1))
+    real_empty = np.empty
+
+    def nan_empty(shape, dtype=float, **kw):
+        a = real_empty(shape, dtype=dtype, **kw)
+        if np.issubdtype(np.dtype(dtype), np.floating):
+            a.fill(np.nan)
+        return a
+
+    with unittest.mock.patch.object(conv_ops.np, "empty", nan_empty):
+        got = m(x)
+    assert not np.isnan(got).any()
+    assert_close(got, want, np.float32, reduction=6 * 9)

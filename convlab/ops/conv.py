@@ -8,7 +8,8 @@ ever allocated (a call's extra memory is one small workspace per thread):
 * ``conv_forward``: padding applied by index while gathering, then GEMM, tile by tile (several
   small samples per GEMM); two depthwise kernels (padded plane; channels-last for tiny planes);
   a direct loop for tiny problems; a plain matmul for 1x1 stride-1 convs.
-* ``conv_transpose_forward``: GEMM into a workspace, then col2im (never zero insertion).
+* ``conv_transpose_forward``: GEMM into a workspace, then col2im (never zero insertion); with
+  stride == kernel the columns are stored, not added (no overlap: no clearing pass).
 
 Which path runs is decided by the shapes alone, never by the values, and
 every path is tested against the reference loops and PyTorch.
@@ -230,12 +231,22 @@ def conv_transpose_forward(x, w, out_size, kernel, stride, padding, dilation, gr
     c_out = og * groups
     k = math.prod(kernel)
     length = math.prod(size)
-    if bias is None:
+    macs = n * c_in * length * og * k
+    # no overlap (stride == kernel, dilation 1, no padding): every output cell gets at most one column
+    # entry, so the kernel stores column + bias and only the cells no block reaches are filled here
+    overwrite = macs > 0 and all(s == kk for s, kk in zip(stride, kernel)) and all(d == 1 for d in dilation) \
+        and not any(padding)
+    fill = 0 if bias is None else np.asarray(bias).reshape(c_out, *(1,) * len(out_size))
+    if overwrite:
+        out = np.empty((n, c_out, *out_size), dtype=x.dtype)
+        for axis, (s_in, kk, o) in enumerate(zip(size, kernel, out_size)):
+            if s_in * kk < o:                                     # the output_padding tail of this axis
+                out[(slice(None), slice(None)) + (slice(None),) * axis + (slice(s_in * kk, None),)] = fill
+    elif bias is None:
         out = np.zeros((n, c_out, *out_size), dtype=x.dtype)
     else:
         out = np.empty((n, c_out, *out_size), dtype=x.dtype)
-        out[...] = np.asarray(bias).reshape(c_out, *(1,) * len(out_size))
-    macs = n * c_in * length * og * k
+        out[...] = fill
     if macs == 0:
         return out
     x3 = np.ascontiguousarray(x).reshape(n, c_in, length)
@@ -255,5 +266,5 @@ def conv_transpose_forward(x, w, out_size, kernel, stride, padding, dilation, gr
     with single_threaded_blas():
         _kernels.conv_transpose_gemm(x3, w2d, out.reshape(n, c_out, *lift3(out_size, 1)), lift3(kernel, 1),
                                      lift3(stride, 1), lift3(padding, 0), lift3(dilation, 1), blocks, groups, per,
-                                     ws, threads, samples)
+                                     ws, threads, samples, bias if overwrite else None, overwrite)
     return out
