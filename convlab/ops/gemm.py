@@ -1,4 +1,4 @@
-"""Step 3 of the data path, written out: the grouped matrix products (BLAS through ``np.matmul``).
+"""Step 3 of the data path: the grouped matrix products (BLAS through ``np.matmul``).
 
 These take whole column matrices, as in the step-by-step data path that notebook 07 runs by hand
 (``im2col`` -> ``grouped_matmul`` -> ``col2im``). The layers do not call them: ``convlab.ops.conv``
