@@ -131,6 +131,9 @@ cdef extern from "_simd.h" nogil:
     void cl_axpy3_d(double* dst, double w0, double w1, double w2, const double* src, Py_ssize_t dw,
                     Py_ssize_t n) noexcept
     double cl_fma_probe(double a, double b, double c) noexcept
+    # dst[e * step] += src[e]
+    void cl_add_f(float* dst, const float* src, Py_ssize_t n, Py_ssize_t step) noexcept
+    void cl_add_d(double* dst, const double* src, Py_ssize_t n, Py_ssize_t step) noexcept
     # dst[e] = src[e * step]
     void cl_copy_f(float* dst, const float* src, Py_ssize_t n, Py_ssize_t step) noexcept
     void cl_copy_d(double* dst, const double* src, Py_ssize_t n, Py_ssize_t step) noexcept
@@ -169,7 +172,12 @@ cdef inline void _copy(floating* dst, const floating* src, Py_ssize_t n, Py_ssiz
 cdef inline void _add(floating* dst, const floating* src, Py_ssize_t n, Py_ssize_t step) noexcept nogil:
     """dst[e * step] += src[e] for e < n."""
     cdef Py_ssize_t e
-    if step == 1:
+    if n >= 16:
+        if floating is float:
+            cl_add_f(dst, src, n, step)
+        else:
+            cl_add_d(dst, src, n, step)
+    elif step == 1:
         for e in range(n):
             dst[e] += src[e]
     else:

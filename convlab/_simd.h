@@ -184,4 +184,16 @@ CONVLAB_CLONES static void cl_copy_d(double *restrict dst, const double *restric
     else { for (ptrdiff_t e = 0; e < n; e++) dst[e] = src[e * step]; }
 }
 
+/* dst[e * step] += src[e], e < n (col2im's scatter-add rows) */
+CONVLAB_CLONES static void cl_add_f(float *restrict dst, const float *restrict src, ptrdiff_t n, ptrdiff_t step) {
+    if (step == 1) { for (ptrdiff_t e = 0; e < n; e++) dst[e] += src[e]; }
+    else { for (ptrdiff_t e = 0; e < n; e++) dst[e * step] += src[e]; }
+}
+
+CONVLAB_CLONES static void cl_add_d(double *restrict dst, const double *restrict src, ptrdiff_t n,
+                                    ptrdiff_t step) {
+    if (step == 1) { for (ptrdiff_t e = 0; e < n; e++) dst[e] += src[e]; }
+    else { for (ptrdiff_t e = 0; e < n; e++) dst[e * step] += src[e]; }
+}
+
 #endif
