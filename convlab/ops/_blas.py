@@ -25,44 +25,39 @@ import os
 _state = None       # (controllers single_threaded_blas pins, backend name, CDLLs kept loaded)
 
 
-def _find_numpy_openblas(controllers):
-    """(controller, sgemm address, dgemm address) of NumPy's bundled ILP64 OpenBLAS, or None."""
-    import numpy as np
-    root = os.path.dirname(os.path.dirname(os.path.abspath(np.__file__)))
-    dirs = (os.path.join(root, "numpy.libs"), os.path.dirname(os.path.abspath(np.__file__)))
-    for c in controllers:
-        if c.internal_api != "openblas" or not c.filepath.startswith(dirs):
-            continue
-        try:
-            lib = ctypes.CDLL(c.filepath)
-        except OSError:
-            return None
-        for prefix in ("scipy_", ""):
-            try:
-                s = getattr(lib, f"{prefix}sgemm_64_")
-                d = getattr(lib, f"{prefix}dgemm_64_")
-            except AttributeError:
-                continue
-            return c, lib, ctypes.cast(s, ctypes.c_void_p).value, ctypes.cast(d, ctypes.c_void_p).value
-    return None
-
-
-def _thread_controls(filepath):
-    """(get, set) addresses of an OpenBLAS's C ``openblas_{get,set}_num_threads`` (symbol names vary
-    with the build: scipy-openblas prefixes ``scipy_`` and the ILP64 one suffixes ``64_``), or None."""
+def _symbol_pair(filepath, name_pairs):
+    """(CDLL, address, address) of the first pair of symbols in ``name_pairs`` that ``filepath`` exports,
+    or None (symbol names vary with the build: scipy-openblas prefixes ``scipy_``, its ILP64 build
+    suffixes ``64_``)."""
     try:
         lib = ctypes.CDLL(filepath)
     except OSError:
         return None
-    for prefix in ("scipy_", ""):
-        for suffix in ("64_", ""):
-            try:
-                get = getattr(lib, f"{prefix}openblas_get_num_threads{suffix}")
-                set_ = getattr(lib, f"{prefix}openblas_set_num_threads{suffix}")
-            except AttributeError:
-                continue
-            return lib, ctypes.cast(get, ctypes.c_void_p).value, ctypes.cast(set_, ctypes.c_void_p).value
+    for first, second in name_pairs:
+        try:
+            f, g = getattr(lib, first), getattr(lib, second)
+        except AttributeError:
+            continue
+        return lib, ctypes.cast(f, ctypes.c_void_p).value, ctypes.cast(g, ctypes.c_void_p).value
     return None
+
+
+def _find_numpy_openblas(controllers):
+    """(controller, CDLL, sgemm address, dgemm address) of NumPy's bundled ILP64 OpenBLAS, or None."""
+    import numpy as np
+    root = os.path.dirname(os.path.dirname(os.path.abspath(np.__file__)))
+    dirs = (os.path.join(root, "numpy.libs"), os.path.dirname(os.path.abspath(np.__file__)))
+    for c in controllers:
+        if c.internal_api == "openblas" and c.filepath.startswith(dirs):
+            found = _symbol_pair(c.filepath, [(f"{p}sgemm_64_", f"{p}dgemm_64_") for p in ("scipy_", "")])
+            return None if found is None else (c, *found)
+    return None
+
+
+def _thread_controls(filepath):
+    """(CDLL, get, set) addresses of an OpenBLAS's C ``openblas_{get,set}_num_threads``, or None."""
+    return _symbol_pair(filepath, [(f"{p}openblas_get_num_threads{s}", f"{p}openblas_set_num_threads{s}")
+                                   for p in ("scipy_", "") for s in ("64_", "")])
 
 
 def _setup():
