@@ -3,14 +3,18 @@ import matplotlib
 
 matplotlib.use("Agg")
 
+import io  # noqa: E402
+
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 from matplotlib.colors import to_rgba  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
+from PIL import Image  # noqa: E402
 
 from convlab import nn  # noqa: E402
 from convlab.viz import channels as C  # noqa: E402
 from convlab.viz import style  # noqa: E402
+from convlab.viz._widgets import release_snapshot, render_png  # noqa: E402
 
 
 def axes():
@@ -89,3 +93,39 @@ def test_changing_groups_moves_the_existing_artists():
     assert len(lines.get_segments()) == 16
     assert ex.scene.blocks["label"].get_text() == "weight.shape = (8, 2, 3)"
     assert np.allclose(image.get_array()[0, 2], (1, 1, 1, 1))         # out 0 no longer reads in 2
+
+
+def frame(ex):
+    return np.asarray(Image.open(io.BytesIO(ex.image.value)).convert("RGB")).astype(int)
+
+
+def test_changing_the_channel_counts_redraws_in_place_and_stays_right():
+    ex = C.groups_explorer(4, 8, 2)
+    con, blocks = ex.scene.con, ex.scene.blocks
+    kept = [con["lines"], con["in_nodes"], con["out_nodes"], con["names"]["in"], blocks["image"], blocks["grid"]]
+    for values in [dict(in_channels=12), dict(out_channels=3, groups=3), dict(in_channels=1), dict(in_channels=6,
+                                                                                                 out_channels=9)]:
+        pictures = list(ex.figure.images)
+        st = ex.set(**values)
+        cin, cout, g = st["in_channels"], st["out_channels"], st["groups"]
+        assert [con["lines"], con["in_nodes"], con["out_nodes"], con["names"]["in"], blocks["image"],
+                blocks["grid"]] == kept
+        assert ex.figure.images != pictures                       # both panels pasted anew
+        # one node and one name per channel, one line per connected pair, coloured by group
+        assert len(con["in_nodes"].get_offsets()) == cin and len(con["out_nodes"].get_offsets()) == cout
+        assert con["names"]["in"].get_texts() == [f"in {i}" for i in range(cin)]
+        assert con["names"]["out"].get_texts() == [f"out {o}" for o in range(cout)]
+        assert len(con["lines"].get_segments()) == cin * cout // g == st["pairs"]
+        assert ex.scene.ax_c.get_title() == f"in_channels={cin} → out_channels={cout}"
+        # the weight matrix: out_channels × in_channels cells, its grid, the layer's shape
+        assert blocks["image"].get_array().shape[:2] == (cout, cin)
+        assert len(blocks["grid"].get_segments()) == cin + 1 + cout + 1
+        assert blocks["label"].get_text() == f"weight.shape = {st['weight_shape']}"
+    fresh = C.groups_explorer(4, 8, 2)
+    fresh.set(**ex.values())
+    assert np.abs(frame(ex) - frame(fresh)).max() <= 8
+    fast = frame(ex)
+    for ax in (ex.scene.ax_c, ex.scene.ax_w):
+        release_snapshot(ax)
+    slow = np.asarray(Image.open(io.BytesIO(render_png(ex.figure))).convert("RGB")).astype(int)
+    assert np.mean(np.abs(fast - slow) > 40) < 0.01

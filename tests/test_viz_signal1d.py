@@ -3,12 +3,16 @@ import matplotlib
 
 matplotlib.use("Agg")
 
+import io  # noqa: E402
+
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
+from PIL import Image  # noqa: E402
 
 from convlab import reference  # noqa: E402
 from convlab.viz import signal1d as S  # noqa: E402
+from convlab.viz._widgets import release_snapshot, render_png  # noqa: E402
 
 
 def axes():
@@ -86,3 +90,47 @@ def test_static_frames():
     n = (12 - 2 - 1) // 3 + 1
     assert len(box.frames) == n == len(box.slider.options)
     assert box.frames[0].value != box.frames[-1].value
+
+
+def frame(ex):
+    return np.asarray(Image.open(io.BytesIO(ex.image.value)).convert("RGB")).astype(int)
+
+
+def test_explorer_redraws_its_panels_in_place_and_stays_right():
+    x = S.default_signal()
+    ex = S.conv1d_explorer(x)
+    scene = ex.scene
+    artists = [scene.sig["stems"], scene.sig["pad_markers"], scene.kern["window"], scene.kern["markers"],
+               scene.out["stems"], scene.out["markers"]]
+    for values in [dict(padding=3), dict(kernel_size=6), dict(dilation=2), dict(stride=3, position=2),
+                   dict(padding=0, kernel_size=2, dilation=1, stride=1)]:
+        st = ex.set(**values)
+        v = ex.values()
+        k, s, p, d = v["kernel_size"], v["stride"], v["padding"], v["dilation"]
+        assert [scene.sig["stems"], scene.sig["pad_markers"], scene.kern["window"], scene.kern["markers"],
+                scene.out["stems"], scene.out["markers"]] == artists
+        # the input: samples where they are, p grey padding samples each side, the axis spanning them
+        assert sorted(scene.sig["pad_markers"].get_xdata()) == list(range(-p, 0)) + list(range(12, 12 + p))
+        assert len(scene.sig["stems"].get_segments()) == 12
+        assert scene.ax_x.get_xlim() == (-p - 0.7, 12 + p - 0.3) == scene.ax_k.get_xlim()
+        # the kernel: one marker and one visible label per tap, its values
+        w = st["kernel"]
+        assert list(scene.kern["markers"].get_xdata()) == st["taps"]
+        assert list(scene.kern["markers"].get_ydata()) == list(w)
+        assert [t.get_text() for t in scene.kern["_pool"] if t.get_visible()] == [S.fmt(a) for a in w]
+        assert scene.ax_k.get_title() == f"kernel, kernel_size={k}, stride={s}, dilation={d}"
+        # the output: the convolution up to the position, its length in the title and ticks
+        ref = reference.conv_nd(x[None, None], w[None, None], stride=s, padding=p, dilation=d)[0, 0]
+        o = st["position"]
+        assert list(scene.out["markers"].get_ydata()) == pytest.approx(list(ref[:o + 1]))
+        assert scene.ax_y.get_title() == f"output, L_out={len(ref)}"
+        assert list(scene.ax_y.get_xticks()) == list(range(len(ref)))
+    assert len(scene.ax_x.lines) == 3 and len(scene.ax_k.lines) == 2     # no zero line added per redraw
+    fresh = S.conv1d_explorer(x)
+    fresh.set(**ex.values())
+    assert np.abs(frame(ex) - frame(fresh)).max() <= 8
+    fast = frame(ex)
+    for ax in (scene.ax_x, scene.ax_k, scene.ax_y):
+        release_snapshot(ax)
+    slow = np.asarray(Image.open(io.BytesIO(render_png(ex.figure))).convert("RGB")).astype(int)
+    assert np.mean(np.abs(fast - slow) > 40) < 0.01

@@ -143,3 +143,43 @@ def test_unfold_explorer_block_moves_only_the_outlines_and_stays_right():
         release_snapshot(ax)
     slow = np.asarray(Image.open(io.BytesIO(render_png(ex.figure))).convert("RGB")).astype(int)
     assert np.abs(fast - slow).max() <= 8
+
+
+def test_unfold_explorer_geometry_moves_redraw_every_panel_and_stay_right():
+    ex = unfold_explorer(kernel_size=2, stride=1)
+    arts = ex.artists
+    x0 = {key: arts[key]["cells"] for key in ("unfold", "conv", "fold")}
+    moves = [dict(kernel_size=3), dict(padding=2), dict(stride=2), dict(dilation=2, block=2),
+             dict(kernel_size=1, padding=0, dilation=1, stride=3)]
+    for values in moves:
+        st = ex.set(**values)
+        v = ex.values()
+        k, s, p, d = st["kernel_size"], v["stride"], v["padding"], v["dilation"]
+        x, w = example_arrays(2, (4, 4), 2, k)
+        assert ex.figure.images == []                         # the three panels redrawn, drawn as they are
+        live = frame(ex)
+        ex.set(block=st["block"])                             # a block move: the panels become pictures
+        assert len(ex.figure.images) == 3 and np.abs(frame(ex) - live).max() <= 8
+        assert all(arts[key]["cells"] is x0[key] for key in x0)          # the same block stores
+        # unfold: the padded input of each channel and the column matrix, its numbers when they fit
+        cols = reference.unfold_nd(x[None], k, d, p, s)[0]
+        unfold_cells = arts["unfold"]["cells"]
+        for ci in range(2):
+            np.testing.assert_allclose(unfold_cells[f"in{ci}"].values, np.pad(x[ci], p))
+            assert unfold_cells[f"in{ci}"].shown
+        np.testing.assert_allclose(unfold_cells["cols"].values, cols)
+        if unfold_cells["cols"].labels():
+            assert unfold_cells["cols"].labels() == [[fmt(a) for a in row] for row in cols]
+        assert arts["unfold"]["column"].get_height() == cols.shape[0]
+        # conv = matmul and conv_transpose = fold: each output channel against the reference
+        conv = reference.conv_nd(x[None], w, stride=s, padding=p, dilation=d)[0]
+        y = arts["views"]["y"]                                   # what the fold panel transposes
+        folded = reference.conv_transpose_nd(y[None], w, stride=s, padding=p, dilation=d)[0]
+        np.testing.assert_allclose(arts["conv"]["cells"]["prod"].values, conv.reshape(2, -1))
+        for co in range(2):
+            np.testing.assert_allclose(arts["conv"]["cells"][f"out{co}"].values, conv[co])
+            np.testing.assert_allclose(arts["fold"]["cells"][f"out{co}"].values, folded[co])
+        assert "= 0" in arts["conv"]["texts"]["title"].get_text()
+    fresh = unfold_explorer(kernel_size=2, stride=1)
+    fresh.set(**ex.values())
+    assert np.abs(frame(ex) - frame(fresh)).max() <= 8

@@ -8,9 +8,11 @@ matplotlib.use("Agg")
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 from matplotlib.backends.backend_agg import FigureCanvasAgg  # noqa: E402
+from matplotlib.transforms import Bbox  # noqa: E402
 from PIL import Image  # noqa: E402
 
 from convlab.viz import _widgets as Wd  # noqa: E402
+from convlab.viz._cells import Cells, add_labels, prepare_axes  # noqa: E402
 
 
 def pixels(png):
@@ -35,10 +37,9 @@ def test_encode_png_round_trip(alpha, rng):
     rgba[..., 3] = alpha
     rgba[0, 0, 3] = 255
     back = np.asarray(Image.open(io.BytesIO(Wd.encode_png(rgba))))
-    if alpha == 255:                                  # opaque: written as RGB
-        assert back.shape == (9, 13, 3) and np.array_equal(back, rgba[..., :3])
-    else:
-        assert back.shape == (9, 13, 4) and np.array_equal(back, rgba)
+    assert back.shape == (9, 13, 4) and np.array_equal(back, rgba)        # RGBA, opaque or not
+    view = rgba[:, ::2]                                                     # a strided view is copied first
+    assert np.array_equal(np.asarray(Image.open(io.BytesIO(Wd.encode_png(view)))), view)
 
 
 def text_figure():
@@ -100,3 +101,67 @@ def test_snapshot_keeps_texts_outside_the_axes_and_live_artists_move():
     Wd.release_snapshot(ax)
     assert static.get_visible()
     assert np.abs(pixels(Wd.render_png(fig)) - moved).max() <= 2
+
+
+# --------------------------------------------------------------------------- many labels, one artist
+
+@pytest.mark.parametrize("ha,va,size,weight", [("center", "center", 9, None), ("left", "bottom", 5.5, None),
+                                               ("right", "top", 10, "bold")])
+def test_labels_draw_the_pixels_of_texts(ha, va, size, weight):
+    """A Labels artist lands every string where a Text with the same properties does (multi-line too)."""
+    xy = [(c + 0.5, r + 0.5) for r in range(6) for c in range(6)]
+    strings = [f"{(r * 7 + c) % 13 - 4}" + ("\n.5" if (r + c) % 5 == 0 else "") for r in range(6) for c in range(6)]
+    strings[3] = ""                                  # an empty label draws nothing
+    colors = ["#222222" if i % 3 else "#8a5a00" for i in range(36)]
+
+    def draw(kind):
+        fig = Wd.new_figure(3, 3)
+        fig.set_layout_engine(None)
+        ax = fig.add_subplot()
+        ax.set_xlim(0, 6)
+        ax.set_ylim(6, 0)
+        ax.set_axis_off()
+        if kind == "texts":
+            artists = [ax.text(x, y, s, ha=ha, va=va, fontsize=size, fontweight=weight, color=c)
+                       for (x, y), s, c in zip(xy, strings, colors)]
+        else:
+            artists = add_labels(ax, fontsize=size, fontweight=weight, ha=ha, va=va)
+            artists.set_labels(xy, strings, colors)
+        return pixels(Wd.render_png(fig)), fig, artists
+
+    slow, fig_t, texts = draw("texts")
+    fast, fig_l, labels = draw("labels")
+    assert np.array_equal(fast, slow) and slow.min() < 100
+    renderer = Wd.frame_canvas(fig_t).get_renderer()
+    expected = Bbox.union([t.get_window_extent(renderer) for t in texts if t.get_text()])
+    assert np.allclose(labels.get_window_extent(Wd.frame_canvas(fig_l).get_renderer()).bounds, expected.bounds)
+    assert labels.get_texts() == strings and labels.get_offsets().shape == (36, 2)
+    labels.set_labels(xy[:2], ["a", "b"])            # new strings, fewer of them
+    assert labels.get_texts() == ["a", "b"]
+    with pytest.raises(ValueError, match="2 labels but 3 colours"):
+        labels.set_labels(xy[:2], ["a", "b"], ["red", "green", "blue"])
+
+
+def test_cells_draw_the_pixels_of_an_image_of_their_colours():
+    """Cells paints its colours with a QuadMesh: the pixels of ``imshow(..., interpolation="nearest")``."""
+    colors = np.random.default_rng(0).random((4, 7, 4))
+    colors[..., 3] = 1
+
+    def draw(kind, limits):
+        fig = Wd.new_figure(3.3, 3.1)
+        fig.set_layout_engine(None)
+        ax = prepare_axes(fig.add_subplot())
+        if kind == "image":
+            ax.imshow(colors, extent=(1.5, 8.5, 6, 2), interpolation="nearest")
+        else:
+            cells = Cells(ax)
+            cells.show(np.zeros((2, 9)), np.zeros((2, 9, 4)), origin=(0, 0))     # a larger grid first
+            cells.show(np.zeros((4, 7)), colors, labels=False, origin=(1.5, 2))
+            cells.edges.set_visible(False)
+            assert np.allclose(cells.colors(), colors) and cells.bounds() == (1.5, 2.0, 7, 4)
+        ax.set_xlim(*limits)
+        ax.set_ylim(limits[1], limits[0])
+        return pixels(Wd.render_png(fig))
+
+    for limits in [(-0.3, 12.4), (-0.17, 10.93), (0, 30)]:
+        assert np.abs(draw("cells", limits) - draw("image", limits)).max() <= 2

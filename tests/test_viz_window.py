@@ -51,30 +51,61 @@ def test_receptive_field_follows_the_index_formula(k, s, p, d):
 # ----------------------------------------------------------------------------- draw functions
 
 
+def labels_by_cell(labels):
+    """``{(r, c): text}`` of a Labels artist, by the cell each label sits in (what a reader sees where)."""
+    return {(int(np.floor(y)), int(np.floor(x))): t for (x, y), t in zip(labels.get_offsets(), labels.get_texts())
+            if t}
+
+
+def unit_squares(squares):
+    """The cells of a collection of squares, checking each one is a unit square at its cell."""
+    for path in squares.get_paths():
+        assert np.allclose(np.ptp(path.vertices, axis=0), (1, 1))
+    return W.square_cells(squares)
+
+
 @pytest.mark.parametrize("mode", MODES)
 def test_padded_input_cells_values_and_source_labels(x, mode):
     ax = axes()
     p = 2
     art = W.draw_padded_input(ax, x, p, mode)
     H, Wd = x.shape
-    assert set(art["cells"]) == {(r, c) for r in range(-p, H + p) for c in range(-p, Wd + p)}
-    for (r, c), cell in art["cells"].items():
-        assert cell.get_xy() == (c, r) and cell.get_width() == 1
+    cells = unit_squares(art["cells"])
+    values, sources = labels_by_cell(art["values"]), labels_by_cell(art["sources"])
+    assert set(cells) == {(r, c) for r in range(-p, H + p) for c in range(-p, Wd + p)} == set(values)
+    for (r, c), (face, edge, line) in cells.items():
+        assert same_colour(edge, style.EDGE) and line == "-"
         inside = 0 <= r < H and 0 <= c < Wd
         sr, sc = reference.pad_index(r, H, mode), reference.pad_index(c, Wd, mode)
-        text = art["values"][r, c].get_text()
+        text = values[r, c]
         if inside:
-            assert same_colour(cell.get_facecolor(), style.INPUT)
-            assert text == W.fmt(x[r, c]) and (r, c) not in art["sources"]
+            assert same_colour(face, style.INPUT)
+            assert text == W.fmt(x[r, c]) and (r, c) not in sources
         elif mode == "zeros":
-            assert same_colour(cell.get_facecolor(), style.PAD_ZERO)
-            assert text == "0" and (r, c) not in art["sources"]
+            assert same_colour(face, style.PAD_ZERO)
+            assert text == "0" and (r, c) not in sources
         else:
-            assert same_colour(cell.get_facecolor(), style.PAD_COPY)
+            assert same_colour(face, style.PAD_COPY)
             assert text == W.fmt(x[sr, sc])
-            assert art["sources"][r, c].get_text() == f"←({sr},{sc})"
+            assert sources[r, c] == f"←({sr},{sc})" and art["copies"][r, c] == (sr, sc)
+    assert len(sources) == (0 if mode == "zeros" else (H + 2 * p) * (Wd + 2 * p) - H * Wd)
     assert art["border"].get_xy() == (0, 0) and art["border"].get_width() == Wd and art["border"].get_height() == H
     assert ax.get_xlim()[0] < -p + 0.1 and ax.get_ylim()[0] > H + p - 0.1     # y axis points down
+
+
+def test_padded_input_redraws_in_place_as_a_fresh_draw(x):
+    ax = axes()
+    art = W.draw_padded_input(ax, x, 2, "reflect")
+    kept = dict(art)
+    for p, mode in [(1, "zeros"), (3, "circular"), (0, "replicate")]:
+        again = W.draw_padded_input(ax, x, p, mode, artists=art)
+        fresh_ax = axes()
+        fresh = W.draw_padded_input(fresh_ax, x, p, mode)
+        assert again is art and all(art[k] is kept[k] for k in ("cells", "values", "sources", "border"))
+        assert unit_squares(art["cells"]) == unit_squares(fresh["cells"])
+        assert labels_by_cell(art["values"]) == labels_by_cell(fresh["values"])
+        assert labels_by_cell(art["sources"]) == labels_by_cell(fresh["sources"])
+        assert ax.get_title() == fresh_ax.get_title() and ax.get_xlim() == fresh_ax.get_xlim()
 
 
 def test_padded_input_rejects_reflect_padding_as_large_as_the_input(x):
@@ -86,14 +117,23 @@ def test_kernel_taps_sit_on_the_dilated_grid_with_gaps():
     w = np.arange(6.0).reshape(2, 3)
     ax = axes()
     art = W.draw_kernel(ax, w, dilation=2)
-    for (a, b), cell in art["taps"].items():
-        assert cell.get_xy() == (2 * b, 2 * a)
-        assert same_colour(cell.get_facecolor(), style.KERNEL)
-        assert art["values"][a, b].get_text() == W.fmt(w[a, b])
+    cells = unit_squares(art["cells"])
+    values = labels_by_cell(art["values"])
+    assert set(cells) == {(r, c) for r in range(3) for c in range(5)}
+    for (a, b), (r, c) in art["taps"].items():
+        assert (r, c) == (2 * a, 2 * b)
+        face, edge, line = cells[r, c]
+        assert same_colour(face, style.KERNEL) and same_colour(edge, style.EDGE) and line == "-"
+        assert values[r, c] == W.fmt(w[a, b])
+    gaps = [cell for cell in cells if cell not in set(art["taps"].values())]
     span = (2 * (2 - 1) + 1) * (2 * (3 - 1) + 1)
-    assert len(art["gaps"]) == span - w.size
-    assert all(same_colour(g.get_facecolor(), style.GAP) for g in art["gaps"])
+    assert len(gaps) == span - w.size and len(values) == w.size
+    assert all(same_colour(cells[g][0], style.GAP) and cells[g][2] == ":" for g in gaps)
     assert "dilation" in ax.get_title()
+    # redrawn in place for another kernel: the same artists, the new grid
+    again = W.draw_kernel(ax, w[:1, :2], dilation=1, artists=art)
+    assert again is art and set(unit_squares(art["cells"])) == {(0, 0), (0, 1)}
+    assert labels_by_cell(art["values"]) == {(0, 0): "0", (0, 1): "1"} and "dilation" not in ax.get_title()
 
 
 @pytest.mark.parametrize("mode", MODES)
@@ -124,7 +164,8 @@ def test_output_grid_marks_the_active_cell():
     y = np.arange(6.0).reshape(2, 3) - 2.5
     ax = axes()
     art = W.draw_output(ax, y, (1, 2))
-    assert [art["values"][i, j].get_text() for i in range(2) for j in range(3)] == [W.fmt(v) for v in y.ravel()]
+    assert labels_by_cell(art["values"]) == {(i, j): W.fmt(y[i, j]) for i in range(2) for j in range(3)}
+    assert all(same_colour(face, style.OUTPUT) for face, _, _ in unit_squares(art["cells"]).values())
     assert art["active"].get_xy() == (2, 1) and same_colour(art["active"].get_facecolor(), style.ACTIVE)
     assert art["active_value"].get_text() == W.fmt(y[1, 2]) == "2.50"
     W.highlight_output(art, (0, 0))
@@ -132,6 +173,9 @@ def test_output_grid_marks_the_active_cell():
     W.highlight_output(art, None)
     assert not art["active"].get_visible()
     assert ax.get_title() == "output 2×3"
+    W.draw_output(ax, y.T, (2, 1), artists=art)       # in place, another shape
+    assert set(unit_squares(art["cells"])) == {(i, j) for i in range(3) for j in range(2)}
+    assert art["active_value"].get_text() == W.fmt(y[1, 2]) and ax.get_title() == "output 3×2"
 
 
 @pytest.mark.parametrize("mode", MODES)
@@ -200,12 +244,12 @@ def test_explorer_follows_its_controls():
 
 def test_explorer_padding_mode_changes_the_padding_labels():
     ex = W.window_explorer(padding=1, padding_mode="zeros")
-    assert ex.scene.inp["sources"] == {}
+    assert labels_by_cell(ex.scene.inp["sources"]) == {}
     ex.set(padding_mode="replicate")
-    labels = ex.scene.inp["sources"]
-    assert labels[-1, -1].get_text() == "←(0,0)" and labels[5, 2].get_text() == "←(4,2)"
+    labels = labels_by_cell(ex.scene.inp["sources"])
+    assert labels[-1, -1] == "←(0,0)" and labels[5, 2] == "←(4,2)"
     ex.set(padding_mode="circular")
-    assert ex.scene.inp["sources"][-1, -1].get_text() == "←(4,4)"
+    assert labels_by_cell(ex.scene.inp["sources"])[-1, -1] == "←(4,4)"
 
 
 def test_explorer_position_survives_range_changes_and_errors():
@@ -234,8 +278,8 @@ def test_snapshot_keeps_the_figure_and_the_artists():
     ex = W.window_explorer(padding_mode="reflect")
     fast = np.asarray(Image.open(io.BytesIO(ex.image.value)))
     scene = ex.scene
-    hidden = scene.inp["values"][0, 0]
-    assert not hidden.get_visible() and hidden.get_text() == W.fmt(W.default_input()[0, 0])
+    hidden = scene.inp["values"]
+    assert not hidden.get_visible() and labels_by_cell(hidden)[0, 0] == W.fmt(W.default_input()[0, 0])
     for ax in (scene.ax_in, scene.ax_k, scene.ax_out):
         W.release_snapshot(ax)
     assert hidden.get_visible()
@@ -252,3 +296,59 @@ def test_static_form_has_one_frame_per_position():
     box = W.window_static(stride=2, padding=1)
     assert len(box.frames) == 9 == len(box.slider.options)
     assert box.frames[0].value != box.frames[4].value
+
+
+def frame(ex):
+    return np.asarray(Image.open(io.BytesIO(ex.image.value)).convert("RGB")).astype(int)
+
+
+def test_explorer_redraws_its_grids_in_place_and_stays_right():
+    x = W.default_input()
+    ex = W.window_explorer(x)
+    scene = ex.scene
+    grids = [scene.inp["cells"], scene.inp["values"], scene.inp["sources"], scene.kern["cells"],
+             scene.kern["values"], scene.out["cells"], scene.out["values"]]
+    for values in [dict(padding=3), dict(padding_mode="reflect"), dict(kernel_size=5), dict(dilation=2, kernel_size=2),
+                   dict(padding_mode="circular", stride=2), dict(padding=0, kernel_size=3, dilation=1)]:
+        pictures = list(ex.figure.images)
+        st = ex.set(**values)
+        v = ex.values()
+        k, s, p, d, mode = v["kernel_size"], v["stride"], v["padding"], v["dilation"], v["padding_mode"]
+        # the same artists, redrawn (a move creates no grid)
+        assert [scene.inp["cells"], scene.inp["values"], scene.inp["sources"], scene.kern["cells"],
+                scene.kern["values"], scene.out["cells"], scene.out["values"]] == grids
+        # the input grid follows padding and padding_mode: cells, colours, values, copy labels
+        cells, shown = unit_squares(scene.inp["cells"]), labels_by_cell(scene.inp["values"])
+        assert set(cells) == set(shown) == {(r, c) for r in range(-p, 5 + p) for c in range(-p, 5 + p)}
+        for (r, c), (face, _, _) in cells.items():
+            src = W._source(r, c, x.shape, mode)
+            inside = 0 <= r < 5 and 0 <= c < 5
+            assert same_colour(face, style.INPUT if inside else style.PAD_ZERO if src is None else style.PAD_COPY)
+            assert shown[r, c] == W.fmt(x[src] if src is not None else 0)
+        assert len(labels_by_cell(scene.inp["sources"])) == (0 if mode == "zeros" or p == 0 else
+                                                              (5 + 2 * p) ** 2 - 25)
+        # the kernel grid follows kernel_size and dilation
+        w = st["kernel"]
+        assert labels_by_cell(scene.kern["values"]) == {(a * d, b * d): W.fmt(w[a, b]) for a in range(k)
+                                                        for b in range(k)}
+        assert set(unit_squares(scene.kern["cells"])) == {(r, c) for r in range(d * (k - 1) + 1)
+                                                          for c in range(d * (k - 1) + 1)}
+        # the output grid shows the convolution; the window has one tap square per tap, no more
+        y = reference.conv_nd(x[None, None], w[None, None], stride=s, padding=p, dilation=d, padding_mode=mode)[0, 0]
+        assert labels_by_cell(scene.out["values"]) == {key: W.fmt(y[key]) for key in np.ndindex(*y.shape)}
+        assert sum(t.get_visible() for t in scene.win["taps"]) == k * k
+        assert ex.figure.images != pictures              # the changed panels were pasted anew
+    pictures = list(ex.figure.images)
+    ex.set(position=3)                                   # a position move re-pastes nothing
+    assert ex.figure.images == pictures
+    # after all those moves, the frame is the one a fresh explorer draws (built with the same arguments:
+    # the layout is frozen at the first frame, whose titles and text differ with the values)
+    fresh = W.window_explorer(x)
+    fresh.set(**ex.values())
+    assert np.abs(frame(ex) - frame(fresh)).max() <= 8
+    # and the pictures show what their hidden artists hold
+    fast = frame(ex)
+    for ax in (scene.ax_in, scene.ax_k, scene.ax_out):
+        W.release_snapshot(ax)
+    slow = np.asarray(Image.open(io.BytesIO(render_png(ex.figure))).convert("RGB")).astype(int)
+    assert np.mean(np.abs(fast - slow) > 40) < 0.01      # anti-aliasing only

@@ -141,17 +141,17 @@ def _png_chunk(kind: bytes, data: bytes) -> bytes:
 
 
 def encode_png(rgba: np.ndarray, level: int = 1) -> bytes:
-    """PNG bytes of an ``(H, W, 4)`` uint8 image: RGB when it is opaque, no row filter, zlib ``level``.
+    """PNG bytes of an ``(H, W, 4)`` uint8 image: RGBA, no row filter, zlib ``level``.
 
     A few times faster than Pillow's encoder (which tries five filters on every row) on the
-    flat colours of a figure, for frames of about the same size.
+    flat colours of a figure, for frames of about the same size. The alpha channel stays even
+    when the image is opaque: dropping it is a strided copy that costs more than zlib saves.
     """
     height, width = rgba.shape[:2]
-    opaque = bool((rgba[..., 3] == 255).all())
-    pixels = rgba[..., :3] if opaque else rgba
-    rows = np.zeros((height, 1 + width * pixels.shape[2]), dtype=np.uint8)    # each row: filter type 0, pixels
-    rows[:, 1:] = pixels.reshape(height, -1)
-    header = struct.pack(">IIBBBBB", width, height, 8, 2 if opaque else 6, 0, 0, 0)   # 8 bits, RGB / RGBA
+    rows = np.empty((height, 1 + width * 4), dtype=np.uint8)    # each row: filter type 0, pixels
+    rows[:, 0] = 0
+    rows[:, 1:] = np.ascontiguousarray(rgba, dtype=np.uint8).reshape(height, -1)
+    header = struct.pack(">IIBBBBB", width, height, 8, 6, 0, 0, 0)   # 8 bits, RGBA
     return (b"\x89PNG\r\n\x1a\n" + _png_chunk(b"IHDR", header) + _png_chunk(b"IDAT", zlib.compress(rows, level))
             + _png_chunk(b"IEND", b""))
 
@@ -165,8 +165,11 @@ class _AxesPicture(FigureImage):
 
     def __init__(self, figure, picture, x0, y0, hidden):
         super().__init__(figure, offsetx=x0, offsety=y0, origin="upper", zorder=-1)
-        self.set_data(picture)
-        self._bottom_up = np.ascontiguousarray(picture[::-1])    # the row order draw_image takes
+        self._bottom_up = np.ascontiguousarray(picture[::-1])    # the row order draw_image takes (one copy)
+        # the image array, as ``set_data`` would keep it, without its checked copy of a whole picture
+        # (uint8 RGBA has nothing to mask); ``get_array`` / ``get_extent`` read it
+        self._A = self._bottom_up[::-1]
+        self._imcache = None
         self.hidden = hidden
         self._geometry = (figure.dpi, tuple(figure.bbox.bounds))
 
@@ -213,7 +216,8 @@ def snapshot_axes(ax, live=()):
     live = set(map(id, live))
     titles = [t for t in (ax.title, ax._left_title, ax._right_title) if t.get_visible() and t.get_text()]
     frame = [a for a in (ax.xaxis, ax.yaxis, *ax.spines.values()) if a.get_visible()] if ax.axison else []
-    content = [a for a in (*ax.patches, *ax.texts, *ax.lines, *ax.collections, *ax.images) if a.get_visible()]
+    content = [a for a in (*ax.patches, *ax.texts, *ax.lines, *ax.collections, *ax.images, *ax.artists)
+               if a.get_visible()]
     static = [a for a in content if id(a) not in live]
     moving = [a for a in content if id(a) in live]
     renderer = frame_canvas(fig).get_renderer()
@@ -225,14 +229,15 @@ def snapshot_axes(ax, live=()):
         artist.set_visible(True)
     buf = np.asarray(renderer.buffer_rgba())
     height = buf.shape[0]
-    rows = np.flatnonzero(buf[..., 3].any(axis=1))      # the drawn pixels, texts outside the axes box included
-    cols = np.flatnonzero(buf[..., 3].any(axis=0))
+    pixels = buf.view(np.uint32)[..., 0]                # one word a pixel: 0 where nothing was drawn
+    rows = np.flatnonzero(pixels.any(axis=1))           # the drawn pixels, texts outside the axes box included
     if rows.size:
+        cols = np.flatnonzero(pixels[rows[0]:rows[-1] + 1].any(axis=0))
         y0, y1, x0, x1 = rows[0], rows[-1] + 1, cols[0], cols[-1] + 1
     else:
         y0 = y1 = x0 = x1 = 0
     hidden = static + titles + frame
-    picture = _AxesPicture(fig, buf[y0:y1, x0:x1].copy(), int(x0), int(height - y1), hidden)
+    picture = _AxesPicture(fig, buf[y0:y1, x0:x1], int(x0), int(height - y1), hidden)
     fig.images.append(picture)
     picture._remove_method = fig.images.remove
     for artist in hidden:

@@ -18,6 +18,7 @@ from matplotlib.colors import to_rgba
 
 from .. import nn, shapes
 from . import style
+from ._cells import add_labels
 from ._widgets import new_figure, release_snapshot, snapshot_axes, static_explorer
 from .window import RangedExplorer, _int_slider, blank_axes, freeze_layout, set_title
 
@@ -43,36 +44,41 @@ def _check(in_channels, out_channels, groups):
                          f"valid: {valid_groups(in_channels, out_channels)}")
 
 
-def draw_group_connections(ax, in_channels, out_channels, groups) -> dict:
+def draw_group_connections(ax, in_channels, out_channels, groups, *, artists=None) -> dict:
     """Input channels (left column) joined to the output channels (right column) they feed.
 
     Input channel ``i`` sits at ``(0, i)``, output channel ``o`` at ``(1, o)`` (rows
     scaled to the same height when the counts differ; y down). One line per
     (input, output) pair of the same group, coloured ``style.group_color(group)``.
     Returns ``{"lines": LineCollection, "pairs": [(i, o), …] in line order,
-    "in_nodes", "out_nodes"}`` (scatter collections with one colour per channel);
-    :func:`update_group_connections` recolours them for another ``groups``.
+    "in_nodes", "out_nodes"}`` (scatter collections with one colour per channel) and
+    ``"names"`` (Labels ``in i`` / ``out o``); :func:`update_group_connections` recolours
+    them for another ``groups``. Pass the dict back as ``artists`` to redraw in place for
+    other channel counts.
     """
     _check(in_channels, out_channels, groups)
     n = max(in_channels, out_channels)
     yi = np.linspace(0, n - 1, in_channels) if in_channels > 1 else np.array([(n - 1) / 2])
     yo = np.linspace(0, n - 1, out_channels) if out_channels > 1 else np.array([(n - 1) / 2])
-    art = {
-        "lines": ax.add_collection(LineCollection([], linewidths=1.4, alpha=0.8, zorder=1)),
-        "in_nodes": ax.scatter(np.zeros(in_channels), yi, s=110, edgecolors=style.EDGE, zorder=3),
-        "out_nodes": ax.scatter(np.ones(out_channels), yo, s=110, edgecolors=style.EDGE, marker="s", zorder=3),
-        "_y": (yi, yo),
-    }
-    for i, y in enumerate(yi):
-        ax.text(-0.08, y, f"in {i}", ha="right", va="center", fontsize=style.FONT_SIZE - 1)
-    for o, y in enumerate(yo):
-        ax.text(1.08, y, f"out {o}", ha="left", va="center", fontsize=style.FONT_SIZE - 1)
+    if artists is None:
+        artists = {
+            "lines": ax.add_collection(LineCollection([], linewidths=1.4, alpha=0.8, zorder=1)),
+            "in_nodes": ax.scatter([], [], s=110, edgecolors=style.EDGE, zorder=3),
+            "out_nodes": ax.scatter([], [], s=110, edgecolors=style.EDGE, marker="s", zorder=3),
+            "names": {"in": add_labels(ax, fontsize=style.FONT_SIZE - 1, ha="right"),
+                      "out": add_labels(ax, fontsize=style.FONT_SIZE - 1, ha="left")},
+        }
+        blank_axes(ax)
+    artists["in_nodes"].set_offsets(np.column_stack([np.zeros(in_channels), yi]))
+    artists["out_nodes"].set_offsets(np.column_stack([np.ones(out_channels), yo]))
+    artists["names"]["in"].set_labels([(-0.08, y) for y in yi], [f"in {i}" for i in range(in_channels)])
+    artists["names"]["out"].set_labels([(1.08, y) for y in yo], [f"out {o}" for o in range(out_channels)])
+    artists["_y"] = (yi, yo)
     ax.set_xlim(-0.45, 1.45)
     ax.set_ylim(n - 0.5, -0.8)
-    blank_axes(ax)
     set_title(ax, f"in_channels={in_channels} → out_channels={out_channels}")
-    update_group_connections(art, groups)
-    return art
+    update_group_connections(artists, groups)
+    return artists
 
 
 def update_group_connections(art, groups) -> None:
@@ -96,7 +102,8 @@ def update_group_connections(art, groups) -> None:
     art["pairs"] = pairs
 
 
-def draw_weight_blocks(ax, in_channels, out_channels, groups, kernel_size, transposed=False) -> dict:
+def draw_weight_blocks(ax, in_channels, out_channels, groups, kernel_size, transposed=False, *,
+                       artists=None) -> dict:
     """The weight's block structure: a channel-by-channel matrix, one cell per stored kernel.
 
     Conv: rows are output channels, columns input channels; ConvTranspose: rows
@@ -104,27 +111,32 @@ def draw_weight_blocks(ax, in_channels, out_channels, groups, kernel_size, trans
     group's diagonal block (the pairs that exist) take the group's colour; the
     rest (never stored) stay white. Returns ``{"image": AxesImage, "rgba",
     "shape": Derivation (``shapes.conv_weight_shape``), "label": Text}``;
-    :func:`update_weight_blocks` recolours them for another ``groups``.
+    :func:`update_weight_blocks` recolours them for another ``groups``. Pass the dict
+    back as ``artists`` to redraw in place for other channel counts.
     """
     _check(in_channels, out_channels, groups)
     rows, cols = (in_channels, out_channels) if transposed else (out_channels, in_channels)
-    art = {"image": ax.imshow(np.ones((rows, cols, 4)), extent=(0, cols, rows, 0), interpolation="nearest"),
-           "_args": (in_channels, out_channels, kernel_size, transposed)}
+    if artists is None:
+        artists = {"image": ax.imshow(np.ones((1, 1, 4)), interpolation="nearest"),
+                   "grid": ax.add_collection(LineCollection([], colors=style.EDGE, linewidths=0.5, zorder=2)),
+                   "caption": ax.text(0, 0, "", ha="center", va="top", fontsize=style.FONT_SIZE),
+                   "label": ax.text(0, 0, "", ha="center", va="top", fontsize=style.FONT_SIZE, fontweight="bold")}
+        blank_axes(ax)
+    artists["_args"] = (in_channels, out_channels, kernel_size, transposed)
+    artists["image"].set_extent((0, cols, rows, 0))
     segs = [((c, 0), (c, rows)) for c in range(cols + 1)] + [((0, r), (cols, r)) for r in range(rows + 1)]
-    art["grid"] = ax.add_collection(LineCollection(segs, colors=style.EDGE, linewidths=0.5, zorder=2))
+    artists["grid"].set_segments(segs)
     ax.set_xlim(-0.1, cols + 0.1)
     ax.set_ylim(rows + 0.1, -0.1)
     ax.set_aspect("equal")
-    blank_axes(ax)
     rname, cname = ("in", "out") if transposed else ("out", "in")
-    ax.text(cols / 2, rows + 0.3, f"rows: {rname}_channels, columns: {cname}_channels", ha="center", va="top",
-            fontsize=style.FONT_SIZE)
-    art["label"] = ax.text(cols / 2, rows + 0.3 + 0.06 * max(rows, 4), "", ha="center", va="top",
-                           fontsize=style.FONT_SIZE, fontweight="bold")
+    artists["caption"].set_position((cols / 2, rows + 0.3))
+    artists["caption"].set_text(f"rows: {rname}_channels, columns: {cname}_channels")
+    artists["label"].set_position((cols / 2, rows + 0.3 + 0.06 * max(rows, 4)))
     kernel = tuple(kernel_size) if isinstance(kernel_size, (tuple, list)) else (kernel_size,)
     set_title(ax, "weight blocks (one cell = one kernel " + "×".join(map(str, kernel)) + ")")
-    update_weight_blocks(art, groups)
-    return art
+    update_weight_blocks(artists, groups)
+    return artists
 
 
 def update_weight_blocks(art, groups) -> None:
@@ -164,18 +176,18 @@ class _GroupsScene:
         self.depthwise = ax_t.text(0, 0.35, "", va="top", ha="left", fontsize=style.FONT_SIZE, fontweight="bold",
                                    transform=ax_t.transAxes, color=style.WINDOW)
         self.channels = None
+        self.con = self.blocks = None
 
     def update(self, in_channels=4, out_channels=8, groups=2):
         valid = valid_groups(in_channels, out_channels)
         if groups not in valid:                      # the largest valid value not above the request
             groups = max(g for g in valid if g <= groups) if groups >= 1 else 1
-        if self.channels != (in_channels, out_channels):          # the grids change size: draw anew
+        if self.channels != (in_channels, out_channels):          # the grids change size: draw them again
             for ax in (self.ax_c, self.ax_w):
-                release_snapshot(ax)
-                ax.clear()
-            self.con = draw_group_connections(self.ax_c, in_channels, out_channels, groups)
+                release_snapshot(ax)                              # (the hidden artists come back first)
+            self.con = draw_group_connections(self.ax_c, in_channels, out_channels, groups, artists=self.con)
             self.blocks = draw_weight_blocks(self.ax_w, in_channels, out_channels, groups, self.kernel_size,
-                                             self.transposed)
+                                             self.transposed, artists=self.blocks)
             self.channels = (in_channels, out_channels)
             fresh = True
         else:

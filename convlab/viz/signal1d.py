@@ -18,8 +18,8 @@ from . import style
 from ._widgets import new_figure, release_snapshot, snapshot_axes, static_explorer
 from .window import RangedExplorer, _int_slider, fmt, fmt_factor, freeze_layout, play_row, set_title
 
-__all__ = ["window_taps", "draw_signal", "draw_kernel_at", "move_kernel", "draw_output_signal",
-           "grow_output", "dot_product_1d", "conv1d_explorer", "conv1d_static"]
+__all__ = ["window_taps", "draw_signal", "draw_kernel_at", "kernel_artists", "move_kernel", "draw_output_signal",
+           "output_artists", "grow_output", "dot_product_1d", "conv1d_explorer", "conv1d_static"]
 
 
 def window_taps(position, kernel_size, stride=1, padding=0, dilation=1) -> list:
@@ -35,61 +35,89 @@ def _limits(ax, lo, hi, values):
     top = max(1.0, float(np.max(np.abs(values), initial=0.0))) * 1.25
     ax.set_xlim(lo - 0.7, hi - 0.3)
     ax.set_ylim(-top, top)
-    _style(ax)
 
 
 def _style(ax):
+    """The look of a stem panel (once per Axes): the zero line, small tick labels, only the bottom spine.
+
+    The axes have no axis labels: placing those at fixed coordinates skips matplotlib's search for a
+    spot clear of the tick labels of every axes sharing x, a fifth of a panel's redraw."""
     ax.axhline(0, color=style.EDGE, linewidth=0.6, zorder=0)
     ax.tick_params(labelsize=style.FONT_SIZE - 1)
     ax.set_yticks([])
     for side in ("top", "right", "left"):
         ax.spines[side].set_visible(False)
+    ax.xaxis.set_label_coords(0.5, 0.0)
+    ax.yaxis.set_label_coords(0.0, 0.5)
 
 
-def draw_signal(ax, x, padding=0) -> dict:
+def draw_signal(ax, x, padding=0, *, artists=None) -> dict:
     """Stem plot of the 1d input ``x`` (``(L_in,)``) with ``padding`` zero samples on each side.
 
     Returns ``{"stems", "markers"}`` for the input samples (x = 0 … L_in − 1) and
-    ``{"pad_stems", "pad_markers"}`` for the padding (grey, value 0).
+    ``{"pad_stems", "pad_markers"}`` for the padding (grey, value 0). Pass it back as
+    ``artists`` to redraw in place for another padding.
     """
     x = np.asarray(x, dtype=float)
     if x.ndim != 1:
         raise ValueError(f"x must be a 1d signal (L_in,), got shape {x.shape}")
     idx = np.arange(len(x))
     pad = np.r_[np.arange(-padding, 0), np.arange(len(x), len(x) + padding)]
-    art = {
-        "stems": ax.add_collection(LineCollection(_stems(idx, x), colors=style.INPUT_LINE, linewidths=2)),
-        "markers": ax.plot(idx, x, "o", color=style.INPUT_LINE, markersize=5)[0],
-        "pad_stems": ax.add_collection(LineCollection(_stems(pad, np.zeros(len(pad))), colors=style.MUTED)),
-        "pad_markers": ax.plot(pad, np.zeros(len(pad)), "o", color=style.MUTED, markersize=5, mfc="white")[0],
-    }
+    if artists is None:
+        artists = {
+            "stems": ax.add_collection(LineCollection([], colors=style.INPUT_LINE, linewidths=2)),
+            "markers": ax.plot([], [], "o", color=style.INPUT_LINE, markersize=5)[0],
+            "pad_stems": ax.add_collection(LineCollection([], colors=style.MUTED)),
+            "pad_markers": ax.plot([], [], "o", color=style.MUTED, markersize=5, mfc="white")[0],
+        }
+        _style(ax)
+    artists["stems"].set_segments(_stems(idx, x))
+    artists["markers"].set_data(idx, x)
+    artists["pad_stems"].set_segments(_stems(pad, np.zeros(len(pad))))
+    artists["pad_markers"].set_data(pad, np.zeros(len(pad)))
     _limits(ax, -padding, len(x) + padding, x)
     set_title(ax, f"input, L_in={len(x)}" + (f", padding={padding} (zeros)" if padding else ""))
-    return art
+    return artists
 
 
-def draw_kernel_at(ax, w, position, stride=1, padding=0, dilation=1) -> dict:
+def draw_kernel_at(ax, w, position, stride=1, padding=0, dilation=1, *, artists=None) -> dict:
     """The kernel ``w`` (``(kernel_size,)``) placed on the taps of output sample ``position``.
 
     ``"window"`` is a band over the receptive field (``dilation·(kernel_size − 1) + 1``
     input cells), ``"stems"``/``"markers"`` the weights at the tap positions and
-    ``"labels"`` their values. Move them with :func:`move_kernel`.
+    ``"labels"`` their values. Move them with :func:`move_kernel`; pass the dict back as
+    ``artists`` to redraw in place for another kernel (unused labels are hidden and kept).
     """
     w = np.asarray(w, dtype=float)
-    art = {
-        "window": ax.add_patch(Rectangle((0, 0), 1, 1, facecolor=style.KERNEL, alpha=0.25,
-                                         edgecolor=style.WINDOW, linewidth=1.5, zorder=0)),
-        "stems": ax.add_collection(LineCollection([], colors=style.TAP_EDGE, linewidths=2)),
-        "markers": ax.plot([], [], "s", color=style.TAP_EDGE, markersize=5)[0],
-        "labels": [ax.text(0, 0, fmt(v), ha="center", va="bottom" if v >= 0 else "top",
-                           fontsize=style.FONT_SIZE - 1, color=style.TEXT) for v in w],
-    }
-    art["_w"] = w
+    if artists is None:
+        artists = {
+            "window": ax.add_patch(Rectangle((0, 0), 1, 1, facecolor=style.KERNEL, alpha=0.25,
+                                             edgecolor=style.WINDOW, linewidth=1.5, zorder=0)),
+            "stems": ax.add_collection(LineCollection([], colors=style.TAP_EDGE, linewidths=2)),
+            "markers": ax.plot([], [], "s", color=style.TAP_EDGE, markersize=5)[0],
+            "_pool": [],
+        }
+        _style(ax)
+    pool = artists["_pool"]
+    while len(pool) < len(w):
+        pool.append(ax.text(0, 0, "", ha="center", fontsize=style.FONT_SIZE - 1, color=style.TEXT))
+    for label, v in zip(pool, w):
+        label.set_text(fmt(v))
+        label.set_verticalalignment("bottom" if v >= 0 else "top")
+        label.set_visible(True)
+    for label in pool[len(w):]:
+        label.set_visible(False)
+    artists["labels"] = pool[:len(w)]
+    artists["_w"] = w
     top = max(1.0, float(np.max(np.abs(w), initial=0.0))) * 1.5
     ax.set_ylim(-top, top)
-    _style(ax)
-    move_kernel(art, position, stride, padding, dilation)
-    return art
+    move_kernel(artists, position, stride, padding, dilation)
+    return artists
+
+
+def kernel_artists(art) -> list:
+    """Every artist :func:`move_kernel` moves, the hidden labels included (the ``live`` list of a snapshot)."""
+    return [art["window"], art["stems"], art["markers"], *art["_pool"]]
 
 
 def move_kernel(art, position, stride=1, padding=0, dilation=1) -> list:
@@ -107,24 +135,32 @@ def move_kernel(art, position, stride=1, padding=0, dilation=1) -> list:
     return taps
 
 
-def draw_output_signal(ax, y, position=None) -> dict:
+def draw_output_signal(ax, y, position=None, *, artists=None) -> dict:
     """Stems of the output ``y`` up to sample ``position`` (all when None); the current one highlighted.
 
-    Returns ``{"stems", "markers", "active", "label"}``; :func:`grow_output` moves them.
+    Returns ``{"stems", "markers", "active", "label"}``; :func:`grow_output` moves them. Pass it
+    back as ``artists`` to redraw in place for another output.
     """
     y = np.asarray(y, dtype=float)
-    art = {
-        "stems": ax.add_collection(LineCollection([], colors=style.OUTPUT_LINE, linewidths=2)),
-        "markers": ax.plot([], [], "o", color=style.OUTPUT_LINE, markersize=5)[0],
-        "active": ax.plot([], [], "o", color=style.ACTIVE, markersize=9, zorder=5)[0],
-        "label": ax.text(0, 0, "", ha="center", fontsize=style.FONT_SIZE, color=style.ACTIVE, zorder=6),
-        "_y": y,
-    }
+    if artists is None:
+        artists = {
+            "stems": ax.add_collection(LineCollection([], colors=style.OUTPUT_LINE, linewidths=2)),
+            "markers": ax.plot([], [], "o", color=style.OUTPUT_LINE, markersize=5)[0],
+            "active": ax.plot([], [], "o", color=style.ACTIVE, markersize=9, zorder=5)[0],
+            "label": ax.text(0, 0, "", ha="center", fontsize=style.FONT_SIZE, color=style.ACTIVE, zorder=6),
+        }
+        _style(ax)
+    artists["_y"] = y
     _limits(ax, 0, len(y), y)
     ax.set_xticks(range(len(y)))
     set_title(ax, f"output, L_out={len(y)}")
-    grow_output(art, len(y) - 1 if position is None else position)
-    return art
+    grow_output(artists, len(y) - 1 if position is None else position)
+    return artists
+
+
+def output_artists(art) -> list:
+    """The artists :func:`grow_output` moves (the ``live`` list of a snapshot)."""
+    return [art["stems"], art["markers"], art["active"], art["label"]]
 
 
 def grow_output(art, position) -> None:
@@ -195,35 +231,30 @@ class _SignalScene:
             self.keys.pop("y", None)
             return {"error": str(e), "output_length": None, "positions": 0, "position": position}
         position = min(max(int(position), 0), len(y) - 1)
-        rebuilt = []
+        redrawn = []                       # (axes, live artists): panels drawn anew, pasted as snapshots
         if self.keys.get("x") != padding:
-            release_snapshot(self.ax_x)
-            self.ax_x.clear()
-            self.sig = draw_signal(self.ax_x, x, padding)
+            release_snapshot(self.ax_x)      # the hidden static artists come back before they change
+            self.sig = draw_signal(self.ax_x, x, padding, artists=self.sig)
             self.keys["x"] = padding
-            rebuilt.append((self.ax_x, []))
+            redrawn.append((self.ax_x, []))
         if self.keys.get("k") != (w.tobytes(), stride, padding, dilation):
             release_snapshot(self.ax_k)
-            self.ax_k.clear()
             self.ax_k.set_visible(True)
-            self.kern = draw_kernel_at(self.ax_k, w, position, stride, padding, dilation)
+            self.kern = draw_kernel_at(self.ax_k, w, position, stride, padding, dilation, artists=self.kern)
             self.ax_k.set_xlim(-padding - 0.7, len(x) + padding - 0.3)
             set_title(self.ax_k, f"kernel, kernel_size={len(w)}, stride={stride}, dilation={dilation}")
             self.keys["k"] = (w.tobytes(), stride, padding, dilation)
-            k = self.kern
-            rebuilt.append((self.ax_k, [k["window"], k["stems"], k["markers"], *k["labels"]]))
+            redrawn.append((self.ax_k, kernel_artists(self.kern)))
         taps = move_kernel(self.kern, position, stride, padding, dilation)
         if self.keys.get("y") != y.tobytes():
             release_snapshot(self.ax_y)
-            self.ax_y.clear()
             self.ax_y.set_visible(True)
-            self.out = draw_output_signal(self.ax_y, y, position)
+            self.out = draw_output_signal(self.ax_y, y, position, artists=self.out)
             self.keys["y"] = y.tobytes()
-            o = self.out
-            rebuilt.append((self.ax_y, [o["stems"], o["markers"], o["active"], o["label"]]))
+            redrawn.append((self.ax_y, output_artists(self.out)))
         grow_output(self.out, position)
         freeze_layout(self.figure)
-        for ax, live in rebuilt:
+        for ax, live in redrawn:
             snapshot_axes(ax, live)
         terms, text = dot_product_1d(x, w, position, stride, padding, dilation)
         self.text.set_text(text)

@@ -17,12 +17,12 @@ from matplotlib.patches import Rectangle
 from .. import nn
 from ..reference import conv_nd
 from . import style
+from ._cells import add_labels
 from ._widgets import new_figure, release_snapshot, snapshot_axes, static_explorer
-from .window import (RangedExplorer, _int_slider, add_label, blank_axes, draw_output, fmt, freeze_layout, play_row,
-                     set_title)
+from .window import RangedExplorer, _int_slider, blank_axes, draw_output, fmt, freeze_layout, play_row, set_title
 
-__all__ = ["depth_taps", "slice_origin", "draw_depth_slices", "highlight_depth", "slice_sum", "conv3d_explorer",
-           "conv3d_static"]
+__all__ = ["depth_taps", "slice_origin", "draw_depth_slices", "depth_artists", "highlight_depth", "slice_sum",
+           "conv3d_explorer", "conv3d_static"]
 
 GAP = 1.0   # cells between two drawn slices
 
@@ -38,15 +38,18 @@ def slice_origin(z, shape, padding) -> float:
     return (z + padding) * (width + GAP) + padding
 
 
-def draw_depth_slices(ax, x, padding=0) -> dict:
+def draw_depth_slices(ax, x, padding=0, *, artists=None) -> dict:
     """Draw the volume ``x`` (``(D, H, W)``) as a row of zero-padded depth slices, left to right.
 
     Slice ``z`` (``-padding … D + padding − 1``) has its input cell ``(r, c)`` at
     ``(slice_origin(z) + c, r)``. The cell colours are one RGBA ``"image"`` (input
     cells ``style.INPUT``, padding ``style.PAD_ZERO``, transparent between slices)
-    under one ``"grid"`` of lines; ``"values"`` maps ``(z, r, c) -> Text`` for the
-    input cells (padding cells are all 0 and carry no text). Per slice, ``"frames"``
-    (hidden outlines) and ``"labels"`` (empty texts below) are set by :func:`highlight_depth`.
+    under one ``"grid"`` of lines; ``"values"`` (:class:`~convlab.viz._cells.Labels`) holds
+    the input cells' numbers (padding cells are all 0 and carry none) and ``"depths"`` the
+    ``z=…`` above each slice. Per slice, ``"frames"`` (hidden outlines) and ``"labels"``
+    (empty texts below), dicts keyed by ``z``, are set by :func:`highlight_depth`. Pass the
+    dict back as ``artists`` to redraw in place for another padding (frames and labels of
+    slices no longer drawn are hidden and kept for later).
     """
     x = np.asarray(x, dtype=float)
     if x.ndim != 3:
@@ -57,8 +60,14 @@ def draw_depth_slices(ax, x, padding=0) -> dict:
     total = (D + 2 * p) * (width + GAP) - GAP
     rgba = np.zeros((H + 2 * p, int(total), 4))
     inside_rgba, pad_rgba = to_rgba(style.INPUT), to_rgba(style.PAD_ZERO)
-    values, frames, labels, segments = {}, {}, {}, []
-    small = style.FONT_SIZE - 2
+    if artists is None:
+        artists = {"image": ax.imshow(np.zeros((1, 1, 4)), interpolation="nearest", zorder=1),
+                   "grid": ax.add_collection(LineCollection([], colors=style.EDGE, linewidths=0.5, zorder=2)),
+                   "values": add_labels(ax, fontsize=style.FONT_SIZE - 2, color=style.TEXT, zorder=5),
+                   "depths": add_labels(ax, fontsize=style.FONT_SIZE - 1, va="bottom"),
+                   "_frames": {}, "_labels": {}}
+    frames, labels = artists["_frames"], artists["_labels"]       # every slice drawn so far, by z
+    values, value_xy, depths, depth_xy, depth_colors, segments = [], [], [], [], [], []
     for z in range(-p, D + p):
         x0 = slice_origin(z, x.shape, p)
         left = int(x0 - p)
@@ -67,23 +76,43 @@ def draw_depth_slices(ax, x, padding=0) -> dict:
             rgba[p:p + H, left + p:left + p + W] = inside_rgba
             for r in range(H):
                 for c in range(W):
-                    values[z, r, c] = add_label(ax, r, x0 + c, fmt(x[z, r, c]), fontsize=small)
+                    values.append(fmt(x[z, r, c]))
+                    value_xy.append((x0 + c + 0.5, r + 0.5))
         segments += [((x0 + c, -p), (x0 + c, H + p)) for c in range(-p, W + p + 1)]
         segments += [((x0 - p, r), (x0 + W + p, r)) for r in range(-p, H + p + 1)]
-        frames[z] = ax.add_patch(Rectangle((x0 - p - 0.15, -p - 0.15), width + 0.3, H + 2 * p + 0.3, fill=False,
-                                           edgecolor=style.WINDOW, linewidth=2.2, zorder=6, visible=False))
-        labels[z] = ax.text(x0 + W / 2, H + p + 0.35, "", ha="center", va="top", fontsize=style.FONT_SIZE,
-                            color=style.WINDOW, zorder=6)
-        ax.text(x0 + W / 2, -p - 0.3, f"z={z}", ha="center", va="bottom", fontsize=style.FONT_SIZE - 1,
-                color=style.TEXT if 0 <= z < D else style.MUTED)
-    image = ax.imshow(rgba, extent=(0, total, H + p, -p), interpolation="nearest", zorder=1)
-    grid = ax.add_collection(LineCollection(segments, colors=style.EDGE, linewidths=0.5, zorder=2))
+        if z not in frames:
+            frames[z] = ax.add_patch(Rectangle((0, 0), 1, 1, fill=False, edgecolor=style.WINDOW, linewidth=2.2,
+                                               zorder=6, visible=False))
+            labels[z] = ax.text(0, 0, "", ha="center", va="top", fontsize=style.FONT_SIZE, color=style.WINDOW,
+                                zorder=6)
+        frames[z].set_bounds(x0 - p - 0.15, -p - 0.15, width + 0.3, H + 2 * p + 0.3)
+        labels[z].set_position((x0 + W / 2, H + p + 0.35))
+        depths.append(f"z={z}")
+        depth_xy.append((x0 + W / 2, -p - 0.3))
+        depth_colors.append(style.TEXT if 0 <= z < D else style.MUTED)
+    shown = range(-p, D + p)
+    for z in frames:
+        if z not in shown:
+            frames[z].set_visible(False)
+            labels[z].set_text("")
+    artists["image"].set_data(rgba)
+    artists["image"].set_extent((0, total, H + p, -p))
+    artists["grid"].set_segments(segments)
+    artists["values"].set_labels(value_xy, values)
+    artists["depths"].set_labels(depth_xy, depths, depth_colors)
+    artists["frames"] = {z: frames[z] for z in shown}
+    artists["labels"] = {z: labels[z] for z in shown}
     ax.set_xlim(-0.3, total + 0.3)
     ax.set_ylim(H + p + 1.4, -p - 1.2)
     ax.set_aspect("equal")
     blank_axes(ax)
     set_title(ax, f"input depth slices, D={D}" + (f", padding={p} (zeros)" if p else ""))
-    return {"image": image, "grid": grid, "values": values, "frames": frames, "labels": labels}
+    return artists
+
+
+def depth_artists(art) -> list:
+    """The artists :func:`highlight_depth` changes, every slice drawn so far (the ``live`` list of a snapshot)."""
+    return [*art["_frames"].values(), *art["_labels"].values()]
 
 
 def highlight_depth(art, taps) -> None:
@@ -140,23 +169,15 @@ class _SliceScene:
             return {"error": str(e), "output_shape": None, "depths": 0, "depth": depth}
         depth = min(max(int(depth), 0), y.shape[0] - 1)
         taps = depth_taps(depth, w.shape[0], stride, padding, dilation)
-        if self.keys.get("in") != padding:
-            release_snapshot(self.ax_in)
-            self.ax_in.clear()
+        new_in = self.keys.get("in") != padding
+        if new_in:
+            release_snapshot(self.ax_in)      # the hidden static artists come back before they change
             self.ax_in.set_visible(True)
-            self.inp = draw_depth_slices(self.ax_in, x, padding)
+            self.inp = draw_depth_slices(self.ax_in, x, padding, artists=self.inp)
             self.keys["in"] = padding
-            new_in = True
-        else:
-            new_in = False
         highlight_depth(self.inp, taps)
-        if self.keys.get("out") != y.shape:
-            self.ax_out.clear()
-            self.ax_out.set_visible(True)
-            self.out = draw_output(self.ax_out, y[depth])
-            self.keys["out"] = y.shape
-        for key, text in self.out["values"].items():
-            text.set_text(fmt(y[depth][key]))
+        self.ax_out.set_visible(True)         # a few cells, drawn live: they change with every depth
+        self.out = draw_output(self.ax_out, y[depth], artists=self.out)
         set_title(self.ax_out, f"output depth {depth} of {y.shape[0]}\n(slice {y.shape[1]}×{y.shape[2]})")
         D = x.shape[0]
         parts = [f"kernel[{t}] ⋆ " + (f"input[z={z}]" if 0 <= z < D else f"zeros (z={z})") for t, z in enumerate(taps)]
@@ -165,7 +186,7 @@ class _SliceScene:
                            "(⋆ : a 2d convolution with the same stride, padding and dilation in H and W)")
         freeze_layout(self.figure)
         if new_in:
-            snapshot_axes(self.ax_in, [*self.inp["frames"].values(), *self.inp["labels"].values()])
+            snapshot_axes(self.ax_in, depth_artists(self.inp))
         return {"output_shape": tuple(y.shape), "depths": y.shape[0], "depth": depth, "taps": taps,
                 "padding_slices": [z for z in taps if not 0 <= z < D],
                 "output_slice": y[depth].copy(), "kernel": w.copy()}

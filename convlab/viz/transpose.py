@@ -649,9 +649,12 @@ def _transpose_update(dims, axes, arts):
     Only the scatter panel depends on ``index``; the other panels (and the scatter's ``x``,
     ``weight`` and title) follow the geometry. They are drawn when it changes and pasted
     as snapshots while ``index`` moves (Play), so a stamp redraws only the stamp and the sum.
+    A geometry move redraws every panel: that frame draws them as they are, and the next move
+    that leaves the geometry alone takes the snapshots (dragging a geometry slider takes none).
     """
     ext = _MIN_EXTENT[dims]
     fig = axes["scatter"].figure
+    pending = {}                                     # name -> axes drawn anew, not a snapshot yet
 
     def update(size, kernel_size, stride, padding, output_padding, dilation, index):
         op = min(output_padding, _valid_output_padding_max(stride, dilation))
@@ -659,12 +662,13 @@ def _transpose_update(dims, axes, arts):
         x, w = example_data((size,) * dims, (kernel_size,) * dims)
         index = min(index, x.size - 1)
         geo = (stride, p, op, dilation)
-        fresh = []                                   # (axes, live artists) drawn anew: snapshot them
+        redrawn = False
         if arts.get("geometry") != (x.shape, w.shape, geo):
             for name, ax in axes.items():
                 if name != "scatter":
                     release_snapshot(ax)
-                    fresh.append((ax, []))
+                    pending[name] = ax
+            redrawn = True
             arts["views"] = transposed_views(x, w, *geo)
             arts["zero"] = draw_zero_insertion(axes["zero"], x, w, *geo, artists=arts.get("zero"),
                                                min_width=ext["zero"][0], min_height=ext["zero"][1])
@@ -686,11 +690,13 @@ def _transpose_update(dims, axes, arts):
         arts["scatter"] = draw_scatter(s_ax, x, w, index, *geo, artists=arts.get("scatter"),
                                        min_width=s_ext[0], min_height=s_ext[1])
         if relayout:
-            fresh.insert(0, (s_ax, arts["scatter"]["live"]))
-        if fresh:
+            pending["scatter"] = s_ax
+            redrawn = True
+        if pending and not redrawn:
             freeze_layout(fig)
-            for ax, live in fresh:
-                snapshot_axes(ax, live)
+            for name, ax in pending.items():
+                snapshot_axes(ax, arts["scatter"]["live"] if name == "scatter" else [])
+            pending.clear()
         state = {"dims": dims, "input_size": x.shape, "kernel_size": w.shape, "stride": stride, "padding": p,
                  "output_padding": op, "dilation": dilation, "index": index, "input": x, "weight": w,
                  "output_size": v["output_size"], "output": v["library"], "max_abs_diff": v["max_abs_diff"],

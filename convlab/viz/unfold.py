@@ -274,14 +274,15 @@ def _matrix_row(ax, artists, parts, title, y0=0.0, prefix="", min_width=0.0):
     return boxes
 
 
-def draw_conv_matmul(ax, x, weight, stride=1, padding=0, dilation=1, artists=None, min_width=0.0):
+def draw_conv_matmul(ax, x, weight, stride=1, padding=0, dilation=1, artists=None, min_width=0.0, views=None):
     """``weight.reshape(C_out, −1) @ unfold(x)`` and the product reshaped to ``(C_out, H_out, W_out)``
     (each output channel a grid), with its max difference to ``F.conv2d`` in the title.
+    ``views``: :func:`unfold_views` of the same arguments, if already computed.
     Returns the artists dict (``"product"``, ``"conv"``, ``"diff"``)."""
     weight = np.asarray(weight, dtype=float)
     if artists is None:
         artists = _new(ax)
-    v = unfold_views(x, weight, None, stride, padding, dilation)
+    v = views if views is not None else unfold_views(x, weight, None, stride, padding, dilation)
     w2d, cols, prod = v["weight2d"], v["cols"], v["product"]
     parts = [("w2d", w2d, _weight_colors(w2d), True, "W"), "@",
              ("cols", cols, _channel_colors(v["source"]), False, "unfold(x)"), "=",
@@ -340,22 +341,26 @@ def _unfold_update(axes, arts, channels, out_channels):
 
     ``block`` moves only the outlines and the title of the Unfold panel: the grids and the
     two matmul panels are drawn when the geometry changes and pasted as snapshots meanwhile.
+    A geometry move redraws every panel: that frame draws them as they are, and the next move
+    that leaves the geometry alone takes the snapshots (dragging a geometry slider takes none).
     """
     fig = axes["unfold"].figure
+    pending = {}                                     # name -> axes drawn anew, not a snapshot yet
 
     def update(kernel_size, stride, padding, dilation, block):
         x, w = example_arrays(channels, _SIZE, out_channels, kernel_size)
-        fresh = []                                   # (axes, live artists) drawn anew: snapshot them
+        redrawn = False
         geometry = (kernel_size, stride, padding, dilation)
         if arts.get("geometry") != geometry:
-            for ax in (axes["conv"], axes["fold"]):
-                release_snapshot(ax)
+            for name in ("conv", "fold"):
+                release_snapshot(axes[name])
+                pending[name] = axes[name]
+            redrawn = True
             arts["views"] = unfold_views(x, w, None, stride, padding, dilation)
             arts["conv"] = draw_conv_matmul(axes["conv"], x, w, stride, padding, dilation, artists=arts.get("conv"),
-                                            min_width=40)
+                                            min_width=40, views=arts["views"])
             arts["fold"] = draw_transpose_fold(axes["fold"], arts["views"]["y"], w, stride, padding, dilation,
                                                artists=arts.get("fold"), min_width=40)
-            fresh = [(axes["conv"], []), (axes["fold"], [])]
             arts["geometry"] = geometry
         v = arts["views"]
         block = min(block, v["cols"].shape[1] - 1)
@@ -366,11 +371,13 @@ def _unfold_update(axes, arts, channels, out_channels):
         arts["unfold"] = draw_unfold(axes["unfold"], x, kernel_size, stride, padding, dilation, block,
                                      artists=arts.get("unfold"), min_width=40)
         if relayout:
-            fresh.insert(0, (axes["unfold"], arts["unfold"]["live"]))
-        if fresh:
+            pending["unfold"] = axes["unfold"]
+            redrawn = True
+        if pending and not redrawn:
             freeze_layout(fig)
-            for ax, live in fresh:
-                snapshot_axes(ax, live)
+            for name, ax in pending.items():
+                snapshot_axes(ax, arts["unfold"]["live"] if name == "unfold" else [])
+            pending.clear()
         return {"kernel_size": v["kernel_size"], "stride": stride, "padding": padding, "dilation": dilation,
                 "block": block, "position": arts["unfold"]["position"], "taps": arts["unfold"]["taps"],
                 "column": v["cols"][:, block].copy(), "cols_shape": v["cols"].shape, "blocks": v["blocks"],

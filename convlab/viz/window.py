@@ -7,8 +7,11 @@ padding cells have negative indices or indices ``>= size``. Output cell
 
     input index = output index * stride - padding + tap * dilation
 
-Draw functions take an Axes and return their artists (dicts keyed by cell);
-``update_*`` functions move those artists without redrawing the grid.
+Draw functions take an Axes and return their artists: a grid is one collection of
+squares (cell colours and edges) and one :class:`~convlab.viz._cells.Labels` (its
+numbers), so a grid of any size costs a few draw calls; pass the dict back as
+``artists`` to redraw the grid in place for new arguments. ``update_*`` functions
+move the window without redrawing the grid.
 """
 from __future__ import annotations
 
@@ -16,17 +19,20 @@ from typing import NamedTuple
 
 import ipywidgets as widgets
 import numpy as np
+from matplotlib.collections import PolyCollection
+from matplotlib.colors import to_rgba_array
 from matplotlib.patches import Rectangle
 
 from .. import nn
 from .._args import ntuple
 from ..reference import pad_index
 from . import style
+from ._cells import add_labels
 from ._widgets import Explorer, new_figure, release_snapshot, snapshot_axes, static_explorer
 
-__all__ = ["Window", "Term", "receptive_field", "draw_padded_input", "draw_kernel", "draw_window",
-           "update_window", "draw_output", "highlight_output", "dot_product_terms", "dot_product_text",
-           "draw_dot_product", "window_explorer", "window_static"]
+__all__ = ["Window", "Term", "receptive_field", "add_squares", "set_squares", "square_cells", "draw_padded_input",
+           "draw_kernel", "draw_window", "update_window", "window_artists", "draw_output", "highlight_output",
+           "dot_product_terms", "dot_product_text", "draw_dot_product", "window_explorer", "window_static"]
 
 PADDING_MODES = ("zeros", "reflect", "replicate", "circular")
 
@@ -59,6 +65,41 @@ def add_label(ax, r, c, text, *, dy=0.0, fontsize=None, **kwargs):
     kwargs.setdefault("color", style.TEXT)
     return ax.text(c + 0.5, r + 0.5 + dy, text, ha="center", va="center", zorder=5,
                    fontsize=fontsize or style.FONT_SIZE, **kwargs)
+
+
+def add_squares(ax, *, zorder=1, linewidth=0.8) -> PolyCollection:
+    """An empty collection of cell squares on ``ax`` (fill it with :func:`set_squares`).
+
+    One collection draws a whole grid in one call; a square looks as the ``Rectangle``
+    of :func:`add_cell` with the same colours (same path, edge and fill)."""
+    return ax.add_collection(PolyCollection([], closed=True, linewidths=linewidth, zorder=zorder))
+
+
+def set_squares(squares, cells, facecolors, edgecolors=None, linestyles="-") -> None:
+    """Show the unit squares of ``cells`` (``(r, c)`` pairs, drawn in this order) with one colour
+    (or one per cell) for faces and edges; ``linestyles`` likewise (``":"`` for dotted edges)."""
+    rc = np.asarray(cells, dtype=float).reshape(-1, 2)
+    r, c = rc[:, :1], rc[:, 1:]
+    corners = np.array([(0, 0), (1, 0), (1, 1), (0, 1)], dtype=float)
+    squares.set_verts(np.stack([c + corners[:, 0], r + corners[:, 1]], axis=-1))
+    squares.set_facecolor(facecolors)
+    squares.set_edgecolor(style.EDGE if edgecolors is None else edgecolors)
+    squares.set_linestyle(linestyles)
+
+
+def square_cells(squares) -> dict:
+    """``{(r, c): (facecolor, edgecolor, linestyle)}`` of the squares drawn by ``squares`` (what a reader sees)."""
+    paths = squares.get_paths()
+    n = len(paths)
+    face = np.broadcast_to(to_rgba_array(squares.get_facecolor()), (n, 4)) if n else []
+    edge = np.broadcast_to(to_rgba_array(squares.get_edgecolor()), (n, 4)) if n else []
+    dashes = squares.get_linestyle()
+    out = {}
+    for i, path in enumerate(paths):
+        c, r = path.vertices[0]
+        _, pattern = dashes[i % len(dashes)]
+        out[int(round(r)), int(round(c))] = (tuple(face[i]), tuple(edge[i]), "-" if pattern is None else ":")
+    return out
 
 
 def grid_axes(ax, rows, cols, title=None) -> None:
@@ -172,7 +213,7 @@ def _check_padding(shape, padding, mode):
 
 # ----------------------------------------------------------------------------- draw functions
 
-def draw_padded_input(ax, x, padding=0, padding_mode="zeros", *, sources=True) -> dict:
+def draw_padded_input(ax, x, padding=0, padding_mode="zeros", *, sources=True, artists=None) -> dict:
     """Draw the 2d input ``x`` (``(H, W)``) with its padding ring.
 
     Zero-padding cells are grey and read 0. Under ``'reflect' | 'replicate' |
@@ -180,9 +221,11 @@ def draw_padded_input(ax, x, padding=0, padding_mode="zeros", *, sources=True) -
     small ``←(r,c)`` naming the input cell it copies (from
     :func:`convlab.reference.pad_index`).
 
-    Returns ``{"cells", "values", "sources"}`` (dicts ``(r, c) -> artist``, input
-    coordinates; ``sources`` only has padding cells that copy) and ``"border"``,
-    the outline of the real input.
+    Returns ``{"cells"}`` (the squares, row-major over the padded grid, see
+    :func:`square_cells`), ``{"values", "sources"}`` (:class:`~convlab.viz._cells.Labels`:
+    every cell's value; the ``←(r,c)`` of the padding cells that copy), ``"border"``
+    (the outline of the real input) and ``"copies"`` (``{(r, c): source cell}`` of
+    those padding cells). Pass it back as ``artists`` to redraw in place.
     """
     x = np.asarray(x)
     if x.ndim != 2:
@@ -190,7 +233,12 @@ def draw_padded_input(ax, x, padding=0, padding_mode="zeros", *, sources=True) -
     H, W = x.shape
     ph, pw = _pair(padding, "padding")
     _check_padding((H, W), (ph, pw), padding_mode)
-    cells, values, labels = {}, {}, {}
+    if artists is None:
+        artists = {"cells": add_squares(ax), "values": add_labels(ax, color=style.TEXT, zorder=5),
+                   "sources": add_labels(ax, fontsize=style.SMALL_FONT_SIZE, color=style.COPY_LABEL, zorder=5),
+                   "border": ax.add_patch(Rectangle((0, 0), W, H, fill=False, edgecolor=style.TEXT, linewidth=1.6,
+                                                    zorder=4))}
+    cells, faces, values, value_xy, labels, label_xy, copies = [], [], [], [], [], [], {}
     for r in range(-ph, H + ph):
         for c in range(-pw, W + pw):
             inside = 0 <= r < H and 0 <= c < W
@@ -201,25 +249,34 @@ def draw_padded_input(ax, x, padding=0, padding_mode="zeros", *, sources=True) -
                 face, v = style.PAD_ZERO, 0
             else:
                 face, v = style.PAD_COPY, x[src]
-            cells[r, c] = add_cell(ax, r, c, face)
+            cells.append((r, c))
+            faces.append(face)
+            values.append(fmt(v))
             if inside or src is None or not sources:
-                values[r, c] = add_label(ax, r, c, fmt(v))
+                value_xy.append((c + 0.5, r + 0.5))
             else:
-                values[r, c] = add_label(ax, r, c, fmt(v), dy=-0.14)
-                labels[r, c] = add_label(ax, r, c, f"←({src[0]},{src[1]})", dy=0.24,
-                                         fontsize=style.SMALL_FONT_SIZE, color=style.COPY_LABEL)
-    border = ax.add_patch(Rectangle((0, 0), W, H, fill=False, edgecolor=style.TEXT, linewidth=1.6, zorder=4))
+                value_xy.append((c + 0.5, r + 0.5 - 0.14))
+                labels.append(f"←({src[0]},{src[1]})")
+                label_xy.append((c + 0.5, r + 0.5 + 0.24))
+                copies[r, c] = src
+    set_squares(artists["cells"], cells, faces)
+    artists["values"].set_labels(value_xy, values)
+    artists["sources"].set_labels(label_xy, labels)
+    artists["border"].set_bounds(0, 0, W, H)
+    artists["copies"] = copies
     title = "input" if ph == pw == 0 else f"input, padding={(ph, pw)}, padding_mode={padding_mode!r}"
     grid_axes(ax, (-ph, H + ph), (-pw, W + pw), title)
-    return {"cells": cells, "values": values, "sources": labels, "border": border}
+    return artists
 
 
-def draw_kernel(ax, w, dilation=1) -> dict:
+def draw_kernel(ax, w, dilation=1, *, artists=None) -> dict:
     """Draw the kernel ``w`` (``(kH, kW)``) spread out by ``dilation``: taps coloured, gaps white.
 
     Tap ``(a, b)`` sits at cell ``(a * dilation, b * dilation)``; the grid spans
-    ``dilation * (kernel_size - 1) + 1`` cells per axis. Returns ``{"taps",
-    "values"}`` (dicts ``(a, b) -> artist``) and ``"gaps"`` (a list of the gap cells).
+    ``dilation * (kernel_size - 1) + 1`` cells per axis. Returns ``"cells"`` (the
+    squares, row-major: taps solid-edged, gaps dotted, see :func:`square_cells`),
+    ``"values"`` (Labels, one per tap) and ``"taps"`` (``{(a, b): (row, col)}``).
+    Pass it back as ``artists`` to redraw in place.
     """
     w = np.asarray(w)
     if w.ndim != 2:
@@ -227,39 +284,49 @@ def draw_kernel(ax, w, dilation=1) -> dict:
     dh, dw = _pair(dilation, "dilation")
     kh, kw = w.shape
     span = (dh * (kh - 1) + 1, dw * (kw - 1) + 1)
-    taps, values, gaps = {}, {}, []
+    if artists is None:
+        artists = {"cells": add_squares(ax), "values": add_labels(ax, color=style.TEXT, zorder=5)}
+    cells, faces, edges, styles, taps, values, xy = [], [], [], [], {}, [], []
     for r in range(span[0]):
         for c in range(span[1]):
+            cells.append((r, c))
             if r % dh == 0 and c % dw == 0:
                 a, b = r // dh, c // dw
-                taps[a, b] = add_cell(ax, r, c, style.KERNEL)
-                values[a, b] = add_label(ax, r, c, fmt(w[a, b]))
+                faces.append(style.KERNEL), edges.append(style.EDGE), styles.append("-")
+                taps[a, b] = (r, c)
+                values.append(fmt(w[a, b]))
+                xy.append((c + 0.5, r + 0.5))
             else:
-                gaps.append(add_cell(ax, r, c, style.GAP, linestyle=":", edgecolor=style.GAP_EDGE))
+                faces.append(style.GAP), edges.append(style.GAP_EDGE), styles.append(":")
+    set_squares(artists["cells"], cells, faces, edges, styles)
+    artists["values"].set_labels(xy, values)
+    artists["taps"] = taps
     title = f"kernel {kh}×{kw}" + (f", dilation={(dh, dw)}" if (dh, dw) != (1, 1) else "")
     grid_axes(ax, (0, span[0]), (0, span[1]), title)
-    return {"taps": taps, "values": values, "gaps": gaps}
+    return artists
 
 
 def draw_window(ax, index, kernel_size, stride=1, padding=0, dilation=1, *, input_shape=None,
-                padding_mode="zeros") -> dict:
+                padding_mode="zeros", artists=None) -> dict:
     """Outline the receptive field of output cell ``index`` on a padded input drawn by :func:`draw_padded_input`.
 
     Draws ``"outline"`` (a rectangle over the whole dilated span), ``"taps"`` (one
     orange square per kernel tap, row-major, ``style.TAP_INSET`` inside its cell) and ``"sources"`` (dashed squares on
     the input cells that the window's copy-padding taps read; hidden when unused,
-    needs ``input_shape``). Move them later with :func:`update_window`.
+    needs ``input_shape``). Move them later with :func:`update_window`; for another
+    kernel_size pass the dict back as ``artists`` (the squares are kept, extra ones hidden).
     """
     kh, kw = _pair(kernel_size, "kernel_size")
-    artists = {
-        "outline": ax.add_patch(Rectangle((0, 0), 1, 1, fill=False, edgecolor=style.WINDOW,
-                                          linewidth=2.4, zorder=6)),
-        "taps": [ax.add_patch(Rectangle((0, 0), 1 - 2 * style.TAP_INSET, 1 - 2 * style.TAP_INSET, fill=False,
-                                        edgecolor=style.TAP_EDGE, linewidth=2.0, zorder=6))
-                 for _ in range(kh * kw)],
-        "sources": [ax.add_patch(Rectangle((0, 0), 1, 1, fill=False, edgecolor=style.WINDOW, linestyle="--",
-                                           linewidth=1.3, zorder=6, visible=False)) for _ in range(kh * kw)],
-    }
+    if artists is None:
+        artists = {"outline": ax.add_patch(Rectangle((0, 0), 1, 1, fill=False, edgecolor=style.WINDOW,
+                                                     linewidth=2.4, zorder=6)),
+                   "taps": [], "sources": []}
+    while len(artists["taps"]) < kh * kw:
+        artists["taps"].append(ax.add_patch(Rectangle((0, 0), 1 - 2 * style.TAP_INSET, 1 - 2 * style.TAP_INSET,
+                                                      fill=False, edgecolor=style.TAP_EDGE, linewidth=2.0,
+                                                      zorder=6)))
+        artists["sources"].append(ax.add_patch(Rectangle((0, 0), 1, 1, fill=False, edgecolor=style.WINDOW,
+                                                         linestyle="--", linewidth=1.3, zorder=6, visible=False)))
     update_window(artists, index, kernel_size, stride, padding, dilation, input_shape=input_shape,
                   padding_mode=padding_mode)
     return artists
@@ -272,8 +339,10 @@ def update_window(artists, index, kernel_size, stride=1, padding=0, dilation=1, 
     artists["outline"].set_xy((win.corner[1], win.corner[0]))
     artists["outline"].set_width(win.size[1])
     artists["outline"].set_height(win.size[0])
+    n = len(win.taps)
     for patch, (r, c) in zip(artists["taps"], win.taps):
         patch.set_xy((c + style.TAP_INSET, r + style.TAP_INSET))
+        patch.set_visible(True)
     for patch, (r, c) in zip(artists["sources"], win.taps):
         src = None
         if input_shape is not None and padding_mode != "zeros" and not (
@@ -282,29 +351,37 @@ def update_window(artists, index, kernel_size, stride=1, padding=0, dilation=1, 
         patch.set_visible(src is not None)
         if src is not None:
             patch.set_xy((src[1], src[0]))
+    for patch in artists["taps"][n:] + artists["sources"][n:]:
+        patch.set_visible(False)
     return win
 
 
-def draw_output(ax, y, index=None, *, title="output") -> dict:
+def window_artists(artists) -> list:
+    """Every artist of :func:`draw_window` (the ``live`` list of a snapshot of the input panel)."""
+    return [artists["outline"], *artists["taps"], *artists["sources"]]
+
+
+def draw_output(ax, y, index=None, *, title="output", artists=None) -> dict:
     """Draw the output grid ``y`` (``(H_out, W_out)``) with cell ``index`` marked as the active one.
 
-    Returns ``{"cells", "values"}`` (dicts ``(i, j) -> artist``) and ``"active"``, a
-    green square over the active cell with its value in ``"active_value"`` (hidden
-    when ``index`` is None). Move them with :func:`highlight_output`.
+    Returns ``"cells"`` (the squares, row-major), ``"values"`` (Labels), ``"y"`` (the
+    array shown) and ``"active"``, a green square over the active cell with its value
+    in ``"active_value"`` (hidden when ``index`` is None). Move them with
+    :func:`highlight_output`; pass the dict back as ``artists`` to redraw in place.
     """
     y = np.asarray(y)
     if y.ndim != 2:
         raise ValueError(f"y must be a 2d array, got shape {y.shape}")
-    cells, values = {}, {}
-    for i in range(y.shape[0]):
-        for j in range(y.shape[1]):
-            cells[i, j] = add_cell(ax, i, j, style.OUTPUT)
-            values[i, j] = add_label(ax, i, j, fmt(y[i, j]))
+    if artists is None:
+        artists = {"cells": add_squares(ax), "values": add_labels(ax, color=style.TEXT, zorder=5),
+                   "active": add_cell(ax, 0, 0, style.ACTIVE, zorder=3, linewidth=2.0),
+                   "active_value": add_label(ax, 0, 0, "", color=style.ACTIVE_TEXT, fontweight="bold")}
+        artists["active_value"].set_zorder(7)
+    cells = list(np.ndindex(*y.shape))
+    set_squares(artists["cells"], cells, style.OUTPUT)
+    artists["values"].set_labels([(j + 0.5, i + 0.5) for i, j in cells], [fmt(v) for v in y.ravel()])
+    artists["y"] = y.copy()
     grid_axes(ax, (0, y.shape[0]), (0, y.shape[1]), f"{title} {y.shape[0]}×{y.shape[1]}")
-    artists = {"cells": cells, "values": values,
-               "active": add_cell(ax, 0, 0, style.ACTIVE, zorder=3, linewidth=2.0),
-               "active_value": add_label(ax, 0, 0, "", color=style.ACTIVE_TEXT, fontweight="bold")}
-    artists["active_value"].set_zorder(7)
     highlight_output(artists, index)
     return artists
 
@@ -318,7 +395,7 @@ def highlight_output(artists, index) -> None:
         i, j = index
         active.set_xy((j, i))
         text.set_position((j + 0.5, i + 0.5))
-        text.set_text(artists["values"][i, j].get_text())
+        text.set_text(fmt(artists["y"][i, j]))
 
 
 class Term(NamedTuple):
@@ -393,7 +470,14 @@ def conv2d_layer(w, stride, padding, dilation, padding_mode):
 
 
 class _WindowScene:
-    """The figure of :func:`window_explorer`: input | kernel | output above the dot product."""
+    """The figure of :func:`window_explorer`: input | kernel | output above the dot product.
+
+    Built once; every grid is redrawn in place (:func:`draw_padded_input` etc. with
+    ``artists=``). A panel is drawn again, and pasted as a snapshot, only when its content
+    changes: the input for ``padding``/``padding_mode``, the kernel for
+    ``kernel_size``/``dilation``, the output when its values do. A position move redraws
+    the window, the active output cell and the dot product only.
+    """
 
     def __init__(self, x, weight, max_padding):
         self.x = x
@@ -418,14 +502,15 @@ class _WindowScene:
     def kernel(self, kernel_size):
         return self.weight if self.weight is not None else default_kernel((kernel_size, kernel_size))
 
-    def _rebuild(self, name, key, ax, draw):
-        if self._keys.get(name) != key:
-            release_snapshot(ax)
-            ax.clear()
-            ax.set_visible(True)
-            self._keys[name] = key
-            return draw()
-        return None
+    def _redraw(self, name, key, ax, draw):
+        """Redraw panel ``name`` in place when ``key`` changed; returns whether it did."""
+        if self._keys.get(name) == key:
+            return False
+        release_snapshot(ax)          # the hidden static artists come back before they change
+        ax.set_visible(True)
+        draw()
+        self._keys[name] = key
+        return True
 
     def _error(self, message, position):
         for ax in (self.ax_in, self.ax_k, self.ax_out):
@@ -447,41 +532,32 @@ class _WindowScene:
         position = min(max(int(position), 0), positions - 1)
         index = divmod(position, y.shape[1])
 
-        new_in = self._rebuild("in", (padding, padding_mode), self.ax_in,
-                               lambda: draw_padded_input(self.ax_in, x, padding, padding_mode))
-        if new_in is not None:
-            self.inp, self.win = new_in, None
-        new_k = self._rebuild("k", (w.shape, dilation, w.tobytes()), self.ax_k,
-                              lambda: draw_kernel(self.ax_k, w, dilation))
-        if self.win is not None and len(self.win["taps"]) != w.size:
-            for artist in [self.win["outline"], *self.win["taps"], *self.win["sources"]]:
-                artist.remove()
-            self.win = None
+        def set_in():
+            self.inp = draw_padded_input(self.ax_in, x, padding, padding_mode, artists=self.inp)
+
+        def set_k():
+            self.kern = draw_kernel(self.ax_k, w, dilation, artists=self.kern)
+
+        def set_out():
+            self.out = draw_output(self.ax_out, y, index, artists=self.out)
+
+        new_in = self._redraw("in", (padding, padding_mode), self.ax_in, set_in)
+        new_k = self._redraw("k", (w.shape, dilation, w.tobytes()), self.ax_k, set_k)
+        new_out = self._redraw("out", (y.shape, y.tobytes()), self.ax_out, set_out)
         geometry = (index, w.shape, stride, padding, dilation)
-        if self.win is None:
-            self.win = draw_window(self.ax_in, *geometry, input_shape=x.shape, padding_mode=padding_mode)
-            win = receptive_field(*geometry)
-        else:
-            win = update_window(self.win, *geometry, input_shape=x.shape, padding_mode=padding_mode)
-        new_out = self._rebuild("out", y.shape, self.ax_out, lambda: draw_output(self.ax_out, y))
-        out_changed = new_out is not None
-        if new_out is not None:
-            self.out = new_out
-        else:
-            for key, text in self.out["values"].items():
-                if text.get_text() != fmt(y[key]):
-                    text.set_text(fmt(y[key]))
-                    out_changed = True
+        self.win = draw_window(self.ax_in, *geometry, input_shape=x.shape, padding_mode=padding_mode,
+                               artists=self.win)
+        win = receptive_field(*geometry)
         highlight_output(self.out, index)
 
         terms = dot_product_terms(x, w, index, stride, padding, dilation, padding_mode)
         self.text.set_text(dot_product_text(terms, index, w.shape[1]))
         freeze_layout(self.figure)
-        if new_in is not None:
-            snapshot_axes(self.ax_in, live=[self.win["outline"], *self.win["taps"], *self.win["sources"]])
-        if new_k is not None:
+        if new_in:
+            snapshot_axes(self.ax_in, live=window_artists(self.win))
+        if new_k:
             snapshot_axes(self.ax_k)
-        if out_changed:
+        if new_out:
             snapshot_axes(self.ax_out, live=[self.out["active"], self.out["active_value"]])
         return {
             "output_shape": tuple(y.shape), "positions": positions, "position": position, "index": index,
