@@ -6,7 +6,8 @@
 
 Every case is first checked against torch (allclose), then timed: the three
 implementations take turns for ``--repeats`` rounds, so drifting machine load
-hits them alike. Per case it prints median and min times, convlab/torch and
+hits them alike; each turn starts after a 0.3 s pause, so no library's spinning
+thread pool (OpenBLAS's workers spin ~0.1 s after a call) eats into the next. Per case it prints median and min times, convlab/torch and
 convlab/numpy ratios (of medians; < 1 means convlab is faster), convlab's
 GFLOP/s, and the extra memory of one convlab call (peak traced allocation minus
 the output array; convlab's workspace, kept between calls, is released first so the
@@ -215,6 +216,9 @@ def suite():
 
 
 # ---------------------------------------------------------------------------- timing
+SETTLE_S = 0.3
+
+
 def _time(fn, budget_s=0.25):
     """Median-friendly timing: repeat ``fn`` enough times to fill ~budget (at least once); seconds per call."""
     t0 = time.perf_counter()
@@ -257,6 +261,10 @@ def run_case(case, repeats):
             case[key]()
         for _ in range(repeats):
             for key in times:
+                # Let the previous library's thread pool go idle first: OpenBLAS workers spin ~0.1 s after
+                # a call (measured: convlab's 2-thread ResNet 3x3 ran at 40-54 ms instead of 20 ms for
+                # the first 0.1 s after a 2-thread NumPy matmul burst, and at 20 ms after a 0.3 s pause).
+                time.sleep(SETTLE_S)
                 times[key].append(_time(case[key]))
     med = {k: statistics.median(v) for k, v in times.items()}
     mn = {k: min(v) for k, v in times.items()}
