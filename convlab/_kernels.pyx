@@ -276,18 +276,21 @@ cdef inline Py_ssize_t _chi(Py_ssize_t tl, const Geom* g) noexcept nogil:
 
 
 cdef void _gather(const floating* x, floating* ws, Py_ssize_t cg, Py_ssize_t r0, Py_ssize_t r1, Py_ssize_t ld,
-                  const Geom* g) noexcept nogil:
+                  const Geom* g, Py_ssize_t ns=1, Py_ssize_t x_step=0, Py_ssize_t ws_step=0) noexcept nogil:
     """Columns of output rows [r0, r1) (row = (od, oh) pair) for cg channels starting at x.
 
     ws is (cg * K, (r1 - r0) * bw), row-major with row stride ld (>= (r1 - r0) * bw); one ws row per
-    (channel, tap), taps in (ti, tj, tl) order. Loops carry the tap and the output row as counters:
-    no division per row (they cost more than copying a short row).
+    (channel, tap), taps in (ti, tj, tl) order. With ns > 1, the same rows of ns samples (x_step
+    elements apart) go side by side, ws_step columns apart, sharing each row's setup.
+    Loops carry the tap and the output row as counters: no division per row (they cost more than
+    copying a short row).
     """
     cdef Py_ssize_t plane = g.D * g.H * g.W
-    cdef Py_ssize_t ci, ti, tj, tl, r, a, b, e, zs, ys, xs, col, e_lo, e_hi, off
+    cdef Py_ssize_t ci, ti, tj, tl, r, a, b, e, zs, ys, xs, col, e_lo, e_hi, off, si
     cdef const floating* xc
     cdef const floating* src
     cdef floating* row = ws
+    cdef floating* dst
     cdef Py_ssize_t a0 = r0 // g.bh, b0 = r0 - a0 * g.bh
     for ci in range(cg):
         xc = x + ci * plane
@@ -303,17 +306,19 @@ cdef void _gather(const floating* x, floating* ws, Py_ssize_t cg, Py_ssize_t r0,
                     col = 0
                     for r in range(r0, r1):
                         ys = _src(b * g.sh - g.ph + tj * g.dh, g.H, g.mode)
-                        if zs < 0 or ys < 0:
-                            memset(row + col, 0, g.bw * sizeof(floating))
-                        else:
-                            src = xc + (zs * g.H + ys) * g.W
+                        for si in range(ns):
+                            dst = row + col + si * ws_step
+                            if zs < 0 or ys < 0:
+                                memset(dst, 0, g.bw * sizeof(floating))
+                                continue
+                            src = xc + si * x_step + (zs * g.H + ys) * g.W
                             for e in range(e_lo):
                                 xs = _src(e * g.sw + off, g.W, g.mode)
-                                row[col + e] = src[xs] if xs >= 0 else 0
-                            _copy(row + col + e_lo, src + e_lo * g.sw + off, e_hi - e_lo, g.sw)
+                                dst[e] = src[xs] if xs >= 0 else 0
+                            _copy(dst + e_lo, src + e_lo * g.sw + off, e_hi - e_lo, g.sw)
                             for e in range(e_hi, g.bw):
                                 xs = _src(e * g.sw + off, g.W, g.mode)
-                                row[col + e] = src[xs] if xs >= 0 else 0
+                                dst[e] = src[xs] if xs >= 0 else 0
                         col = col + g.bw
                         b = b + 1
                         if b == g.bh:
@@ -544,8 +549,7 @@ def conv_gemm(const floating[:, :, :, :, ::1] x, const floating[:, ::1] w2d, con
                 # several small samples in one GEMM: ws = [cols (kk, ns*L) | res (og, ns*L)]
                 ns = N - n if N - n < S else S
                 cols = ns * L
-                for s in range(ns):
-                    _gather(&x[n + s, gi * cg, 0, 0, 0], ws + s * L, cg, 0, rows, cols, &g)
+                _gather(&x[n, gi * cg, 0, 0, 0], ws, cg, 0, rows, cols, &g, ns, C * g.D * g.H * g.W, L)
                 res = ws + kk * S * L
                 m = <int>cols
                 _gemm(no, no, m, nn, kk, ws, m, &w2d[gi * og, 0], kk, 0, res, m)
