@@ -343,3 +343,23 @@ def test_conv_transpose_no_overlap_path_stores_every_cell(rng, bias, output_padd
         got = m(x)
     assert not np.isnan(got).any()
     assert_close(got, want, np.float32, reduction=6 * 9)
+
+
+def test_conv_transpose_module_repeated_calls_take_the_cached_path(rng):
+    """The second call of a ConvTranspose module with the same shapes skips validation (cached): same
+    results as the reference, batched and unbatched, and a changed weight shape is validated again."""
+    m = nn.ConvTranspose2d(4, 6, (3, 2), stride=(2, 1), padding=(1, 0), output_padding=(1, 0), groups=2)
+    for shape in ((3, 4, 5, 6), (4, 5, 6)):
+        x = rng.standard_normal(shape).astype(np.float32)
+        xb = x if x.ndim == 4 else x[None]
+        want = ref.conv_transpose_nd(xb.astype(np.float64), m.weight.astype(np.float64), m.bias, m.stride,
+                                     m.padding, m.output_padding, 2, m.dilation)
+        want = want if x.ndim == 4 else want[0]
+        for _ in range(2):
+            assert_close(m(x), want, np.float32, reduction=4 * 3 * 2)
+    assert any(k[0] == "transposed" for k in m._plans)
+    m.weight = nn.Parameter(np.ones((4, 3, 3, 2), dtype=np.float32))   # groups=2: 4 % 2 ok, new out channels
+    assert m(np.ones((1, 4, 5, 6), dtype=np.float32)).shape == (1, 6, 10, 7)
+    m.weight = nn.Parameter(np.ones((5, 3, 3, 2), dtype=np.float32))   # 5 input channels: an error again
+    with pytest.raises(ValueError):
+        m(np.ones((1, 4, 5, 6), dtype=np.float32))
