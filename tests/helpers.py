@@ -27,3 +27,21 @@ def assert_close(actual, expected, dtype, reduction=1):
     assert actual.dtype == np.dtype(dtype), (actual.dtype, dtype)
     scale = max(1.0, float(np.max(np.abs(expected), initial=0.0)))
     np.testing.assert_allclose(actual, expected, rtol=tol(dtype, reduction), atol=tol(dtype, reduction) * scale)
+
+
+def explorer_frame(ex):
+    """An explorer's current frame (its PNG) as an ``(H, W, 3)`` int array."""
+    import io
+    from PIL import Image
+    return np.asarray(Image.open(io.BytesIO(ex.image.value)).convert("RGB")).astype(int)
+
+
+def live_frame(ex, axes=None):
+    """The explorer's figure drawn with the snapshots of ``axes`` (default: all) released, i.e. every
+    artist drawn live: what its pasted pictures must look like."""
+    import io
+    from PIL import Image
+    from convlab.viz._widgets import release_snapshot, render_png
+    for ax in ex.figure.axes if axes is None else axes:
+        release_snapshot(ax)
+    return np.asarray(Image.open(io.BytesIO(render_png(ex.figure))).convert("RGB")).astype(int)

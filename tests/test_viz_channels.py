@@ -3,18 +3,16 @@ import matplotlib
 
 matplotlib.use("Agg")
 
-import io  # noqa: E402
 
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 from matplotlib.colors import to_rgba  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
-from PIL import Image  # noqa: E402
 
 from convlab import nn  # noqa: E402
 from convlab.viz import channels as C  # noqa: E402
 from convlab.viz import style  # noqa: E402
-from convlab.viz._widgets import release_snapshot, render_png  # noqa: E402
+from helpers import explorer_frame, live_frame
 
 
 def axes():
@@ -95,9 +93,6 @@ def test_changing_groups_moves_the_existing_artists():
     assert np.allclose(image.get_array()[0, 2], (1, 1, 1, 1))         # out 0 no longer reads in 2
 
 
-def frame(ex):
-    return np.asarray(Image.open(io.BytesIO(ex.image.value)).convert("RGB")).astype(int)
-
 
 def test_changing_the_channel_counts_redraws_in_place_and_stays_right():
     ex = C.groups_explorer(4, 8, 2)
@@ -123,9 +118,7 @@ def test_changing_the_channel_counts_redraws_in_place_and_stays_right():
         assert blocks["label"].get_text() == f"weight.shape = {st['weight_shape']}"
     fresh = C.groups_explorer(4, 8, 2)
     fresh.set(**ex.values())
-    assert np.abs(frame(ex) - frame(fresh)).max() <= 8
-    fast = frame(ex)
-    for ax in (ex.scene.ax_c, ex.scene.ax_w):
-        release_snapshot(ax)
-    slow = np.asarray(Image.open(io.BytesIO(render_png(ex.figure))).convert("RGB")).astype(int)
+    assert np.abs(explorer_frame(ex) - explorer_frame(fresh)).max() <= 8
+    fast = explorer_frame(ex)
+    slow = live_frame(ex, (ex.scene.ax_c, ex.scene.ax_w))
     assert np.mean(np.abs(fast - slow) > 40) < 0.01

@@ -3,16 +3,14 @@ import matplotlib
 
 matplotlib.use("Agg")
 
-import io  # noqa: E402
 
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
-from PIL import Image  # noqa: E402
 
 from convlab import reference  # noqa: E402
 from convlab.viz import signal1d as S  # noqa: E402
-from convlab.viz._widgets import release_snapshot, render_png  # noqa: E402
+from helpers import explorer_frame, live_frame
 
 
 def axes():
@@ -92,9 +90,6 @@ def test_static_frames():
     assert box.frames[0].value != box.frames[-1].value
 
 
-def frame(ex):
-    return np.asarray(Image.open(io.BytesIO(ex.image.value)).convert("RGB")).astype(int)
-
 
 def test_explorer_redraws_its_panels_in_place_and_stays_right():
     x = S.default_signal()
@@ -128,9 +123,7 @@ def test_explorer_redraws_its_panels_in_place_and_stays_right():
     assert len(scene.ax_x.lines) == 3 and len(scene.ax_k.lines) == 2     # no zero line added per redraw
     fresh = S.conv1d_explorer(x)
     fresh.set(**ex.values())
-    assert np.abs(frame(ex) - frame(fresh)).max() <= 8
-    fast = frame(ex)
-    for ax in (scene.ax_x, scene.ax_k, scene.ax_y):
-        release_snapshot(ax)
-    slow = np.asarray(Image.open(io.BytesIO(render_png(ex.figure))).convert("RGB")).astype(int)
+    assert np.abs(explorer_frame(ex) - explorer_frame(fresh)).max() <= 8
+    fast = explorer_frame(ex)
+    slow = live_frame(ex, (scene.ax_x, scene.ax_k, scene.ax_y))
     assert np.mean(np.abs(fast - slow) > 40) < 0.01

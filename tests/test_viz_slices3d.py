@@ -15,6 +15,7 @@ from convlab import reference  # noqa: E402
 from convlab.viz import slices3d as V  # noqa: E402
 from convlab.viz import style  # noqa: E402
 from convlab.viz._widgets import render_png  # noqa: E402
+from helpers import explorer_frame
 
 
 def test_depth_slices_layout_values_and_colours():
@@ -44,9 +45,6 @@ def labels_by_cell(labels):
     return {(int(np.floor(y)), int(np.floor(x))): t for (x, y), t in zip(labels.get_offsets(), labels.get_texts())
             if t}
 
-
-def frame(ex):
-    return np.asarray(Image.open(io.BytesIO(ex.image.value)).convert("RGB")).astype(int)
 
 
 def test_depth_slices_redraw_in_place_as_a_fresh_draw():
@@ -107,8 +105,8 @@ def test_explorer_padding_redraws_the_slices_in_place_and_stays_right():
                                                        for key in np.ndindex(*ref.shape[1:])}
     fresh = V.conv3d_explorer(x)
     fresh.set(**ex.values())
-    assert np.abs(frame(ex) - frame(fresh)).max() <= 8
-    fast = frame(ex)
+    assert np.abs(explorer_frame(ex) - explorer_frame(fresh)).max() <= 8
+    fast = explorer_frame(ex)
     V.release_snapshot(scene.ax_in)
     slow = np.asarray(Image.open(io.BytesIO(render_png(ex.figure))).convert("RGB")).astype(int)
     assert np.mean(np.abs(fast - slow) > 40) < 0.01

@@ -1,5 +1,4 @@
 """convlab.viz.transpose: the four ways agree with the naive reference, and the figures show them."""
-import io
 import itertools
 
 import matplotlib
@@ -10,16 +9,15 @@ import numpy as np
 import pytest
 from matplotlib.colors import to_rgba
 from matplotlib.figure import Figure
-from PIL import Image
 
 from convlab import reference
 from convlab.nn import functional as F
 from convlab.viz import style
 from convlab.viz._cells import fmt
-from convlab.viz._widgets import release_snapshot, render_png
 from convlab.viz.transpose import (conv_matrix, draw_gradient, draw_matrix, draw_output_padding, draw_scatter,
                                    draw_zero_insertion, scatter_stamp, transpose_explorer, transpose_static,
                                    transposed_views, zero_insert)
+from helpers import explorer_frame, live_frame
 
 
 def ref_t(x, w, s, p, op, d):
@@ -224,9 +222,6 @@ def test_transpose_static_frames():
     assert len(set(values)) == 3 and all(v[:8] == b"\x89PNG\r\n\x1a\n" for v in values)
 
 
-def frame(ex):
-    return np.asarray(Image.open(io.BytesIO(ex.image.value)).convert("RGB")).astype(int)
-
 
 @pytest.mark.parametrize("dims", [1, 2])
 def test_transpose_explorer_redraws_only_the_stamps_and_stays_right(dims):
@@ -253,12 +248,10 @@ def test_transpose_explorer_redraws_only_the_stamps_and_stays_right(dims):
     assert ex.figure.images != pictures
     fresh = transpose_explorer(dims, size=3, kernel_size=3, stride=2, padding=0)
     fresh.set(index=2)
-    assert np.abs(frame(ex) - frame(fresh)).max() <= 8
+    assert np.abs(explorer_frame(ex) - explorer_frame(fresh)).max() <= 8
     # and the pictures show what their hidden artists hold
-    fast = frame(ex)
-    for ax in ex.figure.axes:
-        release_snapshot(ax)
-    slow = np.asarray(Image.open(io.BytesIO(render_png(ex.figure))).convert("RGB")).astype(int)
+    fast = explorer_frame(ex)
+    slow = live_frame(ex)
     assert np.abs(fast - slow).max() <= 8
 
 
@@ -276,12 +269,12 @@ def test_transpose_explorer_geometry_moves_redraw_every_view_and_stay_right(dims
         s, p, op, d = st["stride"], st["padding"], st["output_padding"], st["dilation"]
         expected = ref_t(x, w, s, p, op, d)
         assert ex.figure.images == []                         # every view redrawn, drawn as it is
-        live = frame(ex)
+        live = explorer_frame(ex)
         ex.set(index=st["index"])                             # a stamp move: the views become pictures
         assert len(ex.figure.images) == len(ex.figure.axes)
         # ... that show the same (but for a few pixels where the scatter's note, drawn live, runs into
         # the text of the panel beside it: the picture of that panel is now under it, not over it)
-        assert (np.abs(frame(ex) - live).max(axis=2) > 8).mean() < 1e-4
+        assert (np.abs(explorer_frame(ex) - live).max(axis=2) > 8).mean() < 1e-4
         assert {name: arts[name]["blocks"] for name in blocks} == blocks          # the same artists
         # scatter-add: the input, the weight, the sum of the stamps so far
         scatter = blocks["scatter"].cells
@@ -312,4 +305,4 @@ def test_transpose_explorer_geometry_moves_redraw_every_view_and_stay_right(dims
     final = {k: v for k, v in ex.values().items() if k != "index"}
     fresh = transpose_explorer(dims, **final)
     fresh.set(index=ex.values()["index"])
-    assert np.abs(frame(ex) - frame(fresh)).max() <= 8
+    assert np.abs(explorer_frame(ex) - explorer_frame(fresh)).max() <= 8

@@ -1,5 +1,4 @@
 """convlab.viz.unfold: the column matrix, conv = matmul, conv_transpose = fold, on what was drawn."""
-import io
 
 import matplotlib
 
@@ -8,13 +7,12 @@ matplotlib.use("Agg")
 import numpy as np
 import pytest
 from matplotlib.figure import Figure
-from PIL import Image
 
 from convlab import reference
 from convlab.viz._cells import fmt
-from convlab.viz._widgets import release_snapshot, render_png
 from convlab.viz.unfold import (block_taps, draw_conv_matmul, draw_transpose_fold, draw_unfold, example_arrays,
                                 unfold_explorer, unfold_static, unfold_views)
+from helpers import explorer_frame, live_frame
 
 
 def ax():
@@ -111,9 +109,6 @@ def test_unfold_static_frames():
     assert len({f.value for f in box.frames}) == 4
 
 
-def frame(ex):
-    return np.asarray(Image.open(io.BytesIO(ex.image.value)).convert("RGB")).astype(int)
-
 
 def test_unfold_explorer_block_moves_only_the_outlines_and_stays_right():
     ex = unfold_explorer(kernel_size=2, stride=1)
@@ -137,11 +132,9 @@ def test_unfold_explorer_block_moves_only_the_outlines_and_stays_right():
     assert ex.figure.images != pictures
     fresh = unfold_explorer(kernel_size=3, stride=1)
     fresh.set(block=2)
-    assert np.abs(frame(ex) - frame(fresh)).max() <= 8
-    fast = frame(ex)
-    for ax in ex.figure.axes:
-        release_snapshot(ax)
-    slow = np.asarray(Image.open(io.BytesIO(render_png(ex.figure))).convert("RGB")).astype(int)
+    assert np.abs(explorer_frame(ex) - explorer_frame(fresh)).max() <= 8
+    fast = explorer_frame(ex)
+    slow = live_frame(ex)
     assert np.abs(fast - slow).max() <= 8
 
 
@@ -157,9 +150,9 @@ def test_unfold_explorer_geometry_moves_redraw_every_panel_and_stay_right():
         k, s, p, d = st["kernel_size"], v["stride"], v["padding"], v["dilation"]
         x, w = example_arrays(2, (4, 4), 2, k)
         assert ex.figure.images == []                         # the three panels redrawn, drawn as they are
-        live = frame(ex)
+        live = explorer_frame(ex)
         ex.set(block=st["block"])                             # a block move: the panels become pictures
-        assert len(ex.figure.images) == 3 and np.abs(frame(ex) - live).max() <= 8
+        assert len(ex.figure.images) == 3 and np.abs(explorer_frame(ex) - live).max() <= 8
         assert all(arts[key]["cells"] is x0[key] for key in x0)          # the same block stores
         # unfold: the padded input of each channel and the column matrix, its numbers when they fit
         cols = reference.unfold_nd(x[None], k, d, p, s)[0]
@@ -182,4 +175,4 @@ def test_unfold_explorer_geometry_moves_redraw_every_panel_and_stay_right():
         assert "= 0" in arts["conv"]["texts"]["title"].get_text()
     fresh = unfold_explorer(kernel_size=2, stride=1)
     fresh.set(**ex.values())
-    assert np.abs(frame(ex) - frame(fresh)).max() <= 8
+    assert np.abs(explorer_frame(ex) - explorer_frame(fresh)).max() <= 8

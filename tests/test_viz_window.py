@@ -15,6 +15,7 @@ from convlab import reference  # noqa: E402
 from convlab.viz import style  # noqa: E402
 from convlab.viz import window as W  # noqa: E402
 from convlab.viz._widgets import render_png  # noqa: E402
+from helpers import explorer_frame, live_frame
 
 MODES = ("zeros", "reflect", "replicate", "circular")
 
@@ -298,9 +299,6 @@ def test_static_form_has_one_frame_per_position():
     assert box.frames[0].value != box.frames[4].value
 
 
-def frame(ex):
-    return np.asarray(Image.open(io.BytesIO(ex.image.value)).convert("RGB")).astype(int)
-
 
 def test_explorer_redraws_its_grids_in_place_and_stays_right():
     x = W.default_input()
@@ -345,10 +343,8 @@ def test_explorer_redraws_its_grids_in_place_and_stays_right():
     # the layout is frozen at the first frame, whose titles and text differ with the values)
     fresh = W.window_explorer(x)
     fresh.set(**ex.values())
-    assert np.abs(frame(ex) - frame(fresh)).max() <= 8
+    assert np.abs(explorer_frame(ex) - explorer_frame(fresh)).max() <= 8
     # and the pictures show what their hidden artists hold
-    fast = frame(ex)
-    for ax in (scene.ax_in, scene.ax_k, scene.ax_out):
-        W.release_snapshot(ax)
-    slow = np.asarray(Image.open(io.BytesIO(render_png(ex.figure))).convert("RGB")).astype(int)
+    fast = explorer_frame(ex)
+    slow = live_frame(ex, (scene.ax_in, scene.ax_k, scene.ax_out))
     assert np.mean(np.abs(fast - slow) > 40) < 0.01      # anti-aliasing only
