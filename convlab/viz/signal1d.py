@@ -16,7 +16,8 @@ from matplotlib.patches import Rectangle
 from ..nn import functional as F
 from . import style
 from ._widgets import new_figure, release_snapshot, snapshot_axes, static_explorer
-from .window import RangedExplorer, _int_slider, fmt, fmt_factor, freeze_layout, play_row, set_title
+from .window import (_int_slider, fmt, fmt_factor, freeze_layout, geometry_sliders, scrubbed_explorer,
+                     set_title)
 
 __all__ = ["window_taps", "draw_signal", "draw_kernel_at", "kernel_artists", "move_kernel", "draw_output_signal",
            "output_artists", "grow_output", "dot_product_1d", "conv1d_explorer", "conv1d_static"]
@@ -292,16 +293,11 @@ def conv1d_explorer(x=None, weight=None, *, kernel_size=3, stride=1, padding=1, 
         kernel_size = len(weight)
     scene = _SignalScene(x, weight, max_padding)
     controls = {
-        "kernel_size": _int_slider("kernel_size", kernel_size, 1, max(7, kernel_size), disabled=weight is not None),
-        "stride": _int_slider("stride", stride, 1, 4),
-        "padding": _int_slider("padding", padding, 0, max_padding),
-        "dilation": _int_slider("dilation", dilation, 1, 4),
+        **geometry_sliders(kernel_size, stride, padding, dilation, kernel_max=7, stride_max=4,
+                           padding_max=max_padding, dilation_max=4, fixed_kernel=weight is not None),
         "position": _int_slider("position", position, 0, 10 ** 6),
     }
-    extra = [play_row(controls["position"], label="play: slide the kernel")]
-    ex = RangedExplorer(scene.figure, controls, scene.update, _ranges, ranged=("position",), extra=extra)
-    ex.scene = scene
-    return ex
+    return scrubbed_explorer(scene, controls, _ranges, "position", "play: slide the kernel")
 
 
 def conv1d_static(x=None, weight=None, *, kernel_size=3, stride=1, padding=1, dilation=1):

@@ -19,7 +19,8 @@ from ..reference import conv_nd
 from . import style
 from ._cells import add_labels
 from ._widgets import new_figure, release_snapshot, snapshot_axes, static_explorer
-from .window import RangedExplorer, _int_slider, blank_axes, draw_output, fmt, freeze_layout, play_row, set_title
+from .window import (_int_slider, blank_axes, draw_output, fmt, freeze_layout, geometry_sliders,
+                     scrubbed_explorer, set_title)
 
 __all__ = ["depth_taps", "slice_origin", "draw_depth_slices", "depth_artists", "highlight_depth", "slice_sum",
            "conv3d_explorer", "conv3d_static"]
@@ -220,16 +221,11 @@ def conv3d_explorer(x=None, weight=None, *, kernel_size=3, stride=1, padding=1, 
         kernel_size = weight.shape[0]
     scene = _SliceScene(x, weight, max_padding)
     controls = {
-        "kernel_size": _int_slider("kernel_size", kernel_size, 1, max(3, kernel_size), disabled=weight is not None),
-        "stride": _int_slider("stride", stride, 1, 3),
-        "padding": _int_slider("padding", padding, 0, max_padding),
-        "dilation": _int_slider("dilation", dilation, 1, 2),
+        **geometry_sliders(kernel_size, stride, padding, dilation, kernel_max=3, stride_max=3,
+                           padding_max=max_padding, dilation_max=2, fixed_kernel=weight is not None),
         "depth": _int_slider("depth", depth, 0, 10 ** 6),
     }
-    extra = [play_row(controls["depth"], label="play over the output depths")]
-    ex = RangedExplorer(scene.figure, controls, scene.update, _ranges, ranged=("depth",), extra=extra)
-    ex.scene = scene
-    return ex
+    return scrubbed_explorer(scene, controls, _ranges, "depth", "play over the output depths")
 
 
 def conv3d_static(x=None, weight=None, *, kernel_size=3, stride=1, padding=1, dilation=1):

@@ -574,6 +574,27 @@ def _int_slider(name, value, lo, hi, **kwargs):
                              **kwargs)
 
 
+def geometry_sliders(kernel_size, stride, padding, dilation, *, kernel_max, stride_max, padding_max, dilation_max,
+                     fixed_kernel=False) -> dict:
+    """The four geometry sliders the window, 1d and 3d explorers share (kernel_size disabled when the
+    caller fixed the weight; its maximum never below the given size)."""
+    return {
+        "kernel_size": _int_slider("kernel_size", kernel_size, 1, max(kernel_max, kernel_size), disabled=fixed_kernel),
+        "stride": _int_slider("stride", stride, 1, stride_max),
+        "padding": _int_slider("padding", padding, 0, padding_max),
+        "dilation": _int_slider("dilation", dilation, 1, dilation_max),
+    }
+
+
+def scrubbed_explorer(scene, controls, ranges, name, label) -> RangedExplorer:
+    """A :class:`RangedExplorer` over ``scene`` whose control ``name`` scrubs through the outputs
+    (its range follows the state), with a Play button for it; ``ex.scene`` keeps the figure's artists."""
+    extra = [play_row(controls[name], label=label)]
+    ex = RangedExplorer(scene.figure, controls, scene.update, ranges, ranged=(name,), extra=extra)
+    ex.scene = scene               # the figure's artists, for tests and curious learners
+    return ex
+
+
 def play_row(slider, interval_ms=600, label="play"):
     """A Play button driving ``slider`` (client-side link, so it animates smoothly), its max kept in step."""
     play = widgets.Play(min=slider.min, max=slider.max, step=1, interval=interval_ms, value=slider.value)
@@ -605,10 +626,8 @@ def window_explorer(x=None, weight=None, *, kernel_size=3, stride=1, padding=1, 
         kernel_size = weight.shape[0]
     scene = _WindowScene(x, weight, max_padding)
     controls = {
-        "kernel_size": _int_slider("kernel_size", kernel_size, 1, max(5, kernel_size), disabled=weight is not None),
-        "stride": _int_slider("stride", stride, 1, 3),
-        "padding": _int_slider("padding", padding, 0, max_padding),
-        "dilation": _int_slider("dilation", dilation, 1, 3),
+        **geometry_sliders(kernel_size, stride, padding, dilation, kernel_max=5, stride_max=3, padding_max=max_padding,
+                           dilation_max=3, fixed_kernel=weight is not None),
         "padding_mode": widgets.Dropdown(options=PADDING_MODES, value=padding_mode, description="padding_mode",
                                          layout=widgets.Layout(width="230px"),
                                          style={"description_width": "initial"}),
@@ -620,10 +639,7 @@ def window_explorer(x=None, weight=None, *, kernel_size=3, stride=1, padding=1, 
             return {}
         return {"position": {"max": max(state["positions"] - 1, 0), "value": state.get("position", 0)}}
 
-    extra = [play_row(controls["position"], label="play over the output positions")]
-    ex = RangedExplorer(scene.figure, controls, scene.update, ranges, ranged=("position",), extra=extra)
-    ex.scene = scene               # the figure's artists, for tests and curious learners
-    return ex
+    return scrubbed_explorer(scene, controls, ranges, "position", "play over the output positions")
 
 
 def window_static(x=None, weight=None, *, kernel_size=3, stride=2, padding=1, dilation=1,
