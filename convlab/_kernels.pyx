@@ -49,8 +49,6 @@ cdef struct Geom:
     Py_ssize_t dd, dh, dw
     Py_ssize_t bd, bh, bw         # blocks per axis
     int mode
-    Py_ssize_t rlo[3]             # conv_direct's 3-tap rows: in-range blocks of tap t are [rlo[t], rhi[t])
-    Py_ssize_t rhi[3]
     Py_ssize_t alo[16]            # ... and of kernel depth tap ti: output depths [alo[ti], ahi[ti])
     Py_ssize_t ahi[16]
     Py_ssize_t blo[16]            # ... and of kernel row tap tj: output rows [blo[tj], bhi[tj])
@@ -230,41 +228,6 @@ cdef inline void _set3(floating* dst, floating b, const floating* wr, const floa
         cl_set3_f(dst, b, wr[0], wr[1], wr[2], src, dw, n)
     else:
         cl_set3_d(dst, b, wr[0], wr[1], wr[2], src, dw, n)
-
-
-cdef inline bint _finite3(const floating* wr) noexcept nogil:
-    return wr[0] - wr[0] == 0 and wr[1] - wr[1] == 0 and wr[2] - wr[2] == 0
-
-
-cdef inline void _row3(floating* dst, const floating* row, const floating* wr, Py_ssize_t pw, Py_ssize_t dw,
-                      Py_ssize_t E_lo, Py_ssize_t E_hi, const Geom* g) noexcept nogil:
-    """One output row += a 3-tap kernel row (stride 1, zero padding) over one input row.
-
-    The interior [E_lo, E_hi), where all three taps read real cells, is done in one fused pass;
-    the few edge cells tap by tap.
-    """
-    cdef Py_ssize_t tl, e, lo, hi, n = E_hi - E_lo
-    cdef const floating* s = row + E_lo - pw
-    cdef floating* o = dst + E_lo
-    if n >= 16:
-        if floating is float:
-            cl_axpy3_f(o, wr[0], wr[1], wr[2], s, dw, n)
-        else:
-            cl_axpy3_d(o, wr[0], wr[1], wr[2], s, dw, n)
-    else:
-        for e in range(n):
-            o[e] += wr[0] * s[e] + wr[1] * s[e + dw] + wr[2] * s[e + 2 * dw]
-    for tl in range(3):
-        lo = g.rlo[tl]
-        hi = g.rhi[tl]
-        if n <= 0:
-            for e in range(lo, hi):
-                dst[e] += wr[tl] * row[e - pw + tl * dw]
-        else:
-            for e in range(lo, E_lo if E_lo < hi else hi):
-                dst[e] += wr[tl] * row[e - pw + tl * dw]
-            for e in range(E_hi if E_hi > lo else lo, hi):
-                dst[e] += wr[tl] * row[e - pw + tl * dw]
 
 
 cdef inline Py_ssize_t _clo(Py_ssize_t tl, const Geom* g) noexcept nogil:
@@ -661,7 +624,7 @@ def conv_transpose_gemm(const floating[:, :, ::1] x, const floating[:, ::1] w2d,
 def conv_direct(const floating[:, :, :, :, ::1] x, const floating[:, :, ::1] w, const floating[:] bias,
                 floating[:, :, ::1] out, tuple kernel, tuple stride, tuple padding, tuple dilation, tuple blocks,
                 int groups, int mode, int num_threads=1):
-    """Direct convolution loops (depthwise and tiny problems); ``bias`` may be None.
+    """Direct convolution loops (tiny problems, where a GEMM call is mostly overhead); ``bias`` may be None.
 
     NumPy equivalent: ``out[n, co, o] = sum_{ci, t} w[co, ci, t] * xpad[n, g*cg + ci, o*s + t*d]``.
 
@@ -674,22 +637,14 @@ def conv_direct(const floating[:, :, :, :, ::1] x, const floating[:, :, ::1] w, 
     cdef Py_ssize_t t, n, co, ci, k, ti, tj, tl, a, b, e, zs, ys, xs, e_lo, e_hi, off
     cdef floating wv
     cdef bint nonfinite
-    cdef Py_ssize_t a_lo, a_hi, b_lo, b_hi, E_lo, E_hi, skip = 0
-    # 3-wide kernels, stride 1, zero padding: whole kernel rows in one pass (_row3)
+    cdef Py_ssize_t a_lo, a_hi, b_lo, b_hi
     cdef bint tables = g.kd <= 16 and g.kh <= 16      # per-tap row ranges precomputed below
-    cdef bint fuse3 = g.kw == 3 and g.sw == 1 and g.mode == 0 and tables
     cdef floating* orow
     cdef const floating* xc
     cdef const floating* src
     cdef bint has_bias = bias is not None
     if N * C_out == 0 or L == 0:
         return
-    E_lo = _col_lo(0, &g)               # interior of a 3-tap row: tap 0 in range from here,
-    E_hi = _col_hi(2, &g)               # tap 2 in range up to here
-    if fuse3:
-        for tl in range(3):
-            g.rlo[tl] = _col_lo(tl, &g)
-            g.rhi[tl] = _col_hi(tl, &g)
     if tables:                          # the same for every plane: computed once
         for ti in range(g.kd):
             g.alo[ti] = _lo(ti, g.D, g.pd, g.dd, g.sd, g.bd)
@@ -701,7 +656,6 @@ def conv_direct(const floating[:, :, :, :, ::1] x, const floating[:, :, ::1] w, 
         for t in prange(N * C_out, schedule="static", num_threads=num_threads):
             n = t // C_out
             co = t - n * C_out
-            skip = 0
             orow = &out[n, co, 0]
             if has_bias:
                 for e in range(L):
@@ -715,19 +669,6 @@ def conv_direct(const floating[:, :, :, :, ::1] x, const floating[:, :, ::1] w, 
                     ti = k // (g.kh * g.kw)
                     tj = (k // g.kw) % g.kh
                     tl = k % g.kw
-                    if fuse3 and tl == 0 and _finite3(&w[co, ci, k]):
-                        # the whole kernel row (3 taps) at once; taps 1 and 2 are then skipped below
-                        for a in range(g.alo[ti], g.ahi[ti]):
-                            zs = a * g.sd - g.pd + ti * g.dd
-                            for b in range(g.blo[tj], g.bhi[tj]):
-                                src = xc + (zs * g.H + b * g.sh - g.ph + tj * g.dh) * g.W
-                                _row3(&out[n, co, (a * g.bh + b) * g.bw], src, &w[co, ci, k], g.pw, g.dw,
-                                      E_lo, E_hi, &g)
-                        skip = 2
-                        continue
-                    if skip > 0:
-                        skip = skip - 1
-                        continue
                     e_lo = _col_lo(tl, &g)
                     e_hi = _col_hi(tl, &g)
                     off = tl * g.dw - g.pw

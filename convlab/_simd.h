@@ -35,7 +35,7 @@ CONVLAB_CLONES static void cl_axpy_d(double *restrict dst, double a, const doubl
 }
 
 /* dst[e] += w0 * src[e] + w1 * src[e + dw] + w2 * src[e + 2 dw], e < n: three taps of a kernel row at once
-   (one pass over dst instead of three; the 3x3 depthwise case) */
+   (one pass over dst instead of three; conv_depthwise's 3-wide rows) */
 CONVLAB_CLONES static void cl_axpy3_f(float *restrict dst, float w0, float w1, float w2,
                                       const float *restrict src, ptrdiff_t dw, ptrdiff_t n) {
     const float *s1 = src + dw, *s2 = src + 2 * dw;
