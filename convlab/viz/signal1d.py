@@ -16,8 +16,8 @@ from matplotlib.patches import Rectangle
 from ..nn import functional as F
 from . import style
 from ._widgets import new_figure, release_snapshot, snapshot_axes, static_explorer
-from .window import (_int_slider, fmt, fmt_factor, freeze_layout, geometry_sliders, scrubbed_explorer,
-                     set_title)
+from .window import (_int_slider, explorer_data, fmt, fmt_factor, freeze_layout, geometry_sliders,
+                     scrubbed_explorer, set_title)
 
 __all__ = ["window_taps", "draw_signal", "draw_kernel_at", "kernel_artists", "move_kernel", "draw_output_signal",
            "output_artists", "grow_output", "dot_product_1d", "conv1d_explorer", "conv1d_static"]
@@ -287,10 +287,7 @@ def conv1d_explorer(x=None, weight=None, *, kernel_size=3, stride=1, padding=1, 
     >>> ex.set(stride=2, position=3)["taps"]
     [5, 6, 7]
     """
-    x = default_signal() if x is None else np.asarray(x, dtype=np.float64)
-    if weight is not None:
-        weight = np.asarray(weight, dtype=np.float64)
-        kernel_size = len(weight)
+    x, weight, kernel_size = explorer_data(x, weight, kernel_size, default_signal)
     scene = _SignalScene(x, weight, max_padding)
     controls = {
         **geometry_sliders(kernel_size, stride, padding, dilation, kernel_max=7, stride_max=4,
@@ -302,10 +299,7 @@ def conv1d_explorer(x=None, weight=None, *, kernel_size=3, stride=1, padding=1, 
 
 def conv1d_static(x=None, weight=None, *, kernel_size=3, stride=1, padding=1, dilation=1):
     """The book's form of :func:`conv1d_explorer`: one frame per output position."""
-    x = default_signal() if x is None else np.asarray(x, dtype=np.float64)
-    if weight is not None:
-        weight = np.asarray(weight, dtype=np.float64)
-        kernel_size = len(weight)
+    x, weight, kernel_size = explorer_data(x, weight, kernel_size, default_signal)
     scene = _SignalScene(x, weight, padding)
     fixed = dict(kernel_size=kernel_size, stride=stride, padding=padding, dilation=dilation)
     first = scene.update(**fixed)

@@ -19,8 +19,8 @@ from ..reference import conv_nd
 from . import style
 from ._cells import add_labels
 from ._widgets import new_figure, release_snapshot, snapshot_axes, static_explorer
-from .window import (_int_slider, blank_axes, draw_output, fmt, freeze_layout, geometry_sliders,
-                     scrubbed_explorer, set_title)
+from .window import (_int_slider, blank_axes, draw_output, explorer_data, fmt, freeze_layout,
+                     geometry_sliders, scrubbed_explorer, set_title)
 
 __all__ = ["depth_taps", "slice_origin", "draw_depth_slices", "depth_artists", "highlight_depth", "slice_sum",
            "conv3d_explorer", "conv3d_static"]
@@ -215,10 +215,7 @@ def conv3d_explorer(x=None, weight=None, *, kernel_size=3, stride=1, padding=1, 
     >>> ex.set(stride=2, depth=1)["taps"]
     [1, 2, 3]
     """
-    x = default_volume() if x is None else np.asarray(x, dtype=np.float64)
-    if weight is not None:
-        weight = np.asarray(weight, dtype=np.float64)
-        kernel_size = weight.shape[0]
+    x, weight, kernel_size = explorer_data(x, weight, kernel_size, default_volume)
     scene = _SliceScene(x, weight, max_padding)
     controls = {
         **geometry_sliders(kernel_size, stride, padding, dilation, kernel_max=3, stride_max=3,
@@ -230,10 +227,7 @@ def conv3d_explorer(x=None, weight=None, *, kernel_size=3, stride=1, padding=1, 
 
 def conv3d_static(x=None, weight=None, *, kernel_size=3, stride=1, padding=1, dilation=1):
     """The book's form of :func:`conv3d_explorer`: one frame per output depth."""
-    x = default_volume() if x is None else np.asarray(x, dtype=np.float64)
-    if weight is not None:
-        weight = np.asarray(weight, dtype=np.float64)
-        kernel_size = weight.shape[0]
+    x, weight, kernel_size = explorer_data(x, weight, kernel_size, default_volume)
     scene = _SliceScene(x, weight, padding)
     fixed = dict(kernel_size=kernel_size, stride=stride, padding=padding, dilation=dilation)
     first = scene.update(**fixed)

@@ -574,6 +574,16 @@ def _int_slider(name, value, lo, hi, **kwargs):
                              **kwargs)
 
 
+def explorer_data(x, weight, kernel_size, default):
+    """``(x, weight, kernel_size)`` as the explorers use them: float arrays, ``default()`` when ``x`` is
+    None, and the kernel size read off a given weight."""
+    x = default() if x is None else np.asarray(x, dtype=np.float64)
+    if weight is not None:
+        weight = np.asarray(weight, dtype=np.float64)
+        kernel_size = weight.shape[0]
+    return x, weight, kernel_size
+
+
 def geometry_sliders(kernel_size, stride, padding, dilation, *, kernel_max, stride_max, padding_max, dilation_max,
                      fixed_kernel=False) -> dict:
     """The four geometry sliders the window, 1d and 3d explorers share (kernel_size disabled when the
@@ -620,10 +630,7 @@ def window_explorer(x=None, weight=None, *, kernel_size=3, stride=1, padding=1, 
     >>> ex.set(stride=2, position=4)["index"]
     (1, 1)
     """
-    x = default_input() if x is None else np.asarray(x, dtype=np.float64)
-    if weight is not None:
-        weight = np.asarray(weight, dtype=np.float64)
-        kernel_size = weight.shape[0]
+    x, weight, kernel_size = explorer_data(x, weight, kernel_size, default_input)
     scene = _WindowScene(x, weight, max_padding)
     controls = {
         **geometry_sliders(kernel_size, stride, padding, dilation, kernel_max=5, stride_max=3, padding_max=max_padding,
@@ -648,10 +655,7 @@ def window_static(x=None, weight=None, *, kernel_size=3, stride=2, padding=1, di
 
     Returns a ``VBox`` (Play + slider linked on the client to the frames; ``.frames``).
     """
-    x = default_input() if x is None else np.asarray(x, dtype=np.float64)
-    if weight is not None:
-        weight = np.asarray(weight, dtype=np.float64)
-        kernel_size = weight.shape[0]
+    x, weight, kernel_size = explorer_data(x, weight, kernel_size, default_input)
     scene = _WindowScene(x, weight, padding if max_padding is None else max_padding)
     fixed = dict(kernel_size=kernel_size, stride=stride, padding=padding, dilation=dilation,
                  padding_mode=padding_mode)
