@@ -196,4 +196,66 @@ CONVLAB_CLONES static void cl_add_d(double *restrict dst, const double *restrict
     else { for (ptrdiff_t e = 0; e < n; e++) dst[e * step] += src[e]; }
 }
 
+/* Winograd F(2x2, 3x3) transforms (conv_winograd in _kernels.pyx has the matrices).
+   cl_wino_in: V = B^T d B for tw tiles side by side. The band holds the 4 padded input rows a tile row
+   reads, each split into its even and odd columns (ev[k * ld + j] = row k, column 2j; od the same at
+   column 2j + 1), so that every load below is unit-stride. v[e * es + j] receives tile j's e-th value.
+   Returns 0, or NaN if the band holds an inf or NaN (x * 0 is NaN exactly for those). */
+#define CL_WINO_IN(NAME, T)                                                                            \
+CONVLAB_CLONES static T NAME(const T *restrict ev, const T *restrict od, ptrdiff_t ld, ptrdiff_t tw,   \
+                            T *restrict v, ptrdiff_t es) {                                             \
+    T chk = 0;                                                                                         \
+    for (ptrdiff_t j = 0; j < tw; j++) {                                                               \
+        T h[4][4];                                                                                     \
+        for (int k = 0; k < 4; k++) {          /* d B along row k */                                   \
+            const T e0 = ev[k * ld + j], e1 = ev[k * ld + j + 1];                                      \
+            const T o0 = od[k * ld + j], o1 = od[k * ld + j + 1];                                      \
+            chk += (e0 + o0) * 0;                                                                      \
+            h[k][0] = e0 - e1; h[k][1] = o0 + e1; h[k][2] = e1 - o0; h[k][3] = o0 - o1;                \
+        }                                                                                              \
+        for (int q = 0; q < 4; q++) {          /* B^T (d B) down column q */                           \
+            v[q * es + j] = h[0][q] - h[2][q];                                                         \
+            v[(4 + q) * es + j] = h[1][q] + h[2][q];                                                   \
+            v[(8 + q) * es + j] = h[2][q] - h[1][q];                                                   \
+            v[(12 + q) * es + j] = h[1][q] - h[3][q];                                                  \
+        }                                                                                              \
+    }                                                                                                  \
+    for (int k = 0; k < 4; k++) chk += (ev[k * ld + tw] + od[k * ld + tw]) * 0;                        \
+    return chk;                                                                                        \
+}
+CL_WINO_IN(cl_wino_in_f, float)
+CL_WINO_IN(cl_wino_in_d, double)
+#undef CL_WINO_IN
+
+/* cl_wino_out: Y = A^T M A + bv for tw tiles: m[e * es + j] is tile j's e-th product sum; output row 0
+   of the tiles goes to y0[2j], y0[2j + 1], row 1 to y1[2j], y1[2j + 1]. */
+#define CL_WINO_OUT(NAME, T)                                                                           \
+CONVLAB_CLONES static void NAME(const T *restrict m, ptrdiff_t es, ptrdiff_t tw, T bv, T *restrict y0, \
+                                T *restrict y1) {                                                      \
+    for (ptrdiff_t j = 0; j < tw; j++) {                                                               \
+        T p[4][2];                                                                                     \
+        for (int a = 0; a < 4; a++) {          /* M A along row a */                                   \
+            const T m0 = m[4 * a * es + j], m1 = m[(4 * a + 1) * es + j];                              \
+            const T m2 = m[(4 * a + 2) * es + j], m3 = m[(4 * a + 3) * es + j];                        \
+            p[a][0] = m0 + m1 + m2; p[a][1] = m1 - m2 - m3;                                            \
+        }                                                                                              \
+        y0[2 * j] = p[0][0] + p[1][0] + p[2][0] + bv;                                                  \
+        y0[2 * j + 1] = p[0][1] + p[1][1] + p[2][1] + bv;                                              \
+        y1[2 * j] = p[1][0] - p[2][0] - p[3][0] + bv;                                                  \
+        y1[2 * j + 1] = p[1][1] - p[2][1] - p[3][1] + bv;                                              \
+    }                                                                                                  \
+}
+CL_WINO_OUT(cl_wino_out_f, float)
+CL_WINO_OUT(cl_wino_out_d, double)
+#undef CL_WINO_OUT
+
+/* ev[j] = src[2j], od[j] = src[2j + 1], j < n: a row split into its even and odd columns */
+#define CL_DEINTERLEAVE(NAME, T)                                                                       \
+CONVLAB_CLONES static void NAME(T *restrict ev, T *restrict od, const T *restrict src, ptrdiff_t n) {  \
+    for (ptrdiff_t j = 0; j < n; j++) { ev[j] = src[2 * j]; od[j] = src[2 * j + 1]; }                  \
+}
+CL_DEINTERLEAVE(cl_deinterleave_f, float)
+CL_DEINTERLEAVE(cl_deinterleave_d, double)
+#undef CL_DEINTERLEAVE
+
 #endif

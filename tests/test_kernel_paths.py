@@ -1,5 +1,7 @@
 """Every kernel path (direct loop, fused im2col+GEMM, 1x1 matmul, transposed GEMM+col2im), forced in turn,
 against the reference loops: the size thresholds that pick a path must never change a result."""
+import math
+
 import numpy as np
 import pytest
 
@@ -18,6 +20,9 @@ PATHS = {
                          DEPTHWISE_CL_MAX_PLANE=10**9, DEPTHWISE_CL_MIN_CHANNELS=1),
     "gemm-tiny-tiles": dict(DIRECT_MAX_MACS=0, PARALLEL_MIN_MACS=0, WORKSPACE_BYTES=1, MIN_TILE_COLUMNS=1),
     "serial": dict(DIRECT_MAX_MACS=0, PARALLEL_MIN_MACS=10**12),
+    # 3x3 stride-1 layers by Winograd F(2x2, 3x3), one tile row per task (others fall through to the GEMM)
+    "winograd": dict(DIRECT_MAX_MACS=0, PARALLEL_MIN_MACS=0, WINOGRAD_MIN_CHANNELS=1, WINOGRAD_MIN_PLANE=1,
+                     WINOGRAD_TASK_BYTES=1, WINOGRAD_MIN_TASK_TILES=0),
 }
 
 
@@ -38,6 +43,11 @@ def path(request, monkeypatch):
     (2, (6, 5), 1, 1, 0, 1, 1, "zeros"),                    # 1x1 stride 1
     (2, (6, 5), 1, 2, 0, 1, 2, "zeros"),                    # 1x1 strided, grouped
     (3, (4, 5, 6), (2, 3, 2), (1, 2, 1), (1, 1, 0), (2, 1, 3), 2, "reflect"),
+    (2, (7, 9), 3, 1, 1, 1, 1, "zeros"),                    # 3x3 stride 1: Winograd-eligible
+    (2, (6, 5), 3, 1, "same", 1, 1, "reflect"),             # ... odd output width: clipped edge tiles
+    (2, (5, 8), 3, 1, (2, 0), 1, 1, "replicate"),
+    (2, (3, 3), 3, 1, 0, 1, 1, "zeros"),                    # ... a 1x1 output: one clipped tile
+    (3, (3, 6, 7), (1, 3, 3), 1, (0, 2, 1), 1, 1, "circular"),   # ... depth as a batch axis
 ])
 def test_conv_paths_match_reference(rng, path, threads, dtype, nd, size, kernel, stride, padding, dilation, groups,
                                     mode):
@@ -55,6 +65,9 @@ def test_conv_paths_match_reference(rng, path, threads, dtype, nd, size, kernel,
         want = ref.conv_nd(x.astype(np.float64), m.weight.astype(np.float64), m.bias, m.stride, pad, m.dilation,
                            groups, padding_mode=mode)
         assert_close(m(x), want, dtype, reduction=m.weight[0].size)
+        if path == "winograd" and m.kernel_size[-2:] == (3, 3) and math.prod(m.kernel_size) == 9 \
+                and set(m.stride) == {1} and set(m.dilation) == {1} and groups == 1:
+            assert _plan_kind(m) == "_winograd_runner"
     finally:
         convlab.set_num_threads(before)
 
@@ -363,3 +376,68 @@ def test_conv_transpose_module_repeated_calls_take_the_cached_path(rng):
     m.weight = nn.Parameter(np.ones((5, 3, 3, 2), dtype=np.float32))   # 5 input channels: an error again
     with pytest.raises(ValueError):
         m(np.ones((1, 4, 5, 6), dtype=np.float32))
+
+
+def _plan_kind(m):
+    """Which runner a module's cached plan uses ("_winograd_runner", "_gemm_runner", "ConvPlan", ...)."""
+    (plan, _, _), = m._plans.values()
+    return plan.run.__qualname__.split(".")[0]
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("threads", [1, 2])
+def test_winograd_is_chosen_for_resnet_3x3_layers_and_matches_torch(rng, dtype, threads):
+    """Default thresholds: a ResNet-style 3x3 layer takes the Winograd path, and its rounding stays
+    within the tolerance every other path meets (F(2x2, 3x3)'s transforms are exact in binary)."""
+    from helpers import torch
+    if torch is None:
+        pytest.skip("PyTorch 2.13 (the parity oracle) is not installed")
+    before = convlab.get_num_threads()
+    convlab.set_num_threads(threads)
+    try:
+        m = nn.Conv2d(32, 48, 3, padding=1, dtype=dtype)
+        x = rng.standard_normal((3, 32, 22, 25)).astype(dtype)
+        got = m(x)
+        assert _plan_kind(m) == "_winograd_runner"
+        t = torch.nn.Conv2d(32, 48, 3, padding=1).double()
+        t.load_state_dict({k: torch.from_numpy(np.array(v, np.float64)) for k, v in m.state_dict().items()})
+        want = t(torch.from_numpy(x.astype(np.float64))).detach().numpy()
+        assert_close(got, want, dtype, reduction=m.weight[0].size)
+    finally:
+        convlab.set_num_threads(before)
+
+
+@pytest.mark.parametrize("kwargs", [dict(stride=2), dict(dilation=2), dict(groups=2), dict(kernel_size=(3, 5))])
+def test_winograd_is_not_chosen_outside_3x3_stride_1(rng, kwargs):
+    kwargs = dict(dict(kernel_size=3, padding=1), **kwargs)
+    m = nn.Conv2d(32, 32, **kwargs)
+    m(rng.standard_normal((1, 32, 30, 30)).astype(np.float32))
+    assert _plan_kind(m) == "_gemm_runner"
+
+
+@pytest.mark.parametrize("mode", ["zeros", "reflect"])
+def test_winograd_path_puts_nonfinite_inputs_where_torch_does(monkeypatch, mode):
+    """The transforms would smear an inf over its whole 4x4 tile (inf - inf = NaN); such calls go
+    through the exact GEMM path instead."""
+    from helpers import torch
+    if torch is None:
+        pytest.skip("PyTorch 2.13 (the parity oracle) is not installed")
+    for name, value in PATHS["winograd"].items():
+        monkeypatch.setattr(conv_ops, name, value)
+    x = np.random.default_rng(5).standard_normal((2, 4, 9, 8))
+    x[0, 1, 4, 4] = np.inf
+    x[1, 2, 0, 7] = -np.inf
+    x[1, 3, 6, 2] = np.nan
+    m = nn.Conv2d(4, 6, 3, padding=1, padding_mode=mode, dtype=np.float64)
+    t = torch.nn.Conv2d(4, 6, 3, padding=1, padding_mode=mode).double()
+    t.load_state_dict({k: torch.from_numpy(np.array(v)) for k, v in m.state_dict().items()})
+    with np.errstate(invalid="ignore"):
+        got = m(x)
+        finite = m(np.nan_to_num(x, nan=0.0, posinf=0.0, neginf=0.0))
+    assert _plan_kind(m) == "_winograd_runner"
+    want = t(torch.from_numpy(x)).detach().numpy()
+    for test in (np.isnan, np.isposinf, np.isneginf):
+        np.testing.assert_array_equal(test(got), test(want), err_msg=test.__name__)
+    assert np.isfinite(finite).all()
+    ok = np.isfinite(want)
+    np.testing.assert_allclose(got[ok], want[ok], rtol=1e-12, atol=1e-12)
