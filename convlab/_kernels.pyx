@@ -17,9 +17,10 @@
   row of a slice is one long run per tap (no per-row overhead).
 * ``conv_depthwise_cl``: depthwise layers on tiny planes (MobileNet's 7x7):
   blocks of channels moved to channels-last order, channels as the SIMD lanes.
-* ``conv_winograd``: 3x3 stride-1 layers (ResNet's) by Winograd's F(2x2, 3x3):
-  each 2x2 block of outputs costs 16 multiplications per channel pair instead of
-  36, as 16 GEMMs over transformed inputs and weights (``winograd_weights``).
+* ``conv_winograd``: 3x3 stride-1 layers (ResNet's) by Winograd's F(2x2, 3x3) or
+  F(4x4, 3x3): a 2x2 (4x4) block of outputs costs 16 (36) multiplications per
+  channel pair instead of 36 (144), as 16 (36) GEMMs over transformed inputs and
+  weights (``winograd_weights``).
 * ``conv_direct``: plain loops for tiny problems, where a GEMM would be mostly
   overhead. The innermost loop runs along contiguous memory.
 
@@ -148,13 +149,17 @@ cdef extern from "_simd.h" nogil:
                         Py_ssize_t cols) noexcept
     void cl_transpose_d(double* dst, Py_ssize_t ldd, const double* src, Py_ssize_t lds, Py_ssize_t rows,
                         Py_ssize_t cols) noexcept
-    # Winograd F(2x2, 3x3) input / output transforms and the even/odd row split (conv_winograd)
-    float cl_wino_in_f(const float* ev, const float* od, Py_ssize_t ld, Py_ssize_t tw, float* v,
-                       Py_ssize_t es) noexcept
-    double cl_wino_in_d(const double* ev, const double* od, Py_ssize_t ld, Py_ssize_t tw, double* v,
-                        Py_ssize_t es) noexcept
-    void cl_wino_out_f(const float* m, Py_ssize_t es, Py_ssize_t tw, float bv, float* y0, float* y1) noexcept
-    void cl_wino_out_d(const double* m, Py_ssize_t es, Py_ssize_t tw, double bv, double* y0, double* y1) noexcept
+    # Winograd F(2x2, 3x3) / F(4x4, 3x3) input and output transforms, rows split into phases (conv_winograd)
+    float cl_wino_in_f(const float* band, Py_ssize_t hw, Py_ssize_t tw, float* v, Py_ssize_t es) noexcept
+    double cl_wino_in_d(const double* band, Py_ssize_t hw, Py_ssize_t tw, double* v, Py_ssize_t es) noexcept
+    void cl_wino_out_f(const float* m, Py_ssize_t es, Py_ssize_t tw, float bv, float* y, Py_ssize_t ldy) noexcept
+    void cl_wino_out_d(const double* m, Py_ssize_t es, Py_ssize_t tw, double bv, double* y, Py_ssize_t ldy) noexcept
+    float cl_wino4_in_f(const float* band, Py_ssize_t hw, Py_ssize_t tw, float* v, Py_ssize_t es) noexcept
+    double cl_wino4_in_d(const double* band, Py_ssize_t hw, Py_ssize_t tw, double* v, Py_ssize_t es) noexcept
+    void cl_wino4_out_f(const float* m, Py_ssize_t es, Py_ssize_t tw, float bv, float* y, Py_ssize_t ldy) noexcept
+    void cl_wino4_out_d(const double* m, Py_ssize_t es, Py_ssize_t tw, double bv, double* y, Py_ssize_t ldy) noexcept
+    void cl_deinterleave4_f(float* p, Py_ssize_t hw, const float* src, Py_ssize_t n) noexcept
+    void cl_deinterleave4_d(double* p, Py_ssize_t hw, const double* src, Py_ssize_t n) noexcept
     void cl_deinterleave_f(float* ev, float* od, const float* src, Py_ssize_t n) noexcept
     void cl_deinterleave_d(double* ev, double* od, const double* src, Py_ssize_t n) noexcept
     # dst[e] = b + w0 * src[e] + w1 * src[e + dw] + w2 * src[e + 2 dw]
@@ -955,155 +960,198 @@ def conv_depthwise_cl(const floating[:, :, :, :, ::1] x, const floating[:, ::1] 
 
 
 # ---------------------------------------------------------------------------------------------------------------
-# Winograd F(2x2, 3x3): 3x3 stride-1 convolutions with 2.25x fewer multiplications (Lavin & Gray, 2016).
-# Each 2x2 block of outputs ("tile") reads a 4x4 input patch d; with the 3x3 filter g,
-#     Y = A^T [(G g G^T) * (B^T d B)] A      (* elementwise; 16 products instead of 36)
+# Winograd F(m x m, 3x3), m = 2 or 4: 3x3 stride-1 convolutions with fewer multiplications (Lavin & Gray, 2016).
+# Each m x m block of outputs ("tile") reads an a x a input patch d (a = m + 2); with the 3x3 filter g,
+#     Y = A^T [(G g G^T) * (B^T d B)] A      (* elementwise: a^2 products instead of 9 m^2)
+# m = 2: 16 products for 4 outputs (2.25x fewer)
 #     B^T = [[1, 0, -1, 0], [0, 1, 1, 0], [0, -1, 1, 0], [0, 1, 0, -1]]
 #     G   = [[1, 0, 0], [1/2, 1/2, 1/2], [1/2, -1/2, 1/2], [0, 0, 1]]
 #     A^T = [[1, 1, 1, 0], [0, 1, -1, -1]]
-# Summed over input channels, the 16 elementwise products become 16 GEMMs
-#     M[e] (C_out, tiles) = U[e] (C_out, C_in) @ V[e] (C_in, tiles),   e = 0..15 the 4x4 positions,
+# m = 4: 36 products for 16 outputs (4x fewer; the larger transform constants cost some float32 accuracy)
+#     B^T = [[4, 0, -5, 0, 1, 0], [0, -4, -4, 1, 1, 0], [0, 4, -4, -1, 1, 0], [0, -2, -1, 2, 1, 0],
+#            [0, 2, -1, -2, 1, 0], [0, 4, 0, -5, 0, 1]]
+#     G   = [[1/4, 0, 0], [-1/6, -1/6, -1/6], [-1/6, 1/6, -1/6], [1/24, 1/12, 1/6], [1/24, -1/12, 1/6], [0, 0, 1]]
+#     A^T = [[1, 1, 1, 1, 1, 0], [0, 1, -1, 2, -2, 0], [0, 1, 1, 4, 4, 0], [0, 1, -1, 8, -8, 1]]
+# Summed over input channels, the a^2 elementwise products become a^2 GEMMs
+#     M[e] (C_out, tiles) = U[e] (C_out, C_in) @ V[e] (C_in, tiles),   e = a * row + col,
 # with U = G g G^T the transformed weights and V = B^T d B the transformed input patches.
+# The transforms are in _simd.h (cl_wino_in/out: m = 2, cl_wino4_in/out: m = 4).
 
-cdef floating _wino_filter(const floating* g, floating* u, Py_ssize_t es) noexcept nogil:
+cdef inline void _g2(floating g0, floating g1, floating g2, floating* t) noexcept nogil:
+    """t = G2 @ (g0, g1, g2), the 4 rows of F(2x2, 3x3)'s G."""
+    t[0] = g0
+    t[1] = (g0 + g1 + g2) * <floating>0.5
+    t[2] = (g0 - g1 + g2) * <floating>0.5
+    t[3] = g2
+
+
+cdef inline void _g4(floating g0, floating g1, floating g2, floating* t) noexcept nogil:
+    """t = G4 @ (g0, g1, g2), the 6 rows of F(4x4, 3x3)'s G."""
+    t[0] = g0 / 4
+    t[1] = -(g0 + g1 + g2) / 6
+    t[2] = -(g0 - g1 + g2) / 6
+    t[3] = g0 / 24 + g1 / 12 + g2 / 6
+    t[4] = g0 / 24 - g1 / 12 + g2 / 6
+    t[5] = g2
+
+
+cdef floating _wino_filter(const floating* g, floating* u, Py_ssize_t es, int tile) noexcept nogil:
     """u[e * es] = (G g G^T)[e] for one 3x3 filter g (row-major); returns 0, or NaN if g is not finite."""
-    cdef floating rows[4][3]
-    cdef floating half = 0.5, chk = 0
-    cdef Py_ssize_t a
+    cdef floating rows[6][3]
+    cdef floating col[6]
+    cdef floating chk = 0
+    cdef Py_ssize_t a, c, q, n = tile + 2
     for a in range(9):
         chk += g[a] * 0
-    for a in range(3):                       # G g, one column at a time
-        rows[0][a] = g[a]
-        rows[1][a] = (g[a] + g[3 + a] + g[6 + a]) * half
-        rows[2][a] = (g[a] - g[3 + a] + g[6 + a]) * half
-        rows[3][a] = g[6 + a]
-    for a in range(4):                       # (G g) G^T
-        u[(4 * a + 0) * es] = rows[a][0]
-        u[(4 * a + 1) * es] = (rows[a][0] + rows[a][1] + rows[a][2]) * half
-        u[(4 * a + 2) * es] = (rows[a][0] - rows[a][1] + rows[a][2]) * half
-        u[(4 * a + 3) * es] = rows[a][2]
+    for c in range(3):                       # G g, one column at a time
+        if tile == 2:
+            _g2(g[c], g[3 + c], g[6 + c], col)
+        else:
+            _g4(g[c], g[3 + c], g[6 + c], col)
+        for a in range(n):
+            rows[a][c] = col[a]
+    for a in range(n):                       # (G g) G^T, one row at a time
+        if tile == 2:
+            _g2(rows[a][0], rows[a][1], rows[a][2], col)
+        else:
+            _g4(rows[a][0], rows[a][1], rows[a][2], col)
+        for q in range(n):
+            u[(n * a + q) * es] = col[q]
     return chk
 
 
-def winograd_weights(const floating[:, :, ::1] w, floating[:, ::1] u, int num_threads=1):
-    """U[e, co * C_in + ci] = (G w[co, ci] G^T)[e] for 3x3 filters; returns False if a weight is inf or NaN.
+def winograd_weights(const floating[:, :, ::1] w, floating[:, ::1] u, int num_threads=1, int tile=2):
+    """U[e, co * C_in + ci] = (G w[co, ci] G^T)[e] for 3x3 filters, F(tile x tile, 3x3) (tile 2 or 4);
+    returns False if a weight is inf or NaN.
 
-    w : (C_out, C_in, 9) (3x3 filters, row-major); u : (16, >= C_out * C_in), overwritten. A row longer
-    than C_out * C_in (by WINO_SKEW: see winograd_skew()) keeps the 16 rows off the same cache sets.
+    w : (C_out, C_in, 9) (3x3 filters, row-major); u : ((tile + 2)^2, >= C_out * C_in), overwritten. A row
+    longer than C_out * C_in (by winograd_skew()) keeps the rows off the same cache sets.
     """
     cdef Py_ssize_t Co = w.shape[0], C = w.shape[1], total = Co * C, t
     cdef floating chk = 0
-    if w.shape[2] != 9 or u.shape[0] != 16 or u.shape[1] < Co * C:
-        raise ValueError(f"winograd_weights: w must be (C_out, C_in, 9) and u (16, >= C_out * C_in), got "
-                         f"({w.shape[0]}, {w.shape[1]}, {w.shape[2]}) and ({u.shape[0]}, {u.shape[1]})")
+    if tile != 2 and tile != 4:
+        raise ValueError(f"winograd_weights: tile must be 2 or 4, got {tile}")
+    if w.shape[2] != 9 or u.shape[0] != (tile + 2) ** 2 or u.shape[1] < Co * C:
+        raise ValueError(f"winograd_weights: w must be (C_out, C_in, 9) and u ({(tile + 2) ** 2}, >= C_out * C_in), "
+                         f"got ({w.shape[0]}, {w.shape[1]}, {w.shape[2]}) and ({u.shape[0]}, {u.shape[1]})")
     if total == 0:
         return True
     with nogil:
         for t in prange(total, schedule="static", num_threads=num_threads):
-            chk += _wino_filter(&w[t // C, t % C, 0], &u[0, t], u.shape[1])
+            chk += _wino_filter(&w[t // C, t % C, 0], &u[0, t], u.shape[1], tile)
     return chk == 0
 
 
 cdef void _wino_band(const floating* xc, floating* band, Py_ssize_t ty, Py_ssize_t hw, Py_ssize_t Ho,
-                     const Geom* g) noexcept nogil:
-    """The 4 padded input rows that tile row ty reads, split into even and odd columns:
-    band[2k*hw + j] = xpad[2*ty + k, 2j], band[(2k+1)*hw + j] = xpad[2*ty + k, 2j + 1], j < hw.
+                     const Geom* g, Py_ssize_t T) noexcept nogil:
+    """The T + 2 padded input rows that tile row ty reads, each split into T phases:
+    band[(T*k + q)*hw + j] = xpad[T*ty + k, T*j + q], j < hw.
 
-    Cells past the padded input (only the clipped outputs of an odd-sized edge tile read them) are 0.
+    Cells past the padded input (only the clipped outputs of an edge tile read them) are 0.
     xc : the (H, W) input plane.
     """
-    cdef Py_ssize_t k, c, ys, xs, c_lo, c_hi, nbw = 2 * hw, Wpad = g.bw + 2
-    cdef floating* ev
-    cdef floating* od
+    cdef Py_ssize_t k, c, ys, xs, c_lo, c_hi, n_vec, nbw = T * hw, Wpad = g.bw + 2
+    cdef floating* row
     cdef const floating* src
     cdef floating val
     c_lo = g.pw if g.pw < nbw else nbw
     c_hi = g.pw + g.W if g.pw + g.W < nbw else nbw
-    if c_lo % 2 == 1 and c_lo < c_hi:
-        c_lo = c_lo + 1                          # the split copy starts on an even column
-    for k in range(4):
-        ev = band + 2 * k * hw
-        od = ev + hw
-        ys = _src(2 * ty + k - g.ph, g.H, g.mode) if 2 * ty + k < Ho + 2 else -1
+    c_lo = (c_lo + T - 1) // T * T              # the split copy starts on a phase-0 column
+    n_vec = (c_hi - c_lo) // T if c_hi > c_lo else 0
+    for k in range(T + 2):
+        row = band + T * k * hw
+        ys = _src(T * ty + k - g.ph, g.H, g.mode) if T * ty + k < Ho + 2 else -1
         if ys < 0:
-            memset(ev, 0, nbw * sizeof(floating))
+            memset(row, 0, nbw * sizeof(floating))
             continue
         src = xc + ys * g.W
-        if floating is float:
-            cl_deinterleave_f(ev + c_lo // 2, od + c_lo // 2, src + c_lo - g.pw, (c_hi - c_lo) // 2)
+        if T == 2:
+            if floating is float:
+                cl_deinterleave_f(row + c_lo // 2, row + hw + c_lo // 2, src + c_lo - g.pw, n_vec)
+            else:
+                cl_deinterleave_d(row + c_lo // 2, row + hw + c_lo // 2, src + c_lo - g.pw, n_vec)
         else:
-            cl_deinterleave_d(ev + c_lo // 2, od + c_lo // 2, src + c_lo - g.pw, (c_hi - c_lo) // 2)
+            if floating is float:
+                cl_deinterleave4_f(row + c_lo // 4, hw, src + c_lo - g.pw, n_vec)
+            else:
+                cl_deinterleave4_d(row + c_lo // 4, hw, src + c_lo - g.pw, n_vec)
         c = 0
-        while c < nbw:                           # the padding cells (and an odd real cell left over)
-            if c == c_lo:
-                c = c_lo + (c_hi - c_lo) // 2 * 2
+        while c < nbw:                           # the padding cells (and real cells left over)
+            if c == c_lo and n_vec > 0:
+                c = c_lo + n_vec * T
                 if c >= nbw:
                     break
             xs = _src(c - g.pw, g.W, g.mode) if c < Wpad else -1
             val = src[xs] if xs >= 0 else 0
-            if c % 2 == 0:
-                ev[c // 2] = val
-            else:
-                od[c // 2] = val
+            row[(c % T) * hw + c // T] = val
             c = c + 1
 
 
 cdef inline floating _wino_in(const floating* band, Py_ssize_t hw, Py_ssize_t tw, floating* v,
-                              Py_ssize_t es) noexcept nogil:
+                              Py_ssize_t es, Py_ssize_t T) noexcept nogil:
     if floating is float:
-        return cl_wino_in_f(band, band + hw, 2 * hw, tw, v, es)
+        return cl_wino_in_f(band, hw, tw, v, es) if T == 2 else cl_wino4_in_f(band, hw, tw, v, es)
     else:
-        return cl_wino_in_d(band, band + hw, 2 * hw, tw, v, es)
+        return cl_wino_in_d(band, hw, tw, v, es) if T == 2 else cl_wino4_in_d(band, hw, tw, v, es)
 
 
-cdef inline void _wino_out(const floating* m, Py_ssize_t es, Py_ssize_t tw, floating bv, floating* y0,
-                           floating* y1) noexcept nogil:
+cdef inline void _wino_out(const floating* m, Py_ssize_t es, Py_ssize_t tw, floating bv, floating* y,
+                           Py_ssize_t ldy, Py_ssize_t T) noexcept nogil:
     if floating is float:
-        cl_wino_out_f(m, es, tw, bv, y0, y1)
+        if T == 2:
+            cl_wino_out_f(m, es, tw, bv, y, ldy)
+        else:
+            cl_wino4_out_f(m, es, tw, bv, y, ldy)
     else:
-        cl_wino_out_d(m, es, tw, bv, y0, y1)
+        if T == 2:
+            cl_wino_out_d(m, es, tw, bv, y, ldy)
+        else:
+            cl_wino4_out_d(m, es, tw, bv, y, ldy)
 
 
 cdef enum:
-    WINO_SKEW = 32                # elements between the 16 planes of U, V and M beyond their size
+    WINO_SKEW = 32                # elements between the planes of U, V and M beyond their size
 
 
 def winograd_skew():
-    """Padding (elements) after each of the 16 planes of the Winograd buffers: planes a power-of-two
-    apart would share cache sets (16 streams in 8 ways)."""
+    """Padding (elements) after each plane of the Winograd buffers: planes a power-of-two apart would
+    share cache sets (16 or 36 streams in 8 ways)."""
     return WINO_SKEW
 
 
-def winograd_workspace(Py_ssize_t c_in, Py_ssize_t c_out, Py_ssize_t rows_per_task, Py_ssize_t out_width):
+def winograd_workspace(Py_ssize_t c_in, Py_ssize_t c_out, Py_ssize_t rows_per_task, Py_ssize_t out_width,
+                       int tile=2):
     """Elements of conv_winograd's per-thread workspace: V and M for rows_per_task tile rows, a band of
-    4 padded input rows, two output rows."""
-    cdef Py_ssize_t tw = (out_width + 1) // 2
-    return 16 * ((c_in + c_out) * rows_per_task * tw + 2 * WINO_SKEW) + 8 * (tw + 1) + 4 * tw
+    tile + 2 padded input rows, tile output rows."""
+    cdef Py_ssize_t tw = (out_width + tile - 1) // tile, E = (tile + 2) * (tile + 2)
+    return E * ((c_in + c_out) * rows_per_task * tw + 2 * WINO_SKEW) + (tile + 2) * tile * (tw + 1) \
+        + tile * tile * tw
 
 
-def conv_winograd(const floating[:, :, :, :, ::1] x, const floating[:, ::1] u, Py_ssize_t c_out, const floating[:] bias,
-                  floating[:, :, ::1] out, tuple padding, tuple blocks, int mode, Py_ssize_t rows_per_task,
-                  floating[:, ::1] workspace, int num_threads=1):
-    """3x3 stride-1 convolution (groups 1, dilation 1) by Winograd F(2x2, 3x3); see the notes above.
+def conv_winograd(const floating[:, :, :, :, ::1] x, const floating[:, ::1] u, Py_ssize_t c_out,
+                  const floating[:] bias, floating[:, :, ::1] out, tuple padding, tuple blocks, int mode,
+                  Py_ssize_t rows_per_task, floating[:, ::1] workspace, int num_threads=1, int tile=2):
+    """3x3 stride-1 convolution (groups 1, dilation 1) by Winograd F(tile x tile, 3x3); see the notes above.
 
     NumPy equivalent: ``out[n, co, o] = sum_{ci, t} w[co, ci, t] * xpad[n, ci, o + t]``, with
-    ``u = winograd_weights(w)``.
+    ``winograd_weights(w, u, tile=tile)``.
 
-    x : (N, C_in, D, H, W) unpadded (depth is a batch axis: no depth padding); u : (16, C_out, C_in);
+    x : (N, C_in, D, H, W) unpadded (depth is a batch axis: no depth padding); u : ((tile+2)^2, >= C_out*C_in);
     out : (N, C_out, D*Ho*Wo), overwritten; padding (0, ph, pw) on the left, blocks (D, Ho, Wo).
-    A task is rows_per_task tile rows (2 output rows each, across samples and depths): transform
-    their input patches into V, 16 GEMMs into M, transform M into the outputs.
+    A task is rows_per_task tile rows (tile output rows each, across samples and depths): transform
+    their input patches into V, (tile+2)^2 GEMMs into M, transform M into the outputs.
     workspace : (num_threads, winograd_workspace(...)); BLAS single-threaded (pinned here).
     Returns the number of tasks that met an inf or NaN input: then out is incomplete and the caller
     must use another path (the transforms would smear a non-finite value over its whole tile).
     """
     cdef Geom g = _geom((x.shape[2], x.shape[3], x.shape[4]), (1, 3, 3), (1, 1, 1), padding, (1, 1, 1), blocks,
                         mode)
+    cdef Py_ssize_t T = tile, E = (tile + 2) * (tile + 2)
     cdef Py_ssize_t N = x.shape[0], C = x.shape[1], Co = c_out, D = x.shape[2]
-    cdef Py_ssize_t Ho = g.bh, Wo = g.bw, th = (Ho + 1) // 2, tw = (Wo + 1) // 2, hw = tw + 1
+    cdef Py_ssize_t Ho = g.bh, Wo = g.bw, th = (Ho + T - 1) // T, tw = (Wo + T - 1) // T, hw = tw + 1
     cdef Py_ssize_t R = rows_per_task, TB = R * tw, TR = N * D * th, ntasks = (TR + R - 1) // R
     cdef Py_ssize_t esv = C * TB + WINO_SKEW, esm = Co * TB + WINO_SKEW
-    cdef Py_ssize_t t, r, nr, tr, ty, nd, n, d, ci, co, e, plane = D * Ho * Wo, orow
+    cdef Py_ssize_t t, r, nr, tr, ty, nd, n, d, ci, co, e, q, rows_here, orow
     cdef Py_ssize_t bad = 0
     cdef int mm, nco = <int>Co, kc = <int>C, ld = <int>TB
     cdef floating* ws
@@ -1112,12 +1160,13 @@ def conv_winograd(const floating[:, :, :, :, ::1] x, const floating[:, ::1] u, P
     cdef floating* band
     cdef floating* ob
     cdef floating* o0
-    cdef floating* o1
     cdef floating chk, bv
     cdef char* no = b"N"
     cdef const floating* bp = NULL
-    if g.pd != 0 or g.bd != D or u.shape[0] != 16 or u.shape[1] < Co * C or out.shape[1] != Co:
-        raise ValueError("conv_winograd: needs depth padding 0, blocks[0] == D, u of shape (16, >= C_out * C_in) "
+    if tile != 2 and tile != 4:
+        raise ValueError(f"conv_winograd: tile must be 2 or 4, got {tile}")
+    if g.pd != 0 or g.bd != D or u.shape[0] != E or u.shape[1] < Co * C or out.shape[1] != Co:
+        raise ValueError(f"conv_winograd: needs depth padding 0, blocks[0] == D, u of shape ({E}, >= C_out * C_in) "
                          "and out of shape (N, C_out, L)")
     if ntasks == 0 or Co == 0:
         return 0
@@ -1129,9 +1178,9 @@ def conv_winograd(const floating[:, :, :, :, ::1] x, const floating[:, ::1] u, P
     with nogil, parallel(num_threads=num_threads):
         ws = &workspace[threadid(), 0]
         V = ws
-        M = V + 16 * esv
-        band = M + 16 * esm
-        ob = band + 8 * hw
+        M = V + E * esv
+        band = M + E * esm
+        ob = band + (T + 2) * T * hw
         for t in prange(ntasks, schedule="static"):
             nr = TR - t * R if TR - t * R < R else R
             chk = 0
@@ -1142,13 +1191,13 @@ def conv_winograd(const floating[:, :, :, :, ::1] x, const floating[:, ::1] u, P
                 n = nd // D
                 d = nd - n * D
                 for ci in range(C):
-                    _wino_band(&x[n, ci, d, 0, 0], band, ty, hw, Ho, &g)
-                    chk = chk + _wino_in(band, hw, tw, V + ci * TB + r * tw, esv)
+                    _wino_band(&x[n, ci, d, 0, 0], band, ty, hw, Ho, &g, T)
+                    chk = chk + _wino_in(band, hw, tw, V + ci * TB + r * tw, esv, T)
             if chk != 0:
                 bad += 1
                 continue
             mm = <int>(nr * tw)
-            for e in range(16):
+            for e in range(E):
                 # row-major M[e] (Co, m) = U[e] (Co, C) @ V[e] (C, m)  <=>  column-major M^T = V^T @ U^T
                 _gemm(no, no, mm, nco, kc, V + e * esv, ld, &u[e, 0], kc, 0, M + e * esm, ld)
             for r in range(nr):
@@ -1157,19 +1206,17 @@ def conv_winograd(const floating[:, :, :, :, ::1] x, const floating[:, ::1] u, P
                 ty = tr - nd * th
                 n = nd // D
                 d = nd - n * D
-                orow = (d * Ho + 2 * ty) * Wo
+                orow = (d * Ho + T * ty) * Wo
+                rows_here = Ho - T * ty if Ho - T * ty < T else T
                 for co in range(Co):
                     bv = bp[co] if bp != NULL else 0
                     o0 = &out[n, co, orow]
-                    o1 = o0 + Wo if 2 * ty + 1 < Ho else NULL
-                    if Wo == 2 * tw and o1 != NULL:
-                        _wino_out(M + co * TB + r * tw, esm, tw, bv, o0, o1)
+                    if Wo == T * tw and rows_here == T:
+                        _wino_out(M + co * TB + r * tw, esm, tw, bv, o0, Wo, T)
                     else:                            # a clipped edge tile: through the row buffer
-                        _wino_out(M + co * TB + r * tw, esm, tw, bv, ob, ob + 2 * tw)
-                        for e in range(Wo):
-                            o0[e] = ob[e]
-                        if o1 != NULL:
+                        _wino_out(M + co * TB + r * tw, esm, tw, bv, ob, T * tw, T)
+                        for q in range(rows_here):
                             for e in range(Wo):
-                                o1[e] = ob[2 * tw + e]
+                                o0[q * Wo + e] = ob[q * T * tw + e]
     _blas_restore(saved)
     return bad

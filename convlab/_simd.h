@@ -198,12 +198,14 @@ CONVLAB_CLONES static void cl_add_d(double *restrict dst, const double *restrict
 
 /* Winograd F(2x2, 3x3) transforms (conv_winograd in _kernels.pyx has the matrices).
    cl_wino_in: V = B^T d B for tw tiles side by side. The band holds the 4 padded input rows a tile row
-   reads, each split into its even and odd columns (ev[k * ld + j] = row k, column 2j; od the same at
-   column 2j + 1), so that every load below is unit-stride. v[e * es + j] receives tile j's e-th value.
+   reads, each split into its even and odd columns (band[(2k + q) * hw + j] = row k, column 2j + q), so
+   that every load below is unit-stride. v[e * es + j] receives tile j's e-th value (e = 4 * row + col).
    Returns 0, or NaN if the band holds an inf or NaN (x * 0 is NaN exactly for those). */
 #define CL_WINO_IN(NAME, T)                                                                            \
-CONVLAB_CLONES static T NAME(const T *restrict ev, const T *restrict od, ptrdiff_t ld, ptrdiff_t tw,   \
-                            T *restrict v, ptrdiff_t es) {                                             \
+CONVLAB_CLONES static T NAME(const T *restrict band, ptrdiff_t hw, ptrdiff_t tw, T *restrict v,        \
+                            ptrdiff_t es) {                                                            \
+    const T *ev = band, *od = band + hw;                                                               \
+    const ptrdiff_t ld = 2 * hw;                                                                       \
     T chk = 0;                                                                                         \
     for (ptrdiff_t j = 0; j < tw; j++) {                                                               \
         T h[4][4];                                                                                     \
@@ -227,11 +229,12 @@ CL_WINO_IN(cl_wino_in_f, float)
 CL_WINO_IN(cl_wino_in_d, double)
 #undef CL_WINO_IN
 
-/* cl_wino_out: Y = A^T M A + bv for tw tiles: m[e * es + j] is tile j's e-th product sum; output row 0
-   of the tiles goes to y0[2j], y0[2j + 1], row 1 to y1[2j], y1[2j + 1]. */
+/* cl_wino_out: Y = A^T M A + bv for tw tiles: m[e * es + j] is tile j's e-th product sum; output row r
+   of the tiles goes to y[r * ldy + 2j], y[r * ldy + 2j + 1]. */
 #define CL_WINO_OUT(NAME, T)                                                                           \
-CONVLAB_CLONES static void NAME(const T *restrict m, ptrdiff_t es, ptrdiff_t tw, T bv, T *restrict y0, \
-                                T *restrict y1) {                                                      \
+CONVLAB_CLONES static void NAME(const T *restrict m, ptrdiff_t es, ptrdiff_t tw, T bv, T *restrict y,  \
+                                ptrdiff_t ldy) {                                                       \
+    T *restrict y0 = y, *restrict y1 = y + ldy;                                                        \
     for (ptrdiff_t j = 0; j < tw; j++) {                                                               \
         T p[4][2];                                                                                     \
         for (int a = 0; a < 4; a++) {          /* M A along row a */                                   \
@@ -257,5 +260,81 @@ CONVLAB_CLONES static void NAME(T *restrict ev, T *restrict od, const T *restric
 CL_DEINTERLEAVE(cl_deinterleave_f, float)
 CL_DEINTERLEAVE(cl_deinterleave_d, double)
 #undef CL_DEINTERLEAVE
+
+/* F(4x4, 3x3): 6x6 input patches, 4x4 output tiles, 36 products (Lavin & Gray's matrices, points
+   0, -1, 1, -2, 2 and infinity). The band holds 6 rows, each split into 4 phases: band[(4k + q) * hw + j]
+   = row k, column 4j + q. v[e * es + j], e = 6 * row + col. */
+#define CL_WINO4_IN(NAME, T)                                                                           \
+CONVLAB_CLONES static T NAME(const T *restrict band, ptrdiff_t hw, ptrdiff_t tw, T *restrict v,        \
+                            ptrdiff_t es) {                                                            \
+    T chk = 0;                                                                                         \
+    for (ptrdiff_t j = 0; j < tw; j++) {                                                               \
+        T h[6][6];                                                                                     \
+        for (int k = 0; k < 6; k++) {          /* d B along row k */                                   \
+            const T *r = band + 4 * k * hw;                                                            \
+            const T d0 = r[j], d1 = r[hw + j], d2 = r[2 * hw + j], d3 = r[3 * hw + j];                 \
+            const T d4 = r[j + 1], d5 = r[hw + j + 1];                                                 \
+            chk += (d0 + d1 + d2 + d3) * 0;                                                            \
+            h[k][0] = 4 * d0 - 5 * d2 + d4;                                                            \
+            h[k][1] = (d3 + d4) - 4 * (d1 + d2);                                                       \
+            h[k][2] = (d4 - d3) + 4 * (d1 - d2);                                                       \
+            h[k][3] = (d4 - d2) + 2 * (d3 - d1);                                                       \
+            h[k][4] = (d4 - d2) - 2 * (d3 - d1);                                                       \
+            h[k][5] = 4 * d1 - 5 * d3 + d5;                                                            \
+        }                                                                                              \
+        for (int q = 0; q < 6; q++) {          /* B^T (d B) down column q */                           \
+            const T a0 = h[0][q], a1 = h[1][q], a2 = h[2][q], a3 = h[3][q], a4 = h[4][q], a5 = h[5][q]; \
+            v[q * es + j] = 4 * a0 - 5 * a2 + a4;                                                      \
+            v[(6 + q) * es + j] = (a3 + a4) - 4 * (a1 + a2);                                           \
+            v[(12 + q) * es + j] = (a4 - a3) + 4 * (a1 - a2);                                          \
+            v[(18 + q) * es + j] = (a4 - a2) + 2 * (a3 - a1);                                          \
+            v[(24 + q) * es + j] = (a4 - a2) - 2 * (a3 - a1);                                          \
+            v[(30 + q) * es + j] = 4 * a1 - 5 * a3 + a5;                                               \
+        }                                                                                              \
+    }                                                                                                  \
+    for (int k = 0; k < 6; k++) chk += (band[4 * k * hw + tw] + band[(4 * k + 1) * hw + tw]) * 0;      \
+    return chk;                                                                                        \
+}
+CL_WINO4_IN(cl_wino4_in_f, float)
+CL_WINO4_IN(cl_wino4_in_d, double)
+#undef CL_WINO4_IN
+
+#define CL_WINO4_OUT(NAME, T)                                                                          \
+CONVLAB_CLONES static void NAME(const T *restrict m, ptrdiff_t es, ptrdiff_t tw, T bv, T *restrict y,  \
+                                ptrdiff_t ldy) {                                                       \
+    for (ptrdiff_t j = 0; j < tw; j++) {                                                               \
+        T p[6][4];                                                                                     \
+        for (int a = 0; a < 6; a++) {          /* M A along row a */                                   \
+            const T *ma = m + 6 * a * es + j;                                                          \
+            const T m0 = ma[0], m1 = ma[es], m2 = ma[2 * es], m3 = ma[3 * es], m4 = ma[4 * es];        \
+            const T m5 = ma[5 * es];                                                                   \
+            p[a][0] = m0 + m1 + m2 + m3 + m4;                                                          \
+            p[a][1] = (m1 - m2) + 2 * (m3 - m4);                                                       \
+            p[a][2] = (m1 + m2) + 4 * (m3 + m4);                                                       \
+            p[a][3] = (m1 - m2) + 8 * (m3 - m4) + m5;                                                  \
+        }                                                                                              \
+        for (int c = 0; c < 4; c++) {          /* A^T (M A) down column c */                           \
+            y[4 * j + c] = p[0][c] + p[1][c] + p[2][c] + p[3][c] + p[4][c] + bv;                       \
+            y[ldy + 4 * j + c] = (p[1][c] - p[2][c]) + 2 * (p[3][c] - p[4][c]) + bv;                   \
+            y[2 * ldy + 4 * j + c] = (p[1][c] + p[2][c]) + 4 * (p[3][c] + p[4][c]) + bv;               \
+            y[3 * ldy + 4 * j + c] = (p[1][c] - p[2][c]) + 8 * (p[3][c] - p[4][c]) + p[5][c] + bv;     \
+        }                                                                                              \
+    }                                                                                                  \
+}
+CL_WINO4_OUT(cl_wino4_out_f, float)
+CL_WINO4_OUT(cl_wino4_out_d, double)
+#undef CL_WINO4_OUT
+
+/* p[q * hw + j] = src[4j + q], q < 4, j < n: a row split into 4 phases */
+#define CL_DEINTERLEAVE4(NAME, T)                                                                      \
+CONVLAB_CLONES static void NAME(T *restrict p, ptrdiff_t hw, const T *restrict src, ptrdiff_t n) {     \
+    T *restrict p1 = p + hw, *restrict p2 = p + 2 * hw, *restrict p3 = p + 3 * hw;                     \
+    for (ptrdiff_t j = 0; j < n; j++) {                                                                \
+        p[j] = src[4 * j]; p1[j] = src[4 * j + 1]; p2[j] = src[4 * j + 2]; p3[j] = src[4 * j + 3];     \
+    }                                                                                                  \
+}
+CL_DEINTERLEAVE4(cl_deinterleave4_f, float)
+CL_DEINTERLEAVE4(cl_deinterleave4_d, double)
+#undef CL_DEINTERLEAVE4
 
 #endif

@@ -20,9 +20,13 @@ PATHS = {
                          DEPTHWISE_CL_MAX_PLANE=10**9, DEPTHWISE_CL_MIN_CHANNELS=1),
     "gemm-tiny-tiles": dict(DIRECT_MAX_MACS=0, PARALLEL_MIN_MACS=0, WORKSPACE_BYTES=1, MIN_TILE_COLUMNS=1),
     "serial": dict(DIRECT_MAX_MACS=0, PARALLEL_MIN_MACS=10**12),
-    # 3x3 stride-1 layers by Winograd F(2x2, 3x3), one tile row per task (others fall through to the GEMM)
+    # 3x3 stride-1 layers by Winograd F(2x2, 3x3) / F(4x4, 3x3), one tile row per task (other layers fall
+    # through to the GEMM)
     "winograd": dict(DIRECT_MAX_MACS=0, PARALLEL_MIN_MACS=0, WINOGRAD_MIN_CHANNELS=1, WINOGRAD_MIN_PLANE=1,
-                     WINOGRAD_TASK_BYTES=1, WINOGRAD_MIN_TASK_TILES=0),
+                     WINOGRAD4_MIN_PLANE=10**9, WINOGRAD_TASK_BYTES=1, WINOGRAD_MIN_TASK_TILES=0),
+    "winograd4": dict(DIRECT_MAX_MACS=0, PARALLEL_MIN_MACS=0, WINOGRAD_MIN_CHANNELS=1, WINOGRAD_MIN_PLANE=1,
+                      WINOGRAD4_MIN_PLANE=1, WINOGRAD4_FLOAT32=True, WINOGRAD_TASK_BYTES=1,
+                      WINOGRAD_MIN_TASK_TILES=0),
 }
 
 
@@ -47,6 +51,7 @@ def path(request, monkeypatch):
     (2, (6, 5), 3, 1, "same", 1, 1, "reflect"),             # ... odd output width: clipped edge tiles
     (2, (5, 8), 3, 1, (2, 0), 1, 1, "replicate"),
     (2, (3, 3), 3, 1, 0, 1, 1, "zeros"),                    # ... a 1x1 output: one clipped tile
+    (2, (10, 13), 3, 1, 1, 1, 1, "reflect"),                # ... several whole tiles per row
     (3, (3, 6, 7), (1, 3, 3), 1, (0, 2, 1), 1, 1, "circular"),   # ... depth as a batch axis
 ])
 def test_conv_paths_match_reference(rng, path, threads, dtype, nd, size, kernel, stride, padding, dilation, groups,
@@ -65,7 +70,7 @@ def test_conv_paths_match_reference(rng, path, threads, dtype, nd, size, kernel,
         want = ref.conv_nd(x.astype(np.float64), m.weight.astype(np.float64), m.bias, m.stride, pad, m.dilation,
                            groups, padding_mode=mode)
         assert_close(m(x), want, dtype, reduction=m.weight[0].size)
-        if path == "winograd" and m.kernel_size[-2:] == (3, 3) and math.prod(m.kernel_size) == 9 \
+        if path.startswith("winograd") and m.kernel_size[-2:] == (3, 3) and math.prod(m.kernel_size) == 9 \
                 and set(m.stride) == {1} and set(m.dilation) == {1} and groups == 1:
             assert _plan_kind(m) == "_winograd_runner"
     finally:
@@ -384,11 +389,12 @@ def _plan_kind(m):
     return plan.run.__qualname__.split(".")[0]
 
 
+@pytest.mark.parametrize("size", [(22, 25), (30, 29)])     # F(2x2, 3x3), F(4x4, 3x3)
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("threads", [1, 2])
-def test_winograd_is_chosen_for_resnet_3x3_layers_and_matches_torch(rng, dtype, threads):
+def test_winograd_is_chosen_for_resnet_3x3_layers_and_matches_torch(rng, dtype, threads, size):
     """Default thresholds: a ResNet-style 3x3 layer takes the Winograd path, and its rounding stays
-    within the tolerance every other path meets (F(2x2, 3x3)'s transforms are exact in binary)."""
+    within the tolerance every other path meets."""
     from helpers import torch
     if torch is None:
         pytest.skip("PyTorch 2.13 (the parity oracle) is not installed")
@@ -396,9 +402,12 @@ def test_winograd_is_chosen_for_resnet_3x3_layers_and_matches_torch(rng, dtype, 
     convlab.set_num_threads(threads)
     try:
         m = nn.Conv2d(32, 48, 3, padding=1, dtype=dtype)
-        x = rng.standard_normal((3, 32, 22, 25)).astype(dtype)
+        x = rng.standard_normal((3, 32, *size)).astype(dtype)
         got = m(x)
         assert _plan_kind(m) == "_winograd_runner"
+        (plan, _, _), = m._plans.values()
+        # F(4x4, 3x3) on planes >= 28x28, in float64 only by default (its float32 rounding is ~20x coarser)
+        assert plan.run.tile == (4 if size == (30, 29) and dtype == np.float64 else 2)
         t = torch.nn.Conv2d(32, 48, 3, padding=1).double()
         t.load_state_dict({k: torch.from_numpy(np.array(v, np.float64)) for k, v in m.state_dict().items()})
         want = t(torch.from_numpy(x.astype(np.float64))).detach().numpy()
@@ -415,14 +424,15 @@ def test_winograd_is_not_chosen_outside_3x3_stride_1(rng, kwargs):
     assert _plan_kind(m) == "_gemm_runner"
 
 
+@pytest.mark.parametrize("path_name", ["winograd", "winograd4"])
 @pytest.mark.parametrize("mode", ["zeros", "reflect"])
-def test_winograd_path_puts_nonfinite_inputs_where_torch_does(monkeypatch, mode):
+def test_winograd_path_puts_nonfinite_inputs_where_torch_does(monkeypatch, mode, path_name):
     """The transforms would smear an inf over its whole 4x4 tile (inf - inf = NaN); such calls go
     through the exact GEMM path instead."""
     from helpers import torch
     if torch is None:
         pytest.skip("PyTorch 2.13 (the parity oracle) is not installed")
-    for name, value in PATHS["winograd"].items():
+    for name, value in PATHS[path_name].items():
         monkeypatch.setattr(conv_ops, name, value)
     x = np.random.default_rng(5).standard_normal((2, 4, 9, 8))
     x[0, 1, 4, 4] = np.inf

@@ -8,8 +8,8 @@ ever allocated (a call's extra memory is one small workspace per thread):
 * ``conv_forward``: padding applied by index while gathering, then GEMM, tile by tile (several
   small samples per GEMM); two depthwise kernels (padded plane; channels-last for tiny planes);
   a direct loop for tiny problems; a plain matmul for 1x1 stride-1 convs; Winograd F(2x2, 3x3)
-  for 3x3 stride-1 layers with enough channels and a large enough plane (2.25x fewer
-  multiplications; calls whose weights or input hold inf/NaN take the GEMM path instead).
+  or F(4x4, 3x3) for 3x3 stride-1 layers with enough channels and a large enough plane (2.25x /
+  4x fewer multiplications; calls whose weights or input hold inf/NaN take the GEMM path instead).
 * ``conv_transpose_forward``: GEMM into a workspace, then col2im (never zero insertion); with
   stride == kernel the columns are stored, not added (no overlap: no clearing pass).
 
@@ -39,12 +39,17 @@ DEPTHWISE_CL_MAX_PLANE = 100        # depthwise on input planes up to this many 
 DEPTHWISE_CL_MAX_TAPS = 64          # (it keeps one pointer per tap on its stack)
 DEPTHWISE_CL_MIN_CHANNELS = 16      # fewer channels than this fill too few vector lanes
 DEPTHWISE_CL_CHANNELS = 64          # channels per task: 8 AVX vectors of float32
-WINOGRAD = True                     # 3x3 stride-1 layers by Winograd F(2x2, 3x3) (see conv_winograd)
+WINOGRAD = True                     # 3x3 stride-1 layers by Winograd (see conv_winograd)
 WINOGRAD_MIN_CHANNELS = 16          # C_in and C_out: narrower GEMMs lose what the transforms save
 WINOGRAD_MIN_PLANE = 196            # output cells per plane (14x14): smaller planes waste their edge tiles
+WINOGRAD4_MIN_PLANE = 784           # ... F(4x4, 3x3) on planes of 28x28 and more (4x fewer multiplications)
+WINOGRAD4_FLOAT32 = False           # ... in float32 too: ResNet's 3x3 64->64 layer runs 1.7x faster than with
+                                    # F(2x2), but F(4x4)'s constants (1/6, 1/24, 8) make its rounding error
+                                    # ~20x the exact sum's (measured 9e-6 vs 4e-7 of the largest output);
+                                    # F(2x2)'s transforms are exact in binary. float64 takes F(4x4) freely.
 WINOGRAD_TASK_BYTES = 1 << 20       # transformed inputs + products per task: about one L2
-WINOGRAD_MIN_TASK_TILES = 24        # ... must hold this many tiles (GEMMs this narrow lose to im2col:
-                                    # 512 -> 512 channels in float32 do)
+WINOGRAD_MIN_TASK_TILES = 24        # ... must hold this many F(2x2) tiles (GEMMs this narrow lose to
+                                    # im2col: 512 -> 512 channels in float32 do)
 
 
 _local = threading.local()
@@ -295,34 +300,40 @@ def _gemm_runner(x5_shape, c_out, cg, dtype, k, length, args, blocks, n, groups,
 
 
 def _winograd_runner(x5_shape, c_out, dtype, padding3, blocks3, code, threads, fallback):
-    """``run(x, w, b)`` through conv_winograd (3x3, stride 1, dilation 1, groups 1); a call whose weights
-    or input hold an inf or NaN goes to ``fallback`` instead (the exact sum puts them where torch does)."""
+    """``run(x, w, b)`` through conv_winograd (3x3, stride 1, dilation 1, groups 1): F(4x4, 3x3) in float64
+    (or with WINOGRAD4_FLOAT32) on planes of at least WINOGRAD4_MIN_PLANE outputs when a task still holds
+    WINOGRAD_MIN_TASK_TILES tiles, else F(2x2, 3x3). A call whose weights or input hold an inf or NaN goes
+    to ``fallback`` instead (the exact sum puts them where torch does)."""
     spec = "float" if dtype == np.float32 else "double"
     kern, transform = _kernels.conv_winograd[spec], _kernels.winograd_weights[spec]
     n, c_in, depth = x5_shape[:3]
-    tile_rows = n * depth * -(-blocks3[1] // 2)
-    tiles_per_row = -(-blocks3[2] // 2)
-    per_tile = 16 * (c_in + c_out) * dtype.itemsize
+    tile = 4 if blocks3[1] * blocks3[2] >= WINOGRAD4_MIN_PLANE and (dtype == np.float64 or WINOGRAD4_FLOAT32) \
+        and WINOGRAD_TASK_BYTES // (36 * (c_in + c_out) * dtype.itemsize) >= WINOGRAD_MIN_TASK_TILES else 2
+    planes = (tile + 2) ** 2
+    tile_rows = n * depth * -(-blocks3[1] // tile)
+    tiles_per_row = -(-blocks3[2] // tile)
+    per_tile = planes * (c_in + c_out) * dtype.itemsize
     rows = max(1, max(tiles_per_row, WINOGRAD_TASK_BYTES // per_tile) // tiles_per_row)
     if threads > 1 and -(-tile_rows // rows) < 2 * threads:
         rows = max(1, -(-tile_rows // (2 * threads)))
     rows = min(rows, tile_rows)
     threads = min(threads, -(-tile_rows // rows))
     u_len = c_out * c_in + _kernels.winograd_skew()
-    per_thread = _kernels.winograd_workspace(c_in, c_out, rows, blocks3[2])
-    get_ws = workspace_getter((16 * u_len + threads * per_thread,), dtype)
+    per_thread = _kernels.winograd_workspace(c_in, c_out, rows, blocks3[2], tile)
+    get_ws = workspace_getter((planes * u_len + threads * per_thread,), dtype)
     w3 = (c_out, c_in, 9)
     out_shape = (n, c_out, depth * blocks3[1] * blocks3[2])
     pin = single_threaded_blas if blas_pinned_by_caller() else contextlib.nullcontext
 
     def run(x, w, b):
         ws = get_ws()
-        u = ws[:16 * u_len].reshape(16, u_len)
-        if not transform(np.ascontiguousarray(w).reshape(w3), u, threads):
+        u = ws[:planes * u_len].reshape(planes, u_len)
+        if not transform(np.ascontiguousarray(w).reshape(w3), u, threads, tile):
             return fallback(x, w, b)
         out = np.empty(out_shape, dtype=dtype)
         with pin():
             bad = kern(np.ascontiguousarray(x).reshape(x5_shape), u, c_out, b, out, padding3, blocks3, code, rows,
-                       ws[16 * u_len:].reshape(threads, per_thread), threads)
+                       ws[planes * u_len:].reshape(threads, per_thread), threads, tile)
         return fallback(x, w, b) if bad else out
+    run.tile = tile
     return run
