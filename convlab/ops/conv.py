@@ -108,6 +108,12 @@ def _samples_per_gemm(n: int, groups: int, length: int, threads: int) -> int:
     s = min(n, max(1, BATCH_COLUMNS // max(length, 1)))
     if threads > 1:
         s = min(s, max(1, n * groups // threads))
+        # as many GEMM blocks per thread: 20 samples in blocks of 8 are 3 tasks for 2 threads (one waits
+        # out the other's second block); blocks of 5 are 4 tasks, 2 each
+        blocks = -(-n // s)
+        while (blocks * groups) % threads and blocks < n:
+            blocks += 1
+        s = -(-n // blocks)
     return s
 
 
