@@ -150,12 +150,12 @@ cdef extern from "_simd.h" nogil:
     void cl_transpose_d(double* dst, Py_ssize_t ldd, const double* src, Py_ssize_t lds, Py_ssize_t rows,
                         Py_ssize_t cols) noexcept
     # Winograd F(2x2, 3x3) / F(4x4, 3x3) input and output transforms, rows split into phases (conv_winograd)
-    float cl_wino_in_f(const float* band, Py_ssize_t hw, Py_ssize_t tw, float* v, Py_ssize_t es) noexcept
-    double cl_wino_in_d(const double* band, Py_ssize_t hw, Py_ssize_t tw, double* v, Py_ssize_t es) noexcept
+    int cl_wino_in_f(const float* band, Py_ssize_t hw, Py_ssize_t tw, float* v, Py_ssize_t es) noexcept
+    int cl_wino_in_d(const double* band, Py_ssize_t hw, Py_ssize_t tw, double* v, Py_ssize_t es) noexcept
     void cl_wino_out_f(const float* m, Py_ssize_t es, Py_ssize_t tw, float bv, float* y, Py_ssize_t ldy) noexcept
     void cl_wino_out_d(const double* m, Py_ssize_t es, Py_ssize_t tw, double bv, double* y, Py_ssize_t ldy) noexcept
-    float cl_wino4_in_f(const float* band, Py_ssize_t hw, Py_ssize_t tw, float* v, Py_ssize_t es) noexcept
-    double cl_wino4_in_d(const double* band, Py_ssize_t hw, Py_ssize_t tw, double* v, Py_ssize_t es) noexcept
+    int cl_wino4_in_f(const float* band, Py_ssize_t hw, Py_ssize_t tw, float* v, Py_ssize_t es) noexcept
+    int cl_wino4_in_d(const double* band, Py_ssize_t hw, Py_ssize_t tw, double* v, Py_ssize_t es) noexcept
     void cl_wino4_out_f(const float* m, Py_ssize_t es, Py_ssize_t tw, float bv, float* y, Py_ssize_t ldy) noexcept
     void cl_wino4_out_d(const double* m, Py_ssize_t es, Py_ssize_t tw, double bv, double* y, Py_ssize_t ldy) noexcept
     void cl_deinterleave4_f(float* p, Py_ssize_t hw, const float* src, Py_ssize_t n) noexcept
@@ -1087,8 +1087,9 @@ cdef void _wino_band(const floating* xc, floating* band, Py_ssize_t ty, Py_ssize
             c = c + 1
 
 
-cdef inline floating _wino_in(const floating* band, Py_ssize_t hw, Py_ssize_t tw, floating* v,
-                              Py_ssize_t es, Py_ssize_t T) noexcept nogil:
+cdef inline int _wino_in(const floating* band, Py_ssize_t hw, Py_ssize_t tw, floating* v,
+                         Py_ssize_t es, Py_ssize_t T) noexcept nogil:
+    """V for one band; 1 if the band holds an inf or NaN."""
     if floating is float:
         return cl_wino_in_f(band, hw, tw, v, es) if T == 2 else cl_wino4_in_f(band, hw, tw, v, es)
     else:
@@ -1160,7 +1161,8 @@ def conv_winograd(const floating[:, :, :, :, ::1] x, const floating[:, ::1] u, P
     cdef floating* band
     cdef floating* ob
     cdef floating* o0
-    cdef floating chk, bv
+    cdef floating bv
+    cdef int nonfinite
     cdef char* no = b"N"
     cdef const floating* bp = NULL
     if tile != 2 and tile != 4:
@@ -1183,7 +1185,7 @@ def conv_winograd(const floating[:, :, :, :, ::1] x, const floating[:, ::1] u, P
         ob = band + (T + 2) * T * hw
         for t in prange(ntasks, schedule="static"):
             nr = TR - t * R if TR - t * R < R else R
-            chk = 0
+            nonfinite = 0
             for r in range(nr):
                 tr = t * R + r
                 nd = tr // th
@@ -1192,8 +1194,8 @@ def conv_winograd(const floating[:, :, :, :, ::1] x, const floating[:, ::1] u, P
                 d = nd - n * D
                 for ci in range(C):
                     _wino_band(&x[n, ci, d, 0, 0], band, ty, hw, Ho, &g, T)
-                    chk = chk + _wino_in(band, hw, tw, V + ci * TB + r * tw, esv, T)
-            if chk != 0:
+                    nonfinite = nonfinite | _wino_in(band, hw, tw, V + ci * TB + r * tw, esv, T)
+            if nonfinite:
                 bad += 1
                 continue
             mm = <int>(nr * tw)

@@ -200,19 +200,22 @@ CONVLAB_CLONES static void cl_add_d(double *restrict dst, const double *restrict
    cl_wino_in: V = B^T d B for tw tiles side by side. The band holds the 4 padded input rows a tile row
    reads, each split into its even and odd columns (band[(2k + q) * hw + j] = row k, column 2j + q), so
    that every load below is unit-stride. v[e * es + j] receives tile j's e-th value (e = 4 * row + col).
-   Returns 0, or NaN if the band holds an inf or NaN (x * 0 is NaN exactly for those). */
+   Returns 1 if the band holds an inf or NaN (x - x is NaN exactly for those), else 0: an integer OR,
+   which vectorises (a floating-point sum would not, without -ffast-math). */
 #define CL_WINO_IN(NAME, T)                                                                            \
-CONVLAB_CLONES static T NAME(const T *restrict band, ptrdiff_t hw, ptrdiff_t tw, T *restrict v,        \
-                            ptrdiff_t es) {                                                            \
+CONVLAB_CLONES static int NAME(const T *restrict band, ptrdiff_t hw, ptrdiff_t tw, T *restrict v,      \
+                              ptrdiff_t es) {                                                          \
     const T *ev = band, *od = band + hw;                                                               \
     const ptrdiff_t ld = 2 * hw;                                                                       \
-    T chk = 0;                                                                                         \
+    int bad = 0;                                                                                       \
+    /* the 16 v rows are es apart: without ivdep GCC cannot rule out overlaps and does not vectorise */ \
+    _Pragma("GCC ivdep")                                                                               \
     for (ptrdiff_t j = 0; j < tw; j++) {                                                               \
         T h[4][4];                                                                                     \
         for (int k = 0; k < 4; k++) {          /* d B along row k */                                   \
             const T e0 = ev[k * ld + j], e1 = ev[k * ld + j + 1];                                      \
             const T o0 = od[k * ld + j], o1 = od[k * ld + j + 1];                                      \
-            chk += (e0 + o0) * 0;                                                                      \
+            bad |= (e0 - e0 != 0) | (o0 - o0 != 0);                                                    \
             h[k][0] = e0 - e1; h[k][1] = o0 + e1; h[k][2] = e1 - o0; h[k][3] = o0 - o1;                \
         }                                                                                              \
         for (int q = 0; q < 4; q++) {          /* B^T (d B) down column q */                           \
@@ -222,8 +225,9 @@ CONVLAB_CLONES static T NAME(const T *restrict band, ptrdiff_t hw, ptrdiff_t tw,
             v[(12 + q) * es + j] = h[1][q] - h[3][q];                                                  \
         }                                                                                              \
     }                                                                                                  \
-    for (int k = 0; k < 4; k++) chk += (ev[k * ld + tw] + od[k * ld + tw]) * 0;                        \
-    return chk;                                                                                        \
+    for (int k = 0; k < 4; k++) bad |= (ev[k * ld + tw] - ev[k * ld + tw] != 0)                        \
+                                     | (od[k * ld + tw] - od[k * ld + tw] != 0);                       \
+    return bad;                                                                                        \
 }
 CL_WINO_IN(cl_wino_in_f, float)
 CL_WINO_IN(cl_wino_in_d, double)
@@ -265,16 +269,18 @@ CL_DEINTERLEAVE(cl_deinterleave_d, double)
    0, -1, 1, -2, 2 and infinity). The band holds 6 rows, each split into 4 phases: band[(4k + q) * hw + j]
    = row k, column 4j + q. v[e * es + j], e = 6 * row + col. */
 #define CL_WINO4_IN(NAME, T)                                                                           \
-CONVLAB_CLONES static T NAME(const T *restrict band, ptrdiff_t hw, ptrdiff_t tw, T *restrict v,        \
-                            ptrdiff_t es) {                                                            \
-    T chk = 0;                                                                                         \
+CONVLAB_CLONES static int NAME(const T *restrict band, ptrdiff_t hw, ptrdiff_t tw, T *restrict v,      \
+                              ptrdiff_t es) {                                                          \
+    int bad = 0;                                                                                       \
+    _Pragma("GCC ivdep")               /* the 36 v rows are es apart (see cl_wino_in) */                \
     for (ptrdiff_t j = 0; j < tw; j++) {                                                               \
         T h[6][6];                                                                                     \
+        _Pragma("GCC unroll 6")                /* unrolled, or the j loop does not vectorise */        \
         for (int k = 0; k < 6; k++) {          /* d B along row k */                                   \
             const T *r = band + 4 * k * hw;                                                            \
             const T d0 = r[j], d1 = r[hw + j], d2 = r[2 * hw + j], d3 = r[3 * hw + j];                 \
             const T d4 = r[j + 1], d5 = r[hw + j + 1];                                                 \
-            chk += (d0 + d1 + d2 + d3) * 0;                                                            \
+            bad |= (d0 - d0 != 0) | (d1 - d1 != 0) | (d2 - d2 != 0) | (d3 - d3 != 0);                  \
             h[k][0] = 4 * d0 - 5 * d2 + d4;                                                            \
             h[k][1] = (d3 + d4) - 4 * (d1 + d2);                                                       \
             h[k][2] = (d4 - d3) + 4 * (d1 - d2);                                                       \
@@ -282,6 +288,7 @@ CONVLAB_CLONES static T NAME(const T *restrict band, ptrdiff_t hw, ptrdiff_t tw,
             h[k][4] = (d4 - d2) - 2 * (d3 - d1);                                                       \
             h[k][5] = 4 * d1 - 5 * d3 + d5;                                                            \
         }                                                                                              \
+        _Pragma("GCC unroll 6")                                                                        \
         for (int q = 0; q < 6; q++) {          /* B^T (d B) down column q */                           \
             const T a0 = h[0][q], a1 = h[1][q], a2 = h[2][q], a3 = h[3][q], a4 = h[4][q], a5 = h[5][q]; \
             v[q * es + j] = 4 * a0 - 5 * a2 + a4;                                                      \
@@ -292,8 +299,11 @@ CONVLAB_CLONES static T NAME(const T *restrict band, ptrdiff_t hw, ptrdiff_t tw,
             v[(30 + q) * es + j] = 4 * a1 - 5 * a3 + a5;                                               \
         }                                                                                              \
     }                                                                                                  \
-    for (int k = 0; k < 6; k++) chk += (band[4 * k * hw + tw] + band[(4 * k + 1) * hw + tw]) * 0;      \
-    return chk;                                                                                        \
+    for (int k = 0; k < 6; k++) {                                                                      \
+        const T a = band[4 * k * hw + tw], b = band[(4 * k + 1) * hw + tw];                            \
+        bad |= (a - a != 0) | (b - b != 0);                                                            \
+    }                                                                                                  \
+    return bad;                                                                                        \
 }
 CL_WINO4_IN(cl_wino4_in_f, float)
 CL_WINO4_IN(cl_wino4_in_d, double)
