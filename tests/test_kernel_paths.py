@@ -451,3 +451,15 @@ def test_winograd_path_puts_nonfinite_inputs_where_torch_does(monkeypatch, mode,
     assert np.isfinite(finite).all()
     ok = np.isfinite(want)
     np.testing.assert_allclose(got[ok], want[ok], rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("n,groups,length,threads", [(20, 1, 30, 2), (7, 1, 10, 2), (9, 3, 10, 2), (20, 1, 24, 2),
+                                                     (64, 1, 10, 2), (20, 1, 30, 1), (3, 1, 10, 2)])
+def test_samples_per_gemm_gives_every_thread_as_many_blocks(n, groups, length, threads):
+    """Several small samples share a GEMM, but never so unevenly that one thread waits out another's extra
+    block (20 samples in blocks of 8 would be 3 tasks for 2 threads); columns stay within BATCH_COLUMNS."""
+    s = conv_ops._samples_per_gemm(n, groups, length, threads)
+    assert 1 <= s <= n and (s == 1 or s * length <= conv_ops.BATCH_COLUMNS)
+    tasks = -(-n // s) * groups
+    if threads > 1 and tasks < n * groups:                    # not already one sample per task
+        assert tasks % threads == 0, (s, tasks)
