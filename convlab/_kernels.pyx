@@ -1087,6 +1087,21 @@ cdef void _wino_band(const floating* xc, floating* band, Py_ssize_t ty, Py_ssize
             c = c + 1
 
 
+cdef struct TileRow:
+    Py_ssize_t n, d, ty               # sample, depth slice, tile row within the plane
+
+
+cdef inline TileRow _tile_row(Py_ssize_t tr, Py_ssize_t th, Py_ssize_t D) noexcept nogil:
+    """Tile row number tr of conv_winograd, counted over (sample, depth, tile row); returned by value so
+    that prange keeps it thread-private."""
+    cdef TileRow p
+    cdef Py_ssize_t nd = tr // th
+    p.ty = tr - nd * th
+    p.n = nd // D
+    p.d = nd - p.n * D
+    return p
+
+
 cdef inline int _wino_in(const floating* band, Py_ssize_t hw, Py_ssize_t tw, floating* v,
                          Py_ssize_t es, Py_ssize_t T) noexcept nogil:
     """V for one band; 1 if the band holds an inf or NaN."""
@@ -1152,7 +1167,8 @@ def conv_winograd(const floating[:, :, :, :, ::1] x, const floating[:, ::1] u, P
     cdef Py_ssize_t Ho = g.bh, Wo = g.bw, th = (Ho + T - 1) // T, tw = (Wo + T - 1) // T, hw = tw + 1
     cdef Py_ssize_t R = rows_per_task, TB = R * tw, TR = N * D * th, ntasks = (TR + R - 1) // R
     cdef Py_ssize_t esv = C * TB + WINO_SKEW, esm = Co * TB + WINO_SKEW
-    cdef Py_ssize_t t, r, nr, tr, ty, nd, n, d, ci, co, e, q, rows_here, orow
+    cdef Py_ssize_t t, r, nr, ci, co, e, q, rows_here, orow
+    cdef TileRow tp
     cdef Py_ssize_t bad = 0
     cdef int mm, nco = <int>Co, kc = <int>C, ld = <int>TB
     cdef floating* ws
@@ -1187,13 +1203,9 @@ def conv_winograd(const floating[:, :, :, :, ::1] x, const floating[:, ::1] u, P
             nr = TR - t * R if TR - t * R < R else R
             nonfinite = 0
             for r in range(nr):
-                tr = t * R + r
-                nd = tr // th
-                ty = tr - nd * th
-                n = nd // D
-                d = nd - n * D
+                tp = _tile_row(t * R + r, th, D)
                 for ci in range(C):
-                    _wino_band(&x[n, ci, d, 0, 0], band, ty, hw, Ho, &g, T)
+                    _wino_band(&x[tp.n, ci, tp.d, 0, 0], band, tp.ty, hw, Ho, &g, T)
                     nonfinite = nonfinite | _wino_in(band, hw, tw, V + ci * TB + r * tw, esv, T)
             if nonfinite:
                 bad += 1
@@ -1203,16 +1215,12 @@ def conv_winograd(const floating[:, :, :, :, ::1] x, const floating[:, ::1] u, P
                 # row-major M[e] (Co, m) = U[e] (Co, C) @ V[e] (C, m)  <=>  column-major M^T = V^T @ U^T
                 _gemm(no, no, mm, nco, kc, V + e * esv, ld, &u[e, 0], kc, 0, M + e * esm, ld)
             for r in range(nr):
-                tr = t * R + r
-                nd = tr // th
-                ty = tr - nd * th
-                n = nd // D
-                d = nd - n * D
-                orow = (d * Ho + T * ty) * Wo
-                rows_here = Ho - T * ty if Ho - T * ty < T else T
+                tp = _tile_row(t * R + r, th, D)
+                orow = (tp.d * Ho + T * tp.ty) * Wo
+                rows_here = Ho - T * tp.ty if Ho - T * tp.ty < T else T
                 for co in range(Co):
                     bv = bp[co] if bp != NULL else 0
-                    o0 = &out[n, co, orow]
+                    o0 = &out[tp.n, co, orow]
                     if Wo == T * tw and rows_here == T:
                         _wino_out(M + co * TB + r * tw, esm, tw, bv, o0, Wo, T)
                     else:                            # a clipped edge tile: through the row buffer
