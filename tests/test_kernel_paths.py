@@ -320,14 +320,17 @@ def test_layers_called_from_two_python_threads_at_once(rng):
     m = nn.Conv2d(8, 16, 3, padding=1)
     t = nn.ConvTranspose2d(8, 4, 3, stride=2)
     d = nn.Conv2d(32, 32, 3, padding=1, groups=32)
+    wg = nn.Conv2d(16, 16, 3, padding=1)                      # Winograd (its transformed weights are scratch too)
     xs = [rng.standard_normal((2, 8, 20, 20)).astype(np.float32) for _ in range(2)]
     xd = [rng.standard_normal((2, 32, 7, 7)).astype(np.float32) for _ in range(2)]
-    want = [(m(x), t(x), d(y)) for x, y in zip(xs, xd)]
+    xw = [rng.standard_normal((2, 16, 16, 16)).astype(np.float32) for _ in range(2)]
+    want = [(m(x), t(x), d(y), wg(z)) for x, y, z in zip(xs, xd, xw)]
+    assert _plan_kind(wg) == "_winograd_runner"
     errors = []
 
     def work(i):
         for _ in range(30):
-            got = (m(xs[i]), t(xs[i]), d(xd[i]))
+            got = (m(xs[i]), t(xs[i]), d(xd[i]), wg(xw[i]))
             if not all(np.array_equal(g, w) for g, w in zip(got, want[i])):
                 errors.append(i)
 
