@@ -146,7 +146,7 @@ class ConvPlan:
         x5_shape = (n, c_in) + lift3(x_shape[2:], 1)
         args = (lift3(kernel, 1), lift3(stride, 1), lift3(padding, 0), lift3(dilation, 1), lift3(blocks, 1), groups)
         args5 = args[:5]
-        kernel3, stride3, padding3, dilation3 = args[:4]
+        kernel3, stride3, padding3, dilation3, blocks3 = args[:5]
         threads = _threads(macs)
         spec = "float" if dtype == np.float32 else "double"
         out_shape = self.out_shape
@@ -205,9 +205,9 @@ class ConvPlan:
                 return out
         elif WINOGRAD and kernel3 == (1, 3, 3) and stride3 == (1, 1, 1) and dilation3 == (1, 1, 1) and groups == 1 \
                 and not padding3[0] and min(c_in, c_out) >= WINOGRAD_MIN_CHANNELS \
-                and blocks[-1] * (blocks[-2] if len(blocks) > 1 else 1) >= WINOGRAD_MIN_PLANE \
+                and blocks3[1] * blocks3[2] >= WINOGRAD_MIN_PLANE \
                 and 16 * (c_in + c_out) * dtype.itemsize * WINOGRAD_MIN_TASK_TILES <= WINOGRAD_TASK_BYTES:
-            run = _winograd_runner(x5_shape, c_out, dtype, padding3, lift3(blocks, 1), MODE_CODES[mode], threads,
+            run = _winograd_runner(x5_shape, c_out, dtype, padding3, blocks3, MODE_CODES[mode], threads,
                                    _gemm_runner(x5_shape, c_out, cg, dtype, k, length, args, blocks, n, groups,
                                                 threads, mode, out_shape))
         else:
