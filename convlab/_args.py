@@ -1,36 +1,45 @@
-"""Argument normalisation and validation shared by the functional and module layers.
+"""The validation core: argument normalisation and checks shared by the modules, functional and grad.
 
 Everything here runs in Python before a kernel is called: the kernels are
-compiled without bounds checks and trust what they get.
+compiled without bounds checks and trust what they get. :func:`conv_spec` turns
+a convolution's arguments into a :class:`ConvSpec` (normalised tuples, padding
+split, groups, mode) or raises what torch raises when the operation runs;
+:func:`layer_weight_shape` makes the checks torch makes when a layer is built.
 """
 from __future__ import annotations
 
 import numbers
 import operator
+from dataclasses import dataclass
 
 import numpy as np
 
-from .errors import ShapeError
+from . import geometry
+from .errors import ArgumentError, ShapeError
 
 FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 PADDING_MODES = ("zeros", "reflect", "replicate", "circular")
 
 
-def ntuple(value, n: int, name: str) -> tuple[int, ...]:
-    """``3 -> (3, 3)``, ``(3, 5) -> (3, 5)``; like torch's ``_single/_pair/_triple``.
+def torch_tuple(value, n: int) -> tuple:
+    """What torch's ``_single/_pair/_triple`` store: an iterable as it is, anything else repeated ``n`` times.
 
-    Raises TypeError for non-integers and ValueError for the wrong length.
+    No check at all (torch checks these values when the layer runs); see :func:`ntuple` for that.
+    """
+    try:
+        return tuple(value)
+    except TypeError:
+        return (value,) * n
+
+
+def ntuple(value, n: int, name: str) -> tuple[int, ...]:
+    """``3 -> (3, 3)``, ``(3, 5) -> (3, 5)``, checked: integers (TypeError), then ``n`` of them.
+
+    A tuple of the wrong length is an :class:`ArgumentError` (a RuntimeError, as torch raises it).
     """
     if isinstance(value, (str, bytes)):
         raise TypeError(f"{name} must be an int or a tuple of {n} ints, got {value!r}")
-    try:
-        items = tuple(value)
-    except TypeError:
-        items = (value,) * n
-    if len(items) == 1 and n > 1:
-        items = items * n
-    if len(items) != n:
-        raise ValueError(f"{name} must be an int or a tuple of {n} ints, got {value!r} ({len(items)} values)")
+    items = torch_tuple(value, n)
     out = []
     for v in items:
         if isinstance(v, (bool, np.bool_)):
@@ -39,19 +48,24 @@ def ntuple(value, n: int, name: str) -> tuple[int, ...]:
             try:
                 v = operator.index(v)
             except TypeError:
-                raise TypeError(f"{name} must contain integers, got {value!r}") from None
+                raise TypeError(f"{name} must contain integers, got {name}={value!r}") from None
         out.append(int(v))
+    if len(out) == 1 and n > 1:
+        out = out * n
+    if len(out) != n:
+        raise ArgumentError(f"{name} must be an int or a tuple of {n} ints, got {name}={value!r} "
+                            f"({len(out)} values)")
     return tuple(out)
 
 
 def check_positive(values: tuple[int, ...], name: str) -> None:
     if any(v <= 0 for v in values):
-        raise ValueError(f"{name} must be positive in every dimension, got {name}={values}")
+        raise ArgumentError(f"{name} must be positive in every dimension, got {name}={values}")
 
 
 def check_nonnegative(values: tuple[int, ...], name: str) -> None:
     if any(v < 0 for v in values):
-        raise ValueError(f"{name} must be non-negative in every dimension, got {name}={values}")
+        raise ArgumentError(f"{name} must be non-negative in every dimension, got {name}={values}")
 
 
 def check_int(value, name: str, minimum: int | None = None) -> int:
@@ -59,7 +73,7 @@ def check_int(value, name: str, minimum: int | None = None) -> int:
         raise TypeError(f"{name} must be an int, got {value!r} of type {type(value).__name__}")
     value = int(value)
     if minimum is not None and value < minimum:
-        raise ValueError(f"{name} must be >= {minimum}, got {name}={value}")
+        raise ArgumentError(f"{name} must be >= {minimum}, got {name}={value}")
     return value
 
 
@@ -125,3 +139,182 @@ def check_padding_mode(mode: str) -> str:
     if mode not in PADDING_MODES:
         raise ValueError(f"padding_mode must be one of {set(PADDING_MODES)}, but got padding_mode={mode!r}")
     return mode
+
+
+# -- the convolution spec: what an operation runs with ------------------------------------------------
+@dataclass(frozen=True)
+class ConvSpec:
+    """A convolution's validated arguments: per-axis int tuples, the padding split, groups and mode.
+
+    ``padding`` is the padding before each axis and ``padding_right`` after it (they differ
+    for ``'same'`` with an even effective kernel); ``output_padding`` is zeros unless transposed.
+    """
+    nd: int
+    kernel_size: tuple
+    stride: tuple
+    padding: tuple
+    padding_right: tuple
+    dilation: tuple
+    groups: int
+    padding_mode: str = "zeros"
+    output_padding: tuple = ()
+    transposed: bool = False
+
+
+def check_groups(groups) -> int:
+    """``groups`` as an int >= 1 (TypeError for a non-integer, ArgumentError for zero or less)."""
+    return check_int(groups, "groups", minimum=1)
+
+
+def conv_spec(nd, kernel_size, stride, padding, dilation, groups, padding_mode="zeros", transposed=False,
+              output_padding=0) -> ConvSpec:
+    """Validate a convolution's arguments as the operation does when it runs (torch's checks, torch's
+    exception classes, convlab's messages naming the values and the valid range)."""
+    kernel = ntuple(kernel_size, nd, "kernel_size")
+    if any(k <= 0 for k in kernel):
+        raise ShapeError(f"kernel size must be positive in every dimension, got kernel_size={kernel}")
+    stride = ntuple(stride, nd, "stride")
+    check_positive(stride, "stride")
+    dilation = ntuple(dilation, nd, "dilation")
+    check_positive(dilation, "dilation")
+    groups = check_groups(groups)
+    check_padding_mode(padding_mode)
+    if transposed and padding_mode != "zeros":
+        raise ArgumentError(f'Only "zeros" padding mode is supported for transposed convolutions, '
+                            f'got padding_mode={padding_mode!r}')
+    if isinstance(padding, str) and transposed:
+        raise TypeError(f"a transposed convolution takes integer padding only, got padding={padding!r}")
+    if isinstance(padding, str):
+        if padding == "valid":
+            left = right = (0,) * nd
+        elif padding == "same":
+            if any(s != 1 for s in stride):
+                raise ArgumentError(f"padding='same' is not supported for strided convolutions "
+                                    f"(got stride={stride}; valid: stride 1 in every dimension)")
+            left, right = geometry.same_padding(kernel, dilation)
+        else:
+            raise ArgumentError(f"Invalid padding string {padding!r}, should be one of {{'same', 'valid'}}")
+    else:
+        left = right = ntuple(padding, nd, "padding")
+        check_nonnegative(left, "padding")
+    out_pad = (0,) * nd
+    if transposed:
+        out_pad = ntuple(output_padding, nd, "output_padding")
+        check_nonnegative(out_pad, "output_padding")
+        bound = geometry.output_padding_bound(stride, dilation)
+        if any(op >= b for op, b in zip(out_pad, bound)):
+            raise ArgumentError(
+                f"output_padding must be smaller than either stride or dilation in every dimension, but got "
+                f"output_padding={out_pad}, stride={stride}, dilation={dilation} (valid: 0 <= output_padding "
+                f"< max(stride, dilation) = {bound})")
+    return ConvSpec(nd, kernel, stride, left, right, dilation, groups, padding_mode, out_pad, transposed)
+
+
+def check_conv_weight(w_shape, b_shape, nd, groups, transposed, opname) -> None:
+    """A weight (and bias) shape an ``nd``-d convolution can run with, as torch checks them at the call."""
+    w_shape = tuple(w_shape)
+    if len(w_shape) != nd + 2:
+        raise ShapeError(f"{opname}: weight must have {nd + 2} dimensions, got shape {w_shape}")
+    if any(k <= 0 for k in w_shape[2:]):
+        raise ShapeError(f"{opname}: kernel size must be positive, got weight of size {list(w_shape)}")
+    if transposed:
+        c_in, c_out = w_shape[0], w_shape[1] * groups
+        if c_in == 0:
+            raise ShapeError(f"Given groups={groups}, expected weight to be at least 1 at dimension 0, "
+                             f"but got weight of size {list(w_shape)} instead")
+        if c_in % groups:
+            raise ShapeError(f"Given groups={groups}, expected weight to be divisible by {groups} at dimension 0, "
+                             f"but got weight of size {list(w_shape)} instead")
+        if w_shape[1] == 0:
+            raise ShapeError(f"Given transposed=1, expected weight to be at least 1 at dimension 1 "
+                             f"(out_channels/groups), but got weight of size {list(w_shape)} instead")
+    else:
+        c_out = w_shape[0]
+        if c_out == 0:
+            raise ShapeError(f"Given groups={groups}, expected weight to be at least 1 at dimension 0, "
+                             f"but got weight of size {list(w_shape)} instead")
+        if c_out % groups:
+            raise ShapeError(f"Given groups={groups}, expected weight to be divisible by {groups} at dimension 0, "
+                             f"but got weight of size {list(w_shape)} instead")
+    if b_shape is not None and tuple(b_shape) != (c_out,):
+        raise ShapeError(f"{opname}: bias must have shape ({c_out},), got {tuple(b_shape)}")
+
+
+def check_spatial_nonempty(shape, size, opname) -> None:
+    if any(s == 0 for s in size):
+        raise ShapeError(f"{opname}: only an empty batch (N=0) or zero channels are supported, but got input of "
+                         f"size {list(shape)} with an empty spatial dimension {tuple(size)}")
+
+
+def check_kernel_fits(size, left, right, kernel, dilation) -> None:
+    """The dilated kernel must fit in the padded input (torch's message, with the numbers)."""
+    padded = tuple(s + l + r for s, l, r in zip(size, left, right))
+    span = geometry.kernel_span(kernel, dilation)
+    if any(p < k for p, k in zip(padded, span)):
+        raise ShapeError(
+            f"Calculated padded input size per channel: {padded}. Kernel size: {span} "
+            f"(kernel_size {kernel} with dilation {dilation}). Kernel size can't be greater than actual input size"
+        )
+
+
+def fold_spec(kernel_size, dilation, padding, stride) -> ConvSpec:
+    """Unfold/Fold's arguments (2-d), checked as torch checks them when the operation runs."""
+    kernel = ntuple(kernel_size, 2, "kernel_size")
+    dilation = ntuple(dilation, 2, "dilation")
+    padding = ntuple(padding, 2, "padding")
+    stride = ntuple(stride, 2, "stride")
+    check_positive(kernel, "kernel_size")
+    check_positive(dilation, "dilation")
+    check_positive(stride, "stride")
+    check_nonnegative(padding, "padding")
+    return ConvSpec(2, kernel, stride, padding, padding, dilation, 1)
+
+
+# -- what torch checks when a layer is built -------------------------------------------------------------
+def _size_entry(value, what):
+    try:
+        return operator.index(value)
+    except TypeError:
+        raise TypeError(f"{what} must be an int, got {value!r} of type {type(value).__name__}") from None
+
+
+def layer_weight_shape(name, in_channels, out_channels, kernel_size, padding, stride, groups, transposed,
+                       padding_mode, lazy=False) -> tuple:
+    """The checks torch makes when it builds a convolution layer, in its order; returns the weight shape.
+
+    Everything else (stride, dilation, integer padding, output_padding, kernel sizes of zero)
+    torch checks when the layer runs, and so does convlab (see :func:`conv_spec`).
+    """
+    if transposed and padding_mode != "zeros":
+        raise ValueError(f'Only "zeros" padding mode is supported for {name}, got padding_mode={padding_mode!r}')
+    for value, what in ((groups, "groups"), (in_channels, "in_channels"), (out_channels, "out_channels")):
+        if isinstance(value, (str, bytes)) or not isinstance(value, (numbers.Real, np.number)):
+            raise TypeError(f"{what} must be an int, got {value!r} of type {type(value).__name__}")
+    if groups <= 0:
+        raise ValueError(f"groups must be a positive integer, got groups={groups}")
+    if not lazy and in_channels % groups != 0:
+        raise ValueError(f"in_channels must be divisible by groups, got in_channels={in_channels}, groups={groups}")
+    if not lazy and out_channels % groups != 0:
+        raise ValueError(f"out_channels must be divisible by groups, got out_channels={out_channels}, "
+                         f"groups={groups}")
+    if isinstance(padding, str):
+        if padding not in ("same", "valid"):
+            raise ValueError(f"Invalid padding string {padding!r}, should be one of {{'same', 'valid'}}")
+        if padding == "same" and any(s != 1 for s in stride):
+            raise ValueError(f"padding='same' is not supported for strided convolutions (got stride={stride}; "
+                             f"valid: stride 1 in every dimension)")
+    check_padding_mode(padding_mode)
+    c_in, c_out = (0, 0) if lazy else (in_channels, out_channels)
+    shape = (c_in, c_out // groups) if transposed else (c_out, c_in // groups)
+    names = ("in_channels", "out_channels/groups") if transposed else ("out_channels", "in_channels/groups")
+    return weight_shape(shape + tuple(kernel_size), name, names)
+
+
+def weight_shape(shape, name, names=("out_channels", "in_channels/groups")) -> tuple:
+    """``shape`` as ints >= 0, as ``torch.empty`` takes it: TypeError for a non-integer entry, an
+    :class:`ArgumentError` (torch's RuntimeError) for a negative one."""
+    shape = tuple(_size_entry(v, names[i] if i < 2 else "kernel_size") for i, v in enumerate(shape))
+    if any(v < 0 for v in shape):
+        raise ArgumentError(f"{name}: a weight of shape {shape} has a negative dimension (in_channels, "
+                            f"out_channels and kernel_size must be >= 0)")
+    return shape

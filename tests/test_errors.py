@@ -74,6 +74,13 @@ def case(id, call, exc, match, torch_call=None):
     CASES.append(pytest.param(call, exc, match, torch_call, id=id))
 
 
+def _warned_then_called(build, x):
+    """A layer torch builds and fails to run: convlab warns when it is built and raises at the call."""
+    with pytest.warns(UserWarning, match="will fail on its first call"):
+        m = build()
+    return m(x)
+
+
 # -- wrong channel count: names the weight shape, expected and actual channels (as torch) -------
 for nd in (1, 2, 3):
     x = _x(2, 3, *(6,) * nd)
@@ -188,12 +195,14 @@ for name, bad in (("stride", 0), ("stride", -1), ("dilation", 0), ("dilation", -
          lambda name=name, bad=bad: F.conv_transpose1d(_x(1, 3, 5), _x(3, 2, 3), **{name: bad}), ValueError,
          _esc(f"{name}=({bad},)"),
          lambda name=name, bad=bad: _tF().conv_transpose1d(_t(_x(1, 3, 5)), _t(_x(3, 2, 3)), **{name: bad}))
-    case(f"Conv3d-{name}{bad}", lambda name=name, bad=bad: nn.Conv3d(2, 2, 3, **{name: (1, bad, 1)}), ValueError,
+    case(f"Conv3d-{name}{bad}", lambda name=name, bad=bad: _warned_then_called(
+        lambda: nn.Conv3d(2, 2, 3, **{name: (1, bad, 1)}), _x(1, 2, 5, 5, 5)), RuntimeError,
          _esc(f"{name}=(1, {bad}, 1)"),
          lambda name=name, bad=bad: _tnn().Conv3d(2, 2, 3, **{name: (1, bad, 1)})(torch.zeros(1, 2, 5, 5, 5)))
     case(f"F.unfold-{name}{bad}", lambda name=name, bad=bad: F.unfold(X2, 2, **{name: bad}), ValueError,
          _esc(f"{name}=({bad}, {bad})"), lambda name=name, bad=bad: _tF().unfold(_t(X2), 2, **{name: bad}))
-    case(f"Fold-{name}{bad}", lambda name=name, bad=bad: nn.Fold((4, 5), 2, **{name: bad}), ValueError,
+    case(f"Fold-{name}{bad}", lambda name=name, bad=bad: _warned_then_called(
+        lambda: nn.Fold((4, 5), 2, **{name: bad}), _x(1, 4, 12)), RuntimeError,
          _esc(f"{name}=({bad}, {bad})"),
          lambda name=name, bad=bad: _tnn().Fold((4, 5), 2, **{name: bad})(torch.zeros(1, 4, 12)))
     case(f"grad.conv2d_input-{name}{bad}",
@@ -206,16 +215,19 @@ for name, bad in (("stride", 0), ("stride", -1), ("dilation", 0), ("dilation", -
          _esc(f"{name}=({bad}, {bad})"),
          (lambda name=name, bad=bad: _tG().conv2d_weight(_t(X2), W2.shape, _t(_x(2, 4, 6, 6)), **{name: bad}))
          if (name, bad) != ("dilation", 0) else None)
-case("Conv2d-kernel_size0", lambda: nn.Conv2d(3, 4, (3, 0)), ValueError, _esc("kernel_size=(3, 0)"),
+case("Conv2d-kernel_size0", lambda: _warned_then_called(lambda: nn.Conv2d(3, 4, (3, 0)), X2), RuntimeError,
+     _esc([4, 3, 3, 0]),
      lambda: _tnn().Conv2d(3, 4, (3, 0))(_t(X2)))
-case("ConvTranspose1d-kernel_size-neg", lambda: nn.ConvTranspose1d(3, 4, -2), ValueError, _esc("kernel_size=(-2,)"))
+case("ConvTranspose1d-kernel_size-neg", lambda: nn.ConvTranspose1d(3, 4, -2), RuntimeError,
+     _esc("(3, 4, -2)", "negative"), lambda: _tnn().ConvTranspose1d(3, 4, -2))
 case("F.conv2d-weight-kernel0", lambda: F.conv2d(X2, np.zeros((4, 3, 0, 3), f32)), ShapeError,
      _esc([4, 3, 0, 3]), lambda: _tF().conv2d(_t(X2), torch.zeros(4, 3, 0, 3)))
 case("F.conv_transpose2d-weight-kernel0", lambda: F.conv_transpose2d(X2, np.zeros((3, 2, 0, 3), f32)), ShapeError,
      _esc([3, 2, 0, 3]), lambda: _tF().conv_transpose2d(_t(X2), torch.zeros(3, 2, 0, 3)))
 case("F.unfold-kernel_size0", lambda: F.unfold(X2, 0), ValueError, _esc("kernel_size=(0, 0)"),
      lambda: _tF().unfold(_t(X2), 0))
-case("Fold-kernel_size0", lambda: nn.Fold((4, 5), (2, 0)), ValueError, _esc("kernel_size=(2, 0)"),
+case("Fold-kernel_size0", lambda: _warned_then_called(lambda: nn.Fold((4, 5), (2, 0)), _x(1, 4, 12)), RuntimeError,
+     _esc("kernel_size=(2, 0)"),
      lambda: _tnn().Fold((4, 5), (2, 0))(torch.zeros(1, 4, 12)))
 case("grad.conv2d_input-weight-kernel0", lambda: G.conv2d_input(X2.shape, np.zeros((4, 3, 0, 3), f32),
                                                                  _x(2, 4, 9, 6)),
@@ -228,7 +240,8 @@ case("F.conv2d-padding-neg", lambda: F.conv2d(X2, W2, padding=(1, -1)), ValueErr
      lambda: _tF().conv2d(_t(X2), _t(W2), padding=(1, -1)))
 case("F.conv_transpose2d-padding-neg", lambda: F.conv_transpose2d(X2, WT2, padding=-1), ValueError,
      _esc("padding=(-1, -1)"), lambda: _tF().conv_transpose2d(_t(X2), _t(WT2), padding=-1))
-case("Conv1d-padding-neg", lambda: nn.Conv1d(3, 4, 3, padding=-2), ValueError, _esc("padding=(-2,)"),
+case("Conv1d-padding-neg", lambda: _warned_then_called(lambda: nn.Conv1d(3, 4, 3, padding=-2), _x(1, 3, 8)),
+     RuntimeError, _esc("padding=(-2,)"),
      lambda: _tnn().Conv1d(3, 4, 3, padding=-2)(torch.zeros(1, 3, 8)))
 case("F.unfold-padding-neg", lambda: F.unfold(X2, 2, padding=-1), ValueError, _esc("padding=(-1, -1)"),
      lambda: _tF().unfold(_t(X2), 2, padding=-1))
@@ -239,15 +252,17 @@ case("F.conv_transpose2d-output_padding-neg", lambda: F.conv_transpose2d(X2, WT2
      lambda: _tF().conv_transpose2d(_t(X2), _t(WT2), stride=2, output_padding=-1))
 
 # -- output_padding >= max(stride, dilation); output_size ---------------------------------------
-case("ConvTranspose2d-output_padding-eq-stride", lambda: nn.ConvTranspose2d(3, 4, 3, stride=2, output_padding=2),
-     ValueError, _esc("output_padding=(2, 2)", "stride=(2, 2)", "dilation=(1, 1)", "max(stride, dilation) = (2, 2)"),
+case("ConvTranspose2d-output_padding-eq-stride",
+     lambda: _warned_then_called(lambda: nn.ConvTranspose2d(3, 4, 3, stride=2, output_padding=2), X2), RuntimeError, _esc("output_padding=(2, 2)", "stride=(2, 2)", "dilation=(1, 1)", "max(stride, dilation) = (2, 2)"),
      lambda: _tnn().ConvTranspose2d(3, 4, 3, stride=2, output_padding=2)(_t(X2)))
-case("ConvTranspose1d-output_padding-stride1", lambda: nn.ConvTranspose1d(3, 4, 3, output_padding=1), ValueError,
+case("ConvTranspose1d-output_padding-stride1",
+     lambda: _warned_then_called(lambda: nn.ConvTranspose1d(3, 4, 3, output_padding=1), _x(1, 3, 5)), RuntimeError,
      _esc("output_padding=(1,)", "stride=(1,)", "dilation=(1,)"),
      lambda: _tnn().ConvTranspose1d(3, 4, 3, output_padding=1)(torch.zeros(1, 3, 5)))
 case("ConvTranspose3d-output_padding-eq-dilation",
-     lambda: nn.ConvTranspose3d(3, 4, 3, stride=(1, 2, 1), dilation=(3, 1, 1), output_padding=(2, 1, 1)),
-     ValueError, _esc("output_padding=(2, 1, 1)", "max(stride, dilation) = (3, 2, 1)"),
+     lambda: _warned_then_called(lambda: nn.ConvTranspose3d(3, 4, 3, stride=(1, 2, 1), dilation=(3, 1, 1),
+                                                         output_padding=(2, 1, 1)), _x(1, 3, 5, 5, 5)),
+     RuntimeError, _esc("output_padding=(2, 1, 1)", "max(stride, dilation) = (3, 2, 1)"),
      lambda: _tnn().ConvTranspose3d(3, 4, 3, stride=(1, 2, 1), dilation=(3, 1, 1),
                                     output_padding=(2, 1, 1))(torch.zeros(1, 3, 5, 5, 5)))
 case("F.conv_transpose2d-output_padding-too-large", lambda: F.conv_transpose2d(X2, WT2, stride=2, output_padding=2),
@@ -341,10 +356,11 @@ case("F.conv1d-padding-string-unknown", lambda: F.conv1d(_x(1, 3, 8), _x(4, 3, 3
      _esc("'full'", "same", "valid"), lambda: _tF().conv1d(_t(_x(1, 3, 8)), _t(_x(4, 3, 3)), padding="full"))
 case("Conv3d-padding-string-unknown", lambda: nn.Conv3d(3, 4, 3, padding="SAME"), ValueError, _esc("'SAME'"),
      lambda: _tnn().Conv3d(3, 4, 3, padding="SAME"))
-case("F.conv_transpose2d-padding-string", lambda: F.conv_transpose2d(X2, WT2, padding="same"), ValueError,
+case("F.conv_transpose2d-padding-string", lambda: F.conv_transpose2d(X2, WT2, padding="same"), TypeError,
      _esc("padding='same'"), lambda: _tF().conv_transpose2d(_t(X2), _t(WT2), padding="same"))
-case("ConvTranspose2d-padding-string", lambda: nn.ConvTranspose2d(3, 4, 3, padding="valid"), ValueError,
-     _esc("padding='valid'"), lambda: _tnn().ConvTranspose2d(3, 4, 3, padding="valid")(_t(X2)))
+case("ConvTranspose2d-padding-string",
+     lambda: _warned_then_called(lambda: nn.ConvTranspose2d(3, 4, 3, padding="valid"), X2), TypeError,
+     _esc("padding", "'v', 'a', 'l', 'i', 'd'"), lambda: _tnn().ConvTranspose2d(3, 4, 3, padding="valid")(_t(X2)))
 case("Conv2d-reflect-padding-ge-size", lambda: nn.Conv2d(3, 4, 3, padding=3, padding_mode="reflect")(_x(1, 3, 3, 3)),
      ShapeError, _esc("(3, 3)", "size 3", "0 <= padding <= 2"),
      lambda: _tnn().Conv2d(3, 4, 3, padding=3, padding_mode="reflect")(torch.zeros(1, 3, 3, 3)))
@@ -399,7 +415,8 @@ case("Conv2d-dtype-int", lambda: nn.Conv2d(3, 4, 3, dtype=np.int32), TypeError, 
 # -- non-integer (or bool) sizes ------------------------------------------------------------------
 case("Conv2d-kernel_size-2.5", lambda: nn.Conv2d(3, 4, 2.5), TypeError, _esc("kernel_size", "2.5"),
      lambda: _tnn().Conv2d(3, 4, 2.5))
-case("Conv1d-stride-2.5", lambda: nn.Conv1d(3, 4, 3, stride=2.5), TypeError, _esc("stride", "2.5"),
+case("Conv1d-stride-2.5", lambda: _warned_then_called(lambda: nn.Conv1d(3, 4, 3, stride=2.5), _x(1, 3, 8)),
+     TypeError, _esc("stride", "2.5"),
      lambda: _tnn().Conv1d(3, 4, 3, stride=2.5)(torch.zeros(1, 3, 8)))
 case("ConvTranspose2d-kernel_size-tuple-float", lambda: nn.ConvTranspose2d(3, 4, (3, 2.0)), TypeError,
      _esc("kernel_size", "2.0"), lambda: _tnn().ConvTranspose2d(3, 4, (3, 2.0)))
@@ -415,7 +432,8 @@ case("F.conv_transpose2d-stride-2.5", lambda: F.conv_transpose2d(X2, WT2, stride
      _esc("stride", "2.5"), lambda: _tF().conv_transpose2d(_t(X2), _t(WT2), stride=2.5))
 case("F.unfold-kernel_size-2.5", lambda: F.unfold(X2, 2.5), TypeError, _esc("kernel_size", "2.5"),
      lambda: _tF().unfold(_t(X2), 2.5))
-case("Fold-kernel_size-2.5", lambda: nn.Fold((4, 5), 2.5), TypeError, _esc("kernel_size", "2.5"),
+case("Fold-kernel_size-2.5", lambda: _warned_then_called(lambda: nn.Fold((4, 5), 2.5), _x(1, 4, 12)), TypeError,
+     _esc("kernel_size", "2.5"),
      lambda: _tnn().Fold((4, 5), 2.5)(torch.zeros(1, 4, 12)))
 case("grad.conv2d_input-stride-2.5", lambda: G.conv2d_input(X2.shape, W2, _x(2, 4, 3, 3), stride=2.5), TypeError,
      _esc("stride", "2.5"), lambda: _tG().conv2d_input(X2.shape, _t(W2), _t(_x(2, 4, 3, 3)), stride=2.5))
@@ -499,8 +517,9 @@ case("LazyConv2d-groups-not-dividing-input", lambda: nn.LazyConv2d(4, 3, groups=
      _esc("in_channels=3", [2, 3, 8, 8], "groups=2"), lambda: _tnn().LazyConv2d(4, 3, groups=2)(_t(X2)))
 case("LazyConvTranspose1d-groups-not-dividing-input", lambda: nn.LazyConvTranspose1d(4, 3, groups=2)(_x(5, 7)),
      ValueError, _esc("in_channels=5", "groups=2"), lambda: _tnn().LazyConvTranspose1d(4, 3, groups=2)(_t(_x(5, 7))))
-case("LazyConv2d-out-not-divisible", lambda: nn.LazyConv2d(3, 3, groups=2), ValueError,
-     _esc("out_channels=3", "groups=2"), lambda: _tnn().LazyConv2d(3, 3, groups=2)(torch.zeros(1, 4, 5, 5)))
+case("LazyConv2d-out-not-divisible",
+     lambda: _warned_then_called(lambda: nn.LazyConv2d(3, 3, groups=2), _x(1, 4, 5, 5)), RuntimeError,
+     _esc("groups=2", "divisible by 2", [3, 2, 3, 3]), lambda: _tnn().LazyConv2d(3, 3, groups=2)(torch.zeros(1, 4, 5, 5)))
 
 
 @pytest.mark.parametrize("call,exc,match,torch_call", CASES)
@@ -558,53 +577,35 @@ def test_load_state_dict_torch_raises_for_the_same_dicts():
 
 
 @pytest.mark.parametrize("cls,weight,bias,match", [
-    (nn.LazyConv2d, (4, 3, 3, 2), (4,), _esc("(4, 3, 3, 2)", "(3, 3)")),
-    (nn.LazyConv2d, (4, 3, 3), (4,), _esc("(4, 3, 3)")),
-    (nn.LazyConv2d, (5, 3, 3, 3), (4,), _esc("(5, 3, 3, 3)")),
-    (nn.LazyConv2d, (4, 3, 3, 3), (5,), _esc("size mismatch for bias", "(5,)", "(4,)")),
-    (nn.LazyConvTranspose1d, (3, 5, 3), (4,), _esc("(3, 5, 3)")),
+    (nn.LazyConv2d, (4, 3, 3, 2), (4,), _esc("3 channels", "got 6")),
+    (nn.LazyConv2d, (4, 3, 3), (4,), _esc("4 dimensions", "(4, 3, 3)")),
+    (nn.LazyConv2d, (5, 6, 3, 3), (4,), _esc("(5,)", "(4,)")),
+    (nn.LazyConv2d, (4, 6, 3, 3), (5,), _esc("(4,)", "(5,)")),
+    (nn.LazyConvTranspose1d, (3, 5, 3), (5,), _esc([3, 5, 3], "3 channels", "got 6")),
 ])
-def test_lazy_load_state_dict_wrong_shapes_raise_and_leave_module_lazy(cls, weight, bias, match):
+def test_lazy_load_state_dict_takes_any_shape_and_fails_at_the_call(cls, weight, bias, match):
+    """As torch: a Lazy layer materializes whatever shape it loads; a wrong one fails at the first call."""
     m = cls(4, 3)
+    m.load_state_dict({"weight": np.zeros(weight, f32), "bias": np.zeros(bias, f32)})
+    assert type(m) is cls and not m.has_uninitialized_params() and m.in_channels == 0
     with pytest.raises(RuntimeError, match=match):
-        m.load_state_dict({"weight": np.zeros(weight, f32), "bias": np.zeros(bias, f32)})
-    assert type(m) is cls and m.has_uninitialized_params()
-    nd = m._nd
-    out = m(_x(1, 6, *(5,) * nd))            # still usable: infers in_channels from the input
-    assert m.in_channels == 6 and out.shape[:2] == (1, 4)
+        m(_x(1, 6, *(5,) * m._nd))
+    if torch is not None:
+        t = getattr(torch.nn, cls.__name__)(4, 3)
+        t.load_state_dict({"weight": torch.zeros(weight), "bias": torch.zeros(bias)})
+        with pytest.raises(RuntimeError):
+            t(torch.zeros(1, 6, *(5,) * m._nd))
 
 
 # -- disagreements with torch on *whether* something is an error ---------------------------------
 DISAGREEMENTS = [
     # (id, convlab call that raises, exception, torch call that does not raise)
-    ("Conv2d(0 in_channels)", lambda: nn.Conv2d(0, 4, 3), ValueError, lambda: torch.nn.Conv2d(0, 4, 3)),
-    ("Conv2d(0 out_channels)", lambda: nn.Conv2d(4, 0, 3), ValueError, lambda: torch.nn.Conv2d(4, 0, 3)),
-    ("Conv2d kernel_size=0 at construction", lambda: nn.Conv2d(3, 4, 0), ValueError,
-     lambda: torch.nn.Conv2d(3, 4, 0)),
-    ("Conv2d stride=0 at construction", lambda: nn.Conv2d(3, 4, 3, stride=0), ValueError,
-     lambda: torch.nn.Conv2d(3, 4, 3, stride=0)),
-    ("Conv2d padding=-1 at construction", lambda: nn.Conv2d(3, 4, 3, padding=-1), ValueError,
-     lambda: torch.nn.Conv2d(3, 4, 3, padding=-1)),
-    ("ConvTranspose2d padding='same' at construction", lambda: nn.ConvTranspose2d(3, 4, 3, padding="same"),
-     ValueError, lambda: torch.nn.ConvTranspose2d(3, 4, 3, padding="same")),
-    ("Conv2d kernel_size=True (a bool)", lambda: nn.Conv2d(3, 4, True), TypeError,
-     lambda: torch.nn.Conv2d(3, 4, True)),
-    ("Conv2d 3-tuple kernel_size", lambda: nn.Conv2d(3, 4, (3, 3, 3)), ValueError,
-     lambda: torch.nn.Conv2d(3, 4, (3, 3, 3))),
-    ("LazyConv2d on a 0-channel input", lambda: nn.LazyConv2d(4, 3)(np.zeros((1, 0, 5, 5), f32)), ValueError,
-     lambda: torch.nn.LazyConv2d(4, 3)(torch.zeros(1, 0, 5, 5))),
     ("F.pad constant on an integer array", lambda: F.pad(np.ones((1, 2, 3), np.int64), (1, 1)), TypeError,
      lambda: torch.nn.functional.pad(torch.ones(1, 2, 3, dtype=torch.long), (1, 1))),
-    ("LazyConv2d(out_channels=3, groups=2) at construction", lambda: nn.LazyConv2d(3, 3, groups=2), ValueError,
-     lambda: torch.nn.LazyConv2d(3, 3, groups=2)),
     ("grad.conv2d_input dilation=0", lambda: G.conv2d_input(X2.shape, W2, _x(2, 4, 6, 6), dilation=0), ValueError,
      lambda: torch.nn.grad.conv2d_input(X2.shape, _t(W2), _t(_x(2, 4, 6, 6)), dilation=0)),
     ("grad.conv2d_weight dilation=0", lambda: G.conv2d_weight(X2, W2.shape, _x(2, 4, 6, 6), dilation=0), ValueError,
      lambda: torch.nn.grad.conv2d_weight(_t(X2), W2.shape, _t(_x(2, 4, 6, 6)), dilation=0)),
-    ("Lazy load of a weight with the wrong kernel size",
-     lambda: nn.LazyConv2d(4, 3).load_state_dict({"weight": np.zeros((4, 3, 3, 2), f32), "bias": np.zeros(4, f32)}),
-     RuntimeError,
-     lambda: torch.nn.LazyConv2d(4, 3).load_state_dict({"weight": torch.zeros(4, 3, 3, 2), "bias": torch.zeros(4)})),
 ]
 
 
@@ -961,7 +962,7 @@ CHILD_EXPECT = {
     "grad_weight_kernel_zero": "ShapeError",
     "grad_input_N0": "ok",
     "conv_transpose_output_padding_max": "ok",
-    "conv_transpose_output_padding_equal_stride": "ValueError",
+    "conv_transpose_output_padding_equal_stride": "ArgumentError",
     "conv_transpose_output_padding_with_big_padding": "ok",
     "conv_transpose_output_size_out_of_range": "ValueError",
     "conv_transpose_output_size_huge_negative": "ValueError",

@@ -4,6 +4,7 @@ The cases and their format are described in ``tests/golden/make_golden.py``,
 which regenerates the file where torch is installed.
 """
 import json
+import re
 import math
 import pathlib
 
@@ -37,7 +38,12 @@ def _run_module(case, a):
     m.load_state_dict(state)
     call = dict(case["call"])
     out = m(a["input"], **call)
-    assert repr(m) == case["repr"]
+    expected = case["repr"]
+    if case["cls"].startswith("Lazy"):
+        # torch's recording inferred in_channels from the input; loaded first, as here, a Lazy layer keeps
+        # in_channels == 0 through its first call (torch's quirk, compared live in test_torch_stages).
+        expected = re.sub(r"^(\w+)\(\d+,", r"\1(0,", expected)
+    assert repr(m) == expected
     if case["cls"].startswith("Lazy"):
         assert type(m).__name__ == case["cls"][len("Lazy"):]
     transposed = "Transpose" in case["cls"]

@@ -1,18 +1,21 @@
 """Convolution modules: one base class, thin 1d/2d/3d classes, Lazy variants (the layout of torch.nn).
 
-``_ConvNd`` holds all the logic; ``transposed`` is a flag that changes the
-weight layout and the forward path, not a second hierarchy.
+``_ConvNd`` holds all the logic; ``_ConvTransposeNd`` adds only ``output_size`` and the
+transposed forward; ``Conv2d`` and the others only normalise their arguments. Errors come
+at torch's stage: what torch checks when it builds a layer is checked here at construction;
+what it checks when the layer runs is checked at the call (``nn.functional`` does it), and
+a ``UserWarning`` at construction says so when the first call is bound to fail.
 """
 from __future__ import annotations
 
 import math
+import warnings
 
 import numpy as np
 
-from .. import _args
-from .._args import check_int, check_nonnegative, check_positive, ntuple, resolve_dtype
+from .. import _args, geometry
+from .._args import check_conv_weight, conv_spec, layer_weight_shape, resolve_dtype, torch_tuple
 from .._config import default_generator
-from ..errors import ShapeError
 from . import functional as F
 from .module import Module, Parameter, UninitializedParameter
 
@@ -20,9 +23,11 @@ __all__ = ["Conv1d", "Conv2d", "Conv3d", "ConvTranspose1d", "ConvTranspose2d", "
            "LazyConv1d", "LazyConv2d", "LazyConv3d",
            "LazyConvTranspose1d", "LazyConvTranspose2d", "LazyConvTranspose3d"]
 
+_CALL_ERRORS = (TypeError, ValueError, RuntimeError)
+
 
 class _ConvNd(Module):
-    """Shared constructor, initialisation, validation and repr of every convolution module."""
+    """Shared constructor, initialisation, checks, forward and repr of every convolution module."""
 
     _nd = 0
     _lazy = False
@@ -31,49 +36,10 @@ class _ConvNd(Module):
                  output_padding, groups, bias, padding_mode, device=None, dtype=None):
         super().__init__()
         name = type(self).__name__
-        nd = self._nd
-        in_channels = check_int(in_channels, "in_channels", minimum=0 if self._lazy else 1)
-        out_channels = check_int(out_channels, "out_channels", minimum=1)
-        groups = check_int(groups, "groups")
-        if groups <= 0:
-            raise ValueError(f"groups must be a positive integer, got groups={groups}")
-        if in_channels % groups != 0:
-            raise ValueError(f"in_channels must be divisible by groups, got in_channels={in_channels}, groups={groups}")
-        if out_channels % groups != 0:
-            raise ValueError(f"out_channels must be divisible by groups, got out_channels={out_channels}, "
-                             f"groups={groups}")
-        kernel_size = ntuple(kernel_size, nd, "kernel_size")
-        stride = ntuple(stride, nd, "stride")
-        dilation = ntuple(dilation, nd, "dilation")
-        output_padding = ntuple(output_padding, nd, "output_padding")
-        check_positive(kernel_size, "kernel_size")
-        check_positive(stride, "stride")
-        check_positive(dilation, "dilation")
-        check_nonnegative(output_padding, "output_padding")
-        if isinstance(padding, str):
-            if transposed:
-                raise ValueError(f"{name} takes integer padding only, got padding={padding!r}")
-            if padding not in ("same", "valid"):
-                raise ValueError(f"Invalid padding string {padding!r}, should be one of {{'same', 'valid'}}")
-            if padding == "same" and any(s != 1 for s in stride):
-                raise ValueError(f"padding='same' is not supported for strided convolutions (got stride={stride})")
-        else:
-            padding = ntuple(padding, nd, "padding")
-            check_nonnegative(padding, "padding")
-        _args.check_padding_mode(padding_mode)
-        if transposed and padding_mode != "zeros":
-            raise ValueError(f'Only "zeros" padding mode is supported for {name}, got padding_mode={padding_mode!r}')
-        if transposed and any(op >= max(s, d) for op, s, d in zip(output_padding, stride, dilation)):
-            raise ValueError(
-                f"output_padding must be smaller than either stride or dilation in every dimension, but got "
-                f"output_padding={output_padding}, stride={stride}, dilation={dilation} (valid: 0 <= output_padding "
-                f"< max(stride, dilation) = {tuple(max(st, d) for st, d in zip(stride, dilation))})"
-            )
-        if not isinstance(bias, (bool, np.bool_)):
-            raise TypeError(f"bias must be True or False, got {bias!r}")
         if device is not None and str(device) != "cpu":
             raise ValueError(f"convlab runs on the CPU only, got device={device!r}")
-
+        shape = layer_weight_shape(name, in_channels, out_channels, kernel_size, padding, stride, groups,
+                                   transposed, padding_mode, lazy=self._lazy)
         self.in_channels = in_channels
         self.out_channels = out_channels
         self.kernel_size = kernel_size
@@ -85,20 +51,17 @@ class _ConvNd(Module):
         self.groups = groups
         self.padding_mode = padding_mode
         self.dtype = resolve_dtype(dtype)
-        self._plans = {}               # input shape -> validated forward plan (see _ConvForward.forward)
+        self._plans = {}               # input shape -> validated forward plan (see forward)
         if self._lazy:
             self.weight = UninitializedParameter(self.dtype)
-            if bias:
-                self.bias = UninitializedParameter(self.dtype)
-            else:
-                self.register_parameter("bias", None)
-            return
-        self.weight = Parameter(np.empty(self._weight_shape(), dtype=self.dtype))
-        if bias:
-            self.bias = Parameter(np.empty(out_channels, dtype=self.dtype))
+            self.register_parameter("bias", UninitializedParameter(self.dtype) if bias else None)
         else:
-            self.register_parameter("bias", None)
-        self.reset_parameters()
+            self.weight = Parameter(np.empty(shape, dtype=self.dtype))
+            self.register_parameter("bias", Parameter(np.empty(out_channels, dtype=self.dtype)) if bias else None)
+            self.reset_parameters()
+        problem = self._first_call_problem()
+        if problem is not None:
+            warnings.warn(f"{self!r}: this layer will fail on its first call: {problem}", UserWarning, stacklevel=3)
 
     def __getstate__(self):
         state = self.__dict__.copy()
@@ -110,6 +73,23 @@ class _ConvNd(Module):
             return (self.in_channels, self.out_channels // self.groups, *self.kernel_size)
         return (self.out_channels, self.in_channels // self.groups, *self.kernel_size)
 
+    def _first_call_problem(self):
+        """The error the first call will raise whatever its input, or None (torch raises it then)."""
+        try:
+            if self._lazy:                 # in_channels comes from the input: try the smallest valid one
+                in_channels = self.groups
+                shape = _args.weight_shape(((in_channels, self.out_channels // self.groups) if self.transposed
+                                            else (self.out_channels, 1)) + tuple(self.kernel_size), type(self).__name__)
+                bias = None if self.bias is None else (self.out_channels,)
+            else:
+                shape, bias = self.weight.shape, None if self.bias is None else self.bias.shape
+            check_conv_weight(shape, bias, self._nd, self.groups, self.transposed, type(self).__name__)
+            conv_spec(self._nd, shape[2:], self.stride, self.padding, self.dilation, self.groups, self.padding_mode,
+                      self.transposed, self.output_padding)
+        except _CALL_ERRORS as error:
+            return error
+        return None
+
     def reset_parameters(self, generator: np.random.Generator | None = None) -> None:
         """Draw weight and bias from U(-sqrt(k), sqrt(k)), ``k = 1 / fan_in``, as torch does.
 
@@ -120,7 +100,7 @@ class _ConvNd(Module):
         if isinstance(self.weight, UninitializedParameter):
             return
         rng = default_generator() if generator is None else generator
-        fan_in = self.weight.shape[1] * math.prod(self.kernel_size)
+        fan_in = math.prod(self.weight.shape[1:])
         bound = 1 / math.sqrt(fan_in) if fan_in > 0 else 0.0
         self.weight[...] = rng.uniform(-bound, bound, self.weight.shape)
         if self.bias is not None:
@@ -128,11 +108,11 @@ class _ConvNd(Module):
 
     def extra_repr(self):
         s = "{in_channels}, {out_channels}, kernel_size={kernel_size}, stride={stride}"
-        if self.padding != (0,) * self._nd:
+        if self.padding != (0,) * len(self.padding):
             s += ", padding={padding}"
-        if self.dilation != (1,) * self._nd:
+        if self.dilation != (1,) * len(self.dilation):
             s += ", dilation={dilation}"
-        if self.output_padding != (0,) * self._nd:
+        if self.output_padding != (0,) * len(self.output_padding):
             s += ", output_padding={output_padding}"
         if self.groups != 1:
             s += ", groups={groups}"
@@ -141,10 +121,6 @@ class _ConvNd(Module):
         if self.padding_mode != "zeros":
             s += ", padding_mode={padding_mode}"
         return s.format(**self.__dict__)
-
-
-class _ConvForward:
-    """``forward`` of the (non-transposed) convolutions."""
 
     def forward(self, input):
         """Convolve ``input`` of shape ``(N, C_in, *S)`` or ``(C_in, *S)``; returns an array of the input's dtype."""
@@ -159,12 +135,12 @@ class _ConvForward:
             if hit is not None:
                 plan, batched, shape = hit
                 return plan.run(input if batched else input[None], w, b).reshape(shape)
-        return F._conv_nd(input, w, b, self.stride, self.padding, self.dilation, self.groups, self._nd,
-                          padding_mode=self.padding_mode, cache=self._plans if key else None, key=key)
+        return F.conv_nd(input, w, b, self.stride, self.padding, self.dilation, self.groups, self._nd,
+                         padding_mode=self.padding_mode, plans=self._plans if key else None, key=key)
 
 
-class _ConvTransposeForward:
-    """``forward`` of the transposed convolutions, with the ``output_size`` argument."""
+class _ConvTransposeNd(_ConvNd):
+    """Adds to ``_ConvNd`` the transposed forward and its ``output_size`` argument."""
 
     def forward(self, input, output_size=None):
         """Transposed-convolve ``input``; ``output_size`` (spatial or full shape) picks the output_padding."""
@@ -177,17 +153,19 @@ class _ConvTransposeForward:
                    self.stride, self.padding, self.output_padding, self.dilation, self.groups)
             hit = self._plans.get(key)
             if hit is not None:
-                out_size, batched = hit
-                out = F.conv_transpose_forward(input if batched else input[None], w, out_size, self.kernel_size,
-                                               self.stride, self.padding, self.dilation, self.groups, b)
+                out_size, batched, spec = hit
+                out = F.conv_transpose_forward(input if batched else input[None], w, out_size, spec.kernel_size,
+                                               spec.stride, spec.padding, spec.dilation, spec.groups, b)
                 return out if batched else out[0]
         output_padding = self._output_padding(input, output_size)
-        out = F._conv_transpose_nd(input, w, b, self.stride, self.padding, output_padding, self.groups,
-                                   self.dilation, self._nd)
-        if key is not None and w.ndim == self._nd + 2:
+        out = F.conv_transpose_nd(input, w, b, self.stride, self.padding, output_padding, self.groups,
+                                  self.dilation, self._nd)
+        if key is not None:
             if len(self._plans) > 64:
                 self._plans.clear()
-            self._plans[key] = (out.shape[-self._nd:], input.ndim == self._nd + 2)
+            spec = conv_spec(self._nd, w.shape[2:], self.stride, self.padding, self.dilation, self.groups,
+                             transposed=True, output_padding=self.output_padding)
+            self._plans[key] = (out.shape[-self._nd:], input.ndim == self._nd + 2, spec)
         return out
 
     def _output_padding(self, input, output_size):
@@ -196,21 +174,35 @@ class _ConvTransposeForward:
         nd = self._nd
         x = _args.as_float_array(input)
         _args.check_batched(x, nd, type(self).__name__)
+        w = self._parameters["weight"]
+        spec = conv_spec(nd, w.shape[2:] if w.ndim == nd + 2 else self.kernel_size, self.stride, self.padding,
+                         self.dilation, self.groups, transposed=True)
         leading = 2 if x.ndim == nd + 2 else 1
-        output_size = tuple(check_int(v, "output_size") for v in output_size)
+        output_size = tuple(_args.check_int(v, "output_size") for v in output_size)
         if len(output_size) == leading + nd:
             output_size = output_size[leading:]
         if len(output_size) != nd:
             raise ValueError(f"{type(self).__name__}: for {x.ndim}D input, output_size must have {nd} or "
                              f"{leading + nd} elements (got {len(output_size)})")
         size = x.shape[leading:]
-        smallest = F.transposed_output_size(size, self.kernel_size, self.stride, self.padding, (0,) * nd,
-                                            self.dilation)
-        largest = tuple(m + s - 1 for m, s in zip(smallest, self.stride))
+        smallest, largest = geometry.output_size_range(size, spec.kernel_size, spec.stride, spec.padding,
+                                                       spec.dilation)
         if any(not lo <= o <= hi for o, lo, hi in zip(output_size, smallest, largest)):
             raise ValueError(f"requested an output size of {output_size}, but valid sizes range from {smallest} "
                              f"to {largest} (for an input of {tuple(size)})")
         return tuple(o - lo for o, lo in zip(output_size, smallest))
+
+
+def _documented(template, nd, **kw):
+    """Fill a class's docstring from the shared template (the 1d/2d/3d docs differ only in their numbers)."""
+    dims, outs, example, result, tresult = _EXAMPLES[nd]
+    fields = dict(nd=nd, dims=dims, outs=outs, example=example, result=result, tresult=tresult)
+    fields.update(kw)
+
+    def decorate(cls):
+        cls.__doc__ = template.format(**fields)
+        return cls
+    return decorate
 
 
 _CONV_DOC = """Applies a {nd}-d convolution over an input of shape ``(N, C_in, {dims})``, as ``torch.nn.Conv{nd}d``.
@@ -285,41 +277,89 @@ _EXAMPLES = {
 }
 
 
-def _make(nd, transposed):
-    dims, outs, example, result, tresult = _EXAMPLES[nd]
-    base = (_ConvTransposeForward if transposed else _ConvForward, _ConvNd)
 
-    if transposed:
-        def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, output_padding=0,
-                     groups=1, bias=True, dilation=1, padding_mode="zeros", device=None, dtype=None):
-            _ConvNd.__init__(self, in_channels, out_channels, kernel_size, stride, padding, dilation, True,
-                             output_padding, groups, bias, padding_mode, device, dtype)
-        name, doc = f"ConvTranspose{nd}d", _TRANSPOSED_DOC
-    else:
-        def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1, groups=1,
-                     bias=True, padding_mode="zeros", device=None, dtype=None):
-            _ConvNd.__init__(self, in_channels, out_channels, kernel_size, stride, padding, dilation, False,
-                             0, groups, bias, padding_mode, device, dtype)
-        name, doc = f"Conv{nd}d", _CONV_DOC
-    if transposed and nd == 3:
-        example = (5, 6, 7)
-        tresult = (2, 33, 11, 13, 15)
-    cls = type(name, base, {"__init__": __init__, "_nd": nd, "__module__": __name__,
-                            "__doc__": doc.format(nd=nd, dims=dims, outs=outs, example=example,
-                                                  result=result, tresult=tresult)})
-    cls.__qualname__ = name
-    return cls
+@_documented(_CONV_DOC, 1)
+class Conv1d(_ConvNd):
+    _nd = 1
+
+    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1, groups=1,
+                 bias=True, padding_mode="zeros", device=None, dtype=None):
+        super().__init__(in_channels, out_channels, torch_tuple(kernel_size, 1), torch_tuple(stride, 1),
+                         padding if isinstance(padding, str) else torch_tuple(padding, 1), torch_tuple(dilation, 1),
+                         False, (0,), groups, bias, padding_mode, device, dtype)
 
 
-Conv1d, Conv2d, Conv3d = (_make(nd, False) for nd in (1, 2, 3))
-ConvTranspose1d, ConvTranspose2d, ConvTranspose3d = (_make(nd, True) for nd in (1, 2, 3))
+@_documented(_CONV_DOC, 2)
+class Conv2d(_ConvNd):
+    _nd = 2
+
+    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1, groups=1,
+                 bias=True, padding_mode="zeros", device=None, dtype=None):
+        super().__init__(in_channels, out_channels, torch_tuple(kernel_size, 2), torch_tuple(stride, 2),
+                         padding if isinstance(padding, str) else torch_tuple(padding, 2), torch_tuple(dilation, 2),
+                         False, (0, 0), groups, bias, padding_mode, device, dtype)
 
 
-class _LazyMixin:
-    """Infers ``in_channels`` from the first input, materializes the weight, then becomes ``cls_to_become``."""
+@_documented(_CONV_DOC, 3)
+class Conv3d(_ConvNd):
+    _nd = 3
+
+    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1, groups=1,
+                 bias=True, padding_mode="zeros", device=None, dtype=None):
+        super().__init__(in_channels, out_channels, torch_tuple(kernel_size, 3), torch_tuple(stride, 3),
+                         padding if isinstance(padding, str) else torch_tuple(padding, 3), torch_tuple(dilation, 3),
+                         False, (0, 0, 0), groups, bias, padding_mode, device, dtype)
+
+
+@_documented(_TRANSPOSED_DOC, 1)
+class ConvTranspose1d(_ConvTransposeNd):
+    _nd = 1
+
+    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, output_padding=0, groups=1,
+                 bias=True, dilation=1, padding_mode="zeros", device=None, dtype=None):
+        super().__init__(in_channels, out_channels, torch_tuple(kernel_size, 1), torch_tuple(stride, 1),
+                         torch_tuple(padding, 1), torch_tuple(dilation, 1), True, torch_tuple(output_padding, 1),
+                         groups, bias, padding_mode, device, dtype)
+
+
+@_documented(_TRANSPOSED_DOC, 2)
+class ConvTranspose2d(_ConvTransposeNd):
+    _nd = 2
+
+    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, output_padding=0, groups=1,
+                 bias=True, dilation=1, padding_mode="zeros", device=None, dtype=None):
+        super().__init__(in_channels, out_channels, torch_tuple(kernel_size, 2), torch_tuple(stride, 2),
+                         torch_tuple(padding, 2), torch_tuple(dilation, 2), True, torch_tuple(output_padding, 2),
+                         groups, bias, padding_mode, device, dtype)
+
+
+@_documented(_TRANSPOSED_DOC, 3, example=(5, 6, 7), tresult=(2, 33, 11, 13, 15))
+class ConvTranspose3d(_ConvTransposeNd):
+    _nd = 3
+
+    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, output_padding=0, groups=1,
+                 bias=True, dilation=1, padding_mode="zeros", device=None, dtype=None):
+        super().__init__(in_channels, out_channels, torch_tuple(kernel_size, 3), torch_tuple(stride, 3),
+                         torch_tuple(padding, 3), torch_tuple(dilation, 3), True, torch_tuple(output_padding, 3),
+                         groups, bias, padding_mode, device, dtype)
+
+
+class _LazyConvXdMixin:
+    """Infers ``in_channels`` from the first input, materializes the weight, then becomes ``cls_to_become``.
+
+    As torch's: built with ``in_channels == 0``; ``load_state_dict`` materializes the weight with
+    the loaded array's shape (any shape: a wrong one fails at the call) and leaves the class
+    Lazy and ``in_channels`` at 0; the first call changes the class, and infers ``in_channels``
+    only if the weight is still uninitialized (after a load it stays 0, torch's quirk).
+    """
 
     _lazy = True
     cls_to_become = None
+
+    def __init__(self, out_channels, kernel_size, stride, padding, dilation, transposed, output_padding, groups,
+                 bias, padding_mode, device, dtype):
+        _ConvNd.__init__(self, 0, out_channels, kernel_size, stride, padding, dilation, transposed, output_padding,
+                         groups, bias, padding_mode, device, dtype)
 
     def has_uninitialized_params(self) -> bool:
         return any(isinstance(p, UninitializedParameter) for p in self._parameters.values())
@@ -328,79 +368,99 @@ class _LazyMixin:
         if not self.has_uninitialized_params():
             return
         x = _args.as_float_array(input)
-        x, _ = _args.check_batched(x, self._nd, type(self).__name__)
-        in_channels = x.shape[1]
-        if in_channels == 0 or in_channels % self.groups:
-            raise ValueError(f"in_channels must be divisible by groups, got in_channels={in_channels} "
-                             f"(from input of shape {list(np.shape(input))}), groups={self.groups}")
-        self.in_channels = in_channels
-        self.weight = self.weight.materialize(self._weight_shape())
+        xb, batched = _args.check_batched(x, self._nd, type(self).__name__)
+        self.in_channels = xb.shape[1]
+        if self.in_channels % self.groups:
+            raise ValueError(f"in_channels must be divisible by groups, got in_channels={self.in_channels} "
+                             f"(from input of shape {list(x.shape)}), groups={self.groups}")
+        shape = _args.weight_shape(self._weight_shape(), type(self).__name__)
+        self.weight = self.weight.materialize(shape)
         if self.bias is not None:
-            self.bias = self.bias.materialize((self.out_channels,))
-        self.reset_parameters()
-        self.__class__ = self.cls_to_become
-
-    def _check_lazy_load(self, name, value):
-        """Why ``value`` cannot be loaded as the uninitialized ``name`` (None when it fits)."""
-        nd, g = self._nd, self.groups
-        if name == "bias":
-            if value.shape != (self.out_channels,):
-                return (f"size mismatch for bias: copying a param with shape {value.shape} from checkpoint, "
-                        f"the shape in current model is ({self.out_channels},).")
-            return None
-        c_out_dim = 1 if self.transposed else 0
-        c_out = self.out_channels // g if self.transposed else self.out_channels
-        c_in = (value.shape[0] if self.transposed else value.shape[1] * g) if value.ndim == nd + 2 else 0
-        if (value.ndim != nd + 2 or value.shape[c_out_dim] != c_out or tuple(value.shape[2:]) != self.kernel_size
-                or c_in == 0 or c_in % g):
-            layout = "(in_channels, out_channels/groups" if self.transposed else "(out_channels, in_channels/groups"
-            return (f"size mismatch for weight: copying a param with shape {value.shape} from checkpoint, the shape "
-                    f"in current model is {layout}, *kernel_size) = "
-                    f"{('C_in', c_out) if self.transposed else (c_out, 'C_in/groups')} + {self.kernel_size} "
-                    f"with groups={g}.")
-        return None
-
-    def _after_load(self):
-        """After load_state_dict filled the weight: take in_channels from it and become eager."""
-        if isinstance(self.weight, Parameter) and not self.has_uninitialized_params():
-            w = self.weight
-            self.in_channels = w.shape[0] if self.transposed else w.shape[1] * self.groups
-            if w.shape != self._weight_shape():
-                raise ShapeError(f"loaded weight of shape {w.shape} does not fit {type(self).__name__} "
-                                 f"(expected {self._weight_shape()})")
-            self.__class__ = self.cls_to_become
+            self.bias = self.bias.materialize(_args.weight_shape((self.out_channels,), type(self).__name__))
+        if self.in_channels != 0:
+            self.reset_parameters()
 
     def __call__(self, input, *args, **kwargs):
         self.initialize_parameters(input)
+        if self.has_uninitialized_params():
+            raise RuntimeError(f"module {type(self).__name__} has not been fully initialized: load or infer "
+                               f"every parameter first")
+        self.__class__ = self.cls_to_become
         return self.forward(input, *args, **kwargs)
 
 
-def _make_lazy(eager, transposed):
-    nd = eager._nd
-    if transposed:
-        def __init__(self, out_channels, kernel_size, stride=1, padding=0, output_padding=0, groups=1, bias=True,
-                     dilation=1, padding_mode="zeros", device=None, dtype=None):
-            _ConvNd.__init__(self, 0, out_channels, kernel_size, stride, padding, dilation, True, output_padding,
-                             groups, bias, padding_mode, device, dtype)
-    else:
-        def __init__(self, out_channels, kernel_size, stride=1, padding=0, dilation=1, groups=1, bias=True,
-                     padding_mode="zeros", device=None, dtype=None):
-            _ConvNd.__init__(self, 0, out_channels, kernel_size, stride, padding, dilation, False, 0, groups,
-                             bias, padding_mode, device, dtype)
+def _lazy_doc(eager, nd, transposed):
     name = "Lazy" + eager.__name__
-    doc = (f"A :class:`{eager.__name__}` whose ``in_channels`` is inferred from ``input.shape[1]`` on the first "
-           f"call.\n\n    Until then ``weight`` is an ``UninitializedParameter`` and ``in_channels`` is 0; after "
-           f"it the module *is* a {eager.__name__} (its class changes).\n\n    Examples\n    --------\n"
-           f"    >>> import numpy as np, convlab.nn as nn\n    >>> m = nn.{name}(8, 3)\n"
-           f"    >>> _ = m(np.zeros((1, 5) + (6,) * {nd}, dtype=np.float32))\n"
-           f"    >>> type(m).__name__, m.in_channels, m.weight.shape[:2]\n"
-           f"    ('{eager.__name__}', 5, {(5, 8) if transposed else (8, 5)})\n")
-    cls = type(name, (_LazyMixin, eager), {"__init__": __init__, "cls_to_become": eager, "__module__": __name__,
-                                           "__doc__": doc})
-    cls.__qualname__ = name
-    return cls
+    return (f"A :class:`{eager.__name__}` whose ``in_channels`` is inferred from ``input.shape[1]`` on the first "
+            f"call.\n\n    Until then ``weight`` is an ``UninitializedParameter`` and ``in_channels`` is 0; after "
+            f"it the module *is* a {eager.__name__} (its class changes).\n\n    Examples\n    --------\n"
+            f"    >>> import numpy as np, convlab.nn as nn\n    >>> m = nn.{name}(8, 3)\n"
+            f"    >>> _ = m(np.zeros((1, 5) + (6,) * {nd}, dtype=np.float32))\n"
+            f"    >>> type(m).__name__, m.in_channels, m.weight.shape[:2]\n"
+            f"    ('{eager.__name__}', 5, {(5, 8) if transposed else (8, 5)})\n")
 
 
-LazyConv1d, LazyConv2d, LazyConv3d = (_make_lazy(c, False) for c in (Conv1d, Conv2d, Conv3d))
-LazyConvTranspose1d, LazyConvTranspose2d, LazyConvTranspose3d = (
-    _make_lazy(c, True) for c in (ConvTranspose1d, ConvTranspose2d, ConvTranspose3d))
+class LazyConv1d(_LazyConvXdMixin, Conv1d):
+    __doc__ = _lazy_doc(Conv1d, 1, False)
+    cls_to_become = Conv1d
+
+    def __init__(self, out_channels, kernel_size, stride=1, padding=0, dilation=1, groups=1, bias=True,
+                 padding_mode="zeros", device=None, dtype=None):
+        super().__init__(out_channels, torch_tuple(kernel_size, 1), torch_tuple(stride, 1),
+                         padding if isinstance(padding, str) else torch_tuple(padding, 1), torch_tuple(dilation, 1), False,
+                         (0,), groups, bias, padding_mode, device, dtype)
+
+
+class LazyConv2d(_LazyConvXdMixin, Conv2d):
+    __doc__ = _lazy_doc(Conv2d, 2, False)
+    cls_to_become = Conv2d
+
+    def __init__(self, out_channels, kernel_size, stride=1, padding=0, dilation=1, groups=1, bias=True,
+                 padding_mode="zeros", device=None, dtype=None):
+        super().__init__(out_channels, torch_tuple(kernel_size, 2), torch_tuple(stride, 2),
+                         padding if isinstance(padding, str) else torch_tuple(padding, 2), torch_tuple(dilation, 2), False,
+                         (0, 0), groups, bias, padding_mode, device, dtype)
+
+
+class LazyConv3d(_LazyConvXdMixin, Conv3d):
+    __doc__ = _lazy_doc(Conv3d, 3, False)
+    cls_to_become = Conv3d
+
+    def __init__(self, out_channels, kernel_size, stride=1, padding=0, dilation=1, groups=1, bias=True,
+                 padding_mode="zeros", device=None, dtype=None):
+        super().__init__(out_channels, torch_tuple(kernel_size, 3), torch_tuple(stride, 3),
+                         padding if isinstance(padding, str) else torch_tuple(padding, 3), torch_tuple(dilation, 3), False,
+                         (0, 0, 0), groups, bias, padding_mode, device, dtype)
+
+
+class LazyConvTranspose1d(_LazyConvXdMixin, ConvTranspose1d):
+    __doc__ = _lazy_doc(ConvTranspose1d, 1, True)
+    cls_to_become = ConvTranspose1d
+
+    def __init__(self, out_channels, kernel_size, stride=1, padding=0, output_padding=0, groups=1, bias=True,
+                 dilation=1, padding_mode="zeros", device=None, dtype=None):
+        super().__init__(out_channels, torch_tuple(kernel_size, 1), torch_tuple(stride, 1), torch_tuple(padding, 1),
+                         torch_tuple(dilation, 1), True, torch_tuple(output_padding, 1), groups, bias, padding_mode, device,
+                         dtype)
+
+
+class LazyConvTranspose2d(_LazyConvXdMixin, ConvTranspose2d):
+    __doc__ = _lazy_doc(ConvTranspose2d, 2, True)
+    cls_to_become = ConvTranspose2d
+
+    def __init__(self, out_channels, kernel_size, stride=1, padding=0, output_padding=0, groups=1, bias=True,
+                 dilation=1, padding_mode="zeros", device=None, dtype=None):
+        super().__init__(out_channels, torch_tuple(kernel_size, 2), torch_tuple(stride, 2), torch_tuple(padding, 2),
+                         torch_tuple(dilation, 2), True, torch_tuple(output_padding, 2), groups, bias, padding_mode, device,
+                         dtype)
+
+
+class LazyConvTranspose3d(_LazyConvXdMixin, ConvTranspose3d):
+    __doc__ = _lazy_doc(ConvTranspose3d, 3, True)
+    cls_to_become = ConvTranspose3d
+
+    def __init__(self, out_channels, kernel_size, stride=1, padding=0, output_padding=0, groups=1, bias=True,
+                 dilation=1, padding_mode="zeros", device=None, dtype=None):
+        super().__init__(out_channels, torch_tuple(kernel_size, 3), torch_tuple(stride, 3), torch_tuple(padding, 3),
+                         torch_tuple(dilation, 3), True, torch_tuple(output_padding, 3), groups, bias, padding_mode, device,
+                         dtype)

@@ -1,8 +1,21 @@
 """``Unfold`` and ``Fold`` modules (im2col and col2im as layers), as in torch.nn."""
 from __future__ import annotations
 
+import warnings
+
+from .. import _args
 from . import functional as F
 from .module import Module
+
+
+def _warn_if_doomed(module, kernel_size, dilation, padding, stride, output_size=None):
+    """torch checks Unfold/Fold's arguments when they run: warn now if that check will fail."""
+    try:
+        _args.fold_spec(kernel_size, dilation, padding, stride)
+        if output_size is not None:
+            _args.check_positive(_args.ntuple(output_size, 2, "output_size"), "output_size")
+    except (TypeError, ValueError, RuntimeError) as error:
+        warnings.warn(f"{module!r}: this layer will fail on its first call: {error}", UserWarning, stacklevel=3)
 
 __all__ = ["Unfold", "Fold"]
 
@@ -22,11 +35,11 @@ class Unfold(Module):
 
     def __init__(self, kernel_size, dilation=1, padding=0, stride=1):
         super().__init__()
-        F._fold_args(kernel_size, dilation, padding, stride)      # validate now, as early as possible
         self.kernel_size = kernel_size
         self.dilation = dilation
         self.padding = padding
         self.stride = stride
+        _warn_if_doomed(self, kernel_size, dilation, padding, stride)
 
     def forward(self, input):
         return F.unfold(input, self.kernel_size, self.dilation, self.padding, self.stride)
@@ -50,12 +63,12 @@ class Fold(Module):
 
     def __init__(self, output_size, kernel_size, dilation=1, padding=0, stride=1):
         super().__init__()
-        F._fold_args(kernel_size, dilation, padding, stride)
         self.output_size = output_size
         self.kernel_size = kernel_size
         self.dilation = dilation
         self.padding = padding
         self.stride = stride
+        _warn_if_doomed(self, kernel_size, dilation, padding, stride, output_size)
 
     def forward(self, input):
         return F.fold(input, self.output_size, self.kernel_size, self.dilation, self.padding, self.stride)

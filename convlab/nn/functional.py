@@ -19,11 +19,10 @@ import math
 
 import numpy as np
 
-from .. import _args
-from .._args import (as_float_array, check_batched, check_extent, check_int, check_nonnegative, check_positive,
-                     ntuple)
+from .. import _args, geometry
+from .._args import as_float_array, check_batched, check_conv_weight, check_extent, conv_spec, ntuple
 from ..errors import ShapeError
-from ..ops import block_counts, col2im, im2col
+from ..ops import col2im, im2col
 from ..ops.conv import ConvPlan, conv_transpose_forward
 from ..ops.pad import check_mode_padding
 from ..ops import pad as _pad
@@ -33,119 +32,55 @@ __all__ = ["conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d",
 
 pad = _pad
 
-# Columns are built for a slice of the batch at a time, so a call's extra memory
-# is bounded by this many bytes of columns (plus the output), not by N.
-COLUMN_BUDGET_BYTES = 64 * 2**20
 
-
-def _batch_chunks(n: int, bytes_per_sample: int):
-    step = max(1, COLUMN_BUDGET_BYTES // max(bytes_per_sample, 1))
-    for start in range(0, n, step):
-        yield start, min(n, start + step)
-
-
-def _weight_and_bias(weight, bias, dtype, nd, opname):
-    w = as_float_array(weight, "weight")
-    if w.ndim != nd + 2:
-        raise ShapeError(f"{opname}: weight must have {nd + 2} dimensions, got shape {w.shape}")
-    w = w.astype(dtype, copy=False)
-    if bias is not None:
-        bias = as_float_array(bias, "bias").astype(dtype, copy=False)
-    return w, bias
-
-
-def _check_bias(bias, channels, opname):
-    if bias is not None and bias.shape != (channels,):
-        raise ShapeError(f"{opname}: bias must have shape ({channels},), got {bias.shape}")
-
-
-def _check_spatial_nonempty(shape, size, opname):
-    if any(s == 0 for s in size):
-        raise ShapeError(f"{opname}: only an empty batch (N=0) or zero channels are supported, but got input of "
-                         f"size {list(shape)} with an empty spatial dimension {tuple(size)}")
-
-
-def _check_kernel_positive(w, kernel, opname):
-    if any(k <= 0 for k in kernel):
-        raise ShapeError(f"{opname}: kernel size must be positive, got weight of size {list(w.shape)}")
-
-
-def _conv_padding(padding, kernel, dilation, stride, nd):
-    """Return ``(left, right)`` zero padding per axis for an int, tuple, 'same' or 'valid'."""
-    if isinstance(padding, str):
-        if padding == "valid":
-            zeros = (0,) * nd
-            return zeros, zeros
-        if padding == "same":
-            if any(s != 1 for s in stride):
-                raise ValueError(f"padding='same' is not supported for strided convolutions (got stride={stride})")
-            total = tuple(d * (k - 1) for d, k in zip(dilation, kernel))
-            left = tuple(t // 2 for t in total)
-            return left, tuple(t - l for t, l in zip(total, left))
-        raise ValueError(f"Invalid padding string {padding!r}, should be one of {{'same', 'valid'}}")
-    p = ntuple(padding, nd, "padding")
-    check_nonnegative(p, "padding")
-    return p, p
-
-
-def _check_kernel_fits(size, left, right, kernel, dilation):
-    padded = tuple(s + l + r for s, l, r in zip(size, left, right))
-    span = tuple(d * (k - 1) + 1 for k, d in zip(kernel, dilation))
-    if any(p < k for p, k in zip(padded, span)):
-        raise ShapeError(
-            f"Calculated padded input size per channel: {padded}. Kernel size: {span} "
-            f"(kernel_size {kernel} with dilation {dilation}). Kernel size can't be greater than actual input size"
-        )
-
-
-def _conv_nd(input, weight, bias, stride, padding, dilation, groups, nd, padding_mode="zeros", cache=None, key=None):
-    """The conv of every ``conv*d`` and ``Conv*d``; with ``cache``, the validated plan is kept under ``key``."""
-    opname = f"conv{nd}d"
+def _input_and_weight(input, weight, bias, nd, opname):
     x = as_float_array(input)
     xb, batched = check_batched(x, nd, opname)
-    w, bias = _weight_and_bias(weight, bias, x.dtype, nd, opname)
-    stride = ntuple(stride, nd, "stride")
-    dilation = ntuple(dilation, nd, "dilation")
-    check_positive(stride, "stride")
-    check_positive(dilation, "dilation")
-    groups = check_int(groups, "groups", minimum=1)
+    w = as_float_array(weight, "weight").astype(x.dtype, copy=False)
+    if bias is not None:
+        bias = as_float_array(bias, "bias").astype(x.dtype, copy=False)
+    return x, xb, batched, w, bias
+
+
+def conv_nd(input, weight, bias, stride, padding, dilation, groups, nd, padding_mode="zeros", plans=None, key=None):
+    """The convolution behind every ``conv*d`` and ``Conv*d`` (not in ``__all__``: torch has no such name).
+
+    Validates in torch's terms (:func:`convlab._args.conv_spec`), then runs steps 1-3 fused
+    (:class:`convlab.ops.conv.ConvPlan`); with ``plans``, the validated plan is kept under ``key``.
+    """
+    opname = f"conv{nd}d"
+    x, xb, batched, w, bias = _input_and_weight(input, weight, bias, nd, opname)
+    check_conv_weight(w.shape, None, nd, _args.check_groups(groups), False, opname)
+    spec = conv_spec(nd, w.shape[2:], stride, padding, dilation, groups, padding_mode)
     c_out, c_in_g, *kernel = w.shape
-    kernel = tuple(kernel)
+    kernel, groups = spec.kernel_size, spec.groups
     n, c_in, *size = xb.shape
     if c_in != c_in_g * groups:
         raise ShapeError(
             f"Given groups={groups}, weight of size {list(w.shape)}, expected input{list(x.shape)} to have "
             f"{c_in_g * groups} channels, but got {c_in} channels instead"
         )
-    if c_out == 0:
-        raise ShapeError(f"Given groups={groups}, expected weight to be at least 1 at dimension 0, "
-                         f"but got weight of size {list(w.shape)} instead")
-    if c_out % groups:
-        raise ShapeError(f"Given groups={groups}, expected weight to be divisible by {groups} at dimension 0, "
-                         f"but got weight of size {list(w.shape)} instead")
-    _check_kernel_positive(w, kernel, opname)
-    _check_spatial_nonempty(x.shape, size, opname)
-    _check_bias(bias, c_out, opname)
-    left, right = _conv_padding(padding, kernel, dilation, stride, nd)
-
-    mode = _args.check_padding_mode(padding_mode)
+    check_conv_weight(w.shape, None if bias is None else bias.shape, nd, groups, False, opname)
+    _args.check_spatial_nonempty(x.shape, size, opname)
+    left, right, stride, dilation = spec.padding, spec.padding_right, spec.stride, spec.dilation
+    mode = spec.padding_mode
     if mode != "zeros" and (any(left) or any(right)):       # step 1 happens by index inside the kernel,
         check_mode_padding(xb.shape, left, right, mode)     # with F.pad's limits (e.g. reflect < size)
     else:
         mode = "zeros"
-    _check_kernel_fits(size, left, right, kernel, dilation)
+    _args.check_kernel_fits(size, left, right, kernel, dilation)
     check_extent([s + l + r + st + d * k for s, l, r, st, d, k in zip(size, left, right, stride, dilation, kernel)],
                  f"{opname}: padded input plus stride and kernel span")
-    blocks = block_counts(size, kernel, stride, left, dilation, right)
+    blocks = geometry.block_counts(size, kernel, stride, left, dilation, right)
 
     length = math.prod(blocks)
     check_extent([length, n * c_out * length, c_in * math.prod(kernel) * length], f"{opname}: output")
     plan = ConvPlan(xb.shape, w.shape, x.dtype, kernel, stride, left, dilation, blocks, groups, mode)
     out = plan(xb, w, bias)                                 # steps 1-3, fused per tile
-    if cache is not None:
-        if len(cache) > 64:
-            cache.clear()
-        cache[key] = (plan, batched, (n, c_out, *blocks) if batched else (c_out, *blocks))
+    if plans is not None:
+        if len(plans) > 64:
+            plans.clear()
+        plans[key] = (plan, batched, (n, c_out, *blocks) if batched else (c_out, *blocks))
     out = out.reshape(n, c_out, *blocks)
     return out if batched else out[0]
 
@@ -164,7 +99,7 @@ def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     >>> F.conv1d(np.ones((20, 16, 50)), np.ones((33, 16, 3)), stride=2).shape
     (20, 33, 24)
     """
-    return _conv_nd(input, weight, bias, stride, padding, dilation, groups, 1)
+    return conv_nd(input, weight, bias, stride, padding, dilation, groups, 1)
 
 
 def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
@@ -178,7 +113,7 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     >>> F.conv2d(np.ones((1, 16, 50, 100)), np.ones((33, 16, 3, 5)), stride=(2, 1), padding=(4, 2)).shape
     (1, 33, 28, 100)
     """
-    return _conv_nd(input, weight, bias, stride, padding, dilation, groups, 2)
+    return conv_nd(input, weight, bias, stride, padding, dilation, groups, 2)
 
 
 def conv3d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
@@ -192,60 +127,35 @@ def conv3d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     >>> F.conv3d(np.ones((1, 2, 10, 12, 14)), np.ones((4, 2, 3, 3, 3)), stride=2).shape
     (1, 4, 4, 5, 6)
     """
-    return _conv_nd(input, weight, bias, stride, padding, dilation, groups, 3)
+    return conv_nd(input, weight, bias, stride, padding, dilation, groups, 3)
 
 
-def transposed_output_size(size, kernel, stride, padding, output_padding, dilation):
-    """``(S_in - 1)*stride - 2*padding + dilation*(k - 1) + output_padding + 1`` per axis."""
-    return tuple((s - 1) * st - 2 * p + d * (k - 1) + op + 1
-                 for s, k, st, p, op, d in zip(size, kernel, stride, padding, output_padding, dilation))
-
-
-def _conv_transpose_nd(input, weight, bias, stride, padding, output_padding, groups, dilation, nd,
-                       check_output_padding=True):
+def conv_transpose_nd(input, weight, bias, stride, padding, output_padding, groups, dilation, nd,
+                      check_output_padding=True):
+    """The transposed convolution behind every ``conv_transpose*d``, ``ConvTranspose*d`` and
+    ``grad.conv*d_input`` (which passes ``check_output_padding=False``: its output_padding
+    restores input cells a strided conv skipped, and may reach the stride)."""
     opname = f"conv_transpose{nd}d"
-    x = as_float_array(input)
-    xb, batched = check_batched(x, nd, opname)
-    w, bias = _weight_and_bias(weight, bias, x.dtype, nd, opname)
-    stride = ntuple(stride, nd, "stride")
-    dilation = ntuple(dilation, nd, "dilation")
-    if isinstance(padding, str):
-        raise ValueError(f"{opname} takes integer padding only, got padding={padding!r}")
-    padding = ntuple(padding, nd, "padding")
-    output_padding = ntuple(output_padding, nd, "output_padding")
-    check_positive(stride, "stride")
-    check_positive(dilation, "dilation")
-    check_nonnegative(padding, "padding")
-    check_nonnegative(output_padding, "output_padding")
-    groups = check_int(groups, "groups", minimum=1)
-    if check_output_padding and any(op >= max(s, d) for op, s, d in zip(output_padding, stride, dilation)):
-        raise ValueError(
-            f"output_padding must be smaller than either stride or dilation in every dimension, but got "
-            f"output_padding={output_padding}, stride={stride}, dilation={dilation} (valid: 0 <= output_padding "
-            f"< max(stride, dilation) = {tuple(max(st, d) for st, d in zip(stride, dilation))})"
-        )
-    c_in_w, c_out_g, *kernel = w.shape
-    kernel = tuple(kernel)
+    x, xb, batched, w, bias = _input_and_weight(input, weight, bias, nd, opname)
+    groups = _args.check_groups(groups)
+    check_conv_weight(w.shape, None, nd, groups, True, opname)
+    spec = conv_spec(nd, w.shape[2:], stride, padding, dilation, groups, transposed=True,
+                     output_padding=output_padding if check_output_padding else 0)
+    kernel, stride, padding, dilation = spec.kernel_size, spec.stride, spec.padding, spec.dilation
+    if check_output_padding:
+        output_padding = spec.output_padding
+    else:
+        output_padding = ntuple(output_padding, nd, "output_padding")
     n, c_in, *size = xb.shape
-    if c_in != c_in_w:
+    if c_in != w.shape[0]:
         raise ShapeError(
             f"Given transposed=1, weight of size {list(w.shape)}, expected input{list(x.shape)} to have "
-            f"{c_in_w} channels, but got {c_in} channels instead"
+            f"{w.shape[0]} channels, but got {c_in} channels instead"
         )
-    if c_in == 0:
-        raise ShapeError(f"Given groups={groups}, expected weight to be at least 1 at dimension 0, "
-                         f"but got weight of size {list(w.shape)} instead")
-    if c_in % groups:
-        raise ShapeError(f"Given groups={groups}, expected weight to be divisible by {groups} at dimension 0, "
-                         f"but got weight of size {list(w.shape)} instead")
-    if c_out_g == 0:
-        raise ShapeError(f"Given transposed=1, expected weight to be at least 1 at dimension 1 (out_channels/groups), "
-                         f"but got weight of size {list(w.shape)} instead")
-    _check_kernel_positive(w, kernel, opname)
-    _check_spatial_nonempty(x.shape, size, opname)
-    c_out = c_out_g * groups
-    _check_bias(bias, c_out, opname)
-    out_size = transposed_output_size(size, kernel, stride, padding, output_padding, dilation)
+    check_conv_weight(w.shape, None if bias is None else bias.shape, nd, groups, True, opname)
+    _args.check_spatial_nonempty(x.shape, size, opname)
+    c_out = w.shape[1] * groups
+    out_size = geometry.transposed_output_size(size, kernel, stride, padding, output_padding, dilation)
     if any(o <= 0 for o in out_size):
         raise ShapeError(
             f"Given input size per channel: {tuple(size)}. Calculated output size per channel: {out_size}. "
@@ -273,15 +183,15 @@ def _transposed_doc(nd):
 
 
 def conv_transpose1d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1, dilation=1):
-    return _conv_transpose_nd(input, weight, bias, stride, padding, output_padding, groups, dilation, 1)
+    return conv_transpose_nd(input, weight, bias, stride, padding, output_padding, groups, dilation, 1)
 
 
 def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1, dilation=1):
-    return _conv_transpose_nd(input, weight, bias, stride, padding, output_padding, groups, dilation, 2)
+    return conv_transpose_nd(input, weight, bias, stride, padding, output_padding, groups, dilation, 2)
 
 
 def conv_transpose3d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1, dilation=1):
-    return _conv_transpose_nd(input, weight, bias, stride, padding, output_padding, groups, dilation, 3)
+    return conv_transpose_nd(input, weight, bias, stride, padding, output_padding, groups, dilation, 3)
 
 
 for _nd, _f in ((1, conv_transpose1d), (2, conv_transpose2d), (3, conv_transpose3d)):
@@ -292,18 +202,6 @@ for _nd, _f in ((1, conv_transpose1d), (2, conv_transpose2d), (3, conv_transpose
     >>> F.conv_transpose{_nd}d(np.ones((1, 2) + (5,) * {_nd}), np.ones((2, 3) + (3,) * {_nd}), stride=2).shape[2:]
     {(11,) * _nd}
     """
-
-
-def _fold_args(kernel_size, dilation, padding, stride):
-    kernel = ntuple(kernel_size, 2, "kernel_size")
-    dilation = ntuple(dilation, 2, "dilation")
-    padding = ntuple(padding, 2, "padding")
-    stride = ntuple(stride, 2, "stride")
-    check_positive(kernel, "kernel_size")
-    check_positive(dilation, "dilation")
-    check_positive(stride, "stride")
-    check_nonnegative(padding, "padding")
-    return kernel, dilation, padding, stride
 
 
 def unfold(input, kernel_size, dilation=1, padding=0, stride=1):
@@ -322,12 +220,13 @@ def unfold(input, kernel_size, dilation=1, padding=0, stride=1):
     if x.ndim not in (3, 4):
         raise ShapeError(f"Input Error: Only 3D or 4D input arrays are supported (got {x.ndim}D, shape {x.shape})")
     xb = x if x.ndim == 4 else x[None]
-    kernel, dilation, padding, stride = _fold_args(kernel_size, dilation, padding, stride)
+    spec = _args.fold_spec(kernel_size, dilation, padding, stride)
+    kernel, dilation, padding, stride = spec.kernel_size, spec.dilation, spec.padding, spec.stride
     size = xb.shape[2:]
-    _check_kernel_fits(size, padding, padding, kernel, dilation)
+    _args.check_kernel_fits(size, padding, padding, kernel, dilation)
     check_extent([s + 2 * p + st + d * k for s, p, st, d, k in zip(size, padding, stride, dilation, kernel)],
                  "unfold: padded input plus stride and kernel span")
-    blocks = block_counts(size, kernel, stride, padding, dilation)
+    blocks = geometry.block_counts(size, kernel, stride, padding, dilation)
     check_extent([math.prod(blocks), xb.shape[0] * xb.shape[1] * math.prod(kernel) * math.prod(blocks)],
                  "unfold: output")
     cols = im2col(xb, kernel, stride, padding, dilation, blocks)
@@ -352,15 +251,16 @@ def fold(input, output_size, kernel_size, dilation=1, padding=0, stride=1):
                          f"(got {x.ndim}D, shape {x.shape})")
     xb = x if x.ndim == 3 else x[None]
     output_size = ntuple(output_size, 2, "output_size")
-    check_positive(output_size, "output_size")
-    kernel, dilation, padding, stride = _fold_args(kernel_size, dilation, padding, stride)
+    _args.check_positive(output_size, "output_size")
+    spec = _args.fold_spec(kernel_size, dilation, padding, stride)
+    kernel, dilation, padding, stride = spec.kernel_size, spec.dilation, spec.padding, spec.stride
     k = kernel[0] * kernel[1]
     if xb.shape[1] % k:
         raise ShapeError(
             f"Expected size of input's dimension 1 to be divisible by the product of kernel_size, "
             f"but got input.size(1)={xb.shape[1]} and kernel_size={kernel}"
         )
-    blocks = block_counts(output_size, kernel, stride, padding, dilation)
+    blocks = geometry.block_counts(output_size, kernel, stride, padding, dilation)
     if any(b < 1 for b in blocks) or blocks[0] * blocks[1] != xb.shape[2]:
         raise ShapeError(
             f"Given output_size={output_size}, kernel_size={kernel}, dilation={dilation}, padding={padding}, "

@@ -11,10 +11,12 @@ import math
 
 import numpy as np
 
-from .._args import as_float_array, check_extent, check_int, check_nonnegative, check_positive, ntuple
+from .. import _args, geometry
+from .._args import as_float_array, check_extent, check_kernel_fits, check_spatial_nonempty
 from ..errors import ShapeError
-from ..ops import block_counts, im2col
-from .functional import _batch_chunks, _check_kernel_fits, _check_spatial_nonempty, _conv_transpose_nd
+from ..ops import im2col
+from ..ops.im2col import batch_chunks
+from .functional import conv_transpose_nd
 
 __all__ = ["conv1d_input", "conv2d_input", "conv3d_input", "conv1d_weight", "conv2d_weight", "conv3d_weight"]
 
@@ -28,51 +30,43 @@ def _sizes(size, nd, name):
     return tuple(int(s) for s in size)
 
 
-def _geometry(stride, padding, dilation, nd):
-    stride, padding, dilation = (ntuple(stride, nd, "stride"), ntuple(padding, nd, "padding"),
-                                 ntuple(dilation, nd, "dilation"))
-    check_positive(stride, "stride")
-    check_positive(dilation, "dilation")
-    check_nonnegative(padding, "padding")
-    return stride, padding, dilation
+def _spec(kernel, stride, padding, dilation, groups, nd):
+    """The validated spec (kernel_size from the weight), as the forward conv checks it."""
+    return _args.conv_spec(nd, kernel, stride, padding, dilation, groups)
 
 
 def _conv_input(input_size, weight, grad_output, stride, padding, dilation, groups, nd):
     input_size = _sizes(input_size, nd, "input_size")
-    stride, padding, dilation = _geometry(stride, padding, dilation, nd)
     w = as_float_array(weight, "weight")
     g = as_float_array(grad_output, "grad_output")
     if g.ndim != nd + 2 or w.ndim != nd + 2:
         raise ShapeError(f"conv{nd}d_input: grad_output and weight need {nd + 2} dimensions, "
                          f"got {g.shape} and {w.shape}")
-    groups = check_int(groups, "groups", minimum=1)
-    kernel = w.shape[2:]
-    if any(k <= 0 for k in kernel):
+    if any(k <= 0 for k in w.shape[2:]):
         raise ShapeError(f"conv{nd}d_input: kernel size must be positive, got weight of size {list(w.shape)}")
+    spec = _spec(w.shape[2:], stride, padding, dilation, groups, nd)
+    kernel, stride, padding, dilation, groups = spec.kernel_size, spec.stride, spec.padding, spec.dilation, spec.groups
     if input_size[1] != w.shape[1] * groups:
         raise ShapeError(f"conv{nd}d_input: given groups={groups}, weight of size {list(w.shape)} expects an input "
                          f"with {w.shape[1] * groups} channels, but input_size {input_size} has {input_size[1]}")
-    _check_spatial_nonempty(input_size, input_size[2:], f"conv{nd}d_input")
-    _check_kernel_fits(input_size[2:], padding, padding, kernel, dilation)
-    expected = block_counts(input_size[2:], kernel, stride, padding, dilation)
+    check_spatial_nonempty(input_size, input_size[2:], f"conv{nd}d_input")
+    check_kernel_fits(input_size[2:], padding, padding, kernel, dilation)
+    expected = geometry.block_counts(input_size[2:], kernel, stride, padding, dilation)
     if tuple(g.shape[2:]) != expected or g.shape[0] != input_size[0] or g.shape[1] != w.shape[0]:
         raise ShapeError(
             f"conv{nd}d_input: a conv of input {input_size} with weight {w.shape} gives output "
             f"{(input_size[0], w.shape[0]) + expected}, but grad_output has shape {g.shape}"
         )
     # output_padding recovers the input cells that the strided conv never reached.
-    smallest = tuple((o - 1) * s - 2 * p + d * (k - 1) + 1
-                     for o, s, p, d, k in zip(expected, stride, padding, dilation, kernel))
+    smallest = geometry.transposed_output_size(expected, kernel, stride, padding, (0,) * nd, dilation)
     output_padding = tuple(i - m for i, m in zip(input_size[2:], smallest))
     # A conv weight (C_out, C_in/g, *k) is exactly a transposed-conv weight of C_out -> C_in.
-    return _conv_transpose_nd(g, w, None, stride, padding, output_padding, groups, dilation, nd,
+    return conv_transpose_nd(g, w, None, stride, padding, output_padding, groups, dilation, nd,
                               check_output_padding=False)
 
 
 def _conv_weight(input, weight_size, grad_output, stride, padding, dilation, groups, nd):
     weight_size = _sizes(weight_size, nd, "weight_size")
-    stride, padding, dilation = _geometry(stride, padding, dilation, nd)
-    groups = check_int(groups, "groups", minimum=1)
     x = as_float_array(input)
     g = as_float_array(grad_output, "grad_output").astype(x.dtype, copy=False)
     if x.ndim != nd + 2 or g.ndim != nd + 2:
@@ -84,14 +78,16 @@ def _conv_weight(input, weight_size, grad_output, stride, padding, dilation, gro
     if c_out == 0 or any(k <= 0 for k in kernel):
         raise ShapeError(f"conv{nd}d_weight: weight_size {weight_size} must have positive out_channels and "
                          f"kernel sizes")
+    spec = _spec(kernel, stride, padding, dilation, groups, nd)
+    stride, padding, dilation, groups = spec.stride, spec.padding, spec.dilation, spec.groups
     if c_in != c_in_g * groups or c_out % groups:
         raise ShapeError(f"conv{nd}d_weight: weight_size {weight_size} with groups={groups} does not fit "
                          f"an input with {c_in} channels")
-    _check_spatial_nonempty(x.shape, size, f"conv{nd}d_weight")
-    _check_kernel_fits(size, padding, padding, kernel, dilation)
+    check_spatial_nonempty(x.shape, size, f"conv{nd}d_weight")
+    check_kernel_fits(size, padding, padding, kernel, dilation)
     check_extent([s + 2 * p + st + d * k for s, p, st, d, k in zip(size, padding, stride, dilation, kernel)],
                  f"conv{nd}d_weight: padded input plus stride and kernel span")
-    blocks = block_counts(size, kernel, stride, padding, dilation)
+    blocks = geometry.block_counts(size, kernel, stride, padding, dilation)
     check_extent([c_in * math.prod(kernel) * math.prod(blocks)], f"conv{nd}d_weight: columns")
     if g.shape != (n, c_out, *blocks):
         raise ShapeError(f"conv{nd}d_weight: a conv of input {x.shape} with weight {weight_size} gives output "
@@ -100,7 +96,7 @@ def _conv_weight(input, weight_size, grad_output, stride, padding, dilation, gro
     length = math.prod(blocks)
     gw = np.zeros((groups, c_out // groups, rows), dtype=x.dtype)
     g3 = g.reshape(n, groups, c_out // groups, length)
-    for a, b in _batch_chunks(n, c_in * math.prod(kernel) * length * x.itemsize):
+    for a, b in batch_chunks(n, c_in * math.prod(kernel) * length * x.itemsize):
         cols = im2col(x[a:b], tuple(kernel), stride, padding, dilation, blocks)
         cols = cols.reshape(b - a, groups, rows, length)
         gw += np.matmul(g3[a:b], cols.transpose(0, 1, 3, 2)).sum(axis=0)

@@ -280,20 +280,12 @@ class Module:
             value = np.asarray(value)
             mod, name = own[key]
             current = mod._parameters[name]
-            if isinstance(current, UninitializedParameter):
-                check = getattr(mod, "_check_lazy_load", None)
-                problem = check(name, value) if check is not None else None
-                if problem is not None:
-                    errors.append(problem.replace(f"for {name}:", f"for {key}:", 1))
-                    continue
-                loaded[key] = (mod, name, value)
-                continue
-            if value.shape != current.shape:
-                errors.append(f"size mismatch for {key}: copying a param with shape {value.shape} from checkpoint, "
-                              f"the shape in current model is {current.shape}.")
-                continue
             if not np.issubdtype(value.dtype, np.number):
                 errors.append(f"dtype mismatch for {key}: expected numbers, got {value.dtype}.")
+                continue
+            if not isinstance(current, UninitializedParameter) and value.shape != current.shape:
+                errors.append(f"size mismatch for {key}: copying a param with shape {value.shape} from checkpoint, "
+                              f"the shape in current model is {current.shape}.")
                 continue
             loaded[key] = (mod, name, value)
         if strict:
@@ -309,10 +301,6 @@ class Module:
                 mod._parameters[name] = Parameter(value.astype(current.dtype))
             else:
                 current[...] = value
-        for mod in self.modules():
-            hook = getattr(mod, "_after_load", None)
-            if hook is not None:
-                hook()
         return _IncompatibleKeys(missing, unexpected)
 
     def _named_parameter_slots(self, prefix=""):

@@ -8,7 +8,8 @@ through NumPy's matmul). ``convlab.nn.functional`` composes them.
 """
 from .col2im import col2im
 from .gemm import grouped_matmul, grouped_matmul_transposed
-from .im2col import block_counts, im2col
+from ..geometry import block_counts
+from .im2col import im2col
 from .pad import pad
 
 __all__ = ["pad", "im2col", "block_counts", "grouped_matmul", "grouped_matmul_transposed", "col2im"]
