@@ -22,6 +22,8 @@ import operator
 from dataclasses import dataclass
 from typing import Any
 
+from . import geometry
+
 __all__ = [
     "Derivation",
     "conv_output_size", "conv_output_shape",
@@ -307,14 +309,14 @@ def conv_output_size(size, kernel_size, stride=1, padding=0, dilation=1, *, axis
     stride = _int(stride, "stride", minimum=1)
     dilation = _int(dilation, "dilation", minimum=1)
     left, right = _split_padding(padding, kernel_size, stride, dilation)
-    span = dilation * (kernel_size - 1) + 1
+    (span,) = geometry.kernel_span((kernel_size,), (dilation,))
     padded = size + left + right
     if padded < span:
         raise ValueError(f"kernel_size {kernel_size} (dilation {dilation}, so it spans {span} cells) is larger than "
                          f"the padded input {size} + {left} + {right} = {padded} along {axis}; the padded input "
                          f"must be >= {span}")
     numerator = padded - span
-    value = numerator // stride + 1
+    (value,) = geometry.conv_output_size((size,), (kernel_size,), (stride,), (left,), (dilation,), (right,))
     if left == right:
         pad_sym, pad_num = f"2{TIMES}padding", f"2{TIMES}{left}"
     else:
@@ -430,8 +432,8 @@ def same_padding(kernel_size, dilation=1) -> Derivation:
     """
     kernel_size = _int(kernel_size, "kernel_size", minimum=1)
     dilation = _int(dilation, "dilation", minimum=1)
-    total = dilation * (kernel_size - 1)
-    left, right = total // 2, total - total // 2
+    (left,), (right,) = geometry.same_padding((kernel_size,), (dilation,))
+    total = left + right
     formula = (f"total = dilation{TIMES}(kernel_size {MINUS} 1); left = ⌊total / 2⌋; "
                f"right = total {MINUS} left")
     steps = (f"total = {dilation}{TIMES}({kernel_size} {MINUS} 1) = {total}",
@@ -472,7 +474,8 @@ def conv_input_sizes_for_output(out_size, kernel_size, stride=1, padding=0, dila
     stride = _int(stride, "stride", minimum=1)
     dilation = _int(dilation, "dilation", minimum=1)
     left, right = _split_padding(padding, kernel_size, stride, dilation)
-    lo = (out_size - 1) * stride + dilation * (kernel_size - 1) + 1 - left - right
+    (lo,), _ = geometry.output_size_range((out_size,), (kernel_size,), (stride,), (0,), (dilation,))
+    lo -= left + right
     hi = lo + stride - 1
     sizes = tuple(range(max(lo, 1), hi + 1))
     pad_sym, pad_num = ((f"2{TIMES}padding", f"2{TIMES}{left}") if left == right
@@ -523,12 +526,13 @@ def conv_transpose_output_size(size, kernel_size, stride=1, padding=0, output_pa
     dilation = _int(dilation, "dilation", minimum=1)
     padding = _int(padding, "padding", minimum=0)
     output_padding = _int(output_padding, "output_padding", minimum=0)
-    limit = max(stride, dilation)
+    (limit,) = geometry.output_padding_bound((stride,), (dilation,))
     if output_padding >= limit:
         raise ValueError(f"output_padding must be smaller than max(stride, dilation) = {limit}, got "
                          f"output_padding={output_padding} (stride={stride}, dilation={dilation}); "
                          f"valid: 0 <= output_padding <= {limit - 1}")
-    value = (size - 1) * stride - 2 * padding + dilation * (kernel_size - 1) + output_padding + 1
+    (value,) = geometry.transposed_output_size((size,), (kernel_size,), (stride,), (padding,), (output_padding,),
+                                               (dilation,))
     if value < 1:
         raise ValueError(f"the transposed convolution's output size along {axis} would be {value} (input {size}, "
                          f"kernel_size={kernel_size}, stride={stride}, padding={padding}, dilation={dilation}, "
@@ -537,8 +541,8 @@ def conv_transpose_output_size(size, kernel_size, stride=1, padding=0, output_pa
                f"dilation{TIMES}(kernel_size {MINUS} 1) + output_padding + 1")
     plugged = (f"({size} {MINUS} 1){TIMES}{stride} {MINUS} 2{TIMES}{padding} + "
                f"{dilation}{TIMES}({kernel_size} {MINUS} 1) + {output_padding} + 1")
-    mid = (f"{(size - 1) * stride} {MINUS} {2 * padding} + {dilation * (kernel_size - 1)} + "
-           f"{output_padding} + 1")
+    (span,) = geometry.kernel_span((kernel_size,), (dilation,))
+    mid = f"{(size - 1) * stride} {MINUS} {2 * padding} + {span - 1} + {output_padding} + 1"
     return Derivation(value, formula, _chain(plugged, mid, value))
 
 
@@ -584,8 +588,8 @@ def _range_1d(size, kernel_size, stride, padding, dilation, axis="L") -> Derivat
     stride = _int(stride, "stride", minimum=1)
     padding = _int(padding, "padding", minimum=0)
     dilation = _int(dilation, "dilation", minimum=1)
-    lo = (size - 1) * stride - 2 * padding + dilation * (kernel_size - 1) + 1
-    hi = lo + stride - 1
+    (lo,), (hi,) = geometry.output_size_range((size,), (kernel_size,), (stride,), (padding,), (dilation,))
+    (span,) = geometry.kernel_span((kernel_size,), (dilation,))
     if hi < 1:
         raise ValueError(f"no output size is possible along {axis}: with output_padding 0 the transposed "
                          f"convolution gives {lo} and at most {hi} (input {size}, kernel_size={kernel_size}, "
@@ -595,7 +599,7 @@ def _range_1d(size, kernel_size, stride, padding, dilation, axis="L") -> Derivat
                f"2{TIMES}padding + dilation{TIMES}(kernel_size {MINUS} 1) + 1 (output_padding 0), {axis}_out >= 1")
     steps = [f"lo = ({size} {MINUS} 1){TIMES}{stride} {MINUS} 2{TIMES}{padding} + "
              f"{dilation}{TIMES}({kernel_size} {MINUS} 1) + 0 + 1 = {(size - 1) * stride} {MINUS} {2 * padding} + "
-             f"{dilation * (kernel_size - 1)} + 0 + 1 = {lo}",
+             f"{span - 1} + 0 + 1 = {lo}",
              f"hi = lo + stride {MINUS} 1 = {lo} + {stride} {MINUS} 1 = {hi}"]
     if lo < 1:
         steps.append(f"an output needs at least 1 cell, so lo = max({lo}, 1) = 1")

@@ -14,7 +14,7 @@ from matplotlib.collections import LineCollection
 from matplotlib.colors import to_rgba
 from matplotlib.patches import Rectangle
 
-from .. import nn
+from .. import geometry, nn
 from ..reference import conv_nd
 from . import style
 from ._cells import add_labels
@@ -246,7 +246,6 @@ def slice_sum(x, w, depth, stride=1, padding=0, dilation=1) -> np.ndarray:
             total = total + conv_nd(x[z][None, None], w[t][None, None], stride=stride, padding=padding,
                                     dilation=dilation)[0, 0]
     if np.isscalar(total):       # every tap in the depth padding
-        H = (x.shape[1] + 2 * padding - dilation * (w.shape[1] - 1) - 1) // stride + 1
-        W = (x.shape[2] + 2 * padding - dilation * (w.shape[2] - 1) - 1) // stride + 1
-        return np.zeros((H, W))
+        return np.zeros(geometry.conv_output_size(x.shape[1:], w.shape[1:], (stride,) * 2, (padding,) * 2,
+                                                  (dilation,) * 2))
     return total

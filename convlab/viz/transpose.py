@@ -28,6 +28,7 @@ import itertools
 import ipywidgets as widgets
 import numpy as np
 
+from .. import geometry
 from ..nn import functional as F
 from ..nn import grad as G
 from . import style
@@ -59,11 +60,11 @@ def transposed_output_size(size, kernel_size, stride=1, padding=0, output_paddin
     nd = len(size)
     k = _tuple(kernel_size, nd)
     s, p, op, d = _geometry(nd, stride, padding, output_padding, dilation)
-    return tuple((n - 1) * s[a] - 2 * p[a] + d[a] * (k[a] - 1) + op[a] + 1 for a, n in enumerate(size))
+    return geometry.transposed_output_size(size, k, s, p, op, d)
 
 
 def _conv_size(size, k, s, p, d):
-    return tuple((n + 2 * p[a] - d[a] * (k[a] - 1) - 1) // s[a] + 1 for a, n in enumerate(size))
+    return geometry.conv_output_size(size, k, s, p, d)
 
 
 def matching_conv_size(size, kernel_size, stride=1, padding=0, output_padding=0, dilation=1) -> tuple:
@@ -106,7 +107,7 @@ def scatter_stamp(x, weight, index, stride=1, padding=0, output_padding=0, dilat
     nd = x.ndim
     index = _tuple(index, nd)
     s, p, op, d = _geometry(nd, stride, padding, output_padding, dilation)
-    canvas = tuple((x.shape[a] - 1) * s[a] + d[a] * (w.shape[a] - 1) + 1 + op[a] for a in range(nd))
+    canvas = geometry.transposed_output_size(x.shape, w.shape, s, (0,) * nd, op, d)     # before the crop
     stamp = np.zeros(canvas)
     mask = np.zeros(canvas, dtype=bool)
     for t in itertools.product(*(range(k) for k in w.shape)):
@@ -536,8 +537,8 @@ def conv_sizes_for_output(size, kernel_size, stride=1, padding=0, dilation=1) ->
     >>> conv_sizes_for_output(6, 3, stride=2, padding=1)     # the article's down-sample example
     (11, 12)
     """
-    lo = (size - 1) * stride - 2 * padding + dilation * (kernel_size - 1) + 1
-    return tuple(n for n in range(lo, lo + stride) if n >= 1)
+    (lo,), (hi,) = geometry.output_size_range((size,), (kernel_size,), (stride,), (padding,), (dilation,))
+    return tuple(n for n in range(lo, hi + 1) if n >= 1)
 
 
 def draw_output_padding(ax, size, kernel_size, stride=1, padding=0, dilation=1, output_padding=0,
@@ -558,14 +559,14 @@ def draw_output_padding(ax, size, kernel_size, stride=1, padding=0, dilation=1, 
                    "title": ax.text(0, 0, "", ha="left", va="bottom", fontsize=style.TITLE_SIZE, weight="bold"),
                    "note": ax.text(0, 0, "", ha="left", va="bottom", fontsize=style.FONT_SIZE, color=style.EDGE)}
     cands = conv_sizes_for_output(size, kernel_size, stride, padding, dilation)
-    lo_all = (size - 1) * stride - 2 * padding + dilation * (kernel_size - 1) + 1
+    (lo_all,), _ = geometry.output_size_range((size,), (kernel_size,), (stride,), (padding,), (dilation,))
     if output_size is not None:
         if output_size not in cands:
             raise ValueError(f"output_size {output_size} is not in {list(cands)} for input size {size} "
                              f"(kernel_size={kernel_size}, stride={stride}, padding={padding}, dilation={dilation})")
         output_padding = output_size - lo_all
     chosen = lo_all + output_padding
-    span = dilation * (kernel_size - 1) + 1
+    (span,) = geometry.kernel_span((kernel_size,), (dilation,))
     lengths = sorted({n for n in range(lo_all - 1, lo_all + stride + 1) if n >= 1} | {chosen})
     rows = artists["rows"]
     while len(rows) < len(lengths):
@@ -578,7 +579,7 @@ def draw_output_padding(ax, size, kernel_size, stride=1, padding=0, dilation=1, 
     y = 0.0
     for j, n in enumerate(lengths):
         total = n + 2 * padding
-        out = (total - span) // stride + 1 if total >= span else 0
+        (out,) = geometry.block_counts((n,), (kernel_size,), (stride,), (padding,), (dilation,))
         used = np.zeros(total, dtype=bool)
         for o in range(out):
             used[o * stride: o * stride + span: dilation] = True
@@ -615,12 +616,13 @@ def draw_output_padding(ax, size, kernel_size, stride=1, padding=0, dilation=1, 
 
 def _valid_output_padding_max(stride, dilation):
     """torch's rule: ``output_padding < max(stride, dilation)``."""
-    return max(stride, dilation) - 1
+    return geometry.output_padding_bound((stride,), (dilation,))[0] - 1
 
 
 def _max_padding(size, kernel_size, stride, dilation, output_padding):
     """Largest padding that leaves an output of at least one cell."""
-    return max(0, ((size - 1) * stride + dilation * (kernel_size - 1) + output_padding) // 2)
+    (full,) = geometry.transposed_output_size((size,), (kernel_size,), (stride,), (0,), (output_padding,), (dilation,))
+    return max(0, (full - 1) // 2)
 
 
 # slider ranges, and the smallest data extent of each panel (keeps cells the same size as they change)

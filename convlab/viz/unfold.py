@@ -17,6 +17,7 @@ from __future__ import annotations
 import ipywidgets as widgets
 import numpy as np
 
+from .. import geometry
 from ..nn import functional as F
 from . import style
 from ._cells import Cells, by_role, by_value, fit, freeze_layout, move_outline, outline, prepare_axes
@@ -94,7 +95,7 @@ def unfold_views(x, weight, kernel_size=None, stride=1, padding=0, dilation=1, y
         y = (np.arange(c_out * out_hw[0] * out_hw[1]).reshape(c_out, *out_hw) % 3 + 1).astype(float)
     y = np.asarray(y, dtype=float)
     t_cols = w2d.T @ y.reshape(c_out, -1)
-    t_size = tuple((y.shape[1 + a] - 1) * s[a] - 2 * p[a] + d[a] * (k[a] - 1) + 1 for a in range(2))
+    t_size = geometry.transposed_output_size(y.shape[1:], k, s, p, (0, 0), d)
     folded = F.fold(t_cols[None], t_size, k, dilation=d, padding=p, stride=s)[0]
     t_lib = F.conv_transpose2d(y[None], weight, stride=s, padding=p, dilation=d)[0]
     diffs = {"conv": float(np.max(np.abs(conv - conv_lib))), "conv_transpose": float(np.max(np.abs(folded - t_lib)))}
@@ -310,7 +311,7 @@ def draw_transpose_fold(ax, y, weight, stride=1, padding=0, dilation=1, artists=
     wt = weight.reshape(c_in, -1).T
     y2 = y.reshape(c_in, -1)
     t_cols = wt @ y2
-    size = tuple((y.shape[1 + a] - 1) * s[a] - 2 * p[a] + d[a] * ((kh, kw)[a] - 1) + 1 for a in range(2))
+    size = geometry.transposed_output_size(y.shape[1:], (kh, kw), s, p, (0, 0), d)
     folded = F.fold(t_cols[None], size, (kh, kw), dilation=d, padding=p, stride=s)[0]
     lib = F.conv_transpose2d(y[None], weight, stride=s, padding=p, dilation=d)[0]
     diff = float(np.max(np.abs(folded - lib)))
@@ -421,7 +422,8 @@ def unfold_explorer(kernel_size=2, stride=1, padding=0, dilation=1, block=0, cha
             v = {k: w.value for k, w in controls.items()}
             kmax = _max_kernel(v["padding"], v["dilation"])
             k = min(v["kernel_size"], kmax)
-            n = [(_SIZE[a] + 2 * v["padding"] - v["dilation"] * (k - 1) - 1) // v["stride"] + 1 for a in range(2)]
+            n = geometry.conv_output_size(_SIZE[:2], (k, k), (v["stride"],) * 2, (v["padding"],) * 2,
+                                          (v["dilation"],) * 2)
             for name, hi in (("kernel_size", min(3, kmax)), ("block", n[0] * n[1] - 1)):
                 if controls[name].max != hi:
                     if "ex" in holder:
