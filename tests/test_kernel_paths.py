@@ -282,7 +282,7 @@ def test_unfold_fold_threaded_and_serial_match_reference(rng, monkeypatch, threa
     """im2col/col2im split (sample, channel) planes over threads above a size; both ways agree with the loops."""
     from convlab.nn import functional as F
     import importlib
-    im2col_module = importlib.import_module("convlab.ops.im2col")   # (convlab.ops.im2col is also a function)
+    im2col_module = importlib.import_module("convlab.ops.step2_im2col")
     monkeypatch.setattr(im2col_module, "PARALLEL_MIN_ELEMENTS", min_elements)
     before = convlab.get_num_threads()
     convlab.set_num_threads(threads)

@@ -24,7 +24,7 @@ from .._args import as_float_array, check_batched, check_conv_weight, check_exte
 from ..errors import ShapeError
 from ..ops import col2im, im2col
 from ..ops.conv import ConvPlan, conv_transpose_forward
-from ..ops.pad import check_mode_padding
+from ..ops.step1_pad import check_mode_padding
 from ..ops import pad as _pad
 
 __all__ = ["conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d", "conv_transpose3d",

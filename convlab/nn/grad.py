@@ -15,7 +15,7 @@ from .. import _args, geometry
 from .._args import as_float_array, check_extent, check_kernel_fits, check_spatial_nonempty
 from ..errors import ShapeError
 from ..ops import im2col
-from ..ops.im2col import batch_chunks
+from ..ops.step2_im2col import batch_chunks
 from .functional import conv_transpose_nd
 
 __all__ = ["conv1d_input", "conv2d_input", "conv3d_input", "conv1d_weight", "conv2d_weight", "conv3d_weight"]

@@ -5,7 +5,7 @@ step by step, and what Unfold/Fold and the gradients use. The layers take the
 same path with the steps fused per tile, so no whole-batch column matrix is
 ever allocated (a call's extra memory is one small workspace per thread):
 
-* ``conv_forward``: padding applied by index while gathering, then GEMM, tile by tile (several
+* ``ConvPlan``: padding applied by index while gathering, then GEMM, tile by tile (several
   small samples per GEMM); two depthwise kernels (padded plane; channels-last for tiny planes);
   a direct loop for tiny problems; a plain matmul for 1x1 stride-1 convs; Winograd F(2x2, 3x3)
   or F(4x4, 3x3) for 3x3 stride-1 layers with enough channels and a large enough plane (2.25x /
@@ -217,16 +217,6 @@ class ConvPlan:
 
     def __call__(self, x, w, b=None):
         return self.run(x, w, b)
-
-
-def conv_forward(x, w, kernel, stride, padding, dilation, blocks, groups, mode="zeros", bias=None):
-    """``out[n, co, *o] = sum_{ci, t} w[co, ci, t] * xpad[n, ci, o*stride - padding + t*dilation]``.
-
-    x : (N, C_in, *S) float array; w : (C_out, C_in/groups, *k), same dtype; padding: left padding per
-    axis (the right side is implied by ``blocks``); mode: zeros/reflect/replicate/circular.
-    Returns (N, C_out, prod(blocks)), bias included.
-    """
-    return ConvPlan(x.shape, w.shape, x.dtype, kernel, stride, padding, dilation, blocks, groups, mode)(x, w, bias)
 
 
 def conv_transpose_forward(x, w, out_size, kernel, stride, padding, dilation, groups, bias=None):

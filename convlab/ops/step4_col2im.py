@@ -5,7 +5,7 @@ import numpy as np
 
 from .. import _kernels
 from ._volume import lift3
-from .im2col import copy_threads
+from .step2_im2col import copy_threads
 
 
 def col2im(cols, output_size, kernel_size, stride, padding, dilation, blocks, out=None):

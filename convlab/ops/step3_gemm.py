@@ -25,16 +25,3 @@ def grouped_matmul(w2d, cols, groups, out=None):
     np.matmul(wg, cg, out=out.reshape(n, groups, c_out // groups, length))
     return out
 
-
-def grouped_matmul_transposed(w2d, x, groups):
-    """Per group ``g``: ``cols[:, g] = w2d[g].T @ x[:, g]`` (the columns of a transposed conv).
-
-    w2d : (C_in, C_out/groups * K)   (ConvTranspose weight, flattened)
-    x   : (N, C_in, L)
-    ->    (N, C_out * K, L)
-    """
-    n, c_in, length = x.shape
-    per = w2d.shape[1]
-    wg = w2d.reshape(groups, c_in // groups, per).transpose(0, 2, 1)
-    xg = x.reshape(n, groups, c_in // groups, length)
-    return np.matmul(wg, xg).reshape(n, groups * per, length)
