@@ -63,6 +63,10 @@ class Derivation:
         What :attr:`text` puts between the steps: ``" = "`` for one chain of
         equal forms, ``"; "`` for separate statements.
 
+    Shape
+    -----
+    ``value`` is an int (a size), a tuple (a shape, a range or a padding split), a bool or a float.
+
     Examples
     --------
     >>> d = conv_output_size(50, 3, stride=2)

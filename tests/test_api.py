@@ -10,6 +10,7 @@ import inspect
 import pickle
 import re
 from collections import OrderedDict
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -20,6 +21,7 @@ import convlab.nn.functional as F
 from convlab import reference as ref
 from helpers import assert_close, requires_torch, torch
 
+ROOT = Path(__file__).resolve().parents[1]
 EAGER = ["Conv1d", "Conv2d", "Conv3d", "ConvTranspose1d", "ConvTranspose2d", "ConvTranspose3d"]
 LAZY = ["Lazy" + n for n in EAGER]
 ATTRS = ["in_channels", "out_channels", "kernel_size", "stride", "padding", "dilation", "output_padding", "groups",
@@ -603,3 +605,20 @@ def test_strided_views_through_unfold_and_fold(rng):
     assert not cview.flags.c_contiguous
     assert_close(fold(cview), fold(np.ascontiguousarray(cols)), np.float64)
     assert_close(fold(cols[::-1]), ref.fold_nd(cols[::-1].copy(), (7, 8), (2, 3), 1, 1, (1, 2)), np.float64)
+
+
+# -- the API reference (book/api/*.md, generated from these docstrings) ---------------------------------------
+def _public(module):
+    return [(module.__name__, name, getattr(module, name)) for name in module.__all__
+            if not inspect.ismodule(getattr(module, name))]
+
+
+@pytest.mark.parametrize("module_name,name,obj", [
+    item for mod in ("convlab.nn", "convlab.nn.functional", "convlab.nn.grad", "convlab.shapes")
+    for item in _public(__import__(mod, fromlist=["_"]))], ids=lambda v: v if isinstance(v, str) else "")
+def test_every_public_object_has_a_shape_section_an_example_and_an_api_page(module_name, name, obj):
+    doc = inspect.getdoc(obj) or ""
+    assert re.search(r"^Shape\n-----$", doc, re.M), f"{module_name}.{name}: no Shape section"
+    assert ">>> " in doc, f"{module_name}.{name}: no example"
+    page = (ROOT / "book" / "api" / f"{module_name.split('.')[-1]}.md").read_text()
+    assert re.search(rf"^   {re.escape(name)}$", page, re.M), f"{name} is missing from the API page"

@@ -393,7 +393,10 @@ def _lazy_doc(eager, nd, transposed):
     name = "Lazy" + eager.__name__
     return (f"A :class:`{eager.__name__}` whose ``in_channels`` is inferred from ``input.shape[1]`` on the first "
             f"call.\n\n    Until then ``weight`` is an ``UninitializedParameter`` and ``in_channels`` is 0; after "
-            f"it the module *is* a {eager.__name__} (its class changes).\n\n    Examples\n    --------\n"
+            f"it the module *is* a {eager.__name__} (its class changes). ``load_state_dict`` fills the weight "
+            f"with the loaded shape and, as torch's, leaves the class Lazy and ``in_channels`` at 0.\n\n"
+            f"    Shape\n    -----\n    As :class:`{eager.__name__}`, with ``C_in`` read from the first input.\n\n"
+            f"    Examples\n    --------\n"
             f"    >>> import numpy as np, convlab.nn as nn\n    >>> m = nn.{name}(8, 3)\n"
             f"    >>> _ = m(np.zeros((1, 5) + (6,) * {nd}, dtype=np.float32))\n"
             f"    >>> type(m).__name__, m.in_channels, m.weight.shape[:2]\n"

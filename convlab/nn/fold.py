@@ -23,7 +23,9 @@ __all__ = ["Unfold", "Fold"]
 class Unfold(Module):
     """Extract sliding local blocks of a batched 2-d input into columns, as ``torch.nn.Unfold``.
 
-    Shape: ``(N, C, H, W) -> (N, C * prod(kernel_size), L)``, ``L`` the number of blocks
+    Shape
+    -----
+    ``(N, C, H, W) -> (N, C * prod(kernel_size), L)``, ``L`` the number of blocks
     (see :func:`convlab.nn.functional.unfold`). A convolution is ``weight.reshape(C_out, -1) @ Unfold(x)``.
 
     Examples
@@ -52,7 +54,9 @@ class Unfold(Module):
 class Fold(Module):
     """Sum columns of sliding blocks back into a 2-d array, as ``torch.nn.Fold`` (overlaps add up).
 
-    Shape: ``(N, C * prod(kernel_size), L) -> (N, C, *output_size)``; ``L`` must be the block count.
+    Shape
+    -----
+    ``(N, C * prod(kernel_size), L) -> (N, C, *output_size)``; ``L`` must be the block count.
 
     Examples
     --------

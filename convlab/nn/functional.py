@@ -88,7 +88,9 @@ def conv_nd(input, weight, bias, stride, padding, dilation, groups, nd, padding_
 def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     """1-d convolution (cross-correlation) over ``(N, C_in, L_in)``.
 
-    Shape: weight ``(C_out, C_in/groups, kW)``, bias ``(C_out,)``, output ``(N, C_out, L_out)``,
+    Shape
+    -----
+    weight ``(C_out, C_in/groups, kW)``, bias ``(C_out,)``, output ``(N, C_out, L_out)``,
     ``L_out = floor((L_in + 2*padding - dilation*(kW-1) - 1) / stride + 1)``.
 
     ``padding`` is an int, a 1-tuple, ``'valid'`` or ``'same'`` (stride 1 only).
@@ -105,7 +107,9 @@ def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
 def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     """2-d convolution over ``(N, C_in, H, W)``; see :func:`conv1d`, applied per spatial axis.
 
-    Shape: weight ``(C_out, C_in/groups, kH, kW)``, output ``(N, C_out, H_out, W_out)``.
+    Shape
+    -----
+    weight ``(C_out, C_in/groups, kH, kW)``, output ``(N, C_out, H_out, W_out)``.
 
     Examples
     --------
@@ -119,7 +123,9 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
 def conv3d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     """3-d convolution over ``(N, C_in, D, H, W)``; see :func:`conv1d`, applied per spatial axis.
 
-    Shape: weight ``(C_out, C_in/groups, kD, kH, kW)``, output ``(N, C_out, D_out, H_out, W_out)``.
+    Shape
+    -----
+    weight ``(C_out, C_in/groups, kD, kH, kW)``, output ``(N, C_out, D_out, H_out, W_out)``.
 
     Examples
     --------
@@ -175,7 +181,9 @@ def _transposed_doc(nd):
     Each input cell scatters ``weight[c_in]`` (scaled by its value) into the
     output at ``i*stride - padding + t*dilation``; overlaps are summed.
 
-    Shape: input ``(N, C_in, *S_in)``, weight ``(C_in, C_out/groups, *k)``,
+    Shape
+    -----
+    input ``(N, C_in, *S_in)``, weight ``(C_in, C_out/groups, *k)``,
     output ``(N, C_out, *S_out)`` with
     ``S_out = (S_in - 1)*stride - 2*padding + dilation*(k - 1) + output_padding + 1``.
     ``output_padding`` must be smaller than ``max(stride, dilation)``.
@@ -207,7 +215,9 @@ for _nd, _f in ((1, conv_transpose1d), (2, conv_transpose2d), (3, conv_transpose
 def unfold(input, kernel_size, dilation=1, padding=0, stride=1):
     """Extract sliding local blocks (im2col), as ``torch.nn.functional.unfold``.
 
-    Shape: ``(N, C, H, W)`` or ``(C, H, W)`` -> ``(N, C * kH * kW, L)`` where
+    Shape
+    -----
+    ``(N, C, H, W)`` or ``(C, H, W)`` -> ``(N, C * kH * kW, L)`` where
     ``L = prod_d floor((S_d + 2*padding_d - dilation_d*(k_d - 1) - 1) / stride_d + 1)``.
 
     Examples
@@ -236,7 +246,9 @@ def unfold(input, kernel_size, dilation=1, padding=0, stride=1):
 def fold(input, output_size, kernel_size, dilation=1, padding=0, stride=1):
     """Combine sliding blocks into an array, summing overlaps (col2im), as ``torch.nn.functional.fold``.
 
-    Shape: ``(N, C * kH * kW, L)`` or ``(C * kH * kW, L)`` -> ``(N, C, *output_size)``;
+    Shape
+    -----
+    ``(N, C * kH * kW, L)`` or ``(C * kH * kW, L)`` -> ``(N, C, *output_size)``;
     ``L`` must equal the block count of ``output_size`` (see :func:`unfold`).
 
     Examples

@@ -104,46 +104,62 @@ def _conv_weight(input, weight_size, grad_output, stride, padding, dilation, gro
 
 
 def conv1d_input(input_size, weight, grad_output, stride=1, padding=0, dilation=1, groups=1):
-    """Gradient of :func:`conv1d` with respect to its input, shape ``input_size``."""
     return _conv_input(input_size, weight, grad_output, stride, padding, dilation, groups, 1)
 
 
 def conv2d_input(input_size, weight, grad_output, stride=1, padding=0, dilation=1, groups=1):
-    """Gradient of :func:`conv2d` with respect to its input, shape ``input_size``.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> from convlab.nn.grad import conv2d_input
-    >>> conv2d_input((1, 3, 5, 5), np.ones((4, 3, 3, 3)), np.ones((1, 4, 2, 2)), stride=2).shape
-    (1, 3, 5, 5)
-    """
     return _conv_input(input_size, weight, grad_output, stride, padding, dilation, groups, 2)
 
 
 def conv3d_input(input_size, weight, grad_output, stride=1, padding=0, dilation=1, groups=1):
-    """Gradient of :func:`conv3d` with respect to its input, shape ``input_size``."""
     return _conv_input(input_size, weight, grad_output, stride, padding, dilation, groups, 3)
 
 
 def conv1d_weight(input, weight_size, grad_output, stride=1, padding=0, dilation=1, groups=1):
-    """Gradient of :func:`conv1d` with respect to its weight, shape ``weight_size``."""
     return _conv_weight(input, weight_size, grad_output, stride, padding, dilation, groups, 1)
 
 
 def conv2d_weight(input, weight_size, grad_output, stride=1, padding=0, dilation=1, groups=1):
-    """Gradient of :func:`conv2d` with respect to its weight, shape ``weight_size``.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> from convlab.nn.grad import conv2d_weight
-    >>> conv2d_weight(np.ones((1, 3, 5, 5)), (4, 3, 3, 3), np.ones((1, 4, 2, 2)), stride=2).shape
-    (4, 3, 3, 3)
-    """
     return _conv_weight(input, weight_size, grad_output, stride, padding, dilation, groups, 2)
 
 
 def conv3d_weight(input, weight_size, grad_output, stride=1, padding=0, dilation=1, groups=1):
-    """Gradient of :func:`conv3d` with respect to its weight, shape ``weight_size``."""
     return _conv_weight(input, weight_size, grad_output, stride, padding, dilation, groups, 3)
+
+
+for _nd in (1, 2, 3):
+    _sp = ("L", "H, W", "D, H, W")[_nd - 1]
+    _k = ("kW", "kH, kW", "kD, kH, kW")[_nd - 1]
+    globals()[f"conv{_nd}d_input"].__doc__ = f"""Gradient of :func:`conv{_nd}d` with respect to its input, shape ``input_size``.
+
+    A transposed convolution of ``grad_output`` (GEMM, then col2im), with the ``output_padding``
+    that gives back exactly ``input_size``.
+
+    Shape
+    -----
+    input_size ``(N, C_in, {_sp})``; weight ``(C_out, C_in/groups, {_k})``; grad_output
+    ``(N, C_out, *out)`` with ``out`` the conv's output size; result ``input_size``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from convlab.nn.grad import conv{_nd}d_input
+    >>> conv{_nd}d_input((1, 3) + (5,) * {_nd}, np.ones((4, 3) + (3,) * {_nd}), np.ones((1, 4) + (2,) * {_nd}), stride=2).shape
+    {(1, 3) + (5,) * _nd}
+    """
+    globals()[f"conv{_nd}d_weight"].__doc__ = f"""Gradient of :func:`conv{_nd}d` with respect to its weight, shape ``weight_size``.
+
+    ``grad_output @ unfold(input).T`` per group, summed over the batch (im2col, then GEMM).
+
+    Shape
+    -----
+    input ``(N, C_in, {_sp})``; weight_size ``(C_out, C_in/groups, {_k})``; grad_output
+    ``(N, C_out, *out)`` with ``out`` the conv's output size; result ``weight_size``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from convlab.nn.grad import conv{_nd}d_weight
+    >>> conv{_nd}d_weight(np.ones((1, 3) + (5,) * {_nd}), (4, 3) + (3,) * {_nd}, np.ones((1, 4) + (2,) * {_nd}), stride=2).shape
+    {(4, 3) + (3,) * _nd}
+    """

@@ -14,6 +14,10 @@ class Parameter(np.ndarray):
     ``Parameter(data)`` views ``data`` (no copy when it already is a float
     ndarray). Arithmetic on a parameter returns plain ndarrays.
 
+    Shape
+    -----
+    The shape of ``data``.
+
     Examples
     --------
     >>> import numpy as np
@@ -51,7 +55,19 @@ class Parameter(np.ndarray):
 
 
 class UninitializedParameter:
-    """Placeholder weight of a Lazy module until its first call fixes ``in_channels``."""
+    """Placeholder weight of a Lazy module until its first call fixes ``in_channels``.
+
+    Shape
+    -----
+    None yet: reading ``.shape`` raises RuntimeError; ``materialize(shape)`` returns the :class:`Parameter`.
+
+    Examples
+    --------
+    >>> import convlab.nn as nn
+    >>> p = nn.UninitializedParameter()
+    >>> p, p.materialize((2, 3)).shape
+    (<UninitializedParameter>, (2, 3))
+    """
 
     requires_grad = True
 
@@ -95,6 +111,23 @@ class Module:
 
     Assigning a :class:`Parameter` (or another module) to an attribute
     registers it; ``m(x)`` calls ``m.forward(x)``.
+
+    Shape
+    -----
+    Whatever ``forward`` takes and returns.
+
+    Examples
+    --------
+    >>> import numpy as np, convlab.nn as nn
+    >>> class Scale(nn.Module):
+    ...     def __init__(self):
+    ...         super().__init__()
+    ...         self.w = nn.Parameter(np.full(1, 2.0, dtype=np.float32))
+    ...     def forward(self, x):
+    ...         return x * self.w
+    >>> m = Scale()
+    >>> [name for name, _ in m.named_parameters()], m(np.ones(2, dtype=np.float32))
+    (['w'], array([2., 2.], dtype=float32))
     """
 
     def __init__(self):
@@ -341,6 +374,10 @@ class Module:
 
 class Sequential(Module):
     """Modules called one after the other, as ``torch.nn.Sequential``.
+
+    Shape
+    -----
+    The first module's input to the last module's output.
 
     Examples
     --------
