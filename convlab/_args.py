@@ -217,25 +217,17 @@ def check_conv_weight(w_shape, b_shape, nd, groups, transposed, opname) -> None:
         raise ShapeError(f"{opname}: weight must have {nd + 2} dimensions, got shape {w_shape}")
     if any(k <= 0 for k in w_shape[2:]):
         raise ShapeError(f"{opname}: kernel size must be positive, got weight of size {list(w_shape)}")
-    if transposed:
-        c_in, c_out = w_shape[0], w_shape[1] * groups
-        if c_in == 0:
-            raise ShapeError(f"Given groups={groups}, expected weight to be at least 1 at dimension 0, "
-                             f"but got weight of size {list(w_shape)} instead")
-        if c_in % groups:
-            raise ShapeError(f"Given groups={groups}, expected weight to be divisible by {groups} at dimension 0, "
-                             f"but got weight of size {list(w_shape)} instead")
-        if w_shape[1] == 0:
-            raise ShapeError(f"Given transposed=1, expected weight to be at least 1 at dimension 1 "
-                             f"(out_channels/groups), but got weight of size {list(w_shape)} instead")
-    else:
-        c_out = w_shape[0]
-        if c_out == 0:
-            raise ShapeError(f"Given groups={groups}, expected weight to be at least 1 at dimension 0, "
-                             f"but got weight of size {list(w_shape)} instead")
-        if c_out % groups:
-            raise ShapeError(f"Given groups={groups}, expected weight to be divisible by {groups} at dimension 0, "
-                             f"but got weight of size {list(w_shape)} instead")
+    # dimension 0 is C_out (Conv) or C_in (ConvTranspose): torch checks it the same way for both
+    if w_shape[0] == 0:
+        raise ShapeError(f"Given groups={groups}, expected weight to be at least 1 at dimension 0, "
+                         f"but got weight of size {list(w_shape)} instead")
+    if w_shape[0] % groups:
+        raise ShapeError(f"Given groups={groups}, expected weight to be divisible by {groups} at dimension 0, "
+                         f"but got weight of size {list(w_shape)} instead")
+    if transposed and w_shape[1] == 0:
+        raise ShapeError(f"Given transposed=1, expected weight to be at least 1 at dimension 1 "
+                         f"(out_channels/groups), but got weight of size {list(w_shape)} instead")
+    c_out = w_shape[1] * groups if transposed else w_shape[0]
     if b_shape is not None and tuple(b_shape) != (c_out,):
         raise ShapeError(f"{opname}: bias must have shape ({c_out},), got {tuple(b_shape)}")
 

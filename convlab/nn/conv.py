@@ -16,6 +16,7 @@ import numpy as np
 from .. import _args, geometry
 from .._args import check_conv_weight, conv_spec, layer_weight_shape, resolve_dtype, torch_tuple
 from .._config import default_generator
+from ..ops.conv import conv_transpose_forward
 from . import functional as F
 from .module import Module, Parameter, UninitializedParameter
 
@@ -154,7 +155,7 @@ class _ConvTransposeNd(_ConvNd):
             hit = self._plans.get(key)
             if hit is not None:
                 out_size, batched, spec = hit
-                out = F.conv_transpose_forward(input if batched else input[None], w, out_size, spec.kernel_size,
+                out = conv_transpose_forward(input if batched else input[None], w, out_size, spec.kernel_size,
                                                spec.stride, spec.padding, spec.dilation, spec.groups, b)
                 return out if batched else out[0]
         output_padding = self._output_padding(input, output_size)
@@ -356,10 +357,12 @@ class _LazyConvXdMixin:
     _lazy = True
     cls_to_become = None
 
-    def __init__(self, out_channels, kernel_size, stride, padding, dilation, transposed, output_padding, groups,
-                 bias, padding_mode, device, dtype):
-        _ConvNd.__init__(self, 0, out_channels, kernel_size, stride, padding, dilation, transposed, output_padding,
-                         groups, bias, padding_mode, device, dtype)
+    def __init_subclass__(cls, **kwargs):
+        """``class LazyConv2d(_LazyConvXdMixin, Conv2d)`` becomes a Conv2d, documented as such."""
+        super().__init_subclass__(**kwargs)
+        eager = cls.__mro__[2]
+        cls.cls_to_become = eager
+        cls.__doc__ = _lazy_doc(eager, eager._nd, issubclass(eager, _ConvTransposeNd))
 
     def has_uninitialized_params(self) -> bool:
         return any(isinstance(p, UninitializedParameter) for p in self._parameters.values())
@@ -404,66 +407,42 @@ def _lazy_doc(eager, nd, transposed):
 
 
 class LazyConv1d(_LazyConvXdMixin, Conv1d):
-    __doc__ = _lazy_doc(Conv1d, 1, False)
-    cls_to_become = Conv1d
-
     def __init__(self, out_channels, kernel_size, stride=1, padding=0, dilation=1, groups=1, bias=True,
                  padding_mode="zeros", device=None, dtype=None):
-        super().__init__(out_channels, torch_tuple(kernel_size, 1), torch_tuple(stride, 1),
-                         padding if isinstance(padding, str) else torch_tuple(padding, 1), torch_tuple(dilation, 1), False,
-                         (0,), groups, bias, padding_mode, device, dtype)
+        super().__init__(0, out_channels, kernel_size, stride, padding, dilation, groups, bias, padding_mode,
+                         device, dtype)
 
 
 class LazyConv2d(_LazyConvXdMixin, Conv2d):
-    __doc__ = _lazy_doc(Conv2d, 2, False)
-    cls_to_become = Conv2d
-
     def __init__(self, out_channels, kernel_size, stride=1, padding=0, dilation=1, groups=1, bias=True,
                  padding_mode="zeros", device=None, dtype=None):
-        super().__init__(out_channels, torch_tuple(kernel_size, 2), torch_tuple(stride, 2),
-                         padding if isinstance(padding, str) else torch_tuple(padding, 2), torch_tuple(dilation, 2), False,
-                         (0, 0), groups, bias, padding_mode, device, dtype)
+        super().__init__(0, out_channels, kernel_size, stride, padding, dilation, groups, bias, padding_mode,
+                         device, dtype)
 
 
 class LazyConv3d(_LazyConvXdMixin, Conv3d):
-    __doc__ = _lazy_doc(Conv3d, 3, False)
-    cls_to_become = Conv3d
-
     def __init__(self, out_channels, kernel_size, stride=1, padding=0, dilation=1, groups=1, bias=True,
                  padding_mode="zeros", device=None, dtype=None):
-        super().__init__(out_channels, torch_tuple(kernel_size, 3), torch_tuple(stride, 3),
-                         padding if isinstance(padding, str) else torch_tuple(padding, 3), torch_tuple(dilation, 3), False,
-                         (0, 0, 0), groups, bias, padding_mode, device, dtype)
+        super().__init__(0, out_channels, kernel_size, stride, padding, dilation, groups, bias, padding_mode,
+                         device, dtype)
 
 
 class LazyConvTranspose1d(_LazyConvXdMixin, ConvTranspose1d):
-    __doc__ = _lazy_doc(ConvTranspose1d, 1, True)
-    cls_to_become = ConvTranspose1d
-
     def __init__(self, out_channels, kernel_size, stride=1, padding=0, output_padding=0, groups=1, bias=True,
                  dilation=1, padding_mode="zeros", device=None, dtype=None):
-        super().__init__(out_channels, torch_tuple(kernel_size, 1), torch_tuple(stride, 1), torch_tuple(padding, 1),
-                         torch_tuple(dilation, 1), True, torch_tuple(output_padding, 1), groups, bias, padding_mode, device,
-                         dtype)
+        super().__init__(0, out_channels, kernel_size, stride, padding, output_padding, groups, bias, dilation,
+                         padding_mode, device, dtype)
 
 
 class LazyConvTranspose2d(_LazyConvXdMixin, ConvTranspose2d):
-    __doc__ = _lazy_doc(ConvTranspose2d, 2, True)
-    cls_to_become = ConvTranspose2d
-
     def __init__(self, out_channels, kernel_size, stride=1, padding=0, output_padding=0, groups=1, bias=True,
                  dilation=1, padding_mode="zeros", device=None, dtype=None):
-        super().__init__(out_channels, torch_tuple(kernel_size, 2), torch_tuple(stride, 2), torch_tuple(padding, 2),
-                         torch_tuple(dilation, 2), True, torch_tuple(output_padding, 2), groups, bias, padding_mode, device,
-                         dtype)
+        super().__init__(0, out_channels, kernel_size, stride, padding, output_padding, groups, bias, dilation,
+                         padding_mode, device, dtype)
 
 
 class LazyConvTranspose3d(_LazyConvXdMixin, ConvTranspose3d):
-    __doc__ = _lazy_doc(ConvTranspose3d, 3, True)
-    cls_to_become = ConvTranspose3d
-
     def __init__(self, out_channels, kernel_size, stride=1, padding=0, output_padding=0, groups=1, bias=True,
                  dilation=1, padding_mode="zeros", device=None, dtype=None):
-        super().__init__(out_channels, torch_tuple(kernel_size, 3), torch_tuple(stride, 3), torch_tuple(padding, 3),
-                         torch_tuple(dilation, 3), True, torch_tuple(output_padding, 3), groups, bias, padding_mode, device,
-                         dtype)
+        super().__init__(0, out_channels, kernel_size, stride, padding, output_padding, groups, bias, dilation,
+                         padding_mode, device, dtype)

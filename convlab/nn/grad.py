@@ -127,39 +127,33 @@ def conv3d_weight(input, weight_size, grad_output, stride=1, padding=0, dilation
     return _conv_weight(input, weight_size, grad_output, stride, padding, dilation, groups, 3)
 
 
-for _nd in (1, 2, 3):
-    _sp = ("L", "H, W", "D, H, W")[_nd - 1]
-    _k = ("kW", "kH, kW", "kD, kH, kW")[_nd - 1]
-    globals()[f"conv{_nd}d_input"].__doc__ = f"""Gradient of :func:`conv{_nd}d` with respect to its input, shape ``input_size``.
+_GRAD_DOC = """Gradient of :func:`conv{nd}d` with respect to its {wrt}, shape ``{size}``.
 
-    A transposed convolution of ``grad_output`` (GEMM, then col2im), with the ``output_padding``
-    that gives back exactly ``input_size``.
+    {how}
 
     Shape
     -----
-    input_size ``(N, C_in, {_sp})``; weight ``(C_out, C_in/groups, {_k})``; grad_output
-    ``(N, C_out, *out)`` with ``out`` the conv's output size; result ``input_size``.
+    {first}; grad_output ``(N, C_out, *out)`` with ``out`` the conv's output size; result ``{size}``.
 
     Examples
     --------
     >>> import numpy as np
-    >>> from convlab.nn.grad import conv{_nd}d_input
-    >>> conv{_nd}d_input((1, 3) + (5,) * {_nd}, np.ones((4, 3) + (3,) * {_nd}), np.ones((1, 4) + (2,) * {_nd}), stride=2).shape
-    {(1, 3) + (5,) * _nd}
+    >>> from convlab.nn.grad import conv{nd}d_{wrt}
+    >>> conv{nd}d_{wrt}({a}, {b}, np.ones((1, 4) + (2,) * {nd}), stride=2).shape
+    {result}
     """
-    globals()[f"conv{_nd}d_weight"].__doc__ = f"""Gradient of :func:`conv{_nd}d` with respect to its weight, shape ``weight_size``.
 
-    ``grad_output @ unfold(input).T`` per group, summed over the batch (im2col, then GEMM).
-
-    Shape
-    -----
-    input ``(N, C_in, {_sp})``; weight_size ``(C_out, C_in/groups, {_k})``; grad_output
-    ``(N, C_out, *out)`` with ``out`` the conv's output size; result ``weight_size``.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> from convlab.nn.grad import conv{_nd}d_weight
-    >>> conv{_nd}d_weight(np.ones((1, 3) + (5,) * {_nd}), (4, 3) + (3,) * {_nd}, np.ones((1, 4) + (2,) * {_nd}), stride=2).shape
-    {(4, 3) + (3,) * _nd}
-    """
+for _nd, _sp, _k in ((1, "L", "kW"), (2, "H, W", "kH, kW"), (3, "D, H, W", "kD, kH, kW")):
+    conv_input_doc = dict(
+        wrt="input", size="input_size", a=f"(1, 3) + (5,) * {_nd}", b=f"np.ones((4, 3) + (3,) * {_nd})",
+        result=(1, 3) + (5,) * _nd,
+        how="A transposed convolution of ``grad_output`` (GEMM, then col2im), with the ``output_padding``\n    "
+            "that gives back exactly ``input_size``.",
+        first=f"input_size ``(N, C_in, {_sp})``; weight ``(C_out, C_in/groups, {_k})``")
+    conv_weight_doc = dict(
+        wrt="weight", size="weight_size", a=f"np.ones((1, 3) + (5,) * {_nd})", b=f"(4, 3) + (3,) * {_nd}",
+        result=(4, 3) + (3,) * _nd,
+        how="``grad_output @ unfold(input).T`` per group, summed over the batch (im2col, then GEMM).",
+        first=f"input ``(N, C_in, {_sp})``; weight_size ``(C_out, C_in/groups, {_k})``")
+    for _fields in (conv_input_doc, conv_weight_doc):
+        globals()[f"conv{_nd}d_{_fields['wrt']}"].__doc__ = _GRAD_DOC.format(nd=_nd, **_fields)
