@@ -33,16 +33,6 @@ __all__ = ["conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d",
 
 pad = _pad
 
-# Columns are built for a slice of the batch at a time, so a call's extra memory
-# is bounded by this many bytes of columns (plus the output), not by N.
-COLUMN_BUDGET_BYTES = 64 * 2**20
-
-
-def _batch_chunks(n: int, bytes_per_sample: int):
-    step = max(1, COLUMN_BUDGET_BYTES // max(bytes_per_sample, 1))
-    for start in range(0, n, step):
-        yield start, min(n, start + step)
-
 
 def _weight_and_bias(weight, bias, dtype, nd, opname):
     w = as_float_array(weight, "weight")
@@ -242,11 +232,12 @@ def _conv_transpose_nd(input, weight, bias, stride, padding, output_padding, gro
         raise ShapeError(f"Given transposed=1, expected weight to be at least 1 at dimension 1 (out_channels/groups), "
                          f"but got weight of size {list(w.shape)} instead")
     _check_kernel_positive(w, kernel, opname)
-    _check_spatial_nonempty(x.shape, size, opname)
+    if n:                           # torch takes an empty batch whatever its spatial sizes
+        _check_spatial_nonempty(x.shape, size, opname)
     c_out = c_out_g * groups
     _check_bias(bias, c_out, opname)
     out_size = transposed_output_size(size, kernel, stride, padding, output_padding, dilation)
-    if any(o <= 0 for o in out_size):
+    if any(o < 0 or (o == 0 and n) for o in out_size):     # an empty batch may have a size-0 output axis
         raise ShapeError(
             f"Given input size per channel: {tuple(size)}. Calculated output size per channel: {out_size}. "
             f"Output size is too small (padding={padding} removes more than the transposed conv produces)"
