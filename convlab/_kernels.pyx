@@ -800,6 +800,8 @@ def conv_direct(const floating[:, :, :, :, ::1] x, const floating[:, :, ::1] w, 
                     nonfinite = not (wv - wv == 0)
                     if g.mode == 0 and not nonfinite:
                         # zero padding: visit only the output rows whose input row exists
+                        if e_hi <= e_lo:             # this tap reads only padding columns
+                            continue
                         if tables:
                             a_lo, a_hi, b_lo, b_hi = g.alo[ti], g.ahi[ti], g.blo[tj], g.bhi[tj]
                         else:
