@@ -251,13 +251,7 @@ def run_grad_case(case, repeats):
     scale = max(1.0, float(np.abs(want).max()))
     if got.shape != want.shape or not np.allclose(got, want, rtol=2e-4, atol=2e-4 * scale):
         raise AssertionError(f"{case['name']}: convlab differs from torch")
-    times = {"ours": [], "torch": []}
-    for key in times:
-        case[key]()
-    for _ in range(repeats):
-        for key in times:
-            time.sleep(SETTLE_S)
-            times[key].append(_time(case[key]))
+    times = _take_turns(case, ("ours", "torch"), repeats)
     med = {k: statistics.median(v) for k, v in times.items()}
     extra = extra_memory(case["ours"])
     return dict(name=case["name"], median=med, ratio_torch=med["ours"] / med["torch"], extra_mb=extra / 2**20,
@@ -282,6 +276,21 @@ def _time(fn, budget_s=0.25):
     return (time.perf_counter() - t0) / reps
 
 
+def _take_turns(case, keys, repeats):
+    """Seconds per call of each of ``case[key]``, one warm-up call each, then ``repeats`` rounds in turn."""
+    times = {key: [] for key in keys}
+    for key in keys:
+        case[key]()
+    for _ in range(repeats):
+        for key in keys:
+            # Let the previous library's thread pool go idle first: OpenBLAS workers spin ~0.1 s after
+            # a call (measured: convlab's 2-thread ResNet 3x3 ran at 40-54 ms instead of 20 ms for
+            # the first 0.1 s after a 2-thread NumPy matmul burst, and at 20 ms after a 0.3 s pause).
+            time.sleep(SETTLE_S)
+            times[key].append(_time(case[key]))
+    return times
+
+
 def extra_memory(fn):
     """Peak traced allocation of one call minus its output: the call's scratch memory. convlab keeps its
     workspace between calls, so it is released first and this call allocates it again (and counts it)."""
@@ -304,17 +313,8 @@ def run_case(case, repeats):
     if got.shape != want.shape or not np.allclose(got, want, rtol=rtol, atol=rtol * scale):
         raise AssertionError(f"{case['name']}: convlab differs from torch (max abs diff "
                              f"{np.max(np.abs(got - want)) if got.shape == want.shape else 'shape'})")
-    times = {"ours": [], "torch": [], "numpy": []}
     with torch.no_grad():
-        for key in times:      # warm-up
-            case[key]()
-        for _ in range(repeats):
-            for key in times:
-                # Let the previous library's thread pool go idle first: OpenBLAS workers spin ~0.1 s after
-                # a call (measured: convlab's 2-thread ResNet 3x3 ran at 40-54 ms instead of 20 ms for
-                # the first 0.1 s after a 2-thread NumPy matmul burst, and at 20 ms after a 0.3 s pause).
-                time.sleep(SETTLE_S)
-                times[key].append(_time(case[key]))
+        times = _take_turns(case, ("ours", "torch", "numpy"), repeats)
     med = {k: statistics.median(v) for k, v in times.items()}
     mn = {k: min(v) for k, v in times.items()}
     return dict(name=case["name"], median=med, min=mn, ratio_torch=med["ours"] / med["torch"],

@@ -488,8 +488,8 @@ cdef int _check_blas_sizes(str kernel, tuple sizes) except -1:
     cdef object top = blas_index_max()
     for v in sizes:
         if v > top:
-            raise ValueError(f"{kernel}: a GEMM size of {v} exceeds this BLAS's limit {top} "
-                             f"(sizes {sizes}); convlab.ops routes such shapes to a BLAS-free kernel")
+            raise ValueError(f"{kernel}: a GEMM size or leading dimension of {v} exceeds {top}, the largest "
+                             f"the BLAS in use takes (SciPy's cython_blas has 32-bit sizes; sizes {sizes})")
     return 0
 
 
@@ -534,6 +534,23 @@ def col2im(const floating[:, :, ::1] cols, floating[:, :, :, :, ::1] out, tuple 
             _scatter(&cols[n, c * K, 0], &out[n, c, 0, 0, 0], 1, 0, g.bd * g.bh, L, &g)
 
 
+cdef struct GemmTask:
+    Py_ssize_t n, gi, r0, r1          # first sample, group, output rows [r0, r1)
+
+
+cdef inline GemmTask _gemm_task(Py_ssize_t t, Py_ssize_t ntiles, Py_ssize_t groups, Py_ssize_t samples,
+                                Py_ssize_t rows_per_tile, Py_ssize_t rows) noexcept nogil:
+    """Task t of conv_gemm / conv_weight_gemm, counted over (sample block, group, tile of output rows);
+    returned by value so that prange keeps it thread-private."""
+    cdef GemmTask k
+    cdef Py_ssize_t tile = t % ntiles
+    k.gi = (t // ntiles) % groups
+    k.n = (t // (ntiles * groups)) * samples
+    k.r0 = tile * rows_per_tile
+    k.r1 = k.r0 + rows_per_tile if k.r0 + rows_per_tile < rows else rows
+    return k
+
+
 def conv_gemm(const floating[:, :, :, :, ::1] x, const floating[:, ::1] w2d, const floating[::1] bias,
               floating[:, :, ::1] out,
               tuple kernel, tuple stride, tuple padding, tuple dilation, tuple blocks, int groups,
@@ -556,7 +573,8 @@ def conv_gemm(const floating[:, :, :, :, ::1] x, const floating[:, ::1] w2d, con
     cdef Py_ssize_t rows = g.bd * g.bh, L = rows * g.bw
     cdef Py_ssize_t ntiles = (rows + rows_per_tile - 1) // rows_per_tile
     cdef Py_ssize_t S = samples if samples > 1 else 1, nblocks = (N + S - 1) // S
-    cdef Py_ssize_t total = nblocks * groups * ntiles, t, n, gi, tile, r0, r1, co, e, s, ns, cols
+    cdef Py_ssize_t total = nblocks * groups * ntiles, t, n, gi, r0, co, e, s, ns, cols
+    cdef GemmTask task
     cdef Py_ssize_t kk = cg * K, ldc = L, m, nn = og
     cdef floating* ws
     cdef floating* res
@@ -575,9 +593,9 @@ def conv_gemm(const floating[:, :, :, :, ::1] x, const floating[:, ::1] w2d, con
     with nogil, parallel(num_threads=num_threads):
         ws = &workspace[threadid(), 0]       # this thread's (cg*K, rows_per_tile*bw) buffer
         for t in prange(total, schedule="static"):
-            tile = t % ntiles
-            gi = (t // ntiles) % groups
-            n = (t // (ntiles * groups)) * S
+            task = _gemm_task(t, ntiles, groups, S, rows_per_tile, rows)
+            n = task.n
+            gi = task.gi
             if S > 1:
                 # several small samples in one GEMM: ws = [cols (kk, ns*L) | res (og, ns*L)]
                 ns = N - n if N - n < S else S
@@ -598,12 +616,9 @@ def conv_gemm(const floating[:, :, :, :, ::1] x, const floating[:, ::1] w2d, con
                             for e in range(L):
                                 orow[e] = rrow[e]
                 continue
-            r0 = tile * rows_per_tile
-            r1 = r0 + rows_per_tile
-            if r1 > rows:
-                r1 = rows
-            m = (r1 - r0) * g.bw
-            _gather(&x[n, gi * cg, 0, 0, 0], ws, cg, r0, r1, m, &g)
+            r0 = task.r0
+            m = (task.r1 - r0) * g.bw
+            _gather(&x[n, gi * cg, 0, 0, 0], ws, cg, r0, task.r1, m, &g)
             if has_bias:
                 for co in range(gi * og, (gi + 1) * og):
                     orow = &out[n, co, r0 * g.bw]
@@ -633,7 +648,8 @@ def conv_weight_gemm(const floating[:, :, :, :, ::1] x, const floating[:, :, ::1
     cdef Py_ssize_t cg = C // groups, og = C_out // groups, K = g.kd * g.kh * g.kw
     cdef Py_ssize_t rows = g.bd * g.bh, L = rows * g.bw
     cdef Py_ssize_t ntiles = (rows + rows_per_tile - 1) // rows_per_tile
-    cdef Py_ssize_t total = N * groups * ntiles, t, n, gi, tile, r0, r1
+    cdef Py_ssize_t total = N * groups * ntiles, t
+    cdef GemmTask task
     cdef Py_ssize_t kk = cg * K, m
     cdef floating* ws
     cdef floating* part
@@ -654,17 +670,12 @@ def conv_weight_gemm(const floating[:, :, :, :, ::1] x, const floating[:, :, ::1
         ws = &workspace[threadid(), 0]
         part = &gw[threadid(), 0, 0]
         for t in prange(total, schedule="static"):
-            tile = t % ntiles
-            gi = (t // ntiles) % groups
-            n = t // (ntiles * groups)
-            r0 = tile * rows_per_tile
-            r1 = r0 + rows_per_tile
-            if r1 > rows:
-                r1 = rows
-            m = (r1 - r0) * g.bw
-            _gather(&x[n, gi * cg, 0, 0, 0], ws, cg, r0, r1, m, &g)
-            # row-major part[og, kk] += gout[og, m] @ ws[kk, m]^T  <=>  column-major part^T += ws^T^T @ gout^T
-            _gemm(tr, no, kk, og, m, ws, m, &gout[n, gi * og, r0 * g.bw], L, 1, part + gi * og * kk, kk)
+            task = _gemm_task(t, ntiles, groups, 1, rows_per_tile, rows)
+            m = (task.r1 - task.r0) * g.bw
+            _gather(&x[task.n, task.gi * cg, 0, 0, 0], ws, cg, task.r0, task.r1, m, &g)
+            # row-major part[og, kk] += gout[og, m] @ ws[kk, m]^T  <=>  column-major part^T += ws @ gout^T
+            _gemm(tr, no, kk, og, m, ws, m, &gout[task.n, task.gi * og, task.r0 * g.bw], L, 1,
+                  part + task.gi * og * kk, kk)
     _blas_restore()
 
 

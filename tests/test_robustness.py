@@ -8,7 +8,6 @@ import signal
 import subprocess
 import sys
 import textwrap
-import threading
 import time
 import tracemalloc
 from pathlib import Path
@@ -24,7 +23,7 @@ from convlab import _kernels
 from convlab import reference as ref
 from convlab.ops import _blas
 from convlab.ops import conv as conv_ops
-from helpers import assert_close, requires_torch, torch
+from helpers import assert_close, requires_torch, run_in_threads, torch
 from test_kernel_paths import PATHS
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -318,11 +317,7 @@ def test_results_do_not_depend_on_other_python_threads(threads):
             if not np.array_equal(F.conv2d(x, w, **kw), alone[i]):
                 differ.append(i)
 
-    workers = [threading.Thread(target=run, args=(i,)) for i in range(8)]
-    for t in workers:
-        t.start()
-    for t in workers:
-        t.join()
+    run_in_threads(run, 8)
     assert differ == []
     assert _kernels.blas_pins() == 0
 
