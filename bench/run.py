@@ -12,6 +12,8 @@ convlab/numpy ratios (of medians; < 1 means convlab is faster), convlab's
 GFLOP/s, and the extra memory of one convlab call (peak traced allocation minus
 the output array; convlab's workspace, kept between calls, is released first so the
 call counts it). The last line is the geometric mean of convlab/torch.
+A second table times the weight gradients (``convlab.nn.grad.conv*_weight`` against
+``torch.nn.grad``) and prints their extra memory against input + grad_output (not in the geomean).
 
 Not a test: wall-clock numbers on a shared machine are noisy. Correctness of
 every fast path is covered by the parity tests.
@@ -36,6 +38,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 import convlab
 import convlab.nn as nn
 import convlab.nn.functional as F
+import convlab.nn.grad as G
 
 try:
     import torch
@@ -215,6 +218,46 @@ def suite():
     ]
 
 
+def grad_weight_case(name, nd, x_shape, weight_size, kwargs, dtype=np.float32):
+    """``convNd_weight`` of convlab and torch on the same input and grad_output."""
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal(x_shape).astype(dtype)
+    tx = torch.from_numpy(x)
+    with torch.no_grad():
+        out_shape = getattr(torch.nn.functional, f"conv{nd}d")(tx, torch.zeros(weight_size, dtype=tx.dtype),
+                                                               **kwargs).shape
+    go = rng.standard_normal(tuple(out_shape)).astype(dtype)
+    tgo = torch.from_numpy(go)
+    ours = getattr(G, f"conv{nd}d_weight")
+    theirs = getattr(torch.nn.grad, f"conv{nd}d_weight")
+    return dict(name=name, ours=lambda: ours(x, weight_size, go, **kwargs),
+                torch=lambda: theirs(tx, weight_size, tgo, **kwargs), inputs=x.nbytes + go.nbytes)
+
+
+def grad_suite():
+    return [
+        lambda: grad_weight_case("grad conv3d_weight (1,16,64,64,64) k3 p1", 3, (1, 16, 64, 64, 64),
+                                 (16, 16, 3, 3, 3), dict(padding=1)),
+        lambda: grad_weight_case("grad conv2d_weight (8,64,56,56) k3 p1", 2, (8, 64, 56, 56), (64, 64, 3, 3),
+                                 dict(padding=1)),
+        lambda: grad_weight_case("grad conv1d_weight (20,16,50) k3 s2 g2", 1, (20, 16, 50), (24, 8, 3),
+                                 dict(stride=2, groups=2)),
+    ]
+
+
+def run_grad_case(case, repeats):
+    want = case["torch"]().numpy()
+    got = case["ours"]()
+    scale = max(1.0, float(np.abs(want).max()))
+    if got.shape != want.shape or not np.allclose(got, want, rtol=2e-4, atol=2e-4 * scale):
+        raise AssertionError(f"{case['name']}: convlab differs from torch")
+    times = _take_turns(case, ("ours", "torch"), repeats)
+    med = {k: statistics.median(v) for k, v in times.items()}
+    extra = extra_memory(case["ours"])
+    return dict(name=case["name"], median=med, ratio_torch=med["ours"] / med["torch"], extra_mb=extra / 2**20,
+                inputs_mb=case["inputs"] / 2**20, extra_per_input=extra / case["inputs"])
+
+
 # ---------------------------------------------------------------------------- timing
 SETTLE_S = 0.3
 
@@ -231,6 +274,21 @@ def _time(fn, budget_s=0.25):
     for _ in range(reps):
         fn()
     return (time.perf_counter() - t0) / reps
+
+
+def _take_turns(case, keys, repeats):
+    """Seconds per call of each of ``case[key]``, one warm-up call each, then ``repeats`` rounds in turn."""
+    times = {key: [] for key in keys}
+    for key in keys:
+        case[key]()
+    for _ in range(repeats):
+        for key in keys:
+            # Let the previous library's thread pool go idle first: OpenBLAS workers spin ~0.1 s after
+            # a call (measured: convlab's 2-thread ResNet 3x3 ran at 40-54 ms instead of 20 ms for
+            # the first 0.1 s after a 2-thread NumPy matmul burst, and at 20 ms after a 0.3 s pause).
+            time.sleep(SETTLE_S)
+            times[key].append(_time(case[key]))
+    return times
 
 
 def extra_memory(fn):
@@ -255,17 +313,8 @@ def run_case(case, repeats):
     if got.shape != want.shape or not np.allclose(got, want, rtol=rtol, atol=rtol * scale):
         raise AssertionError(f"{case['name']}: convlab differs from torch (max abs diff "
                              f"{np.max(np.abs(got - want)) if got.shape == want.shape else 'shape'})")
-    times = {"ours": [], "torch": [], "numpy": []}
     with torch.no_grad():
-        for key in times:      # warm-up
-            case[key]()
-        for _ in range(repeats):
-            for key in times:
-                # Let the previous library's thread pool go idle first: OpenBLAS workers spin ~0.1 s after
-                # a call (measured: convlab's 2-thread ResNet 3x3 ran at 40-54 ms instead of 20 ms for
-                # the first 0.1 s after a 2-thread NumPy matmul burst, and at 20 ms after a 0.3 s pause).
-                time.sleep(SETTLE_S)
-                times[key].append(_time(case[key]))
+        times = _take_turns(case, ("ours", "torch", "numpy"), repeats)
     med = {k: statistics.median(v) for k, v in times.items()}
     mn = {k: min(v) for k, v in times.items()}
     return dict(name=case["name"], median=med, min=mn, ratio_torch=med["ours"] / med["torch"],
@@ -312,6 +361,16 @@ def main(argv=None):
                       f"{fmt_t(r['median']['torch']):>11s} {fmt_t(r['median']['numpy']):>11s} "
                       f"{r['ratio_torch']:7.2f} {r['ratio_numpy']:7.2f} {gf} {r['extra_mb']:8.1f}", flush=True)
         results[t] = rows
+        print(f"{'weight gradient':58s} {'convlab med':>11s} {'torch med':>11s} {'/torch':>7s} {'extraMB':>8s} "
+              f"{'in+gradMB':>9s} {'extra/(in+grad)':>15s}")
+        for make in grad_suite():
+            case = make()
+            if args.filter and args.filter not in case["name"]:
+                continue
+            r = run_grad_case(case, args.repeats)
+            print(f"{r['name'][:58]:58s} {fmt_t(r['median']['ours']):>11s} {fmt_t(r['median']['torch']):>11s} "
+                  f"{r['ratio_torch']:7.2f} {r['extra_mb']:8.1f} {r['inputs_mb']:9.1f} {r['extra_per_input']:15.3f}",
+                  flush=True)
     geo = {t: math.exp(statistics.fmean(math.log(r["ratio_torch"]) for r in rows)) for t, rows in results.items() if rows}
     if args.json:
         with open(args.json, "w") as fh:

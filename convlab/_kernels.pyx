@@ -399,19 +399,52 @@ def blas_thread_controls():
     return _n_blas_libs
 
 
-cdef inline void _blas_single(int* saved) noexcept nogil:
-    cdef int i
-    for i in range(_n_blas_libs):
-        saved[i] = _blas_get[i]()
-        if saved[i] != 1:
-            _blas_set[i](1)
+# How many kernel calls have the BLAS pinned right now, and the thread counts to restore when the last one
+# ends. Pin and unpin run with the GIL held (kernel entry and exit), so the count needs no other lock.
+# With a save/restore per call instead, one Python thread's restore let another thread's GEMMs run
+# multi-threaded mid-call (other blocking, other rounding: results differed bitwise between runs).
+cdef int _blas_pins = 0
+cdef int _blas_saved[MAX_BLAS_LIBS]
 
 
-cdef inline void _blas_restore(const int* saved) noexcept nogil:
+cdef void _blas_single() noexcept:
+    """Pin the BLAS libraries to one thread (GIL held); paired with _blas_restore()."""
+    global _blas_pins
     cdef int i
-    for i in range(_n_blas_libs):
-        if saved[i] != 1:
-            _blas_set[i](saved[i])
+    if _blas_pins == 0:
+        for i in range(_n_blas_libs):
+            _blas_saved[i] = _blas_get[i]()
+            if _blas_saved[i] != 1:
+                _blas_set[i](1)
+    _blas_pins += 1
+
+
+cdef void _blas_restore() noexcept:
+    """End of one pinned call (GIL held): the last one to end restores the thread counts."""
+    global _blas_pins
+    cdef int i
+    _blas_pins -= 1
+    if _blas_pins == 0:
+        for i in range(_n_blas_libs):
+            if _blas_saved[i] != 1:
+                _blas_set[i](_blas_saved[i])
+
+
+def blas_pins():
+    """Kernel calls that hold the BLAS pinned to one thread right now (0 when none runs)."""
+    return _blas_pins
+
+
+def forget_blas_pins():
+    """In a forked child: calls that were running in the parent's other threads do not exist here, so
+    nothing will unpin; restore the saved thread counts and start counting from 0."""
+    global _blas_pins
+    cdef int i
+    if _blas_pins > 0:
+        for i in range(_n_blas_libs):
+            if _blas_saved[i] != 1:
+                _blas_set[i](_blas_saved[i])
+    _blas_pins = 0
 
 
 def set_blas_gemm(size_t sgemm_address=0, size_t dgemm_address=0):
@@ -423,21 +456,41 @@ def set_blas_gemm(size_t sgemm_address=0, size_t dgemm_address=0):
     _dgemm64 = <dgemm64_t><void*>dgemm_address
 
 
-cdef inline void _gemm(char* ta, char* tb, int m, int n, int k, const floating* A, int lda,
-                       const floating* B, int ldb, floating beta, floating* C, int ldc) noexcept nogil:
-    """Column-major C = op(A) @ op(B) + beta * C through BLAS."""
+cdef inline void _gemm(char* ta, char* tb, Py_ssize_t m, Py_ssize_t n, Py_ssize_t k, const floating* A,
+                       Py_ssize_t lda, const floating* B, Py_ssize_t ldb, floating beta, floating* C,
+                       Py_ssize_t ldc) noexcept nogil:
+    """Column-major C = op(A) @ op(B) + beta * C through BLAS. NumPy's OpenBLAS takes 64-bit sizes; SciPy's
+    ``cython_blas`` takes C ints, so every size must be <= blas_index_max() (the kernels check on entry)."""
     cdef floating alpha = 1
     cdef blas64 m8 = m, n8 = n, k8 = k, lda8 = lda, ldb8 = ldb, ldc8 = ldc
+    cdef int m4 = <int>m, n4 = <int>n, k4 = <int>k, lda4 = <int>lda, ldb4 = <int>ldb, ldc4 = <int>ldc
     if floating is float:
         if _sgemm64 != NULL:
             _sgemm64(ta, tb, &m8, &n8, &k8, &alpha, <float*>A, &lda8, <float*>B, &ldb8, &beta, C, &ldc8)
         else:
-            sgemm(ta, tb, &m, &n, &k, &alpha, <float*>A, &lda, <float*>B, &ldb, &beta, C, &ldc)
+            sgemm(ta, tb, &m4, &n4, &k4, &alpha, <float*>A, &lda4, <float*>B, &ldb4, &beta, C, &ldc4)
     else:
         if _dgemm64 != NULL:
             _dgemm64(ta, tb, &m8, &n8, &k8, &alpha, <double*>A, &lda8, <double*>B, &ldb8, &beta, C, &ldc8)
         else:
-            dgemm(ta, tb, &m, &n, &k, &alpha, <double*>A, &lda, <double*>B, &ldb, &beta, C, &ldc)
+            dgemm(ta, tb, &m4, &n4, &k4, &alpha, <double*>A, &lda4, <double*>B, &ldb4, &beta, C, &ldc4)
+
+
+def blas_index_max():
+    """The largest matrix size or leading dimension the GEMM kernels can pass: 2**63 - 1 through NumPy's
+    ILP64 OpenBLAS, 2**31 - 1 through SciPy's ``cython_blas`` (C ints)."""
+    return 2 ** 63 - 1 if _sgemm64 != NULL and _dgemm64 != NULL else 2 ** 31 - 1
+
+
+cdef int _check_blas_sizes(str kernel, tuple sizes) except -1:
+    """Raise before a kernel runs if a GEMM size or leading dimension would not fit the BLAS's integers
+    (a truncated one makes OpenBLAS print "illegal value" and return garbage)."""
+    cdef object top = blas_index_max()
+    for v in sizes:
+        if v > top:
+            raise ValueError(f"{kernel}: a GEMM size or leading dimension of {v} exceeds {top}, the largest "
+                             f"the BLAS in use takes (SciPy's cython_blas has 32-bit sizes; sizes {sizes})")
+    return 0
 
 
 def im2col(const floating[:, :, :, :, ::1] x, floating[:, :, ::1] cols, tuple kernel, tuple stride,
@@ -481,7 +534,24 @@ def col2im(const floating[:, :, ::1] cols, floating[:, :, :, :, ::1] out, tuple 
             _scatter(&cols[n, c * K, 0], &out[n, c, 0, 0, 0], 1, 0, g.bd * g.bh, L, &g)
 
 
-def conv_gemm(const floating[:, :, :, :, ::1] x, const floating[:, ::1] w2d, const floating[:] bias,
+cdef struct GemmTask:
+    Py_ssize_t n, gi, r0, r1          # first sample, group, output rows [r0, r1)
+
+
+cdef inline GemmTask _gemm_task(Py_ssize_t t, Py_ssize_t ntiles, Py_ssize_t groups, Py_ssize_t samples,
+                                Py_ssize_t rows_per_tile, Py_ssize_t rows) noexcept nogil:
+    """Task t of conv_gemm / conv_weight_gemm, counted over (sample block, group, tile of output rows);
+    returned by value so that prange keeps it thread-private."""
+    cdef GemmTask k
+    cdef Py_ssize_t tile = t % ntiles
+    k.gi = (t // ntiles) % groups
+    k.n = (t // (ntiles * groups)) * samples
+    k.r0 = tile * rows_per_tile
+    k.r1 = k.r0 + rows_per_tile if k.r0 + rows_per_tile < rows else rows
+    return k
+
+
+def conv_gemm(const floating[:, :, :, :, ::1] x, const floating[:, ::1] w2d, const floating[::1] bias,
               floating[:, :, ::1] out,
               tuple kernel, tuple stride, tuple padding, tuple dilation, tuple blocks, int groups,
               int mode, Py_ssize_t rows_per_tile, floating[:, ::1] workspace, int num_threads=1,
@@ -503,8 +573,9 @@ def conv_gemm(const floating[:, :, :, :, ::1] x, const floating[:, ::1] w2d, con
     cdef Py_ssize_t rows = g.bd * g.bh, L = rows * g.bw
     cdef Py_ssize_t ntiles = (rows + rows_per_tile - 1) // rows_per_tile
     cdef Py_ssize_t S = samples if samples > 1 else 1, nblocks = (N + S - 1) // S
-    cdef Py_ssize_t total = nblocks * groups * ntiles, t, n, gi, tile, r0, r1, co, e, s, ns, cols
-    cdef int kk = <int>(cg * K), ldc = <int>L, m, nn = <int>og
+    cdef Py_ssize_t total = nblocks * groups * ntiles, t, n, gi, r0, co, e, s, ns, cols
+    cdef GemmTask task
+    cdef Py_ssize_t kk = cg * K, ldc = L, m, nn = og
     cdef floating* ws
     cdef floating* res
     cdef floating* orow
@@ -514,24 +585,24 @@ def conv_gemm(const floating[:, :, :, :, ::1] x, const floating[:, ::1] w2d, con
     cdef bint has_bias = bias is not None
     if total == 0:
         return
+    _check_blas_sizes("conv_gemm", (kk, ldc, nn, S * L if S > 1 else rows_per_tile * g.bw))
     if has_bias:
         beta = 1
     ws = NULL
-    cdef int saved[MAX_BLAS_LIBS]
-    _blas_single(saved)                      # BLAS runs single-threaded inside our threads
+    _blas_single()                      # BLAS runs single-threaded inside our threads
     with nogil, parallel(num_threads=num_threads):
         ws = &workspace[threadid(), 0]       # this thread's (cg*K, rows_per_tile*bw) buffer
         for t in prange(total, schedule="static"):
-            tile = t % ntiles
-            gi = (t // ntiles) % groups
-            n = (t // (ntiles * groups)) * S
+            task = _gemm_task(t, ntiles, groups, S, rows_per_tile, rows)
+            n = task.n
+            gi = task.gi
             if S > 1:
                 # several small samples in one GEMM: ws = [cols (kk, ns*L) | res (og, ns*L)]
                 ns = N - n if N - n < S else S
                 cols = ns * L
                 _gather(&x[n, gi * cg, 0, 0, 0], ws, cg, 0, rows, cols, &g, ns, C * g.D * g.H * g.W, L)
                 res = ws + kk * S * L
-                m = <int>cols
+                m = cols
                 _gemm(no, no, m, nn, kk, ws, m, &w2d[gi * og, 0], kk, 0, res, m)
                 for s in range(ns):
                     for co in range(og):
@@ -545,12 +616,9 @@ def conv_gemm(const floating[:, :, :, :, ::1] x, const floating[:, ::1] w2d, con
                             for e in range(L):
                                 orow[e] = rrow[e]
                 continue
-            r0 = tile * rows_per_tile
-            r1 = r0 + rows_per_tile
-            if r1 > rows:
-                r1 = rows
-            m = <int>((r1 - r0) * g.bw)
-            _gather(&x[n, gi * cg, 0, 0, 0], ws, cg, r0, r1, m, &g)
+            r0 = task.r0
+            m = (task.r1 - r0) * g.bw
+            _gather(&x[n, gi * cg, 0, 0, 0], ws, cg, r0, task.r1, m, &g)
             if has_bias:
                 for co in range(gi * og, (gi + 1) * og):
                     orow = &out[n, co, r0 * g.bw]
@@ -558,14 +626,63 @@ def conv_gemm(const floating[:, :, :, :, ::1] x, const floating[:, ::1] w2d, con
                         orow[e] = bias[co]
             # row-major out[og, m] = w[og, kk] @ ws[kk, m] (+ out)  <=>  column-major out^T = ws^T @ w^T
             _gemm(no, no, m, nn, kk, ws, m, &w2d[gi * og, 0], kk, beta, &out[n, gi * og, r0 * g.bw], ldc)
-    _blas_restore(saved)
+    _blas_restore()
 
+
+
+def conv_weight_gemm(const floating[:, :, :, :, ::1] x, const floating[:, :, ::1] gout, floating[:, :, ::1] gw,
+                     tuple kernel, tuple stride, tuple padding, tuple dilation, tuple blocks, int groups,
+                     Py_ssize_t rows_per_tile, floating[:, ::1] workspace, int num_threads=1):
+    """Gradient of a (zero-padded) convolution with respect to its weight, im2col fused with the GEMM per
+    tile of output rows, so no sample's whole column matrix is ever built.
+
+    NumPy equivalent: ``gw.sum(0)[g] = sum_n gout[n, g] @ im2col(x)[n, g].T`` for every group g.
+
+    x : (N, C_in, D, H, W) unpadded; gout : (N, C_out, L); gw : (num_threads, C_out, C_in/groups * K), zeros
+    on entry: each thread adds its tiles into its own slice (the caller sums the slices in order, so the
+    result does not depend on which thread finished first).
+    workspace : (num_threads, cg*K*rows_per_tile*bw), one row per thread (allocated by the caller).
+    """
+    cdef Geom g = _geom((x.shape[2], x.shape[3], x.shape[4]), kernel, stride, padding, dilation, blocks, 0)
+    cdef Py_ssize_t N = x.shape[0], C = x.shape[1], C_out = gout.shape[1]
+    cdef Py_ssize_t cg = C // groups, og = C_out // groups, K = g.kd * g.kh * g.kw
+    cdef Py_ssize_t rows = g.bd * g.bh, L = rows * g.bw
+    cdef Py_ssize_t ntiles = (rows + rows_per_tile - 1) // rows_per_tile
+    cdef Py_ssize_t total = N * groups * ntiles, t
+    cdef GemmTask task
+    cdef Py_ssize_t kk = cg * K, m
+    cdef floating* ws
+    cdef floating* part
+    cdef char* no = b"N"
+    cdef char* tr = b"T"
+    if total == 0 or og == 0 or kk == 0:
+        return
+    if gout.shape[0] != N or gout.shape[2] != L or gw.shape[1] != C_out or gw.shape[2] != kk \
+            or gw.shape[0] < num_threads or workspace.shape[0] < num_threads \
+            or workspace.shape[1] < kk * min(rows_per_tile, rows) * g.bw:
+        raise ValueError("conv_weight_gemm: gout must be (N, C_out, L), gw (threads, C_out, C_in/groups*K) and "
+                         "the workspace (threads, C_in/groups*K*rows_per_tile*bw)")
+    _check_blas_sizes("conv_weight_gemm", (kk, og, L, rows_per_tile * g.bw))
+    ws = NULL
+    part = NULL
+    _blas_single()                      # BLAS runs single-threaded inside our threads
+    with nogil, parallel(num_threads=num_threads):
+        ws = &workspace[threadid(), 0]
+        part = &gw[threadid(), 0, 0]
+        for t in prange(total, schedule="static"):
+            task = _gemm_task(t, ntiles, groups, 1, rows_per_tile, rows)
+            m = (task.r1 - task.r0) * g.bw
+            _gather(&x[task.n, task.gi * cg, 0, 0, 0], ws, cg, task.r0, task.r1, m, &g)
+            # row-major part[og, kk] += gout[og, m] @ ws[kk, m]^T  <=>  column-major part^T += ws @ gout^T
+            _gemm(tr, no, kk, og, m, ws, m, &gout[task.n, task.gi * og, task.r0 * g.bw], L, 1,
+                  part + task.gi * og * kk, kk)
+    _blas_restore()
 
 
 def conv_transpose_gemm(const floating[:, :, ::1] x, const floating[:, ::1] w2d, floating[:, :, :, :, ::1] out,
                         tuple kernel, tuple stride, tuple padding, tuple dilation, tuple blocks, int groups,
                         Py_ssize_t rows_per_tile, floating[:, ::1] workspace, int num_threads=1,
-                        Py_ssize_t samples=1, const floating[:] bias=None, bint overwrite=False):
+                        Py_ssize_t samples=1, const floating[::1] bias=None, bint overwrite=False):
     """Transposed convolution: columns = w2d[g]^T @ x[n, g] per tile of input rows, then col2im.
 
     NumPy equivalent: ``out[n] = col2im(w2d.T @ x[n])`` per group (overlaps summed).
@@ -586,7 +703,7 @@ def conv_transpose_gemm(const floating[:, :, ::1] x, const floating[:, ::1] w2d,
     cdef Py_ssize_t rows = g.bd * g.bh, L = rows * g.bw
     cdef Py_ssize_t S = samples if samples > 1 else 1, nblocks = (N + S - 1) // S
     cdef Py_ssize_t total = nblocks * groups, t, n, gi, r0, r1, s, ns, cols, ci, e
-    cdef int kk = <int>cg, lda = <int>L, ldb = <int>P, m, pp = <int>P
+    cdef Py_ssize_t kk = cg, lda = L, ldb = P, m, pp = P
     cdef floating* ws
     cdef floating* xs
     cdef const floating* xrow
@@ -595,13 +712,13 @@ def conv_transpose_gemm(const floating[:, :, ::1] x, const floating[:, ::1] w2d,
     cdef const floating* bp = NULL
     if total == 0 or L == 0:
         return
+    _check_blas_sizes("conv_transpose_gemm", (kk, lda, ldb, S * L if S > 1 else rows_per_tile * g.bw))
     if overwrite and (g.sd != g.kd or g.sh != g.kh or g.sw != g.kw or g.dd != 1 or g.dh != 1 or g.dw != 1):
         raise ValueError("conv_transpose_gemm: overwrite needs stride == kernel and dilation 1 (no overlap)")
     if bias is not None:
         bp = &bias[0]
     ws = NULL
-    cdef int saved[MAX_BLAS_LIBS]
-    _blas_single(saved)                      # BLAS runs single-threaded inside our threads
+    _blas_single()                      # BLAS runs single-threaded inside our threads
     with nogil, parallel(num_threads=num_threads):
         ws = &workspace[threadid(), 0]       # this thread's (P, rows_per_tile*bw) buffer
         for t in prange(total, schedule="static"):
@@ -617,7 +734,7 @@ def conv_transpose_gemm(const floating[:, :, ::1] x, const floating[:, ::1] w2d,
                         xrow = &x[n + s, gi * cg + ci, 0]
                         for e in range(L):
                             xs[ci * cols + s * L + e] = xrow[e]
-                m = <int>cols
+                m = cols
                 _gemm(no, tr, m, pp, kk, xs, m, &w2d[gi * cg, 0], ldb, 0, ws, m)
                 for s in range(ns):
                     _scatter(ws + s * L, &out[n + s, gi * og, 0, 0, 0], og, 0, rows, cols, &g, overwrite,
@@ -628,17 +745,17 @@ def conv_transpose_gemm(const floating[:, :, ::1] x, const floating[:, ::1] w2d,
                 r1 = r0 + rows_per_tile
                 if r1 > rows:
                     r1 = rows
-                m = <int>((r1 - r0) * g.bw)
+                m = (r1 - r0) * g.bw
                 # row-major ws[P, m] = w[cg, P]^T @ x[cg, m]  <=>  column-major ws^T = x^T @ w
                 _gemm(no, tr, m, pp, kk, &x[n, gi * cg, r0 * g.bw], lda, &w2d[gi * cg, 0], ldb, 0, ws, m)
                 _scatter(ws, &out[n, gi * og, 0, 0, 0], og, r0, r1, m, &g, overwrite,
                          bp + gi * og if bp != NULL else NULL)
                 r0 = r1
-    _blas_restore(saved)
+    _blas_restore()
 
 
 
-def conv_direct(const floating[:, :, :, :, ::1] x, const floating[:, :, ::1] w, const floating[:] bias,
+def conv_direct(const floating[:, :, :, :, ::1] x, const floating[:, :, ::1] w, const floating[::1] bias,
                 floating[:, :, ::1] out, tuple kernel, tuple stride, tuple padding, tuple dilation, tuple blocks,
                 int groups, int mode, int num_threads=1):
     """Direct convolution loops (tiny problems, where a GEMM call is mostly overhead); ``bias`` may be None.
@@ -694,6 +811,8 @@ def conv_direct(const floating[:, :, :, :, ::1] x, const floating[:, :, ::1] w, 
                     nonfinite = not (wv - wv == 0)
                     if g.mode == 0 and not nonfinite:
                         # zero padding: visit only the output rows whose input row exists
+                        if e_hi <= e_lo:             # this tap reads only padding columns
+                            continue
                         if tables:
                             a_lo, a_hi, b_lo, b_hi = g.alo[ti], g.ahi[ti], g.blo[tj], g.bhi[tj]
                         else:
@@ -836,7 +955,7 @@ def depthwise_workspace(tuple kernel, tuple stride, tuple dilation, tuple blocks
     return Dp * Hp * Q * stride[2] + blocks[0] * blocks[1] * Q
 
 
-def conv_depthwise(const floating[:, :, :, :, ::1] x, const floating[:, :, ::1] w, const floating[:] bias,
+def conv_depthwise(const floating[:, :, :, :, ::1] x, const floating[:, :, ::1] w, const floating[::1] bias,
                    floating[:, :, ::1] out, tuple kernel, tuple stride, tuple padding, tuple dilation, tuple blocks,
                    int mode, floating[:, ::1] workspace, int num_threads=1):
     """Depthwise convolution (groups == C_in; C_out = og * C_in): each input channel is padded once
@@ -924,7 +1043,7 @@ cdef void _dw_cl_block(const floating* x, const floating* wt, const floating* bi
     _transpose(out + c0 * L, L, ot, nc, L, nc)
 
 
-def conv_depthwise_cl(const floating[:, :, :, :, ::1] x, const floating[:, ::1] wt, const floating[:] bias,
+def conv_depthwise_cl(const floating[:, :, :, :, ::1] x, const floating[:, ::1] wt, const floating[::1] bias,
                       floating[:, :, ::1] out, tuple kernel, tuple stride, tuple padding, tuple dilation, tuple blocks,
                       int mode, Py_ssize_t channels_per_task, floating[:, ::1] workspace, int num_threads=1):
     """Depthwise convolution (groups == C_in == C_out) with the channels as SIMD lanes, for small planes.
@@ -1145,7 +1264,7 @@ def winograd_workspace(Py_ssize_t c_in, Py_ssize_t c_out, Py_ssize_t rows_per_ta
 
 
 def conv_winograd(const floating[:, :, :, :, ::1] x, const floating[:, ::1] u, Py_ssize_t c_out,
-                  const floating[:] bias, floating[:, :, ::1] out, tuple padding, tuple blocks, int mode,
+                  const floating[::1] bias, floating[:, :, ::1] out, tuple padding, tuple blocks, int mode,
                   Py_ssize_t rows_per_task, floating[:, ::1] workspace, int num_threads=1, int tile=2):
     """3x3 stride-1 convolution (groups 1, dilation 1) by Winograd F(tile x tile, 3x3); see the notes above.
 
@@ -1170,7 +1289,7 @@ def conv_winograd(const floating[:, :, :, :, ::1] x, const floating[:, ::1] u, P
     cdef Py_ssize_t t, r, nr, ci, co, e, q, rows_here, orow
     cdef TileRow tp
     cdef Py_ssize_t bad = 0
-    cdef int mm, nco = <int>Co, kc = <int>C, ld = <int>TB
+    cdef Py_ssize_t mm, nco = Co, kc = C, ld = TB
     cdef floating* ws
     cdef floating* V
     cdef floating* M
@@ -1188,11 +1307,11 @@ def conv_winograd(const floating[:, :, :, :, ::1] x, const floating[:, ::1] u, P
                          "and out of shape (N, C_out, L)")
     if ntasks == 0 or Co == 0:
         return 0
+    _check_blas_sizes("conv_winograd", (TB, Co, C))
     if bias is not None:
         bp = &bias[0]
     ws = NULL
-    cdef int saved[MAX_BLAS_LIBS]
-    _blas_single(saved)
+    _blas_single()
     with nogil, parallel(num_threads=num_threads):
         ws = &workspace[threadid(), 0]
         V = ws
@@ -1210,7 +1329,7 @@ def conv_winograd(const floating[:, :, :, :, ::1] x, const floating[:, ::1] u, P
             if nonfinite:
                 bad += 1
                 continue
-            mm = <int>(nr * tw)
+            mm = nr * tw
             for e in range(E):
                 # row-major M[e] (Co, m) = U[e] (Co, C) @ V[e] (C, m)  <=>  column-major M^T = V^T @ U^T
                 _gemm(no, no, mm, nco, kc, V + e * esv, ld, &u[e, 0], kc, 0, M + e * esm, ld)
@@ -1228,5 +1347,5 @@ def conv_winograd(const floating[:, :, :, :, ::1] x, const floating[:, ::1] u, P
                         for q in range(rows_here):
                             for e in range(Wo):
                                 o0[q * Wo + e] = ob[q * T * tw + e]
-    _blas_restore(saved)
+    _blas_restore()
     return bad

@@ -10,4 +10,5 @@ rm -f "$tmp"/convlab/*.so "$tmp"/convlab/_kernels.c
 cd "$tmp"
 CONVLAB_DEBUG_BUILD=1 python3 setup.py -q build_ext --inplace >/dev/null
 PYTHONPATH="$tmp" python3 -c "import convlab, sys; assert convlab.__file__.startswith('$tmp'), convlab.__file__; print('debug build:', convlab.__file__)"
-PYTHONPATH="$tmp" python3 -m pytest -q -p no:cacheprovider tests/test_reference.py tests/test_kernel_paths.py tests/test_golden.py tests/test_errors.py
+PYTHONPATH="$tmp" python3 -m pytest -q -p no:cacheprovider tests/test_reference.py tests/test_kernel_paths.py tests/test_golden.py tests/test_errors.py \
+    tests/test_robustness.py tests/test_fuzz.py

@@ -29,6 +29,16 @@ def assert_close(actual, expected, dtype, reduction=1):
     np.testing.assert_allclose(actual, expected, rtol=tol(dtype, reduction), atol=tol(dtype, reduction) * scale)
 
 
+def run_in_threads(work, count):
+    """Run ``work(i)`` for i < count in that many Python threads at once; return when all have ended."""
+    import threading
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(count)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+
+
 def explorer_frame(ex):
     """An explorer's current frame (its PNG) as an ``(H, W, 3)`` int array."""
     import io

@@ -9,7 +9,7 @@ import convlab
 import convlab.nn as nn
 from convlab import reference as ref
 from convlab.ops import conv as conv_ops
-from helpers import assert_close
+from helpers import assert_close, run_in_threads
 
 PATHS = {
     # non-depthwise layers: direct loop / GEMM per tile / several samples per GEMM; depthwise layers:
@@ -316,7 +316,6 @@ def test_workspace_is_reused_per_thread_and_grown_on_demand():
 
 def test_layers_called_from_two_python_threads_at_once(rng):
     """The kernels release the GIL: two threads running layers at the same time must not share scratch."""
-    import threading
     m = nn.Conv2d(8, 16, 3, padding=1)
     t = nn.ConvTranspose2d(8, 4, 3, stride=2)
     d = nn.Conv2d(32, 32, 3, padding=1, groups=32)
@@ -334,11 +333,7 @@ def test_layers_called_from_two_python_threads_at_once(rng):
             if not all(np.array_equal(g, w) for g, w in zip(got, want[i])):
                 errors.append(i)
 
-    threads = [threading.Thread(target=work, args=(i,)) for i in range(2)]
-    for th in threads:
-        th.start()
-    for th in threads:
-        th.join()
+    run_in_threads(work, 2)
     assert not errors
 
 

@@ -159,10 +159,11 @@ def conv_transpose_nd(input, weight, bias, stride, padding, output_padding, grou
             f"{w.shape[0]} channels, but got {c_in} channels instead"
         )
     check_conv_weight(w.shape, None if bias is None else bias.shape, nd, groups, True, opname)
-    _args.check_spatial_nonempty(x.shape, size, opname)
+    if n:                           # torch takes an empty batch whatever its spatial sizes
+        _args.check_spatial_nonempty(x.shape, size, opname)
     c_out = w.shape[1] * groups
     out_size = geometry.transposed_output_size(size, kernel, stride, padding, output_padding, dilation)
-    if any(o <= 0 for o in out_size):
+    if any(o < 0 or (o == 0 and n) for o in out_size):     # an empty batch may have a size-0 output axis
         raise ShapeError(
             f"Given input size per channel: {tuple(size)}. Calculated output size per channel: {out_size}. "
             f"Output size is too small (padding={padding} removes more than the transposed conv produces)"

@@ -3,7 +3,8 @@
 * The gradient with respect to the input is a transposed convolution of
   ``grad_output`` (im2col's adjoint: GEMM, then col2im).
 * The gradient with respect to the weight is ``grad_output @ unfold(input).T``,
-  summed over the batch (im2col, then GEMM).
+  summed over the batch (im2col, then GEMM, fused tile by tile: the columns of
+  a few output rows at a time, never a sample's whole column matrix).
 """
 from __future__ import annotations
 
@@ -14,8 +15,7 @@ import numpy as np
 from .. import _args, geometry
 from .._args import as_float_array, check_extent, check_kernel_fits, check_spatial_nonempty
 from ..errors import ShapeError
-from ..ops import im2col
-from ..ops.step2_im2col import batch_chunks
+from ..ops.conv import conv_weight_grad
 from .functional import conv_transpose_nd
 
 __all__ = ["conv1d_input", "conv2d_input", "conv3d_input", "conv1d_weight", "conv2d_weight", "conv3d_weight"]
@@ -92,14 +92,8 @@ def _conv_weight(input, weight_size, grad_output, stride, padding, dilation, gro
     if g.shape != (n, c_out, *blocks):
         raise ShapeError(f"conv{nd}d_weight: a conv of input {x.shape} with weight {weight_size} gives output "
                          f"{(n, c_out, *blocks)}, but grad_output has shape {g.shape}")
-    rows = c_in_g * math.prod(kernel)
-    length = math.prod(blocks)
-    gw = np.zeros((groups, c_out // groups, rows), dtype=x.dtype)
-    g3 = g.reshape(n, groups, c_out // groups, length)
-    for a, b in batch_chunks(n, c_in * math.prod(kernel) * length * x.itemsize):
-        cols = im2col(x[a:b], tuple(kernel), stride, padding, dilation, blocks)
-        cols = cols.reshape(b - a, groups, rows, length)
-        gw += np.matmul(g3[a:b], cols.transpose(0, 1, 3, 2)).sum(axis=0)
+    # im2col fused with the GEMM per tile of output rows (one small workspace per thread)
+    gw = conv_weight_grad(x, g, kernel, stride, padding, dilation, blocks, groups)
     return gw.reshape(weight_size)
 
 

@@ -42,13 +42,27 @@ def _symbol_pair(filepath, name_pairs):
     return None
 
 
+def _inside(path, dirs) -> bool:
+    """Whether ``path`` lies in one of the folders ``dirs`` (compared by whole path components:
+    ``numpy.libs_x/lib.so`` is not inside ``numpy.libs``)."""
+    path = os.path.abspath(path)
+    for d in dirs:
+        d = os.path.abspath(d)
+        try:
+            if os.path.commonpath([path, d]) == d:
+                return True
+        except ValueError:          # different drives (Windows)
+            continue
+    return False
+
+
 def _find_numpy_openblas(controllers):
     """(controller, CDLL, sgemm address, dgemm address) of NumPy's bundled ILP64 OpenBLAS, or None."""
     import numpy as np
     root = os.path.dirname(os.path.dirname(os.path.abspath(np.__file__)))
     dirs = (os.path.join(root, "numpy.libs"), os.path.dirname(os.path.abspath(np.__file__)))
     for c in controllers:
-        if c.internal_api == "openblas" and c.filepath.startswith(dirs):
+        if c.internal_api == "openblas" and _inside(c.filepath, dirs):
             found = _symbol_pair(c.filepath, [(f"{p}sgemm_64_", f"{p}dgemm_64_") for p in ("scipy_", "")])
             return None if found is None else (c, *found)
     return None
@@ -75,7 +89,7 @@ def _setup():
     blas = [c for c in ThreadpoolController().lib_controllers if c.user_api == "blas"]
     root = os.path.dirname(os.path.dirname(os.path.abspath(scipy.__file__)))
     scipy_dirs = (os.path.join(root, "scipy.libs"), os.path.dirname(os.path.abspath(scipy.__file__)))
-    pinned = [c for c in blas if c.filepath.startswith(scipy_dirs)]
+    pinned = [c for c in blas if _inside(c.filepath, scipy_dirs)]
     found = None if os.environ.get("CONVLAB_BLAS", "") == "scipy" else _find_numpy_openblas(blas)
     if found is None:
         _kernels.set_blas_gemm(0, 0)
@@ -101,6 +115,14 @@ def blas_pinned_by_caller() -> bool:
     """Whether callers of the GEMM kernels must wrap them in :func:`single_threaded_blas`
     (False when the kernels pin the BLAS themselves)."""
     return bool(_setup()[0])
+
+
+def blas_index_max() -> int:
+    """The largest GEMM size or leading dimension the kernels can pass to the BLAS in use (2**63 - 1 for
+    NumPy's ILP64 OpenBLAS, 2**31 - 1 for SciPy's ``cython_blas``)."""
+    _setup()
+    from .. import _kernels
+    return _kernels.blas_index_max()
 
 
 def blas_backend() -> str:

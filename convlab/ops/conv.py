@@ -26,7 +26,7 @@ import numpy as np
 
 from .. import _kernels
 from .._config import get_num_threads
-from ._blas import blas_pinned_by_caller, single_threaded_blas
+from ._blas import blas_index_max, blas_pinned_by_caller, single_threaded_blas
 from ._volume import lift3
 
 MODE_CODES = {"zeros": 0, "reflect": 1, "replicate": 2, "circular": 3}
@@ -39,6 +39,7 @@ DEPTHWISE_CL_MAX_PLANE = 100        # depthwise on input planes up to this many 
 DEPTHWISE_CL_MAX_TAPS = 64          # (it keeps one pointer per tap on its stack)
 DEPTHWISE_CL_MIN_CHANNELS = 16      # fewer channels than this fill too few vector lanes
 DEPTHWISE_CL_CHANNELS = 64          # channels per task: 8 AVX vectors of float32
+DEPTHWISE_MAX_WORKSPACE_RATIO = 4   # conv_depthwise's padded plane at most this many times input + output plane
 WINOGRAD = True                     # 3x3 stride-1 layers by Winograd (see conv_winograd)
 WINOGRAD_MIN_CHANNELS = 16          # C_in and C_out: narrower GEMMs lose what the transforms save
 WINOGRAD_MIN_PLANE = 196            # output cells per plane (14x14): smaller planes waste their edge tiles
@@ -150,6 +151,16 @@ class ConvPlan:
         threads = _threads(macs)
         spec = "float" if dtype == np.float32 else "double"
         out_shape = self.out_shape
+        plane = math.prod(x_shape[2:])
+        # conv_depthwise pads a whole plane per thread: with a huge stride or padding (a few outputs far
+        # apart) that plane dwarfs input and output (stride 2**40 asked for 8 TiB), so the GEMM path
+        # (padding applied by index) takes those layers instead
+        depthwise_ok = cg == 1 and _kernels.depthwise_workspace(*args[:2], args[3], args[4]) \
+            <= DEPTHWISE_MAX_WORKSPACE_RATIO * (plane + length) + 4096
+        # every size and leading dimension of a GEMM must fit the BLAS's integers (SciPy's are 32-bit);
+        # beyond that the direct loop, which indexes with Py_ssize_t, does the work
+        blas_ok = max(length * max(1, _samples_per_gemm(n, groups, length, threads)), cg * k, c_out) \
+            <= blas_index_max()
         if macs == 0:
             def run(x, w, b):
                 out = np.zeros(out_shape, dtype=dtype)
@@ -164,21 +175,21 @@ class ConvPlan:
                     out += np.asarray(b)[:, None]
                 return out
         elif cg == 1 and c_out == c_in >= DEPTHWISE_CL_MIN_CHANNELS and k <= DEPTHWISE_CL_MAX_TAPS \
-                and math.prod(x_shape[2:]) <= DEPTHWISE_CL_MAX_PLANE:
+                and plane <= DEPTHWISE_CL_MAX_PLANE:
             # depthwise on tiny planes (MobileNet's 7x7): channels-last, the channels are the vector lanes
             kern = _kernels.conv_depthwise_cl[spec]
             cb = min(c_out, DEPTHWISE_CL_CHANNELS)
             code = MODE_CODES[mode]
             threads = min(threads, n * -(-c_out // cb))
-            get_ws = workspace_getter((max(threads, 1), (math.prod(x_shape[2:]) + length + 1) * cb), dtype)
+            get_ws = workspace_getter((max(threads, 1), (plane + length + 1) * cb), dtype)
 
             def run(x, w, b):
                 out = np.empty(out_shape, dtype=dtype)
                 wt = np.ascontiguousarray(np.asarray(w).reshape(c_out, k).T)
                 ws = get_ws()
-                kern(np.ascontiguousarray(x).reshape(x5_shape), wt, b, out, *args5, code, cb, ws, threads)
+                kern(np.ascontiguousarray(x).reshape(x5_shape), wt, _bias(b, dtype), out, *args5, code, cb, ws, threads)
                 return out
-        elif cg == 1:
+        elif depthwise_ok:
             # depthwise: each input channel padded once, then one long run per tap (see conv_depthwise)
             kern = _kernels.conv_depthwise[spec]
             w3 = (c_out, 1, k)
@@ -190,18 +201,18 @@ class ConvPlan:
             def run(x, w, b):
                 out = np.empty(out_shape, dtype=dtype)
                 ws = get_ws()
-                kern(np.ascontiguousarray(x).reshape(x5_shape), np.ascontiguousarray(w).reshape(w3), b, out,
-                     *args5, code, ws, threads)
+                kern(np.ascontiguousarray(x).reshape(x5_shape), np.ascontiguousarray(w).reshape(w3), _bias(b, dtype),
+                     out, *args5, code, ws, threads)
                 return out
-        elif macs < DIRECT_MAX_MACS:
+        elif macs < DIRECT_MAX_MACS or not blas_ok:
             kern = _kernels.conv_direct[spec]
             w3 = (c_out, cg, k)
             code = MODE_CODES[mode]
 
             def run(x, w, b):
                 out = np.empty(out_shape, dtype=dtype)
-                kern(np.ascontiguousarray(x).reshape(x5_shape), np.ascontiguousarray(w).reshape(w3), b, out, *args,
-                     code, threads)
+                kern(np.ascontiguousarray(x).reshape(x5_shape), np.ascontiguousarray(w).reshape(w3), _bias(b, dtype),
+                     out, *args, code, threads)
                 return out
         elif WINOGRAD and kernel3 == (1, 3, 3) and stride3 == (1, 1, 1) and dilation3 == (1, 1, 1) and groups == 1 \
                 and not padding3[0] and min(c_in, c_out) >= WINOGRAD_MIN_CHANNELS \
@@ -217,6 +228,12 @@ class ConvPlan:
 
     def __call__(self, x, w, b=None):
         return self.run(x, w, b)
+
+
+def _bias(b, dtype):
+    """The bias as the kernels read it: contiguous, of the input's dtype (a module's bias may be a strided
+    view or of another dtype), or None."""
+    return None if b is None else np.ascontiguousarray(b, dtype=dtype)
 
 
 def conv_transpose_forward(x, w, out_size, kernel, stride, padding, dilation, groups, bias=None):
@@ -247,6 +264,8 @@ def conv_transpose_forward(x, w, out_size, kernel, stride, padding, dilation, gr
         out[...] = fill
     if macs == 0:
         return out
+    if overwrite and bias is not None:
+        bias = np.ascontiguousarray(bias, dtype=x.dtype)
     x3 = np.ascontiguousarray(x).reshape(n, c_in, length)
     w2d = np.ascontiguousarray(w).reshape(c_in, og * k)
     threads = min(_threads(macs), n * groups)
@@ -266,6 +285,38 @@ def conv_transpose_forward(x, w, out_size, kernel, stride, padding, dilation, gr
                                      lift3(stride, 1), lift3(padding, 0), lift3(dilation, 1), blocks, groups, per,
                                      ws, threads, samples, bias if overwrite else None, overwrite)
     return out
+
+
+def conv_weight_grad(x, grad_out, kernel, stride, padding, dilation, blocks, groups):
+    """``gw[g] = sum_n grad_out[n, g] @ im2col(x)[n, g].T``: the gradient of a zero-padded convolution with
+    respect to its weight, as ``(C_out, C_in/groups * prod(kernel))``.
+
+    x : (N, C_in, *S); grad_out : (N, C_out, *blocks), same dtype. im2col is fused with the GEMM tile by
+    tile (conv_weight_gemm), so the extra memory is one small workspace and one weight-sized partial sum
+    per thread, never a sample's whole column matrix.
+    """
+    n, c_in = x.shape[:2]
+    c_out = grad_out.shape[1]
+    cg = c_in // groups
+    k = math.prod(kernel)
+    length = math.prod(blocks)
+    macs = n * c_out * length * cg * k
+    if macs == 0:
+        return np.zeros((c_out, cg * k), dtype=x.dtype)
+    b3 = lift3(blocks, 1)
+    rows = length // b3[-1]
+    threads = _threads(macs)
+    per = _rows_per_tile(cg * k * b3[-1] * x.itemsize, rows, n * groups, threads, b3[-1])
+    threads = max(1, min(threads, n * groups * -(-rows // per)))
+    ws = workspace((threads, cg * k * per * b3[-1]), x.dtype)
+    parts = np.zeros((threads, c_out, cg * k), dtype=x.dtype)
+    pin = single_threaded_blas if blas_pinned_by_caller() else contextlib.nullcontext
+    with pin():
+        _kernels.conv_weight_gemm(np.ascontiguousarray(x).reshape((n, c_in) + lift3(x.shape[2:], 1)),
+                                  np.ascontiguousarray(grad_out).reshape(n, c_out, length), parts,
+                                  lift3(kernel, 1), lift3(stride, 1), lift3(padding, 0), lift3(dilation, 1), b3,
+                                  groups, per, ws, threads)
+    return parts[0] if threads == 1 else parts.sum(axis=0)
 
 
 def _gemm_runner(x5_shape, c_out, cg, dtype, k, length, args, blocks, n, groups, threads, mode, out_shape):
@@ -289,8 +340,8 @@ def _gemm_runner(x5_shape, c_out, cg, dtype, k, length, args, blocks, n, groups,
         out = np.empty(out_shape, dtype=dtype)
         ws = get_ws()
         with pin():
-            kern(np.ascontiguousarray(x).reshape(x5_shape), np.ascontiguousarray(w).reshape(w2), b, out,
-                 *args, code, per, ws, threads, samples)
+            kern(np.ascontiguousarray(x).reshape(x5_shape), np.ascontiguousarray(w).reshape(w2), _bias(b, dtype),
+                 out, *args, code, per, ws, threads, samples)
         return out
     return run
 
@@ -328,8 +379,8 @@ def _winograd_runner(x5_shape, c_out, dtype, padding3, blocks3, code, threads, f
             return fallback(x, w, b)
         out = np.empty(out_shape, dtype=dtype)
         with pin():
-            bad = kern(np.ascontiguousarray(x).reshape(x5_shape), u, c_out, b, out, padding3, blocks3, code, rows,
-                       ws[planes * u_len:].reshape(threads, per_thread), threads, tile)
+            bad = kern(np.ascontiguousarray(x).reshape(x5_shape), u, c_out, _bias(b, dtype), out, padding3, blocks3,
+                       code, rows, ws[planes * u_len:].reshape(threads, per_thread), threads, tile)
         return fallback(x, w, b) if bad else out
     run.tile = tile
     return run

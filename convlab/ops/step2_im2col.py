@@ -17,18 +17,6 @@ def copy_threads(elements: int, planes: int) -> int:
     return 1 if elements < PARALLEL_MIN_ELEMENTS else max(1, min(get_num_threads(), planes))
 
 
-# Columns are built for a slice of the batch at a time, so a call's extra memory
-# is bounded by this many bytes of columns (plus the output), not by N.
-COLUMN_BUDGET_BYTES = 64 * 2**20
-
-
-def batch_chunks(n: int, bytes_per_sample: int):
-    """``(start, stop)`` slices of a batch of ``n`` whose columns fit in ``COLUMN_BUDGET_BYTES``."""
-    step = max(1, COLUMN_BUDGET_BYTES // max(bytes_per_sample, 1))
-    for start in range(0, n, step):
-        yield start, min(n, start + step)
-
-
 def im2col(x, kernel_size, stride, padding, dilation, blocks):
     """Columns of ``x``: ``(N, C, *S) -> (N, C * prod(kernel_size), prod(blocks))``.
 
