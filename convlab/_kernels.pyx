@@ -36,6 +36,12 @@ The Python wrappers in ``convlab.ops`` own validation, dtype, contiguity and
 allocation: these functions trust their arguments (bounds checking is compiled
 out unless ``CONVLAB_DEBUG_BUILD=1``).
 
+Map of this file (shared declarations -- ``Geom``, the padding modes, the BLAS types -- are in
+``_kernels.pxd``): 0. geometry helpers and SIMD wrappers; 1. gather / scatter (``im2col``,
+``col2im``); 2. GEMM (the BLAS call, ``conv_gemm``, ``conv_weight_gemm``); 3. transposed
+(``conv_transpose_gemm``); 4. depthwise (``conv_depthwise``, ``conv_depthwise_cl``);
+5. Winograd (``winograd_weights``, ``conv_winograd``); 6. direct (``conv_direct``).
+
 Per spatial axis, block (output) index ``o``, tap ``t``::
 
     input index  i = o * stride - padding + t * dilation
@@ -45,31 +51,15 @@ from cython.parallel cimport parallel, prange, threadid
 from libc.string cimport memset
 from scipy.linalg.cython_blas cimport dgemm, sgemm
 
-cdef struct Geom:
-    Py_ssize_t D, H, W            # input (im2col) or output (col2im) volume of one channel
-    Py_ssize_t kd, kh, kw
-    Py_ssize_t sd, sh, sw
-    Py_ssize_t pd, ph, pw
-    Py_ssize_t dd, dh, dw
-    Py_ssize_t bd, bh, bw         # blocks per axis
-    int mode
-    Py_ssize_t alo[16]            # ... and of kernel depth tap ti: output depths [alo[ti], ahi[ti])
-    Py_ssize_t ahi[16]
-    Py_ssize_t blo[16]            # ... and of kernel row tap tj: output rows [blo[tj], bhi[tj])
-    Py_ssize_t bhi[16]
-    Py_ssize_t clo[16]            # blocks whose column tap tl reads a real cell: [clo[tl], chi[tl]) (tl < 16)
-    Py_ssize_t chi[16]
-
-
 cdef inline Py_ssize_t _src(Py_ssize_t i, Py_ssize_t size, int mode) noexcept nogil:
     """The input cell read at index ``i`` (maybe outside), or -1 for a zero."""
     if 0 <= i < size:
         return i
-    if mode == 0:
+    if mode == ZEROS:
         return -1
-    if mode == 1:                       # reflect: mirror about the edge cell (pad < size)
+    if mode == REFLECT:                 # reflect: mirror about the edge cell (pad < size)
         return -i if i < 0 else 2 * (size - 1) - i
-    if mode == 2:                       # replicate: the edge cell
+    if mode == REPLICATE:               # replicate: the edge cell
         return 0 if i < 0 else size - 1
     i = i % size                        # circular
     return i + size if i < 0 else i
@@ -255,6 +245,10 @@ cdef inline Py_ssize_t _chi(Py_ssize_t tl, const Geom* g) noexcept nogil:
     return g.chi[tl] if tl < 16 else _col_hi(tl, g)
 
 
+# =================================================================================================================
+# 1. Gather / scatter: im2col and col2im (and the row copies the GEMM kernels share)
+# =================================================================================================================
+
 cdef void _gather(const floating* x, floating* ws, Py_ssize_t cg, Py_ssize_t r0, Py_ssize_t r1, Py_ssize_t ld,
                   const Geom* g, Py_ssize_t ns=1, Py_ssize_t x_step=0, Py_ssize_t ws_step=0) noexcept nogil:
     """Columns of output rows [r0, r1) (row = (od, oh) pair) for cg channels starting at x.
@@ -360,13 +354,52 @@ cdef void _scatter(const floating* ws, floating* out, Py_ssize_t cg, Py_ssize_t 
                     row = row + ld
 
 
-ctypedef long long blas64
-ctypedef void (*sgemm64_t)(const char*, const char*, const blas64*, const blas64*, const blas64*, const float*,
-                           const float*, const blas64*, const float*, const blas64*, const float*, float*,
-                           const blas64*) noexcept nogil
-ctypedef void (*dgemm64_t)(const char*, const char*, const blas64*, const blas64*, const blas64*, const double*,
-                           const double*, const blas64*, const double*, const blas64*, const double*, double*,
-                           const blas64*) noexcept nogil
+def im2col(const floating[:, :, :, :, ::1] x, floating[:, :, ::1] cols, tuple kernel, tuple stride,
+           tuple padding, tuple dilation, tuple blocks, int num_threads=1, int mode=ZEROS):
+    """Gather sliding blocks into columns.
+
+    NumPy equivalent: ``cols[n, (c, t), o] = xpad[n, c, o*s + t*d]`` (torch's ``unfold``, N-d).
+
+    x    : (N, C, D, H, W) contiguous, unpadded; mode 0..3 = zeros, reflect, replicate, circular.
+    cols : (N, C*kd*kh*kw, bd*bh*bw), fully overwritten.
+    """
+    cdef Geom g = _geom((x.shape[2], x.shape[3], x.shape[4]), kernel, stride, padding, dilation, blocks, mode)
+    cdef Py_ssize_t N = x.shape[0], C = x.shape[1], K = g.kd * g.kh * g.kw
+    cdef Py_ssize_t L = g.bd * g.bh * g.bw, t, n, c
+    if N * C == 0 or L == 0:
+        return
+    with nogil:
+        for t in prange(N * C, schedule="static", num_threads=num_threads):
+            n = t // C
+            c = t - n * C
+            _gather(&x[n, c, 0, 0, 0], &cols[n, c * K, 0], 1, 0, g.bd * g.bh, L, &g)
+
+
+def col2im(const floating[:, :, ::1] cols, floating[:, :, :, :, ::1] out, tuple kernel, tuple stride,
+           tuple padding, tuple dilation, tuple blocks, int num_threads=1):
+    """Scatter-add columns back into a volume (the adjoint of im2col; overlaps are summed).
+
+    NumPy equivalent: ``np.add.at(out, (n, c, o*s - p + t*d), cols[n, (c, t), o])`` for in-range targets.
+    out : (N, C, D, H, W), accumulated into (the caller zeroes it).
+    """
+    cdef Geom g = _geom((out.shape[2], out.shape[3], out.shape[4]), kernel, stride, padding, dilation, blocks, ZEROS)
+    cdef Py_ssize_t N = out.shape[0], C = out.shape[1], K = g.kd * g.kh * g.kw
+    cdef Py_ssize_t L = g.bd * g.bh * g.bw, t, n, c
+    if N * C == 0 or L == 0:
+        return
+    with nogil:
+        # one (sample, channel) plane per iteration: no two threads write the same element
+        for t in prange(N * C, schedule="static", num_threads=num_threads):
+            n = t // C
+            c = t - n * C
+            _scatter(&cols[n, c * K, 0], &out[n, c, 0, 0, 0], 1, 0, g.bd * g.bh, L, &g)
+
+
+# =================================================================================================================
+# 2. GEMM: the BLAS call (Fortran sgemm/dgemm, 64-bit when NumPy's OpenBLAS is found), its thread pinning, and the
+#    fused im2col + GEMM forward and weight-gradient kernels
+# =================================================================================================================
+
 cdef sgemm64_t _sgemm64 = NULL      # NumPy's OpenBLAS (ILP64), when set_blas_gemm() found it
 cdef dgemm64_t _dgemm64 = NULL
 
@@ -493,47 +526,6 @@ cdef int _check_blas_sizes(str kernel, tuple sizes) except -1:
     return 0
 
 
-def im2col(const floating[:, :, :, :, ::1] x, floating[:, :, ::1] cols, tuple kernel, tuple stride,
-           tuple padding, tuple dilation, tuple blocks, int num_threads=1, int mode=0):
-    """Gather sliding blocks into columns.
-
-    NumPy equivalent: ``cols[n, (c, t), o] = xpad[n, c, o*s + t*d]`` (torch's ``unfold``, N-d).
-
-    x    : (N, C, D, H, W) contiguous, unpadded; mode 0..3 = zeros, reflect, replicate, circular.
-    cols : (N, C*kd*kh*kw, bd*bh*bw), fully overwritten.
-    """
-    cdef Geom g = _geom((x.shape[2], x.shape[3], x.shape[4]), kernel, stride, padding, dilation, blocks, mode)
-    cdef Py_ssize_t N = x.shape[0], C = x.shape[1], K = g.kd * g.kh * g.kw
-    cdef Py_ssize_t L = g.bd * g.bh * g.bw, t, n, c
-    if N * C == 0 or L == 0:
-        return
-    with nogil:
-        for t in prange(N * C, schedule="static", num_threads=num_threads):
-            n = t // C
-            c = t - n * C
-            _gather(&x[n, c, 0, 0, 0], &cols[n, c * K, 0], 1, 0, g.bd * g.bh, L, &g)
-
-
-def col2im(const floating[:, :, ::1] cols, floating[:, :, :, :, ::1] out, tuple kernel, tuple stride,
-           tuple padding, tuple dilation, tuple blocks, int num_threads=1):
-    """Scatter-add columns back into a volume (the adjoint of im2col; overlaps are summed).
-
-    NumPy equivalent: ``np.add.at(out, (n, c, o*s - p + t*d), cols[n, (c, t), o])`` for in-range targets.
-    out : (N, C, D, H, W), accumulated into (the caller zeroes it).
-    """
-    cdef Geom g = _geom((out.shape[2], out.shape[3], out.shape[4]), kernel, stride, padding, dilation, blocks, 0)
-    cdef Py_ssize_t N = out.shape[0], C = out.shape[1], K = g.kd * g.kh * g.kw
-    cdef Py_ssize_t L = g.bd * g.bh * g.bw, t, n, c
-    if N * C == 0 or L == 0:
-        return
-    with nogil:
-        # one (sample, channel) plane per iteration: no two threads write the same element
-        for t in prange(N * C, schedule="static", num_threads=num_threads):
-            n = t // C
-            c = t - n * C
-            _scatter(&cols[n, c * K, 0], &out[n, c, 0, 0, 0], 1, 0, g.bd * g.bh, L, &g)
-
-
 cdef struct GemmTask:
     Py_ssize_t n, gi, r0, r1          # first sample, group, output rows [r0, r1)
 
@@ -643,7 +635,7 @@ def conv_weight_gemm(const floating[:, :, :, :, ::1] x, const floating[:, :, ::1
     result does not depend on which thread finished first).
     workspace : (num_threads, cg*K*rows_per_tile*bw), one row per thread (allocated by the caller).
     """
-    cdef Geom g = _geom((x.shape[2], x.shape[3], x.shape[4]), kernel, stride, padding, dilation, blocks, 0)
+    cdef Geom g = _geom((x.shape[2], x.shape[3], x.shape[4]), kernel, stride, padding, dilation, blocks, ZEROS)
     cdef Py_ssize_t N = x.shape[0], C = x.shape[1], C_out = gout.shape[1]
     cdef Py_ssize_t cg = C // groups, og = C_out // groups, K = g.kd * g.kh * g.kw
     cdef Py_ssize_t rows = g.bd * g.bh, L = rows * g.bw
@@ -679,6 +671,10 @@ def conv_weight_gemm(const floating[:, :, :, :, ::1] x, const floating[:, :, ::1
     _blas_restore()
 
 
+# =================================================================================================================
+# 3. Transposed: GEMM into a workspace, then col2im
+# =================================================================================================================
+
 def conv_transpose_gemm(const floating[:, :, ::1] x, const floating[:, ::1] w2d, floating[:, :, :, :, ::1] out,
                         tuple kernel, tuple stride, tuple padding, tuple dilation, tuple blocks, int groups,
                         Py_ssize_t rows_per_tile, floating[:, ::1] workspace, int num_threads=1,
@@ -697,7 +693,7 @@ def conv_transpose_gemm(const floating[:, :, ::1] x, const floating[:, ::1] w2d,
     is stored once as column + bias (bias may be None), so out need not be initialised there; cells
     no block reaches (an output_padding tail) are the caller's to fill.
     """
-    cdef Geom g = _geom((out.shape[2], out.shape[3], out.shape[4]), kernel, stride, padding, dilation, blocks, 0)
+    cdef Geom g = _geom((out.shape[2], out.shape[3], out.shape[4]), kernel, stride, padding, dilation, blocks, ZEROS)
     cdef Py_ssize_t N = x.shape[0], C = x.shape[1], P = w2d.shape[1]
     cdef Py_ssize_t cg = C // groups, K = g.kd * g.kh * g.kw, og = P // K
     cdef Py_ssize_t rows = g.bd * g.bh, L = rows * g.bw
@@ -755,105 +751,9 @@ def conv_transpose_gemm(const floating[:, :, ::1] x, const floating[:, ::1] w2d,
 
 
 
-def conv_direct(const floating[:, :, :, :, ::1] x, const floating[:, :, ::1] w, const floating[::1] bias,
-                floating[:, :, ::1] out, tuple kernel, tuple stride, tuple padding, tuple dilation, tuple blocks,
-                int groups, int mode, int num_threads=1):
-    """Direct convolution loops (tiny problems, where a GEMM call is mostly overhead); ``bias`` may be None.
-
-    NumPy equivalent: ``out[n, co, o] = sum_{ci, t} w[co, ci, t] * xpad[n, g*cg + ci, o*s + t*d]``.
-
-    x : (N, C_in, D, H, W) unpadded; w : (C_out, C_in/groups, K); out : (N, C_out, L), overwritten.
-    """
-    cdef Geom g = _geom((x.shape[2], x.shape[3], x.shape[4]), kernel, stride, padding, dilation, blocks, mode)
-    cdef Py_ssize_t N = x.shape[0], C = x.shape[1], C_out = w.shape[0]
-    cdef Py_ssize_t cg = C // groups, og = C_out // groups, K = g.kd * g.kh * g.kw
-    cdef Py_ssize_t plane = g.D * g.H * g.W, L = g.bd * g.bh * g.bw
-    cdef Py_ssize_t t, n, co, ci, k, ti, tj, tl, a, b, e, zs, ys, xs, e_lo, e_hi, off
-    cdef floating wv
-    cdef bint nonfinite
-    cdef Py_ssize_t a_lo, a_hi, b_lo, b_hi
-    cdef bint tables = g.kd <= 16 and g.kh <= 16      # per-tap row ranges precomputed below
-    cdef floating* orow
-    cdef const floating* xc
-    cdef const floating* src
-    cdef bint has_bias = bias is not None
-    if N * C_out == 0 or L == 0:
-        return
-    if tables:                          # the same for every plane: computed once
-        for ti in range(g.kd):
-            g.alo[ti] = _lo(ti, g.D, g.pd, g.dd, g.sd, g.bd)
-            g.ahi[ti] = _hi(ti, g.D, g.pd, g.dd, g.sd, g.bd)
-        for tj in range(g.kh):
-            g.blo[tj] = _lo(tj, g.H, g.ph, g.dh, g.sh, g.bh)
-            g.bhi[tj] = _hi(tj, g.H, g.ph, g.dh, g.sh, g.bh)
-    with nogil:
-        for t in prange(N * C_out, schedule="static", num_threads=num_threads):
-            n = t // C_out
-            co = t - n * C_out
-            orow = &out[n, co, 0]
-            if has_bias:
-                for e in range(L):
-                    orow[e] = bias[co]
-            else:
-                memset(orow, 0, L * sizeof(floating))
-            for ci in range(cg):
-                xc = &x[n, (co // og) * cg + ci, 0, 0, 0]
-                for k in range(K):
-                    wv = w[co, ci, k]
-                    ti = k // (g.kh * g.kw)
-                    tj = (k // g.kw) % g.kh
-                    tl = k % g.kw
-                    e_lo = _col_lo(tl, &g)
-                    e_hi = _col_hi(tl, &g)
-                    off = tl * g.dw - g.pw
-                    # A non-finite weight times a zero-padding cell is NaN (as in torch): only then
-                    # are the padding cells visited; otherwise they add nothing and are skipped.
-                    nonfinite = not (wv - wv == 0)
-                    if g.mode == 0 and not nonfinite:
-                        # zero padding: visit only the output rows whose input row exists
-                        if e_hi <= e_lo:             # this tap reads only padding columns
-                            continue
-                        if tables:
-                            a_lo, a_hi, b_lo, b_hi = g.alo[ti], g.ahi[ti], g.blo[tj], g.bhi[tj]
-                        else:
-                            a_lo = _lo(ti, g.D, g.pd, g.dd, g.sd, g.bd)
-                            a_hi = _hi(ti, g.D, g.pd, g.dd, g.sd, g.bd)
-                            b_lo = _lo(tj, g.H, g.ph, g.dh, g.sh, g.bh)
-                            b_hi = _hi(tj, g.H, g.ph, g.dh, g.sh, g.bh)
-                        for a in range(a_lo, a_hi):
-                            zs = a * g.sd - g.pd + ti * g.dd
-                            for b in range(b_lo, b_hi):
-                                src = xc + (zs * g.H + b * g.sh - g.ph + tj * g.dh) * g.W + e_lo * g.sw + off
-                                orow = &out[n, co, (a * g.bh + b) * g.bw + e_lo]
-                                _axpy(orow, wv, src, e_hi - e_lo, g.sw)
-                        continue
-                    for a in range(g.bd):
-                        zs = _src(a * g.sd - g.pd + ti * g.dd, g.D, g.mode)
-                        if zs < 0 and not nonfinite:
-                            continue
-                        for b in range(g.bh):
-                            ys = _src(b * g.sh - g.ph + tj * g.dh, g.H, g.mode)
-                            orow = &out[n, co, (a * g.bh + b) * g.bw]
-                            if zs < 0 or ys < 0:
-                                if nonfinite:
-                                    for e in range(g.bw):
-                                        orow[e] += wv * 0
-                                continue
-                            src = xc + (zs * g.H + ys) * g.W
-                            for e in range(e_lo):
-                                xs = _src(e * g.sw + off, g.W, g.mode)
-                                if xs >= 0:
-                                    orow[e] += wv * src[xs]
-                                elif nonfinite:
-                                    orow[e] += wv * 0
-                            _axpy(orow + e_lo, wv, src + e_lo * g.sw + off, e_hi - e_lo, g.sw)
-                            for e in range(e_hi, g.bw):
-                                xs = _src(e * g.sw + off, g.W, g.mode)
-                                if xs >= 0:
-                                    orow[e] += wv * src[xs]
-                                elif nonfinite:
-                                    orow[e] += wv * 0
-
+# =================================================================================================================
+# 4. Depthwise: padded plane per channel; channels-last for tiny planes
+# =================================================================================================================
 
 cdef void _dw_channel(const floating* xc, const floating* w, const floating* bias, floating* out, Py_ssize_t og,
                       Py_ssize_t K, floating* xp, floating* ext, const Geom* g) noexcept nogil:
@@ -882,7 +782,7 @@ cdef void _dw_channel(const floating* xc, const floating* w, const floating* bia
     # padded input: [c_lo, c_hi) of each row are real cells in a row-copy, the rest by _src
     c_lo = g.pw if g.pw < Wn else Wn
     c_hi = g.pw + g.W if g.pw + g.W < Wn else Wn
-    if g.mode == 0:
+    if g.mode == ZEROS:
         # zero padding: the caller zeroed xp once, and only the real cells are ever written
         for r3 in range(g.pd if g.pd < Dp else Dp, g.pd + g.D if g.pd + g.D < Dp else Dp):
             for r2 in range(g.ph if g.ph < Hp else Hp, g.ph + g.H if g.ph + g.H < Hp else Hp):
@@ -890,7 +790,7 @@ cdef void _dw_channel(const floating* xc, const floating* w, const floating* bia
                 src = xc + ((r3 - g.pd) * g.H + r2 - g.ph) * g.W
                 for c in range(c_lo, c_hi):
                     row[c] = src[c - g.pw]
-    for r3 in range(Dp if g.mode != 0 else 0):
+    for r3 in range(Dp if g.mode != ZEROS else 0):
         zs = _src(r3 - g.pd, g.D, g.mode)
         for r2 in range(Hp):
             ys = _src(r2 - g.ph, g.H, g.mode)
@@ -1077,6 +977,10 @@ def conv_depthwise_cl(const floating[:, :, :, :, ::1] x, const floating[:, ::1] 
             nc = C - c0 if C - c0 < cb else cb
             _dw_cl_block(&x[n, 0, 0, 0, 0], &wt[0, 0], bp, &out[n, 0, 0], C, c0, nc, ws, &g)
 
+
+# =================================================================================================================
+# 5. Winograd
+# =================================================================================================================
 
 # ---------------------------------------------------------------------------------------------------------------
 # Winograd F(m x m, 3x3), m = 2 or 4: 3x3 stride-1 convolutions with fewer multiplications (Lavin & Gray, 2016).
@@ -1349,3 +1253,112 @@ def conv_winograd(const floating[:, :, :, :, ::1] x, const floating[:, ::1] u, P
                                 o0[q * Wo + e] = ob[q * T * tw + e]
     _blas_restore()
     return bad
+
+
+# =================================================================================================================
+# 6. Direct: plain loops for tiny problems
+# =================================================================================================================
+
+def conv_direct(const floating[:, :, :, :, ::1] x, const floating[:, :, ::1] w, const floating[::1] bias,
+                floating[:, :, ::1] out, tuple kernel, tuple stride, tuple padding, tuple dilation, tuple blocks,
+                int groups, int mode, int num_threads=1):
+    """Direct convolution loops (tiny problems, where a GEMM call is mostly overhead); ``bias`` may be None.
+
+    NumPy equivalent: ``out[n, co, o] = sum_{ci, t} w[co, ci, t] * xpad[n, g*cg + ci, o*s + t*d]``.
+
+    x : (N, C_in, D, H, W) unpadded; w : (C_out, C_in/groups, K); out : (N, C_out, L), overwritten.
+    """
+    cdef Geom g = _geom((x.shape[2], x.shape[3], x.shape[4]), kernel, stride, padding, dilation, blocks, mode)
+    cdef Py_ssize_t N = x.shape[0], C = x.shape[1], C_out = w.shape[0]
+    cdef Py_ssize_t cg = C // groups, og = C_out // groups, K = g.kd * g.kh * g.kw
+    cdef Py_ssize_t plane = g.D * g.H * g.W, L = g.bd * g.bh * g.bw
+    cdef Py_ssize_t t, n, co, ci, k, ti, tj, tl, a, b, e, zs, ys, xs, e_lo, e_hi, off
+    cdef floating wv
+    cdef bint nonfinite
+    cdef Py_ssize_t a_lo, a_hi, b_lo, b_hi
+    cdef bint tables = g.kd <= 16 and g.kh <= 16      # per-tap row ranges precomputed below
+    cdef floating* orow
+    cdef const floating* xc
+    cdef const floating* src
+    cdef bint has_bias = bias is not None
+    if N * C_out == 0 or L == 0:
+        return
+    if tables:                          # the same for every plane: computed once
+        for ti in range(g.kd):
+            g.alo[ti] = _lo(ti, g.D, g.pd, g.dd, g.sd, g.bd)
+            g.ahi[ti] = _hi(ti, g.D, g.pd, g.dd, g.sd, g.bd)
+        for tj in range(g.kh):
+            g.blo[tj] = _lo(tj, g.H, g.ph, g.dh, g.sh, g.bh)
+            g.bhi[tj] = _hi(tj, g.H, g.ph, g.dh, g.sh, g.bh)
+    with nogil:
+        for t in prange(N * C_out, schedule="static", num_threads=num_threads):
+            n = t // C_out
+            co = t - n * C_out
+            orow = &out[n, co, 0]
+            if has_bias:
+                for e in range(L):
+                    orow[e] = bias[co]
+            else:
+                memset(orow, 0, L * sizeof(floating))
+            for ci in range(cg):
+                xc = &x[n, (co // og) * cg + ci, 0, 0, 0]
+                for k in range(K):
+                    wv = w[co, ci, k]
+                    ti = k // (g.kh * g.kw)
+                    tj = (k // g.kw) % g.kh
+                    tl = k % g.kw
+                    e_lo = _col_lo(tl, &g)
+                    e_hi = _col_hi(tl, &g)
+                    off = tl * g.dw - g.pw
+                    # A non-finite weight times a zero-padding cell is NaN (as in torch): only then
+                    # are the padding cells visited; otherwise they add nothing and are skipped.
+                    nonfinite = not (wv - wv == 0)
+                    if g.mode == ZEROS and not nonfinite:
+                        # zero padding: visit only the output rows whose input row exists
+                        if e_hi <= e_lo:             # this tap reads only padding columns
+                            continue
+                        if tables:
+                            a_lo, a_hi, b_lo, b_hi = g.alo[ti], g.ahi[ti], g.blo[tj], g.bhi[tj]
+                        else:
+                            a_lo = _lo(ti, g.D, g.pd, g.dd, g.sd, g.bd)
+                            a_hi = _hi(ti, g.D, g.pd, g.dd, g.sd, g.bd)
+                            b_lo = _lo(tj, g.H, g.ph, g.dh, g.sh, g.bh)
+                            b_hi = _hi(tj, g.H, g.ph, g.dh, g.sh, g.bh)
+                        for a in range(a_lo, a_hi):
+                            zs = a * g.sd - g.pd + ti * g.dd
+                            for b in range(b_lo, b_hi):
+                                src = xc + (zs * g.H + b * g.sh - g.ph + tj * g.dh) * g.W + e_lo * g.sw + off
+                                orow = &out[n, co, (a * g.bh + b) * g.bw + e_lo]
+                                _axpy(orow, wv, src, e_hi - e_lo, g.sw)
+                        continue
+                    for a in range(g.bd):
+                        zs = _src(a * g.sd - g.pd + ti * g.dd, g.D, g.mode)
+                        if zs < 0 and not nonfinite:
+                            continue
+                        for b in range(g.bh):
+                            ys = _src(b * g.sh - g.ph + tj * g.dh, g.H, g.mode)
+                            orow = &out[n, co, (a * g.bh + b) * g.bw]
+                            if zs < 0 or ys < 0:
+                                if nonfinite:
+                                    for e in range(g.bw):
+                                        orow[e] += wv * 0
+                                continue
+                            src = xc + (zs * g.H + ys) * g.W
+                            for e in range(e_lo):
+                                xs = _src(e * g.sw + off, g.W, g.mode)
+                                if xs >= 0:
+                                    orow[e] += wv * src[xs]
+                                elif nonfinite:
+                                    orow[e] += wv * 0
+                            _axpy(orow + e_lo, wv, src + e_lo * g.sw + off, e_hi - e_lo, g.sw)
+                            for e in range(e_hi, g.bw):
+                                xs = _src(e * g.sw + off, g.W, g.mode)
+                                if xs >= 0:
+                                    orow[e] += wv * src[xs]
+                                elif nonfinite:
+                                    orow[e] += wv * 0
+
+
+def padding_modes():
+    """``{'zeros': 0, 'reflect': 1, 'replicate': 2, 'circular': 3}``: the ``mode`` codes the kernels take."""
+    return {"zeros": ZEROS, "reflect": REFLECT, "replicate": REPLICATE, "circular": CIRCULAR}

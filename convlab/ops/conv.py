@@ -29,7 +29,7 @@ from .._config import get_num_threads
 from ._blas import blas_index_max, blas_pinned_by_caller, single_threaded_blas
 from ._volume import lift3
 
-MODE_CODES = {"zeros": 0, "reflect": 1, "replicate": 2, "circular": 3}
+MODE_CODES = _kernels.padding_modes()        # the PaddingMode codes of _kernels.pxd
 WORKSPACE_BYTES = 256 * 1024        # per thread: about half of a 512 KB L2
 PARALLEL_MIN_MACS = 200_000         # below this, threads cost more than they save
 DIRECT_MAX_MACS = 4096              # below this the direct loop is as fast as the GEMM path
