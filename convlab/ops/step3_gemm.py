@@ -1,6 +1,6 @@
 """Step 3 of the data path: the grouped matrix products (BLAS through ``np.matmul``).
 
-These take whole column matrices, as in the step-by-step data path that notebook 07 runs by hand
+These take whole column matrices, as in the step-by-step data path that the appendix notebook (08) runs by hand
 (``im2col`` -> ``grouped_matmul`` -> ``col2im``). The layers do not call them: ``convlab.ops.conv``
 fuses the same steps per tile (or uses a depthwise kernel), so no whole-batch column matrix is made.
 """
