@@ -79,7 +79,8 @@ def main(argv=None):
         print(f"build_slides.py: {target} ({'slides cut at headings' if cut else 'slide metadata from the notebook'})")
     (args.out / "index.html").write_text(
         "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>convlab slides</title>"
-        f"<link rel=\"icon\" href=\"{args.vendor}/../favicon.svg\" type=\"image/svg+xml\"></head>\n"
+        f"<link rel=\"icon\" href=\"{args.vendor}/../favicon.svg\" type=\"image/svg+xml\">"
+        f"<link rel=\"stylesheet\" href=\"{args.vendor}/cjk/cjk.css\"></head>\n"
         "<body><h1>convlab slides</h1>\n<p>One reveal.js deck per notebook. Arrow keys move; "
         "<kbd>S</kbd> opens the speaker view; sliders work with no kernel.</p>\n<ul>\n"
         + ("\n".join(rows) or "<li>No notebooks yet.</li>")

@@ -59,6 +59,16 @@ cp book/_static/widgets-offline.js "$VENDOR/"      # renderer asset path + MathJ
 grep -rlE 'https://(cdn\.jsdelivr\.net/npm|unpkg\.com|fonts\.googleapis\.com)/' "$VENDOR" | xargs -r sed -i -E \
     's#https://(cdn\.jsdelivr\.net/npm|unpkg\.com|fonts\.googleapis\.com)/#/_offline_/#g'
 
+# ---- CJK web font (begin) --------------------------------------------------------------------------
+# Chinese (the article's section titles, quotes, the glossary) must render on a machine with no CJK font:
+# Noto Sans SC from the npm registry, subset to the characters the site uses (book/cjk_font.py, fontTools),
+# served as _static/vendor/cjk/ (cjk.css: the book via book/_config.yml, the decks via their template).
+CJK_FONT=@fontsource/noto-sans-sc@5.2.8
+$PY -c "import fontTools" 2>/dev/null || $PY -m pip install -q fonttools
+rm -rf "$VENDOR/cjk"
+$PY book/cjk_font.py --package "$(fetch $CJK_FONT)" --out "$VENDOR/cjk" notebooks/*.ipynb book/*.md book/_toc.yml
+# ---- CJK web font (end) ----------------------------------------------------------------------------
+
 # 2. The book. The source directory is the repository root so the TOC can name notebooks/*.ipynb.
 shopt -s nullglob
 notebooks=(notebooks/*.ipynb)

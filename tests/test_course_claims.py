@@ -39,8 +39,8 @@ def _matrix(fn, n_in):
 # ----- 01 overview -------------------------------------------------------------------------------
 
 def test_01_groups_sum_runs_over_own_group():
-    """01, 'Correction: with groups, the sum runs over one group's channels': with groups=2, changing
-    input channels 2 and 3 moves output channels of group 1 only."""
+    """01, 'Correction: with groups, the sum runs over one group's channels': with groups=2, changing input
+    channels 2 and 3 moves output channels of group 1 only."""
     m = nn.Conv1d(4, 4, 3, groups=2)
     x = torch.randn(1, 4, 10)
     x2 = x.clone()
@@ -50,8 +50,8 @@ def test_01_groups_sum_runs_over_own_group():
 
 
 def test_01_why_convolution_parameter_count():
-    """01, 'Why convolution': a Conv2d(3, 16, 3) has 448 parameters whatever the image size; a dense
-    layer from a 3×32×32 image to a 16×30×30 map has over 44 million."""
+    """01, 'Why convolution': a Conv2d(3, 16, 3) has 448 parameters whatever the image size; a dense layer from
+    a 3×32×32 image to a 16×30×30 map has over 44 million."""
     conv = nn.Conv2d(3, 16, 3)
     assert sum(p.numel() for p in conv.parameters()) == 3 * 16 * 9 + 16 == 448
     dense = (3 * 32 * 32) * (16 * 30 * 30) + 16 * 30 * 30
@@ -62,8 +62,8 @@ def test_01_why_convolution_parameter_count():
 # ----- 02 Conv1d ---------------------------------------------------------------------------------
 
 def test_02_article_output_lengths_floor():
-    """02, '1.4 示例': the eight layers give lengths 24, 23, 16, 26, 22, 24, 24, 24; the brackets of the
-    formula are a floor (stride 3: 47/3 = 15.67 -> 16)."""
+    """02, '1.4 示例': the eight layers give lengths 24, 23, 16, 26, 22, 24, 24, 24; the brackets of the formula
+    are a floor (stride 3: 47/3 = 15.67 -> 16)."""
     x = torch.randn(20, 16, 50)
     layers = [nn.Conv1d(16, 33, 3, stride=2), nn.Conv1d(16, 33, 5, stride=2), nn.Conv1d(16, 33, 3, stride=3),
               nn.Conv1d(16, 33, 3, stride=2, padding=2), nn.Conv1d(16, 33, 3, stride=2, dilation=3),
@@ -80,8 +80,8 @@ def test_02_layers_7_8_change_out_channels():
 
 
 def test_02_groups_keeps_shape_changes_layer():
-    """02, 'Correction: groups leaves the shape alone, not the layer': same output shape, weight
-    (24, 16, 3) vs (24, 8, 3), half the weights."""
+    """02, 'Correction: groups leaves the shape alone, not the layer': same output shape, weight (24, 16, 3) vs
+    (24, 8, 3), half the weights."""
     x = torch.randn(20, 16, 50)
     a, b = nn.Conv1d(16, 24, 3, stride=2), nn.Conv1d(16, 24, 3, stride=2, groups=2)
     assert a(x).shape == b(x).shape
@@ -89,8 +89,8 @@ def test_02_groups_keeps_shape_changes_layer():
 
 
 def test_02_init_is_uniform_on_sqrt_k():
-    """02, 'The initial values': weight and bias are drawn from the uniform U(−√k, √k), k = groups/(C_in·k)
-    (the article writes μ): all inside, spread to the edges, variance k/3."""
+    """02, 'The initial values': weight and bias are drawn from the uniform U(−√k, √k), k = groups/(C_in·k) (the
+    article writes μ): all inside, spread to the edges, variance k/3."""
     m = nn.Conv1d(16, 33, 3)
     bound = math.sqrt(1 / (16 * 3))
     w = m.weight.detach().flatten()
@@ -100,7 +100,8 @@ def test_02_init_is_uniform_on_sqrt_k():
 
 
 def test_02_depthwise_parameters_saved():
-    """02, 'groups=C_in saves parameters': Conv1d(16, 16, 3) has 16·16·3 weights, with groups=16 only 16·3."""
+    """02, 'Depthwise: groups == in_channels' (the question on groups=C_in): Conv1d(16, 16, 3) has 16·16·3
+    weights, with groups=16 only 16·3."""
     assert nn.Conv1d(16, 16, 3, bias=False).weight.numel() == 768
     assert nn.Conv1d(16, 16, 3, groups=16, bias=False).weight.numel() == 48
 
@@ -129,8 +130,9 @@ def test_03_grouped_conv2d_is_two_conv2d():
 
 
 def test_03_padding_modes_are_pad_then_conv():
-    """03, 'padding pads zeros only in the zeros mode' (the article's 零填充 describes the default, not
-    wrong): each mode equals F.pad in that mode then an unpadded conv, and the modes differ at the border."""
+    """03, "Not wrong, but incomplete: padding is zero padding only in the 'zeros' mode" (the article's 零填充
+    describes the default): each mode equals F.pad in that mode then an unpadded conv, and the modes differ at
+    the border."""
     x = torch.randn(1, 2, 6, 7)
     outs = {}
     for mode in ("zeros", "reflect", "replicate", "circular"):
@@ -172,8 +174,8 @@ def test_03_receptive_field_two_3x3():
 
 
 def test_03_multichannel_by_hand():
-    """03, 'A 2-channel computation by hand': one output cell = the sum over both channels of
-    window × kernel, plus the bias."""
+    """03, 'A 2-channel computation by hand': one output cell = the sum over both channels of window × kernel,
+    plus the bias."""
     m = nn.Conv2d(2, 1, 2)
     x = torch.arange(18.0).reshape(1, 2, 3, 3)
     by_hand = (x[0, :, 0:2, 1:3] * m.weight[0]).sum() + m.bias[0]
@@ -183,8 +185,8 @@ def test_03_multichannel_by_hand():
 # ----- 04 Conv3d ---------------------------------------------------------------------------------
 
 def test_04_padding_both_ends_of_three_axes():
-    """04, 'Padding pads both ends of all three axes' (the article: 三边 … 两侧, right): padding p adds
-    2p to each of D, H, W."""
+    """04, 'Padding pads both ends of all three axes' (the article: 三边 … 两侧, right): padding p adds 2p to each
+    of D, H, W."""
     m = nn.Conv3d(1, 1, 1, padding=(1, 2, 3), bias=False)
     assert tuple(m(torch.randn(1, 1, 4, 5, 6)).shape) == (1, 1, 6, 9, 12)
 
@@ -200,8 +202,8 @@ def test_04_article_examples_and_weight():
 # ----- 05a what a transposed convolution is -------------------------------------------------------
 
 def test_05a_scatter_and_zero_insertion_and_gradient():
-    """05a, 'Four ways to compute it': scatter-add, zero insertion + flipped kernel, and the input
-    gradient of a Conv all equal F.conv_transpose1d."""
+    """05a, 'Four ways to compute it': scatter-add, zero insertion + flipped kernel, and the input gradient of a
+    Conv all equal F.conv_transpose1d."""
     x = torch.tensor([[[1.0, 2.0, 3.0, 1.0]]], dtype=torch.float64)
     w = torch.tensor([[[1.0, 2.0, 3.0]]], dtype=torch.float64)
     ref = F.conv_transpose1d(x, w, stride=2, padding=1)
@@ -229,8 +231,8 @@ def test_05a_adjoint_not_inverse():
 
 
 def test_05a_round_trip_fails_without_losing_information():
-    """05a, 'Inverse? No': even a stride-1 square Conv2d(4→4), which keeps every number, fails the round
-    trip: CᵀC ≠ I (C is invertible here, yet its transpose is not its inverse)."""
+    """05a, 'Inverse? No': even a stride-1 square Conv2d(4→4), which keeps every number, fails the round trip:
+    CᵀC ≠ I (C is invertible here, yet its transpose is not its inverse)."""
     w = torch.randn(4, 4, 3, 3, dtype=torch.float64) / 6
     C = _matrix(lambda e: F.conv2d(e.reshape(1, 4, 5, 5), w, padding=1), 4 * 25)
     assert C.shape == (100, 100) and torch.linalg.matrix_rank(C) == 100
@@ -250,7 +252,7 @@ def test_05a_checkerboard_coverage():
 
 
 def test_05a_input_cell_touches_outputs():
-    """05a, 'Which outputs does input cell i touch': with stride s, kernel k, padding p, input cell i writes
+    """05a, 'Which outputs does one input cell touch?': with stride s, kernel k, padding p, input cell i writes
     to outputs i·s − p … i·s − p + k − 1 (inside the output)."""
     x = torch.zeros(1, 1, 5)
     x[0, 0, 2] = 1.0
@@ -269,7 +271,8 @@ def test_05b_weight_layout_in_out():
 
 
 def test_05b_only_zeros_padding_mode():
-    """05b, 'Article error · padding_mode': reflect/replicate/circular raise ValueError when the layer is built."""
+    """05b, 'Article error · `padding_mode`': reflect/replicate/circular raise ValueError when the layer is
+    built."""
     for mode in ("reflect", "replicate", "circular"):
         with pytest.raises(ValueError):
             nn.ConvTranspose1d(16, 33, 3, padding_mode=mode)
@@ -285,7 +288,7 @@ def test_05b_article_lengths():
 
 
 def test_05b_padding_crops_the_output():
-    """05b, "What ConvTranspose's padding removes": padding=p crops p cells off each end of the padding=0 output."""
+    """05b, 'What `padding` removes': padding=p crops p cells off each end of the padding=0 output."""
     x, w = torch.randn(1, 2, 5), torch.randn(2, 3, 3)
     full = F.conv_transpose1d(x, w, stride=2)
     assert torch.allclose(F.conv_transpose1d(x, w, stride=2, padding=2), full[..., 2:-2])
@@ -306,8 +309,8 @@ def test_05b_non_square_comment():
 
 
 def test_05b_grouped_transpose_is_two_layers():
-    """05b, 'Article error (groups)': ConvTranspose2d(4, 6, 3, groups=2) = two ConvTranspose2d(2, 3, 3) side by side;
-    its weight is (4, 3, 3, 3)."""
+    """05b, 'Article error (groups)': ConvTranspose2d(4, 6, 3, groups=2) = two ConvTranspose2d(2, 3, 3) side by
+    side; its weight is (4, 3, 3, 3)."""
     g = nn.ConvTranspose2d(4, 6, 3, groups=2, bias=False)
     assert tuple(g.weight.shape) == (4, 3, 3, 3)
     x = torch.randn(1, 4, 5, 5)
@@ -326,8 +329,8 @@ def test_05b_down_up_example():
 
 
 def test_05b_output_size_equals_output_padding():
-    """05b, 'output_padding and output_size': output_size=(12, 12) and output_padding=1 give the same layer;
-    the extra row is computed, not zero padding."""
+    """05b, 'output_padding and output_size': output_size=(12, 12) and output_padding=1 give the same layer; the
+    extra row is computed, not zero padding."""
     up = nn.ConvTranspose2d(16, 16, 3, stride=2, padding=1)
     up_op = nn.ConvTranspose2d(16, 16, 3, stride=2, padding=1, output_padding=1)
     up_op.load_state_dict(up.state_dict())
@@ -338,8 +341,8 @@ def test_05b_output_size_equals_output_padding():
 
 
 def test_05b_exact_2x_upsampling():
-    """05b, 'Pick output_padding for an exact 2× upsampling': kernel 3, stride 2, padding 1 needs output_padding=1
-    (6 -> 12); kernel 4, stride 2, padding 1 needs 0."""
+    """05b, the question 'You want an exact 2× upsampling' (before 'The rules'): kernel 3, stride 2, padding 1
+    needs output_padding=1 (6 -> 12); kernel 4, stride 2, padding 1 needs 0."""
     h = torch.randn(1, 1, 6)
     assert F.conv_transpose1d(h, torch.randn(1, 1, 3), stride=2, padding=1, output_padding=1).shape[-1] == 12
     assert F.conv_transpose1d(h, torch.randn(1, 1, 4), stride=2, padding=1).shape[-1] == 12
@@ -370,8 +373,8 @@ def test_05b_3d_pair_refused_at_call():
 # ----- 06 Lazy ------------------------------------------------------------------------------------
 
 def test_06_lazy_placeholder_before_call():
-    """06, '1 nn.LazyConv1d': before the call in_channels is 0 and the weight is an UninitializedParameter
-    whose shape is a RuntimeError."""
+    """06, '1 nn.LazyConv1d': before the call in_channels is 0 and the weight is an UninitializedParameter whose
+    shape is a RuntimeError."""
     m = nn.LazyConv1d(33, 3, stride=2)
     assert m.in_channels == 0 and isinstance(m.weight, nn.parameter.UninitializedParameter)
     with pytest.raises(RuntimeError):
@@ -400,7 +403,7 @@ def test_06_groups_checked_at_first_call():
 
 
 def test_06_stride_zero_fails_at_call():
-    """06, 'Correction: the default is padding=0, not stride=0': defaults padding 0, stride 1; stride=0 is
+    """06, 'Correction: the default is `padding=0`, not `stride=0`': defaults padding 0, stride 1; stride=0 is
     built and fails at the first call (RuntimeError)."""
     d = nn.LazyConv1d(33, 3)
     assert d.padding == (0,) and d.stride == (1,)
@@ -414,8 +417,8 @@ def test_06_class_names():
 
 
 def test_06_lazy_transpose_fills_first_axis():
-    """06, 'Weight layout after the first call': LazyConvTranspose1d(33, 3) on 16 channels has weight (16, 33, 3);
-    with groups=3 on 6 channels (6, 11, 3, 3)."""
+    """06, 'Weight layout after the first call': LazyConvTranspose1d(33, 3) on 16 channels has weight (16, 33,
+    3); with groups=3 on 6 channels (6, 11, 3, 3)."""
     t = nn.LazyConvTranspose1d(33, 3, stride=2)
     t(torch.randn(2, 16, 30))
     assert tuple(t.weight.shape) == (16, 33, 3) and type(t) is nn.ConvTranspose1d
@@ -425,8 +428,9 @@ def test_06_lazy_transpose_fills_first_axis():
 
 
 def test_06_article_bullets_what_torch_does():
-    """06, '2 nn.LazyConvTransposed2d, 3 …: what the arguments really accept': padding_mode='reflect' is a
-    ValueError and groups=(2, 2) a TypeError when built; a 3d dilation pair is built and fails at the call."""
+    """06, '2 nn.LazyConvTransposed2d, 3 nn.LazyConvTransposed3d: what the arguments really accept':
+    padding_mode='reflect' is a ValueError and groups=(2, 2) a TypeError when built; a 3d dilation pair is built
+    and fails at the call."""
     with pytest.raises(ValueError):
         nn.LazyConvTranspose2d(33, 3, padding_mode="reflect")
     with pytest.raises(TypeError):
@@ -452,7 +456,7 @@ def test_06_load_state_dict_keeps_lazy():
 
 
 def test_06_load_state_dict_does_not_check_layout():
-    """06, 'load_state_dict does not check the layout': a Conv weight (33, 16, 3, 3) loads silently into
+    """06, '`load_state_dict` does not check the layout': a Conv weight (33, 16, 3, 3) loads silently into
     LazyConvTranspose2d(33, 3); the first call raises a RuntimeError about channels."""
     wrong = nn.LazyConvTranspose2d(33, 3)
     result = wrong.load_state_dict(nn.Conv2d(16, 33, 3).state_dict())
@@ -476,8 +480,8 @@ def test_06_dry_run_before_optimizer():
 # ----- 07 Unfold / Fold ---------------------------------------------------------------------------
 
 def test_07_unfold_shape_and_column():
-    """07, 'The shape (N, C·∏kernel_size, L)' and 'What one column holds': (1, 8, 6) for a (1, 2, 3, 4)
-    input with kernel 2; column 0 is the top-left block of both channels, flattened."""
+    """07, 'The shape `(N, C·∏kernel_size, L)`' and 'What one column holds': (1, 8, 6) for a (1, 2, 3, 4) input
+    with kernel 2; column 0 is the top-left block of both channels, flattened."""
     x = torch.arange(24.0).reshape(1, 2, 3, 4)
     cols = F.unfold(x, 2)
     assert tuple(cols.shape) == (1, 8, 6)
@@ -486,7 +490,8 @@ def test_07_unfold_shape_and_column():
 
 
 def test_07_fold_adds_overlaps():
-    """07, 'Fold of Unfold = x × coverage': fold(unfold(x)) = x · fold(unfold(ones)); dividing by it gives x back."""
+    """07, 'Fold of Unfold = x × (how many blocks cover each cell)': fold(unfold(x)) = x · fold(unfold(ones));
+    dividing by it gives x back."""
     x = torch.randn(1, 2, 3, 4)
     back = F.fold(F.unfold(x, 2), (3, 4), 2)
     coverage = F.fold(F.unfold(torch.ones_like(x), 2), (3, 4), 2)
@@ -537,7 +542,8 @@ def _params(cls):
     return [(n, p.default) for n, p in sig.parameters.items() if n not in ("self", "device", "dtype")]
 
 
-@pytest.mark.parametrize("name", ["Conv1d", "Conv2d", "Conv3d", "ConvTranspose1d", "ConvTranspose2d", "ConvTranspose3d"])
+@pytest.mark.parametrize("name", ["Conv1d", "Conv2d", "Conv3d",
+                                  "ConvTranspose1d", "ConvTranspose2d", "ConvTranspose3d"])
 def test_01_02_same_arguments_order_defaults_as_torch(name):
     """01, 'The arguments · 一、卷积 — 参数' and 02, '1.1 原型&参数': convlab's layers take torch.nn's arguments in the
     same order with the same defaults (plus device/dtype)."""
@@ -546,7 +552,8 @@ def test_01_02_same_arguments_order_defaults_as_torch(name):
 
 
 def test_05b_dilation_after_bias():
-    """05b, '1 nn.ConvTranspose1d — 1.1 原型及参数': in ConvTranspose1d `dilation` comes after `bias` (in Conv1d before)."""
+    """05b, '1 nn.ConvTranspose1d — 1.1 原型及参数': in ConvTranspose1d `dilation` comes after `bias` (in Conv1d
+    before)."""
     t = [n for n, _ in _params(nn.ConvTranspose1d)]
     c = [n for n, _ in _params(nn.Conv1d)]
     assert t.index("dilation") > t.index("bias") and c.index("dilation") < c.index("groups") < c.index("bias")
