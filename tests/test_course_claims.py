@@ -242,12 +242,13 @@ def test_05a_round_trip_fails_without_losing_information():
 
 
 def test_05a_checkerboard_coverage():
-    """05a, 'Checkerboard artefacts': with stride 2, kernel 3 stamps cover the output unevenly (1, 2, 1, 2, …),
-    kernel 4 evenly (2 everywhere inside)."""
+    """05a, 'Checkerboard artefacts': ones through ConvTranspose2d with an all-ones kernel, stride 2: kernel 3
+    covers the inside unevenly (1, 2 or 4 stamps: a checkerboard), kernel 4 evenly (4 stamps everywhere)."""
     ones = torch.ones(1, 1, 6, 6)
     k3 = F.conv_transpose2d(ones, torch.ones(1, 1, 3, 3), stride=2)[0, 0]
     k4 = F.conv_transpose2d(ones, torch.ones(1, 1, 4, 4), stride=2)[0, 0]
     assert k3[4, 2:8].tolist() == [4.0, 2.0, 4.0, 2.0, 4.0, 2.0]
+    assert set(k3[2:-2, 2:-2].flatten().tolist()) == {1.0, 2.0, 4.0}
     assert set(k4[2:-2, 2:-2].flatten().tolist()) == {4.0}
 
 
