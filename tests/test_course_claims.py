@@ -351,10 +351,13 @@ def test_05b_exact_2x_upsampling():
 
 def test_05b_output_padding_checked_at_call():
     """05b, 'The rules, and their error messages': ConvTranspose1d(16, 33, 3, stride=2, output_padding=2) is
-    built; its first call raises RuntimeError (output_padding must be < stride or dilation)."""
+    built; its first call raises RuntimeError (output_padding must be < stride or dilation); stride 1,
+    dilation 3 accepts output_padding=2 (4 -> 12) though only one Conv input size (10) gives 4."""
     msg = _raises_at_call(lambda: nn.ConvTranspose1d(16, 33, 3, stride=2, output_padding=2), torch.zeros(1, 16, 5))
     assert "output padding must be smaller than either stride or dilation" in msg
     assert nn.ConvTranspose1d(1, 1, 3, stride=1, dilation=3, output_padding=2)(torch.zeros(1, 1, 4)).shape[-1] == 12
+    conv = nn.Conv1d(1, 1, 3, dilation=3)
+    assert [n for n in range(7, 20) if conv(torch.zeros(1, 1, n)).shape[-1] == 4] == [10]
 
 
 def test_05b_output_size_out_of_range():
