@@ -9,7 +9,7 @@ import convlab
 import convlab.nn as nn
 from convlab import reference as ref
 from convlab.ops import conv as conv_ops
-from helpers import assert_close, run_in_threads
+from helpers import assert_close, run_in_threads, torch
 
 PATHS = {
     # non-depthwise layers: direct loop / GEMM per tile / several samples per GEMM; depthwise layers:
@@ -259,7 +259,6 @@ def test_numpy_openblas_is_used_when_numpy_bundles_it():
 @pytest.mark.parametrize("mode", ["zeros", "reflect"])
 def test_nonfinite_weights_on_every_path_like_torch(path, mode):
     """An inf weight times a zero-padding cell is NaN in torch; every path must agree on where NaN/inf land."""
-    from helpers import torch
     if torch is None:
         pytest.skip("PyTorch 2.13 (the parity oracle) is not installed")
     x = np.random.default_rng(3).standard_normal((2, 4, 6, 5))
@@ -393,7 +392,6 @@ def _plan_kind(m):
 def test_winograd_is_chosen_for_resnet_3x3_layers_and_matches_torch(rng, dtype, threads, size):
     """Default thresholds: a ResNet-style 3x3 layer takes the Winograd path, and its rounding stays
     within the tolerance every other path meets."""
-    from helpers import torch
     if torch is None:
         pytest.skip("PyTorch 2.13 (the parity oracle) is not installed")
     before = convlab.get_num_threads()
@@ -427,7 +425,6 @@ def test_winograd_is_not_chosen_outside_3x3_stride_1(rng, kwargs):
 def test_winograd_path_puts_nonfinite_inputs_where_torch_does(monkeypatch, mode, path_name):
     """The transforms would smear an inf over its whole 4x4 tile (inf - inf = NaN); such calls go
     through the exact GEMM path instead."""
-    from helpers import torch
     if torch is None:
         pytest.skip("PyTorch 2.13 (the parity oracle) is not installed")
     for name, value in PATHS[path_name].items():
@@ -461,3 +458,51 @@ def test_samples_per_gemm_gives_every_thread_as_many_blocks(n, groups, length, t
     tasks = -(-n // s) * groups
     if threads > 1 and tasks < n * groups:                    # not already one sample per task
         assert tasks % threads == 0, (s, tasks)
+
+
+# --- the functional plan cache ---------------------------------------------------------------------
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_functional_plan_cache_follows_thresholds_and_threads(rng, monkeypatch, dtype):
+    """A repeated F.conv2d call runs its cached plan; forcing another path (the thresholds) or another
+    thread count makes a new plan, and every result equals the reference."""
+    from convlab.nn import functional as F
+    x = rng.standard_normal((2, 4, 9, 10)).astype(dtype)
+    w = rng.standard_normal((8, 4, 3, 3)).astype(dtype)
+    b = rng.standard_normal(8).astype(dtype)
+    want = ref.conv_nd(x.astype(np.float64), w.astype(np.float64), b.astype(np.float64), 1, 1, 1, 1)
+    F._PLANS.clear()
+    kinds = set()
+    before = convlab.get_num_threads()
+    try:
+        for name in ["direct", "gemm", "winograd", "direct"]:
+            for attr, value in PATHS[name].items():
+                monkeypatch.setattr(conv_ops, attr, value)
+            for threads in (1, 2):
+                convlab.set_num_threads(threads)
+                for _ in range(2):                           # the second call is a cache hit
+                    assert_close(F.conv2d(x, w, b, padding=1), want, dtype, reduction=w[0].size)
+                key, = [k for k in F._PLANS if k[-1] == conv_ops.planner_settings()]
+                kinds.add(F._PLANS[key][0].run.__qualname__.split(".")[0])
+            monkeypatch.undo()
+    finally:
+        convlab.set_num_threads(before)
+    assert len(kinds) >= 2, kinds
+
+
+def test_functional_plan_cache_keeps_torch_errors(rng):
+    """A call torch refuses stays refused after a valid call of the same shapes was cached; an unbatched
+    call after a batched one of the same sizes keeps its own shape."""
+    from convlab.nn import functional as F
+    x = rng.standard_normal((1, 2, 6)).astype(np.float32)
+    w = rng.standard_normal((3, 2, 3)).astype(np.float32)
+    ok = F.conv1d(x, w, stride=1)
+    assert ok.shape == (1, 3, 4)
+    F.conv1d(x, w, stride=1)
+    if torch is not None:
+        with pytest.raises(Exception):
+            torch.nn.functional.conv1d(torch.from_numpy(x), torch.from_numpy(w), stride=0)
+    with pytest.raises((ValueError, TypeError)):
+        F.conv1d(x, w, stride=0)
+    assert F.conv1d(x[0], w).shape == (3, 4)
+    assert F.conv1d(x, w).shape == (1, 3, 4)

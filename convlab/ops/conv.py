@@ -53,6 +53,17 @@ WINOGRAD_MIN_TASK_TILES = 24        # ... must hold this many F(2x2) tiles (GEMM
                                     # im2col: 512 -> 512 channels in float32 do)
 
 
+def planner_settings() -> tuple:
+    """The thresholds above and the kernel thread count, as one tuple: a cached plan is valid while they
+    are unchanged (``convlab.nn.functional`` keys its plan cache on it; tests set the thresholds to force
+    every path)."""
+    return (WORKSPACE_BYTES, PARALLEL_MIN_MACS, DIRECT_MAX_MACS, MIN_TILE_COLUMNS, BATCH_COLUMNS,
+            DEPTHWISE_CL_MAX_PLANE, DEPTHWISE_CL_MAX_TAPS, DEPTHWISE_CL_MIN_CHANNELS, DEPTHWISE_CL_CHANNELS,
+            DEPTHWISE_MAX_WORKSPACE_RATIO, WINOGRAD, WINOGRAD_MIN_CHANNELS, WINOGRAD_MIN_PLANE,
+            WINOGRAD4_MIN_PLANE, WINOGRAD4_FLOAT32, WINOGRAD_TASK_BYTES, WINOGRAD_MIN_TASK_TILES,
+            get_num_threads())
+
+
 _local = threading.local()
 
 
