@@ -460,6 +460,62 @@ def test_samples_per_gemm_gives_every_thread_as_many_blocks(n, groups, length, t
         assert tasks % threads == 0, (s, tasks)
 
 
+# --- F.pad by _kernels.pad_volume -----------------------------------------------------------------
+
+def _pad_reference(x, pad, mode, value):
+    """Every output cell from reference.pad_index per padded axis (the fill for 'constant' outside)."""
+    npad = len(pad) // 2
+    lefts = [pad[2 * j] for j in reversed(range(npad))]
+    rights = [pad[2 * j + 1] for j in reversed(range(npad))]
+    lead = x.shape[:x.ndim - npad]
+    out = np.empty(lead + tuple(s + a + b for s, a, b in zip(x.shape[x.ndim - npad:], lefts, rights)), x.dtype)
+    refmode = "zeros" if mode == "constant" else mode
+    for idx in np.ndindex(*out.shape[x.ndim - npad:]):
+        src = [ref.pad_index(i - a, s, refmode) for i, a, s in zip(idx, lefts, x.shape[x.ndim - npad:])]
+        sel = (Ellipsis,) + idx
+        out[sel] = value if any(v is None for v in src) else x[(Ellipsis,) + tuple(src)]
+    return out
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("mode", ["constant", "reflect", "replicate", "circular"])
+@pytest.mark.parametrize("shape,pad", [
+    ((2, 3, 5), (4, 0)),                            # 1-d: the largest reflect pad on one side
+    ((2, 3, 5), (0, 5)),                            # ... the largest circular pad (== size)
+    ((3, 4, 5), (1, 2, 3, 0)),                      # 2-d unbatched
+    ((2, 2, 4, 5), (4, 4, 3, 3)),                   # 2-d batched, pads at the reflect limit (size - 1)
+    ((1, 2, 3, 4, 5), (1, 0, 2, 1, 0, 2)),          # 3-d
+    ((2, 3, 1, 6), (0, 0, 0, 0)),                   # nothing to pad: a copy
+])
+def test_pad_kernel_matches_reference_and_torch(monkeypatch, rng, threads, dtype, mode, shape, pad):
+    """F.pad's kernel (one pass over the output, parallel over rows above PARALLEL_MIN_BYTES, forced here)
+    against the reference index map and torch, on contiguous and strided inputs, at each mode's limits."""
+    from convlab.nn import functional as F
+    from convlab.ops import step1_pad
+    monkeypatch.setattr(step1_pad, "PARALLEL_MIN_BYTES", 0)
+    sizes = shape[::-1][:len(pad) // 2]             # the padded sizes, last dimension first, as pad lists them
+    limit = {"reflect": -1, "circular": 0}.get(mode)
+    if limit is not None and any(max(pad[2 * j:2 * j + 2]) > s + limit for j, s in enumerate(sizes)):
+        pytest.skip(f"pad {pad} exceeds {mode}'s limit for sizes {sizes[::-1]} (an error: test_errors)")
+    value = 0.5 if mode == "constant" else None
+    before = convlab.get_num_threads()
+    convlab.set_num_threads(threads)
+    try:
+        x = rng.standard_normal(shape).astype(dtype)
+        for view in (x, np.flip(x, -1), np.asfortranarray(x)):
+            got = F.pad(view, pad, mode=mode, value=value)
+            want = _pad_reference(view, pad, mode, 0.5 if mode == "constant" else 0.0)
+            np.testing.assert_array_equal(got, want)
+            assert got.dtype == dtype
+            if torch is not None:
+                t = torch.nn.functional.pad(torch.from_numpy(np.ascontiguousarray(view)), pad, mode=mode,
+                                            value=value)
+                np.testing.assert_array_equal(got, t.numpy())
+    finally:
+        convlab.set_num_threads(before)
+
+
 # --- the functional plan cache ---------------------------------------------------------------------
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
