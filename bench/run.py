@@ -569,8 +569,8 @@ def main(argv=None):
             hr = [r for r in rows if r["half"] == h]
             if hr:
                 worst = max(hr, key=lambda r: r["ratio_torch"])
-                print(f"# {t}T {h:5s}: {len(hr)} rows, geomean convlab/torch {geomean(r['ratio_torch'] for r in hr):.2f}, "
-                      f"worst {worst['ratio_torch']:.2f} ({worst['name']})")
+                print(f"# {t}T {h:5s}: {len(hr)} rows, geomean convlab/torch "
+                      f"{geomean(r['ratio_torch'] for r in hr):.2f}, worst {worst['ratio_torch']:.2f} ({worst['name']})")
         if args.no_grad:
             continue
         print(f"{'weight gradient':58s} {'convlab med':>11s} {'torch med':>11s} {'/torch':>7s} {'extraMB':>8s} "

@@ -562,3 +562,33 @@ def test_functional_plan_cache_keeps_torch_errors(rng):
         F.conv1d(x, w, stride=0)
     assert F.conv1d(x[0], w).shape == (3, 4)
     assert F.conv1d(x, w).shape == (1, 3, 4)
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("nd,c_in,c_out,kernel,stride,padding,mode", [
+    (1, 1, 8, 63, 4, 0, "zeros"),           # multiplier x taps 504 < 512: conv_depthwise
+    (1, 1, 8, 64, 4, 0, "zeros"),           # ... 512: the GEMM (the raw-audio front-end shape)
+    (1, 2, 16, 32, 2, 3, "reflect"),        # 8 x 32 = 256: conv_depthwise, two groups
+    (2, 1, 64, 3, 1, 1, "replicate"),       # 64 x 9 = 576: the GEMM
+    (3, 1, 32, 3, 1, 1, "zeros"),           # 32 x 27 = 864: the GEMM (a 3-d U-Net's first layer)
+])
+def test_channel_multiplier_boundary_matches_reference(rng, threads, dtype, nd, c_in, c_out, kernel, stride,
+                                                       padding, mode):
+    """Grouped layers with one input channel per group: conv_depthwise below DEPTHWISE_MAX_MULTIPLIER_TAPS
+    (C_out / C_in x taps), the GEMM from it; both sides of the switch against the reference."""
+    before = convlab.get_num_threads()
+    convlab.set_num_threads(threads)
+    try:
+        m = getattr(nn, f"Conv{nd}d")(c_in, c_out, kernel, stride=stride, padding=padding, groups=c_in,
+                                      padding_mode=mode, dtype=dtype)
+        size = {1: (300,), 2: (9, 11), 3: (5, 6, 7)}[nd]
+        x = rng.standard_normal((3, c_in, *size)).astype(dtype)
+        want = ref.conv_nd(x.astype(np.float64), m.weight.astype(np.float64), m.bias, m.stride, m.padding,
+                           m.dilation, c_in, padding_mode=mode)
+        assert_close(m(x), want, dtype, reduction=m.weight[0].size)
+        taps = math.prod(m.kernel_size)
+        expect = "ConvPlan" if (c_out // c_in) * taps < conv_ops.DEPTHWISE_MAX_MULTIPLIER_TAPS else "_gemm_runner"
+        assert _plan_kind(m) == expect
+    finally:
+        convlab.set_num_threads(before)

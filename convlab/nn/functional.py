@@ -101,7 +101,8 @@ def _conv(input, weight, bias, stride, padding, dilation, groups, nd):
     plan the first call validated and made, as a module's call does; any other call goes through
     :func:`conv_nd` and is validated in full."""
     if type(input) is np.ndarray and type(weight) is np.ndarray and input.dtype == weight.dtype \
-            and input.dtype.char in "fd" and (bias is None or (type(bias) is np.ndarray and bias.dtype == input.dtype)) \
+            and input.dtype.char in "fd" \
+            and (bias is None or (type(bias) is np.ndarray and bias.dtype == input.dtype)) \
             and _plain(stride) and _plain(padding) and _plain(dilation) and type(groups) is int:
         key = (nd, input.shape, input.dtype.char, weight.shape, None if bias is None else bias.shape, stride,
                padding, dilation, groups, planner_settings())
