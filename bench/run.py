@@ -134,7 +134,18 @@ def np_fold(cols, output_size, kernel_size, padding):
 
 
 # ---------------------------------------------------------------------------- the suite
-def conv_case(name, cls, args, kwargs, shape, dtype=np.float32, depthwise=False):
+def _numeric_padding(m):
+    """A module's padding as numbers ('same' split as torch does; the suite uses odd effective kernels)."""
+    if isinstance(m.padding, str):
+        return tuple(d * (k - 1) // 2 for d, k in zip(m.dilation, m.kernel_size)) if m.padding == "same" \
+            else (0,) * len(m.kernel_size)
+    return m.padding
+
+
+def conv_case(name, cls, args, kwargs, shape, dtype=np.float32, depthwise=False, gemm=False, functional=False):
+    """One layer: convlab's module (or ``F.conv*`` with ``functional=True``) against torch's, and a NumPy
+    baseline. ``gemm=True`` marks a GEMM-shaped layer (many input and output channels): its GFLOP/s is
+    also printed as a share of the machine's measured sgemm rate."""
     nd = int(cls[-2])
     transposed = "Transpose" in cls
     m = getattr(nn, cls)(*args, dtype=dtype, **kwargs)
@@ -143,19 +154,37 @@ def conv_case(name, cls, args, kwargs, shape, dtype=np.float32, depthwise=False)
     x = np.random.default_rng(0).standard_normal(shape, dtype=np.float64).astype(dtype)
     tx = torch.from_numpy(x)
     w, b = np.asarray(m.weight), np.asarray(m.bias)
+    pad = _numeric_padding(m)
     if transposed:
         def numpy_fn():
-            return np_conv_transpose(x, w, b, m.stride, m.padding, m.output_padding, m.groups, m.dilation)
+            return np_conv_transpose(x, w, b, m.stride, pad, m.output_padding, m.groups, m.dilation)
         flops = 2 * x.size * w[0].size            # every input value meets C_out/groups * prod(k) weights
     else:
         def numpy_fn():
-            f = np_depthwise if depthwise else np_conv
-            return f(x, w, b, m.stride[0] if depthwise else m.stride, m.padding[0] if depthwise else m.padding,
-                     m.dilation, m.groups, m.padding_mode)
+            if depthwise:
+                return np_depthwise(x, w, b, m.stride[0], pad[0], m.dilation, m.groups, m.padding_mode)
+            return np_conv(x, w, b, m.stride, pad, m.dilation, m.groups, m.padding_mode)
         with torch.no_grad():
             flops = 2 * tm(tx).numel() * w[0].size   # every output value is a dot product of C_in/groups * prod(k)
-    case = dict(name=name, ours=lambda: m(x), torch=lambda: tm(tx), numpy=numpy_fn, flops=flops, nd=nd)
-    return case
+    ours, theirs = (lambda: m(x)), (lambda: tm(tx))
+    if functional:
+        fn = getattr(F, f"conv{'_transpose' if transposed else ''}{nd}d")
+        tfn = getattr(torch.nn.functional, f"conv{'_transpose' if transposed else ''}{nd}d")
+        tw, tb = tm.weight.detach(), tm.bias.detach()
+        kw = dict(stride=m.stride, padding=m.padding, dilation=m.dilation, groups=m.groups)
+        ours, theirs = (lambda: fn(x, w, b, **kw)), (lambda: tfn(tx, tw, tb, **kw))
+    return dict(name=name, ours=ours, torch=theirs, numpy=numpy_fn, flops=flops, nd=nd, gemm=gemm)
+
+
+def pad_case(name, shape, pad, mode, dtype=np.float32):
+    """``F.pad`` against torch's and against a NumPy copy of an array of the output's size (the memory-speed
+    yardstick: /numpy <= 1.25 means at least 0.8x the speed of the copy)."""
+    x = np.random.default_rng(0).standard_normal(shape).astype(dtype)
+    tx = torch.from_numpy(x)
+    like = np.ones(F.pad(x, pad, mode=mode).shape, dtype=dtype)
+    return dict(name=name, ours=lambda: F.pad(x, pad, mode=mode),
+                torch=lambda: torch.nn.functional.pad(tx, pad, mode=mode),
+                numpy=lambda: like.copy(), flops=0, check_numpy=False)
 
 
 def unfold_case(dtype=np.float32):
@@ -175,47 +204,146 @@ def fold_case(dtype=np.float32):
 
 
 def suite():
+    """The layers, in a fixed order: row i (0-based) is in the *tune* half when i is even, in the *check*
+    half when i is odd (see ``half``). Kernel thresholds are chosen on tune rows only."""
     f64 = np.float64
+    C = conv_case
     return [
-        lambda: conv_case("article Conv1d(16,33,3,s2) (20,16,50)", "Conv1d", (16, 33, 3), dict(stride=2), (20, 16, 50)),
-        lambda: conv_case("article Conv1d(16,24,3,s2,g2) (20,16,50)", "Conv1d", (16, 24, 3), dict(stride=2, groups=2),
-                          (20, 16, 50)),
-        lambda: conv_case("article Conv2d(16,33,3,s2) (20,16,50,100)", "Conv2d", (16, 33, 3), dict(stride=2),
-                          (20, 16, 50, 100)),
-        lambda: conv_case("article Conv3d(16,33,3,s2) (20,16,10,50,100)", "Conv3d", (16, 33, 3), dict(stride=2),
-                          (20, 16, 10, 50, 100)),
-        lambda: conv_case("article ConvT1d(16,33,3,s2) (20,16,30)", "ConvTranspose1d", (16, 33, 3), dict(stride=2),
-                          (20, 16, 30)),
-        lambda: conv_case("article ConvT2d(16,33,3,s2) (20,16,50,100)", "ConvTranspose2d", (16, 33, 3),
-                          dict(stride=2), (20, 16, 50, 100)),
-        lambda: conv_case("article ConvT3d(16,33,(3,5,2),s(2,1,1),p(0,4,2)) (20,16,10,50,100)", "ConvTranspose3d",
-                          (16, 33, (3, 5, 2)), dict(stride=(2, 1, 1), padding=(0, 4, 2)), (20, 16, 10, 50, 100)),
-        lambda: conv_case("resnet18 conv1 7x7 s2 3->64 (8,3,224,224)", "Conv2d", (3, 64, 7), dict(stride=2, padding=3),
-                          (8, 3, 224, 224)),
-        lambda: conv_case("resnet18 3x3 64->64 (8,64,56,56)", "Conv2d", (64, 64, 3), dict(padding=1), (8, 64, 56, 56)),
-        lambda: conv_case("resnet18 3x3 s2 128->256 (8,128,28,28)", "Conv2d", (128, 256, 3), dict(stride=2, padding=1),
-                          (8, 128, 28, 28)),
-        lambda: conv_case("resnet18 3x3 512->512 (8,512,7,7)", "Conv2d", (512, 512, 3), dict(padding=1), (8, 512, 7, 7)),
-        lambda: conv_case("resnet18 1x1 s2 256->512 (8,256,14,14)", "Conv2d", (256, 512, 1), dict(stride=2),
-                          (8, 256, 14, 14)),
-        lambda: conv_case("mobilenetv2 dw3x3 C=144 (8,144,56,56)", "Conv2d", (144, 144, 3), dict(padding=1, groups=144),
-                          (8, 144, 56, 56), depthwise=True),
-        lambda: conv_case("mobilenetv2 dw3x3 C=960 (8,960,7,7)", "Conv2d", (960, 960, 3), dict(padding=1, groups=960),
-                          (8, 960, 7, 7), depthwise=True),
-        lambda: conv_case("ConvT2d(128,64,2,s2) (8,128,64,64)", "ConvTranspose2d", (128, 64, 2), dict(stride=2),
-                          (8, 128, 64, 64)),
-        lambda: conv_case("Conv2d(64,64,3,p1,reflect) (8,64,56,56)", "Conv2d", (64, 64, 3),
-                          dict(padding=1, padding_mode="reflect"), (8, 64, 56, 56)),
+        # the source article's examples
+        lambda: C("article Conv1d(16,33,3,s2) (20,16,50)", "Conv1d", (16, 33, 3), dict(stride=2), (20, 16, 50)),
+        lambda: C("article Conv1d(16,24,3,s2,g2) (20,16,50)", "Conv1d", (16, 24, 3), dict(stride=2, groups=2),
+                  (20, 16, 50)),
+        lambda: C("article Conv2d(16,33,3,s2) (20,16,50,100)", "Conv2d", (16, 33, 3), dict(stride=2),
+                  (20, 16, 50, 100)),
+        lambda: C("article Conv3d(16,33,3,s2) (20,16,10,50,100)", "Conv3d", (16, 33, 3), dict(stride=2),
+                  (20, 16, 10, 50, 100)),
+        lambda: C("article ConvT1d(16,33,3,s2) (20,16,30)", "ConvTranspose1d", (16, 33, 3), dict(stride=2),
+                  (20, 16, 30)),
+        lambda: C("article ConvT2d(16,33,3,s2) (20,16,50,100)", "ConvTranspose2d", (16, 33, 3), dict(stride=2),
+                  (20, 16, 50, 100)),
+        lambda: C("article ConvT3d(16,33,(3,5,2),s(2,1,1),p(0,4,2)) (20,16,10,50,100)", "ConvTranspose3d",
+                  (16, 33, (3, 5, 2)), dict(stride=(2, 1, 1), padding=(0, 4, 2)), (20, 16, 10, 50, 100)),
+        # 2-d classification: ResNet-18, ResNeXt, Inception (factorised 1x7 / 7x1), VGG
+        lambda: C("resnet18 conv1 7x7 s2 3->64 (8,3,224,224)", "Conv2d", (3, 64, 7), dict(stride=2, padding=3),
+                  (8, 3, 224, 224)),
+        lambda: C("resnet18 3x3 64->64 (8,64,56,56)", "Conv2d", (64, 64, 3), dict(padding=1), (8, 64, 56, 56),
+                  gemm=True),
+        lambda: C("resnet18 3x3 s2 128->256 (8,128,28,28)", "Conv2d", (128, 256, 3), dict(stride=2, padding=1),
+                  (8, 128, 28, 28), gemm=True),
+        lambda: C("resnet18 3x3 512->512 (8,512,7,7)", "Conv2d", (512, 512, 3), dict(padding=1), (8, 512, 7, 7),
+                  gemm=True),
+        lambda: C("resnet18 1x1 s2 256->512 (8,256,14,14)", "Conv2d", (256, 512, 1), dict(stride=2),
+                  (8, 256, 14, 14), gemm=True),
+        lambda: C("resnext50 3x3 g32 128->128 (8,128,56,56)", "Conv2d", (128, 128, 3), dict(padding=1, groups=32),
+                  (8, 128, 56, 56)),
+        lambda: C("resnext50 3x3 g32 s2 256->256 (8,256,56,56)", "Conv2d", (256, 256, 3),
+                  dict(stride=2, padding=1, groups=32), (8, 256, 56, 56)),
+        lambda: C("inception 1x7 128->128 (8,128,17,17)", "Conv2d", (128, 128, (1, 7)), dict(padding=(0, 3)),
+                  (8, 128, 17, 17)),
+        lambda: C("inception 7x1 128->192 (8,128,17,17)", "Conv2d", (128, 192, (7, 1)), dict(padding=(3, 0)),
+                  (8, 128, 17, 17)),
+        lambda: C("vgg16 3x3 3->64 (4,3,224,224)", "Conv2d", (3, 64, 3), dict(padding=1), (4, 3, 224, 224)),
+        lambda: C("vgg16 3x3 256->256 (4,256,56,56)", "Conv2d", (256, 256, 3), dict(padding=1), (4, 256, 56, 56),
+                  gemm=True),
+        # depthwise: MobileNetV2, EfficientNet / MobileNetV3 5x5, ConvNeXt 7x7
+        lambda: C("mobilenetv2 dw3x3 C=144 (8,144,56,56)", "Conv2d", (144, 144, 3), dict(padding=1, groups=144),
+                  (8, 144, 56, 56), depthwise=True),
+        lambda: C("mobilenetv2 dw3x3 C=960 (8,960,7,7)", "Conv2d", (960, 960, 3), dict(padding=1, groups=960),
+                  (8, 960, 7, 7), depthwise=True),
+        lambda: C("efficientnet dw5x5 C=240 (8,240,28,28)", "Conv2d", (240, 240, 5), dict(padding=2, groups=240),
+                  (8, 240, 28, 28), depthwise=True),
+        lambda: C("mobilenetv3 dw5x5 s2 C=672 (8,672,14,14)", "Conv2d", (672, 672, 5),
+                  dict(stride=2, padding=2, groups=672), (8, 672, 14, 14), depthwise=True),
+        lambda: C("convnext dw7x7 C=96 (8,96,56,56)", "Conv2d", (96, 96, 7), dict(padding=3, groups=96),
+                  (8, 96, 56, 56), depthwise=True),
+        lambda: C("convnext dw7x7 C=768 (8,768,7,7)", "Conv2d", (768, 768, 7), dict(padding=3, groups=768),
+                  (8, 768, 7, 7), depthwise=True),
+        # segmentation: DeepLab ASPP (dilated 'same'), U-Net
+        lambda: C("deeplab aspp 3x3 d6 same 256->256 (2,256,33,33)", "Conv2d", (256, 256, 3),
+                  dict(padding="same", dilation=6), (2, 256, 33, 33)),
+        lambda: C("deeplab aspp 3x3 d12 same 256->256 (2,256,33,33)", "Conv2d", (256, 256, 3),
+                  dict(padding="same", dilation=12), (2, 256, 33, 33)),
+        lambda: C("unet 3x3 64->64 (1,64,256,256)", "Conv2d", (64, 64, 3), dict(padding=1), (1, 64, 256, 256),
+                  gemm=True),
+        lambda: C("unet ConvT2d(128,64,2,s2) (8,128,64,64)", "ConvTranspose2d", (128, 64, 2), dict(stride=2),
+                  (8, 128, 64, 64)),
+        # detection: FPN lateral 1x1, RetinaNet head 3x3
+        lambda: C("fpn lateral 1x1 512->256 (2,512,50,50)", "Conv2d", (512, 256, 1), {}, (2, 512, 50, 50),
+                  gemm=True),
+        lambda: C("retinanet head 3x3 256->256 (2,256,25,25)", "Conv2d", (256, 256, 3), dict(padding=1),
+                  (2, 256, 25, 25), gemm=True),
+        # GANs: DCGAN generator / discriminator, CycleGAN (reflect 7x7)
+        lambda: C("dcgan ConvT2d(256,128,4,s2,p1) (16,256,8,8)", "ConvTranspose2d", (256, 128, 4),
+                  dict(stride=2, padding=1), (16, 256, 8, 8)),
+        lambda: C("dcgan ConvT2d(64,3,4,s2,p1) (16,64,32,32)", "ConvTranspose2d", (64, 3, 4),
+                  dict(stride=2, padding=1), (16, 64, 32, 32)),
+        lambda: C("dcgan disc Conv2d(64,128,4,s2,p1) (16,64,32,32)", "Conv2d", (64, 128, 4),
+                  dict(stride=2, padding=1), (16, 64, 32, 32)),
+        lambda: C("cyclegan 7x7 reflect 3->64 (1,3,256,256)", "Conv2d", (3, 64, 7),
+                  dict(padding=3, padding_mode="reflect"), (1, 3, 256, 256)),
+        # padding modes
+        lambda: C("Conv2d(64,64,3,p1,reflect) (8,64,56,56)", "Conv2d", (64, 64, 3),
+                  dict(padding=1, padding_mode="reflect"), (8, 64, 56, 56)),
+        lambda: C("Conv2d(16,16,5,p2,replicate) (8,16,64,64)", "Conv2d", (16, 16, 5),
+                  dict(padding=2, padding_mode="replicate"), (8, 16, 64, 64)),
+        lambda: C("Conv2d(32,32,3,p1,circular) (8,32,32,32)", "Conv2d", (32, 32, 3),
+                  dict(padding=1, padding_mode="circular"), (8, 32, 32, 32)),
+        lambda: pad_case("F.pad reflect (8,64,56,56) p1", (8, 64, 56, 56), (1, 1, 1, 1), "reflect"),
+        lambda: pad_case("F.pad replicate (8,64,56,56) p2", (8, 64, 56, 56), (2, 2, 2, 2), "replicate"),
+        lambda: pad_case("F.pad circular (8,32,32,32) p1", (8, 32, 32, 32), (1, 1, 1, 1), "circular"),
+        lambda: pad_case("F.pad constant (8,64,56,56) p1", (8, 64, 56, 56), (1, 1, 1, 1), "constant"),
+        lambda: pad_case("F.pad reflect 1d (8,64,16000) p40", (8, 64, 16000), (40, 40), "reflect"),
+        # 1-d audio / speech: raw-waveform front-ends (M5, wav2vec 2.0), TCN (dilated), Conformer (depthwise)
+        lambda: C("m5 audio Conv1d(1,64,80,s4) (8,1,16000)", "Conv1d", (1, 64, 80), dict(stride=4),
+                  (8, 1, 16000)),
+        lambda: C("wav2vec2 Conv1d(1,512,10,s5) (4,1,16000)", "Conv1d", (1, 512, 10), dict(stride=5),
+                  (4, 1, 16000)),
+        lambda: C("wav2vec2 Conv1d(512,512,3,s2) (4,512,3199)", "Conv1d", (512, 512, 3), dict(stride=2),
+                  (4, 512, 3199), gemm=True),
+        lambda: C("tcn Conv1d(64,64,3,d4,p8) (8,64,1000)", "Conv1d", (64, 64, 3), dict(dilation=4, padding=8),
+                  (8, 64, 1000)),
+        lambda: C("conformer dw Conv1d(144,144,31,p15,g144) (8,144,250)", "Conv1d", (144, 144, 31),
+                  dict(padding=15, groups=144), (8, 144, 250)),
+        lambda: C("wavenet Conv1d(32,32,2,d8) (4,32,4000)", "Conv1d", (32, 32, 2), dict(dilation=8),
+                  (4, 32, 4000)),
+        # 3-d video / medical: C3D, 3-d U-Net, V-Net
+        lambda: C("c3d 3x3x3 64->128 (1,64,8,56,56)", "Conv3d", (64, 128, 3), dict(padding=1), (1, 64, 8, 56, 56),
+                  gemm=True),
+        lambda: C("unet3d 3x3x3 1->32 (1,1,64,64,64)", "Conv3d", (1, 32, 3), dict(padding=1), (1, 1, 64, 64, 64)),
+        lambda: C("unet3d 3x3x3 32->32 (1,32,32,32,32)", "Conv3d", (32, 32, 3), dict(padding=1),
+                  (1, 32, 32, 32, 32)),
+        lambda: C("vnet ConvT3d(64,32,2,s2) (1,64,16,16,16)", "ConvTranspose3d", (64, 32, 2), dict(stride=2),
+                  (1, 64, 16, 16, 16)),
+        lambda: C("r2plus1d 1x3x3 64->64 (1,64,8,28,28)", "Conv3d", (64, 64, (1, 3, 3)), dict(padding=(0, 1, 1)),
+                  (1, 64, 8, 28, 28)),
+        lambda: C("r2plus1d 3x1x1 64->64 (1,64,8,28,28)", "Conv3d", (64, 64, (3, 1, 1)), dict(padding=(1, 0, 0)),
+                  (1, 64, 8, 28, 28)),
+        # unfold / fold
         unfold_case,
         fold_case,
-        lambda: conv_case("tiny Conv2d(1,1,3) (1,1,8,8)", "Conv2d", (1, 1, 3), {}, (1, 1, 8, 8)),
-        lambda: conv_case("f64 resnet18 3x3 64->64 (8,64,56,56)", "Conv2d", (64, 64, 3), dict(padding=1),
-                          (8, 64, 56, 56), dtype=f64),
-        lambda: conv_case("f64 article ConvT2d(16,33,3,s2) (20,16,50,100)", "ConvTranspose2d", (16, 33, 3),
-                          dict(stride=2), (20, 16, 50, 100), dtype=f64),
-        lambda: conv_case("f64 article Conv1d(16,33,3,s2) (20,16,50)", "Conv1d", (16, 33, 3), dict(stride=2),
-                          (20, 16, 50), dtype=f64),
+        # tiny calls, module and functional
+        lambda: C("tiny Conv2d(1,1,3) (1,1,8,8)", "Conv2d", (1, 1, 3), {}, (1, 1, 8, 8)),
+        lambda: C("tiny F.conv2d (1,1,8,8)*(1,1,3,3)", "Conv2d", (1, 1, 3), {}, (1, 1, 8, 8), functional=True),
+        lambda: C("tiny Conv1d(1,1,3) (1,1,16)", "Conv1d", (1, 1, 3), {}, (1, 1, 16)),
+        lambda: C("tiny F.conv1d (1,1,16)*(1,1,3)", "Conv1d", (1, 1, 3), {}, (1, 1, 16), functional=True),
+        lambda: C("tiny ConvT2d(1,1,3) (1,1,8,8)", "ConvTranspose2d", (1, 1, 3), {}, (1, 1, 8, 8)),
+        lambda: C("F.conv2d resnet 3x3 64->64 (8,64,56,56)", "Conv2d", (64, 64, 3), dict(padding=1),
+                  (8, 64, 56, 56), functional=True),
+        # float64
+        lambda: C("f64 resnet18 3x3 64->64 (8,64,56,56)", "Conv2d", (64, 64, 3), dict(padding=1),
+                  (8, 64, 56, 56), dtype=f64),
+        lambda: C("f64 article ConvT2d(16,33,3,s2) (20,16,50,100)", "ConvTranspose2d", (16, 33, 3),
+                  dict(stride=2), (20, 16, 50, 100), dtype=f64),
+        lambda: C("f64 article Conv1d(16,33,3,s2) (20,16,50)", "Conv1d", (16, 33, 3), dict(stride=2),
+                  (20, 16, 50), dtype=f64),
+        lambda: C("f64 m5 audio Conv1d(1,64,80,s4) (8,1,16000)", "Conv1d", (1, 64, 80), dict(stride=4),
+                  (8, 1, 16000), dtype=f64),
     ]
+
+
+def half(index):
+    """The fixed split: even rows tune, odd rows check."""
+    return "tune" if index % 2 == 0 else "check"
 
 
 def grad_weight_case(name, nd, x_shape, weight_size, kwargs, dtype=np.float32):
@@ -304,7 +432,7 @@ def extra_memory(fn):
     return max(0, peak - np.asarray(out).nbytes)
 
 
-def run_case(case, repeats):
+def run_case(case, repeats, numpy=True):
     with torch.no_grad():
         want = case["torch"]().numpy()
     got = case["ours"]()
@@ -314,16 +442,75 @@ def run_case(case, repeats):
         raise AssertionError(f"{case['name']}: convlab differs from torch (max abs diff "
                              f"{np.max(np.abs(got - want)) if got.shape == want.shape else 'shape'})")
     with torch.no_grad():
-        times = _take_turns(case, ("ours", "torch", "numpy"), repeats)
+        keys = ("ours", "torch", "numpy") if numpy or case.get("check_numpy") is False else ("ours", "torch")
+        times = _take_turns(case, keys, repeats)
     med = {k: statistics.median(v) for k, v in times.items()}
     mn = {k: min(v) for k, v in times.items()}
+    med.setdefault("numpy", float("nan"))
+    mn.setdefault("numpy", float("nan"))
     return dict(name=case["name"], median=med, min=mn, ratio_torch=med["ours"] / med["torch"],
                 ratio_numpy=med["ours"] / med["numpy"],
                 gflops=(case["flops"] / med["ours"] / 1e9) if case["flops"] else None,
-                extra_mb=extra_memory(case["ours"]) / 2**20)
+                gemm=case.get("gemm", False), extra_mb=extra_memory(case["ours"]) / 2**20)
+
+
+def sgemm_rate(n=2048, rounds=5):
+    """GFLOP/s of NumPy's matmul on an n x n float32 GEMM (best of ``rounds``), at the current BLAS thread
+    limit: the machine's attainable GEMM rate that the GEMM-shaped rows are measured against."""
+    rng = np.random.default_rng(0)
+    a, b = (rng.standard_normal((n, n), dtype=np.float32) for _ in range(2))
+    a @ b
+    best = min(_time(lambda: a @ b, budget_s=0.2) for _ in range(rounds))
+    return 2 * n ** 3 / best / 1e9
+
+
+def cpu_description():
+    """Model name, family/model and L2/L3 sizes from /proc/cpuinfo and sysconf (Linux), else platform."""
+    model, fam, mod = platform.processor() or platform.machine(), "?", "?"
+    try:
+        with open("/proc/cpuinfo") as fh:
+            for line in fh:
+                key, _, val = line.partition(":")
+                key, val = key.strip(), val.strip()
+                if key == "model name":
+                    model = val
+                elif key == "cpu family":
+                    fam = val
+                elif key == "model":
+                    mod = val
+                elif not line.strip():
+                    break
+    except OSError:
+        pass
+    caches = []
+    for index in range(8):
+        base = f"/sys/devices/system/cpu/cpu0/cache/index{index}/"
+        try:
+            with open(base + "level") as fh:
+                level = fh.read().strip()
+            with open(base + "type") as fh:
+                kind = fh.read().strip()
+            with open(base + "size") as fh:
+                size = fh.read().strip()
+        except OSError:
+            break
+        if kind != "Instruction":
+            caches.append(f"L{level} {size}")
+    return f"{model} (family {fam} model {mod}), {os.cpu_count()} cpus" + (", " + ", ".join(caches) if caches else "")
+
+
+def geomean(values):
+    values = list(values)
+    return math.exp(statistics.fmean(math.log(v) for v in values)) if values else float("nan")
+
+
+def fmt_ratio(r):
+    return f"{r:7.2f}" if r == r else f"{'-':>7s}"
 
 
 def fmt_t(s):
+    if s != s:
+        return "-"
     return f"{s * 1e6:8.1f}us" if s < 1e-3 else f"{s * 1e3:8.2f}ms"
 
 
@@ -332,35 +519,60 @@ def main(argv=None):
     ap.add_argument("--threads", default="1,2", help="comma-separated thread counts (default 1,2)")
     ap.add_argument("--repeats", type=int, default=5, help="interleaved timing rounds per case (default 5)")
     ap.add_argument("--filter", default="", help="only cases whose name contains this text")
+    ap.add_argument("--half", choices=("tune", "check", "both"), default="both",
+                    help="only the tune rows (even), the check rows (odd), or both (default)")
+    ap.add_argument("--no-grad", action="store_true", help="skip the weight-gradient table")
+    ap.add_argument("--no-numpy", action="store_true",
+                    help="time the NumPy baseline only where it is the yardstick (F.pad rows: a copy)")
     ap.add_argument("--json", default=None, help="also write the results to this JSON file")
     args = ap.parse_args(argv)
     threads = [int(t) for t in args.threads.split(",")]
-    print(f"# machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cpus, "
-          f"python {platform.python_version()}, numpy {np.__version__}, torch {torch.__version__}, "
-          f"convlab {convlab.__version__}")
     from convlab import _kernels
     from convlab.ops._blas import blas_backend
+    print(f"# machine: {platform.machine()}, python {platform.python_version()}, numpy {np.__version__}, "
+          f"torch {torch.__version__}, convlab {convlab.__version__}")
+    print(f"# cpu: {cpu_description()}")
     print(f"# convlab kernels: SIMD clone {_kernels.simd_path()}, GEMMs through {blas_backend()}")
+    rates = {}
+    for t in threads:
+        with threadpool_limits(limits=t):
+            rates[t] = sgemm_rate()
+    print("# sgemm rate (NumPy matmul, 2048^3 float32, best of 5): "
+          + ", ".join(f"{t}T {r:.1f} GFLOP/s" for t, r in rates.items()))
+    print("# halves: row i of the suite is 'tune' (T) for even i, 'check' (C) for odd i")
     results = {}
     for t in threads:
         convlab.set_num_threads(t)
         torch.set_num_threads(t)
         rows = []
         print(f"\n## {t} thread(s)")
-        print(f"{'case':58s} {'convlab med':>11s} {'min':>10s} {'torch med':>11s} {'numpy med':>11s} "
-              f"{'/torch':>7s} {'/numpy':>7s} {'GFLOP/s':>8s} {'extraMB':>8s}")
+        print(f"{'case':58s} {'h':1s} {'convlab med':>11s} {'min':>10s} {'torch med':>11s} {'numpy med':>11s} "
+              f"{'/torch':>7s} {'/numpy':>7s} {'GFLOP/s':>8s} {'%sgemm':>6s} {'extraMB':>8s}")
         with threadpool_limits(limits=t):
-            for make in suite():
+            for index, make in enumerate(suite()):
+                if args.half != "both" and half(index) != args.half:
+                    continue
                 case = make()
                 if args.filter and args.filter not in case["name"]:
                     continue
-                r = run_case(case, args.repeats)
+                r = run_case(case, args.repeats, numpy=not args.no_numpy)
+                r["half"] = half(index)
                 rows.append(r)
                 gf = f"{r['gflops']:8.1f}" if r["gflops"] else f"{'-':>8s}"
-                print(f"{r['name'][:58]:58s} {fmt_t(r['median']['ours']):>11s} {fmt_t(r['min']['ours']):>10s} "
-                      f"{fmt_t(r['median']['torch']):>11s} {fmt_t(r['median']['numpy']):>11s} "
-                      f"{r['ratio_torch']:7.2f} {r['ratio_numpy']:7.2f} {gf} {r['extra_mb']:8.1f}", flush=True)
+                eff = f"{100 * r['gflops'] / rates[t]:6.0f}" if r["gemm"] else f"{'-':>6s}"
+                print(f"{r['name'][:58]:58s} {r['half'][0].upper()} {fmt_t(r['median']['ours']):>11s} "
+                      f"{fmt_t(r['min']['ours']):>10s} {fmt_t(r['median']['torch']):>11s} "
+                      f"{fmt_t(r['median']['numpy']):>11s} {r['ratio_torch']:7.2f} {fmt_ratio(r['ratio_numpy'])} {gf} "
+                      f"{eff} {r['extra_mb']:8.1f}", flush=True)
         results[t] = rows
+        for h in ("tune", "check"):
+            hr = [r for r in rows if r["half"] == h]
+            if hr:
+                worst = max(hr, key=lambda r: r["ratio_torch"])
+                print(f"# {t}T {h:5s}: {len(hr)} rows, geomean convlab/torch "
+                      f"{geomean(r['ratio_torch'] for r in hr):.2f}, worst {worst['ratio_torch']:.2f} ({worst['name']})")
+        if args.no_grad:
+            continue
         print(f"{'weight gradient':58s} {'convlab med':>11s} {'torch med':>11s} {'/torch':>7s} {'extraMB':>8s} "
               f"{'in+gradMB':>9s} {'extra/(in+grad)':>15s}")
         for make in grad_suite():
@@ -371,11 +583,11 @@ def main(argv=None):
             print(f"{r['name'][:58]:58s} {fmt_t(r['median']['ours']):>11s} {fmt_t(r['median']['torch']):>11s} "
                   f"{r['ratio_torch']:7.2f} {r['extra_mb']:8.1f} {r['inputs_mb']:9.1f} {r['extra_per_input']:15.3f}",
                   flush=True)
-    geo = {t: math.exp(statistics.fmean(math.log(r["ratio_torch"]) for r in rows)) for t, rows in results.items() if rows}
     if args.json:
         with open(args.json, "w") as fh:
-            json.dump({str(t): rows for t, rows in results.items()}, fh, indent=1)
-    print("geomean convlab/torch: " + " ".join(f"{t}T={g:.2f}" for t, g in geo.items()))
+            json.dump({"sgemm": rates, "rows": {str(t): rows for t, rows in results.items()}}, fh, indent=1)
+    print("geomean convlab/torch: " + " ".join(f"{t}T={geomean(r['ratio_torch'] for r in rows):.2f}"
+                                              for t, rows in results.items() if rows))
 
 
 if __name__ == "__main__":

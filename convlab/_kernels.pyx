@@ -3,6 +3,7 @@
 
 * ``im2col`` / ``col2im``: gather sliding blocks into columns, and scatter-add
   them back (the adjoint). Used by Unfold/Fold and the gradients.
+* ``pad_volume``: ``F.pad`` (all four modes) in one pass over the output.
 * ``conv_gemm``: a forward convolution that fuses im2col and the GEMM per tile:
   each thread gathers the columns of a few output rows into its own small
   workspace (sized for L2) and multiplies it with single-threaded BLAS
@@ -38,7 +39,7 @@ out unless ``CONVLAB_DEBUG_BUILD=1``).
 
 Map of this file (shared declarations -- ``Geom``, the padding modes, the BLAS types -- are in
 ``_kernels.pxd``): 0. geometry helpers and SIMD wrappers; 1. gather / scatter (``im2col``,
-``col2im``); 2. GEMM (the BLAS call, ``conv_gemm``, ``conv_weight_gemm``); 3. transposed
+``col2im``, ``pad_volume``); 2. GEMM (the BLAS call, ``conv_gemm``, ``conv_weight_gemm``); 3. transposed
 (``conv_transpose_gemm``); 4. depthwise (``conv_depthwise``, ``conv_depthwise_cl``);
 5. Winograd (``winograd_weights``, ``conv_winograd``); 6. direct (``conv_direct``).
 
@@ -48,7 +49,7 @@ Per spatial axis, block (output) index ``o``, tap ``t``::
 """
 from cython cimport floating
 from cython.parallel cimport parallel, prange, threadid
-from libc.string cimport memset
+from libc.string cimport memcpy, memset
 from scipy.linalg.cython_blas cimport dgemm, sgemm
 
 cdef inline Py_ssize_t _src(Py_ssize_t i, Py_ssize_t size, int mode) noexcept nogil:
@@ -393,6 +394,46 @@ def col2im(const floating[:, :, ::1] cols, floating[:, :, :, :, ::1] out, tuple 
             n = t // C
             c = t - n * C
             _scatter(&cols[n, c * K, 0], &out[n, c, 0, 0, 0], 1, 0, g.bd * g.bh, L, &g)
+
+
+def pad_volume(const floating[:, :, :, ::1] x, floating[:, :, :, ::1] out, Py_ssize_t ld, Py_ssize_t lh,
+               Py_ssize_t lw, int mode, double value=0, int num_threads=1):
+    """``F.pad`` of a stack of volumes: ``out[p, i, j, k] = x[p, src(i - ld), src(j - lh), src(k - lw)]``.
+
+    x   : (P, D, H, W) contiguous; out : (P, D + ld + rd, H + lh + rh, W + lw + rw), fully overwritten.
+    mode: ZEROS (cells outside ``x`` get ``value``), REFLECT, REPLICATE or CIRCULAR (``_src``); the caller
+    has checked the pads against the sizes (reflect < size, circular <= size, all >= 0). One output row
+    per step: its source row by ``_src``, the inside as one copy, the edges cell by cell.
+    """
+    cdef Py_ssize_t P = x.shape[0], D = x.shape[1], H = x.shape[2], W = x.shape[3]
+    cdef Py_ssize_t Do = out.shape[1], Ho = out.shape[2], Wo = out.shape[3]
+    cdef Py_ssize_t rows = P * Do * Ho, r, p, i, j, k, si, sj, q
+    cdef floating fill = <floating>value
+    cdef floating *orow
+    cdef const floating *xrow
+    if rows == 0 or Wo == 0:
+        return
+    with nogil:
+        for r in prange(rows, schedule="static", num_threads=num_threads):
+            q = r // Ho
+            j = r - q * Ho
+            p = q // Do
+            i = q - p * Do
+            orow = &out[p, i, j, 0]
+            si = _src(i - ld, D, mode)
+            sj = _src(j - lh, H, mode)
+            if si < 0 or sj < 0 or W == 0:
+                for k in range(Wo):
+                    orow[k] = fill
+                continue
+            xrow = &x[p, si, sj, 0]
+            memcpy(orow + lw, xrow, W * sizeof(floating))
+            for k in range(lw):
+                q = _src(k - lw, W, mode)
+                orow[k] = fill if q < 0 else xrow[q]
+            for k in range(lw + W, Wo):
+                q = _src(k - lw, W, mode)
+                orow[k] = fill if q < 0 else xrow[q]
 
 
 # =================================================================================================================

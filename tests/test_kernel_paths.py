@@ -9,7 +9,7 @@ import convlab
 import convlab.nn as nn
 from convlab import reference as ref
 from convlab.ops import conv as conv_ops
-from helpers import assert_close, run_in_threads
+from helpers import assert_close, run_in_threads, torch
 
 PATHS = {
     # non-depthwise layers: direct loop / GEMM per tile / several samples per GEMM; depthwise layers:
@@ -259,7 +259,6 @@ def test_numpy_openblas_is_used_when_numpy_bundles_it():
 @pytest.mark.parametrize("mode", ["zeros", "reflect"])
 def test_nonfinite_weights_on_every_path_like_torch(path, mode):
     """An inf weight times a zero-padding cell is NaN in torch; every path must agree on where NaN/inf land."""
-    from helpers import torch
     if torch is None:
         pytest.skip("PyTorch 2.13 (the parity oracle) is not installed")
     x = np.random.default_rng(3).standard_normal((2, 4, 6, 5))
@@ -393,7 +392,6 @@ def _plan_kind(m):
 def test_winograd_is_chosen_for_resnet_3x3_layers_and_matches_torch(rng, dtype, threads, size):
     """Default thresholds: a ResNet-style 3x3 layer takes the Winograd path, and its rounding stays
     within the tolerance every other path meets."""
-    from helpers import torch
     if torch is None:
         pytest.skip("PyTorch 2.13 (the parity oracle) is not installed")
     before = convlab.get_num_threads()
@@ -427,7 +425,6 @@ def test_winograd_is_not_chosen_outside_3x3_stride_1(rng, kwargs):
 def test_winograd_path_puts_nonfinite_inputs_where_torch_does(monkeypatch, mode, path_name):
     """The transforms would smear an inf over its whole 4x4 tile (inf - inf = NaN); such calls go
     through the exact GEMM path instead."""
-    from helpers import torch
     if torch is None:
         pytest.skip("PyTorch 2.13 (the parity oracle) is not installed")
     for name, value in PATHS[path_name].items():
@@ -461,3 +458,137 @@ def test_samples_per_gemm_gives_every_thread_as_many_blocks(n, groups, length, t
     tasks = -(-n // s) * groups
     if threads > 1 and tasks < n * groups:                    # not already one sample per task
         assert tasks % threads == 0, (s, tasks)
+
+
+# --- F.pad by _kernels.pad_volume -----------------------------------------------------------------
+
+def _pad_reference(x, pad, mode, value):
+    """Every output cell from reference.pad_index per padded axis (the fill for 'constant' outside)."""
+    npad = len(pad) // 2
+    lefts = [pad[2 * j] for j in reversed(range(npad))]
+    rights = [pad[2 * j + 1] for j in reversed(range(npad))]
+    lead = x.shape[:x.ndim - npad]
+    out = np.empty(lead + tuple(s + a + b for s, a, b in zip(x.shape[x.ndim - npad:], lefts, rights)), x.dtype)
+    refmode = "zeros" if mode == "constant" else mode
+    for idx in np.ndindex(*out.shape[x.ndim - npad:]):
+        src = [ref.pad_index(i - a, s, refmode) for i, a, s in zip(idx, lefts, x.shape[x.ndim - npad:])]
+        sel = (Ellipsis,) + idx
+        out[sel] = value if any(v is None for v in src) else x[(Ellipsis,) + tuple(src)]
+    return out
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("mode", ["constant", "reflect", "replicate", "circular"])
+@pytest.mark.parametrize("shape,pad", [
+    ((2, 3, 5), (4, 0)),                            # 1-d: the largest reflect pad on one side
+    ((2, 3, 5), (0, 5)),                            # ... the largest circular pad (== size)
+    ((3, 4, 5), (1, 2, 3, 0)),                      # 2-d unbatched
+    ((2, 2, 4, 5), (4, 4, 3, 3)),                   # 2-d batched, pads at the reflect limit (size - 1)
+    ((1, 2, 3, 4, 5), (1, 0, 2, 1, 0, 2)),          # 3-d
+    ((2, 3, 1, 6), (0, 0, 0, 0)),                   # nothing to pad: a copy
+])
+def test_pad_kernel_matches_reference_and_torch(monkeypatch, rng, threads, dtype, mode, shape, pad):
+    """F.pad's kernel (one pass over the output, parallel over rows above PARALLEL_MIN_BYTES, forced here)
+    against the reference index map and torch, on contiguous and strided inputs, at each mode's limits."""
+    from convlab.nn import functional as F
+    from convlab.ops import step1_pad
+    monkeypatch.setattr(step1_pad, "PARALLEL_MIN_BYTES", 0)
+    sizes = shape[::-1][:len(pad) // 2]             # the padded sizes, last dimension first, as pad lists them
+    limit = {"reflect": -1, "circular": 0}.get(mode)
+    if limit is not None and any(max(pad[2 * j:2 * j + 2]) > s + limit for j, s in enumerate(sizes)):
+        pytest.skip(f"pad {pad} exceeds {mode}'s limit for sizes {sizes[::-1]} (an error: test_errors)")
+    value = 0.5 if mode == "constant" else None
+    before = convlab.get_num_threads()
+    convlab.set_num_threads(threads)
+    try:
+        x = rng.standard_normal(shape).astype(dtype)
+        for view in (x, np.flip(x, -1), np.asfortranarray(x)):
+            got = F.pad(view, pad, mode=mode, value=value)
+            want = _pad_reference(view, pad, mode, 0.5 if mode == "constant" else 0.0)
+            np.testing.assert_array_equal(got, want)
+            assert got.dtype == dtype
+            if torch is not None:
+                t = torch.nn.functional.pad(torch.from_numpy(np.ascontiguousarray(view)), pad, mode=mode,
+                                            value=value)
+                np.testing.assert_array_equal(got, t.numpy())
+    finally:
+        convlab.set_num_threads(before)
+
+
+# --- the functional plan cache ---------------------------------------------------------------------
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_functional_plan_cache_follows_thresholds_and_threads(rng, monkeypatch, dtype):
+    """A repeated F.conv2d call runs its cached plan; forcing another path (the thresholds) or another
+    thread count makes a new plan, and every result equals the reference."""
+    from convlab.nn import functional as F
+    x = rng.standard_normal((2, 4, 9, 10)).astype(dtype)
+    w = rng.standard_normal((8, 4, 3, 3)).astype(dtype)
+    b = rng.standard_normal(8).astype(dtype)
+    want = ref.conv_nd(x.astype(np.float64), w.astype(np.float64), b.astype(np.float64), 1, 1, 1, 1)
+    F._PLANS.clear()
+    kinds = set()
+    before = convlab.get_num_threads()
+    try:
+        for name in ["direct", "gemm", "winograd", "direct"]:
+            for attr, value in PATHS[name].items():
+                monkeypatch.setattr(conv_ops, attr, value)
+            for threads in (1, 2):
+                convlab.set_num_threads(threads)
+                for _ in range(2):                           # the second call is a cache hit
+                    assert_close(F.conv2d(x, w, b, padding=1), want, dtype, reduction=w[0].size)
+                key, = [k for k in F._PLANS if k[-1] == conv_ops.planner_settings()]
+                kinds.add(F._PLANS[key][0].run.__qualname__.split(".")[0])
+            monkeypatch.undo()
+    finally:
+        convlab.set_num_threads(before)
+    assert len(kinds) >= 2, kinds
+
+
+def test_functional_plan_cache_keeps_torch_errors(rng):
+    """A call torch refuses stays refused after a valid call of the same shapes was cached; an unbatched
+    call after a batched one of the same sizes keeps its own shape."""
+    from convlab.nn import functional as F
+    x = rng.standard_normal((1, 2, 6)).astype(np.float32)
+    w = rng.standard_normal((3, 2, 3)).astype(np.float32)
+    ok = F.conv1d(x, w, stride=1)
+    assert ok.shape == (1, 3, 4)
+    F.conv1d(x, w, stride=1)
+    if torch is not None:
+        with pytest.raises(Exception):
+            torch.nn.functional.conv1d(torch.from_numpy(x), torch.from_numpy(w), stride=0)
+    with pytest.raises((ValueError, TypeError)):
+        F.conv1d(x, w, stride=0)
+    assert F.conv1d(x[0], w).shape == (3, 4)
+    assert F.conv1d(x, w).shape == (1, 3, 4)
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("nd,c_in,c_out,kernel,stride,padding,mode", [
+    (1, 1, 8, 63, 4, 0, "zeros"),           # multiplier x taps 504 < 512: conv_depthwise
+    (1, 1, 8, 64, 4, 0, "zeros"),           # ... 512: the GEMM (the raw-audio front-end shape)
+    (1, 2, 16, 32, 2, 3, "reflect"),        # 8 x 32 = 256: conv_depthwise, two groups
+    (2, 1, 64, 3, 1, 1, "replicate"),       # 64 x 9 = 576: the GEMM
+    (3, 1, 32, 3, 1, 1, "zeros"),           # 32 x 27 = 864: the GEMM (a 3-d U-Net's first layer)
+])
+def test_channel_multiplier_boundary_matches_reference(rng, threads, dtype, nd, c_in, c_out, kernel, stride,
+                                                       padding, mode):
+    """Grouped layers with one input channel per group: conv_depthwise below DEPTHWISE_MAX_MULTIPLIER_TAPS
+    (C_out / C_in x taps), the GEMM from it; both sides of the switch against the reference."""
+    before = convlab.get_num_threads()
+    convlab.set_num_threads(threads)
+    try:
+        m = getattr(nn, f"Conv{nd}d")(c_in, c_out, kernel, stride=stride, padding=padding, groups=c_in,
+                                      padding_mode=mode, dtype=dtype)
+        size = {1: (300,), 2: (9, 11), 3: (5, 6, 7)}[nd]
+        x = rng.standard_normal((3, c_in, *size)).astype(dtype)
+        want = ref.conv_nd(x.astype(np.float64), m.weight.astype(np.float64), m.bias, m.stride, m.padding,
+                           m.dilation, c_in, padding_mode=mode)
+        assert_close(m(x), want, dtype, reduction=m.weight[0].size)
+        taps = math.prod(m.kernel_size)
+        expect = "ConvPlan" if (c_out // c_in) * taps < conv_ops.DEPTHWISE_MAX_MULTIPLIER_TAPS else "_gemm_runner"
+        assert _plan_kind(m) == expect
+    finally:
+        convlab.set_num_threads(before)

@@ -23,7 +23,7 @@ from .. import _args, geometry
 from .._args import as_float_array, check_batched, check_conv_weight, check_extent, conv_spec, ntuple
 from ..errors import ShapeError
 from ..ops import col2im, im2col
-from ..ops.conv import ConvPlan, conv_transpose_forward
+from ..ops.conv import ConvPlan, conv_transpose_forward, planner_settings
 from ..ops.step1_pad import check_mode_padding
 from ..ops import pad as _pad
 
@@ -85,6 +85,37 @@ def conv_nd(input, weight, bias, stride, padding, dilation, groups, nd, padding_
     return out if batched else out[0]
 
 
+_PLANS = {}                     # the functional calls' validated plans (see _conv)
+_PLAN_CACHE_SIZE = 64
+
+
+def _plain(value):
+    """An argument that may key the plan cache: an int, a str or a tuple of ints (bools, NumPy integers and
+    lists take the validating path every time, so they meet torch's errors and conversions there)."""
+    t = type(value)
+    return t is int or t is str or (t is tuple and all(type(v) is int for v in value))
+
+
+def _conv(input, weight, bias, stride, padding, dilation, groups, nd):
+    """``conv{nd}d``: a repeated call (same shapes, dtypes, arguments, thresholds and thread count) runs the
+    plan the first call validated and made, as a module's call does; any other call goes through
+    :func:`conv_nd` and is validated in full."""
+    if type(input) is np.ndarray and type(weight) is np.ndarray and input.dtype == weight.dtype \
+            and input.dtype.char in "fd" \
+            and (bias is None or (type(bias) is np.ndarray and bias.dtype == input.dtype)) \
+            and _plain(stride) and _plain(padding) and _plain(dilation) and type(groups) is int:
+        key = (nd, input.shape, input.dtype.char, weight.shape, None if bias is None else bias.shape, stride,
+               padding, dilation, groups, planner_settings())
+        hit = _PLANS.get(key)
+        if hit is not None:
+            plan, batched, shape = hit
+            return plan.run(input if batched else input[None], weight, bias).reshape(shape)
+        if len(_PLANS) >= _PLAN_CACHE_SIZE:
+            _PLANS.clear()
+        return conv_nd(input, weight, bias, stride, padding, dilation, groups, nd, plans=_PLANS, key=key)
+    return conv_nd(input, weight, bias, stride, padding, dilation, groups, nd)
+
+
 def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     """1-d convolution (cross-correlation) over ``(N, C_in, L_in)``.
 
@@ -101,7 +132,7 @@ def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     >>> F.conv1d(np.ones((20, 16, 50)), np.ones((33, 16, 3)), stride=2).shape
     (20, 33, 24)
     """
-    return conv_nd(input, weight, bias, stride, padding, dilation, groups, 1)
+    return _conv(input, weight, bias, stride, padding, dilation, groups, 1)
 
 
 def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
@@ -117,7 +148,7 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     >>> F.conv2d(np.ones((1, 16, 50, 100)), np.ones((33, 16, 3, 5)), stride=(2, 1), padding=(4, 2)).shape
     (1, 33, 28, 100)
     """
-    return conv_nd(input, weight, bias, stride, padding, dilation, groups, 2)
+    return _conv(input, weight, bias, stride, padding, dilation, groups, 2)
 
 
 def conv3d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
@@ -133,7 +164,7 @@ def conv3d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     >>> F.conv3d(np.ones((1, 2, 10, 12, 14)), np.ones((4, 2, 3, 3, 3)), stride=2).shape
     (1, 4, 4, 5, 6)
     """
-    return conv_nd(input, weight, bias, stride, padding, dilation, groups, 3)
+    return _conv(input, weight, bias, stride, padding, dilation, groups, 3)
 
 
 def conv_transpose_nd(input, weight, bias, stride, padding, output_padding, groups, dilation, nd,

@@ -40,6 +40,10 @@ DEPTHWISE_CL_MAX_TAPS = 64          # (it keeps one pointer per tap on its stack
 DEPTHWISE_CL_MIN_CHANNELS = 16      # fewer channels than this fill too few vector lanes
 DEPTHWISE_CL_CHANNELS = 64          # channels per task: 8 AVX vectors of float32
 DEPTHWISE_MAX_WORKSPACE_RATIO = 4   # conv_depthwise's padded plane at most this many times input + output plane
+DEPTHWISE_MAX_MULTIPLIER_TAPS = 512 # channel multiplier (C_out / C_in) x taps from which a GEMM beats conv_depthwise:
+                                    # a raw-audio front-end Conv1d(1, 64, 80, s4) is 64 x 80 (measured 556 -> 140 ms
+                                    # by GEMM, 1 thread), 1 -> 8 channels k80 s4 2x, 1 -> 4 channels k80 even, 1 -> 32
+                                    # channels 3x3 (288) and 4 -> 64 3x3 g4 (144) not faster
 WINOGRAD = True                     # 3x3 stride-1 layers by Winograd (see conv_winograd)
 WINOGRAD_MIN_CHANNELS = 16          # C_in and C_out: narrower GEMMs lose what the transforms save
 WINOGRAD_MIN_PLANE = 196            # output cells per plane (14x14): smaller planes waste their edge tiles
@@ -51,6 +55,17 @@ WINOGRAD4_FLOAT32 = False           # ... in float32 too: ResNet's 3x3 64->64 la
 WINOGRAD_TASK_BYTES = 1 << 20       # transformed inputs + products per task: about one L2
 WINOGRAD_MIN_TASK_TILES = 24        # ... must hold this many F(2x2) tiles (GEMMs this narrow lose to
                                     # im2col: 512 -> 512 channels in float32 do)
+
+
+def planner_settings() -> tuple:
+    """The thresholds above and the kernel thread count, as one tuple: a cached plan is valid while they
+    are unchanged (``convlab.nn.functional`` keys its plan cache on it; tests set the thresholds to force
+    every path)."""
+    return (WORKSPACE_BYTES, PARALLEL_MIN_MACS, DIRECT_MAX_MACS, MIN_TILE_COLUMNS, BATCH_COLUMNS,
+            DEPTHWISE_CL_MAX_PLANE, DEPTHWISE_CL_MAX_TAPS, DEPTHWISE_CL_MIN_CHANNELS, DEPTHWISE_CL_CHANNELS,
+            DEPTHWISE_MAX_WORKSPACE_RATIO, DEPTHWISE_MAX_MULTIPLIER_TAPS, WINOGRAD, WINOGRAD_MIN_CHANNELS,
+            WINOGRAD_MIN_PLANE, WINOGRAD4_MIN_PLANE, WINOGRAD4_FLOAT32, WINOGRAD_TASK_BYTES, WINOGRAD_MIN_TASK_TILES,
+            get_num_threads())
 
 
 _local = threading.local()
@@ -155,8 +170,10 @@ class ConvPlan:
         # conv_depthwise pads a whole plane per thread: with a huge stride or padding (a few outputs far
         # apart) that plane dwarfs input and output (stride 2**40 asked for 8 TiB), so the GEMM path
         # (padding applied by index) takes those layers instead
+        # (one input channel feeding many outputs through a long kernel -- raw-audio front-ends -- is a GEMM)
         depthwise_ok = cg == 1 and _kernels.depthwise_workspace(*args[:2], args[3], args[4]) \
-            <= DEPTHWISE_MAX_WORKSPACE_RATIO * (plane + length) + 4096
+            <= DEPTHWISE_MAX_WORKSPACE_RATIO * (plane + length) + 4096 \
+            and (c_out == c_in or (c_out // c_in) * k < DEPTHWISE_MAX_MULTIPLIER_TAPS)
         # every size and leading dimension of a GEMM must fit the BLAS's integers (SciPy's are 32-bit);
         # beyond that the direct loop, which indexes with Py_ssize_t, does the work
         blas_ok = max(length * max(1, _samples_per_gemm(n, groups, length, threads)), cg * k, c_out) \

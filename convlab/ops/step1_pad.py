@@ -5,13 +5,22 @@ Semantics are those of ``torch.nn.functional.pad``: ``pad`` lists
 """
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
+from .. import _kernels
 from .._args import as_float_array, check_int
+from .._config import get_num_threads
 from ..errors import ShapeError
 
-_NUMPY_MODE = {"reflect": "reflect", "replicate": "edge", "circular": "wrap"}
 MODES = ("constant", "reflect", "replicate", "circular")
+_MODE_CODES = _kernels.padding_modes()
+_CODE = {"constant": _MODE_CODES["zeros"], "reflect": _MODE_CODES["reflect"],
+         "replicate": _MODE_CODES["replicate"], "circular": _MODE_CODES["circular"]}
+PARALLEL_MIN_BYTES = 1 << 26        # smaller outputs are copied on one thread: a copy is memory-bound, and on the
+                                    # 2-core Zen 3 VM with another job running, 2 threads took 12 ms where 1 took
+                                    # 0.9 ms for (8, 64, 56, 56) reflect p1 (6.9 MB out)
 
 
 def pad(input, pad, mode="constant", value=None):
@@ -61,6 +70,8 @@ def pad(input, pad, mode="constant", value=None):
         out_shape = tuple(s + a + b for s, (a, b) in zip(x.shape, widths))
         if any(s < 0 for s in out_shape):
             raise ShapeError(f"Negative padding {pad} would give a negative size {out_shape} for input {x.shape}")
+        if 1 <= npad <= 3 and all(p >= 0 for p in pad):
+            return _pad_kernel(x, widths, npad, out_shape, "constant", fill)
         out = np.full(out_shape, fill, dtype=x.dtype)
         src = tuple(slice(max(-a, 0), s - max(-b, 0)) for s, (a, b) in zip(x.shape, widths))
         dst = tuple(slice(max(a, 0), max(a, 0) + max(sl.stop - sl.start, 0)) for sl, (a, b) in zip(src, widths))
@@ -78,7 +89,22 @@ def pad(input, pad, mode="constant", value=None):
     if any(p < 0 for p in pad):
         raise ValueError(f"Negative padding is only supported for mode='constant', got pad={pad}")
     _check_widths(x.shape, widths, mode)
-    return np.pad(x, widths, mode=_NUMPY_MODE[mode])
+    return _pad_kernel(x, widths, npad, tuple(s + a + b for s, (a, b) in zip(x.shape, widths)), mode)
+
+
+def _pad_kernel(x, widths, npad, out_shape, mode, fill=0.0):
+    """Pad the last ``npad`` (1 to 3, pads >= 0, checked) dimensions with ``_kernels.pad_volume``: the leading
+    dimensions are one stack of volumes, a 1-d or 2-d pad lifts to 3-d with unit dimensions."""
+    lead = x.ndim - npad
+    lift = (1,) * (3 - npad)
+    planes = math.prod(x.shape[:lead])
+    x4 = np.ascontiguousarray(x).reshape((planes,) + lift + x.shape[lead:])
+    out = np.empty(out_shape, dtype=x.dtype)
+    out4 = out.reshape((planes,) + lift + out_shape[lead:])
+    left = (0,) * (3 - npad) + tuple(a for a, _ in widths[lead:])
+    threads = get_num_threads() if out.nbytes >= PARALLEL_MIN_BYTES else 1
+    _kernels.pad_volume(x4, out4, *left, _CODE[mode], fill, threads)
+    return out
 
 
 def _check_widths(shape, widths, mode):
