@@ -3,7 +3,7 @@
 #
 #   build/site/index.html                 the book (jupyter-book; chapters are notebooks/*.ipynb, not copies)
 #   build/site/slides/index.html          one reveal.js deck per notebook: slides/<notebook>.slides.html
-#   build/site/_static/vendor/            require.js, the widget renderer, MathJax, reveal.js, jQuery
+#   build/site/_static/vendor/            require.js, the widget renderer, anywidget, MathJax, reveal.js, jQuery
 #
 # The front-end files come from the npm registry (`npm pack`, pinned below) into build/npm/ at build
 # time and are never committed. Notebooks are not executed: they are committed with their outputs and
@@ -53,6 +53,10 @@ hm=$(fetch $HTML_MANAGER)
 cp "$hm"/dist/embed-amd.js "$hm"/dist/*.woff* "$hm"/dist/*.ttf "$hm"/dist/*.eot "$hm"/dist/*.svg "$VENDOR/html-manager/"
 find "$VENDOR" -name '*.map' -delete
 cp book/_static/widgets-offline.js "$VENDOR/"      # renderer asset path + MathJax 2 API shim (see the file)
+# The explorers' views are anywidgets: the renderer loads the module `anywidget` (mapped to this file by
+# widgets-offline.js) from the AMD bundle the installed anywidget wheel ships.
+aw=$($PY -c 'import anywidget, pathlib; print(pathlib.Path(anywidget.__file__).parent / "nbextension" / "index.js")')
+cp "$aw" "$VENDOR/anywidget.js"
 # Fallback addresses compiled into these files (the widget renderer's source of widget classes it does
 # not bundle; MathJax's speech-rule maps, used only if a reader turns speech on; a commented-out font
 # import) are pointed at this site, so such a request would be a visible local 404, never off-site.
