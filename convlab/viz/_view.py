@@ -25,7 +25,7 @@ JS = Path(__file__).with_name("js")
 
 #: view class name -> class (what ``data-convlab-view`` names in a page); filled as the modules below load
 VIEWS: dict = {}
-VIEW_MODULES = ("signal1d",)
+VIEW_MODULES = ("signal1d", "window", "shape_panel", "predict")
 
 
 def esm(name: str) -> str:
@@ -69,6 +69,20 @@ class View(anywidget.AnyWidget):
     def drawn_numbers(self) -> dict:      # pragma: no cover - abstract
         raise NotImplementedError
 
+    def explain(self) -> dict:
+        """What ``ExplorerBox.set`` and ``.state`` return: :meth:`drawn_numbers`, unless a view says more
+        (e.g. an error's message, which the picture shows in its own words)."""
+        return self.drawn_numbers()
+
+
+class Geometry(traitlets.HasTraits):
+    """The four layer arguments the sliding-window and formula views share, as synced traits."""
+
+    kernel_size = traitlets.Int(3).tag(sync=True)
+    stride = traitlets.Int(1).tag(sync=True)
+    padding = traitlets.Int(0).tag(sync=True)
+    dilation = traitlets.Int(1).tag(sync=True)
+
 
 def numbers_for(name: str, state: dict) -> dict:
     """``drawn_numbers`` of the view class ``name`` in ``state`` (the browser tests' oracle)."""
@@ -79,31 +93,37 @@ def numbers_for(name: str, state: dict) -> dict:
 
 
 class ExplorerBox(widgets.VBox):
-    """Controls above a view. ``controls`` (name -> widget), ``view``; ``set(**values)`` moves controls
+    """Controls above a view. ``controls`` (name -> widget; a dropdown is linked by its index, so the
+    view's trait of that name holds the index), ``view``; ``set(**values)`` moves controls
     and view together (in the browser ``jslink`` does that; in Python, e.g. under nbval, this does) and
-    returns :meth:`View.drawn_numbers`; ``state`` is the same for the current values."""
+    returns :meth:`View.explain`; ``state`` is the same for the current values."""
 
     def __init__(self, view: View, controls: dict, extra=()):
         self.view = view
         self.controls = dict(controls)
         rows = [widgets.HBox(list(self.controls.values()), layout=widgets.Layout(flex_flow="row wrap"))]
         super().__init__(rows + list(extra) + [view])
-        for name, control in self.controls.items():
-            widgets.jslink((control, "value"), (view, name))
+        for name, control in self.controls.items():      # a dropdown syncs its index: the view's trait is the index
+            widgets.jslink((control, "index" if _selection(control) else "value"), (view, name))
 
     def values(self) -> dict:
         return {name: w.value for name, w in self.controls.items()}
 
     @property
     def state(self) -> dict:
-        return self.view.drawn_numbers()
+        return self.view.explain()
 
     def set(self, **values) -> dict:
         with self.view.hold_trait_notifications():
             for name, value in values.items():
-                self.controls[name].value = value
-                setattr(self.view, name, value)
+                control = self.controls[name]
+                control.value = value
+                setattr(self.view, name, control.index if _selection(control) else value)
         return self.state
+
+
+def _selection(control) -> bool:
+    return isinstance(control, (widgets.Dropdown, widgets.Select, widgets.ToggleButtons, widgets.RadioButtons))
 
 
 def int_slider(name, value, lo, hi, **kwargs) -> widgets.IntSlider:
@@ -126,4 +146,4 @@ def play_row(slider, interval_ms=700, label="play") -> widgets.HBox:
     return widgets.HBox([play, widgets.Label(label)])
 
 
-__all__ = ["View", "VIEWS", "esm", "numbers_for", "ExplorerBox", "int_slider", "dropdown", "play_row", "traitlets"]
+__all__ = ["View", "VIEWS", "Geometry", "esm", "numbers_for", "ExplorerBox", "int_slider", "dropdown", "play_row", "traitlets"]

@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..nn import functional as F
-from ._view import ExplorerBox, View, esm, int_slider, play_row, traitlets
+from ._view import ExplorerBox, Geometry, View, esm, int_slider, play_row, traitlets
 from .window import explorer_data, fmt, fmt_factor
 
 __all__ = ["window_taps", "dot_product_1d", "default_signal", "default_kernel_1d", "Conv1dView", "conv1d_explorer"]
@@ -47,17 +47,13 @@ def default_kernel_1d(kernel_size) -> np.ndarray:
     return np.random.default_rng(200 + kernel_size).integers(-1, 3, kernel_size).astype(np.float64)
 
 
-class Conv1dView(View):
+class Conv1dView(Geometry, View):
     """The picture of :func:`conv1d_explorer`. ``kernels[k - 1]`` is the kernel drawn for ``kernel_size=k``."""
 
     _esm = esm("conv1d")
     x = traitlets.List(traitlets.Float()).tag(sync=True)
     kernels = traitlets.List(traitlets.List(traitlets.Float())).tag(sync=True)
     max_padding = traitlets.Int(3).tag(sync=True)
-    kernel_size = traitlets.Int(3).tag(sync=True)
-    stride = traitlets.Int(1).tag(sync=True)
-    padding = traitlets.Int(0).tag(sync=True)
-    dilation = traitlets.Int(1).tag(sync=True)
     position = traitlets.Int(0).tag(sync=True)
 
     def drawn_numbers(self) -> dict:

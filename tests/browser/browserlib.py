@@ -149,7 +149,7 @@ def wait_for_new_picture(page, box, before: str, timeout_s: float = 20.0) -> str
 
 # Mark every view's explorer box (the outermost widget box holding the view) and list its controls.
 JS_VIEWS = """() => {
-  const roots = Array.from(document.querySelectorAll('.convlab-view'));
+  const roots = Array.from(document.querySelectorAll('.convlab-view:not([data-convlab-view="PredictView"])'));
   return roots.map((r, i) => {
     let box = r.closest('.widget-vbox');
     while (box && box.parentElement && box.parentElement.closest('.widget-vbox')
@@ -283,3 +283,61 @@ def explorer_report(place, results) -> str:
     m, n = sum(r["matched"] for r in results), sum(r["checked"] for r in results)
     return (f"{place}: {len(results)} explorer(s) {[r['view'] for r in results]}, controls tested {c}, live {live}, "
             f"numbers matched {m}/{n}")
+
+
+# --- predict-then-check quizzes (convlab.viz.predict.PredictView) --------------------------------------
+
+JS_QUIZZES = """() => Array.from(document.querySelectorAll('.convlab-view[data-convlab-view="PredictView"]'))
+  .map((r, i) => { r.dataset.convlabQuiz = String(i); return JSON.parse(r.dataset.state); })"""
+
+
+def exercise_quizzes(page, *, reveal=False, limit=None) -> dict:
+    """Answer each quiz of the page (up to ``limit``) in the browser: a typical wrong answer must show its
+    diagnosis, the right one must be confirmed, and every verdict must be quiz.check's for that answer.
+    Returns ``{"quizzes", "diagnosed", "confirmed", "matched", "checked", "problems"}``."""
+    from convlab.viz._view import numbers_for
+    from viewlib import same_numbers
+    states = page.evaluate(JS_QUIZZES)[:limit]
+    out = {"quizzes": len(states), "diagnosed": 0, "confirmed": 0, "matched": 0, "checked": 0, "problems": []}
+    for i, state in enumerate(states):
+        root = page.locator(f'[data-convlab-quiz="{i}"]')
+        if reveal:
+            page.evaluate("""(i) => { const s = document.querySelector('[data-convlab-quiz="' + i + '"]').closest('section');
+                                       const x = Reveal.getIndices(s); Reveal.slide(x.h, x.v); }""", i)
+            page.wait_for_timeout(300)
+        if not root.is_visible():          # a closed accordion section: open it as a reader would
+            root.evaluate("""(r) => { const c = r.closest('.jupyter-widget-Collapse, .widget-collapse');
+                                       const h = c && c.querySelector('.jupyter-widget-Collapse-header, .widget-collapse-header');
+                                       if (h) h.click(); }""")
+            root.wait_for(state="visible", timeout=5000)
+        root.scroll_into_view_if_needed()
+        wrong = next((v for v in state["verdicts"] if v["mistakes"]), None)
+        answers = ([(wrong, False)] if wrong else []) + [(state["verdicts"][0], True)]
+        for verdict, right in answers:
+            text = ", ".join(str(v) for v in verdict["given"])
+            root.locator("input").fill(text)
+            root.locator("button.convlab-check").click()
+            page.wait_for_function("([i, t]) => { const r = document.querySelector('[data-convlab-quiz=\"' + i + '\"]');"
+                                   " return JSON.parse(r.dataset.state).answer === t && r.dataset.numbers.includes('verdict'); }",
+                                   arg=[i, text], timeout=5000)
+            now = page.evaluate("(i) => { const r = document.querySelector('[data-convlab-quiz=\"' + i + '\"]');"
+                                " return {state: JSON.parse(r.dataset.state), numbers: JSON.parse(r.dataset.numbers),"
+                                " text: r.querySelector('.convlab-verdict').innerText}; }", i)
+            out["checked"] += 1
+            want = numbers_for("PredictView", now["state"])
+            if same_numbers(now["numbers"], want):
+                out["matched"] += 1
+            else:
+                out["problems"].append((state["prompt"], text, now["numbers"], want))
+            if right and now["numbers"].get("correct") and now["text"].startswith("Right"):
+                out["confirmed"] += 1
+            elif not right and not now["numbers"].get("correct") and verdict["explanations"][0] in now["text"]:
+                out["diagnosed"] += 1
+            else:
+                out["problems"].append((state["prompt"], text, now["text"]))
+    return out
+
+
+def quiz_report(place, r) -> str:
+    return (f"{place}: {r['quizzes']} quiz(zes), wrong answers diagnosed {r['diagnosed']}, right answers confirmed "
+            f"{r['confirmed']}, verdicts equal to quiz.check {r['matched']}/{r['checked']}")

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import pytest
 
-from browserlib import (SITE, PageLog, digest, exercise_explorer, explorer_box, explorer_report, explorers,
-                        nudge_slider, views, wait_for_new_picture)
+from browserlib import (SITE, PageLog, digest, exercise_explorer, exercise_quizzes, explorer_box, explorer_report,
+                        explorers, nudge_slider, quiz_report, views, wait_for_new_picture)
 
 WIDGETS_RENDERED = ".jupyter-widgets.widget-vbox, .cell_output .jupyter-widgets"
 
@@ -69,6 +69,25 @@ def test_chapter_explorers_move_with_no_kernel(notebook, site, site_url, new_pag
         assert after != before, f"{rel}: pressing {key} on the static slider did not change the picture"
     if not drawn and not found:
         pytest.skip(f"{notebook.name}: no explorer that moves with no kernel")
+    assert log.clean, log.summary()
+
+
+def test_chapter_quizzes_check_with_no_kernel(notebook, site, site_url, new_page):
+    """Each predict-then-check quiz of the chapter: a typical wrong answer shows its diagnosis, the right
+    answer is confirmed, and each verdict is the one convlab.quiz.check gives, with no kernel."""
+    rel = f"notebooks/{notebook.stem}.html"
+    page, log = new_page(site_url)
+    page.goto(site_url + rel)
+    page.wait_for_load_state("networkidle")
+    if not page.locator('script[type="application/vnd.jupyter.widget-view+json"]').count():
+        pytest.skip(f"{notebook.name} has no widget output stored")
+    page.wait_for_timeout(500)
+    r = exercise_quizzes(page)
+    print("\n" + quiz_report(rel, r))
+    if not r["quizzes"]:
+        pytest.skip(f"{notebook.name} has no quiz")
+    assert not r["problems"], r["problems"][:3]
+    assert r["confirmed"] == r["quizzes"] and r["matched"] == r["checked"]
     assert log.clean, log.summary()
 
 

@@ -15,8 +15,8 @@ import urllib.request
 
 import pytest
 
-from browserlib import (digest, exercise_explorer, explorer_box, explorer_report, explorers, nudge_slider, views,
-                        wait_for_new_picture)
+from browserlib import (digest, exercise_explorer, exercise_quizzes, explorer_box, explorer_report, explorers,
+                        nudge_slider, quiz_report, views, wait_for_new_picture)
 
 CELL_TIMEOUT_S = float(os.environ.get("CONVLAB_LAB_TIMEOUT", "300"))
 
@@ -161,6 +161,9 @@ def _run_and_move(notebook, url, page, log, screenshots):
     for r in results:
         assert r["live"] == r["controls"] and r["controls"], f"{notebook.name}: {r['view']}: dead controls {r['dead']}"
         assert not r["mismatches"], f"{notebook.name}: {r['view']} drew other numbers than Python: {r['mismatches'][:2]}"
+    q = exercise_quizzes(page, limit=2)
+    print(quiz_report(f"lab {notebook.name}", q))
+    assert not q["problems"] and q["confirmed"] == q["quizzes"], q["problems"][:3]
     if drawn:
         box = page.locator('[data-convlab-box="0"]')
         box.scroll_into_view_if_needed()

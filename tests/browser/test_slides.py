@@ -3,7 +3,7 @@ only from the site, logs no error, the arrow key moves to the next slide, and ev
 explorer drawn in the browser changes the picture (numbers equal to the Python view's)."""
 from __future__ import annotations
 
-from browserlib import exercise_explorer, explorer_report, explorers, views
+from browserlib import exercise_explorer, exercise_quizzes, explorer_report, explorers, quiz_report, views
 
 READY = "() => !!(window.Reveal && window.Reveal.isReady && window.Reveal.isReady())"
 
@@ -35,6 +35,9 @@ def test_deck_advances_offline(notebook, site, site_url, new_page, screenshots):
     for r in results:
         assert r["live"] == r["controls"] and r["controls"], f"{rel}: {r['view']}: dead controls {r['dead']}"
         assert not r["mismatches"], f"{rel}: {r['view']} drew other numbers than Python: {r['mismatches'][:2]}"
+    q = exercise_quizzes(page, reveal=True)
+    print(quiz_report(rel, q))
+    assert not q["problems"] and q["confirmed"] == q["quizzes"], q["problems"][:3]
     assert log.clean, log.summary()
 
 

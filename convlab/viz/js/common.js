@@ -3,12 +3,15 @@
 // sizes of convlab/viz/style.py) is prepended by Python, so colours live in one place.
 const SVGNS = "http://www.w3.org/2000/svg";
 
+// A drawing is built as SVG text and parsed once (much faster than one DOM call per element).
+const ESC = {"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;"};
+function esc(v) { return String(v).replace(/[&<>"]/g, (c) => ESC[c]); }
+
 function el(tag, attrs, parent, text) {
-  const node = document.createElementNS(SVGNS, tag);
-  for (const [k, v] of Object.entries(attrs || {})) if (v !== undefined && v !== null) node.setAttribute(k, v);
-  if (text !== undefined) node.textContent = text;
-  if (parent) parent.appendChild(node);
-  return node;
+  let a = "";
+  for (const [k, v] of Object.entries(attrs || {})) if (v !== undefined && v !== null) a += ` ${k}="${esc(v)}"`;
+  parent.parts.push(text === undefined ? `<${tag}${a}/>` : `<${tag}${a}>${esc(text)}</${tag}>`);
+  return parent;
 }
 
 // A number as a cell shows it (convlab.viz.window.fmt): integers bare, others with two decimals.
@@ -16,23 +19,25 @@ function fmt(v) { return Number.isInteger(v) ? String(v) : v.toFixed(2); }
 function fmtFactor(v) { const s = fmt(v); return s.startsWith("-") ? "(" + s + ")" : s; }
 
 // An SVG drawing of `width` x `height` units that scales to its box (the deck shows it at slide size).
-function canvas(width, height, label) {
-  const svg = el("svg", {viewBox: `0 0 ${width} ${height}`, width: "100%", role: "img", "aria-label": label,
-                         preserveAspectRatio: "xMinYMin meet", class: "convlab-svg"});
-  svg.style.maxWidth = Math.round(width * STYLE.SCALE) + "px";
-  return svg;
+function canvas(width, height, label) { return {parts: [], width, height, label}; }
+
+function svgNode(c) {
+  const holder = document.createElement("div");
+  holder.innerHTML = `<svg xmlns="${SVGNS}" viewBox="0 0 ${c.width} ${c.height}" width="100%" role="img" ` +
+    `aria-label="${esc(c.label)}" preserveAspectRatio="xMinYMin meet" class="convlab-svg" ` +
+    `style="max-width:${Math.round(c.width * STYLE.SCALE)}px">${c.parts.join("")}</svg>`;
+  return holder.firstChild;
 }
 
 // One labelled cell: a square at (x, y) of side `size`, filled, with `text` centred.
 function cell(parent, x, y, size, fill, text, opts) {
   const o = opts || {};
-  const g = el("g", {}, parent);
   el("rect", {x, y, width: size, height: size, fill, stroke: o.stroke || STYLE.EDGE,
-              "stroke-width": o.strokeWidth || 1, "stroke-dasharray": o.dash}, g);
+              "stroke-width": o.strokeWidth || 1, "stroke-dasharray": o.dash}, parent);
   if (text !== undefined && text !== "")
-    el("text", {x: x + size / 2, y: y + size / 2, "text-anchor": "middle", "dominant-baseline": "central",
-                "font-size": o.fontSize || STYLE.FONT, fill: o.color || STYLE.TEXT}, g, text);
-  return g;
+    el("text", {x: x + size / 2, y: y + size / 2 + (o.dy || 0), "text-anchor": "middle", "dominant-baseline": "central",
+                "font-size": o.fontSize || STYLE.FONT, fill: o.color || STYLE.TEXT}, parent, text);
+  return parent;
 }
 
 function label(parent, x, y, text, opts) {
@@ -57,7 +62,7 @@ function padIndex(i, n, mode) {
   throw new Error("unknown padding_mode " + mode);
 }
 
-// render(): draw(state) -> {node, numbers}; every change of a state trait repaints, timed.
+// render(): draw(state) -> {node (a canvas() drawing or a DOM node), numbers}; every change of a state trait repaints, timed.
 // The root carries data-convlab-view, data-state and data-numbers (what the browser tests compare with
 // the Python view's drawn_numbers()), data-paints and data-paint-ms (the last repaint, trait change ->
 // drawn and laid out); window.__convlabPaints collects every repaint caused by a change.
@@ -75,7 +80,7 @@ function view(draw) {
         const state = {};
         for (const n of names) state[n] = model.get(n);
         const out = draw(state, model);
-        root.replaceChildren(out.node);
+        root.replaceChildren(out.node.parts ? svgNode(out.node) : out.node);
         root.dataset.state = JSON.stringify(state);
         root.dataset.numbers = JSON.stringify(out.numbers);
         void root.offsetHeight;                    // style and layout now, inside the measured time
