@@ -15,7 +15,7 @@ main: install
 	$(PY) examples/quickstart.py
 	bash scripts/build_book.sh
 
-# The book and the slides only (static HTML, no request outside the site; needs npm for the JS).
+# The book and the slides only (static HTML, no request outside the site; npm comes from the book extra).
 book: install
 	bash scripts/build_book.sh
 

@@ -18,6 +18,9 @@ strings from a cache of text bitmaps (``convlab.viz._widgets.FrameRenderer``), e
 before each explorer, so the first pass shows moves to values not seen yet. The last
 lines name the worst control over all explorers (by median CPU ms) and the slowest move.
 Target: < 100 ms per move (median, cpu column).
+
+Explorers drawn in the browser (``conv1d_explorer``, ``window_explorer``, ``shape_explorer``) do not render in the kernel; their repaint
+times are measured in Chromium by ``tests/browser/test_views.py``.
 """
 from __future__ import annotations
 
@@ -34,18 +37,13 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 
 import ipywidgets as widgets  # noqa: E402
 
-from convlab.viz import channels, init, lazy, shape_panel, signal1d, slices3d, transpose, unfold, window  # noqa: E402
+from convlab.viz import channels, init, lazy, slices3d, transpose, unfold  # noqa: E402
 from convlab.viz._widgets import clear_text_cache  # noqa: E402
 
 CASES = [
     # name, factory, main control, its values
-    ("window_explorer (2d sliding window)", window.window_explorer, "position", list(range(1, 13))),
-    ("conv1d_explorer (1d signal)", signal1d.conv1d_explorer, "position", list(range(1, 10))),
     ("conv3d_explorer (3d slices)", slices3d.conv3d_explorer, "depth", [1, 2, 3, 4, 0]),
     ("groups_explorer (channels & groups)", channels.groups_explorer, "groups", [1, 4, 2, 1, 4]),
-    ("shape_explorer (2d formula)", lambda: shape_panel.shape_explorer("conv", 2), "stride", [1, 3, 2, 4, 1]),
-    ("shape_explorer (1d transposed)", lambda: shape_panel.shape_explorer("transpose", 1), "output_padding",
-     [1, 0, 1, 0]),
     ("transpose_explorer (1d, four views)", lambda: transpose.transpose_explorer(1), "index", [1, 2, 3, 0, 1]),
     ("transpose_explorer (2d, four views)", lambda: transpose.transpose_explorer(2), "index", [1, 5, 9, 14, 0]),
     ("unfold_explorer (columns)", unfold.unfold_explorer, "block", [1, 2, 3, 4, 5, 6]),

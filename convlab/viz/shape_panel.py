@@ -11,10 +11,10 @@ import numpy as np
 
 from .. import nn, shapes
 from . import style
-from ._widgets import explorer, new_figure, snapshot_axes, static_explorer
-from .window import _int_slider, blank_axes, freeze_layout
+from ._view import ExplorerBox, Geometry, View, esm, int_slider, traitlets
+from .window import blank_axes
 
-__all__ = ["draw_shape_formula", "update_shape_formula", "formula_shape", "shape_explorer", "shape_static"]
+__all__ = ["draw_shape_formula", "update_shape_formula", "formula_shape", "ShapeView", "shape_explorer"]
 
 AXES = {1: ("L",), 2: ("H", "W"), 3: ("D", "H", "W")}
 LINES = 4          # text lines per axis: name+formula, plugged-in steps, remainder note, spacer
@@ -106,61 +106,50 @@ def _layer(kind, dims, kernel_size, stride, padding, dilation, output_padding):
                dilation=dilation, bias=False)
 
 
-class _ShapeScene:
-    def __init__(self, kind, dims):
-        if kind not in ("conv", "transpose"):
-            raise ValueError(f"kind must be 'conv' or 'transpose', got {kind!r}")
-        if dims not in AXES:
-            raise ValueError(f"dims must be 1, 2 or 3, got {dims!r}")
-        self.kind, self.dims = kind, dims
-        self.figure = new_figure(8.5, 0.3 * (LINES * dims + 2) + 0.3)
-        self.ax = self.figure.add_subplot()
-        self.art = None
-        self.error = self.ax.text(0, 0.93, "", fontsize=style.FONT_SIZE + 1, color=style.WINDOW, va="center",
-                                  wrap=True)     # where the shapes line goes (the formulas stay visible above)
+class ShapeView(Geometry, View):
+    """The picture of :func:`shape_explorer` (``js/shape.js``): per axis the formula, the numbers plugged in
+    and the floor remainder, then the formula's shape beside the shape a real layer returns."""
 
-    def update(self, kernel_size=3, stride=1, padding=0, dilation=1, output_padding=0, **sizes):
-        names = [f"{a}_in" for a in AXES[self.dims]]
-        size = tuple(int(sizes[n]) for n in names)
+    _esm = esm("shape")
+    kind = traitlets.Unicode("conv").tag(sync=True)
+    dims = traitlets.Int(1).tag(sync=True)
+    L_in = traitlets.Int(50).tag(sync=True)
+    D_in = traitlets.Int(10).tag(sync=True)
+    H_in = traitlets.Int(50).tag(sync=True)
+    W_in = traitlets.Int(50).tag(sync=True)
+    output_padding = traitlets.Int(0).tag(sync=True)
+
+    def explain(self) -> dict:
+        """The derivations by :mod:`convlab.shapes` and the shape a convlab layer returns: ``formula_shape``,
+        ``actual_shape`` (``(1, *spatial)``), ``agree``, ``steps``, ``remainders``; or ``error`` (the
+        message) with the shapes None."""
+        size = tuple(getattr(self, f"{a}_in") for a in AXES[self.dims])
+        args = self.kernel_size, self.stride, self.padding, self.dilation, self.output_padding
         try:
-            derivation = _derive(self.kind, size, kernel_size, stride, padding, dilation, output_padding)
-            layer = _layer(self.kind, self.dims, kernel_size, stride, padding, dilation, output_padding)
-            actual = layer(np.zeros((1, *size), dtype=np.float32)).shape
+            derivation = _derive(self.kind, size, *args)
+            actual = _layer(self.kind, self.dims, *args)(np.zeros((1, *size), dtype=np.float32)).shape
         except ValueError as e:
-            if self.art is not None:
-                for t in (*self.art["formulas"], *self.art["steps"], *self.art["remainders"], self.art["shapes"]):
-                    t.set_visible(False)
-            self.error.set_text("These arguments do not make a layer:\n" + str(e))
-            self.error.set_visible(True)
-            freeze_layout(self.figure)
             return {"error": str(e), "formula_shape": None, "actual_shape": None, "agree": None}
-        self.error.set_visible(False)
-        name = ("nn.Conv" if self.kind == "conv" else "nn.ConvTranspose") + f"{self.dims}d"
-        if self.art is None:
-            self.art = draw_shape_formula(self.ax, derivation, actual, name)
-            agree = self.art["agree"]
-            freeze_layout(self.figure)
-            a = self.art            # the symbolic formulas never change: keep them as a picture
-            snapshot_axes(self.ax, [*a["steps"], *a["remainders"], a["shapes"], self.error])
-        else:
-            for t in (*self.art["formulas"], *self.art["steps"], self.art["shapes"]):
-                t.set_visible(True)
-            agree = update_shape_formula(self.art, derivation, actual, name)
-        freeze_layout(self.figure)
-        return {"formula_shape": formula_shape(derivation), "actual_shape": tuple(actual), "agree": agree,
+        expected = formula_shape(derivation)
+        return {"formula_shape": expected, "actual_shape": tuple(actual), "agree": tuple(actual)[1:] == expected,
                 "steps": [d.text for d in derivation], "remainders": [d.remainder for d in derivation]}
+
+    def drawn_numbers(self) -> dict:
+        out = self.explain()
+        return {"error": True} if "error" in out else out
 
 
 def shape_explorer(kind="conv", dims=1, *, size=50, kernel_size=3, stride=2, padding=0, dilation=1,
-                   output_padding=0, max_size=64):
+                   output_padding=0, max_size=64) -> ExplorerBox:
     """Sliders for the input size(s) and the layer's arguments; the article's formula with those numbers,
-    the floor remainder highlighted, and the shape a real convlab layer returns beside it.
+    the floor remainder highlighted, and the shape a real convlab layer returns beside it, all drawn in
+    the browser.
 
     ``kind``: ``'conv'`` (``nn.ConvNd``) or ``'transpose'`` (``nn.ConvTransposeNd``, adds
     an ``output_padding`` slider); ``dims``: 1, 2 or 3. Defaults reproduce the
     article's first example, ``nn.Conv1d(16, 33, 3, stride=2)`` on ``L_in = 50``.
-    ``state`` holds ``formula_shape``, ``actual_shape`` (the layer's output shape,
-    ``(1, *spatial)``), ``agree``, ``steps`` and ``remainders``.
+    ``ex.set(**values)`` returns :meth:`ShapeView.explain`: ``formula_shape``, ``actual_shape``,
+    ``agree``, ``steps`` and ``remainders`` (or ``error``).
 
     Examples
     --------
@@ -168,29 +157,21 @@ def shape_explorer(kind="conv", dims=1, *, size=50, kernel_size=3, stride=2, pad
     >>> ex.state["formula_shape"], ex.state["actual_shape"], ex.state["remainders"]
     ((24,), (1, 24), [1])
     """
-    scene = _ShapeScene(kind, dims)
+    if kind not in ("conv", "transpose"):
+        raise ValueError(f"kind must be 'conv' or 'transpose', got {kind!r}")
+    if dims not in AXES:
+        raise ValueError(f"dims must be 1, 2 or 3, got {dims!r}")
     size_max = max_size if dims < 3 else min(max_size, 24)
-    controls = {f"{a}_in": _int_slider(f"{a}_in", min(size, size_max), 1, size_max) for a in AXES[dims]}
+    sizes = {f"{a}_in": min(size, size_max) for a in AXES[dims]}
+    view = ShapeView(kind=kind, dims=dims, kernel_size=kernel_size, stride=stride, padding=padding, dilation=dilation,
+                     output_padding=output_padding, **sizes)
+    controls = {n: int_slider(n, v, 1, size_max) for n, v in sizes.items()}
     controls.update({
-        "kernel_size": _int_slider("kernel_size", kernel_size, 1, 7),
-        "stride": _int_slider("stride", stride, 1, 4),
-        "padding": _int_slider("padding", padding, 0, 4),
-        "dilation": _int_slider("dilation", dilation, 1, 4),
+        "kernel_size": int_slider("kernel_size", kernel_size, 1, 7),
+        "stride": int_slider("stride", stride, 1, 4),
+        "padding": int_slider("padding", padding, 0, 4),
+        "dilation": int_slider("dilation", dilation, 1, 4),
     })
     if kind == "transpose":
-        controls["output_padding"] = _int_slider("output_padding", output_padding, 0, 3)
-    ex = explorer(scene.figure, controls, scene.update)
-    ex.scene = scene
-    return ex
-
-
-def shape_static(kind="conv", dims=1, name="stride", values=(1, 2, 3, 4), *, size=50, kernel_size=3, stride=2,
-                 padding=0, dilation=1, output_padding=0):
-    """The book's form of :func:`shape_explorer`: one frame per value of argument ``name``."""
-    scene = _ShapeScene(kind, dims)
-    fixed = dict(kernel_size=kernel_size, stride=stride, padding=padding, dilation=dilation)
-    if kind == "transpose":
-        fixed["output_padding"] = output_padding
-    fixed.update({f"{a}_in": size for a in AXES[dims]})
-    fixed.pop(name, None)
-    return static_explorer(scene.figure, scene.update, name, values, fixed)
+        controls["output_padding"] = int_slider("output_padding", output_padding, 0, 3)
+    return ExplorerBox(view, controls)

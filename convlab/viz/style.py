@@ -42,3 +42,18 @@ BOUND = "#d62728"          # the ±sqrt(k) init bound lines
 HIST = "#4e79a7"           # weight histogram bars
 CORRECT = "#2e7d32"        # verdict text: right answer
 WRONG = "#c62828"          # verdict text: wrong answer
+
+# --- explorer views drawn in the browser (convlab/viz/js): sizes in SVG units, 40 units a cell
+INDEX_TEXT = "#666666"     # the small index numbers above cells (MUTED is too pale for text)
+SVG_FONT = 17              # cell values and labels
+SVG_SMALL = 12             # indices
+SVG_SCALE = 1.15           # screen pixels per SVG unit at most (the view never grows past this in a page)
+
+
+def js_style() -> dict:
+    """The palette and sizes the browser views use (``STYLE`` in their ES modules)."""
+    return {"INPUT": INPUT, "PAD_ZERO": PAD_ZERO, "PAD_COPY": PAD_COPY, "KERNEL": KERNEL, "WINDOW": WINDOW,
+            "OUTPUT": OUTPUT, "ACTIVE": ACTIVE, "ACTIVE_TEXT": ACTIVE_TEXT, "GAP": GAP, "GAP_EDGE": GAP_EDGE,
+            "TAP_EDGE": TAP_EDGE, "EDGE": EDGE, "TEXT": TEXT, "MUTED_TEXT": INDEX_TEXT, "COPY_LABEL": COPY_LABEL,
+            "HIGHLIGHT": HIGHLIGHT, "CORRECT": CORRECT, "WRONG": WRONG, "GROUP_COLORS": list(GROUP_COLORS),
+            "FONT": SVG_FONT, "SMALL": SVG_SMALL, "SCALE": SVG_SCALE}

@@ -28,11 +28,12 @@ from .._args import ntuple
 from ..reference import pad_index
 from . import style
 from ._cells import add_labels
-from ._widgets import Explorer, new_figure, release_snapshot, snapshot_axes, static_explorer
+from ._view import ExplorerBox, Geometry, View, dropdown, esm, int_slider, play_row, traitlets
+from ._widgets import Explorer
 
 __all__ = ["Window", "Term", "receptive_field", "add_squares", "set_squares", "square_cells", "draw_padded_input",
            "draw_kernel", "draw_window", "update_window", "window_artists", "draw_output", "highlight_output",
-           "dot_product_terms", "dot_product_text", "draw_dot_product", "window_explorer", "window_static"]
+           "dot_product_terms", "dot_product_text", "draw_dot_product", "WindowView", "window_explorer"]
 
 PADDING_MODES = ("zeros", "reflect", "replicate", "circular")
 
@@ -469,105 +470,6 @@ def conv2d_layer(w, stride, padding, dilation, padding_mode):
     return layer
 
 
-class _WindowScene:
-    """The figure of :func:`window_explorer`: input | kernel | output above the dot product.
-
-    Built once; every grid is redrawn in place (:func:`draw_padded_input` etc. with
-    ``artists=``). A panel is drawn again, and pasted as a snapshot, only when its content
-    changes: the input for ``padding``/``padding_mode``, the kernel for
-    ``kernel_size``/``dilation``, the output when its values do. A position move redraws
-    the window, the active output cell and the dot product only.
-    """
-
-    def __init__(self, x, weight, max_padding):
-        self.x = x
-        self.weight = weight
-        H, W = x.shape
-        wi = style.CELL * (W + 2 * max_padding)
-        wo = style.CELL * (W + 2 * max_padding) * 0.8
-        wk = style.CELL * 5
-        self.figure = new_figure(wi + wo + wk + 0.4, style.CELL * (H + 2 * max_padding) + 2.0)
-        gs = self.figure.add_gridspec(2, 3, width_ratios=[wi, wk, wo],
-                                      height_ratios=[style.CELL * (H + 2 * max_padding) + 0.3, 1.6])
-        self.ax_in = self.figure.add_subplot(gs[0, 0])
-        self.ax_k = self.figure.add_subplot(gs[0, 1])
-        self.ax_out = self.figure.add_subplot(gs[0, 2])
-        ax_text = self.figure.add_subplot(gs[1, :])
-        blank_axes(ax_text)
-        self.text = ax_text.text(0.0, 1.0, "", transform=ax_text.transAxes, va="top", ha="left",
-                                 family="monospace", fontsize=style.FONT_SIZE, color=style.TEXT)
-        self._keys = {}
-        self.inp = self.kern = self.win = self.out = None
-
-    def kernel(self, kernel_size):
-        return self.weight if self.weight is not None else default_kernel((kernel_size, kernel_size))
-
-    def _redraw(self, name, key, ax, draw):
-        """Redraw panel ``name`` in place when ``key`` changed; returns whether it did."""
-        if self._keys.get(name) == key:
-            return False
-        release_snapshot(ax)          # the hidden static artists come back before they change
-        ax.set_visible(True)
-        draw()
-        self._keys[name] = key
-        return True
-
-    def _error(self, message, position):
-        for ax in (self.ax_in, self.ax_k, self.ax_out):
-            release_snapshot(ax)
-            ax.set_visible(False)
-        self._keys.clear()
-        self.text.set_text("This layer cannot run:\n" + "\n".join(
-            message[i:i + 90] for i in range(0, len(message), 90)))
-        return {"error": message, "output_shape": None, "positions": 0, "position": position}
-
-    def update(self, kernel_size=3, stride=1, padding=0, dilation=1, padding_mode="zeros", position=0):
-        x, w = self.x, self.kernel(kernel_size)
-        try:
-            _check_padding(x.shape, (padding, padding), padding_mode)
-            y = conv2d_layer(w, stride, padding, dilation, padding_mode)(x[None])[0]
-        except ValueError as e:
-            return self._error(str(e), position)
-        positions = y.size
-        position = min(max(int(position), 0), positions - 1)
-        index = divmod(position, y.shape[1])
-
-        def set_in():
-            self.inp = draw_padded_input(self.ax_in, x, padding, padding_mode, artists=self.inp)
-
-        def set_k():
-            self.kern = draw_kernel(self.ax_k, w, dilation, artists=self.kern)
-
-        def set_out():
-            self.out = draw_output(self.ax_out, y, index, artists=self.out)
-
-        new_in = self._redraw("in", (padding, padding_mode), self.ax_in, set_in)
-        new_k = self._redraw("k", (w.shape, dilation, w.tobytes()), self.ax_k, set_k)
-        new_out = self._redraw("out", (y.shape, y.tobytes()), self.ax_out, set_out)
-        geometry = (index, w.shape, stride, padding, dilation)
-        self.win = draw_window(self.ax_in, *geometry, input_shape=x.shape, padding_mode=padding_mode,
-                               artists=self.win)
-        win = receptive_field(*geometry)
-        highlight_output(self.out, index)
-
-        terms = dot_product_terms(x, w, index, stride, padding, dilation, padding_mode)
-        self.text.set_text(dot_product_text(terms, index, w.shape[1]))
-        freeze_layout(self.figure)
-        if new_in:
-            snapshot_axes(self.ax_in, live=window_artists(self.win))
-        if new_k:
-            snapshot_axes(self.ax_k)
-        if new_out:
-            snapshot_axes(self.ax_out, live=[self.out["active"], self.out["active_value"]])
-        return {
-            "output_shape": tuple(y.shape), "positions": positions, "position": position, "index": index,
-            "window": {"corner": win.corner, "size": win.size}, "taps": win.taps,
-            "sources": [t.source for t in terms],
-            "terms": [(t.x, t.w) for t in terms], "total": sum(t.product for t in terms),
-            "output": float(y[index]), "kernel": w.copy(),
-        }
-
-
 def _int_slider(name, value, lo, hi, **kwargs):
     return widgets.IntSlider(value=value, min=lo, max=hi, description=name, continuous_update=False,
                              style={"description_width": "initial"}, layout=widgets.Layout(width="210px"),
@@ -599,13 +501,13 @@ def geometry_sliders(kernel_size, stride, padding, dilation, *, kernel_max, stri
 def scrubbed_explorer(scene, controls, ranges, name, label) -> RangedExplorer:
     """A :class:`RangedExplorer` over ``scene`` whose control ``name`` scrubs through the outputs
     (its range follows the state), with a Play button for it; ``ex.scene`` keeps the figure's artists."""
-    extra = [play_row(controls[name], label=label)]
+    extra = [_play_row(controls[name], label=label)]
     ex = RangedExplorer(scene.figure, controls, scene.update, ranges, ranged=(name,), extra=extra)
     ex.scene = scene               # the figure's artists, for tests and curious learners
     return ex
 
 
-def play_row(slider, interval_ms=600, label="play"):
+def _play_row(slider, interval_ms=600, label="play"):
     """A Play button driving ``slider`` (client-side link, so it animates smoothly), its max kept in step."""
     play = widgets.Play(min=slider.min, max=slider.max, step=1, interval=interval_ms, value=slider.value)
     widgets.jslink((play, "value"), (slider, "value"))
@@ -613,16 +515,54 @@ def play_row(slider, interval_ms=600, label="play"):
     return widgets.HBox([play, widgets.Label(label)])
 
 
-def window_explorer(x=None, weight=None, *, kernel_size=3, stride=1, padding=1, dilation=1,
-                    padding_mode="zeros", position=0, max_padding=3):
-    """Explore the 2d sliding window: sliders for kernel_size, stride, padding, dilation, padding_mode
-    and a Play + slider over all output positions (row-major).
+class WindowView(Geometry, View):
+    """The picture of :func:`window_explorer` (``js/window2d.js``). ``kernels[k - 1]`` is the ``k×k``
+    kernel drawn for ``kernel_size=k``; ``position`` counts output cells row-major."""
 
-    ``x``: a ``(H, W)`` input (default: 5×5 small integers); ``weight``: a ``(kH, kW)``
-    kernel (default: small integers; when given, the kernel_size slider is fixed).
-    The output comes from ``convlab.nn.Conv2d`` (float64, no bias). ``state`` holds
-    ``output_shape``, ``index``, ``window`` (corner and size), ``taps``, ``sources``,
-    ``terms`` (input, weight pairs), ``total`` and ``output`` (equal to ``total``).
+    _esm = esm("window2d")
+    x = traitlets.List(traitlets.List(traitlets.Float())).tag(sync=True)
+    kernels = traitlets.List(traitlets.List(traitlets.List(traitlets.Float()))).tag(sync=True)
+    max_padding = traitlets.Int(3).tag(sync=True)
+    padding_modes = traitlets.List(traitlets.Unicode(), list(PADDING_MODES)).tag(sync=True)
+    padding_mode = traitlets.Int(0).tag(sync=True)            # an index into padding_modes (the dropdown's)
+    position = traitlets.Int(0).tag(sync=True)
+
+    def kernel(self) -> np.ndarray:
+        return np.asarray(self.kernels[self.kernel_size - 1], dtype=np.float64)
+
+    def drawn_numbers(self) -> dict:
+        """What the view shows, by ``convlab.nn.Conv2d``: ``output_shape``, the ``position`` (modulo the
+        number of output cells) and its ``index``, the ``window`` (corner, size), ``taps``, ``sources``
+        (the input cell each tap reads, None for a zero), ``terms``, their ``total``, the layer's
+        ``output`` there, the whole output ``y`` and the ``kernel``; ``{"error": True}`` when the layer
+        cannot run (convlab raises)."""
+        x, w = np.asarray(self.x, dtype=np.float64), self.kernel()
+        s, p, d, mode = self.stride, self.padding, self.dilation, self.padding_modes[self.padding_mode]
+        try:
+            _check_padding(x.shape, (p, p), mode)
+            y = conv2d_layer(w, s, p, d, mode)(x[None])[0]
+        except ValueError:
+            return {"error": True}
+        position = max(self.position, 0) % y.size
+        index = divmod(position, y.shape[1])
+        win = receptive_field(index, w.shape, s, p, d)
+        terms = dot_product_terms(x, w, index, s, p, d, mode)
+        return {"output_shape": tuple(y.shape), "position": position, "index": index,
+                "window": {"corner": win.corner, "size": win.size}, "taps": win.taps,
+                "sources": [t.source for t in terms], "terms": [(t.x, t.w) for t in terms],
+                "total": sum(t.product for t in terms), "output": float(y[index]), "y": y.tolist(),
+                "kernel": w.tolist()}
+
+
+def window_explorer(x=None, weight=None, *, kernel_size=3, stride=1, padding=1, dilation=1,
+                    padding_mode="zeros", position=0, max_padding=3, kernel_max=5) -> ExplorerBox:
+    """Explore the 2d sliding window: sliders for kernel_size, stride, padding, dilation, a padding_mode
+    dropdown and a slider (with Play) over the output positions (row-major), all linked in the browser.
+
+    ``x``: a ``(H, W)`` input (default: 5×5 small integers); ``weight``: a ``(k, k)`` kernel (default:
+    small integers; when given, the kernel_size slider is disabled). ``ex.set(**values)`` returns what the
+    view draws (:meth:`WindowView.drawn_numbers`): ``output_shape``, ``index``, ``window`` (corner and
+    size), ``taps``, ``sources``, ``terms`` (input, weight pairs), ``total`` and ``output``.
 
     Examples
     --------
@@ -631,36 +571,24 @@ def window_explorer(x=None, weight=None, *, kernel_size=3, stride=1, padding=1, 
     (1, 1)
     """
     x, weight, kernel_size = explorer_data(x, weight, kernel_size, default_input)
-    scene = _WindowScene(x, weight, max_padding)
+    if weight is not None:
+        if weight.shape[0] != weight.shape[1]:
+            raise ValueError(f"window_explorer draws square kernels; got weight of shape {weight.shape}")
+        kernels = [weight.tolist()] * kernel_size
+        kernel_max = kernel_size
+    else:
+        kernels = [default_kernel((k, k)).tolist() for k in range(1, kernel_max + 1)]
+    max_padding = max(max_padding, padding)
+    view = WindowView(x=x.tolist(), kernels=kernels, max_padding=max_padding, kernel_size=kernel_size,
+                      stride=stride, padding=padding, dilation=dilation, padding_mode=PADDING_MODES.index(padding_mode),
+                      position=position)
+    H, W = x.shape
     controls = {
-        **geometry_sliders(kernel_size, stride, padding, dilation, kernel_max=5, stride_max=3, padding_max=max_padding,
-                           dilation_max=3, fixed_kernel=weight is not None),
-        "padding_mode": widgets.Dropdown(options=PADDING_MODES, value=padding_mode, description="padding_mode",
-                                         layout=widgets.Layout(width="230px"),
-                                         style={"description_width": "initial"}),
-        "position": _int_slider("position", position, 0, 10 ** 6),
+        "kernel_size": int_slider("kernel_size", kernel_size, 1, kernel_max, disabled=weight is not None),
+        "stride": int_slider("stride", stride, 1, 3),
+        "padding": int_slider("padding", padding, 0, max_padding),
+        "dilation": int_slider("dilation", dilation, 1, 3),
+        "padding_mode": dropdown("padding_mode", PADDING_MODES, padding_mode),
+        "position": int_slider("position", position, 0, (H + 2 * max_padding) * (W + 2 * max_padding) - 1),
     }
-
-    def ranges(state):
-        if "error" in state:          # keep the slider where it was until the layer runs again
-            return {}
-        return {"position": {"max": max(state["positions"] - 1, 0), "value": state.get("position", 0)}}
-
-    return scrubbed_explorer(scene, controls, ranges, "position", "play over the output positions")
-
-
-def window_static(x=None, weight=None, *, kernel_size=3, stride=2, padding=1, dilation=1,
-                  padding_mode="zeros", max_padding=None):
-    """The book's form of :func:`window_explorer`: one pre-rendered frame per output position.
-
-    Returns a ``VBox`` (Play + slider linked on the client to the frames; ``.frames``).
-    """
-    x, weight, kernel_size = explorer_data(x, weight, kernel_size, default_input)
-    scene = _WindowScene(x, weight, padding if max_padding is None else max_padding)
-    fixed = dict(kernel_size=kernel_size, stride=stride, padding=padding, dilation=dilation,
-                 padding_mode=padding_mode)
-    first = scene.update(**fixed)
-    if "error" in first:
-        raise ValueError(first["error"])
-    return static_explorer(scene.figure, scene.update, "position", range(first["positions"]), fixed,
-                           description="position")
+    return ExplorerBox(view, controls, extra=[play_row(controls["position"], label="play over the output positions")])

@@ -1,10 +1,13 @@
 """The built book, served from 127.0.0.1 with every other address blocked: no page asks for anything
-off-site or gets a 404, and a static explorer's slider changes the picture with no kernel."""
+off-site, gets a 404 or logs an error; every control of every explorer drawn in the browser changes the
+picture with no kernel, and the numbers drawn equal the Python view's; an explorer still rendered as
+pre-computed frames moves with its slider."""
 from __future__ import annotations
 
 import pytest
 
-from browserlib import SITE, PageLog, digest, explorer_box, explorers, nudge_slider, wait_for_new_picture
+from browserlib import (SITE, PageLog, digest, exercise_explorer, exercise_quizzes, explorer_box, explorer_report,
+                        explorers, nudge_slider, quiz_report, views, wait_for_new_picture)
 
 WIDGETS_RENDERED = ".jupyter-widgets.widget-vbox, .cell_output .jupyter-widgets"
 
@@ -27,8 +30,9 @@ def test_every_page_loads_only_from_the_site(site, site_url, browser):
             page.wait_for_selector(WIDGETS_RENDERED, state="attached")
             page.wait_for_load_state("networkidle")
         total += log.requests
-        print(f"\n{rel}: {log.requests} requests, {len(log.offsite)} off-site, {len(log.failed)} failed", end="")
-        if log.offsite or log.failed or log.errors:
+        print(f"\n{rel}: {log.requests} requests, {log.bytes / 1e6:.2f} MB, {len(log.offsite)} off-site, "
+              f"{len(log.failed)} failed, {len(log.errors) + len(log.console)} errors", end="")
+        if not log.clean:
             problems.append(f"{rel}: {log.summary()}")
         page.close()
     ctx.close()
@@ -36,7 +40,7 @@ def test_every_page_loads_only_from_the_site(site, site_url, browser):
     assert not problems, "\n".join(problems)
 
 
-def test_chapter_static_slider_moves_the_picture(notebook, site, site_url, new_page, screenshots):
+def test_chapter_explorers_move_with_no_kernel(notebook, site, site_url, new_page, screenshots):
     rel = f"notebooks/{notebook.stem}.html"
     assert (site / rel).exists(), f"{rel} was not built: is {notebook.name} in book/_toc.yml's glob?"
     page, log = new_page(site_url)
@@ -45,22 +49,46 @@ def test_chapter_static_slider_moves_the_picture(notebook, site, site_url, new_p
     if not page.locator('script[type="application/vnd.jupyter.widget-view+json"]').count():
         pytest.skip(f"{notebook.name} has no widget output stored (is it committed executed with widget state?)")
     page.wait_for_selector(".widget-slider .noUi-handle")
-    found = explorers(page)
-    assert found, f"{rel}: widgets are stored but no explorer (slider + picture) rendered; {log.summary()}"
-    main = next((e for e in found if e["static"]), None)
-    box = explorer_box(page, (main or found[0])["index"])
-    box.scroll_into_view_if_needed()
-    box.screenshot(path=str(screenshots / f"{notebook.stem}.book.png"))
-    if main is None:
-        pytest.skip(f"{notebook.name}: no static explorer (slider + Play over pre-rendered frames); "
-                    "a live explorer needs a kernel, so nothing can move in the book")
-    before = digest(box)
-    assert before, f"{rel}: the static explorer shows no picture"
-    key = nudge_slider(box)
-    after = wait_for_new_picture(page, box, before)
-    assert after != before, f"{rel}: pressing {key} on the static slider did not change the picture"
-    box.screenshot(path=str(screenshots / f"{notebook.stem}.book-moved.png"))
-    assert not log.offsite and not log.failed and not log.errors, log.summary()
+    page.wait_for_timeout(500)
+    drawn = views(page)
+    results = [exercise_explorer(page, v["index"]) for v in drawn]
+    if drawn:
+        page.locator('[data-convlab-box="0"]').screenshot(path=str(screenshots / f"{notebook.stem}.book.png"))
+    print("\n" + explorer_report(rel, results))
+    for r in results:
+        assert r["live"] == r["controls"] and r["controls"], f"{rel}: {r['view']}: dead controls {r['dead']}"
+        assert not r["mismatches"], f"{rel}: {r['view']} drew other numbers than Python: {r['mismatches'][:2]}"
+    found = [e for e in explorers(page) if e["static"]]       # explorers still drawn as pre-rendered frames
+    if found:
+        box = explorer_box(page, found[0]["index"])
+        box.scroll_into_view_if_needed()
+        before = digest(box)
+        assert before, f"{rel}: the static explorer shows no picture"
+        key = nudge_slider(box)
+        after = wait_for_new_picture(page, box, before)
+        assert after != before, f"{rel}: pressing {key} on the static slider did not change the picture"
+    if not drawn and not found:
+        pytest.skip(f"{notebook.name}: no explorer that moves with no kernel")
+    assert log.clean, log.summary()
+
+
+def test_chapter_quizzes_check_with_no_kernel(notebook, site, site_url, new_page):
+    """Each predict-then-check quiz of the chapter: a typical wrong answer shows its diagnosis, the right
+    answer is confirmed, and each verdict is the one convlab.quiz.check gives, with no kernel."""
+    rel = f"notebooks/{notebook.stem}.html"
+    page, log = new_page(site_url)
+    page.goto(site_url + rel)
+    page.wait_for_load_state("networkidle")
+    if not page.locator('script[type="application/vnd.jupyter.widget-view+json"]').count():
+        pytest.skip(f"{notebook.name} has no widget output stored")
+    page.wait_for_timeout(500)
+    r = exercise_quizzes(page)
+    print("\n" + quiz_report(rel, r))
+    if not r["quizzes"]:
+        pytest.skip(f"{notebook.name} has no quiz")
+    assert not r["problems"], r["problems"][:3]
+    assert r["confirmed"] == r["quizzes"] and r["matched"] == r["checked"]
+    assert log.clean, log.summary()
 
 
 def test_site_has_the_reference_pages(site):

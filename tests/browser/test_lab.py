@@ -1,6 +1,7 @@
 """Each notebook in a real JupyterLab (started here on 127.0.0.1, token off, a temporary root with
-copies of the notebooks): run every cell, no error output, and moving the main explorer's slider
-with the keyboard changes its picture."""
+copies of the notebooks, a kernel importing the convlab of this checkout): run every cell, no error
+output; every control of every explorer drawn in the browser changes its picture, with the numbers the
+Python view computes; an explorer still rendered in the kernel redraws when its first slider moves."""
 from __future__ import annotations
 
 import json
@@ -14,7 +15,8 @@ import urllib.request
 
 import pytest
 
-from browserlib import digest, explorer_box, explorers, nudge_slider, wait_for_new_picture
+from browserlib import (digest, exercise_explorer, exercise_quizzes, explorer_box, explorer_report, explorers,
+                        nudge_slider, quiz_report, views, wait_for_new_picture)
 
 CELL_TIMEOUT_S = float(os.environ.get("CONVLAB_LAB_TIMEOUT", "300"))
 
@@ -51,7 +53,9 @@ def lab(tmp_path_factory, browser):
     (tracker / "tracker.jupyterlab-settings").write_text(json.dumps({"windowingMode": "none"}))
     port = _free_port()
     log = open(root.parent / "lab.log", "w")
-    env = dict(os.environ, JUPYTER_PLATFORM_DIRS="1")
+    # the kernel imports the convlab of the checkout these tests live in, whatever is installed
+    path = os.pathsep.join(p for p in (str(REPO), os.environ.get("PYTHONPATH", "")) if p)
+    env = dict(os.environ, JUPYTER_PLATFORM_DIRS="1", PYTHONPATH=path)
     proc = subprocess.Popen(
         [sys.executable, "-m", "jupyterlab", "--no-browser", "--allow-root", f"--ServerApp.port={port}",
          "--ServerApp.ip=127.0.0.1", "--ServerApp.port_retries=0", "--IdentityProvider.token=",
@@ -150,15 +154,33 @@ def _run_and_move(notebook, url, page, log, screenshots):
     assert not state["errors"], f"{notebook.name}: error output {state['errors']}"
     assert not state["pending"] and state["status"] == "idle", f"{notebook.name}: cells still running {state}"
     page.wait_for_load_state("networkidle")
+    page.wait_for_timeout(500)
+    drawn = views(page)
+    results = [exercise_explorer(page, v["index"]) for v in drawn]
+    print("\n" + explorer_report(f"lab {notebook.name}", results))
+    for r in results:
+        assert r["live"] == r["controls"] and r["controls"], f"{notebook.name}: {r['view']}: dead controls {r['dead']}"
+        assert not r["mismatches"], f"{notebook.name}: {r['view']} drew other numbers than Python: {r['mismatches'][:2]}"
+    q = exercise_quizzes(page, limit=2)
+    print(quiz_report(f"lab {notebook.name}", q))
+    assert not q["problems"] and q["confirmed"] == q["quizzes"], q["problems"][:3]
+    if drawn:
+        box = page.locator('[data-convlab-box="0"]')
+        box.scroll_into_view_if_needed()
+        box.screenshot(path=str(screenshots / f"{notebook.stem}.lab.png"))
     found = explorers(page)
     if not found:
-        pytest.skip(f"{notebook.name} ran ({state['cells']} code cells, no errors) but shows no explorer")
+        if not drawn:
+            pytest.skip(f"{notebook.name} ran ({state['cells']} code cells, no errors) but shows no explorer")
+        assert not log.errors, log.summary()
+        return
     box = explorer_box(page, found[0]["index"])
     box.scroll_into_view_if_needed()
     page.wait_for_timeout(300)
     before = digest(box)
     assert before, f"{notebook.name}: the main explorer shows no picture"
-    box.screenshot(path=str(screenshots / f"{notebook.stem}.lab.png"))
+    if not drawn:
+        box.screenshot(path=str(screenshots / f"{notebook.stem}.lab.png"))
     key = nudge_slider(box)
     after = wait_for_new_picture(page, box, before)
     assert after != before, f"{notebook.name}: pressing {key} on the main slider did not change the picture"

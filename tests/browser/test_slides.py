@@ -1,8 +1,9 @@
 """Each notebook's reveal.js deck, served from 127.0.0.1 with every other address blocked: it loads
-only from the site, and the arrow key moves to the next slide."""
+only from the site, logs no error, the arrow key moves to the next slide, and every control of every
+explorer drawn in the browser changes the picture (numbers equal to the Python view's)."""
 from __future__ import annotations
 
-from browserlib import explorers
+from browserlib import exercise_explorer, exercise_quizzes, explorer_report, explorers, quiz_report, views
 
 READY = "() => !!(window.Reveal && window.Reveal.isReady && window.Reveal.isReady())"
 
@@ -29,7 +30,15 @@ def test_deck_advances_offline(notebook, site, site_url, new_page, screenshots):
         page.wait_for_timeout(800)
     page.screenshot(path=str(screenshots / f"{notebook.stem}.slides.png"))
     page.wait_for_load_state("networkidle")
-    assert not log.offsite and not log.failed and not log.errors, log.summary()
+    results = [exercise_explorer(page, v["index"], reveal=True) for v in views(page)]
+    print("\n" + explorer_report(rel, results) + "; " + log.summary())
+    for r in results:
+        assert r["live"] == r["controls"] and r["controls"], f"{rel}: {r['view']}: dead controls {r['dead']}"
+        assert not r["mismatches"], f"{rel}: {r['view']} drew other numbers than Python: {r['mismatches'][:2]}"
+    q = exercise_quizzes(page, reveal=True)
+    print(quiz_report(rel, q))
+    assert not q["problems"] and q["confirmed"] == q["quizzes"], q["problems"][:3]
+    assert log.clean, log.summary()
 
 
 def test_slides_index_lists_every_deck(site):
