@@ -25,7 +25,8 @@ JS = Path(__file__).with_name("js")
 
 #: view class name -> class (what ``data-convlab-view`` names in a page); filled as the modules below load
 VIEWS: dict = {}
-VIEW_MODULES = ("signal1d", "window", "shape_panel", "predict")
+VIEW_MODULES = ("signal1d", "window", "shape_panel", "predict", "init", "channels", "slices3d", "transpose", "lazy",
+                "unfold")
 
 
 def esm(name: str) -> str:
