@@ -101,3 +101,15 @@ def site_url(site):
 def screenshots():
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     return SCREENSHOTS
+
+
+@pytest.fixture(scope="module")
+def blank(browser):
+    """A blank page for rendering one view's ES module with a stand-in model (viewlib.render)."""
+    ctx = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = ctx.new_page()
+    errors = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.goto("about:blank")
+    yield page, errors
+    ctx.close()
