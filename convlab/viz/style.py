@@ -1,15 +1,17 @@
 """Colours, cell size and fonts of every convlab figure, in one place."""
 from __future__ import annotations
 
-INPUT = "#cfe2f3"          # input cells
+INPUT = "#a5dbe7"          # input cells
 PAD_ZERO = "#f2f2f2"       # zero-padding cells
 PAD_COPY = "#fde9c9"       # reflect / replicate / circular padding cells (copies of input cells)
 KERNEL = "#f4b183"         # kernel taps
 WINDOW = "#d62728"         # outline of the current window / receptive field
-OUTPUT = "#c5e0b4"         # output cells
-ACTIVE = "#2ca02c"         # the output cell being computed
+OUTPUT = "#badda9"         # output cells
+ACTIVE = "#237a23"         # the output cell being computed (white text on it: contrast 5.4:1)
 GAP = "#ffffff"            # dilation gaps
-GROUP_COLORS = ("#4e79a7", "#f28e2b", "#59a14f", "#e15759", "#76b7b2", "#edc948", "#b07aa1", "#ff9da7")
+# Okabe & Ito's palette (vermillion darkened, black swapped for a mid grey, so text on each reaches 4.5:1): pairwise apart under protan, deutan and tritan
+# colour vision (tests/test_viz_style.py); text on a group colour: text_on(colour)
+GROUP_COLORS = ("#0072b2", "#e69f00", "#009e73", "#cc79a7", "#56b4e9", "#b85000", "#f0e442", "#6e6e6e")
 EDGE = "#555555"
 TEXT = "#222222"
 
@@ -22,6 +24,28 @@ DPI = 80                   # PNG resolution of widget frames (keeps redraws fast
 def group_color(g: int) -> str:
     """Colour of group ``g`` (cycles after 8 groups)."""
     return GROUP_COLORS[g % len(GROUP_COLORS)]
+
+
+def relative_luminance(color: str) -> float:
+    """WCAG 2 relative luminance of ``"#rrggbb"`` (0 black .. 1 white)."""
+    r, g, b = (int(color.lstrip("#")[i:i + 2], 16) / 255 for i in (0, 2, 4))
+    lin = [c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4 for c in (r, g, b)]
+    return 0.2126 * lin[0] + 0.7152 * lin[1] + 0.0722 * lin[2]
+
+
+def contrast_ratio(a: str, b: str) -> float:
+    """WCAG 2 contrast ratio of two colours (1 .. 21; text needs >= 4.5).
+
+    >>> round(contrast_ratio("#ffffff", "#000000"), 1)
+    21.0
+    """
+    hi, lo = sorted((relative_luminance(a), relative_luminance(b)), reverse=True)
+    return (hi + 0.05) / (lo + 0.05)
+
+
+def text_on(fill: str) -> str:
+    """The text colour (``TEXT`` or white) with the higher contrast on ``fill``."""
+    return TEXT if contrast_ratio(TEXT, fill) >= contrast_ratio("#ffffff", fill) else "#ffffff"
 
 
 # --- sliding window, shapes, channels, 1d/3d views (window.py, shape_panel.py, channels.py, signal1d.py, slices3d.py)
@@ -37,7 +61,7 @@ INPUT_LINE = "#3d85c6"     # input samples drawn as stems (INPUT is a fill colou
 OUTPUT_LINE = "#6aa84f"    # output samples drawn as stems
 
 # --- transposed conv, Unfold/Fold, init, Lazy, quiz (transpose.py, unfold.py, init.py, lazy.py, predict.py)
-INSERTED_ZERO = "#fff2cc"  # zeros inserted between input cells (zero-insertion view of ConvTranspose)
+INSERTED_ZERO = "#e7ed9f"  # zeros inserted between input cells (zero-insertion view of ConvTranspose)
 BOUND = "#d62728"          # the ±sqrt(k) init bound lines
 HIST = "#4e79a7"           # weight histogram bars
 CORRECT = "#2e7d32"        # verdict text: right answer
