@@ -54,7 +54,7 @@ function draw(s) {
   // the weight: rows × cols kernels, the stored ones in their group's colour
   label(svg, wx, top - 14, `weight blocks (one cell = one kernel of ${k})`);
   for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) {
-    let fill = ok ? "#ffffff" : STYLE.PAD_ZERO;
+    let fill = ok ? STYLE.GAP : STYLE.PAD_ZERO;
     if (ok) { const grp = Math.floor(r / (rows / g)); if (Math.floor(c / (cols / g)) === grp) fill = color(grp); }
     cell(svg, wx + c * U, top + r * U, U, fill, "");
   }
@@ -87,7 +87,7 @@ function draw(s) {
   label(svg, 0, ly - 12, "groups that divide both:");
   for (let v = 1; v <= s.max_channels; v++) {
     const x = 230 + (v - 1) * step, good = valid.includes(v), here = v === g;
-    cell(svg, x, ly - 36, Math.min(step - 6, 40), here ? (good ? STYLE.ACTIVE : STYLE.WRONG) : good ? STYLE.OUTPUT : "#ffffff", String(v),
+    cell(svg, x, ly - 36, Math.min(step - 6, 40), here ? (good ? STYLE.ACTIVE : STYLE.WRONG) : good ? STYLE.OUTPUT : STYLE.GAP, String(v),
          {color: here ? STYLE.ACTIVE_TEXT : good ? STYLE.TEXT : STYLE.MUTED_TEXT, stroke: good ? STYLE.EDGE : STYLE.GAP_EDGE,
           dash: good ? undefined : "3 3", fontSize: STYLE.SMALL + 2});
   }
