@@ -10,7 +10,7 @@ function outSize(n, k, s, p, d) {
 function draw(s) {
   const x = s.x, D = x.length, H = x[0].length, W = x[0][0].length;
   const k = s.kernel_size, st = s.stride, p = s.padding, dl = s.dilation, w = s.kernels[k - 1];
-  const U = 40, ring = 12, gapX = 30, perRow = 5, top = 64;
+  const U = 40, ring = 10 * p, gapX = 30, perRow = 5, top = 64;     // the ring: 10 units per padding cell
   const slices = D + 2 * p, rows = Math.ceil(slices / perRow);
   const sliceW = W * U + 2 * ring, sliceH = H * U + 2 * ring, rowH = sliceH + 64;
   const shape = [D, H, W].map(n => outSize(n, k, st, p, dl));
