@@ -4,11 +4,11 @@ Introduced in notebook 4 (Conv3d). :func:`conv3d_explorer` is a browser view (:c
 ``js/slices3d.js``) under sliders for kernel_size, stride, padding, dilation (the same in D, H, W) and the
 output depth (with Play). It draws the input volume ``(D, H, W)`` as a row of depth slices, each inside a
 grey ring whose width grows with the spatial zero padding, whole grey slices for the depth padding; for
-output depth ``d_out`` the kernel reaches the input slices ``d_out * stride - padding + t * dilation`` (``t
-= 0 … kernel_size − 1``): those are framed and named after the kernel slice that meets them, and the output
-slice beside them (the sum over ``t`` of kernel slice ``t`` run as a 2d convolution over its input slice) is
-written out with the output shape. Every control works in the book and the slides too, with no kernel.
-:meth:`Conv3dView.drawn_numbers` computes, with ``convlab.nn.Conv3d``, what the view shows.
+output depth ``d_out`` the kernel reaches the input slices ``d_out * stride - padding + t * dilation``
+(``t`` from 0 to ``kernel_size − 1``): those are framed and named after the kernel slice that meets them,
+and the output slice beside them (the sum over ``t`` of kernel slice ``t`` run as a 2d convolution over its
+input slice) is written out with the output shape. Every control works in the book and the slides too, with
+no kernel. :meth:`Conv3dView.drawn_numbers` computes, with ``convlab.nn.Conv3d``, what the view shows.
 """
 from __future__ import annotations
 
