@@ -1,22 +1,11 @@
-"""convlab.viz.unfold: the column matrix, conv = matmul, conv_transpose = fold, on what was drawn."""
-
-import matplotlib
-
-matplotlib.use("Agg")
-
+"""convlab.viz.unfold: the column matrix, conv = matmul, conv_transpose = fold, as the view draws them,
+against torch and the reference loops."""
 import numpy as np
 import pytest
-from matplotlib.figure import Figure
+import torch
 
 from convlab import reference
-from convlab.viz._cells import fmt
-from convlab.viz.unfold import (block_taps, draw_conv_matmul, draw_transpose_fold, draw_unfold, example_arrays,
-                                unfold_explorer, unfold_static, unfold_views)
-from helpers import explorer_frame, live_frame
-
-
-def ax():
-    return Figure(figsize=(12, 4)).add_subplot()
+from convlab.viz.unfold import block_taps, example_arrays, unfold_explorer, unfold_views
 
 
 @pytest.mark.parametrize("k,s,p,d", [(2, 1, 0, 1), (3, 2, 1, 1), ((2, 3), (1, 2), (1, 0), (2, 1)), (2, 3, 2, 2)])
@@ -45,134 +34,58 @@ def test_block_taps_index_the_padded_input():
         assert [xp[r, c] for r, c in taps] == cols[:, b].tolist()
 
 
-def test_draw_unfold_highlights_block_and_column():
-    x, _ = example_arrays(2, (4, 4), 2, 2)
-    a = ax()
-    art = draw_unfold(a, x, 2, stride=1, padding=1, dilation=1, block=7)
-    cols = reference.unfold_nd(x[None], 2, 1, 1, 1)[0]
-    np.testing.assert_allclose(art["cols"], cols)
-    cells = art["cells"]["cols"]
-    assert cells.shape == cols.shape
-    # the red column outline sits on column 7
-    col_box = art["column"]
-    assert col_box.get_x() == cells.bounds()[0] + 7 and col_box.get_height() == cols.shape[0]
-    # the tap outlines are on the taps of block 7 (grid 5x5 of blocks -> position (1, 2))
-    assert art["position"] == (1, 2)
-    x0 = art["cells"]["in0"].bounds()[0]
-    got = sorted((b.get_y(), b.get_x() - x0) for b in art["tap_boxes"][:4])
-    assert got == [(1, 2), (1, 3), (2, 2), (2, 3)]
-    # entries coloured by source: padding grey-ish, channel 0 and 1 different tints
-    colors = cells.colors()
-    src = art["source"]
-    c0 = colors[src == 0][0]
-    c1 = colors[src == 1][0]
-    assert not np.allclose(c0, c1)
-    assert np.allclose(colors[src == -1], colors[src == -1][0])
-    # the input cells show the padded values
-    assert art["cells"]["in0"].labels()[1][1:5] == [fmt(v) for v in x[0, 0]]
+def torch_numbers(k, s, p, d, block):
+    """What the view must draw, by torch: unfold of the input and of its channel numbers, conv2d,
+    conv_transpose2d of y, the block's grid position and taps (in the padded input)."""
+    x, w = (torch.tensor(a) for a in example_arrays(2, (4, 4), 2, k))
+    cols = torch.nn.functional.unfold(x[None], k, dilation=d, padding=p, stride=s)[0]
+    marker = torch.arange(1.0, 3.0, dtype=torch.float64)[:, None, None].expand(2, 4, 4)
+    source = torch.nn.functional.unfold(marker[None], k, dilation=d, padding=p, stride=s)[0].long() - 1
+    conv = torch.nn.functional.conv2d(x[None], w, stride=s, padding=p, dilation=d)[0]
+    lh, lw = conv.shape[1:]
+    y = (torch.arange(2 * lh * lw).reshape(2, lh, lw) % 3 + 1).double()
+    folded = torch.nn.functional.conv_transpose2d(y[None], w, stride=s, padding=p, dilation=d)[0]
+    b = block % (lh * lw)
+    i, j = divmod(b, lw)
+    taps = [[i * s + a * d, j * s + c * d] for a in range(k) for c in range(k)]
+    w2d = w.reshape(2, -1)
+    return {"blocks": [lh, lw], "cols_shape": list(cols.shape), "block": b, "position": [i, j], "taps": taps,
+            "cols": cols.tolist(), "source": source.tolist(), "product": (w2d @ cols).tolist(), "conv": conv.tolist(),
+            "y": y.tolist(), "t_cols": (w2d.T @ y.reshape(2, -1)).tolist(), "folded": folded.tolist()}
 
 
-def test_draw_conv_matmul_and_fold():
-    x, w = example_arrays(2, (4, 4), 2, 2)
-    art = draw_conv_matmul(ax(), x, w, stride=1)
-    expected = reference.conv_nd(x[None], w)[0]
-    np.testing.assert_allclose(art["conv"], expected)
-    np.testing.assert_allclose(art["cells"]["prod"].values, expected.reshape(2, -1))
-    assert art["cells"]["out1"].labels() == [[fmt(v) for v in row] for row in expected[1]]
-    assert art["diff"] == 0.0 and "= 0" in art["texts"]["title"].get_text()
-    y = np.arange(18, dtype=float).reshape(2, 3, 3) % 4
-    art = draw_transpose_fold(ax(), y, w, stride=1)
-    expected = reference.conv_transpose_nd(y[None], w)[0]
-    np.testing.assert_allclose(art["folded"], expected)
-    np.testing.assert_allclose(art["cells"]["out0"].values, expected[0])
-    assert art["diff"] == 0.0
-
-
-def test_unfold_explorer():
+@pytest.mark.parametrize("k,s,p,d", [(2, 1, 0, 1), (3, 2, 1, 1), (1, 3, 2, 1), (2, 2, 2, 2), (3, 1, 2, 2),
+                                     (1, 1, 0, 1)])
+def test_drawn_numbers_are_torchs(k, s, p, d):
     ex = unfold_explorer()
-    assert ex.state["cols_shape"] == (8, 9)
+    for block in (0, 3, 8, 63, 64):
+        ex.set(kernel_size=k, stride=s, padding=p, dilation=d, block=block)
+        assert ex.view.drawn_numbers() == torch_numbers(k, s, p, d, block)
+
+
+def test_a_kernel_that_does_not_fit_says_so():
+    ex = unfold_explorer()
+    st = ex.set(kernel_size=3, dilation=2)               # reaches 5 cells of a 4×4 input
+    assert "error" in st and st["cols_shape"] is None and ex.view.drawn_numbers() == {"error": True}
+    with pytest.raises(RuntimeError):
+        torch.nn.functional.unfold(torch.zeros(1, 2, 4, 4), 3, dilation=2)
+    assert ex.set(padding=1)["cols_shape"] == (18, 4)
+
+
+def test_state_keeps_its_keys_and_types():
+    ex = unfold_explorer(kernel_size=2, stride=1)
     st = ex.set(stride=2, block=3)
-    assert st["cols_shape"] == (8, 4) and st["position"] == (1, 1)
-    x, _ = example_arrays(2, (4, 4), 2, 2)
-    np.testing.assert_allclose(st["column"], reference.unfold_nd(x[None], 2, 1, 0, 2)[0][:, 3])
-    assert st["max_abs_diff"] == {"conv": 0.0, "conv_transpose": 0.0}
-    # the block selector offers valid blocks only
-    assert ex.controls["block"].max == 3
-    st = ex.set(kernel_size=3, padding=1, dilation=2, stride=1)
-    assert ex.controls["block"].max == st["blocks"][0] * st["blocks"][1] - 1
-    assert np.isfinite(ex.last_redraw_ms)
+    assert st["cols_shape"] == (8, 4) and st["position"] == (1, 1) and st["blocks"] == (2, 2)
+    assert st["max_abs_diff"] == {"conv": 0.0, "conv_transpose": 0.0} and st["kernel_size"] == (2, 2)
+    assert isinstance(st["column"], np.ndarray) and isinstance(st["conv"], np.ndarray)
+    np.testing.assert_array_equal(st["column"], np.asarray(torch_numbers(2, 2, 0, 1, 3)["cols"])[:, 3])
+    assert st["taps"] == [(2, 2), (2, 3), (3, 2), (3, 3)]
 
 
-def test_unfold_static_frames():
-    box = unfold_static(kernel_size=2, stride=2)
-    assert len(box.frames) == 4
-    assert len({f.value for f in box.frames}) == 4
-
-
-
-def test_unfold_explorer_block_moves_only_the_outlines_and_stays_right():
-    ex = unfold_explorer(kernel_size=2, stride=1)
-    pictures = list(ex.figure.images)          # grids and both matmul panels, as snapshots
-    assert len(pictures) == 3
-    x, _ = example_arrays(2, (4, 4), 2, 2)
-    for block in (4, 8):
-        st = ex.set(block=block)
-        assert ex.figure.images == pictures    # no new snapshot for a block move
-        art = ex.artists["unfold"]
-        # the outlines follow the block: column `block` of cols, its taps in both input channels
-        assert art["column"].get_x() == art["cells"]["cols"].bounds()[0] + block
-        np.testing.assert_allclose(st["column"], reference.unfold_nd(x[None], 2, 1, 0, 1)[0][:, block])
-        x0 = art["cells"]["in1"].bounds()[0]
-        got = sorted((b.get_y(), b.get_x() - x0) for b in art["tap_boxes"][4:8])
-        assert got == sorted(st["taps"])
-        assert art["texts"]["title"].get_text().startswith(f"Unfold: block {block} at {st['position']}")
-    # a geometry change redraws the panels; the frame is the one a fresh explorer draws
-    ex.set(kernel_size=3)
-    ex.set(block=2)
-    assert ex.figure.images != pictures
-    fresh = unfold_explorer(kernel_size=3, stride=1)
-    fresh.set(block=2)
-    assert np.abs(explorer_frame(ex) - explorer_frame(fresh)).max() <= 8
-    fast = explorer_frame(ex)
-    slow = live_frame(ex)
-    assert np.abs(fast - slow).max() <= 8
-
-
-def test_unfold_explorer_geometry_moves_redraw_every_panel_and_stay_right():
-    ex = unfold_explorer(kernel_size=2, stride=1)
-    arts = ex.artists
-    x0 = {key: arts[key]["cells"] for key in ("unfold", "conv", "fold")}
-    moves = [dict(kernel_size=3), dict(padding=2), dict(stride=2), dict(dilation=2, block=2),
-             dict(kernel_size=1, padding=0, dilation=1, stride=3)]
-    for values in moves:
-        st = ex.set(**values)
-        v = ex.values()
-        k, s, p, d = st["kernel_size"], v["stride"], v["padding"], v["dilation"]
-        x, w = example_arrays(2, (4, 4), 2, k)
-        assert ex.figure.images == []                         # the three panels redrawn, drawn as they are
-        live = explorer_frame(ex)
-        ex.set(block=st["block"])                             # a block move: the panels become pictures
-        assert len(ex.figure.images) == 3 and np.abs(explorer_frame(ex) - live).max() <= 8
-        assert all(arts[key]["cells"] is x0[key] for key in x0)          # the same block stores
-        # unfold: the padded input of each channel and the column matrix, its numbers when they fit
-        cols = reference.unfold_nd(x[None], k, d, p, s)[0]
-        unfold_cells = arts["unfold"]["cells"]
-        for ci in range(2):
-            np.testing.assert_allclose(unfold_cells[f"in{ci}"].values, np.pad(x[ci], p))
-            assert unfold_cells[f"in{ci}"].shown
-        np.testing.assert_allclose(unfold_cells["cols"].values, cols)
-        if unfold_cells["cols"].labels():
-            assert unfold_cells["cols"].labels() == [[fmt(a) for a in row] for row in cols]
-        assert arts["unfold"]["column"].get_height() == cols.shape[0]
-        # conv = matmul and conv_transpose = fold: each output channel against the reference
-        conv = reference.conv_nd(x[None], w, stride=s, padding=p, dilation=d)[0]
-        y = arts["views"]["y"]                                   # what the fold panel transposes
-        folded = reference.conv_transpose_nd(y[None], w, stride=s, padding=p, dilation=d)[0]
-        np.testing.assert_allclose(arts["conv"]["cells"]["prod"].values, conv.reshape(2, -1))
-        for co in range(2):
-            np.testing.assert_allclose(arts["conv"]["cells"][f"out{co}"].values, conv[co])
-            np.testing.assert_allclose(arts["fold"]["cells"][f"out{co}"].values, folded[co])
-        assert "= 0" in arts["conv"]["texts"]["title"].get_text()
-    fresh = unfold_explorer(kernel_size=2, stride=1)
-    fresh.set(**ex.values())
-    assert np.abs(explorer_frame(ex) - explorer_frame(fresh)).max() <= 8
+def test_every_control_is_a_labelled_slider_linked_to_the_view():
+    ex = unfold_explorer()
+    assert set(ex.controls) == {"kernel_size", "stride", "padding", "dilation", "block"}
+    assert all(c.description == name for name, c in ex.controls.items())
+    assert ex.controls["block"].max == 63                 # 8×8 blocks: kernel 1 on the input padded by 2
+    ex.set(padding=2, block=5)
+    assert (ex.view.padding, ex.view.block) == (2, 5)
