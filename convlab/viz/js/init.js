@@ -19,10 +19,11 @@ function draw(s) {
   const cin = s.in_channels, cout = s.out_channels, ks = s.kernel_size, g = s.groups, d = s.dims, B = s.bins;
   const cls = (s.transposed ? "ConvTranspose" : "Conv") + d + "d";
   const layer = `${cls}(${cin}, ${cout}, ${ks}, groups=${g})`;
-  const width = 1000, height = 500;
-  const svg = canvas(width, height, `${layer}: the histogram of its fresh weight`);
+  const width = 1100, height = 500;
+  const bad = cin % g || cout % g;
+  const svg = canvas(width, bad ? 160 : height, `${layer}: the histogram of its fresh weight`);
   label(svg, 0, 24, layer, {weight: "bold"});
-  if (cin % g || cout % g) {
+  if (bad) {
     const which = cin % g ? `in_channels=${cin}` : `out_channels=${cout}`;
     const common = [];
     for (let c = 1; c <= Math.min(cin, cout); c++) if (cin % c === 0 && cout % c === 0) common.push(c);
@@ -54,7 +55,7 @@ function draw(s) {
   label(svg, 0, 54, `weight ${"(" + shape.join(", ") + ")"}: ${n} values from U(−√k, √k),  ` +
         `k = groups / (${C}·kernel_size${SUP[d]}) = ${g} / (${chan}·${ks}${SUP[d]}) = ${k.toPrecision(4)}`);
   // axes: t = weight / √k from −1.25 to 1.25
-  const px0 = 80, px1 = 980, py0 = 420, py1 = 110;
+  const px0 = 80, px1 = 860, py0 = 420, py1 = 110;
   const X = (t) => px0 + (t + 1.25) / 2.5 * (px1 - px0);
   const top = Math.max(Math.max(...counts), expected) * 1.15 || 1;
   const Y = (c) => py0 - c / top * (py0 - py1);

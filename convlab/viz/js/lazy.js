@@ -11,7 +11,7 @@ function draw(s) {
                          bias: entry.bias, repr: entry.repr} : null;
   const changed = after ? ROWS.concat(["repr"]).filter(r => after[r] !== before[r]) : [];
   const width = 1040, rowH = 40, top = 64, x0 = 150, x1 = 560, colW = 400;
-  const height = top + rowH * ROWS.length + 150;
+  const height = top + rowH * ROWS.length + 180;
   const head = `nn.${kind}(out_channels=${s.out_channels}, kernel_size=${s.kernel_size})`;
   const svg = canvas(width, height, head + (after ? ": after its first call" : ": not called yet"));
   label(svg, 0, 22, head, {weight: "bold"});
@@ -40,10 +40,10 @@ function draw(s) {
   y += 44;
   const input = entry ? entry.input_shape : null, output = entry ? entry.output_shape : null;
   const pyTuple = (t) => `(${t.join(", ")})`;
-  label(svg, 0, y, entry
-    ? `called on an input of shape ${pyTuple(input)}: in_channels = input.shape[1] = ${entry.in_channels}; ` +
-      `output ${pyTuple(output)}; the class became ${entry.class}`
-    : "press “call”: the first input fixes in_channels = input.shape[1]", {color: STYLE.TEXT});
+  if (entry) {
+    label(svg, 0, y, `called on an input of shape ${pyTuple(input)}: in_channels = input.shape[1] = ${entry.in_channels}`);
+    label(svg, 0, y + 30, `output ${pyTuple(output)}; the class became ${entry.class}`);
+  } else label(svg, 0, y, "press “call”: the first input fixes in_channels = input.shape[1]");
   return {node: svg, numbers: {kind, before, after, input_shape: input, output_shape: output, changed}};
 }
 
