@@ -84,15 +84,31 @@ function draw(s) {
   const ctx = grid(out[0], out[1]);
   for (let j = 0; j < N; j++) for (let o = 0; o < M; o++) ctx.a[j] += xc.a[o] * C.a[o * N + j];
 
-  // ---- drawing
-  const parts = [];
-  let y = 30;
+  // ---- drawing: 1-d in two columns (ways 1, 2 | ways 3, 4 and the lengths), 2-d in one
   const head = `ConvTranspose${nd}d(1, 1, kernel_size=${k}, stride=${st}, padding=${p}, output_padding=${op}, ` +
                `dilation=${d}): input ${tuple(nd === 1 ? [n] : [n, n])} → output ${tuple(nd === 1 ? [out[1]] : out)}`;
   const svg = canvas(W, 100, head);
   label(svg, 0, 20, head, {weight: "bold", fontSize: nd === 1 ? STYLE.FONT - 1 : STYLE.FONT - 2});
-  const title = (t, note) => { y += 34; label(svg, 0, y, t, {weight: "bold"}); if (note) { y += 24; label(svg, 0, y, note, {fontSize: STYLE.SMALL + 3, color: STYLE.MUTED_TEXT}); } y += 34; };
-  const fits = (cols, rows) => Math.max(4, Math.min(40, (W - 10) / cols, rows ? 360 / rows : 40));
+  const cols = nd === 1 ? [{x: 0, y: 30, w: 530}, {x: 570, y: 30, w: 530}] : [{x: 0, y: 30, w: W}, {x: 0, y: 30, w: W}];
+  let col = cols[0];
+  const wrap = (t, width) => {                     // lines of at most `width` characters, split at spaces
+    const lines = [""];
+    for (const word of t.split(" ")) {
+      const last = lines[lines.length - 1];
+      if (last && (last + " " + word).length > width) lines.push(word); else lines[lines.length - 1] = last ? last + " " + word : word;
+    }
+    return lines;
+  };
+  const title = (t, note) => {
+    col.y += 34;
+    label(svg, col.x, col.y, t, {weight: "bold"});
+    for (const line of note ? wrap(note, Math.floor(col.w / 8.6)) : []) {
+      col.y += 22;
+      label(svg, col.x, col.y, line, {fontSize: STYLE.SMALL + 3, color: STYLE.MUTED_TEXT});
+    }
+    col.y += 34;
+  };
+  const fits = (ncols, rows) => Math.max(4, Math.min(40, (col.w - 10) / ncols, rows ? 360 / rows : 40));
   const outFill = (g) => (i) => (g.a[i] ? STYLE.OUTPUT : STYLE.GAP);
   const inside = (q) => { const r = Math.floor(q / canv[1]), c = q % canv[1];
     return r >= A[0].p && r < A[0].p + out[0] && c >= A[1].p && c < A[1].p + out[1]; };
@@ -100,76 +116,72 @@ function draw(s) {
   const stampText = (q) => (tapSet.has(q) ? fmt(stamp.a[q]) : "");
   const cellName = nd === 1 ? `[${index}]` : `[${cell0[0]}, ${cell0[1]}]`;
   const ws = nd === 1 ? `${cell0[1] * st}` : `[${cell0[0] * st}, ${cell0[1] * st}]`;
+  // blocks one under the other (1-d) or side by side (2-d); returns where each went
+  const place = (blocks, offsets) => {
+    if (nd === 1) {
+      const U = fits(Math.max(...blocks.map((b, j) => b[0].C + (offsets[j] || 0))) + 1);
+      const at = blocks.map((b, j) => { const r = block(svg, col.x + (offsets[j] || 0) * U, col.y, U, ...b); col.y += U + 34; return r; });
+      col.y -= 34;
+      return at;
+    }
+    const U = fits(blocks.reduce((t, b) => t + b[0].C + 2, 0), Math.max(...blocks.map(b => b[0].R)));
+    let x0 = col.x;
+    const at = blocks.map(b => { const r = block(svg, x0, col.y, U, ...b); x0 += (b[0].C + 2) * U; return r; });
+    col.y += Math.max(...blocks.map(b => b[0].R)) * U;
+    return at;
+  };
   title("1  scatter-add: each input cell stamps x[i]·weight",
         `cell ${cellName} stamps from ${ws} = index·stride; output = canvas minus padding=${p} each side (grey)`);
-  const blocks1 = [[x, () => STYLE.INPUT, (i) => fmt(x.a[i]), "x"], [w, () => STYLE.KERNEL, (i) => fmt(w.a[i]), "weight"],
-                   [stamp, stampFill, stampText, `x${cellName}·weight`],
-                   [partial, outFill(partial), valueText(partial), `sum of ${index + 1}/${ncells} stamps`]];
-  let pos;
-  if (nd === 1) {
-    const U = fits(canv[1] + 1);
-    pos = blocks1.map((b, j) => { const at = block(svg, (j === 3 ? p * U : 0), y, U, ...b); y += U + 34; return at; });
-    y -= 34;
-  } else {
-    const cols = blocks1.reduce((a, b) => a + b[0].C, 0) + 6, U = fits(cols, canv[0]);
-    let x0 = 0;
-    pos = blocks1.map(b => { const at = block(svg, x0, y, U, ...b); x0 += (b[0].C + 2) * U; return at; });
-    y += canv[0] * U;
-  }
+  const pos = place([[x, () => STYLE.INPUT, (i) => fmt(x.a[i]), "x"], [w, () => STYLE.KERNEL, (i) => fmt(w.a[i]), "weight"],
+                     [stamp, stampFill, stampText, `x${cellName}·weight`],
+                     [partial, outFill(partial), valueText(partial), `sum of ${index + 1}/${ncells} stamps`]],
+                    [0, 0, 0, nd === 1 ? p : 0]);
   box(svg, pos[0].x + cell0[1] * pos[0].U, pos[0].y + cell0[0] * pos[0].U, pos[0].U, pos[0].U, STYLE.WINDOW);
   const ext = A.map(a => a.d * (a.k - 1) + 1), U2 = pos[2].U;
   box(svg, pos[2].x + cell0[1] * A[1].s * U2, pos[2].y + cell0[0] * A[0].s * U2, ext[1] * U2, ext[0] * U2, STYLE.ACTIVE, "6 4");
 
-  const edgeText = edges.slice(nd === 1 ? 1 : 0).map((e, a) => `${d}·(${k}−1)−${p} = ${e[0]}`).join(", ");
+  const edgeText = edges.slice(nd === 1 ? 1 : 0).map(e => `${d}·(${k}−1)−${p} = ${e[0]}`).join(", ");
   title("2  zero insertion + flipped kernel + ordinary conv",
         `${st - 1} zero(s) between cells (stride−1); each side d·(k−1)−p: ${edgeText}` +
         (op ? `; +output_padding ${op} at the end` : "") + (edges[1][0] < 0 ? "  (negative: crop)" : ""));
   const roleFill = [STYLE.INPUT, STYLE.INSERTED_ZERO, STYLE.PAD_ZERO];
-  const blocks2 = [[z, (i) => roleFill[roles.a[i]], (i) => (roles.a[i] === 0 ? fmt(z.a[i]) : nd === 1 ? "0" : ""), "zero-inserted input"],
-                   [flipped, () => STYLE.KERNEL, (i) => fmt(flipped.a[i]), "weight flipped"],
-                   [zo, outFill(zo), valueText(zo), `conv (stride 1, dilation ${d})`]];
-  if (nd === 1) {
-    const U = fits(z.C + 1);
-    blocks2.forEach(b => { block(svg, 0, y, U, ...b); y += U + 34; });
-    y -= 34;
-  } else {
-    const cols = blocks2.reduce((a, b) => a + b[0].C, 0) + 4, U = fits(cols, z.R);
-    let x0 = 0;
-    blocks2.forEach(b => { block(svg, x0, y, U, ...b); x0 += (b[0].C + 2) * U; });
-    y += z.R * U;
-  }
+  place([[z, (i) => roleFill[roles.a[i]], (i) => (roles.a[i] === 0 ? fmt(z.a[i]) : nd === 1 ? "0" : ""), "zero-inserted input"],
+         [flipped, () => STYLE.KERNEL, (i) => fmt(flipped.a[i]), "weight flipped"],
+         [zo, outFill(zo), valueText(zo), `conv (stride 1, dilation ${d})`]], []);
 
+  col = cols[1];
+  if (nd === 2) col.y = cols[0].y;
   const outShape = nd === 1 ? [out[1]] : out, convShape = nd === 1 ? [cs[1]] : cs;
   title(`3  matrix view: Cᵀ applied to x   (C: ${M}×${N})`,
         `C: Conv ${tuple(outShape)} → ${tuple(convShape)}, flattened; out[j] = Σ x[o]·C[o, j]`);
   {
-    const U = fits(N + 2, M + 2);
-    block(svg, 0, y, U, xc, () => STYLE.INPUT, (i) => fmt(xc.a[i]), "x");
-    if (U >= 20) block(svg, 2 * U, y, U, C, (i) => (C.a[i] ? STYLE.KERNEL : STYLE.GAP), valueText(C), "C");
+    const U = fits(N + 2, M + 2), X = col.x;
+    block(svg, X, col.y, U, xc, () => STYLE.INPUT, (i) => fmt(xc.a[i]), "x");
+    if (U >= 20) block(svg, X + 2 * U, col.y, U, C, (i) => (C.a[i] ? STYLE.KERNEL : STYLE.GAP), valueText(C), "C");
     else {                               // small cells: the zeros as one white sheet, the taps on it
-      label(svg, 2 * U, y - 6, "C", {fontSize: STYLE.SMALL + 3});
-      el("rect", {x: 2 * U, y, width: N * U, height: M * U, fill: STYLE.GAP, stroke: STYLE.EDGE}, svg);
-      C.a.forEach((v, i) => { if (v) el("rect", {x: 2 * U + (i % N) * U, y: y + Math.floor(i / N) * U, width: U,
+      label(svg, X + 2 * U, col.y - 6, "C", {fontSize: STYLE.SMALL + 3});
+      el("rect", {x: X + 2 * U, y: col.y, width: N * U, height: M * U, fill: STYLE.GAP, stroke: STYLE.EDGE}, svg);
+      C.a.forEach((v, i) => { if (v) el("rect", {x: X + 2 * U + (i % N) * U, y: col.y + Math.floor(i / N) * U, width: U,
                                                   height: U, fill: STYLE.KERNEL, stroke: STYLE.EDGE, "stroke-width": 0.3}, svg); });
     }
-    y += M * U + 34;
+    col.y += M * U + 34;
     const row = {R: 1, C: N, a: ctx.a};
-    block(svg, 2 * U, y, U, row, outFill(row), valueText(row), "Cᵀx");
-    y += U;
+    block(svg, X + 2 * U, col.y, U, row, outFill(row), valueText(row), "Cᵀx");
+    col.y += U;
   }
-  const same = [zo, ctx, grad].every(g => g.a.length === partial.a.length) && index === ncells - 1
-    ? [zo, ctx, grad].every(g => g.a.every((v, i) => Math.abs(v - partial.a[i]) < 1e-9)) : null;
+  const same = index === ncells - 1 ? [zo, ctx, grad].every(g => g.a.every((v, i) => Math.abs(v - partial.a[i]) < 1e-9)) : null;
   title("4  gradient of the Conv w.r.t. its input",
         `grad.conv${nd}d_input(input_size=${tuple([1, 1, ...outShape])}, weight, grad_output=x)`);
+  place([[grad, outFill(grad), valueText(grad), "d(Conv)/d(input) applied to x"]], []);
   {
-    const U = fits(nd === 1 ? out[1] + 1 : out[1] + 1, out[0]);
-    block(svg, 0, y, U, grad, outFill(grad), valueText(grad), "d(Conv)/d(input) applied to x");
-    y += out[0] * U;
     const agree = [zo, ctx].every(g => g.a.every((v, i) => Math.abs(v - grad.a[i]) < 1e-9));
-    y += 34;
-    label(svg, 0, y, agree ? "ways 2, 3 and 4 give the same output" +
-          (same === null ? "; way 1 too once every cell has stamped (play to the last cell)" : same ? ", and so does way 1 ✓" : "")
-          : "the ways differ ✗", {color: agree ? STYLE.CORRECT : STYLE.WRONG, weight: "bold"});
+    const verdict = agree ? "ways 2, 3 and 4 give the same output" +
+      (same === null ? "; way 1 too once every cell has stamped (play to the last cell)" : same ? ", and so does way 1 ✓" : "")
+      : "the ways differ ✗";
+    for (const line of wrap(verdict, Math.floor(col.w / 11.5))) {
+      col.y += 30;
+      label(svg, col.x, col.y, line, {color: agree ? STYLE.CORRECT : STYLE.WRONG, weight: "bold"});
+    }
   }
   const numbers = {output_size: outShape, padding: p, output_padding: op, index,
                    cell: nd === 1 ? [index] : cell0, input: asList(x, nd), weight: asList(w, nd),
@@ -188,19 +200,21 @@ function draw(s) {
     const rows = lengths.map(m => [m, Math.max(Math.floor((m + 2 * p - span) / st) + 1, 0)]);
     title(`5  ${candidates.join(" and ") || "no length"} → ${n}: output_padding=${op} picks ${chosen}`,
           `Conv(k=${k}, s=${st}, p=${p}, d=${d}) on each length; grey: padding, faded: read by no window`);
-    const U = Math.min(34, (W - 260) / (Math.max(...lengths) + 2 * p));
+    const U = Math.min(30, (col.w - 190) / (Math.max(...lengths) + 2 * p));
     for (const [m, o] of rows) {
       const total = m + 2 * p, read = new Array(total).fill(false);
       for (let j = 0; j < o; j++) for (let t = 0; t < k; t++) read[j * st + t * d] = true;
       const g = {R: 1, C: total, a: new Array(total).fill(0)};
-      block(svg, 0, y, U, g, (i) => (i < p || i >= total - p ? STYLE.PAD_ZERO : read[i] ? STYLE.INPUT : STYLE.MUTED), () => "");
-      label(svg, total * U + 12, y + U * 0.75, `L_in=${m} → L_out=${o}` + (o === n ? "  ✓" : ""),
-            {weight: m === chosen ? "bold" : undefined, color: o === n ? STYLE.TEXT : STYLE.MUTED_TEXT});
-      if (m === chosen) box(svg, -3, y - 3, total * U + 6, U + 6, STYLE.ACTIVE);
-      y += U + 10;
+      block(svg, col.x, col.y, U, g, (i) => (i < p || i >= total - p ? STYLE.PAD_ZERO : read[i] ? STYLE.INPUT : STYLE.MUTED), () => "");
+      label(svg, col.x + total * U + 10, col.y + U * 0.75, `L_in=${m} → L_out=${o}` + (o === n ? " ✓" : ""),
+            {weight: m === chosen ? "bold" : undefined, color: o === n ? STYLE.TEXT : STYLE.MUTED_TEXT,
+             fontSize: STYLE.FONT - 1});
+      if (m === chosen) box(svg, col.x - 3, col.y - 3, total * U + 6, U + 6, STYLE.ACTIVE);
+      col.y += U + 10;
     }
     Object.assign(numbers, {candidates, chosen, rows});
   }
+  const y = Math.max(cols[0].y, cols[1].y);
   svg.height = y + 20;
   const fix = {};
   if (op !== s.output_padding) fix.output_padding = op;
