@@ -19,8 +19,9 @@ before each explorer, so the first pass shows moves to values not seen yet. The 
 lines name the worst control over all explorers (by median CPU ms) and the slowest move.
 Target: < 100 ms per move (median, cpu column).
 
-Explorers drawn in the browser (``conv1d_explorer``, ``window_explorer``, ``shape_explorer``) do not render in the kernel; their repaint
-times are measured in Chromium by ``tests/browser/test_views.py``.
+Explorers drawn in the browser (``conv1d_explorer``, ``window_explorer``, ``shape_explorer``, ``transpose_explorer``,
+``init_explorer``, ``lazy_explorer``) do not render in the kernel; their repaint times are measured in Chromium by
+``tests/browser/test_views*.py``.
 """
 from __future__ import annotations
 
@@ -37,18 +38,14 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 
 import ipywidgets as widgets  # noqa: E402
 
-from convlab.viz import channels, init, lazy, slices3d, transpose, unfold  # noqa: E402
+from convlab.viz import channels, slices3d, unfold  # noqa: E402
 from convlab.viz._widgets import clear_text_cache  # noqa: E402
 
 CASES = [
     # name, factory, main control, its values
     ("conv3d_explorer (3d slices)", slices3d.conv3d_explorer, "depth", [1, 2, 3, 4, 0]),
     ("groups_explorer (channels & groups)", channels.groups_explorer, "groups", [1, 4, 2, 1, 4]),
-    ("transpose_explorer (1d, four views)", lambda: transpose.transpose_explorer(1), "index", [1, 2, 3, 0, 1]),
-    ("transpose_explorer (2d, four views)", lambda: transpose.transpose_explorer(2), "index", [1, 5, 9, 14, 0]),
     ("unfold_explorer (columns)", unfold.unfold_explorer, "block", [1, 2, 3, 4, 5, 6]),
-    ("init_explorer (histogram)", init.init_explorer, "kernel_size", [1, 2, 3, 5, 7]),
-    ("lazy_explorer (before/after)", lazy.lazy_explorer, "in_channels", [4, 8, 16, 32, 3]),
 ]
 
 SLIDER_VALUES = 6          # values per slider move pass (spread over its range)
