@@ -23,6 +23,8 @@ function draw(s) {
   const bad = cin % g || cout % g;
   const svg = canvas(width, bad ? 160 : height, `${layer}: the histogram of its fresh weight`);
   label(svg, 0, 24, layer, {weight: "bold"});
+  if (!(cin % g || cout % g))
+    label(svg, 420, 24, `a fresh layer, made after convlab.manual_seed(${s.seed})`, {color: STYLE.MUTED_TEXT});
   if (bad) {
     const which = cin % g ? `in_channels=${cin}` : `out_channels=${cout}`;
     const common = [];
