@@ -740,9 +740,9 @@ def transpose_explorer(dims=1, size=4, kernel_size=3, stride=2, padding=1, outpu
     ``output_padding``, ``index`` (the input cell stamped). The view clamps ``output_padding`` below
     ``max(stride, dilation)`` (torch's rule), ``padding`` to what leaves one output cell and ``index``
     to the input (modulo, so Play loops), and moves those sliders there. ``ex.set(**values)`` and
-    ``ex.state`` return :meth:`TransposeView.explain`: ``output_size``, ``output``, ``max_abs_diff``
-    (each way vs ``F.conv_transpose{dims}d``), ``partial`` (scatter sum so far), ``candidates``/``chosen``
-    (1-d) ...
+    ``ex.state`` return :meth:`TransposeView.explain`: the clamped arguments, ``input``, ``weight``,
+    ``output_size``, ``output``, ``max_abs_diff`` (each way vs ``F.conv_transpose{dims}d``), ``edges``,
+    ``C_shape``, ``partial`` (scatter sum so far) and, in 1-d, ``candidates``/``chosen``.
 
     >>> ex = transpose_explorer(size=6, kernel_size=3, stride=2, padding=1, output_padding=1)
     >>> ex.state["output_size"], ex.state["candidates"], max(ex.state["max_abs_diff"].values())
