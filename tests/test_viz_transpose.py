@@ -14,10 +14,9 @@ from convlab import reference
 from convlab.nn import functional as F
 from convlab.viz import style
 from convlab.viz._cells import fmt
-from convlab.viz.transpose import (conv_matrix, draw_gradient, draw_matrix, draw_output_padding, draw_scatter,
-                                   draw_zero_insertion, scatter_stamp, transpose_explorer, transpose_static,
+from convlab.viz.transpose import (TransposeView, conv_matrix, draw_gradient, draw_matrix, draw_output_padding,
+                                   draw_scatter, draw_zero_insertion, example_data, scatter_stamp, transpose_explorer,
                                    transposed_views, zero_insert)
-from helpers import explorer_frame, live_frame
 
 
 def ref_t(x, w, s, p, op, d):
@@ -173,34 +172,81 @@ def test_output_padding_candidates_match_conv(size, k, s, p, d):
     assert art["state"]["candidates"] == oracle
 
 
-def test_transpose_explorer_1d():
-    ex = transpose_explorer(1, size=6, kernel_size=3, stride=2, padding=1, output_padding=1)
-    st = ex.state
-    assert st["output_size"] == (12,) and st["candidates"] == (11, 12) and st["chosen"] == 12
-    for values in [dict(index=3), dict(stride=3, output_padding=2), dict(dilation=3, stride=1, output_padding=2),
-                   dict(kernel_size=2, padding=0, index=5), dict(size=3, stride=2, dilation=1, index=5)]:
-        st = ex.set(**values)
-        expected = ref_t(st["input"], st["weight"], st["stride"], st["padding"], st["output_padding"],
-                         st["dilation"])
-        np.testing.assert_allclose(st["output"], expected, atol=1e-9)
-        assert st["max_abs_diff"] == {"scatter": 0.0, "zero_insertion": 0.0, "matrix": 0.0, "gradient": 0.0}
-        assert st["output_padding"] < max(st["stride"], st["dilation"])
-        assert np.isfinite(ex.last_redraw_ms)
-    # valid output_padding values only: its slider's range follows stride and dilation
-    ex.set(stride=2, dilation=1)
-    assert ex.controls["output_padding"].max == 1
-    ex.set(dilation=3)
-    assert ex.controls["output_padding"].max == 2
-    # the input-cell slider is clamped to the input (size 3 -> cells 0..2), and Play moves it
-    ex.set(size=3)
-    assert ex.controls["index"].max == 2 and ex.state["index"] <= 2
-    # the figure was built once: a redraw moves the existing artists (the text pool only grows
-    # when a larger array than ever before appears)
-    assert len(ex.figure.axes) == 5
-    ex.set(index=1)
-    n = len(ex.figure.findobj(matplotlib.text.Text))
-    ex.set(index=2)
-    assert len(ex.figure.findobj(matplotlib.text.Text)) == n
+def torch_t(x, w, s, p, op, d):
+    """The oracle of the view's numbers: torch's own transposed convolution (float64)."""
+    import torch
+    conv_t = (torch.nn.functional.conv_transpose1d, torch.nn.functional.conv_transpose2d)[x.ndim - 1]
+    return conv_t(torch.tensor(x)[None, None], torch.tensor(w)[None, None], stride=s, padding=p, output_padding=op,
+                  dilation=d)[0, 0].numpy()
+
+
+VIEW_STATES = [(1, 4, 3, 2, 1, 0, 1, 3), (1, 6, 3, 2, 1, 1, 1, 5), (1, 8, 4, 3, 2, 2, 3, 7), (1, 1, 1, 1, 0, 0, 1, 0),
+               (1, 5, 2, 1, 0, 2, 3, 2), (1, 3, 4, 3, 8, 2, 1, 1),      # padding and output_padding clamped
+               (2, 3, 2, 2, 0, 0, 1, 4), (2, 4, 3, 3, 1, 2, 2, 15), (2, 2, 3, 1, 4, 1, 2, 9)]
+
+
+@pytest.mark.parametrize("dims,size,k,s,p,op,d,index", VIEW_STATES)
+def test_view_drawn_numbers_match_torch(dims, size, k, s, p, op, d, index):
+    view = TransposeView(dims=dims, size=size, kernel_size=k, stride=s, padding=p, output_padding=op, dilation=d,
+                         index=index)
+    got = view.drawn_numbers()
+    x, w = example_data((size,) * dims, (k,) * dims)
+    # the clamps: torch's output_padding rule, one output cell at least, Play loops over the cells
+    op_ = min(op, max(s, d) - 1)
+    full = torch_t(x, w, s, 0, op_, d).shape[-1]
+    p_ = min(p, (full - 1) // 2)
+    assert (got["output_padding"], got["padding"], got["index"]) == (op_, p_, index % x.size)
+    expected = torch_t(x, w, s, p_, op_, d)
+    assert got["output_size"] == list(expected.shape)
+    for way in ("zero_insertion", "matrix", "gradient"):
+        np.testing.assert_array_equal(got[way], expected, err_msg=way)
+    # the scatter: the stamp of the cell, and the sum of stamps 0..index is torch's output of x cut after it
+    i = np.unravel_index(index % x.size, x.shape)
+    assert got["cell"] == list(i)
+    stamp = np.asarray(got["stamp"])
+    assert stamp.shape == torch_t(x, w, s, 0, op_, d).shape
+    taps = [tuple(c) for c in np.argwhere(np.ones(w.shape))]
+    hit = {tuple(ii * s + t * d for ii, t in zip(i, tap)) for tap in taps}
+    assert sorted(np.ravel_multi_index(tuple(np.array(sorted(hit)).T), stamp.shape).tolist()) == got["taps"]
+    assert {tuple(c) for c in np.argwhere(stamp != 0)} <= hit and stamp.sum() == x[i] * w.sum()
+    cut = np.zeros(x.size)
+    cut[:index % x.size + 1] = x.ravel()[:index % x.size + 1]
+    np.testing.assert_array_equal(got["partial"], torch_t(cut.reshape(x.shape), w, s, p_, op_, d))
+    # zero insertion: the input cells in order, the flipped kernel
+    z, roles = np.asarray(got["zero_inserted"]), np.asarray(got["roles"])
+    if min(min(e) for e in got["edges"]) >= 0:       # (a negative edge crops input cells away)
+        np.testing.assert_array_equal(z[roles == 0], x.ravel())
+    assert [z.shape[a] for a in range(dims)] == [(n - 1) * s + 1 + sum(e) for n, e in zip(x.shape, got["edges"])]
+    assert got["edges"] == [[d * (k - 1) - p_, d * (k - 1) - p_ + op_]] * dims
+    assert (z[roles != 0] == 0).all()
+    np.testing.assert_array_equal(got["flipped"], np.flip(w))
+    # the matrix: column j of C is the Conv (torch's) of the j-th basis array of the output size
+    import torch
+    conv = (torch.nn.functional.conv1d, torch.nn.functional.conv2d)[dims - 1]
+    basis = np.eye(expected.size).reshape((expected.size, 1) + expected.shape)
+    cols = conv(torch.tensor(basis), torch.tensor(w)[None, None], stride=s, padding=p_, dilation=d).numpy()
+    np.testing.assert_array_equal(np.asarray(got["C"]), cols.reshape(expected.size, -1).T)
+    if dims == 1:
+        lengths = {n: conv(torch.zeros(1, 1, n, dtype=torch.float64), torch.tensor(w)[None, None], stride=s,
+                           padding=p_, dilation=d).shape[-1] if n + 2 * p_ >= d * (k - 1) + 1 else 0
+                   for n in range(1, 80)}
+        assert got["candidates"] == [n for n, o in lengths.items() if o == size]
+        assert all(lengths[n] == o for n, o in got["rows"]) and got["chosen"] in [n for n, _ in got["rows"]]
+
+
+def test_transpose_explorer_state_as_notebook_05a_prints_it():
+    ex = transpose_explorer(size=4, kernel_size=3, stride=2, padding=1)
+    s = ex.set(size=6, kernel_size=3, stride=2, dilation=1, padding=1, output_padding=1, index=5)
+    assert s["output_size"] == (12,) and max(s["max_abs_diff"].values()) == 0
+    assert s["candidates"] == (11, 12) and s["chosen"] == 12
+    np.testing.assert_allclose(s["output"], ref_t(s["input"], s["weight"], 2, 1, 1, 1))
+    assert ex.view.index == 5 and ex.controls["index"].value == 5
+    s = ex.set(stride=3, output_padding=2, dilation=3)
+    assert s["output_padding"] == 2 and max(s["max_abs_diff"].values()) == 0
+    s = ex.set(stride=1, dilation=1)                    # output_padding 2 is no longer allowed: clamped to 0
+    assert s["output_padding"] == 0
+    with pytest.raises(ValueError, match=r"size must be in \[1, 4\] for dims=2"):
+        transpose_explorer(2, size=6)
 
 
 def test_transpose_explorer_2d_partial_sum():
@@ -213,96 +259,3 @@ def test_transpose_explorer_2d_partial_sum():
     st = ex.set(index=3)
     np.testing.assert_allclose(st["partial"], ref_t(x, w, 2, 0, 0, 1))
     assert st["C_shape"] == (4, 16)
-
-
-def test_transpose_static_frames():
-    box = transpose_static(1, size=3, kernel_size=2, stride=2, padding=0)
-    assert len(box.frames) == 3
-    values = [f.value for f in box.frames]
-    assert len(set(values)) == 3 and all(v[:8] == b"\x89PNG\r\n\x1a\n" for v in values)
-
-
-
-@pytest.mark.parametrize("dims", [1, 2])
-def test_transpose_explorer_redraws_only_the_stamps_and_stays_right(dims):
-    ex = transpose_explorer(dims, size=3, kernel_size=2, stride=2, padding=0)
-    pictures = list(ex.figure.images)         # the snapshots of the panels that do not follow the index
-    assert len(pictures) == len(ex.figure.axes)
-    for index in (1, 2):
-        st = ex.set(index=index)
-        assert ex.figure.images == pictures   # an index move pastes them again, no new snapshot
-        # ... and redraws the stamp and the partial sum, which follow the index
-        blocks = ex.artists["scatter"]["blocks"]
-        x, w = st["input"], st["weight"]
-        upto = np.zeros(x.size)
-        upto[:index + 1] = x.ravel()[:index + 1]
-        expected = ref_t(upto.reshape(x.shape), w, 2, 0, 0, 1)
-        np.testing.assert_allclose(blocks.cells["sum"].values, np.atleast_2d(expected))
-        if dims == 1:                         # (the 2-d cells are too small for their numbers)
-            assert labels_of(blocks.cells["sum"]) == [[fmt(v) for v in row] for row in np.atleast_2d(expected)]
-        assert blocks.headings["sum"].get_text() == f"sum of {index + 1}/{x.size} stamps"
-        assert blocks.cells["sum"].mesh.get_visible() and not blocks.cells["x"].mesh.get_visible()
-    # after a geometry change and more index moves, the frame is the one a fresh explorer draws
-    ex.set(kernel_size=3)
-    ex.set(index=2)
-    assert ex.figure.images != pictures
-    fresh = transpose_explorer(dims, size=3, kernel_size=3, stride=2, padding=0)
-    fresh.set(index=2)
-    assert np.abs(explorer_frame(ex) - explorer_frame(fresh)).max() <= 8
-    # and the pictures show what their hidden artists hold
-    fast = explorer_frame(ex)
-    slow = live_frame(ex)
-    assert np.abs(fast - slow).max() <= 8
-
-
-@pytest.mark.parametrize("dims", [1, 2])
-def test_transpose_explorer_geometry_moves_redraw_every_view_and_stay_right(dims):
-    ex = transpose_explorer(dims, size=3, kernel_size=2, stride=2, padding=0)
-    arts = ex.artists
-    blocks = {name: arts[name]["blocks"] for name in ("scatter", "zero", "gradient")}
-    moves = [dict(size=4), dict(kernel_size=3), dict(stride=3), dict(dilation=2), dict(output_padding=1),
-             dict(padding=1), dict(stride=1, output_padding=0, size=2), dict(kernel_size=1, padding=0, dilation=1)]
-    labelled = 0
-    for values in moves:
-        st = ex.set(**values)
-        x, w = st["input"], st["weight"]
-        s, p, op, d = st["stride"], st["padding"], st["output_padding"], st["dilation"]
-        expected = ref_t(x, w, s, p, op, d)
-        assert ex.figure.images == []                         # every view redrawn, drawn as it is
-        live = explorer_frame(ex)
-        ex.set(index=st["index"])                             # a stamp move: the views become pictures
-        assert len(ex.figure.images) == len(ex.figure.axes)
-        # ... that show the same (but for a few pixels where the scatter's note, drawn live, runs into
-        # the text of the panel beside it: the picture of that panel is now under it, not over it)
-        assert (np.abs(explorer_frame(ex) - live).max(axis=2) > 8).mean() < 1e-4
-        assert {name: arts[name]["blocks"] for name in blocks} == blocks          # the same artists
-        # scatter-add: the input, the weight, the sum of the stamps so far
-        scatter = blocks["scatter"].cells
-        np.testing.assert_allclose(scatter["x"].values, np.atleast_2d(x))
-        np.testing.assert_allclose(scatter["weight"].values, np.atleast_2d(w))
-        upto = np.zeros(x.size)
-        upto[:st["index"] + 1] = x.ravel()[:st["index"] + 1]
-        np.testing.assert_allclose(scatter["sum"].values, np.atleast_2d(ref_t(upto.reshape(x.shape), w, s, p, op, d)))
-        # zero insertion: its input coloured by role, its output the transposed conv
-        zero = blocks["zero"].cells
-        z, roles, _ = zero_insert(x, w.shape, s, p, op, d)
-        palette = np.array([to_rgba(c) for c in (style.INPUT, style.INSERTED_ZERO, style.PAD_ZERO)])
-        np.testing.assert_allclose(zero["zero_inserted"].colors(), palette[np.atleast_2d(roles)])
-        np.testing.assert_allclose(zero["output"].values, np.atleast_2d(expected))
-        # matrix: C of the matching conv, Cᵀx; gradient: the same numbers
-        np.testing.assert_allclose(arts["matrix"]["C"].values, conv_matrix(expected.shape, w, s, p, d))
-        np.testing.assert_allclose(arts["matrix"]["out"].values.ravel(), expected.ravel())
-        np.testing.assert_allclose(blocks["gradient"].cells["output"].values, np.atleast_2d(expected))
-        for cells in (zero["output"], blocks["gradient"].cells["output"]):
-            if labels_of(cells):                               # (when the cells are big enough for numbers)
-                labelled += 1
-                assert labels_of(cells) == [[fmt(v) for v in row] for row in np.atleast_2d(expected)]
-        if dims == 1:
-            lengths = arts["op"]["state"]["lengths"]
-            assert sum(r.shown for r in arts["op"]["rows"]) == len(lengths)
-    assert labelled >= len(moves) or dims == 2                 # (2-d cells are too small for their numbers)
-    # after the moves, the frame is the one a fresh explorer draws at those values
-    final = {k: v for k, v in ex.values().items() if k != "index"}
-    fresh = transpose_explorer(dims, **final)
-    fresh.set(index=ex.values()["index"])
-    assert np.abs(explorer_frame(ex) - explorer_frame(fresh)).max() <= 8

@@ -5,21 +5,24 @@ module has ``in_channels = 0`` and an ``<UninitializedParameter>`` weight; its
 first call reads ``in_channels = input.shape[1]``, makes the weight, initialises
 it, and the module becomes (its class changes to) the eager ``Conv{N}d`` /
 ``ConvTranspose{N}d``.
+
+:func:`lazy_explorer` is a browser view (:class:`LazyView`, drawn by ``js/lazy.js``) under a class
+dropdown, an input-channels slider and a **call** toggle: a table of the module's class, ``in_channels``,
+weight, bias and ``repr`` before and after its first call, the cells that changed highlighted, and the
+shape of the input that was passed. Every state the controls reach was computed by convlab (real Lazy
+modules, called on real arrays) when the explorer was made, so every control works in the book and the
+slides too, with no kernel; :meth:`LazyView.drawn_numbers` computes the same again with fresh modules.
 """
 from __future__ import annotations
-
-import html
 
 import ipywidgets as widgets
 import numpy as np
 
 from .. import nn
 from .._config import manual_seed
-from . import style
-from ._cells import freeze_layout
-from ._widgets import explorer, new_figure, static_explorer
+from ._view import ExplorerBox, View, dropdown, esm, int_slider, traitlets
 
-__all__ = ["KINDS", "snapshot", "lazy_html", "draw_lazy", "lazy_explorer", "lazy_static"]
+__all__ = ["KINDS", "snapshot", "LazyView", "lazy_explorer"]
 
 KINDS = ("LazyConv1d", "LazyConv2d", "LazyConv3d", "LazyConvTranspose1d", "LazyConvTranspose2d",
          "LazyConvTranspose3d")
@@ -55,107 +58,88 @@ def _input_shape(kind, in_channels, batch=2, size=6):
     return (batch, in_channels) + (size,) * nd
 
 
-def lazy_html(before: dict, after: dict | None) -> str:
-    """An HTML table of two :func:`snapshot` s side by side (``after`` may be None: not called yet)."""
-    head = "<tr><th></th><th>before the first call</th><th>after the first call</th></tr>"
-    rows = []
-    for key in _ROWS:
-        b = html.escape(before[key])
-        a = html.escape(after[key]) if after else "—"
-        changed = after is not None and after[key] != before[key]
-        style_a = f' style="background:{style.HIGHLIGHT}"' \
-            if changed else ""
-        rows.append(f"<tr><th>{key}</th><td><code>{b}</code></td><td{style_a}><code>{a}</code></td></tr>")
-    return f"<table>{head}{''.join(rows)}</table>"
+class LazyView(View):
+    """The picture of :func:`lazy_explorer` (``js/lazy.js``): the module's snapshot before and after its first
+    call side by side, the changed cells highlighted, and the input that fixed ``in_channels``.
 
+    ``kinds`` names the classes (the dropdown's options; ``kind`` is an index into them); ``before[i]`` is the
+    :func:`snapshot` of a fresh ``kinds[i]``; ``after[i][c - 1]`` is its snapshot after a call on an input with
+    ``c`` channels, with that ``input_shape`` and the ``output_shape`` (all computed by convlab at construction,
+    one per state the controls reach, so the page needs no kernel)."""
 
-def draw_lazy(ax, before: dict, after: dict | None, input_shape=None, artists=None):
-    """The two snapshots as a drawn table (rows: class, in_channels, weight, bias, repr); the cells that
-    changed are highlighted. Returns the artists dict (``"cells"``: ``{(row, col): Text}``)."""
-    if artists is None:
-        ax.set_axis_off()
-        ax.set_xlim(0, 1)
-        ax.set_ylim(len(_ROWS) + 1.5, 0)
-        cells = {}
-        xs = (0.0, 0.12, 0.565)
-        for j, head in enumerate(("", "before the first call", "after the first call")):
-            cells[(-1, j)] = ax.text(xs[j], 0.5, head, ha="left", va="center", fontsize=style.TITLE_SIZE,
-                                     weight="bold", color=style.TEXT)
-        for i, key in enumerate(_ROWS):
-            y = i + 1.3
-            cells[(i, 0)] = ax.text(xs[0], y, key, ha="left", va="center", fontsize=style.FONT_SIZE,
-                                    weight="bold", color=style.TEXT)
-            for j in (1, 2):
-                cells[(i, j)] = ax.text(xs[j], y, "", ha="left", va="center", fontsize=style.FONT_SIZE - 0.5,
-                                        family="monospace", color=style.TEXT,
-                                        bbox=dict(facecolor="white", edgecolor="none", pad=2))
-        caption = ax.text(0, len(_ROWS) + 1.2, "", ha="left", va="center", fontsize=style.FONT_SIZE,
-                          color=style.EDGE)
-        artists = {"cells": cells, "caption": caption}
-    cells = artists["cells"]
-    for i, key in enumerate(_ROWS):
-        cells[(i, 1)].set_text(before[key])
-        a = after[key] if after else "— (not called yet)"
-        cells[(i, 2)].set_text(a)
-        changed = after is not None and after[key] != before[key]
-        cells[(i, 2)].get_bbox_patch().set_facecolor(style.HIGHLIGHT if changed else "white")
-    if after is None:
-        artists["caption"].set_text("press “call”: the first input fixes in_channels = input.shape[1]")
-    else:
-        artists["caption"].set_text(f"called on an input of shape {input_shape}: in_channels = "
-                                    f"input.shape[1] = {after['in_channels']}; the class became {after['class']}")
-    return artists
+    _esm = esm("lazy")
+    kinds = traitlets.List(traitlets.Unicode(), list(KINDS)).tag(sync=True)
+    kind = traitlets.Int(1).tag(sync=True)                 # an index into kinds (the dropdown's)
+    in_channels = traitlets.Int(16).tag(sync=True)
+    called = traitlets.Bool(False).tag(sync=True)
+    out_channels = traitlets.Int(33).tag(sync=True)
+    kernel_size = traitlets.Int(3).tag(sync=True)
+    max_in_channels = traitlets.Int(64).tag(sync=True)
+    before = traitlets.List(traitlets.Dict()).tag(sync=True)
+    after = traitlets.List(traitlets.List(traitlets.Dict())).tag(sync=True)
 
+    def __init__(self, seed=0, **kwargs):
+        super().__init__(**kwargs)
+        self.seed = seed
+        if not self.before:
+            self.before = [snapshot(_fresh(k, self.out_channels, self.kernel_size)) for k in self.kinds]
+            self.after = [[_called(k, c, self.out_channels, self.kernel_size, seed)
+                           for c in range(1, self.max_in_channels + 1)] for k in self.kinds]
 
-def _lazy_figure():
-    fig = new_figure(10.5, 3.2)
-    return fig, fig.add_subplot()
-
-
-def _lazy_update(ax, arts, out_channels, kernel_size, seed):
-    def update(kind, in_channels, called):
-        m = getattr(nn, kind)(out_channels, kernel_size)
+    def drawn_numbers(self) -> dict:
+        """What the view shows, from real convlab Lazy modules made now: ``kind`` (the class name), the
+        ``before`` snapshot, the ``after`` snapshot (None until ``called``), the ``input_shape`` and
+        ``output_shape`` of the call (None until called) and the rows that ``changed``."""
+        kind = self.kinds[self.kind]
+        m = _fresh(kind, self.out_channels, self.kernel_size)
         before = snapshot(m)
-        after = shape = None
-        if called:
-            manual_seed(seed)
-            shape = _input_shape(kind, in_channels)
-            y = m(np.zeros(shape, dtype=np.float32))
-            after = snapshot(m)
-        arts["lazy"] = draw_lazy(ax, before, after, shape, artists=arts.get("lazy"))
-        return {"kind": kind, "before": before, "after": after, "input_shape": shape,
-                "output_shape": None if not called else y.shape, "html": lazy_html(before, after)}
-    return update
+        if not self.called:
+            return {"kind": kind, "before": before, "after": None, "input_shape": None, "output_shape": None,
+                    "changed": []}
+        shape = _input_shape(kind, self.in_channels)
+        manual_seed(self.seed)
+        y = m(np.zeros(shape, dtype=np.float32))
+        after = snapshot(m)
+        return {"kind": kind, "before": before, "after": after, "input_shape": shape, "output_shape": y.shape,
+                "changed": [r for r in _ROWS if after[r] != before[r]]}
 
 
-def lazy_explorer(kind="LazyConv2d", in_channels=16, out_channels=33, kernel_size=3, seed=0):
-    """Pick a Lazy class and the input's channel count, press **call**: the table shows the module
-    before and after its first call. ``state``: ``before``, ``after`` (snapshots, ``after`` None until
-    called), ``input_shape``, ``output_shape``, ``html``.
+def _fresh(kind, out_channels, kernel_size):
+    return getattr(nn, kind)(out_channels, kernel_size)
+
+
+def _called(kind, in_channels, out_channels, kernel_size, seed) -> dict:
+    """The snapshot of a fresh ``kind`` after its first call on ``in_channels`` channels, with the shapes."""
+    m = _fresh(kind, out_channels, kernel_size)
+    shape = _input_shape(kind, in_channels)
+    manual_seed(seed)
+    y = m(np.zeros(shape, dtype=np.float32))
+    return dict(snapshot(m), input_shape=list(shape), output_shape=list(y.shape))
+
+
+def lazy_explorer(kind="LazyConv2d", in_channels=16, out_channels=33, kernel_size=3, seed=0, max_in_channels=64):
+    """Pick a Lazy class and the input's channel count, press **call**: the table shows the module before and
+    after its first call, drawn in the browser (every control works with no kernel).
+
+    ``ex.set(**values)`` (``kind`` by name, ``in_channels``, ``called``) and ``ex.state`` return
+    :meth:`LazyView.drawn_numbers`: ``kind``, ``before``, ``after`` (snapshots, ``after`` None until
+    called), ``input_shape``, ``output_shape``, ``changed``.
 
     >>> ex = lazy_explorer()
     >>> ex.set(in_channels=5, called=True)["after"]["weight"]
     '(33, 5, 3, 3)'
     """
-    fig, ax = _lazy_figure()
-    arts = {}
-    update = _lazy_update(ax, arts, out_channels, kernel_size, seed)
+    if kind not in KINDS:
+        raise ValueError(f"kind must be one of {list(KINDS)}, got {kind!r}")
+    if not 1 <= in_channels <= max_in_channels:
+        raise ValueError(f"in_channels must be in [1, {max_in_channels}], got {in_channels}")
+    view = LazyView(kind=KINDS.index(kind), in_channels=in_channels, out_channels=out_channels,
+                    kernel_size=kernel_size, max_in_channels=max_in_channels, seed=seed)
+    called = widgets.ToggleButton(value=False, description="call", icon="play",
+                                  tooltip="call the module on an input (press again to undo)")
     controls = {
-        "kind": widgets.Dropdown(options=KINDS, value=kind, description="class"),
-        "in_channels": widgets.IntSlider(value=in_channels, min=1, max=64, description="input channels"),
-        "called": widgets.ToggleButton(value=False, description="call", icon="play"),
+        "kind": dropdown("class", KINDS, kind),
+        "in_channels": int_slider("input channels", in_channels, 1, max_in_channels),
+        "called": called,
     }
-    update(**{k: w.value for k, w in controls.items()})
-    freeze_layout(fig)
-    return explorer(fig, controls, update)
-
-
-def lazy_static(kind="LazyConv2d", in_channels=16, out_channels=33, kernel_size=3, seed=0):
-    """The static form of :func:`lazy_explorer`: two frames, before and after the call."""
-    fig, ax = _lazy_figure()
-    arts = {}
-    update = _lazy_update(ax, arts, out_channels, kernel_size, seed)
-    fixed = dict(kind=kind, in_channels=in_channels)
-    update(**fixed, called=False)
-    freeze_layout(fig)
-    return static_explorer(fig, update, "called", [False, True], fixed=fixed, description="called")
+    return ExplorerBox(view, controls)

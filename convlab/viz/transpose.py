@@ -18,28 +18,33 @@ and :func:`transposed_views` reports how far each is from
 
 Shape (per axis): ``L_out = (L_in − 1)·stride − 2·padding + dilation·(kernel_size − 1) + output_padding + 1``.
 
-Draw functions take an Axes (and, to redraw in place, the ``artists`` they
-returned before); :func:`transpose_explorer` wires them to sliders.
+The ``draw_*`` functions are static matplotlib figures of one state: they take an Axes (and, to redraw
+in place, the ``artists`` they returned before). :func:`transpose_explorer` is a browser view
+(:class:`TransposeView`, drawn by ``js/transpose.js``) under sliders for the input size, kernel_size,
+stride, dilation, padding, output_padding and the input cell stamped (with Play): the four ways side by
+side (the stamp of that cell and the running sum; the zero-inserted input, flipped kernel and their
+convolution; the matrix ``C`` and ``Cᵀx``; the gradient) and, in 1-d, the input lengths a Conv maps to
+the input size, the one ``output_padding`` picks outlined. Every control works in the book and the
+slides too, with no kernel; :meth:`TransposeView.drawn_numbers` computes with convlab what the view shows.
 """
 from __future__ import annotations
 
 import itertools
 
-import ipywidgets as widgets
 import numpy as np
 
 from .. import geometry
 from ..nn import functional as F
 from ..nn import grad as G
 from . import style
-from ._cells import (Cells, as_grid, by_role, by_value, fill, fit, fmt, freeze_layout, move_outline, outline,
+from ._cells import (Cells, as_grid, by_role, by_value, fill, fit, fmt, move_outline, outline,
                      prepare_axes, text_unit)
-from ._widgets import explorer, new_figure, release_snapshot, snapshot_axes, static_explorer
+from ._view import ExplorerBox, View, esm, int_slider, play_row, traitlets
 
 __all__ = ["transposed_output_size", "matching_conv_size", "scatter_stamp", "zero_insert", "conv_matrix",
            "transposed_views", "example_data", "draw_scatter", "draw_zero_insertion", "draw_matrix",
-           "draw_gradient", "draw_output_padding", "conv_sizes_for_output", "transpose_explorer",
-           "transpose_static", "freeze_layout"]
+           "draw_gradient", "draw_output_padding", "conv_sizes_for_output", "TransposeView",
+           "transpose_explorer"]
 
 
 def _tuple(v, nd):
@@ -625,99 +630,119 @@ def _max_padding(size, kernel_size, stride, dilation, output_padding):
     return max(0, (full - 1) // 2)
 
 
-# slider ranges, and the smallest data extent of each panel (keeps cells the same size as they change)
-_RANGES = {1: dict(size=8, kernel_size=4, stride=3, dilation=3), 2: dict(size=4, kernel_size=3, stride=3, dilation=2)}
-_MIN_EXTENT = {1: dict(scatter=(18, 0), zero=(18, 0), matrix=(13, 9), gradient=(13, 0), op=(24, 0)),
-               2: dict(scatter=(40, 10), zero=(24, 10), matrix=(20, 20), gradient=(20, 10), op=(30, 0))}
+# slider ranges per dims (the view clamps output_padding, padding and the input cell to what the others allow)
+_RANGES = {1: dict(size=8, kernel_size=4, stride=3, dilation=3, padding=8),
+           2: dict(size=4, kernel_size=3, stride=3, dilation=2, padding=4)}
 
 
-def _transpose_figure(dims):
-    fig = new_figure(11, 8.6 if dims == 1 else 10)
-    if dims == 1:
-        gs = fig.add_gridspec(4, 2, width_ratios=[1.3, 1], height_ratios=[1.4, 0.9, 0.8, 1.2])
-        axes = {"scatter": fig.add_subplot(gs[0:2, 0]), "zero": fig.add_subplot(gs[2:4, 0]),
-                "matrix": fig.add_subplot(gs[0, 1]), "gradient": fig.add_subplot(gs[3, 1]),
-                "op": fig.add_subplot(gs[1:3, 1])}
-    else:
-        gs = fig.add_gridspec(3, 2, width_ratios=[1.2, 1], height_ratios=[1, 1, 0.9])
-        axes = {"scatter": fig.add_subplot(gs[0, :]), "zero": fig.add_subplot(gs[1, 0]),
-                "matrix": fig.add_subplot(gs[1:3, 1]), "gradient": fig.add_subplot(gs[2, 0])}
-    return fig, axes
+def _clamped(dims, size, kernel_size, stride, padding, output_padding, dilation, index) -> tuple:
+    """The values the view draws: ``output_padding`` below ``max(stride, dilation)`` (torch's rule),
+    ``padding`` at most what leaves one output cell, ``index`` modulo the input cells (Play loops)."""
+    op = min(output_padding, _valid_output_padding_max(stride, dilation))
+    p = min(padding, _max_padding(size, kernel_size, stride, dilation, op))
+    return p, op, max(index, 0) % size ** dims
 
 
-def _transpose_update(dims, axes, arts):
-    """``update(**controls)`` for the figure of :func:`_transpose_figure`.
+class TransposeView(View):
+    """The picture of :func:`transpose_explorer` (``js/transpose.js``): a one-channel ConvTranspose{dims}d
+    four ways (scatter-add with the stamp of input cell ``index``, zero insertion, the matrix ``Cᵀ``, the
+    gradient) and, in 1-d, the input lengths a Conv maps to ``size``. ``inputs[n - 1]`` and
+    ``kernels[k - 1]`` are the ``x`` and ``weight`` drawn for ``size=n``, ``kernel_size=k``
+    (:func:`example_data`)."""
 
-    Only the scatter panel depends on ``index``; the other panels (and the scatter's ``x``,
-    ``weight`` and title) follow the geometry. They are drawn when it changes and pasted
-    as snapshots while ``index`` moves (Play), so a stamp redraws only the stamp and the sum.
-    A geometry move redraws every panel: that frame draws them as they are, and the next move
-    that leaves the geometry alone takes the snapshots (dragging a geometry slider takes none).
-    """
-    ext = _MIN_EXTENT[dims]
-    fig = axes["scatter"].figure
-    pending = {}                                     # name -> axes drawn anew, not a snapshot yet
+    _esm = esm("transpose")
+    dims = traitlets.Int(1).tag(sync=True)
+    size = traitlets.Int(4).tag(sync=True)
+    kernel_size = traitlets.Int(3).tag(sync=True)
+    stride = traitlets.Int(2).tag(sync=True)
+    padding = traitlets.Int(1).tag(sync=True)
+    output_padding = traitlets.Int(0).tag(sync=True)
+    dilation = traitlets.Int(1).tag(sync=True)
+    index = traitlets.Int(0).tag(sync=True)
+    inputs = traitlets.List().tag(sync=True)
+    kernels = traitlets.List().tag(sync=True)
 
-    def update(size, kernel_size, stride, padding, output_padding, dilation, index):
-        op = min(output_padding, _valid_output_padding_max(stride, dilation))
-        p = min(padding, _max_padding(size, kernel_size, stride, dilation, op))
-        x, w = example_data((size,) * dims, (kernel_size,) * dims)
-        index = min(index, x.size - 1)
-        geo = (stride, p, op, dilation)
-        redrawn = False
-        if arts.get("geometry") != (x.shape, w.shape, geo):
-            for name, ax in axes.items():
-                if name != "scatter":
-                    release_snapshot(ax)
-                    pending[name] = ax
-            redrawn = True
-            arts["views"] = transposed_views(x, w, *geo)
-            arts["zero"] = draw_zero_insertion(axes["zero"], x, w, *geo, artists=arts.get("zero"),
-                                               min_width=ext["zero"][0], min_height=ext["zero"][1])
-            arts["matrix"] = draw_matrix(axes["matrix"], x, w, *geo, artists=arts.get("matrix"),
-                                         min_width=ext["matrix"][0], min_height=ext["matrix"][1])
-            arts["gradient"] = draw_gradient(axes["gradient"], x, w, *geo, diffs=arts["views"]["max_abs_diff"],
-                                             artists=arts.get("gradient"), min_width=ext["gradient"][0],
-                                             min_height=ext["gradient"][1])
-            if "op" in axes:
-                arts["op"] = draw_output_padding(axes["op"], size, kernel_size, stride, p, dilation, op,
-                                                 artists=arts.get("op"), min_width=ext["op"][0])
-            arts["geometry"] = (x.shape, w.shape, geo)
-        v = arts["views"]
-        s_ax, s_ext = axes["scatter"], ext["scatter"]
-        relayout = arts.get("scatter", {}).get("layout") != _scatter_layout(s_ax, x, w, _geometry(dims, *geo),
-                                                                              *s_ext)
-        if relayout:
-            release_snapshot(s_ax)
-        arts["scatter"] = draw_scatter(s_ax, x, w, index, *geo, artists=arts.get("scatter"),
-                                       min_width=s_ext[0], min_height=s_ext[1])
-        if relayout:
-            pending["scatter"] = s_ax
-            redrawn = True
-        if pending and not redrawn:
-            freeze_layout(fig)
-            for name, ax in pending.items():
-                snapshot_axes(ax, arts["scatter"]["live"] if name == "scatter" else [])
-            pending.clear()
-        state = {"dims": dims, "input_size": x.shape, "kernel_size": w.shape, "stride": stride, "padding": p,
-                 "output_padding": op, "dilation": dilation, "index": index, "input": x, "weight": w,
-                 "output_size": v["output_size"], "output": v["library"], "max_abs_diff": v["max_abs_diff"],
-                 "edges": v["edges"], "C_shape": v["C"].shape, "partial": arts["scatter"]["partial"]}
-        if "op" in axes:
-            state.update(candidates=arts["op"]["state"]["candidates"], chosen=arts["op"]["state"]["chosen"])
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        r = _RANGES[self.dims]
+        if not self.inputs:
+            self.inputs = [example_data((n,) * self.dims, (1,) * self.dims)[0].tolist() for n in range(1, r["size"] + 1)]
+            self.kernels = [example_data((1,) * self.dims, (k,) * self.dims)[1].tolist()
+                            for k in range(1, r["kernel_size"] + 1)]
+
+    def _compute(self) -> dict:
+        nd = self.dims
+        p, op, index = _clamped(nd, self.size, self.kernel_size, self.stride, self.padding, self.output_padding,
+                                self.dilation, self.index)
+        x = np.asarray(self.inputs[self.size - 1], dtype=float)
+        w = np.asarray(self.kernels[self.kernel_size - 1], dtype=float)
+        s, d = self.stride, self.dilation
+        v = transposed_views(x, w, s, p, op, d)
+        cell = np.unravel_index(index, x.shape)
+        stamp, mask = scatter_stamp(x, w, cell, s, p, op, d)
+        crop = tuple(slice(p, p + n) for n in v["output_size"])
+        partial = sum(scatter_stamp(x, w, np.unravel_index(j, x.shape), s, p, op, d)[0]
+                      for j in range(index + 1))[crop]
+        out = dict(v, padding=p, output_padding=op, index=index, cell=tuple(int(i) for i in cell), x=x, w=w,
+                   stamp=stamp, taps=np.flatnonzero(mask), partial=partial)
+        if nd == 1:
+            lo = transposed_output_size((self.size,), w.shape, s, p, 0, d)[0]
+            chosen = lo + op
+            lengths = sorted({n for n in range(lo - 1, lo + s + 1) if n >= 1} | {chosen})
+            out.update(candidates=conv_sizes_for_output(self.size, self.kernel_size, s, p, d), chosen=chosen,
+                       rows=[(n, geometry.block_counts((n,), (self.kernel_size,), (s,), (p,), (d,))[0])
+                             for n in lengths])
+        return out
+
+    def drawn_numbers(self) -> dict:
+        """What the view shows, each way computed by convlab (:func:`transposed_views`): the clamped
+        ``padding``, ``output_padding`` and ``index`` (and its ``cell``), ``input``, ``weight``,
+        ``output_size``; scatter-add: the ``stamp`` of that cell on the uncropped canvas, its ``taps`` (flat
+        canvas indices) and the ``partial`` sum of stamps ``0 … index`` (cropped); zero insertion: the
+        ``zero_inserted`` input, its ``roles`` (0 input, 1 inserted zero, 2 edge zero), ``edges``, the
+        ``flipped`` kernel and the ``zero_insertion`` output; the matrix ``C`` and ``matrix`` (``Cᵀx``); the
+        ``gradient`` (``grad.conv{N}d_input``); in 1-d the ``candidates`` (input lengths a Conv maps to
+        ``size``), the ``chosen`` one and the ``rows`` drawn (length, Conv output length)."""
+        v = self._compute()
+        out = {"output_size": list(v["output_size"]), "padding": v["padding"], "output_padding": v["output_padding"],
+               "index": v["index"], "cell": list(v["cell"]), "input": v["x"].tolist(), "weight": v["w"].tolist(),
+               "stamp": v["stamp"].tolist(), "taps": v["taps"].tolist(), "partial": v["partial"].tolist(),
+               "zero_inserted": v["zero_inserted"].tolist(), "roles": v["roles"].tolist(),
+               "edges": [list(e) for e in v["edges"]], "flipped": v["flipped"].tolist(),
+               "zero_insertion": v["zero_insertion"].tolist(), "C": v["C"].tolist(), "matrix": v["matrix"].tolist(),
+               "gradient": v["gradient"].tolist()}
+        if self.dims == 1:
+            out.update(candidates=list(v["candidates"]), chosen=v["chosen"], rows=[list(r) for r in v["rows"]])
+        return out
+
+    def explain(self) -> dict:
+        """The state :func:`transpose_explorer` documents: ``dims``, ``input_size``, ``kernel_size`` (shapes),
+        ``stride``, ``padding``, ``output_padding``, ``dilation``, ``index``, ``input``, ``weight``,
+        ``output_size``, ``output`` (``F.conv_transpose{N}d``), ``max_abs_diff`` (each way against it),
+        ``edges``, ``C_shape``, ``partial`` and, in 1-d, ``candidates`` and ``chosen``."""
+        v = self._compute()
+        state = {"dims": self.dims, "input_size": v["x"].shape, "kernel_size": v["w"].shape, "stride": self.stride,
+                 "padding": v["padding"], "output_padding": v["output_padding"], "dilation": self.dilation,
+                 "index": v["index"], "input": v["x"], "weight": v["w"], "output_size": v["output_size"],
+                 "output": v["library"], "max_abs_diff": v["max_abs_diff"], "edges": v["edges"],
+                 "C_shape": v["C"].shape, "partial": v["partial"]}
+        if self.dims == 1:
+            state.update(candidates=v["candidates"], chosen=v["chosen"])
         return state
-    return update
 
 
 def transpose_explorer(dims=1, size=4, kernel_size=3, stride=2, padding=1, output_padding=0, dilation=1):
-    """Sliders over a one-channel ConvTranspose{dims}d (``dims`` 1 or 2): its four ways, the stamp of one
-    input cell, and (1-d) the input lengths the matching Conv maps to ``size``.
+    """Sliders over a one-channel ConvTranspose{dims}d (``dims`` 1 or 2), drawn in the browser: its four
+    ways, the stamp of one input cell (with Play), and (1-d) the input lengths the matching Conv maps to
+    ``size``. Every control works in the book and the slides too, with no kernel.
 
-    Controls: ``size`` (input length per axis), ``kernel_size``, ``stride``, ``padding``,
-    ``output_padding`` (range ``0 … max(stride, dilation) − 1``, torch's rule; in ``.set`` give
-    ``stride``/``dilation`` before it), ``dilation``, ``index`` (the input cell stamped, with a Play
-    button). ``state``: ``output_size``, ``output``, ``max_abs_diff`` (each way vs
-    ``F.conv_transpose{dims}d``), ``partial`` (scatter sum so far), ``candidates``/``chosen`` (1-d).
+    Controls: ``size`` (input length per axis), ``kernel_size``, ``stride``, ``dilation``, ``padding``,
+    ``output_padding``, ``index`` (the input cell stamped). The view clamps ``output_padding`` below
+    ``max(stride, dilation)`` (torch's rule), ``padding`` to what leaves one output cell and ``index``
+    to the input (modulo, so Play loops), and moves those sliders there. ``ex.set(**values)`` and
+    ``ex.state`` return :meth:`TransposeView.explain`: the clamped arguments, ``input``, ``weight``,
+    ``output_size``, ``output``, ``max_abs_diff`` (each way vs ``F.conv_transpose{dims}d``), ``edges``,
+    ``C_shape``, ``partial`` (scatter sum so far) and, in 1-d, ``candidates``/``chosen``.
 
     >>> ex = transpose_explorer(size=6, kernel_size=3, stride=2, padding=1, output_padding=1)
     >>> ex.state["output_size"], ex.state["candidates"], max(ex.state["max_abs_diff"].values())
@@ -726,69 +751,20 @@ def transpose_explorer(dims=1, size=4, kernel_size=3, stride=2, padding=1, outpu
     if dims not in (1, 2):
         raise ValueError(f"dims must be 1 or 2, got {dims}")
     r = _RANGES[dims]
-    fig, axes = _transpose_figure(dims)
-    arts = {}
-    update = _transpose_update(dims, axes, arts)
+    for name, value, lo in (("size", size, 1), ("kernel_size", kernel_size, 1), ("stride", stride, 1),
+                            ("dilation", dilation, 1), ("padding", padding, 0)):
+        if not lo <= value <= r[name]:
+            raise ValueError(f"{name} must be in [{lo}, {r[name]}] for dims={dims}, got {value}")
+    view = TransposeView(dims=dims, size=size, kernel_size=kernel_size, stride=stride, padding=padding,
+                         output_padding=output_padding, dilation=dilation, index=0)
     controls = {
-        "size": widgets.IntSlider(value=size, min=1, max=r["size"], description="input size"),
-        "kernel_size": widgets.IntSlider(value=kernel_size, min=1, max=r["kernel_size"], description="kernel_size"),
-        "stride": widgets.IntSlider(value=stride, min=1, max=r["stride"], description="stride"),
-        "dilation": widgets.IntSlider(value=dilation, min=1, max=r["dilation"], description="dilation"),
-        "padding": widgets.IntSlider(value=padding, min=0, max=8, description="padding"),
-        "output_padding": widgets.IntSlider(value=output_padding, min=0, max=max(r["stride"], r["dilation"]) - 1,
-                                            description="output_padding"),
-        "index": widgets.IntSlider(value=0, min=0, max=r["size"] ** dims - 1, description="input cell"),
+        "size": int_slider("input size", size, 1, r["size"]),
+        "kernel_size": int_slider("kernel_size", kernel_size, 1, r["kernel_size"]),
+        "stride": int_slider("stride", stride, 1, r["stride"]),
+        "dilation": int_slider("dilation", dilation, 1, r["dilation"]),
+        "padding": int_slider("padding", padding, 0, r["padding"]),
+        "output_padding": int_slider("output_padding", output_padding, 0, max(r["stride"], r["dilation"]) - 1),
+        "index": int_slider("input cell", 0, 0, r["size"] ** dims - 1),
     }
-    play = widgets.Play(min=0, max=size ** dims - 1, step=1, interval=900, value=0)
-    widgets.jslink((play, "value"), (controls["index"], "value"))
-    holder = {}
-
-    def sync_ranges(change=None):
-        """Valid ranges follow the other controls (runs before the redraw, without one)."""
-        if holder.get("busy"):
-            return                       # a value clamped by a new max calls back here
-        holder["busy"] = True
-        try:
-            _sync(change)
-        finally:
-            holder["busy"] = False
-
-    def _sync(change):
-        v = {k: w.value for k, w in controls.items()}
-        ranges = {"output_padding": _valid_output_padding_max(v["stride"], v["dilation"]),
-                  "index": v["size"] ** dims - 1}
-        ranges["padding"] = _max_padding(v["size"], v["kernel_size"], v["stride"], v["dilation"],
-                                         min(v["output_padding"], ranges["output_padding"]))
-        for name, hi in ranges.items():
-            if controls[name].max != hi:
-                if "ex" in holder:
-                    holder["ex"].adjust(name, max=hi)
-                else:
-                    controls[name].max = hi
-        play.max = ranges["index"]
-
-    sync_ranges()
-    for name in ("size", "kernel_size", "stride", "dilation", "output_padding"):
-        controls[name].observe(sync_ranges, names="value")    # registered first: runs before the redraw
-    update(**{k: w.value for k, w in controls.items()})
-    freeze_layout(fig)
-    ex = explorer(fig, controls, update, extra=[widgets.HBox([play, widgets.Label("← play the stamps")])])
-    holder["ex"] = ex
-    ex.artists = arts              # the panels' artists, for tests and curious learners
-    return ex
-
-
-def transpose_static(dims=1, size=4, kernel_size=3, stride=2, padding=1, output_padding=0, dilation=1):
-    """The static form of :func:`transpose_explorer`: one pre-rendered frame per input cell (the
-    scatter view's stamps), slider and Play linked on the client, so it runs with no kernel.
-
-    Returns the ``VBox`` of :func:`~convlab.viz._widgets.static_explorer` (``.frames``, ``.slider``).
-    """
-    fig, axes = _transpose_figure(dims)
-    arts = {}
-    update = _transpose_update(dims, axes, arts)
-    fixed = dict(size=size, kernel_size=kernel_size, stride=stride, padding=padding,
-                 output_padding=output_padding, dilation=dilation)
-    update(**fixed, index=0)
-    freeze_layout(fig)
-    return static_explorer(fig, update, "index", range(size ** dims), fixed=fixed, description="input cell")
+    return ExplorerBox(view, controls, extra=[play_row(controls["index"], interval_ms=900,
+                                                       label="play: stamp the input cells one by one")])
