@@ -569,3 +569,143 @@ def test_05a_grad_conv1d_input_signature():
     import convlab.nn.grad as cgrad
     assert list(inspect.signature(cgrad.conv1d_input).parameters) == \
         list(inspect.signature(torch.nn.grad.conv1d_input).parameters)
+
+
+# ----- second edition, second pass: sentences written with the conceptual quizzes -----------------
+
+def test_01_dense_about_a_hundred_thousand_times_more():
+    """01, 'Why convolution at all' (after the question): the dense layer needs about a hundred thousand times
+    more parameters than Conv2d(3, 16, 3) for the same input (3×32×32) and output (16×30×30) sizes."""
+    conv = nn.Conv2d(3, 16, 3)
+    out = conv(torch.zeros(1, 3, 32, 32)).shape[1:]
+    dense = nn.Linear(3 * 32 * 32, out.numel(), device="meta")
+    ratio = sum(p.numel() for p in dense.parameters()) / sum(p.numel() for p in conv.parameters())
+    assert 0.5e5 < ratio < 2e5
+
+
+def test_01_edge_kernel_and_blur_on_the_photo():
+    """01, 'A real image through three kernels': map 1 ([[-1, 0, 1], [-2, 0, 2], [-1, 0, 1]]) is bright along the
+    vertical edges of the photo, map 0 (all nine weights 1/9) looks like the photo, only softer."""
+    import matplotlib.pyplot as plt
+    from matplotlib import cbook
+    with cbook.get_sample_data("grace_hopper.jpg") as f:
+        photo = torch.tensor(plt.imread(f).mean(axis=2)[::4, ::4] / 255, dtype=torch.float32)[None, None]
+    w = torch.tensor([[[1 / 9] * 3] * 3, [[-1, 0, 1], [-2, 0, 2], [-1, 0, 1]], [[-1, -2, -1], [0, 0, 0], [1, 2, 1]]],
+                     dtype=torch.float32)[:, None]
+    maps = F.conv2d(photo, w)[0]
+    inner = photo[0, 0, 1:-1, 1:-1]
+    left_right = (photo[0, 0, 1:-1, 2:] - photo[0, 0, 1:-1, :-2]).abs().flatten()
+    corr = [torch.corrcoef(torch.stack([m.abs().flatten(), left_right]))[0, 1].item() for m in maps]
+    assert max(range(3), key=corr.__getitem__) == 1
+    err = [(m - inner).abs().mean().item() for m in maps]
+    assert min(range(3), key=err.__getitem__) == 0 and maps[0].std() < inner.std()
+
+
+def test_03_reflect_top_left_tap():
+    """03, 'Explorer: one output cell' ('You should see' for padding_mode='reflect'): with padding 1 the top-left tap
+    of output (0, 0) reads input (1, 1), and the window's sum is the layer's output."""
+    x = torch.arange(25.0).reshape(1, 1, 5, 5)
+    padded = F.pad(x, (1, 1, 1, 1), mode="reflect")
+    assert padded[0, 0, 0, 0] == x[0, 0, 1, 1]
+    m = nn.Conv2d(1, 1, 3, padding=1, padding_mode="reflect", bias=False)
+    assert torch.allclose(m(x)[0, 0, 0, 0], (padded[0, 0, :3, :3] * m.weight[0, 0]).sum())
+
+
+def test_03_two_3x3_cost_18_weights_not_25():
+    """03, 'Receptive field' (after the question): two stacked 3×3 layers see as far as one 5×5 layer with 2·9 = 18
+    weights per channel pair instead of 25."""
+    two = nn.Sequential(nn.Conv2d(1, 1, 3, bias=False), nn.Conv2d(1, 1, 3, bias=False))
+    one = nn.Conv2d(1, 1, 5, bias=False)
+    assert sum(p.numel() for p in two.parameters()) == 18 and one.weight.numel() == 25
+    x = torch.randn(1, 1, 9, 9)
+    assert two(x).shape == one(x).shape == (1, 1, 5, 5)
+
+
+@pytest.mark.parametrize("c_in,c_out,groups", [(16, 33, 1), (16, 24, 2), (16, 32, 16), (6, 4, 2)])
+def test_05b_weight_shapes_with_groups(c_in, c_out, groups):
+    """05b, '1.3 属性 · weight shape' (the table): with groups, Conv2d's weight is (C_out, C_in/groups, *k) and
+    ConvTranspose2d's is (C_in, C_out/groups, *k); convlab's layers print the same shapes."""
+    import convlab.nn as cnn
+    conv, tconv = nn.Conv2d(c_in, c_out, 3, groups=groups), nn.ConvTranspose2d(c_in, c_out, 3, groups=groups)
+    assert tuple(conv.weight.shape) == (c_out, c_in // groups, 3, 3)
+    assert tuple(tconv.weight.shape) == (c_in, c_out // groups, 3, 3)
+    assert cnn.Conv2d(c_in, c_out, 3, groups=groups).weight.shape == tuple(conv.weight.shape)
+    assert cnn.ConvTranspose2d(c_in, c_out, 3, groups=groups).weight.shape == tuple(tconv.weight.shape)
+
+
+def test_05b_kernel_4_stride_2_needs_no_output_padding_and_no_checkerboard():
+    """05b, after the exact-2× question: with kernel 4 and stride 2 (padding 1) no output_padding is needed for
+    6 -> 12, and that pair covers every inner output cell equally (no checkerboard)."""
+    assert nn.ConvTranspose2d(1, 1, 4, stride=2, padding=1)(torch.zeros(1, 1, 6, 6)).shape[-2:] == (12, 12)
+    cover = F.conv_transpose2d(torch.ones(1, 1, 6, 6), torch.ones(1, 1, 4, 4), stride=2, padding=1)[0, 0]
+    assert torch.unique(cover[2:-2, 2:-2]).tolist() == [4.0]
+
+
+def test_07_unfold_kernel2_stride2_blocks():
+    """07, 'Explorer: blocks become columns' ('You should see'): on a (2, 4, 4) input, kernel_size=2, stride=2 gives
+    columns of 2·2·2 = 8 rows and 2×2 = 4 blocks; block 3 is the bottom-right one, at (1, 1)."""
+    x = torch.arange(32.0).reshape(1, 2, 4, 4)
+    cols = F.unfold(x, 2, stride=2)
+    assert tuple(cols.shape) == (1, 8, 4)
+    assert cols[0, :, 3].tolist() == x[0, :, 2:4, 2:4].flatten().tolist()
+
+
+@pytest.mark.parametrize("where,make", [
+    ("01 'Why convolution at all'", lambda q: q.conv_vs_dense((3, 32, 32), 16, 3)),
+    ("01 'A real image through three kernels'", lambda q: q.edge_maps()),
+    ("02 'Depthwise: groups == in_channels'", lambda q: q.groups_saving(16, 32, 3)),
+    ("03 'Receptive field'", lambda q: q.receptive_field(3, (2, 3))),
+    ("05a 'Which outputs does one input cell touch?'", lambda q: q.touched_outputs(2, 5, 3, stride=2, padding=1)),
+    ("05a 'Checkerboard artefacts'", lambda q: q.checkerboard_values(6, (3, 4), stride=2)),
+    ("05b 'exact 2× upsampling'", lambda q: q.upsample_output_padding(6, 12, (3, 4), stride=2, padding=1)),
+    ("06 'Why use a Lazy layer?'", lambda q: q.lazy_weight_shapes((8, 4), 3, (1, 3, 16, 16))),
+])
+def test_concept_quiz_answers_are_torch_s(where, make):
+    """Each conceptual quiz of the notebooks (cell named in ``where``) confirms an answer computed with convlab; here
+    the same question is answered with torch: the quiz's right answer is torch's."""
+    from convlab import quiz
+    q = make(quiz)
+    a = q.args
+    if q.kind == "conv_vs_dense":
+        conv = nn.Conv2d(a["input_shape"][0], a["out_channels"], a["kernel_size"])
+        n_out = conv(torch.zeros(1, *a["input_shape"])).numel()
+        n_in = math.prod(a["input_shape"])
+        want = (sum(p.numel() for p in conv.parameters()), n_in * n_out + n_out)
+    elif q.kind == "edge_maps":
+        step = torch.zeros(1, 1, 9, 9)
+        step[..., 5:] = 1
+        w = torch.tensor(quiz.EDGE_KERNELS, dtype=torch.float32)[:, None]
+        w[0] /= 9
+        edge = int(F.conv2d(step, w).abs().sum(dim=(0, 2, 3)).argmax())
+        ramp = (torch.arange(9.0)[:, None] + torch.arange(9.0)[None]) / 16 + 0.5
+        soft = int((F.conv2d(ramp[None, None], w) - ramp[1:-1, 1:-1]).abs().sum(dim=(0, 2, 3)).argmin())
+        want = (edge, soft)
+    elif q.kind == "groups_saving":
+        full = nn.Conv1d(a["in_channels"], a["out_channels"], a["kernel_size"]).weight.numel()
+        want = (full - nn.Conv1d(a["in_channels"], a["out_channels"], a["kernel_size"],
+                                 groups=a["in_channels"]).weight.numel(),)
+    elif q.kind == "receptive_field":
+        sides = []
+        for n in a["layers"]:
+            x = torch.randn(1, 1, 21, 21, requires_grad=True)
+            nn.Sequential(*[nn.Conv2d(1, 1, a["kernel_size"]) for _ in range(n)])(x)[0, 0, 0, 0].backward()
+            rows = torch.nonzero(x.grad[0, 0].abs().sum(dim=1)).flatten()
+            sides.append(int(rows.max() - rows.min() + 1))
+        want = tuple(sides)
+    elif q.kind == "touched_outputs":
+        x = torch.zeros(1, 1, a["length"])
+        x[0, 0, a["input_cell"]] = 1
+        y = F.conv_transpose1d(x, torch.ones(1, 1, a["kernel_size"]), stride=a["stride"], padding=a["padding"])
+        want = tuple(torch.nonzero(y[0, 0]).flatten().tolist())
+    elif q.kind == "checkerboard_values":
+        want = tuple(len(torch.unique(F.conv_transpose2d(torch.ones(1, 1, a["size"], a["size"]), torch.ones(1, 1, k, k),
+                                                         stride=a["stride"])[0, 0, k:-k, k:-k]))
+                     for k in a["kernel_sizes"])
+    elif q.kind == "upsample_output_padding":
+        want = tuple(a["target"] - nn.ConvTranspose1d(1, 1, k, stride=a["stride"], padding=a["padding"])(
+            torch.zeros(1, 1, a["size"])).shape[-1] for k in a["kernel_sizes"])
+    else:
+        net = nn.Sequential(*[nn.LazyConv2d(c, a["kernel_size"]) for c in a["out_channels"]])
+        net(torch.zeros(a["input_shape"]))
+        want = tuple(d for layer in net for d in layer.weight.shape)
+    assert q.answer == want, where
