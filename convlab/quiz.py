@@ -64,19 +64,21 @@ MISTAKES = {
                             "there are still out_channels filters, each kernel_size long per channel it reads",
     "one_input_channel": "each filter reads every input channel: its weights are in_channels·kernel_h·kernel_w, "
                          "not kernel_h·kernel_w",
-    "padded_output": "no padding here: the output map is smaller than the input (32 − 3 + 1 = 30), "
-                     "so the dense layer has fewer outputs than 16·32·32",
+    "padded_output": "no padding here: the output map is smaller than the input (kernel_size − 1 cells fewer "
+                     "per axis), so the dense layer has fewer outputs than out_channels·H·W",
     "edge_direction_swapped": "vertical and horizontal swapped: a kernel that subtracts the left column from the "
                               "right one responds to a change from left to right, and that is a vertical edge",
     "order_swapped": "right maps, wrong order: the question asks first for the edge map, then for the soft one",
     "even_overlap_assumed": "even overlap assumed: stamps overlap evenly only when stride divides kernel_size; "
-                            "with kernel 3 and stride 2 some outputs get one stamp, some two, some four",
-    "kernel_sizes_swapped": "the two kernel sizes swapped: it is the odd kernel (3) that leaves the checkerboard",
+                            "otherwise neighbouring outputs get different numbers of stamps (a checkerboard)",
+    "kernel_sizes_swapped": "the counts swapped: it is the kernel size that stride does not divide that leaves "
+                            "several values",
     "border_counted": "border counted: near the edge fewer stamps overlap for any kernel; away from it kernel 4 "
                       "gives the same count everywhere",
-    "stride_minus_one_always": "output_padding is not always stride − 1: it adds what the layer without it falls "
-                               "short of the target, and the longer kernel already reaches it",
-    "output_padding_none": "output_padding left at 0: the shorter kernel makes one cell fewer than the target",
+    "stride_minus_one_always": "output_padding is not always stride − 1: it adds only what the layer without it "
+                               "falls short of the target, and some kernel sizes already reach it",
+    "output_padding_none": "output_padding left at 0: without it the layer can fall short of the target "
+                           "(by up to stride − 1 cells)",
     "image_channels_everywhere": "the second layer reads the first layer's output channels, not the image's",
 }
 
