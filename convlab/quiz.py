@@ -8,6 +8,11 @@ says whether it is right, gives the right answer with its derivation, and, if it
 is wrong, names the likely mistake: the answer is recomputed under each
 mistaken rule of :data:`MISTAKES` and the rules that reproduce it are named.
 
+A :class:`Concept` is a conceptual question (which outputs an input cell touches, the receptive field of
+stacked layers, the weights ``groups`` saves …) whose answer is an integer or a tuple of integers: its right
+answer is computed with convlab's layers, its typical wrong answers (:data:`CONCEPTS`) by replaying each
+mistaken rule, and :func:`check` treats it as any other question.
+
 >>> from convlab import quiz
 >>> q = quiz.Question("output_shape", quiz.Layer("Conv1d", 16, 33, 3, stride=2, dilation=3), (20, 16, 50))
 >>> v = quiz.check(q, "(20, 33, 24)")

@@ -1,6 +1,8 @@
 """Predict, then check: a :class:`convlab.quiz.Question` the reader answers in the browser.
 
-Used in every notebook before the cell that prints a shape: the reader types a prediction, presses
+Also a conceptual :class:`convlab.quiz.Concept` (e.g. ``quiz.receptive_field(3, (2, 3))``), whose answer is
+an integer or a tuple of integers: the same view, the same verdicts. Used in every notebook before the cell
+that prints a shape, and for every conceptual question: the reader types a prediction, presses
 **Check** (or Enter), and reads the verdict: right, or the right answer with its derivation and the
 likely mistake. The logic is ``convlab.quiz``: Python computes the answer and the verdict of every
 typical wrong answer (each mistaken rule of :data:`convlab.quiz.MISTAKES` replayed) into the widget's
