@@ -569,3 +569,406 @@ def test_05a_grad_conv1d_input_signature():
     import convlab.nn.grad as cgrad
     assert list(inspect.signature(cgrad.conv1d_input).parameters) == \
         list(inspect.signature(torch.nn.grad.conv1d_input).parameters)
+
+
+# ----- second edition, second pass: sentences written with the conceptual quizzes -----------------
+
+def test_01_dense_about_a_hundred_thousand_times_more():
+    """01, 'Why convolution at all' (after the question): the dense layer needs about a hundred thousand times
+    more parameters than Conv2d(3, 16, 3) for the same input (3×32×32) and output (16×30×30) sizes."""
+    conv = nn.Conv2d(3, 16, 3)
+    out = conv(torch.zeros(1, 3, 32, 32)).shape[1:]
+    dense = nn.Linear(3 * 32 * 32, out.numel(), device="meta")
+    ratio = sum(p.numel() for p in dense.parameters()) / sum(p.numel() for p in conv.parameters())
+    assert 0.5e5 < ratio < 2e5
+
+
+def test_01_edge_kernel_and_blur_on_the_photo():
+    """01, 'A real image through three kernels': map 1 ([[-1, 0, 1], [-2, 0, 2], [-1, 0, 1]]) is bright along the
+    vertical edges of the photo, map 0 (all nine weights 1/9) looks like the photo, only softer."""
+    import matplotlib.pyplot as plt
+    from matplotlib import cbook
+    with cbook.get_sample_data("grace_hopper.jpg") as f:
+        photo = torch.tensor(plt.imread(f).mean(axis=2)[::4, ::4] / 255, dtype=torch.float32)[None, None]
+    w = torch.tensor([[[1 / 9] * 3] * 3, [[-1, 0, 1], [-2, 0, 2], [-1, 0, 1]], [[-1, -2, -1], [0, 0, 0], [1, 2, 1]]],
+                     dtype=torch.float32)[:, None]
+    maps = F.conv2d(photo, w)[0]
+    inner = photo[0, 0, 1:-1, 1:-1]
+    left_right = (photo[0, 0, 1:-1, 2:] - photo[0, 0, 1:-1, :-2]).abs().flatten()
+    corr = [torch.corrcoef(torch.stack([m.abs().flatten(), left_right]))[0, 1].item() for m in maps]
+    assert max(range(3), key=corr.__getitem__) == 1
+    err = [(m - inner).abs().mean().item() for m in maps]
+    assert min(range(3), key=err.__getitem__) == 0 and maps[0].std() < inner.std()
+
+
+def test_03_reflect_top_left_tap():
+    """03, 'Explorer: one output cell' ('You should see' for padding_mode='reflect'): with padding 1 the top-left tap
+    of output (0, 0) reads input (1, 1), and the window's sum is the layer's output."""
+    x = torch.arange(25.0).reshape(1, 1, 5, 5)
+    padded = F.pad(x, (1, 1, 1, 1), mode="reflect")
+    assert padded[0, 0, 0, 0] == x[0, 0, 1, 1]
+    m = nn.Conv2d(1, 1, 3, padding=1, padding_mode="reflect", bias=False)
+    assert torch.allclose(m(x)[0, 0, 0, 0], (padded[0, 0, :3, :3] * m.weight[0, 0]).sum())
+
+
+def test_03_two_3x3_cost_18_weights_not_25():
+    """03, 'Receptive field' (after the question): two stacked 3×3 layers see as far as one 5×5 layer with 2·9 = 18
+    weights per channel pair instead of 25."""
+    two = nn.Sequential(nn.Conv2d(1, 1, 3, bias=False), nn.Conv2d(1, 1, 3, bias=False))
+    one = nn.Conv2d(1, 1, 5, bias=False)
+    assert sum(p.numel() for p in two.parameters()) == 18 and one.weight.numel() == 25
+    x = torch.randn(1, 1, 9, 9)
+    assert two(x).shape == one(x).shape == (1, 1, 5, 5)
+
+
+@pytest.mark.parametrize("c_in,c_out,groups", [(16, 33, 1), (16, 24, 2), (16, 32, 16), (6, 4, 2)])
+def test_05b_weight_shapes_with_groups(c_in, c_out, groups):
+    """05b, '1.3 属性 · weight shape' (the table): with groups, Conv2d's weight is (C_out, C_in/groups, *k) and
+    ConvTranspose2d's is (C_in, C_out/groups, *k); convlab's layers print the same shapes."""
+    import convlab.nn as cnn
+    conv, tconv = nn.Conv2d(c_in, c_out, 3, groups=groups), nn.ConvTranspose2d(c_in, c_out, 3, groups=groups)
+    assert tuple(conv.weight.shape) == (c_out, c_in // groups, 3, 3)
+    assert tuple(tconv.weight.shape) == (c_in, c_out // groups, 3, 3)
+    assert cnn.Conv2d(c_in, c_out, 3, groups=groups).weight.shape == tuple(conv.weight.shape)
+    assert cnn.ConvTranspose2d(c_in, c_out, 3, groups=groups).weight.shape == tuple(tconv.weight.shape)
+
+
+def test_05b_kernel_4_stride_2_needs_no_output_padding_and_no_checkerboard():
+    """05b, after the exact-2× question: with kernel 4 and stride 2 (padding 1) no output_padding is needed for
+    6 -> 12, and that pair covers every inner output cell equally (no checkerboard)."""
+    assert nn.ConvTranspose2d(1, 1, 4, stride=2, padding=1)(torch.zeros(1, 1, 6, 6)).shape[-2:] == (12, 12)
+    cover = F.conv_transpose2d(torch.ones(1, 1, 6, 6), torch.ones(1, 1, 4, 4), stride=2, padding=1)[0, 0]
+    assert torch.unique(cover[2:-2, 2:-2]).tolist() == [4.0]
+
+
+def test_07_unfold_kernel2_stride2_blocks():
+    """07, 'Explorer: blocks become columns' ('You should see'): on a (2, 4, 4) input, kernel_size=2, stride=2 gives
+    columns of 2·2·2 = 8 rows and 2×2 = 4 blocks; block 3 is the bottom-right one, at (1, 1)."""
+    x = torch.arange(32.0).reshape(1, 2, 4, 4)
+    cols = F.unfold(x, 2, stride=2)
+    assert tuple(cols.shape) == (1, 8, 4)
+    assert cols[0, :, 3].tolist() == x[0, :, 2:4, 2:4].flatten().tolist()
+
+
+@pytest.mark.parametrize("where,make", [
+    ("01 'Why convolution at all'", lambda q: q.conv_vs_dense((3, 32, 32), 16, 3)),
+    ("01 'A real image through three kernels'", lambda q: q.edge_maps()),
+    ("02 'Depthwise: groups == in_channels'", lambda q: q.groups_saving(16, 32, 3)),
+    ("03 'Receptive field'", lambda q: q.receptive_field(3, (2, 3))),
+    ("05a 'Which outputs does one input cell touch?'", lambda q: q.touched_outputs(2, 5, 3, stride=2, padding=1)),
+    ("05a 'Checkerboard artefacts'", lambda q: q.checkerboard_values(6, (3, 4), stride=2)),
+    ("05b 'exact 2× upsampling'", lambda q: q.upsample_output_padding(6, 12, (3, 4), stride=2, padding=1)),
+    ("06 'Why use a Lazy layer?'", lambda q: q.lazy_weight_shapes((8, 4), 3, (1, 3, 16, 16))),
+])
+def test_concept_quiz_answers_are_torch_s(where, make):
+    """Each conceptual quiz of the notebooks (cell named in ``where``) confirms an answer computed with convlab; here
+    the same question is answered with torch: the quiz's right answer is torch's."""
+    from convlab import quiz
+    q = make(quiz)
+    a = q.args
+    if q.kind == "conv_vs_dense":
+        conv = nn.Conv2d(a["input_shape"][0], a["out_channels"], a["kernel_size"])
+        n_out = conv(torch.zeros(1, *a["input_shape"])).numel()
+        n_in = math.prod(a["input_shape"])
+        want = (sum(p.numel() for p in conv.parameters()), n_in * n_out + n_out)
+    elif q.kind == "edge_maps":
+        step = torch.zeros(1, 1, 9, 9)
+        step[..., 5:] = 1
+        w = torch.tensor(quiz.EDGE_KERNELS, dtype=torch.float32)[:, None]
+        w[0] /= 9
+        edge = int(F.conv2d(step, w).abs().sum(dim=(0, 2, 3)).argmax())
+        ramp = (torch.arange(9.0)[:, None] + torch.arange(9.0)[None]) / 16 + 0.5
+        soft = int((F.conv2d(ramp[None, None], w) - ramp[1:-1, 1:-1]).abs().sum(dim=(0, 2, 3)).argmin())
+        want = (edge, soft)
+    elif q.kind == "groups_saving":
+        full = nn.Conv1d(a["in_channels"], a["out_channels"], a["kernel_size"]).weight.numel()
+        want = (full - nn.Conv1d(a["in_channels"], a["out_channels"], a["kernel_size"],
+                                 groups=a["in_channels"]).weight.numel(),)
+    elif q.kind == "receptive_field":
+        sides = []
+        for n in a["layers"]:
+            x = torch.randn(1, 1, 21, 21, requires_grad=True)
+            nn.Sequential(*[nn.Conv2d(1, 1, a["kernel_size"]) for _ in range(n)])(x)[0, 0, 0, 0].backward()
+            rows = torch.nonzero(x.grad[0, 0].abs().sum(dim=1)).flatten()
+            sides.append(int(rows.max() - rows.min() + 1))
+        want = tuple(sides)
+    elif q.kind == "touched_outputs":
+        x = torch.zeros(1, 1, a["length"])
+        x[0, 0, a["input_cell"]] = 1
+        y = F.conv_transpose1d(x, torch.ones(1, 1, a["kernel_size"]), stride=a["stride"], padding=a["padding"])
+        want = tuple(torch.nonzero(y[0, 0]).flatten().tolist())
+    elif q.kind == "checkerboard_values":
+        want = tuple(len(torch.unique(F.conv_transpose2d(torch.ones(1, 1, a["size"], a["size"]), torch.ones(1, 1, k, k),
+                                                         stride=a["stride"])[0, 0, k:-k, k:-k]))
+                     for k in a["kernel_sizes"])
+    elif q.kind == "upsample_output_padding":
+        want = tuple(a["target"] - nn.ConvTranspose1d(1, 1, k, stride=a["stride"], padding=a["padding"])(
+            torch.zeros(1, 1, a["size"])).shape[-1] for k in a["kernel_sizes"])
+    else:
+        net = nn.Sequential(*[nn.LazyConv2d(c, a["kernel_size"]) for c in a["out_channels"]])
+        net(torch.zeros(a["input_shape"]))
+        want = tuple(d for layer in net for d in layer.weight.shape)
+    assert q.answer == want, where
+
+
+# ----- 01, 'The arguments': one sentence each ------------------------------------------------------
+
+def test_01_cross_correlation_kernel_not_flipped():
+    """01, 'Cross-correlation: the kernel is not flipped': F.conv1d agrees with np.correlate; np.convolve (which
+    flips the kernel) gives another result for an asymmetric kernel."""
+    import numpy as np
+    x, w = np.array([1.0, 2.0, 0.0, -1.0, 3.0]), np.array([1.0, 0.0, -1.0])
+    y = F.conv1d(torch.tensor(x)[None, None], torch.tensor(w)[None, None])[0, 0].numpy()
+    assert np.allclose(y, np.correlate(x, w, "valid")) and not np.allclose(y, np.convolve(x, w, "valid"))
+
+
+def test_01_channel_mismatch_names_both_numbers():
+    """01, 'in_channels, out_channels': an input whose dimension 1 is not in_channels is an error naming both."""
+    with pytest.raises(RuntimeError) as err:
+        nn.Conv1d(16, 33, 3)(torch.zeros(1, 8, 10))
+    assert "16" in str(err.value) and "8" in str(err.value)
+
+
+def test_01_kernel_size_costs_one_cell_per_tap():
+    """01, 'kernel_size': without padding, L_out = L_in − kernel_size + 1."""
+    for k in (1, 2, 3, 7):
+        assert nn.Conv1d(1, 1, k)(torch.zeros(1, 1, 10)).shape[-1] == 10 - k + 1
+
+
+def test_01_stride_shrinks_rounded_down():
+    """01, 'stride': the output shrinks by the stride's factor, rounded down (kernel 1: ⌈L/s⌉ cells = ⌊(L−1)/s⌋+1)."""
+    for s in (2, 3, 4):
+        assert nn.Conv1d(1, 1, 1, stride=s)(torch.zeros(1, 1, 10)).shape[-1] == (10 - 1) // s + 1
+
+
+def test_01_padding_valid_and_same():
+    """01, 'padding': 'valid' is no padding; 'same' keeps L_out = L_in, with stride 1 only."""
+    x = torch.zeros(1, 1, 10)
+    assert nn.Conv1d(1, 1, 3, padding="valid")(x).shape[-1] == 8
+    assert nn.Conv1d(1, 1, 4, padding="same")(x).shape[-1] == 10
+    with pytest.raises(ValueError):
+        nn.Conv1d(1, 1, 3, padding="same", stride=2)
+
+
+def test_01_padding_modes_and_f_pad_constant():
+    """01, 'padding_mode': reflect mirrors without repeating the edge, replicate copies it, circular wraps around;
+    F.pad calls zeros 'constant' (it does not know 'zeros')."""
+    x = torch.arange(5.0)[None, None]
+    assert F.pad(x, (2, 2), mode="reflect")[0, 0].tolist() == [2, 1, 0, 1, 2, 3, 4, 3, 2]
+    assert F.pad(x, (2, 2), mode="replicate")[0, 0].tolist() == [0, 0, 0, 1, 2, 3, 4, 4, 4]
+    assert F.pad(x, (2, 2), mode="circular")[0, 0].tolist() == [3, 4, 0, 1, 2, 3, 4, 0, 1]
+    assert F.pad(x, (2, 2), mode="constant")[0, 0].tolist() == [0, 0, 0, 1, 2, 3, 4, 0, 0]
+    with pytest.raises(NotImplementedError):
+        F.pad(x, (2, 2), mode="zeros")
+
+
+def test_01_dilation_span():
+    """01, 'dilation': the kernel reads every dilation-th cell and spans dilation·(kernel_size − 1) + 1 cells."""
+    for k, d in ((3, 2), (3, 3), (2, 4)):
+        assert nn.Conv1d(1, 1, k, dilation=d)(torch.zeros(1, 1, 20)).shape[-1] == 20 - (d * (k - 1) + 1) + 1
+
+
+def test_01_groups_divide_both_channel_counts():
+    """01, 'groups': each output channel stores in_channels/groups kernels; groups must divide both channel counts."""
+    assert tuple(nn.Conv1d(16, 24, 3, groups=4).weight.shape) == (24, 4, 3)
+    with pytest.raises(ValueError, match="in_channels"):
+        nn.Conv1d(16, 24, 3, groups=3)
+    with pytest.raises(ValueError, match="out_channels"):
+        nn.Conv1d(16, 20, 3, groups=8)
+
+
+def test_01_bias_false_removes_out_channels_parameters():
+    """01, 'bias': one number per output channel; bias=False removes out_channels parameters."""
+    with_b = sum(p.numel() for p in nn.Conv1d(4, 7, 3).parameters())
+    assert with_b - sum(p.numel() for p in nn.Conv1d(4, 7, 3, bias=False).parameters()) == 7
+
+
+# ----- 02, second read ------------------------------------------------------------------------------
+
+def test_02_groups_is_a_block_diagonal_dense_layer():
+    """02, 'Correction: groups leaves the shape alone, not the layer': a groups=2 layer is a groups=1 layer whose
+    weight is zero between the two halves of the channels."""
+    g = nn.Conv1d(16, 24, 3, stride=2, groups=2)
+    dense = nn.Conv1d(16, 24, 3, stride=2)
+    with torch.no_grad():
+        dense.weight.zero_()
+        dense.weight[:12, :8] = g.weight[:12]
+        dense.weight[12:, 8:] = g.weight[12:]
+        dense.bias.copy_(g.bias)
+    x = torch.randn(2, 16, 50)
+    assert torch.allclose(g(x), dense(x), atol=1e-6)
+
+
+def test_02_groups_two_conv1d_side_by_side():
+    """02, '1.1 groups — two layers side by side': layer 8 (Conv1d(16, 24, 3, stride=2, groups=2)) equals two
+    Conv1d(8, 12, 3, stride=2), each with half its weight, outputs concatenated."""
+    g = nn.Conv1d(16, 24, 3, stride=2, groups=2)
+    halves = [nn.Conv1d(8, 12, 3, stride=2) for _ in range(2)]
+    with torch.no_grad():
+        for h, (lo, hi) in zip(halves, ((0, 12), (12, 24))):
+            h.weight.copy_(g.weight[lo:hi])
+            h.bias.copy_(g.bias[lo:hi])
+    x = torch.randn(2, 16, 50)
+    assert torch.allclose(g(x), torch.cat([halves[0](x[:, :8]), halves[1](x[:, 8:])], dim=1), atol=1e-6)
+
+
+def test_02_depthwise_multiplier_two():
+    """02, 'Depthwise: groups == in_channels': with out_channels = 2·in_channels, changing input channel 5 moves
+    output channels 10 and 11 only."""
+    m = nn.Conv1d(16, 32, 3, groups=16)
+    x = torch.randn(1, 16, 20)
+    x2 = x.clone()
+    x2[:, 5] += 1.0
+    moved = torch.nonzero((m(x2) - m(x)).abs().amax(dim=(0, 2)) > 0).flatten().tolist()
+    assert moved == [10, 11]
+
+
+def test_02_groups_error_says_which_count():
+    """02, '1.1 groups': groups must divide both channel counts; the error says which one it does not divide."""
+    with pytest.raises(ValueError, match="in_channels must be divisible by groups"):
+        nn.Conv1d(16, 24, 3, groups=3)
+    with pytest.raises(ValueError, match="out_channels must be divisible by groups"):
+        nn.Conv1d(16, 20, 3, groups=8)
+
+
+# ----- 03 and 04, second read -----------------------------------------------------------------------
+
+def test_03_same_even_kernel_extra_cell_right_and_bottom():
+    """03, "Even kernels: the extra cell goes right and bottom": a 4×4 'same' layer equals F.pad(x, (1, 2, 1, 2))
+    followed by a 'valid' convolution, not the mirror-image split (2, 1, 2, 1)."""
+    m = nn.Conv2d(1, 1, 4, padding="same", bias=False)
+    x = torch.randn(1, 1, 7, 7)
+    assert torch.allclose(m(x), F.conv2d(F.pad(x, (1, 2, 1, 2)), m.weight), atol=1e-6)
+    assert not torch.allclose(m(x), F.conv2d(F.pad(x, (2, 1, 2, 1)), m.weight), atol=1e-6)
+
+
+def test_03_reflect_needs_padding_smaller_than_input():
+    """03, 'Not wrong, but incomplete' (the reflect note): reflect needs padding smaller than the input size."""
+    assert nn.Conv2d(1, 1, 3, padding=3, padding_mode="reflect")(torch.zeros(1, 1, 4, 4)).shape[-1] == 8
+    with pytest.raises(RuntimeError):
+        nn.Conv2d(1, 1, 3, padding=4, padding_mode="reflect")(torch.zeros(1, 1, 4, 4))
+
+
+def test_03_dilation_and_stride_on_5x5():
+    """03, 'Dilation' and 'Stride': a 3×3 kernel with dilation 2 covers 5 cells per axis (one window on 5×5);
+    stride 2 with padding 1 gives 3 positions per axis, and output (0, 1)'s window starts at column 1."""
+    x = torch.randn(1, 1, 5, 5)
+    assert tuple(nn.Conv2d(1, 1, 3, dilation=2)(x).shape[-2:]) == (1, 1)
+    m = nn.Conv2d(1, 1, 3, stride=2, padding=1, bias=False)
+    assert tuple(m(x).shape[-2:]) == (3, 3)
+    padded = F.pad(x, (1, 1, 1, 1))
+    assert torch.allclose(m(x)[0, 0, 0, 1], (padded[0, 0, 0:3, 2:5] * m.weight[0, 0]).sum())   # column 1 − 1 + 1 = 2
+
+
+def test_04_layer2_edge_depths_hold_only_the_bias():
+    """04, 'What a 3d kernel sees: depth slices': the article's layer 2 pads depth with 4 slices; output depths 0
+    and 7 read only padding, so they hold only the bias."""
+    m = nn.Conv3d(2, 3, (3, 5, 2), stride=(2, 1, 1), padding=(4, 2, 0))
+    y = m(torch.randn(1, 2, 10, 6, 6))
+    assert y.shape[2] == 8
+    for d in (0, 7):
+        assert torch.allclose(y[0, :, d], m.bias[:, None, None].expand_as(y[0, :, d]))
+    assert not torch.allclose(y[0, :, 1], m.bias[:, None, None].expand_as(y[0, :, 1]))
+
+
+def test_04_output_slice_is_a_sum_of_2d_convolutions():
+    """04, 'What a 3d kernel sees': output depth d is the sum over kernel slices t of 2d convolutions with input
+    slice z = d·stride − padding + t·dilation (slices outside the volume add nothing)."""
+    x, w = torch.randn(1, 1, 6, 5, 5, dtype=torch.float64), torch.randn(1, 1, 3, 3, 3, dtype=torch.float64)
+    y = F.conv3d(x, w, stride=2, padding=1)
+    for d in range(y.shape[2]):
+        total = torch.zeros_like(y[0, 0, d])
+        for t in range(3):
+            z = d * 2 - 1 + t
+            if 0 <= z < 6:
+                total += F.conv2d(x[:, :, z], w[:, :, t], stride=2, padding=1)[0, 0]
+        assert torch.allclose(y[0, 0, d], total)
+
+
+# ----- 05a, second read ----------------------------------------------------------------------------
+
+def test_05a_matrix_of_conv_transpose_is_the_transpose():
+    """05a, 'Way 3 · the transpose of the Conv's matrix': Conv1d with kernel 3, stride 2, padding 1 maps length 7 to
+    4 (a 4×7 matrix C); conv_transpose1d with the same weight maps 4 to 7 and its matrix is Cᵀ."""
+    w = torch.randn(1, 1, 3, dtype=torch.float64)
+    C = _matrix(lambda e: F.conv1d(e.view(1, 1, 7), w, stride=2, padding=1), 7)
+    T = _matrix(lambda e: F.conv_transpose1d(e.view(1, 1, 4), w, stride=2, padding=1), 4)
+    assert tuple(C.shape) == (4, 7) and torch.allclose(T, C.T)
+
+
+def test_05a_four_ways_in_2d_size():
+    """05a, 'The same four ways in 2d': a 3×3 input with a 3×3 kernel, stride 2, padding 1 gives a 5×5 output, and
+    it is the input gradient of the Conv2d with the same weight."""
+    x, w = torch.randn(1, 1, 3, 3, dtype=torch.float64), torch.randn(1, 1, 3, 3, dtype=torch.float64)
+    y = F.conv_transpose2d(x, w, stride=2, padding=1)
+    assert tuple(y.shape[-2:]) == (5, 5)
+    assert torch.allclose(y, torch.nn.grad.conv2d_input((1, 1, 5, 5), w, x, stride=2, padding=1))
+
+
+def test_05a_constant_input_comes_out_striped():
+    """05a, 'Checkerboard artefacts': with kernel 3 and stride 2 every other output cell gets two stamps and its
+    neighbours one, so a constant input comes out striped (1d)."""
+    y = F.conv_transpose1d(torch.ones(1, 1, 6), torch.ones(1, 1, 3), stride=2)[0, 0]
+    assert y[2:-2].tolist() == [2, 1, 2, 1, 2, 1, 2, 1, 2]
+
+
+# ----- 05b, second read ----------------------------------------------------------------------------
+
+def test_05b_valid_sizes_are_exactly_the_conv_inputs():
+    """05b, 'output_padding and output_size': Conv2d(16, 16, 3, stride=2, padding=1) maps both 11 and 12 to 6; the
+    ConvTranspose with the same arguments makes 11 by default, and the sizes it accepts as output_size are exactly
+    the Conv inputs that give 6."""
+    conv = nn.Conv2d(1, 1, 3, stride=2, padding=1)
+    conv_inputs = [n for n in range(8, 16) if conv(torch.zeros(1, 1, n, n)).shape[-1] == 6]
+    assert conv_inputs == [11, 12]
+    up = nn.ConvTranspose2d(1, 1, 3, stride=2, padding=1)
+    h = torch.zeros(1, 1, 6, 6)
+    assert up(h).shape[-1] == 11
+    accepted = []
+    for n in range(8, 16):
+        try:
+            up(h, output_size=(n, n))
+            accepted.append(n)
+        except ValueError:
+            pass
+    assert accepted == conv_inputs
+
+
+def test_05b_conv_transpose3d_int_kernel_and_weight():
+    """05b, 'Article errors in 3.1 / 3.3': an int kernel_size is used for all three axes (depth too), and the weight
+    is (in_channels, out_channels/groups, kD, kH, kW)."""
+    m = nn.ConvTranspose3d(16, 33, 3)
+    assert m.kernel_size == (3, 3, 3) and tuple(m.weight.shape) == (16, 33, 3, 3, 3)
+    assert tuple(nn.ConvTranspose3d(16, 24, (3, 5, 2), groups=2).weight.shape) == (16, 12, 3, 5, 2)
+
+
+# ----- 06 and 07, second read ----------------------------------------------------------------------
+
+def test_06_lazy_and_eager_same_numbers_with_same_seed():
+    """06, 'Lazy and eager give the same layer': with the same seed, a LazyConv1d(33, 3, stride=2) after its first
+    call on 16 channels and an eager Conv1d(16, 33, 3, stride=2) hold the same weight and bias."""
+    x = torch.randn(20, 16, 50)
+    torch.manual_seed(1)
+    lazy = nn.LazyConv1d(33, 3, stride=2)
+    lazy(x)
+    torch.manual_seed(1)
+    eager = nn.Conv1d(16, 33, 3, stride=2)
+    assert torch.equal(lazy.weight, eager.weight) and torch.equal(lazy.bias, eager.bias)
+
+
+def test_07_block_count_of_the_article_input():
+    """07, 'The shape (N, C·∏kernel_size, L)': on (20, 16, 50, 100) with kernel_size=3, stride=2 there are
+    24·49 = 1176 blocks, the H_out·W_out of that convolution, and 16·3·3 = 144 rows."""
+    cols = nn.Unfold(3, stride=2)(torch.zeros(20, 16, 50, 100, device="meta"))
+    assert tuple(cols.shape) == (20, 144, 1176)
+    assert tuple(nn.Conv2d(16, 33, 3, stride=2, device="meta")(torch.zeros(20, 16, 50, 100, device="meta")).shape[2:]) == (24, 49)
+
+
+def test_07_uncovered_cells_are_lost():
+    """07, 'When is the round trip exact?' (last sentence): with stride > kernel_size some cells are in no block, and
+    fold(unfold(x)) has zeros there (dividing by the coverage cannot bring them back)."""
+    x = torch.randn(1, 1, 5, 5) + 10
+    back = F.fold(F.unfold(x, 2, stride=3), (5, 5), 2, stride=3)
+    coverage = F.fold(F.unfold(torch.ones_like(x), 2, stride=3), (5, 5), 2, stride=3)
+    assert (coverage == 0).any() and torch.all(back[coverage == 0] == 0)
+    assert torch.allclose(back[coverage > 0], x[coverage > 0])

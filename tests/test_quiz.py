@@ -131,7 +131,11 @@ def test_wrong_answer_names_the_mistake(question, answer, mistake):
 
 
 def test_every_mistake_is_in_the_table():
-    assert {m for _, _, m in WRONG} == set(quiz.MISTAKES)
+    """Each mistake of a shape question is in the table above; the conceptual ones are exercised by
+    tests/test_quiz_concepts.py (every rule of quiz.CONCEPTS)."""
+    concept_rules = {r for rules in quiz.CONCEPTS.values() for r in rules}
+    assert {m for _, _, m in WRONG} | concept_rules == set(quiz.MISTAKES)
+    assert {m for _, _, m in WRONG} >= {r for rules in quiz.KINDS.values() for r in rules}
 
 
 def test_unexplained_and_unreadable_answers():

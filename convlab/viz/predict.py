@@ -1,6 +1,8 @@
 """Predict, then check: a :class:`convlab.quiz.Question` the reader answers in the browser.
 
-Used in every notebook before the cell that prints a shape: the reader types a prediction, presses
+Also a conceptual :class:`convlab.quiz.Concept` (e.g. ``quiz.receptive_field(3, (2, 3))``), whose answer is
+an integer or a tuple of integers: the same view, the same verdicts. Used in every notebook before the cell
+that prints a shape, and for every conceptual question: the reader types a prediction, presses
 **Check** (or Enter), and reads the verdict: right, or the right answer with its derivation and the
 likely mistake. The logic is ``convlab.quiz``: Python computes the answer and the verdict of every
 typical wrong answer (each mistaken rule of :data:`convlab.quiz.MISTAKES` replayed) into the widget's
@@ -20,14 +22,19 @@ from ._view import View, esm, traitlets
 __all__ = ["PredictView", "predict_widget", "quiz_widget"]
 
 
-def _question_state(q: quiz.Question) -> dict:
+def _question_state(q) -> dict:
+    if isinstance(q, quiz.Concept):
+        return {"concept": q.kind, "params": [[k, v] for k, v in q.params], "prompt": q.prompt, "source": q.source}
     return {"kind": q.kind, "layer": dataclasses.asdict(q.layer), "input_shape": q.input_shape and list(q.input_shape),
             "target": q.target and list(q.target), "axis": q.axis, "source": q.source}
 
 
-def _question(state: dict) -> quiz.Question:
+def _question(state: dict):
     def tup(v):
         return tuple(v) if isinstance(v, list) else v
+    if "concept" in state:
+        return quiz.Concept(state["concept"], tuple((k, v) for k, v in state["params"]), state["prompt"],
+                            state["source"])
     layer = quiz.Layer(**{k: tup(v) for k, v in state["layer"].items()})
     return quiz.Question(state["kind"], layer, tup(state["input_shape"]), tup(state["target"]), state["axis"],
                          state["source"])
@@ -54,12 +61,14 @@ class PredictView(View):
     other = traitlets.Unicode().tag(sync=True)          # the message for a wrong answer no rule explains
     answer = traitlets.Unicode().tag(sync=True)
     shown = traitlets.Unicode().tag(sync=True)
+    placeholder = traitlets.Unicode().tag(sync=True)    # the answer box's hint ("" : a shape or a number)
 
     @classmethod
-    def for_question(cls, q: quiz.Question) -> "PredictView":
+    def for_question(cls, q) -> "PredictView":
+        """The view of ``q``, a :class:`convlab.quiz.Question` or a conceptual :class:`convlab.quiz.Concept`."""
         expected = quiz.solve(q)
         candidates = [expected]
-        for rule in quiz.KINDS[q.kind]:
+        for rule in quiz.rules_for(q):
             for variant in ([rule, "floor_missed_exact"] if rule == "floor_missed" else [rule]):
                 try:
                     candidates.append(quiz.solve(q, variant))
@@ -74,8 +83,10 @@ class PredictView(View):
             seen.add(tuple(c))
             verdicts.append(_verdict_state(quiz.check(q, c)))
         nothing = quiz.check(q, (-1,) * 9)                  # a wrong answer of no known shape
+        concept = isinstance(q, quiz.Concept)
         return cls(question=_question_state(q), prompt=q.text, expected=list(expected),
-                   derivation=quiz.check(q, expected).derivation, verdicts=verdicts, other=nothing.message)
+                   derivation=quiz.check(q, expected).derivation, verdicts=verdicts, other=nothing.message,
+                   placeholder="your answer (numbers, e.g. 3, 4)" if concept else "")
 
     def drawn_numbers(self) -> dict:
         """The verdict on screen for ``answer``, by :func:`convlab.quiz.check` (what the view must show)."""
@@ -96,13 +107,17 @@ class PredictView(View):
         return self.verdict
 
 
-def predict_widget(question: quiz.Question) -> PredictView:
-    """The answer box, Check button and verdict for ``question``, checked in the browser.
+def predict_widget(question) -> PredictView:
+    """The answer box, Check button and verdict for ``question`` (a :class:`convlab.quiz.Question`, or a
+    conceptual :class:`convlab.quiz.Concept` such as ``quiz.receptive_field(3, (2, 3))``), checked in the
+    browser.
 
     >>> from convlab import quiz
     >>> w = predict_widget(quiz.article_questions()[0])
     >>> w.check("(20, 33, 25)").mistakes
     ('floor_missed',)
+    >>> predict_widget(quiz.receptive_field(3, (2, 3))).check("6, 9").mistakes
+    ('kernels_added',)
     """
     return PredictView.for_question(question)
 
@@ -114,7 +129,7 @@ def quiz_widget(questions=None) -> widgets.VBox:
     items = [PredictView.for_question(q) for q in questions]
     acc = widgets.Accordion(children=items)
     for i, q in enumerate(questions):
-        acc.set_title(i, f"{i + 1}. {q.kind.replace('_', ' ')} — {q.source or q.layer}")
+        acc.set_title(i, f"{i + 1}. {q.kind.replace('_', ' ')} — {q.source or getattr(q, 'layer', '')}")
     box = widgets.VBox([acc])
     box.items = items
     return box

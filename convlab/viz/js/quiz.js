@@ -29,7 +29,7 @@ function draw(s, model) {
   const lab = document.createElement("label");
   lab.textContent = "answer"; lab.htmlFor = id;
   const input = document.createElement("input");
-  input.type = "text"; input.id = id; input.value = s.answer; input.placeholder = "your prediction (a shape or a number)";
+  input.type = "text"; input.id = id; input.value = s.answer; input.placeholder = s.placeholder || "your prediction (a shape or a number)";
   input.setAttribute("aria-describedby", id + "-verdict");
   const check = document.createElement("button");
   check.textContent = "Check"; check.className = "convlab-check";
