@@ -19,11 +19,6 @@ FONT_SIZE = 9              # the static matplotlib figures (transpose.draw_*)
 TITLE_SIZE = 10
 
 
-def group_color(g: int) -> str:
-    """Colour of group ``g`` (cycles after 8 groups)."""
-    return GROUP_COLORS[g % len(GROUP_COLORS)]
-
-
 def relative_luminance(color: str) -> float:
     """WCAG 2 relative luminance of ``"#rrggbb"`` (0 black .. 1 white)."""
     r, g, b = (int(color.lstrip("#")[i:i + 2], 16) / 255 for i in (0, 2, 4))
