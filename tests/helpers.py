@@ -37,21 +37,3 @@ def run_in_threads(work, count):
         th.start()
     for th in threads:
         th.join()
-
-
-def explorer_frame(ex):
-    """An explorer's current frame (its PNG) as an ``(H, W, 3)`` int array."""
-    import io
-    from PIL import Image
-    return np.asarray(Image.open(io.BytesIO(ex.image.value)).convert("RGB")).astype(int)
-
-
-def live_frame(ex, axes=None):
-    """The explorer's figure drawn with the snapshots of ``axes`` (default: all) released, i.e. every
-    artist drawn live: what its pasted pictures must look like."""
-    import io
-    from PIL import Image
-    from convlab.viz._widgets import release_snapshot, render_png
-    for ax in ex.figure.axes if axes is None else axes:
-        release_snapshot(ax)
-    return np.asarray(Image.open(io.BytesIO(render_png(ex.figure))).convert("RGB")).astype(int)

@@ -428,14 +428,15 @@ def test_transposed_conv_of_an_empty_batch_like_torch(nd):
 # --- 8. the matplotlib bound says what is tested ---------------------------------------------------
 
 def test_matplotlib_bound_is_the_tested_floor():
-    """convlab.viz.Labels decodes the text layout of matplotlib 3.11 (before 3.11 it raised "too many
-    values to unpack"), so every extra must ask for 3.11 or newer, and the installed one must satisfy it."""
+    """Every extra asks for the same matplotlib floor, the one tests/test_viz_oldest_matplotlib.py runs the
+    figures on (3.7: public API only), and the installed matplotlib satisfies it."""
+    from test_viz_oldest_matplotlib import matplotlib_floor
     text = (ROOT / "pyproject.toml").read_text()
-    bounds = re.findall(r'"matplotlib>=([0-9.]+)"', text)
-    assert bounds and "matplotlib\"" not in text.replace(" ", "")
-    assert all(tuple(int(v) for v in b.split(".")[:2]) >= (3, 11) for b in bounds), bounds
+    assert "matplotlib\"" not in text.replace(" ", "")            # no extra without a bound
+    floor = matplotlib_floor()
+    assert floor == (3, 7), floor
     mpl = pytest.importorskip("matplotlib")
-    assert tuple(int(v) for v in mpl.__version__.split(".")[:2]) >= (3, 11)
+    assert tuple(int(v) for v in mpl.__version__.split(".")[:2]) >= floor
 
 
 # --- 9. NumPy's library folder compared by whole path components -------------------------------------

@@ -259,3 +259,33 @@ def test_transpose_explorer_2d_partial_sum():
     st = ex.set(index=3)
     np.testing.assert_allclose(st["partial"], ref_t(x, w, 2, 0, 0, 1))
     assert st["C_shape"] == (4, 16)
+
+
+def test_notebook_figures_render_with_public_api_only():
+    """The five static figures of notebooks 05a/05b, drawn as the notebooks call them and rendered to PNG
+    (what the inline backend does): no warning, every cell number inside the picture. Run on the oldest
+    matplotlib the extras allow by tests/test_viz_oldest_matplotlib.py."""
+    import io
+    import warnings
+
+    x, w = np.array([1.0, 2.0, 3.0, 1.0]), np.array([1.0, 2.0, 3.0])
+    calls = [((8, 4.2), lambda a: draw_scatter(a, x, w, 3, stride=2, padding=1)),
+             ((8, 3.4), lambda a: draw_zero_insertion(a, x, w, stride=2, padding=1)),
+             ((6, 3.6), lambda a: draw_matrix(a, x, w, stride=2, padding=1)),
+             ((6, 2.4), lambda a: draw_gradient(a, x, w, stride=2, padding=1, diffs={"scatter": 0.0})),
+             ((7, 2.8), lambda a: draw_output_padding(a, 6, 3, stride=2, padding=1, output_padding=1))]
+    for size, draw in calls:
+        fig = Figure(figsize=size)
+        a = fig.add_subplot()
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            draw(a)
+            buf = io.BytesIO()
+            fig.savefig(buf, format="png", dpi=60, bbox_inches="tight")
+        assert buf.getvalue().startswith(b"\x89PNG")
+        box = fig.bbox
+        texts = [t for t in a.texts if t.get_visible() and t.get_text()]
+        assert texts
+        for t in texts:
+            ext = t.get_window_extent()
+            assert ext.width > 0 and ext.x1 > box.x0 and ext.x0 < box.x1, t.get_text()

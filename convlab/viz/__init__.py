@@ -1,6 +1,11 @@
-"""Drawing functions (pure: an Axes in, artists out) and thin widget explorers built on them.
+"""Explorers drawn in the browser, and the static figures of the notebooks.
 
-Draw functions never call ``plt.show()`` and never create widgets; explorers
-build their figure once and move its artists when a control changes (see
-``convlab.viz._widgets``). Every explorer also has a static form for the book.
+Every explorer is an anywidget view (``_view.py``, an ES module in ``js/`` drawing SVG from the widget's
+traits) under ipywidgets controls linked in the browser, so every control works the same in JupyterLab,
+in the static book and in the reveal.js decks, with no kernel: nothing is pre-rendered. Each view has a
+``drawn_numbers()`` that computes with convlab what it draws (the browser tests compare the two); the
+quizzes (``predict.py``) carry their answers and diagnoses in the widget state.
+
+The static figures (``transpose.draw_*``, notebooks 05a/05b) are plain matplotlib, public API only:
+pure functions of an Axes that draw and return their artists.
 """

@@ -1,28 +1,22 @@
 """A block of grid cells (colour + optional value text) that can be redrawn in place.
 
-Shared by the transposed-convolution and Unfold/Fold figures. One ``QuadMesh``
-holds the colours, one ``LineCollection`` the cell edges and one :class:`Labels`
-the values, so a redraw with a new array only calls ``set_facecolor`` /
-``set_segments`` / ``set_labels`` on existing artists (a grid larger than any
-before makes a new mesh: its vertices are fixed). :class:`Labels` (many strings,
-one artist) also writes the numbers of the sliding-window, 1d, 3d and channels
-figures.
-Cell ``(r, c)`` of a block placed at ``origin=(x0, y0)`` covers
+Used by the static transposed-convolution figures (:mod:`convlab.viz.transpose`,
+notebooks 05a/05b). One ``QuadMesh`` holds the colours, one ``LineCollection``
+the cell edges and one ``ax.text`` per cell the values, so a redraw with a new
+array only calls ``set_facecolor`` / ``set_segments`` / ``set_text`` on existing
+artists (a grid larger than any before makes a new mesh: its vertices are fixed).
+Public matplotlib API only. Cell ``(r, c)`` of a block placed at ``origin=(x0, y0)`` covers
 ``[x0 + c, x0 + c + 1] × [y0 + r, y0 + r + 1]`` in data units, with ``y``
 growing downwards (callers invert the y axis, see :func:`prepare_axes`).
 """
 from __future__ import annotations
 
-import matplotlib as mpl
 import numpy as np
 from matplotlib import colormaps
-from matplotlib.artist import Artist, allow_rasterization
 from matplotlib.collections import LineCollection, QuadMesh
-from matplotlib.colors import Normalize, to_rgba, to_rgba_array
-from matplotlib.font_manager import FontProperties
+from matplotlib.colors import Normalize, to_rgba
 from matplotlib.patches import Rectangle
-from matplotlib.text import Text
-from matplotlib.transforms import Affine2D, Bbox
+from matplotlib.transforms import Affine2D
 
 from . import style
 
@@ -96,155 +90,13 @@ def as_grid(a) -> np.ndarray:
     raise ValueError(f"a block of cells shows 1-d or 2-d arrays, got shape {a.shape}")
 
 
-class Labels(Artist):
-    """Many short strings in one font, drawn by one artist: the numbers of a grid of cells.
-
-    Each label is drawn where a ``Text`` with the same font, colour and alignment would be
-    (its layout is Text's own, measured once per distinct string and kept), but a frame pays
-    for one artist instead of one ``Text.draw`` per number (~0.3 ms each: a 121-cell grid
-    with its labels cost more than the rest of the frame). Labels are plain (math text as
-    ``Text`` parses it), unrotated; an empty string draws nothing.
-
-    ``xy``: ``(N, 2)`` positions in ``transform`` coordinates (the data by default, once
-    added to an Axes); ``texts``: N strings; ``colors``: one colour or N (default: Text's).
-    Change them with :meth:`set_labels`. Add with ``ax.add_artist`` or :func:`add_labels`;
-    not clipped to the Axes (as ``ax.text``) unless ``clip_on=True``; left out of layouts.
-
-    The layout comes from ``Text._get_layout`` (private, in matplotlib since long before
-    3.0): the one way to land on Text's pixels.
-    """
-
-    def __init__(self, xy=(), texts=(), colors=None, *, color=None, fontsize=None, fontweight=None, family=None,
-                 ha="center", va="center", zorder=3, **kwargs):
-        super().__init__()
-        self._prop = FontProperties(size=fontsize or style.FONT_SIZE, weight=fontweight, family=family)
-        self._color = color or mpl.rcParams["text.color"]          # Text's default
-        self._ha, self._va = ha, va
-        self._layouts = {}
-        self.set_zorder(zorder)
-        self.set_in_layout(False)
-        kwargs.setdefault("clip_on", False)
-        self.update(kwargs)
-        self.set_labels(xy, texts, colors)
-
-    def set_labels(self, xy, texts, colors=None):
-        """New positions, strings and (optionally) colours, all at once (same length)."""
-        texts = [str(t) for t in texts]
-        xy = np.asarray(xy, dtype=float).reshape(len(texts), 2)
-        rgba = to_rgba_array(self._color if colors is None else colors)
-        if len(rgba) == 1:
-            rgba = np.repeat(rgba, len(texts), axis=0)
-        if len(rgba) != len(texts):
-            raise ValueError(f"{len(texts)} labels but {len(rgba)} colours")
-        self._xy, self._texts, self._rgba = xy, texts, rgba
-        self.stale = True
-
-    def get_texts(self) -> list:
-        """The strings, in order ("" for a label not shown)."""
-        return list(self._texts)
-
-    def get_offsets(self) -> np.ndarray:
-        """The ``(N, 2)`` positions."""
-        return self._xy.copy()
-
-    def get_colors(self) -> np.ndarray:
-        """The ``(N, 4)`` RGBA colours."""
-        return self._rgba.copy()
-
-    def get_fontproperties(self) -> FontProperties:
-        return self._prop
-
-    def text_at(self, x, y) -> str:
-        """The string of the label at position ``(x, y)`` ("" if none)."""
-        hit = np.flatnonzero(np.all(np.isclose(self._xy, (x, y)), axis=1)) if len(self._xy) else []
-        return self._texts[hit[0]] if len(hit) else ""
-
-    def _layout(self, s, renderer):
-        """``(lines, box)`` of string ``s``: each line's ``(text, ismath, dx, dy)`` and the box
-        ``(x0, y0, w, h)``, in pixels from the label's position (y up), as ``Text`` lays it out."""
-        key = (s, type(renderer), renderer.dpi)
-        hit = self._layouts.get(key)
-        if hit is None:
-            t = Text(0, 0, s, fontproperties=self._prop, horizontalalignment=self._ha, verticalalignment=self._va)
-            t.set_figure(self.figure)
-            box, info, _ = t._get_layout(renderer)
-            lines = [(*t._preprocess_math(line), x, y) for line, _, (x, y) in info]
-            hit = self._layouts[key] = (lines, tuple(box.bounds))
-            if len(self._layouts) > 4096:
-                self._layouts.pop(next(iter(self._layouts)))
-        return hit
-
-    @allow_rasterization
-    def draw(self, renderer):
-        if not self.get_visible() or not any(self._texts):
-            return
-        if not _TEXT_LAYOUT:                # a matplotlib without Text._get_layout: one Text per label
-            self._draw_as_texts(renderer)
-            return
-        renderer.open_group("labels", self.get_gid())
-        pos = self.get_transform().transform(self._xy)
-        height = renderer.get_canvas_width_height()[1]
-        flip = renderer.flipy()
-        gc = renderer.new_gc()
-        gc.set_alpha(self.get_alpha())
-        gc.set_url(self.get_url())
-        gc.set_antialiased(mpl.rcParams["text.antialiased"])
-        gc.set_snap(self.get_snap())
-        self._set_gc_clip(gc)
-        for (px, py), s, rgba in zip(pos, self._texts, self._rgba):
-            if not s or not (np.isfinite(px) and np.isfinite(py)):
-                continue
-            gc.set_foreground(rgba, isRGBA=True)
-            for line, ismath, dx, dy in self._layout(s, renderer)[0]:
-                y = py + dy
-                renderer.draw_text(gc, px + dx, height - y if flip else y, line, self._prop, 0, ismath=ismath)
-        gc.restore()
-        renderer.close_group("labels")
-        self.stale = False
-
-    def _draw_as_texts(self, renderer):
-        for (x, y), s, rgba in zip(self._xy, self._texts, self._rgba):
-            if s:
-                t = Text(x, y, s, color=rgba, fontproperties=self._prop, horizontalalignment=self._ha,
-                         verticalalignment=self._va, transform=self.get_transform(), clip_on=self.get_clip_on())
-                t.set_figure(self.figure)
-                t.draw(renderer)
-        self.stale = False
-
-    def get_window_extent(self, renderer=None):
-        if renderer is None:
-            renderer = self.figure._get_renderer()
-        boxes = []
-        for (px, py), s in zip(self.get_transform().transform(self._xy), self._texts):
-            if s and np.isfinite(px) and np.isfinite(py):
-                if not _TEXT_LAYOUT:
-                    t = Text(px, py, s, fontproperties=self._prop, horizontalalignment=self._ha,
-                             verticalalignment=self._va, transform=Affine2D())
-                    t.set_figure(self.figure)
-                    boxes.append(t.get_window_extent(renderer))
-                    continue
-                x0, y0, w, h = self._layout(s, renderer)[1]
-                boxes.append(Bbox.from_bounds(px + x0, py + y0, w, h))
-        return Bbox.union(boxes) if boxes else Bbox.null()
-
-
-_TEXT_LAYOUT = hasattr(Text, "_get_layout") and hasattr(Text, "_preprocess_math")
-
-
-def add_labels(ax, fontsize=None, color=None, **kwargs) -> Labels:
-    """An empty :class:`Labels` on ``ax`` (fill it with ``set_labels``)."""
-    labels = Labels(fontsize=fontsize, color=color, **kwargs)
-    ax.add_artist(labels)
-    return labels
-
-
 class Cells:
     """One block of cells on ``ax``; call :meth:`show` to (re)draw it with new data.
 
     Attributes: ``mesh`` (QuadMesh, one quadrilateral per cell: the face colours, see
-    :meth:`colors`), ``edges`` (LineCollection), ``text`` (:class:`Labels`, one per cell,
-    row-major), ``shape``, ``origin``, ``values`` (the array last shown), ``shown`` (False
-    once hidden; a snapshot hides the artists of a block it pastes, not the block).
+    :meth:`colors`), ``edges`` (LineCollection), ``texts`` (``Text`` artists, row-major: the
+    first ``rows * cols`` show the cells' numbers, any others are kept hidden for a larger
+    grid), ``shape``, ``origin``, ``values`` (the array last shown), ``shown`` (False once hidden).
 
     The colours are a ``QuadMesh`` without antialiasing: the pixels of an ``imshow`` with
     nearest interpolation, drawn about ten times faster (no resampling).
@@ -259,7 +111,8 @@ class Cells:
         self._mesh_for((1, 1))
         self.edges = LineCollection([], colors=edge_color or style.EDGE, linewidths=linewidth, zorder=zorder + 0.1)
         ax.add_collection(self.edges)
-        self.text = add_labels(ax, fontsize=self.fontsize, color=self.text_color, zorder=3)
+        self.texts = []
+        self.labelled = False
         self.shape = (0, 0)
         self.origin = (0.0, 0.0)
         self.values = None
@@ -311,35 +164,38 @@ class Cells:
             text = None
         else:
             text = np.asarray(labels, dtype=object).reshape(rows, cols)
-        if text is not None:
-            cx, cy = np.meshgrid(x0 + np.arange(cols) + 0.5, y0 + np.arange(rows) + 0.5)
-            self.text.set_labels(np.column_stack([cx.ravel(), cy.ravel()]),
-                                 [str(text[r][c]) for r in range(rows) for c in range(cols)])
-        else:
-            self.text.set_labels([], [])
+        self.labelled = text is not None
+        strings = [] if text is None else [str(text[r][c]) for r in range(rows) for c in range(cols)]
+        while len(self.texts) < len(strings):
+            self.texts.append(self.ax.text(0, 0, "", ha="center", va="center", fontsize=self.fontsize,
+                                           color=self.text_color, zorder=3, in_layout=False))
+        for i, t in enumerate(self.texts):
+            if i < len(strings):
+                r, c = divmod(i, cols)
+                t.set_position((x0 + c + 0.5, y0 + r + 0.5))
+                t.set_text(strings[i])
+            else:
+                t.set_text("")
         mesh.set_visible(visible)
         self.edges.set_visible(visible)
-        self.text.set_visible(visible)
+        for t in self.texts:
+            t.set_visible(visible)
         self.shown = bool(visible)
         return self
-
-    def artists(self) -> list:
-        """Every artist of the block (the mesh, the edges, the labels): the ``live`` list
-        of :func:`~convlab.viz._widgets.snapshot_axes` for a block a control redraws."""
-        return [self.mesh, self.edges, self.text]
 
     def hide(self):
         self.shown = False
         self.mesh.set_visible(False)
         self.edges.set_visible(False)
-        self.text.set_visible(False)
+        for t in self.texts:
+            t.set_visible(False)
 
     def labels(self):
-        """The texts shown, as a list of rows of strings (what a reader sees, also when the block is
-        pasted as part of a snapshot; [] when the block has none or is hidden)."""
+        """The texts shown, as a list of rows of strings (what a reader sees; [] when the block has none
+        or is hidden)."""
         rows, cols = self.shape
-        texts = self.text.get_texts()
-        if len(texts) != rows * cols or not self.shown:
+        texts = [t.get_text() for t in self.texts[:rows * cols]]
+        if not self.shown or not self.labelled:
             return []
         return [texts[r * cols:(r + 1) * cols] for r in range(rows)]
 
@@ -395,19 +251,3 @@ def text_unit(ax, width, height, lines=3.3):
     px = style.FONT_SIZE * fig.dpi / 72 * 1.5
     scale = min(w_px / max(width, 1e-9), max(h_px - lines * px, 0.3 * h_px) / max(height, 1e-9))
     return px / scale
-
-
-def freeze_layout(fig):
-    """Run the constrained layout once, then keep those axes positions (redraws skip the solver).
-
-    Texts placed in data units are left out of the layout, so long labels do not shrink their axes.
-    Does nothing once the layout is frozen (explorers call it before every snapshot).
-    """
-    if fig.get_layout_engine() is None:
-        return
-    for ax in fig.axes:
-        for t in ax.texts:
-            t.set_in_layout(False)
-    fig.canvas.draw()
-    # None, not "none": "none" leaves a placeholder engine that makes savefig draw twice
-    fig.set_layout_engine(None)

@@ -49,10 +49,6 @@ def snapshot(module) -> dict:
             "weight": shape_of(module.weight), "bias": shape_of(module.bias), "repr": repr(module)}
 
 
-def _kind_args(kind, out_channels, kernel_size):
-    return getattr(nn, kind)(out_channels, kernel_size)
-
-
 def _input_shape(kind, in_channels, batch=2, size=6):
     nd = int(kind[-2])
     return (batch, in_channels) + (size,) * nd

@@ -10,14 +10,11 @@ from __future__ import annotations
 import numpy as np
 
 from .. import nn, shapes
-from . import style
 from ._view import ExplorerBox, Geometry, View, esm, int_slider, traitlets
-from .window import blank_axes
 
-__all__ = ["draw_shape_formula", "update_shape_formula", "formula_shape", "ShapeView", "shape_explorer"]
+__all__ = ["formula_shape", "ShapeView", "shape_explorer"]
 
 AXES = {1: ("L",), 2: ("H", "W"), 3: ("D", "H", "W")}
-LINES = 4          # text lines per axis: name+formula, plugged-in steps, remainder note, spacer
 
 
 def _parts(derivation):
@@ -29,64 +26,6 @@ def _parts(derivation):
 def formula_shape(derivation) -> tuple:
     """The spatial output size(s) a derivation (or a list of per-axis derivations) gives."""
     return tuple(int(d.value) for d in _parts(derivation))
-
-
-def _remainder_text(d) -> str:
-    if d.remainder is None:
-        return ""
-    if d.remainder:
-        return f"remainder {d.numerator} mod {d.denominator} = {d.remainder}: " + d.note.split(": ", 1)[1]
-    return f"remainder {d.numerator} mod {d.denominator} = 0: nothing is dropped"
-
-
-def draw_shape_formula(ax, derivation, actual_shape, layer_name="layer") -> dict:
-    """Write each axis' formula, its numbers plugged in and the floor remainder, then both shapes.
-
-    ``derivation``: a :class:`convlab.shapes.Derivation` for one axis, or a list
-    (one per spatial axis). ``actual_shape``: the shape the layer returned; its
-    last axes must equal :func:`formula_shape`. The remainder note is boxed in
-    ``style.HIGHLIGHT`` when the floor drops cells. Returns ``{"formulas",
-    "steps", "remainders"}`` (lists of Text, one per axis), ``"shapes"`` (Text)
-    and ``"agree"`` (bool). :func:`update_shape_formula` rewrites them in place.
-    """
-    blank_axes(ax)
-    ax.set_xlim(0, 1)
-    ax.set_ylim(1, 0)
-    n = len(_parts(derivation))
-    step = 1.0 / (LINES * n + 2)
-    art = {"formulas": [], "steps": [], "remainders": []}
-    for a in range(n):
-        y0 = a * LINES * step
-        art["formulas"].append(ax.text(0.0, y0 + 0.5 * step, "", fontsize=style.FONT_SIZE, va="center",
-                                       color=style.TEXT))
-        art["steps"].append(ax.text(0.03, y0 + 1.5 * step, "", fontsize=style.FONT_SIZE, va="center",
-                                    family="monospace", color=style.TEXT))
-        art["remainders"].append(ax.text(0.03, y0 + 2.5 * step, "", fontsize=style.FONT_SIZE, va="center",
-                                         color=style.TEXT, bbox=dict(facecolor=style.HIGHLIGHT, edgecolor="none",
-                                                                     boxstyle="round,pad=0.25")))
-    art["shapes"] = ax.text(0.0, (LINES * n + 0.8) * step, "", fontsize=style.FONT_SIZE + 1, va="center",
-                            fontweight="bold")
-    art["agree"] = update_shape_formula(art, derivation, actual_shape, layer_name)
-    return art
-
-
-def update_shape_formula(art, derivation, actual_shape, layer_name="layer") -> bool:
-    """Rewrite the texts of :func:`draw_shape_formula` (same number of axes); returns whether the shapes agree."""
-    parts = _parts(derivation)
-    for d, f, s, r in zip(parts, art["formulas"], art["steps"], art["remainders"]):
-        f.set_text(d.formula)
-        s.set_text(d.text)
-        note = _remainder_text(d)
-        r.set_text(note)
-        r.set_visible(bool(note))
-        r.get_bbox_patch().set_facecolor(style.HIGHLIGHT if d.remainder else style.PAD_ZERO)
-    expected = formula_shape(parts)
-    actual = tuple(actual_shape)
-    agree = actual[-len(expected):] == expected
-    verdict = "✓ they agree" if agree else "✗ they differ"
-    art["shapes"].set_text(f"formula: {expected}     {layer_name}(x).shape = {actual}     {verdict}")
-    art["shapes"].set_color(style.ACTIVE if agree else style.WINDOW)
-    return agree
 
 
 def _derive(kind, sizes, kernel_size, stride, padding, dilation, output_padding):

@@ -15,15 +15,8 @@ GROUP_COLORS = ("#0072b2", "#e69f00", "#009e73", "#cc79a7", "#56b4e9", "#b85000"
 EDGE = "#555555"
 TEXT = "#222222"
 
-CELL = 0.45                # inches per grid cell in figures sized by their grids
-FONT_SIZE = 9
+FONT_SIZE = 9              # the static matplotlib figures (transpose.draw_*)
 TITLE_SIZE = 10
-DPI = 80                   # PNG resolution of widget frames (keeps redraws fast)
-
-
-def group_color(g: int) -> str:
-    """Colour of group ``g`` (cycles after 8 groups)."""
-    return GROUP_COLORS[g % len(GROUP_COLORS)]
 
 
 def relative_luminance(color: str) -> float:
@@ -49,16 +42,12 @@ def text_on(fill: str) -> str:
 
 
 # --- sliding window, shapes, channels, 1d/3d views (window.py, shape_panel.py, channels.py, signal1d.py, slices3d.py)
-SMALL_FONT_SIZE = 5.5      # the "←(r,c)" source labels of copied padding cells
-COPY_LABEL = "#8a5a00"     # colour of those source labels
+COPY_LABEL = "#8a5a00"     # the "←(r,c)" source labels of copied padding cells
 GAP_EDGE = "#bbbbbb"       # dotted edge of a dilation gap
 TAP_EDGE = "#e06c1f"       # outline of the input cells under the kernel's taps
-TAP_INSET = 0.1            # that outline sits this far (in cells) inside the cell
 ACTIVE_TEXT = "#ffffff"    # value text on the active output cell
 HIGHLIGHT = "#ffe066"      # highlighted term of a formula (the floor remainder, the active channel)
 MUTED = "#bbbbbb"          # faded lines / cells not in play
-INPUT_LINE = "#3d85c6"     # input samples drawn as stems (INPUT is a fill colour, too pale for lines)
-OUTPUT_LINE = "#6aa84f"    # output samples drawn as stems
 
 # --- transposed conv, Unfold/Fold, init, Lazy, quiz (transpose.py, unfold.py, init.py, lazy.py, predict.py)
 INSERTED_ZERO = "#e7ed9f"  # zeros inserted between input cells (zero-insertion view of ConvTranspose)

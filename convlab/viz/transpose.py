@@ -322,10 +322,6 @@ class _Blocks:
         self.headings[name].set_text(heading)
         return cells.bounds()
 
-    def artists(self, names) -> list:
-        """The artists of blocks ``names`` (cells and headings)."""
-        return [a for n in names for a in (*self.cells[n].artists(), self.headings[n])]
-
 
 def _labels_ok(a, limit=64):
     return np.asarray(a).size <= limit
@@ -406,8 +402,6 @@ def draw_scatter(ax, x, weight, index, stride=1, padding=0, output_padding=0, di
         boxes = blocks.layout(entries, vertical, "1  scatter-add: each input cell stamps x[i]·weight",
                               note, min_width, min_height)
         artists["layout"] = layout
-    # what an index move redraws (the rest can be a snapshot: see _transpose_update)
-    artists["live"] = [*blocks.artists(["stamp", "sum"]), blocks.note, artists["current"], artists["stamp_box"]]
     bx = boxes[0]
     r, c = (0, index[0]) if nd == 1 else index[:2]
     move_outline(artists["current"], bx[0] + c, bx[1] + r)

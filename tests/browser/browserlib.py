@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import os
-import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
@@ -15,47 +14,6 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic"
 NO_NOTEBOOKS = "no notebooks/*.ipynb yet: nothing to open in a browser"
 
 # --- JavaScript run in the pages -------------------------------------------------------------------
-
-# The explorers of a page: the outermost widget boxes holding a slider and a picture. An explorer is
-# "static" (convlab.viz._widgets.static_explorer: a slider jslinked to a Stack of pre-rendered frames,
-# which moves with no kernel) when the widget state stored in the page puts a StackModel under the
-# view it was rendered from (html-manager renders each view into a .widget-subarea just before its
-# <script type="application/vnd.jupyter.widget-view+json">).
-JS_EXPLORERS = """(root) => {
-  const scope = root || document;
-  const stateTag = document.querySelector('script[type="application/vnd.jupyter.widget-state+json"]');
-  const state = stateTag ? JSON.parse(stateTag.textContent).state : {};
-  const hasStack = (id, seen) => {
-    if (!id || seen.has(id) || !state[id]) return false;
-    seen.add(id);
-    const m = state[id];
-    if (m.model_name === 'StackModel') return true;
-    return (m.state.children || []).some(c => hasStack(String(c).replace('IPY_MODEL_', ''), seen));
-  };
-  document.querySelectorAll('script[type="application/vnd.jupyter.widget-view+json"]').forEach(tag => {
-    const sub = tag.previousElementSibling;
-    if (sub && hasStack(JSON.parse(tag.textContent).model_id, new Set())) sub.dataset.convlabStatic = '1';
-  });
-  const boxes = Array.from(scope.querySelectorAll('.widget-vbox'))
-    .filter(b => b.querySelector('.widget-slider .noUi-handle') && b.querySelector('img'))
-    .filter(b => !b.parentElement.closest('.widget-vbox'));
-  return boxes.map((b, i) => { b.dataset.convlabExplorer = String(i); return {
-      index: i, static: !!b.closest('[data-convlab-static="1"]'),
-      sliders: b.querySelectorAll('.widget-slider').length}; });
-}"""
-
-# SHA-256 of the bytes of every visible picture in an explorer (what the reader sees).
-JS_DIGEST = """async (box) => {
-  const imgs = Array.from(box.querySelectorAll('img')).filter(im => im.offsetParent !== null && im.src);
-  const out = [];
-  for (const im of imgs) {
-    const buf = await (await fetch(im.src)).arrayBuffer();
-    const h = await crypto.subtle.digest('SHA-256', buf);
-    out.push(Array.from(new Uint8Array(h)).map(x => x.toString(16).padStart(2, '0')).join(''));
-  }
-  return out.join(',');
-}"""
-
 
 def have_playwright() -> str | None:
     try:
@@ -111,40 +69,6 @@ class PageLog:
                 f"console errors {self.console[:3]}")
 
 
-def explorers(page, root=None) -> list[dict]:
-    return page.evaluate(JS_EXPLORERS, root)
-
-
-def explorer_box(page, index: int):
-    return page.locator(f'[data-convlab-explorer="{index}"]')
-
-
-def digest(box) -> str:
-    return box.evaluate(JS_DIGEST)
-
-
-def nudge_slider(box) -> str:
-    """Move the explorer's first slider one step with the keyboard (right, or left at the end); returns the key."""
-    handle = box.locator(".widget-slider .noUi-handle").first
-    handle.focus()
-    now, top = handle.get_attribute("aria-valuenow"), handle.get_attribute("aria-valuemax")
-    key = "ArrowLeft" if now is not None and top is not None and float(now) >= float(top) else "ArrowRight"
-    handle.press(key)
-    return key
-
-
-def wait_for_new_picture(page, box, before: str, timeout_s: float = 20.0) -> str:
-    """Poll the explorer's visible pictures until their bytes differ from ``before``; returns the new digest."""
-    deadline = time.monotonic() + timeout_s
-    after = before
-    while time.monotonic() < deadline:
-        after = digest(box)
-        if after and after != before:
-            return after
-        page.wait_for_timeout(200)
-    return after
-
-
 # --- explorers drawn in the browser (convlab.viz._view: anywidget views under jslinked controls) --------
 
 # Mark every view's explorer box (the outermost widget box holding the view) and list its controls.
@@ -171,6 +95,34 @@ JS_READ_VIEW = """(i) => { const r = document.querySelector('[data-convlab-index
 
 def views(page) -> list[dict]:
     return page.evaluate(JS_VIEWS)
+
+
+# Every slider of a page belongs to an explorer drawn in the browser: some widget box around it holds a
+# convlab view. A slider with none is an explorer that only moves with a kernel (its picture drawn by
+# Python), dead in the book and the decks. One entry per outermost box holding such sliders: its labels.
+JS_KERNEL_ONLY = """() => {
+  const VIEW = '.convlab-view:not([data-convlab-view="PredictView"])';
+  const stray = new Map();
+  document.querySelectorAll('.widget-slider').forEach(s => {
+    let box = s.closest('.widget-vbox, .widget-hbox'), outer = box, drawn = false;
+    while (box) {
+      drawn = drawn || !!box.querySelector(VIEW);
+      outer = box;
+      box = box.parentElement && box.parentElement.closest('.widget-vbox, .widget-hbox');
+    }
+    if (drawn) return;
+    const labels = stray.get(outer || s) || [];
+    labels.push((s.querySelector('label') || {}).textContent || '?');
+    stray.set(outer || s, labels);
+  });
+  return Array.from(stray.values()).map(l => l.map(t => t.trim()).join(', '));
+}"""
+
+
+def kernel_only_explorers(page) -> list[str]:
+    """The explorers of the page that are not drawn in the browser (the labels of their sliders); [] when
+    every slider moves a convlab view."""
+    return page.evaluate(JS_KERNEL_ONLY)
 
 
 def read_view(page, index) -> dict:

@@ -1,9 +1,10 @@
 """Each notebook's reveal.js deck, served from 127.0.0.1 with every other address blocked: it loads
 only from the site, logs no error, the arrow key moves to the next slide, and every control of every
-explorer drawn in the browser changes the picture (numbers equal to the Python view's)."""
+explorer is drawn in the browser and each of its controls changes the picture (numbers equal to the Python
+view's)."""
 from __future__ import annotations
 
-from browserlib import exercise_explorer, exercise_quizzes, explorer_report, explorers, quiz_report, views
+from browserlib import exercise_explorer, exercise_quizzes, explorer_report, kernel_only_explorers, quiz_report, views
 
 READY = "() => !!(window.Reveal && window.Reveal.isReady && window.Reveal.isReady())"
 
@@ -24,13 +25,15 @@ def test_deck_advances_offline(notebook, site, site_url, new_page, screenshots):
     after = page.evaluate("() => Reveal.getIndices()")
     assert (after["h"], after["v"]) != (before["h"], before["v"])
     # the slide holding the first explorer, for the record
-    if explorers(page):
-        page.evaluate("""() => { const b = document.querySelector('[data-convlab-explorer="0"]');
+    drawn = views(page)
+    if drawn:
+        page.evaluate("""() => { const b = document.querySelector('[data-convlab-box="0"]');
                                   const s = b.closest('section'); const i = Reveal.getIndices(s); Reveal.slide(i.h, i.v); }""")
         page.wait_for_timeout(800)
     page.screenshot(path=str(screenshots / f"{notebook.stem}.slides.png"))
     page.wait_for_load_state("networkidle")
-    results = [exercise_explorer(page, v["index"], reveal=True) for v in views(page)]
+    assert not kernel_only_explorers(page), f"{rel}: an explorer that only moves with a kernel"
+    results = [exercise_explorer(page, v["index"], reveal=True) for v in drawn]
     print("\n" + explorer_report(rel, results) + "; " + log.summary())
     for r in results:
         assert r["live"] == r["controls"] and r["controls"], f"{rel}: {r['view']}: dead controls {r['dead']}"
