@@ -592,3 +592,35 @@ def test_channel_multiplier_boundary_matches_reference(rng, threads, dtype, nd, 
         assert _plan_kind(m) == expect
     finally:
         convlab.set_num_threads(before)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_module_plan_follows_set_num_threads(rng, monkeypatch, dtype):
+    """A module's cached plan is keyed on the kernel thread count, as the functional cache is: after
+    ``set_num_threads`` the next call plans again and runs on the new count (it once kept the count the
+    first call was planned with)."""
+    from convlab import _kernels
+    monkeypatch.setattr(conv_ops, "PARALLEL_MIN_MACS", 0)
+    monkeypatch.setattr(conv_ops, "DIRECT_MAX_MACS", 0)
+    seen = []
+    real = _kernels.conv_gemm
+
+    class Spy:                                       # records the thread count each conv_gemm call gets
+        def __getitem__(self, spec):
+            def kern(*args):
+                seen.append(args[-2])
+                return real[spec](*args)
+            return kern
+    monkeypatch.setattr(_kernels, "conv_gemm", Spy())
+    m = nn.Conv2d(4, 8, 3, padding=1, dtype=dtype)
+    x = rng.standard_normal((4, 4, 9, 10)).astype(dtype)
+    want = ref.conv_nd(x.astype(np.float64), m.weight.astype(np.float64), m.bias, 1, 1, 1, 1)
+    before = convlab.get_num_threads()
+    try:
+        for threads in (1, 2, 1):
+            convlab.set_num_threads(threads)
+            for _ in range(2):                       # the second call is a cache hit
+                assert_close(m(x), want, dtype, reduction=m.weight[0].size)
+            assert seen[-2:] == [threads, threads], seen
+    finally:
+        convlab.set_num_threads(before)
