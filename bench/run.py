@@ -532,7 +532,8 @@ def main(argv=None):
     print(f"# machine: {platform.machine()}, python {platform.python_version()}, numpy {np.__version__}, "
           f"torch {torch.__version__}, convlab {convlab.__version__}")
     print(f"# cpu: {cpu_description()}")
-    print(f"# convlab kernels: SIMD clone {_kernels.simd_path()}, GEMMs through {blas_backend()}")
+    print(f"# convlab kernels: SIMD level {_kernels.simd_path()} (this CPU runs: {', '.join(_kernels.simd_levels())};"
+          f" CONVLAB_SIMD forces one), GEMMs through {blas_backend()}")
     rates = {}
     for t in threads:
         with threadpool_limits(limits=t):

@@ -25,8 +25,10 @@
 * ``conv_direct``: plain loops for tiny problems, where a GEMM would be mostly
   overhead. The innermost loop runs along contiguous memory.
 
-The hot inner loops live in ``_simd.h``, compiled for the baseline and for
-x86-64-v3 (AVX2 + FMA), picked at load time; ``simd_path()`` says which.
+The hot inner loops live in ``_simd_loops.h``, compiled for the baseline, for
+x86-64-v3 (AVX2 + FMA) and for x86-64-v4 (AVX-512); ``_simd.h`` picks the best
+level the CPU runs at import (``CONVLAB_SIMD=baseline|x86-64-v3|x86-64-v4``
+or ``set_simd_level`` force another); ``simd_path()`` says which runs.
 
 All kernels work on 3-d volumes; 1-d and 2-d callers pass unit dimensions
 (``(N, C, 1, 1, L)``, ``(N, C, 1, H, W)``). Padding modes (zeros, reflect,
@@ -117,7 +119,16 @@ cdef Geom _geom(tuple size, tuple kernel, tuple stride, tuple padding, tuple dil
 
 
 cdef extern from "_simd.h" nogil:
-    # dst[e] += a * src[e * step]; AVX2/FMA and baseline clones picked at load time
+    # the dispatch table's levels (0 baseline, 1 x86-64-v3, 2 x86-64-v4): how many this build has, their
+    # names, whether this CPU runs one, the active one, make one active (0 if the CPU cannot), the best
+    int cl_simd_count() noexcept
+    const char* cl_simd_name(int level) noexcept
+    int cl_simd_supported(int level) noexcept
+    int cl_simd_get() noexcept
+    int cl_simd_set(int level) noexcept
+    int cl_simd_init() noexcept
+    # the loops below go through the active level's table
+    # dst[e] += a * src[e * step]
     void cl_axpy_f(float* dst, float a, const float* src, Py_ssize_t n, Py_ssize_t step) noexcept
     void cl_axpy_d(double* dst, double a, const double* src, Py_ssize_t n, Py_ssize_t step) noexcept
     void cl_axpy3_f(float* dst, float w0, float w1, float w2, const float* src, Py_ssize_t dw, Py_ssize_t n) noexcept
@@ -191,13 +202,60 @@ cdef inline void _add(floating* dst, const floating* src, Py_ssize_t n, Py_ssize
             dst[e * step] += src[e]
 
 
-def simd_path():
-    """Which clone of the SIMD loops the loader picked: ``"x86-64-v3"`` (AVX2 + FMA) or ``"baseline"``.
+SIMD_LEVELS = ("baseline", "x86-64-v3", "x86-64-v4")     # the dispatch levels, in order (see _simd.h)
 
-    Found by running a probe from the same clone set whose result differs only with a fused multiply-add.
-    """
+
+def simd_levels():
+    """The SIMD levels this CPU can run in this build, lowest first: ``("baseline", "x86-64-v3")`` on an
+    AVX2 + FMA CPU, ``+ ("x86-64-v4",)`` with AVX-512, ``("baseline",)`` on other CPUs or compilers."""
+    return tuple(cl_simd_name(i).decode() for i in range(cl_simd_count()) if cl_simd_supported(i))
+
+
+def simd_path():
+    """The active SIMD level of the inner loops: ``"baseline"``, ``"x86-64-v3"`` or ``"x86-64-v4"``
+    (the best in ``simd_levels()`` unless ``CONVLAB_SIMD`` or ``set_simd_level`` chose another)."""
+    return cl_simd_name(cl_simd_get()).decode()
+
+
+def set_simd_level(name):
+    """Run the inner loops at SIMD level ``name`` (one of ``simd_levels()``; ``"best"`` for the best);
+    returns the level that was active. A level this CPU cannot run is a ``ValueError``, never an illegal
+    instruction. Meant for tests and benchmarks: set it while no kernel is running."""
+    before = simd_path()
+    levels = simd_levels()
+    if name == "best":
+        name = levels[len(levels) - 1]      # (no negative indices: wraparound is off)
+    if name not in SIMD_LEVELS[:cl_simd_count()] or name not in levels:
+        why = "this CPU cannot run it" if name in SIMD_LEVELS[:cl_simd_count()] else \
+            "this build has no such level" if name in SIMD_LEVELS else "unknown level"
+        raise ValueError(f"SIMD level {name!r}: {why}; this CPU runs {', '.join(levels)} "
+                         f"(levels: {', '.join(SIMD_LEVELS)})")
+    cl_simd_set(SIMD_LEVELS.index(name))
+    return before
+
+
+def simd_fma_probe():
+    """``a * b + c`` with a = b = 1 + 2**-30, c = -(1 + 2**-29), computed by the active level's code: 2**-60
+    if it was compiled with fused multiply-adds (x86-64-v3, v4), 0.0 if not (the baseline)."""
     cdef double a = 1.0 + 2.0 ** -30
-    return "x86-64-v3" if cl_fma_probe(a, a, -(1.0 + 2.0 ** -29)) != 0 else "baseline"
+    return cl_fma_probe(a, a, -(1.0 + 2.0 ** -29))
+
+
+def _init_simd():
+    """Pick the best level at import, or the one the ``CONVLAB_SIMD`` environment variable names (a level
+    the CPU cannot run, or an unknown name, warns and keeps the best)."""
+    import os
+    import warnings
+    cl_simd_init()
+    wanted = os.environ.get("CONVLAB_SIMD", "").strip()
+    if wanted:
+        try:
+            set_simd_level(wanted)
+        except ValueError as e:
+            warnings.warn(f"CONVLAB_SIMD={wanted}: {e}; using {simd_path()}", RuntimeWarning, stacklevel=2)
+
+
+_init_simd()
 
 
 cdef inline void _axpy(floating* dst, floating a, const floating* src, Py_ssize_t n, Py_ssize_t step) noexcept nogil:

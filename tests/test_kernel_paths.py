@@ -1,5 +1,9 @@
 """Every kernel path (direct loop, fused im2col+GEMM, 1x1 matmul, transposed GEMM+col2im), forced in turn,
-against the reference loops: the size thresholds that pick a path must never change a result."""
+against the reference loops: the size thresholds that pick a path must never change a result.
+
+Every test here runs once per SIMD level this CPU can run (``_kernels.simd_levels()``; the ``simd_level``
+fixture), so the baseline, x86-64-v3 and x86-64-v4 copies of the inner loops are each checked against the
+reference; a level the CPU lacks is reported by ``test_every_simd_level_of_the_build_is_tested``."""
 import math
 
 import numpy as np
@@ -7,6 +11,7 @@ import pytest
 
 import convlab
 import convlab.nn as nn
+from convlab import _kernels
 from convlab import reference as ref
 from convlab.ops import conv as conv_ops
 from helpers import assert_close, run_in_threads, torch
@@ -28,6 +33,16 @@ PATHS = {
                       WINOGRAD4_MIN_PLANE=1, WINOGRAD4_FLOAT32=True, WINOGRAD_TASK_BYTES=1,
                       WINOGRAD_MIN_TASK_TILES=0),
 }
+
+
+@pytest.fixture(autouse=True, params=_kernels.simd_levels())
+def simd_level(request):
+    """Every test of this file at every SIMD level this CPU runs (the active one is restored after)."""
+    before = _kernels.set_simd_level(request.param)
+    try:
+        yield request.param
+    finally:
+        _kernels.set_simd_level(before)
 
 
 @pytest.fixture(params=list(PATHS))
@@ -163,25 +178,101 @@ def test_depthwise_channels_last_with_many_channels(rng, monkeypatch):
         assert_close(m(x), want, np.float32, reduction=9)
 
 
-def test_simd_clones_are_dispatched_on_cpu_features():
-    """On an AVX2+FMA CPU (any vendor), the loader must pick the x86-64-v3 clones of the inner loops.
-
-    (They were once cloned for "arch=haswell", which GCC dispatches on the CPU *model*: AMD and newer
-    Intel cores silently ran the baseline SSE2 code.)"""
+def _cpu_flags():
     import platform
     import re
-    import subprocess
-    from convlab import _kernels
     if platform.system() != "Linux" or platform.machine() != "x86_64":
-        pytest.skip("function multiversioning is only used on x86-64 Linux")
-    flags = set(re.search(r"^flags\s*:(.*)$", open("/proc/cpuinfo").read(), re.M).group(1).split())
+        return None
+    text = open("/proc/cpuinfo").read()
+    model = re.search(r"^model name\s*:(.*)$", text, re.M)
+    flags = set(re.search(r"^flags\s*:(.*)$", text, re.M).group(1).split())
+    return (model.group(1).strip() if model else "?"), flags
+
+
+def _built_with_levels():
+    """True if this build has the three x86-64 levels (GCC >= 12 on x86-64)."""
+    import subprocess
     try:
         gcc = int(subprocess.run(["gcc", "-dumpversion"], capture_output=True, text=True).stdout.split(".")[0])
     except (OSError, ValueError):
-        pytest.skip("no gcc to tell whether the extension was built with clones")
-    if not {"avx2", "fma"} <= flags or gcc < 12:
-        pytest.skip(f"needs an AVX2+FMA CPU and GCC >= 12 (gcc {gcc})")
-    assert _kernels.simd_path() == "x86-64-v3"
+        return False
+    return gcc >= 12
+
+
+V4_FLAGS = {"avx512f", "avx512bw", "avx512dq", "avx512vl"}
+
+
+@pytest.mark.parametrize("level,flags", [("x86-64-v3", {"avx2", "fma", "bmi2", "movbe"}), ("x86-64-v4", V4_FLAGS)])
+def test_every_simd_level_of_the_build_is_tested(level, flags):
+    """The levels the CPU's flags allow are exactly the levels ``simd_levels()`` offers (so the tests above run
+    each of them); the best is active by default. A level this CPU lacks is skipped, naming the CPU."""
+    cpu = _cpu_flags()
+    if cpu is None or not _built_with_levels():
+        pytest.skip("the x86-64 levels exist only in GCC >= 12 builds on x86-64 (Linux to read the CPU's flags)")
+    model, have = cpu
+    assert "baseline" in _kernels.simd_levels()
+    if not flags <= have:
+        assert level not in _kernels.simd_levels()
+        pytest.skip(f"{level} not tested: this CPU ({model}) lacks {', '.join(sorted(flags - have))}; "
+                    f"it runs {', '.join(_kernels.simd_levels())}")
+    assert level in _kernels.simd_levels()
+
+
+def test_simd_path_follows_the_setter_and_each_level_runs_its_own_code():
+    """``set_simd_level`` moves ``simd_path()``; the FMA probe proves each level's code was compiled for that
+    level (a fused multiply-add keeps 2**-60, two roundings lose it). The default is the best level.
+    (The loops were once cloned for "arch=haswell", dispatched on the CPU *model*: AMD and newer Intel cores
+    silently ran the baseline; so the default is checked against the CPU's flags.)"""
+    levels = _kernels.simd_levels()
+    assert levels[0] == "baseline" and list(levels) == [v for v in _kernels.SIMD_LEVELS if v in levels]
+    before = _kernels.simd_path()
+    try:
+        for level in levels:
+            _kernels.set_simd_level(level)
+            assert _kernels.simd_path() == level
+            assert _kernels.simd_fma_probe() == (0.0 if level == "baseline" else 2.0 ** -60)
+        assert _kernels.set_simd_level("best") == levels[-1] and _kernels.simd_path() == levels[-1]
+    finally:
+        _kernels.set_simd_level(before)
+    cpu = _cpu_flags()
+    if cpu is not None and _built_with_levels() and {"avx2", "fma"} <= cpu[1]:
+        assert "x86-64-v3" in levels
+
+
+def test_set_simd_level_refuses_levels_the_cpu_cannot_run():
+    """An unknown name or a level this CPU lacks is a ValueError naming the CPU's levels; nothing changes."""
+    before = _kernels.simd_path()
+    levels = ", ".join(_kernels.simd_levels())
+    with pytest.raises(ValueError, match=f"unknown level; this CPU runs {levels}"):
+        _kernels.set_simd_level("avx9000")
+    for level in _kernels.SIMD_LEVELS:
+        if level not in _kernels.simd_levels():
+            with pytest.raises(ValueError, match=f"{level}.*this CPU runs {levels}"):
+                _kernels.set_simd_level(level)
+    assert _kernels.simd_path() == before
+
+
+@pytest.mark.parametrize("value", ["baseline", "x86-64-v3", "x86-64-v4", "best", "sse9", ""])
+def test_convlab_simd_environment_variable(value):
+    """``CONVLAB_SIMD`` picks the level at import; a level the CPU lacks or an unknown name warns (naming the
+    CPU's levels) and keeps the best; a convolution runs either way (never an illegal instruction)."""
+    import os
+    import subprocess
+    import sys
+    code = ("import warnings, numpy as np; warnings.simplefilter('always')\n"
+            "import convlab, convlab.nn as nn; from convlab import _kernels\n"
+            "m = nn.Conv2d(16, 16, 3, padding=1, groups=16); m(np.ones((1, 16, 9, 9), np.float32))\n"
+            "print(_kernels.simd_path())")
+    env = dict(os.environ, CONVLAB_SIMD=value)
+    r = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    levels = _kernels.simd_levels()
+    ok = value in levels or value in ("best", "")
+    assert r.stdout.split() == [value if value in levels else levels[-1]]
+    if ok:
+        assert "CONVLAB_SIMD" not in r.stderr
+    else:
+        assert f"CONVLAB_SIMD={value}" in r.stderr and f"this CPU runs {', '.join(levels)}" in r.stderr
 
 
 def test_gemm_path_leaves_blas_threads_as_they_were():
