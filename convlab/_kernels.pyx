@@ -1001,43 +1001,85 @@ cdef inline void _transpose(floating* dst, Py_ssize_t ldd, const floating* src, 
         cl_transpose_d(dst, ldd, src, lds, rows, cols)
 
 
+def depthwise_cl_workspace(tuple shape, tuple kernel, tuple stride, tuple dilation, tuple blocks):
+    """Cells per channel of conv_depthwise_cl's per-thread workspace: the input plane and its padded
+    extent (channels-last) and the output plane."""
+    cdef Py_ssize_t padded = 1, plane = 1, length = 1, a
+    for a in range(3):
+        padded *= (blocks[a] - 1) * stride[a] + (kernel[a] - 1) * dilation[a] + 1
+        plane *= shape[a]
+        length *= blocks[a]
+    return padded + plane + length
+
+
 cdef void _dw_cl_block(const floating* x, const floating* wt, const floating* bias, floating* out,
                        Py_ssize_t C, Py_ssize_t c0, Py_ssize_t nc, floating* ws, const Geom* g) noexcept nogil:
-    """Channels [c0, c0 + nc) of one sample: transpose to channels-last, one vector dot product per
-    output position (channels as lanes), transpose back.
+    """Channels [c0, c0 + nc) of one sample: transpose to channels-last, pad (every mode) into the
+    extent the taps read, then one vector dot product per output position (channels as lanes), and
+    transpose back. Every tap of every position is then base + a fixed offset, borders included.
 
     x : (C, D, H, W) of the sample; wt : (K, C); out : (C, L) of the sample; bias : (C,) or NULL.
-    ws : (D*H*W + L + 1) * nc elements: the input block (position, channel), the output block, a zero row.
+    ws : depthwise_cl_workspace(...) * nc elements: the input plane, the padded extent (Dp, Hp, Wp),
+    the output block, each (position, channel).
     """
     cdef Py_ssize_t K = g.kd * g.kh * g.kw, plane = g.D * g.H * g.W, L = g.bd * g.bh * g.bw
-    cdef Py_ssize_t c, a, b, e, k, ti, tj, tl, zs, ys, xs, pos
+    cdef Py_ssize_t Dp = (g.bd - 1) * g.sd + (g.kd - 1) * g.dd + 1
+    cdef Py_ssize_t Hp = (g.bh - 1) * g.sh + (g.kh - 1) * g.dh + 1
+    cdef Py_ssize_t Wp = (g.bw - 1) * g.sw + (g.kw - 1) * g.dw + 1
+    cdef Py_ssize_t c, a, b, e, k, ti, tj, tl, zs, ys, xs, pos, r3, r2, c_lo, c_hi, step_a, step_b, step_e
     cdef floating* xt = ws
-    cdef floating* ot = ws + plane * nc
-    cdef floating* zero = ot + L * nc
+    cdef floating* xp = ws + plane * nc
+    cdef floating* ot = xp + Dp * Hp * Wp * nc
+    cdef floating* row
+    cdef const floating* srow
+    cdef const floating* base
     cdef const floating* src[CL_MAX_TAPS]
+    cdef Py_ssize_t off[CL_MAX_TAPS]
     _transpose(xt, nc, x + c0 * plane, plane, nc, plane)
-    for c in range(nc):
-        zero[c] = 0
+    # the padded extent: real rows in one copy each, border cells by _src (zeros: w * 0, NaN for a
+    # non-finite w, as torch)
+    c_lo = g.pw if g.pw < Wp else Wp
+    c_hi = g.pw + g.W if g.pw + g.W < Wp else Wp
+    for r3 in range(Dp):
+        zs = _src(r3 - g.pd, g.D, g.mode)
+        for r2 in range(Hp):
+            ys = _src(r2 - g.ph, g.H, g.mode)
+            row = xp + (r3 * Hp + r2) * Wp * nc
+            if zs < 0 or ys < 0:
+                memset(row, 0, Wp * nc * sizeof(floating))
+                continue
+            srow = xt + (zs * g.H + ys) * g.W * nc
+            if c_hi > c_lo:
+                memcpy(row + c_lo * nc, srow + (c_lo - g.pw) * nc, (c_hi - c_lo) * nc * sizeof(floating))
+            for c in range(Wp):
+                if c_lo <= c < c_hi:
+                    continue
+                xs = _src(c - g.pw, g.W, g.mode)
+                if xs < 0:
+                    memset(row + c * nc, 0, nc * sizeof(floating))
+                else:
+                    memcpy(row + c * nc, srow + xs * nc, nc * sizeof(floating))
+    k = 0
+    for ti in range(g.kd):
+        for tj in range(g.kh):
+            for tl in range(g.kw):
+                off[k] = ((ti * g.dd * Hp + tj * g.dh) * Wp + tl * g.dw) * nc
+                k = k + 1
+    step_a = g.sd * Hp * Wp * nc
+    step_b = g.sh * Wp * nc
+    step_e = g.sw * nc
     pos = 0
     for a in range(g.bd):
         for b in range(g.bh):
+            base = xp + a * step_a + b * step_b
             for e in range(g.bw):
-                k = 0
-                for ti in range(g.kd):
-                    zs = _src(a * g.sd - g.pd + ti * g.dd, g.D, g.mode)
-                    for tj in range(g.kh):
-                        ys = _src(b * g.sh - g.ph + tj * g.dh, g.H, g.mode)
-                        for tl in range(g.kw):
-                            xs = _src(e * g.sw - g.pw + tl * g.dw, g.W, g.mode)
-                            if zs < 0 or ys < 0 or xs < 0:
-                                src[k] = zero       # a zero-padding cell: w * 0 (NaN for a non-finite w, as torch)
-                            else:
-                                src[k] = xt + ((zs * g.H + ys) * g.W + xs) * nc
-                            k = k + 1
+                for k in range(K):
+                    src[k] = base + off[k]
                 if floating is float:
                     cl_dwdot_f(ot + pos * nc, bias + c0 if bias != NULL else NULL, wt + c0, C, src, K, nc)
                 else:
                     cl_dwdot_d(ot + pos * nc, bias + c0 if bias != NULL else NULL, wt + c0, C, src, K, nc)
+                base = base + step_e
                 pos = pos + 1
     _transpose(out + c0 * L, L, ot, nc, L, nc)
 
@@ -1049,12 +1091,13 @@ def conv_depthwise_cl(const floating[:, :, :, :, ::1] x, const floating[:, ::1] 
 
     NumPy equivalent: ``out[n, c, o] = sum_t wt[t, c] * xpad[n, c, o*s + t*d]`` (+ bias[c]).
 
-    On a 7x7 plane a per-channel loop is all overhead; here a task moves a block of channels to
-    channels-last order (8x8 register transposes), computes each output position as one vector dot
-    product over the taps, and moves the result back.
+    On a 7x7 plane a per-channel loop is all overhead, and with a stride conv_depthwise's runs are
+    short and gathered; here a task moves a block of channels to channels-last order (8x8 register
+    transposes) and pads it, computes each output position as one vector dot product over the taps
+    (any stride and dilation: the taps are fixed offsets), and moves the result back.
 
     x : (N, C, D, H, W) unpadded; wt : (K, C), the weight transposed, K <= 64; out : (N, C, L).
-    workspace : (num_threads, (D*H*W + L + 1) * channels_per_task).
+    workspace : (num_threads, depthwise_cl_workspace(...) * channels_per_task).
     """
     cdef Geom g = _geom((x.shape[2], x.shape[3], x.shape[4]), kernel, stride, padding, dilation, blocks, mode)
     cdef Py_ssize_t N = x.shape[0], C = x.shape[1], cb = channels_per_task

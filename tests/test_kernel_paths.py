@@ -19,7 +19,7 @@ from helpers import assert_close, run_in_threads, torch
 PATHS = {
     # non-depthwise layers: direct loop / GEMM per tile / several samples per GEMM; depthwise layers:
     # padded-plane kernel ("direct", "gemm", ...) or channels-last kernel ("gemm-batched" forces it)
-    "direct": dict(DIRECT_MAX_MACS=10**12, PARALLEL_MIN_MACS=0, DEPTHWISE_CL_MAX_PLANE=0),
+    "direct": dict(DIRECT_MAX_MACS=10**12, PARALLEL_MIN_MACS=0, DEPTHWISE_CL_MAX_PLANE=0, DEPTHWISE_CL_STRIDED=False),
     "gemm": dict(DIRECT_MAX_MACS=0, PARALLEL_MIN_MACS=0, BATCH_COLUMNS=0),
     "gemm-batched": dict(DIRECT_MAX_MACS=0, PARALLEL_MIN_MACS=0, WORKSPACE_BYTES=10**9, BATCH_COLUMNS=10**9,
                          DEPTHWISE_CL_MAX_PLANE=10**9, DEPTHWISE_CL_MIN_CHANNELS=1),
@@ -147,6 +147,7 @@ def test_depthwise_kernels_match_reference(rng, monkeypatch, kernel_name, thread
                                            padding, dilation, multiplier, mode):
     """Both depthwise kernels (groups == in_channels), forced in turn, on every padding mode, against the loops."""
     monkeypatch.setattr(conv_ops, "DEPTHWISE_CL_MAX_PLANE", 10**9 if kernel_name == "channels-last" else 0)
+    monkeypatch.setattr(conv_ops, "DEPTHWISE_CL_STRIDED", kernel_name == "channels-last")
     monkeypatch.setattr(conv_ops, "DEPTHWISE_CL_MIN_CHANNELS", 1)
     monkeypatch.setattr(conv_ops, "PARALLEL_MIN_MACS", 0)
     before = convlab.get_num_threads()
@@ -713,5 +714,64 @@ def test_module_plan_follows_set_num_threads(rng, monkeypatch, dtype):
             for _ in range(2):                       # the second call is a cache hit
                 assert_close(m(x), want, dtype, reduction=m.weight[0].size)
             assert seen[-2:] == [threads, threads], seen
+    finally:
+        convlab.set_num_threads(before)
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("c,size,kernel,stride,padding,dilation,mode,kernel_name", [
+    (16, (11, 12), 5, 2, 2, 1, "zeros", "channels-last"),        # strided, plane 132 > 100: channels-last
+    (16, (11, 12), 5, 1, 2, 1, "zeros", "padded-plane"),         # ... the same layer at stride 1: padded plane
+    (16, (11, 12), 5, (1, 2), 2, 1, "reflect", "channels-last"),  # a stride along one axis is enough
+    (15, (11, 12), 5, 2, 2, 1, "zeros", "padded-plane"),         # one channel under DEPTHWISE_CL_MIN_CHANNELS
+    (16, (10, 10), 3, 1, 1, 1, "circular", "channels-last"),     # plane 100 = DEPTHWISE_CL_MAX_PLANE
+    (16, (10, 11), 3, 1, 1, 1, "circular", "padded-plane"),      # plane 110
+    (16, (19, 20), 8, 2, 3, 1, "replicate", "channels-last"),    # 64 taps = DEPTHWISE_CL_MAX_TAPS
+    (16, (19, 20), (5, 13), 2, 3, 1, "replicate", "padded-plane"),  # 65 taps
+    (40, (70, 71), 3, 2, 1, 2, "zeros", "channels-last"),        # large plane: 32 channels per task, 8 left
+    (24, (150,), 7, 3, 4, 1, "reflect", "channels-last"),        # 1-d, strided
+])
+def test_depthwise_planner_boundaries_match_reference_and_torch(rng, monkeypatch, threads, dtype, c, size, kernel,
+                                                                 stride, padding, dilation, mode, kernel_name):
+    """Both sides of every switch between the two depthwise kernels (stride, plane size, channel count, taps,
+    channels per task), with the planner's own thresholds, against the reference loops and torch."""
+    monkeypatch.setattr(conv_ops, "PARALLEL_MIN_MACS", 0)
+    calls = []
+    for name in ("conv_depthwise", "conv_depthwise_cl"):
+        real = getattr(_kernels, name)
+
+        class Spy:
+            def __init__(self, real, name):
+                self.real, self.name = real, name
+
+            def __getitem__(self, spec):
+                kern = self.real[spec]
+
+                def run(*args):
+                    calls.append(self.name)
+                    return kern(*args)
+                return run
+        monkeypatch.setattr(_kernels, name, Spy(real, name))
+    before = convlab.get_num_threads()
+    convlab.set_num_threads(threads)
+    try:
+        nd = len(size)
+        m = getattr(nn, f"Conv{nd}d")(c, c, kernel, stride=stride, padding=padding, dilation=dilation, groups=c,
+                                      padding_mode=mode, dtype=dtype)
+        x = rng.standard_normal((3, c, *size)).astype(dtype)
+        got = m(x)
+        assert calls == ["conv_depthwise_cl" if kernel_name == "channels-last" else "conv_depthwise"]
+        want = ref.conv_nd(x.astype(np.float64), m.weight.astype(np.float64), m.bias, m.stride, m.padding,
+                           m.dilation, c, padding_mode=mode)
+        assert_close(got, want, dtype, reduction=m.weight[0].size)
+        if torch is not None:
+            tm = getattr(torch.nn, f"Conv{nd}d")(c, c, kernel, stride=stride, padding=padding, dilation=dilation,
+                                                 groups=c, padding_mode=mode, dtype=torch.float64)
+            with torch.no_grad():
+                tm.weight.copy_(torch.from_numpy(m.weight.astype(np.float64)))
+                tm.bias.copy_(torch.from_numpy(m.bias.astype(np.float64)))
+                assert_close(got, tm(torch.from_numpy(x.astype(np.float64))).numpy(), dtype,
+                             reduction=m.weight[0].size)
     finally:
         convlab.set_num_threads(before)
