@@ -146,6 +146,11 @@ cdef extern from "_simd.h" nogil:
                     Py_ssize_t K, Py_ssize_t n) noexcept
     void cl_dwdot_d(double* out, const double* init, const double* w, Py_ssize_t ldw, const double** src,
                     Py_ssize_t K, Py_ssize_t n) noexcept
+    # the same for two positions: out[c] from src[k], out[ldo + c] from src[k] + ps
+    void cl_dwdot2_f(float* out, Py_ssize_t ldo, const float* init, const float* w, Py_ssize_t ldw, const float** src,
+                     Py_ssize_t ps, Py_ssize_t K, Py_ssize_t n) noexcept
+    void cl_dwdot2_d(double* out, Py_ssize_t ldo, const double* init, const double* w, Py_ssize_t ldw,
+                     const double** src, Py_ssize_t ps, Py_ssize_t K, Py_ssize_t n) noexcept
     # dst[j * ldd + i] = src[i * lds + j], i < rows, j < cols
     void cl_transpose_f(float* dst, Py_ssize_t ldd, const float* src, Py_ssize_t lds, Py_ssize_t rows,
                         Py_ssize_t cols) noexcept
@@ -1072,15 +1077,28 @@ cdef void _dw_cl_block(const floating* x, const floating* wt, const floating* bi
     for a in range(g.bd):
         for b in range(g.bh):
             base = xp + a * step_a + b * step_b
-            for e in range(g.bw):
+            e = 0
+            while e < g.bw:
                 for k in range(K):
                     src[k] = base + off[k]
+                if e + 1 < g.bw:            # two positions per call: twice the independent sums
+                    if floating is float:
+                        cl_dwdot2_f(ot + pos * nc, nc, bias + c0 if bias != NULL else NULL, wt + c0, C, src, step_e,
+                                    K, nc)
+                    else:
+                        cl_dwdot2_d(ot + pos * nc, nc, bias + c0 if bias != NULL else NULL, wt + c0, C, src, step_e,
+                                    K, nc)
+                    base = base + 2 * step_e
+                    pos = pos + 2
+                    e = e + 2
+                    continue
                 if floating is float:
                     cl_dwdot_f(ot + pos * nc, bias + c0 if bias != NULL else NULL, wt + c0, C, src, K, nc)
                 else:
                     cl_dwdot_d(ot + pos * nc, bias + c0 if bias != NULL else NULL, wt + c0, C, src, K, nc)
                 base = base + step_e
                 pos = pos + 1
+                e = e + 1
     _transpose(out + c0 * L, L, ot, nc, L, nc)
 
 

@@ -44,6 +44,10 @@ typedef struct {
     void (*dwdot_f)(float *, const float *, const float *, ptrdiff_t, const float *const *, ptrdiff_t, ptrdiff_t);
     void (*dwdot_d)(double *, const double *, const double *, ptrdiff_t, const double *const *, ptrdiff_t,
                     ptrdiff_t);
+    void (*dwdot2_f)(float *, ptrdiff_t, const float *, const float *, ptrdiff_t, const float *const *, ptrdiff_t,
+                     ptrdiff_t, ptrdiff_t);
+    void (*dwdot2_d)(double *, ptrdiff_t, const double *, const double *, ptrdiff_t, const double *const *,
+                     ptrdiff_t, ptrdiff_t, ptrdiff_t);
     void (*transpose_f)(float *, ptrdiff_t, const float *, ptrdiff_t, ptrdiff_t, ptrdiff_t);
     void (*transpose_d)(double *, ptrdiff_t, const double *, ptrdiff_t, ptrdiff_t, ptrdiff_t);
     void (*copy_f)(float *, const float *, ptrdiff_t, ptrdiff_t);
@@ -153,6 +157,8 @@ static int cl_simd_init(void) {
 #define cl_set3_d (cl_simd->set3_d)
 #define cl_dwdot_f (cl_simd->dwdot_f)
 #define cl_dwdot_d (cl_simd->dwdot_d)
+#define cl_dwdot2_f (cl_simd->dwdot2_f)
+#define cl_dwdot2_d (cl_simd->dwdot2_d)
 #define cl_transpose_f (cl_simd->transpose_f)
 #define cl_transpose_d (cl_simd->transpose_d)
 #define cl_copy_f (cl_simd->copy_f)

@@ -90,14 +90,62 @@ static void NAME(T *restrict out, const T *restrict init, const T *restrict w,  
         out[c] = acc;                                                                                  \
     }                                                                                                  \
 }
+/* Two output positions at once (conv_depthwise_cl's rows): out[c] from src[k] and out[ldo + c] from src[k] + ps,
+   c < n. Eight independent sums per block of four vectors of channels (four would leave the FMA units waiting on
+   their own latency), and each weight vector is loaded once for both positions. */
+#define CL_DWDOT2(NAME, T, V, LANES)                                                                  \
+static void NAME(T *restrict out, ptrdiff_t ldo, const T *restrict init, const T *restrict w, ptrdiff_t ldw,     \
+                 const T *const *src, ptrdiff_t ps, ptrdiff_t K, ptrdiff_t n) {                        \
+    ptrdiff_t c = 0, k;                                                                                \
+    const V zero = {0};                                                                                \
+    for (; c + 4 * LANES <= n; c += 4 * LANES) {                                                       \
+        V a0 = zero, a1 = zero, a2 = zero, a3 = zero;                                                  \
+        if (init) {                                                                                    \
+            a0 = *(const V *)(init + c); a1 = *(const V *)(init + c + LANES);                          \
+            a2 = *(const V *)(init + c + 2 * LANES); a3 = *(const V *)(init + c + 3 * LANES);          \
+        }                                                                                              \
+        V b0 = a0, b1 = a1, b2 = a2, b3 = a3;                                                          \
+        for (k = 0; k < K; k++) {                                                                      \
+            const T *s = src[k] + c, *t = s + ps, *wk = w + k * ldw + c;                               \
+            const V w0 = *(const V *)wk, w1 = *(const V *)(wk + LANES);                                \
+            const V w2 = *(const V *)(wk + 2 * LANES), w3 = *(const V *)(wk + 3 * LANES);              \
+            a0 += w0 * *(const V *)s; b0 += w0 * *(const V *)t;                                        \
+            a1 += w1 * *(const V *)(s + LANES); b1 += w1 * *(const V *)(t + LANES);                    \
+            a2 += w2 * *(const V *)(s + 2 * LANES); b2 += w2 * *(const V *)(t + 2 * LANES);            \
+            a3 += w3 * *(const V *)(s + 3 * LANES); b3 += w3 * *(const V *)(t + 3 * LANES);            \
+        }                                                                                              \
+        *(V *)(out + c) = a0; *(V *)(out + c + LANES) = a1;                                            \
+        *(V *)(out + c + 2 * LANES) = a2; *(V *)(out + c + 3 * LANES) = a3;                            \
+        *(V *)(out + ldo + c) = b0; *(V *)(out + ldo + c + LANES) = b1;                                \
+        *(V *)(out + ldo + c + 2 * LANES) = b2; *(V *)(out + ldo + c + 3 * LANES) = b3;                \
+    }                                                                                                  \
+    for (; c + LANES <= n; c += LANES) {                                                               \
+        V a0 = init ? *(const V *)(init + c) : zero, b0 = a0;                                          \
+        for (k = 0; k < K; k++) {                                                                      \
+            const V wv = *(const V *)(w + k * ldw + c);                                                \
+            a0 += wv * *(const V *)(src[k] + c); b0 += wv * *(const V *)(src[k] + ps + c);             \
+        }                                                                                              \
+        *(V *)(out + c) = a0; *(V *)(out + ldo + c) = b0;                                              \
+    }                                                                                                  \
+    for (; c < n; c++) {                                                                               \
+        T a0 = init ? init[c] : (T)0, b0 = a0;                                                         \
+        for (k = 0; k < K; k++) { a0 += w[k * ldw + c] * src[k][c]; b0 += w[k * ldw + c] * src[k][ps + c]; } \
+        out[c] = a0; out[ldo + c] = b0;                                                                \
+    }                                                                                                  \
+}
 #if CL_VECTOR_BYTES == 64           /* x86-64-v4: one zmm register per vector */
 CL_DWDOT(CL_FN(cl_dwdot_f), float, cl_v16f, 16)
 CL_DWDOT(CL_FN(cl_dwdot_d), double, cl_v8d, 8)
+CL_DWDOT2(CL_FN(cl_dwdot2_f), float, cl_v16f, 16)
+CL_DWDOT2(CL_FN(cl_dwdot2_d), double, cl_v8d, 8)
 #else
 CL_DWDOT(CL_FN(cl_dwdot_f), float, cl_v8f, 8)
 CL_DWDOT(CL_FN(cl_dwdot_d), double, cl_v4d, 4)
+CL_DWDOT2(CL_FN(cl_dwdot2_f), float, cl_v8f, 8)
+CL_DWDOT2(CL_FN(cl_dwdot2_d), double, cl_v4d, 4)
 #endif
 #undef CL_DWDOT
+#undef CL_DWDOT2
 
 /* dst[j * ldd + i] = src[i * lds + j] for i < rows, j < cols: 8x8 (float) / 4x4 (double) blocks
    transposed in registers (unpack, shuffle, swap 128-bit halves), the edges one element at a time. */
@@ -342,7 +390,7 @@ CL_DEINTERLEAVE4(CL_FN(cl_deinterleave4_d), double)
 static const cl_simd_table CL_FN(cl_table) = {
     CL_LEVEL_NAME, CL_FN(cl_fma_probe),
     CL_FN(cl_axpy_f), CL_FN(cl_axpy_d), CL_FN(cl_axpy3_f), CL_FN(cl_axpy3_d), CL_FN(cl_set3_f), CL_FN(cl_set3_d),
-    CL_FN(cl_dwdot_f), CL_FN(cl_dwdot_d), CL_FN(cl_transpose_f), CL_FN(cl_transpose_d),
+    CL_FN(cl_dwdot_f), CL_FN(cl_dwdot_d), CL_FN(cl_dwdot2_f), CL_FN(cl_dwdot2_d), CL_FN(cl_transpose_f), CL_FN(cl_transpose_d),
     CL_FN(cl_copy_f), CL_FN(cl_copy_d), CL_FN(cl_add_f), CL_FN(cl_add_d),
     CL_FN(cl_wino_in_f), CL_FN(cl_wino_in_d), CL_FN(cl_wino_out_f), CL_FN(cl_wino_out_d),
     CL_FN(cl_deinterleave_f), CL_FN(cl_deinterleave_d),
