@@ -169,6 +169,13 @@ cdef extern from "_simd.h" nogil:
     void cl_deinterleave4_d(double* p, Py_ssize_t hw, const double* src, Py_ssize_t n) noexcept
     void cl_deinterleave_f(float* ev, float* od, const float* src, Py_ssize_t n) noexcept
     void cl_deinterleave_d(double* ev, double* od, const double* src, Py_ssize_t n) noexcept
+    # dst[e] = (b if set else dst[e]) + sum_t w[t] * src[e + t dw], t < 5 / 7
+    void cl_row5_f(float* dst, float b, int set, const float* w, const float* src, Py_ssize_t dw, Py_ssize_t n) noexcept
+    void cl_row5_d(double* dst, double b, int set, const double* w, const double* src, Py_ssize_t dw,
+                   Py_ssize_t n) noexcept
+    void cl_row7_f(float* dst, float b, int set, const float* w, const float* src, Py_ssize_t dw, Py_ssize_t n) noexcept
+    void cl_row7_d(double* dst, double b, int set, const double* w, const double* src, Py_ssize_t dw,
+                   Py_ssize_t n) noexcept
     # dst[e] = b + w0 * src[e] + w1 * src[e + dw] + w2 * src[e + 2 dw]
     void cl_set3_f(float* dst, float b, float w0, float w1, float w2, const float* src, Py_ssize_t dw,
                    Py_ssize_t n) noexcept
@@ -299,6 +306,35 @@ cdef inline void _set3(floating* dst, floating b, const floating* wr, const floa
         cl_set3_f(dst, b, wr[0], wr[1], wr[2], src, dw, n)
     else:
         cl_set3_d(dst, b, wr[0], wr[1], wr[2], src, dw, n)
+
+
+cdef inline void _rowk(floating* dst, floating b, bint first, const floating* wr, const floating* src,
+                       Py_ssize_t dw, Py_ssize_t n, Py_ssize_t kw) noexcept nogil:
+    """One kernel row of kw taps (3, 5 or 7) in one pass: dst[e] (= b if first, else dst[e]) + sum_t wr[t] *
+    src[e + t dw], e < n."""
+    cdef Py_ssize_t e, t
+    cdef floating acc
+    if kw == 3:
+        if first:
+            _set3(dst, b, wr, src, dw, n)
+        else:
+            _axpy3(dst, wr, src, dw, n)
+    elif n < 16:
+        for e in range(n):
+            acc = b if first else dst[e]
+            for t in range(kw):
+                acc = acc + wr[t] * src[e + t * dw]
+            dst[e] = acc
+    elif floating is float:
+        if kw == 5:
+            cl_row5_f(dst, b, first, wr, src, dw, n)
+        else:
+            cl_row7_f(dst, b, first, wr, src, dw, n)
+    else:
+        if kw == 5:
+            cl_row5_d(dst, b, first, wr, src, dw, n)
+        else:
+            cl_row7_d(dst, b, first, wr, src, dw, n)
 
 
 cdef inline Py_ssize_t _clo(Py_ssize_t tl, const Geom* g) noexcept nogil:
@@ -882,7 +918,8 @@ cdef void _dw_channel(const floating* xc, const floating* w, const floating* bia
     cdef const floating* sl
     cdef const floating* wj
     cdef floating bv
-    cdef bint row3 = g.kw == 3 and g.sw == 1 and g.sh == 1
+    # 3-, 5- and 7-wide rows at unit strides: one pass over the output per kernel row (_rowk)
+    cdef bint row3 = (g.kw == 3 or g.kw == 5 or g.kw == 7) and g.sw == 1 and g.sh == 1
     # padded input: [c_lo, c_hi) of each row are real cells in a row-copy, the rest by _src
     c_lo = g.pw if g.pw < Wn else Wn
     c_hi = g.pw + g.W if g.pw + g.W < Wn else Wn
@@ -925,11 +962,8 @@ cdef void _dw_channel(const floating* xc, const floating* w, const floating* bia
                 for tj in range(g.kh):
                     k = (ti * g.kh + tj) * g.kw
                     if row3:
-                        # 3-wide rows, unit strides: the first kernel row writes bias + taps, the others add
-                        if k == 0:
-                            _set3(ea, bv, wj, sl, g.dw, n_ext)
-                        else:
-                            _axpy3(ea, wj + k, sl + tj * g.dh * Wp, g.dw, n_ext)
+                        # 3/5/7-wide rows, unit strides: the first kernel row writes bias + taps, the others add
+                        _rowk(ea, bv, k == 0, wj + k, sl + tj * g.dh * Wp, g.dw, n_ext, g.kw)
                     elif g.sh == 1:
                         # all output rows of this depth in one run over the flattened slice
                         for tl in range(g.kw):

@@ -41,6 +41,10 @@ typedef struct {
     void (*axpy3_d)(double *, double, double, double, const double *, ptrdiff_t, ptrdiff_t);
     void (*set3_f)(float *, float, float, float, float, const float *, ptrdiff_t, ptrdiff_t);
     void (*set3_d)(double *, double, double, double, double, const double *, ptrdiff_t, ptrdiff_t);
+    void (*row5_f)(float *, float, int, const float *, const float *, ptrdiff_t, ptrdiff_t);
+    void (*row5_d)(double *, double, int, const double *, const double *, ptrdiff_t, ptrdiff_t);
+    void (*row7_f)(float *, float, int, const float *, const float *, ptrdiff_t, ptrdiff_t);
+    void (*row7_d)(double *, double, int, const double *, const double *, ptrdiff_t, ptrdiff_t);
     void (*dwdot_f)(float *, const float *, const float *, ptrdiff_t, const float *const *, ptrdiff_t, ptrdiff_t);
     void (*dwdot_d)(double *, const double *, const double *, ptrdiff_t, const double *const *, ptrdiff_t,
                     ptrdiff_t);
@@ -155,6 +159,10 @@ static int cl_simd_init(void) {
 #define cl_axpy3_d (cl_simd->axpy3_d)
 #define cl_set3_f (cl_simd->set3_f)
 #define cl_set3_d (cl_simd->set3_d)
+#define cl_row5_f (cl_simd->row5_f)
+#define cl_row5_d (cl_simd->row5_d)
+#define cl_row7_f (cl_simd->row7_f)
+#define cl_row7_d (cl_simd->row7_d)
 #define cl_dwdot_f (cl_simd->dwdot_f)
 #define cl_dwdot_d (cl_simd->dwdot_d)
 #define cl_dwdot2_f (cl_simd->dwdot2_f)

@@ -53,6 +53,35 @@ static void CL_FN(cl_set3_d)(double *restrict dst, double b, double w0, double w
     for (ptrdiff_t e = 0; e < n; e++) dst[e] = b + w0 * src[e] + w1 * s1[e] + w2 * s2[e];
 }
 
+/* One kernel row of KW taps (5 or 7) in one pass over dst (conv_depthwise's 5- and 7-wide rows, as cl_axpy3 for
+   3): dst[e] (= b if set, else dst[e]) + sum_t w[t] * src[e + t dw], e < n. The weights stay in registers. */
+#define CL_ROWK(NAME, T, KW)                                                                          \
+static void NAME(T *restrict dst, T b, int set, const T *restrict w, const T *restrict src, ptrdiff_t dw,  \
+                 ptrdiff_t n) {                                                                        \
+    T wk[KW];                                                                                          \
+    for (int t = 0; t < KW; t++) wk[t] = w[t];                                                         \
+    if (set) {                                                                                         \
+        for (ptrdiff_t e = 0; e < n; e++) {                                                            \
+            T acc = b;                                                                                 \
+            _Pragma("GCC unroll 8")                                                                    \
+            for (int t = 0; t < KW; t++) acc += wk[t] * src[e + t * dw];                               \
+            dst[e] = acc;                                                                              \
+        }                                                                                              \
+    } else {                                                                                           \
+        for (ptrdiff_t e = 0; e < n; e++) {                                                            \
+            T acc = dst[e];                                                                            \
+            _Pragma("GCC unroll 8")                                                                    \
+            for (int t = 0; t < KW; t++) acc += wk[t] * src[e + t * dw];                               \
+            dst[e] = acc;                                                                              \
+        }                                                                                              \
+    }                                                                                                  \
+}
+CL_ROWK(CL_FN(cl_row5_f), float, 5)
+CL_ROWK(CL_FN(cl_row5_d), double, 5)
+CL_ROWK(CL_FN(cl_row7_f), float, 7)
+CL_ROWK(CL_FN(cl_row7_d), double, 7)
+#undef CL_ROWK
+
 /* Channels-last depthwise dot product at one output position:
    out[c] = init[c] + sum_k w[k * ldw + c] * src[k][c] for c < n (init may be NULL: zeros).
    The channels are the vector lanes (GCC vector types: 512-bit at x86-64-v4, 256-bit at x86-64-v3,
@@ -390,6 +419,7 @@ CL_DEINTERLEAVE4(CL_FN(cl_deinterleave4_d), double)
 static const cl_simd_table CL_FN(cl_table) = {
     CL_LEVEL_NAME, CL_FN(cl_fma_probe),
     CL_FN(cl_axpy_f), CL_FN(cl_axpy_d), CL_FN(cl_axpy3_f), CL_FN(cl_axpy3_d), CL_FN(cl_set3_f), CL_FN(cl_set3_d),
+    CL_FN(cl_row5_f), CL_FN(cl_row5_d), CL_FN(cl_row7_f), CL_FN(cl_row7_d),
     CL_FN(cl_dwdot_f), CL_FN(cl_dwdot_d), CL_FN(cl_dwdot2_f), CL_FN(cl_dwdot2_d), CL_FN(cl_transpose_f), CL_FN(cl_transpose_d),
     CL_FN(cl_copy_f), CL_FN(cl_copy_d), CL_FN(cl_add_f), CL_FN(cl_add_d),
     CL_FN(cl_wino_in_f), CL_FN(cl_wino_in_d), CL_FN(cl_wino_out_f), CL_FN(cl_wino_out_d),

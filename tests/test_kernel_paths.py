@@ -731,6 +731,11 @@ def test_module_plan_follows_set_num_threads(rng, monkeypatch, dtype):
     (16, (19, 20), (5, 13), 2, 3, 1, "replicate", "padded-plane"),  # 65 taps
     (40, (70, 71), 3, 2, 1, 2, "zeros", "channels-last"),        # large plane: 32 channels per task, 8 left
     (24, (150,), 7, 3, 4, 1, "reflect", "channels-last"),        # 1-d, strided
+    (16, (11, 12), 7, 1, 3, 1, "reflect", "padded-plane"),       # 7-wide rows in one pass (_rowk)
+    (16, (11, 12), (3, 6), 1, 2, 1, "zeros", "padded-plane"),    # 6-wide: one pass per tap
+    (16, (11, 12), 5, 1, 4, (1, 2), "replicate", "padded-plane"),  # 5-wide, dilated
+    (15, (1, 6), 5, 1, 2, 1, "zeros", "padded-plane"),           # 5-wide, a run under 16 (inline loop)
+    (16, (4, 11, 12), (2, 3, 5), 1, (1, 1, 2), 1, "circular", "padded-plane"),  # 3-d, 5-wide rows
 ])
 def test_depthwise_planner_boundaries_match_reference_and_torch(rng, monkeypatch, threads, dtype, c, size, kernel,
                                                                  stride, padding, dilation, mode, kernel_name):
