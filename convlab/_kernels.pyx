@@ -1052,14 +1052,16 @@ def depthwise_cl_workspace(tuple shape, tuple kernel, tuple stride, tuple dilati
 
 
 cdef void _dw_cl_block(const floating* x, const floating* wt, const floating* bias, floating* out,
-                       Py_ssize_t C, Py_ssize_t c0, Py_ssize_t nc, floating* ws, const Geom* g) noexcept nogil:
+                       Py_ssize_t C, Py_ssize_t c0, Py_ssize_t nc, Py_ssize_t ldc, floating* ws,
+                       const Geom* g) noexcept nogil:
     """Channels [c0, c0 + nc) of one sample: transpose to channels-last, pad (every mode) into the
     extent the taps read, then one vector dot product per output position (channels as lanes), and
     transpose back. Every tap of every position is then base + a fixed offset, borders included.
 
     x : (C, D, H, W) of the sample; wt : (K, C); out : (C, L) of the sample; bias : (C,) or NULL.
-    ws : depthwise_cl_workspace(...) * nc elements: the input plane, the padded extent (Dp, Hp, Wp),
-    the output block, each (position, channel).
+    ws : depthwise_cl_workspace(...) * ldc elements: the input plane, the padded extent (Dp, Hp, Wp),
+    the output block, each (position, channel), a position ldc >= nc elements apart. With zero padding
+    the caller zeroed the padded extent once, and only its real cells are written here.
     """
     cdef Py_ssize_t K = g.kd * g.kh * g.kw, plane = g.D * g.H * g.W, L = g.bd * g.bh * g.bw
     cdef Py_ssize_t Dp = (g.bd - 1) * g.sd + (g.kd - 1) * g.dd + 1
@@ -1067,14 +1069,14 @@ cdef void _dw_cl_block(const floating* x, const floating* wt, const floating* bi
     cdef Py_ssize_t Wp = (g.bw - 1) * g.sw + (g.kw - 1) * g.dw + 1
     cdef Py_ssize_t c, a, b, e, k, ti, tj, tl, zs, ys, xs, pos, r3, r2, c_lo, c_hi, step_a, step_b, step_e
     cdef floating* xt = ws
-    cdef floating* xp = ws + plane * nc
-    cdef floating* ot = xp + Dp * Hp * Wp * nc
+    cdef floating* xp = ws + plane * ldc
+    cdef floating* ot = xp + Dp * Hp * Wp * ldc
     cdef floating* row
     cdef const floating* srow
     cdef const floating* base
     cdef const floating* src[CL_MAX_TAPS]
     cdef Py_ssize_t off[CL_MAX_TAPS]
-    _transpose(xt, nc, x + c0 * plane, plane, nc, plane)
+    _transpose(xt, ldc, x + c0 * plane, plane, nc, plane)
     # the padded extent: real rows in one copy each, border cells by _src (zeros: w * 0, NaN for a
     # non-finite w, as torch)
     c_lo = g.pw if g.pw < Wp else Wp
@@ -1083,30 +1085,28 @@ cdef void _dw_cl_block(const floating* x, const floating* wt, const floating* bi
         zs = _src(r3 - g.pd, g.D, g.mode)
         for r2 in range(Hp):
             ys = _src(r2 - g.ph, g.H, g.mode)
-            row = xp + (r3 * Hp + r2) * Wp * nc
+            row = xp + (r3 * Hp + r2) * Wp * ldc
             if zs < 0 or ys < 0:
-                memset(row, 0, Wp * nc * sizeof(floating))
-                continue
-            srow = xt + (zs * g.H + ys) * g.W * nc
+                continue                    # zero padding (the only mode with negative _src): already zero
+            srow = xt + (zs * g.H + ys) * g.W * ldc
             if c_hi > c_lo:
-                memcpy(row + c_lo * nc, srow + (c_lo - g.pw) * nc, (c_hi - c_lo) * nc * sizeof(floating))
+                memcpy(row + c_lo * ldc, srow + (c_lo - g.pw) * ldc, (c_hi - c_lo) * ldc * sizeof(floating))
+            if g.mode == ZEROS:
+                continue
             for c in range(Wp):
                 if c_lo <= c < c_hi:
                     continue
                 xs = _src(c - g.pw, g.W, g.mode)
-                if xs < 0:
-                    memset(row + c * nc, 0, nc * sizeof(floating))
-                else:
-                    memcpy(row + c * nc, srow + xs * nc, nc * sizeof(floating))
+                memcpy(row + c * ldc, srow + xs * ldc, nc * sizeof(floating))
     k = 0
     for ti in range(g.kd):
         for tj in range(g.kh):
             for tl in range(g.kw):
-                off[k] = ((ti * g.dd * Hp + tj * g.dh) * Wp + tl * g.dw) * nc
+                off[k] = ((ti * g.dd * Hp + tj * g.dh) * Wp + tl * g.dw) * ldc
                 k = k + 1
-    step_a = g.sd * Hp * Wp * nc
-    step_b = g.sh * Wp * nc
-    step_e = g.sw * nc
+    step_a = g.sd * Hp * Wp * ldc
+    step_b = g.sh * Wp * ldc
+    step_e = g.sw * ldc
     pos = 0
     for a in range(g.bd):
         for b in range(g.bh):
@@ -1117,23 +1117,23 @@ cdef void _dw_cl_block(const floating* x, const floating* wt, const floating* bi
                     src[k] = base + off[k]
                 if e + 1 < g.bw:            # two positions per call: twice the independent sums
                     if floating is float:
-                        cl_dwdot2_f(ot + pos * nc, nc, bias + c0 if bias != NULL else NULL, wt + c0, C, src, step_e,
+                        cl_dwdot2_f(ot + pos * ldc, ldc, bias + c0 if bias != NULL else NULL, wt + c0, C, src, step_e,
                                     K, nc)
                     else:
-                        cl_dwdot2_d(ot + pos * nc, nc, bias + c0 if bias != NULL else NULL, wt + c0, C, src, step_e,
+                        cl_dwdot2_d(ot + pos * ldc, ldc, bias + c0 if bias != NULL else NULL, wt + c0, C, src, step_e,
                                     K, nc)
                     base = base + 2 * step_e
                     pos = pos + 2
                     e = e + 2
                     continue
                 if floating is float:
-                    cl_dwdot_f(ot + pos * nc, bias + c0 if bias != NULL else NULL, wt + c0, C, src, K, nc)
+                    cl_dwdot_f(ot + pos * ldc, bias + c0 if bias != NULL else NULL, wt + c0, C, src, K, nc)
                 else:
-                    cl_dwdot_d(ot + pos * nc, bias + c0 if bias != NULL else NULL, wt + c0, C, src, K, nc)
+                    cl_dwdot_d(ot + pos * ldc, bias + c0 if bias != NULL else NULL, wt + c0, C, src, K, nc)
                 base = base + step_e
                 pos = pos + 1
                 e = e + 1
-    _transpose(out + c0 * L, L, ot, nc, L, nc)
+    _transpose(out + c0 * L, L, ot, ldc, L, nc)
 
 
 def conv_depthwise_cl(const floating[:, :, :, :, ::1] x, const floating[:, ::1] wt, const floating[::1] bias,
@@ -1154,6 +1154,9 @@ def conv_depthwise_cl(const floating[:, :, :, :, ::1] x, const floating[:, ::1] 
     cdef Geom g = _geom((x.shape[2], x.shape[3], x.shape[4]), kernel, stride, padding, dilation, blocks, mode)
     cdef Py_ssize_t N = x.shape[0], C = x.shape[1], cb = channels_per_task
     cdef Py_ssize_t nb = (C + cb - 1) // cb, total = N * nb, t, n, c0, nc
+    cdef Py_ssize_t plane = g.D * g.H * g.W
+    cdef Py_ssize_t padded = ((g.bd - 1) * g.sd + (g.kd - 1) * g.dd + 1) * ((g.bh - 1) * g.sh + (g.kh - 1) * g.dh + 1) \
+        * ((g.bw - 1) * g.sw + (g.kw - 1) * g.dw + 1)
     cdef floating* ws
     cdef const floating* bp = NULL
     if total == 0 or g.bd * g.bh * g.bw == 0:
@@ -1165,11 +1168,13 @@ def conv_depthwise_cl(const floating[:, :, :, :, ::1] x, const floating[:, ::1] 
     ws = NULL
     with nogil, parallel(num_threads=num_threads):
         ws = &workspace[threadid(), 0]
+        if g.mode == ZEROS:             # the zero border of the padded extent, kept across blocks
+            memset(ws + plane * cb, 0, padded * cb * sizeof(floating))
         for t in prange(total, schedule="static"):
             n = t // nb
             c0 = (t - n * nb) * cb
             nc = C - c0 if C - c0 < cb else cb
-            _dw_cl_block(&x[n, 0, 0, 0, 0], &wt[0, 0], bp, &out[n, 0, 0], C, c0, nc, ws, &g)
+            _dw_cl_block(&x[n, 0, 0, 0, 0], &wt[0, 0], bp, &out[n, 0, 0], C, c0, nc, cb, ws, &g)
 
 
 # =================================================================================================================
