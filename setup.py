@@ -31,7 +31,7 @@ ext = Extension(
     "convlab._kernels",
     ["convlab/_kernels.pyx"],
     include_dirs=[np.get_include(), "convlab"],
-    depends=["convlab/_simd.h", "convlab/_kernels.pxd"],
+    depends=["convlab/_simd.h", "convlab/_simd_loops.h", "convlab/_kernels.pxd"],
     define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")],
     extra_compile_args=compile_args,
     extra_link_args=link_args,

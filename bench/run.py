@@ -258,6 +258,11 @@ def suite():
                   (8, 96, 56, 56), depthwise=True),
         lambda: C("convnext dw7x7 C=768 (8,768,7,7)", "Conv2d", (768, 768, 7), dict(padding=3, groups=768),
                   (8, 768, 7, 7), depthwise=True),
+        # stride-2 depthwise, one row per half (two rows: the halves of the rows below keep their parity)
+        lambda: C("efficientnet dw5x5 s2 C=240 (8,240,28,28)", "Conv2d", (240, 240, 5),
+                  dict(stride=2, padding=2, groups=240), (8, 240, 28, 28), depthwise=True),
+        lambda: C("mobilenetv2 dw3x3 s2 C=144 (8,144,56,56)", "Conv2d", (144, 144, 3),
+                  dict(stride=2, padding=1, groups=144), (8, 144, 56, 56), depthwise=True),
         # segmentation: DeepLab ASPP (dilated 'same'), U-Net
         lambda: C("deeplab aspp 3x3 d6 same 256->256 (2,256,33,33)", "Conv2d", (256, 256, 3),
                   dict(padding="same", dilation=6), (2, 256, 33, 33)),
@@ -532,7 +537,8 @@ def main(argv=None):
     print(f"# machine: {platform.machine()}, python {platform.python_version()}, numpy {np.__version__}, "
           f"torch {torch.__version__}, convlab {convlab.__version__}")
     print(f"# cpu: {cpu_description()}")
-    print(f"# convlab kernels: SIMD clone {_kernels.simd_path()}, GEMMs through {blas_backend()}")
+    print(f"# convlab kernels: SIMD level {_kernels.simd_path()} (this CPU runs: {', '.join(_kernels.simd_levels())};"
+          f" CONVLAB_SIMD forces one), GEMMs through {blas_backend()}")
     rates = {}
     for t in threads:
         with threadpool_limits(limits=t):

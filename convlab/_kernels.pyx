@@ -25,8 +25,10 @@
 * ``conv_direct``: plain loops for tiny problems, where a GEMM would be mostly
   overhead. The innermost loop runs along contiguous memory.
 
-The hot inner loops live in ``_simd.h``, compiled for the baseline and for
-x86-64-v3 (AVX2 + FMA), picked at load time; ``simd_path()`` says which.
+The hot inner loops live in ``_simd_loops.h``, compiled for the baseline, for
+x86-64-v3 (AVX2 + FMA) and for x86-64-v4 (AVX-512); ``_simd.h`` picks the best
+level the CPU runs at import (``CONVLAB_SIMD=baseline|x86-64-v3|x86-64-v4``
+or ``set_simd_level`` force another); ``simd_path()`` says which runs.
 
 All kernels work on 3-d volumes; 1-d and 2-d callers pass unit dimensions
 (``(N, C, 1, 1, L)``, ``(N, C, 1, H, W)``). Padding modes (zeros, reflect,
@@ -117,7 +119,16 @@ cdef Geom _geom(tuple size, tuple kernel, tuple stride, tuple padding, tuple dil
 
 
 cdef extern from "_simd.h" nogil:
-    # dst[e] += a * src[e * step]; AVX2/FMA and baseline clones picked at load time
+    # the dispatch table's levels (0 baseline, 1 x86-64-v3, 2 x86-64-v4): how many this build has, their
+    # names, whether this CPU runs one, the active one, make one active (0 if the CPU cannot), the best
+    int cl_simd_count() noexcept
+    const char* cl_simd_name(int level) noexcept
+    int cl_simd_supported(int level) noexcept
+    int cl_simd_get() noexcept
+    int cl_simd_set(int level) noexcept
+    int cl_simd_init() noexcept
+    # the loops below go through the active level's table
+    # dst[e] += a * src[e * step]
     void cl_axpy_f(float* dst, float a, const float* src, Py_ssize_t n, Py_ssize_t step) noexcept
     void cl_axpy_d(double* dst, double a, const double* src, Py_ssize_t n, Py_ssize_t step) noexcept
     void cl_axpy3_f(float* dst, float w0, float w1, float w2, const float* src, Py_ssize_t dw, Py_ssize_t n) noexcept
@@ -135,6 +146,11 @@ cdef extern from "_simd.h" nogil:
                     Py_ssize_t K, Py_ssize_t n) noexcept
     void cl_dwdot_d(double* out, const double* init, const double* w, Py_ssize_t ldw, const double** src,
                     Py_ssize_t K, Py_ssize_t n) noexcept
+    # the same for two positions: out[c] from src[k], out[ldo + c] from src[k] + ps
+    void cl_dwdot2_f(float* out, Py_ssize_t ldo, const float* init, const float* w, Py_ssize_t ldw, const float** src,
+                     Py_ssize_t ps, Py_ssize_t K, Py_ssize_t n) noexcept
+    void cl_dwdot2_d(double* out, Py_ssize_t ldo, const double* init, const double* w, Py_ssize_t ldw,
+                     const double** src, Py_ssize_t ps, Py_ssize_t K, Py_ssize_t n) noexcept
     # dst[j * ldd + i] = src[i * lds + j], i < rows, j < cols
     void cl_transpose_f(float* dst, Py_ssize_t ldd, const float* src, Py_ssize_t lds, Py_ssize_t rows,
                         Py_ssize_t cols) noexcept
@@ -153,6 +169,13 @@ cdef extern from "_simd.h" nogil:
     void cl_deinterleave4_d(double* p, Py_ssize_t hw, const double* src, Py_ssize_t n) noexcept
     void cl_deinterleave_f(float* ev, float* od, const float* src, Py_ssize_t n) noexcept
     void cl_deinterleave_d(double* ev, double* od, const double* src, Py_ssize_t n) noexcept
+    # dst[e] = (b if set else dst[e]) + sum_t w[t] * src[e + t dw], t < 5 / 7
+    void cl_row5_f(float* dst, float b, int set, const float* w, const float* src, Py_ssize_t dw, Py_ssize_t n) noexcept
+    void cl_row5_d(double* dst, double b, int set, const double* w, const double* src, Py_ssize_t dw,
+                   Py_ssize_t n) noexcept
+    void cl_row7_f(float* dst, float b, int set, const float* w, const float* src, Py_ssize_t dw, Py_ssize_t n) noexcept
+    void cl_row7_d(double* dst, double b, int set, const double* w, const double* src, Py_ssize_t dw,
+                   Py_ssize_t n) noexcept
     # dst[e] = b + w0 * src[e] + w1 * src[e + dw] + w2 * src[e + 2 dw]
     void cl_set3_f(float* dst, float b, float w0, float w1, float w2, const float* src, Py_ssize_t dw,
                    Py_ssize_t n) noexcept
@@ -191,13 +214,60 @@ cdef inline void _add(floating* dst, const floating* src, Py_ssize_t n, Py_ssize
             dst[e * step] += src[e]
 
 
-def simd_path():
-    """Which clone of the SIMD loops the loader picked: ``"x86-64-v3"`` (AVX2 + FMA) or ``"baseline"``.
+SIMD_LEVELS = ("baseline", "x86-64-v3", "x86-64-v4")     # the dispatch levels, in order (see _simd.h)
 
-    Found by running a probe from the same clone set whose result differs only with a fused multiply-add.
-    """
+
+def simd_levels():
+    """The SIMD levels this CPU can run in this build, lowest first: ``("baseline", "x86-64-v3")`` on an
+    AVX2 + FMA CPU, ``+ ("x86-64-v4",)`` with AVX-512, ``("baseline",)`` on other CPUs or compilers."""
+    return tuple(cl_simd_name(i).decode() for i in range(cl_simd_count()) if cl_simd_supported(i))
+
+
+def simd_path():
+    """The active SIMD level of the inner loops: ``"baseline"``, ``"x86-64-v3"`` or ``"x86-64-v4"``
+    (the best in ``simd_levels()`` unless ``CONVLAB_SIMD`` or ``set_simd_level`` chose another)."""
+    return cl_simd_name(cl_simd_get()).decode()
+
+
+def set_simd_level(name):
+    """Run the inner loops at SIMD level ``name`` (one of ``simd_levels()``; ``"best"`` for the best);
+    returns the level that was active. A level this CPU cannot run is a ``ValueError``, never an illegal
+    instruction. Meant for tests and benchmarks: set it while no kernel is running."""
+    before = simd_path()
+    levels = simd_levels()
+    if name == "best":
+        name = levels[len(levels) - 1]      # (no negative indices: wraparound is off)
+    if name not in SIMD_LEVELS[:cl_simd_count()] or name not in levels:
+        why = "this CPU cannot run it" if name in SIMD_LEVELS[:cl_simd_count()] else \
+            "this build has no such level" if name in SIMD_LEVELS else "unknown level"
+        raise ValueError(f"SIMD level {name!r}: {why}; this CPU runs {', '.join(levels)} "
+                         f"(levels: {', '.join(SIMD_LEVELS)})")
+    cl_simd_set(SIMD_LEVELS.index(name))
+    return before
+
+
+def simd_fma_probe():
+    """``a * b + c`` with a = b = 1 + 2**-30, c = -(1 + 2**-29), computed by the active level's code: 2**-60
+    if it was compiled with fused multiply-adds (x86-64-v3, v4), 0.0 if not (the baseline)."""
     cdef double a = 1.0 + 2.0 ** -30
-    return "x86-64-v3" if cl_fma_probe(a, a, -(1.0 + 2.0 ** -29)) != 0 else "baseline"
+    return cl_fma_probe(a, a, -(1.0 + 2.0 ** -29))
+
+
+def _init_simd():
+    """Pick the best level at import, or the one the ``CONVLAB_SIMD`` environment variable names (a level
+    the CPU cannot run, or an unknown name, warns and keeps the best)."""
+    import os
+    import warnings
+    cl_simd_init()
+    wanted = os.environ.get("CONVLAB_SIMD", "").strip()
+    if wanted:
+        try:
+            set_simd_level(wanted)
+        except ValueError as e:
+            warnings.warn(f"CONVLAB_SIMD={wanted}: {e}; using {simd_path()}", RuntimeWarning, stacklevel=2)
+
+
+_init_simd()
 
 
 cdef inline void _axpy(floating* dst, floating a, const floating* src, Py_ssize_t n, Py_ssize_t step) noexcept nogil:
@@ -236,6 +306,35 @@ cdef inline void _set3(floating* dst, floating b, const floating* wr, const floa
         cl_set3_f(dst, b, wr[0], wr[1], wr[2], src, dw, n)
     else:
         cl_set3_d(dst, b, wr[0], wr[1], wr[2], src, dw, n)
+
+
+cdef inline void _rowk(floating* dst, floating b, bint first, const floating* wr, const floating* src,
+                       Py_ssize_t dw, Py_ssize_t n, Py_ssize_t kw) noexcept nogil:
+    """One kernel row of kw taps (3, 5 or 7) in one pass: dst[e] (= b if first, else dst[e]) + sum_t wr[t] *
+    src[e + t dw], e < n."""
+    cdef Py_ssize_t e, t
+    cdef floating acc
+    if kw == 3:
+        if first:
+            _set3(dst, b, wr, src, dw, n)
+        else:
+            _axpy3(dst, wr, src, dw, n)
+    elif n < 16:
+        for e in range(n):
+            acc = b if first else dst[e]
+            for t in range(kw):
+                acc = acc + wr[t] * src[e + t * dw]
+            dst[e] = acc
+    elif floating is float:
+        if kw == 5:
+            cl_row5_f(dst, b, first, wr, src, dw, n)
+        else:
+            cl_row7_f(dst, b, first, wr, src, dw, n)
+    else:
+        if kw == 5:
+            cl_row5_d(dst, b, first, wr, src, dw, n)
+        else:
+            cl_row7_d(dst, b, first, wr, src, dw, n)
 
 
 cdef inline Py_ssize_t _clo(Py_ssize_t tl, const Geom* g) noexcept nogil:
@@ -819,7 +918,8 @@ cdef void _dw_channel(const floating* xc, const floating* w, const floating* bia
     cdef const floating* sl
     cdef const floating* wj
     cdef floating bv
-    cdef bint row3 = g.kw == 3 and g.sw == 1 and g.sh == 1
+    # 3-, 5- and 7-wide rows at unit strides: one pass over the output per kernel row (_rowk)
+    cdef bint row3 = (g.kw == 3 or g.kw == 5 or g.kw == 7) and g.sw == 1 and g.sh == 1
     # padded input: [c_lo, c_hi) of each row are real cells in a row-copy, the rest by _src
     c_lo = g.pw if g.pw < Wn else Wn
     c_hi = g.pw + g.W if g.pw + g.W < Wn else Wn
@@ -862,11 +962,8 @@ cdef void _dw_channel(const floating* xc, const floating* w, const floating* bia
                 for tj in range(g.kh):
                     k = (ti * g.kh + tj) * g.kw
                     if row3:
-                        # 3-wide rows, unit strides: the first kernel row writes bias + taps, the others add
-                        if k == 0:
-                            _set3(ea, bv, wj, sl, g.dw, n_ext)
-                        else:
-                            _axpy3(ea, wj + k, sl + tj * g.dh * Wp, g.dw, n_ext)
+                        # 3/5/7-wide rows, unit strides: the first kernel row writes bias + taps, the others add
+                        _rowk(ea, bv, k == 0, wj + k, sl + tj * g.dh * Wp, g.dw, n_ext, g.kw)
                     elif g.sh == 1:
                         # all output rows of this depth in one run over the flattened slice
                         for tl in range(g.kw):
@@ -943,45 +1040,100 @@ cdef inline void _transpose(floating* dst, Py_ssize_t ldd, const floating* src, 
         cl_transpose_d(dst, ldd, src, lds, rows, cols)
 
 
+def depthwise_cl_workspace(tuple shape, tuple kernel, tuple stride, tuple dilation, tuple blocks):
+    """Cells per channel of conv_depthwise_cl's per-thread workspace: the input plane and its padded
+    extent (channels-last) and the output plane."""
+    cdef Py_ssize_t padded = 1, plane = 1, length = 1, a
+    for a in range(3):
+        padded *= (blocks[a] - 1) * stride[a] + (kernel[a] - 1) * dilation[a] + 1
+        plane *= shape[a]
+        length *= blocks[a]
+    return padded + plane + length
+
+
 cdef void _dw_cl_block(const floating* x, const floating* wt, const floating* bias, floating* out,
-                       Py_ssize_t C, Py_ssize_t c0, Py_ssize_t nc, floating* ws, const Geom* g) noexcept nogil:
-    """Channels [c0, c0 + nc) of one sample: transpose to channels-last, one vector dot product per
-    output position (channels as lanes), transpose back.
+                       Py_ssize_t C, Py_ssize_t c0, Py_ssize_t nc, Py_ssize_t ldc, floating* ws,
+                       const Geom* g) noexcept nogil:
+    """Channels [c0, c0 + nc) of one sample: transpose to channels-last, pad (every mode) into the
+    extent the taps read, then one vector dot product per output position (channels as lanes), and
+    transpose back. Every tap of every position is then base + a fixed offset, borders included.
 
     x : (C, D, H, W) of the sample; wt : (K, C); out : (C, L) of the sample; bias : (C,) or NULL.
-    ws : (D*H*W + L + 1) * nc elements: the input block (position, channel), the output block, a zero row.
+    ws : depthwise_cl_workspace(...) * ldc elements: the input plane, the padded extent (Dp, Hp, Wp),
+    the output block, each (position, channel), a position ldc >= nc elements apart. With zero padding
+    the caller zeroed the padded extent once, and only its real cells are written here.
     """
     cdef Py_ssize_t K = g.kd * g.kh * g.kw, plane = g.D * g.H * g.W, L = g.bd * g.bh * g.bw
-    cdef Py_ssize_t c, a, b, e, k, ti, tj, tl, zs, ys, xs, pos
+    cdef Py_ssize_t Dp = (g.bd - 1) * g.sd + (g.kd - 1) * g.dd + 1
+    cdef Py_ssize_t Hp = (g.bh - 1) * g.sh + (g.kh - 1) * g.dh + 1
+    cdef Py_ssize_t Wp = (g.bw - 1) * g.sw + (g.kw - 1) * g.dw + 1
+    cdef Py_ssize_t c, a, b, e, k, ti, tj, tl, zs, ys, xs, pos, r3, r2, c_lo, c_hi, step_a, step_b, step_e
     cdef floating* xt = ws
-    cdef floating* ot = ws + plane * nc
-    cdef floating* zero = ot + L * nc
+    cdef floating* xp = ws + plane * ldc
+    cdef floating* ot = xp + Dp * Hp * Wp * ldc
+    cdef floating* row
+    cdef const floating* srow
+    cdef const floating* base
     cdef const floating* src[CL_MAX_TAPS]
-    _transpose(xt, nc, x + c0 * plane, plane, nc, plane)
-    for c in range(nc):
-        zero[c] = 0
+    cdef Py_ssize_t off[CL_MAX_TAPS]
+    _transpose(xt, ldc, x + c0 * plane, plane, nc, plane)
+    # the padded extent: real rows in one copy each, border cells by _src (zeros: w * 0, NaN for a
+    # non-finite w, as torch)
+    c_lo = g.pw if g.pw < Wp else Wp
+    c_hi = g.pw + g.W if g.pw + g.W < Wp else Wp
+    for r3 in range(Dp):
+        zs = _src(r3 - g.pd, g.D, g.mode)
+        for r2 in range(Hp):
+            ys = _src(r2 - g.ph, g.H, g.mode)
+            row = xp + (r3 * Hp + r2) * Wp * ldc
+            if zs < 0 or ys < 0:
+                continue                    # zero padding (the only mode with negative _src): already zero
+            srow = xt + (zs * g.H + ys) * g.W * ldc
+            if c_hi > c_lo:
+                memcpy(row + c_lo * ldc, srow + (c_lo - g.pw) * ldc, (c_hi - c_lo) * ldc * sizeof(floating))
+            if g.mode == ZEROS:
+                continue
+            for c in range(Wp):
+                if c_lo <= c < c_hi:
+                    continue
+                xs = _src(c - g.pw, g.W, g.mode)
+                memcpy(row + c * ldc, srow + xs * ldc, nc * sizeof(floating))
+    k = 0
+    for ti in range(g.kd):
+        for tj in range(g.kh):
+            for tl in range(g.kw):
+                off[k] = ((ti * g.dd * Hp + tj * g.dh) * Wp + tl * g.dw) * ldc
+                k = k + 1
+    step_a = g.sd * Hp * Wp * ldc
+    step_b = g.sh * Wp * ldc
+    step_e = g.sw * ldc
     pos = 0
     for a in range(g.bd):
         for b in range(g.bh):
-            for e in range(g.bw):
-                k = 0
-                for ti in range(g.kd):
-                    zs = _src(a * g.sd - g.pd + ti * g.dd, g.D, g.mode)
-                    for tj in range(g.kh):
-                        ys = _src(b * g.sh - g.ph + tj * g.dh, g.H, g.mode)
-                        for tl in range(g.kw):
-                            xs = _src(e * g.sw - g.pw + tl * g.dw, g.W, g.mode)
-                            if zs < 0 or ys < 0 or xs < 0:
-                                src[k] = zero       # a zero-padding cell: w * 0 (NaN for a non-finite w, as torch)
-                            else:
-                                src[k] = xt + ((zs * g.H + ys) * g.W + xs) * nc
-                            k = k + 1
+            base = xp + a * step_a + b * step_b
+            e = 0
+            while e < g.bw:
+                for k in range(K):
+                    src[k] = base + off[k]
+                if e + 1 < g.bw:            # two positions per call: twice the independent sums
+                    if floating is float:
+                        cl_dwdot2_f(ot + pos * ldc, ldc, bias + c0 if bias != NULL else NULL, wt + c0, C, src, step_e,
+                                    K, nc)
+                    else:
+                        cl_dwdot2_d(ot + pos * ldc, ldc, bias + c0 if bias != NULL else NULL, wt + c0, C, src, step_e,
+                                    K, nc)
+                    base = base + 2 * step_e
+                    pos = pos + 2
+                    e = e + 2
+                    continue
                 if floating is float:
-                    cl_dwdot_f(ot + pos * nc, bias + c0 if bias != NULL else NULL, wt + c0, C, src, K, nc)
+                    cl_dwdot_f(ot + pos * ldc, bias + c0 if bias != NULL else NULL, wt + c0, C, src, K, nc)
                 else:
-                    cl_dwdot_d(ot + pos * nc, bias + c0 if bias != NULL else NULL, wt + c0, C, src, K, nc)
+                    cl_dwdot_d(ot + pos * ldc, bias + c0 if bias != NULL else NULL, wt + c0, C, src, K, nc)
+                base = base + step_e
                 pos = pos + 1
-    _transpose(out + c0 * L, L, ot, nc, L, nc)
+                e = e + 1
+    _transpose(out + c0 * L, L, ot, ldc, L, nc)
 
 
 def conv_depthwise_cl(const floating[:, :, :, :, ::1] x, const floating[:, ::1] wt, const floating[::1] bias,
@@ -991,16 +1143,20 @@ def conv_depthwise_cl(const floating[:, :, :, :, ::1] x, const floating[:, ::1] 
 
     NumPy equivalent: ``out[n, c, o] = sum_t wt[t, c] * xpad[n, c, o*s + t*d]`` (+ bias[c]).
 
-    On a 7x7 plane a per-channel loop is all overhead; here a task moves a block of channels to
-    channels-last order (8x8 register transposes), computes each output position as one vector dot
-    product over the taps, and moves the result back.
+    On a 7x7 plane a per-channel loop is all overhead, and with a stride conv_depthwise's runs are
+    short and gathered; here a task moves a block of channels to channels-last order (8x8 register
+    transposes) and pads it, computes each output position as one vector dot product over the taps
+    (any stride and dilation: the taps are fixed offsets), and moves the result back.
 
     x : (N, C, D, H, W) unpadded; wt : (K, C), the weight transposed, K <= 64; out : (N, C, L).
-    workspace : (num_threads, (D*H*W + L + 1) * channels_per_task).
+    workspace : (num_threads, depthwise_cl_workspace(...) * channels_per_task).
     """
     cdef Geom g = _geom((x.shape[2], x.shape[3], x.shape[4]), kernel, stride, padding, dilation, blocks, mode)
     cdef Py_ssize_t N = x.shape[0], C = x.shape[1], cb = channels_per_task
     cdef Py_ssize_t nb = (C + cb - 1) // cb, total = N * nb, t, n, c0, nc
+    cdef Py_ssize_t plane = g.D * g.H * g.W
+    cdef Py_ssize_t padded = ((g.bd - 1) * g.sd + (g.kd - 1) * g.dd + 1) * ((g.bh - 1) * g.sh + (g.kh - 1) * g.dh + 1) \
+        * ((g.bw - 1) * g.sw + (g.kw - 1) * g.dw + 1)
     cdef floating* ws
     cdef const floating* bp = NULL
     if total == 0 or g.bd * g.bh * g.bw == 0:
@@ -1012,11 +1168,13 @@ def conv_depthwise_cl(const floating[:, :, :, :, ::1] x, const floating[:, ::1] 
     ws = NULL
     with nogil, parallel(num_threads=num_threads):
         ws = &workspace[threadid(), 0]
+        if g.mode == ZEROS:             # the zero border of the padded extent, kept across blocks
+            memset(ws + plane * cb, 0, padded * cb * sizeof(floating))
         for t in prange(total, schedule="static"):
             n = t // nb
             c0 = (t - n * nb) * cb
             nc = C - c0 if C - c0 < cb else cb
-            _dw_cl_block(&x[n, 0, 0, 0, 0], &wt[0, 0], bp, &out[n, 0, 0], C, c0, nc, ws, &g)
+            _dw_cl_block(&x[n, 0, 0, 0, 0], &wt[0, 0], bp, &out[n, 0, 0], C, c0, nc, cb, ws, &g)
 
 
 # =================================================================================================================

@@ -1,5 +1,9 @@
 """Every kernel path (direct loop, fused im2col+GEMM, 1x1 matmul, transposed GEMM+col2im), forced in turn,
-against the reference loops: the size thresholds that pick a path must never change a result."""
+against the reference loops: the size thresholds that pick a path must never change a result.
+
+Every test here runs once per SIMD level this CPU can run (``_kernels.simd_levels()``; the ``simd_level``
+fixture), so the baseline, x86-64-v3 and x86-64-v4 copies of the inner loops are each checked against the
+reference; a level the CPU lacks is reported by ``test_every_simd_level_of_the_build_is_tested``."""
 import math
 
 import numpy as np
@@ -7,6 +11,7 @@ import pytest
 
 import convlab
 import convlab.nn as nn
+from convlab import _kernels
 from convlab import reference as ref
 from convlab.ops import conv as conv_ops
 from helpers import assert_close, run_in_threads, torch
@@ -14,7 +19,7 @@ from helpers import assert_close, run_in_threads, torch
 PATHS = {
     # non-depthwise layers: direct loop / GEMM per tile / several samples per GEMM; depthwise layers:
     # padded-plane kernel ("direct", "gemm", ...) or channels-last kernel ("gemm-batched" forces it)
-    "direct": dict(DIRECT_MAX_MACS=10**12, PARALLEL_MIN_MACS=0, DEPTHWISE_CL_MAX_PLANE=0),
+    "direct": dict(DIRECT_MAX_MACS=10**12, PARALLEL_MIN_MACS=0, DEPTHWISE_CL_MAX_PLANE=0, DEPTHWISE_CL_STRIDED=False),
     "gemm": dict(DIRECT_MAX_MACS=0, PARALLEL_MIN_MACS=0, BATCH_COLUMNS=0),
     "gemm-batched": dict(DIRECT_MAX_MACS=0, PARALLEL_MIN_MACS=0, WORKSPACE_BYTES=10**9, BATCH_COLUMNS=10**9,
                          DEPTHWISE_CL_MAX_PLANE=10**9, DEPTHWISE_CL_MIN_CHANNELS=1),
@@ -28,6 +33,16 @@ PATHS = {
                       WINOGRAD4_MIN_PLANE=1, WINOGRAD4_FLOAT32=True, WINOGRAD_TASK_BYTES=1,
                       WINOGRAD_MIN_TASK_TILES=0),
 }
+
+
+@pytest.fixture(autouse=True, params=_kernels.simd_levels())
+def simd_level(request):
+    """Every test of this file at every SIMD level this CPU runs (the active one is restored after)."""
+    before = _kernels.set_simd_level(request.param)
+    try:
+        yield request.param
+    finally:
+        _kernels.set_simd_level(before)
 
 
 @pytest.fixture(params=list(PATHS))
@@ -132,6 +147,7 @@ def test_depthwise_kernels_match_reference(rng, monkeypatch, kernel_name, thread
                                            padding, dilation, multiplier, mode):
     """Both depthwise kernels (groups == in_channels), forced in turn, on every padding mode, against the loops."""
     monkeypatch.setattr(conv_ops, "DEPTHWISE_CL_MAX_PLANE", 10**9 if kernel_name == "channels-last" else 0)
+    monkeypatch.setattr(conv_ops, "DEPTHWISE_CL_STRIDED", kernel_name == "channels-last")
     monkeypatch.setattr(conv_ops, "DEPTHWISE_CL_MIN_CHANNELS", 1)
     monkeypatch.setattr(conv_ops, "PARALLEL_MIN_MACS", 0)
     before = convlab.get_num_threads()
@@ -163,25 +179,101 @@ def test_depthwise_channels_last_with_many_channels(rng, monkeypatch):
         assert_close(m(x), want, np.float32, reduction=9)
 
 
-def test_simd_clones_are_dispatched_on_cpu_features():
-    """On an AVX2+FMA CPU (any vendor), the loader must pick the x86-64-v3 clones of the inner loops.
-
-    (They were once cloned for "arch=haswell", which GCC dispatches on the CPU *model*: AMD and newer
-    Intel cores silently ran the baseline SSE2 code.)"""
+def _cpu_flags():
     import platform
     import re
-    import subprocess
-    from convlab import _kernels
     if platform.system() != "Linux" or platform.machine() != "x86_64":
-        pytest.skip("function multiversioning is only used on x86-64 Linux")
-    flags = set(re.search(r"^flags\s*:(.*)$", open("/proc/cpuinfo").read(), re.M).group(1).split())
+        return None
+    text = open("/proc/cpuinfo").read()
+    model = re.search(r"^model name\s*:(.*)$", text, re.M)
+    flags = set(re.search(r"^flags\s*:(.*)$", text, re.M).group(1).split())
+    return (model.group(1).strip() if model else "?"), flags
+
+
+def _built_with_levels():
+    """True if this build has the three x86-64 levels (GCC >= 12 on x86-64)."""
+    import subprocess
     try:
         gcc = int(subprocess.run(["gcc", "-dumpversion"], capture_output=True, text=True).stdout.split(".")[0])
     except (OSError, ValueError):
-        pytest.skip("no gcc to tell whether the extension was built with clones")
-    if not {"avx2", "fma"} <= flags or gcc < 12:
-        pytest.skip(f"needs an AVX2+FMA CPU and GCC >= 12 (gcc {gcc})")
-    assert _kernels.simd_path() == "x86-64-v3"
+        return False
+    return gcc >= 12
+
+
+V4_FLAGS = {"avx512f", "avx512bw", "avx512dq", "avx512vl"}
+
+
+@pytest.mark.parametrize("level,flags", [("x86-64-v3", {"avx2", "fma", "bmi2", "movbe"}), ("x86-64-v4", V4_FLAGS)])
+def test_every_simd_level_of_the_build_is_tested(level, flags):
+    """The levels the CPU's flags allow are exactly the levels ``simd_levels()`` offers (so the tests above run
+    each of them); the best is active by default. A level this CPU lacks is skipped, naming the CPU."""
+    cpu = _cpu_flags()
+    if cpu is None or not _built_with_levels():
+        pytest.skip("the x86-64 levels exist only in GCC >= 12 builds on x86-64 (Linux to read the CPU's flags)")
+    model, have = cpu
+    assert "baseline" in _kernels.simd_levels()
+    if not flags <= have:
+        assert level not in _kernels.simd_levels()
+        pytest.skip(f"{level} not tested: this CPU ({model}) lacks {', '.join(sorted(flags - have))}; "
+                    f"it runs {', '.join(_kernels.simd_levels())}")
+    assert level in _kernels.simd_levels()
+
+
+def test_simd_path_follows_the_setter_and_each_level_runs_its_own_code():
+    """``set_simd_level`` moves ``simd_path()``; the FMA probe proves each level's code was compiled for that
+    level (a fused multiply-add keeps 2**-60, two roundings lose it). The default is the best level.
+    (The loops were once cloned for "arch=haswell", dispatched on the CPU *model*: AMD and newer Intel cores
+    silently ran the baseline; so the default is checked against the CPU's flags.)"""
+    levels = _kernels.simd_levels()
+    assert levels[0] == "baseline" and list(levels) == [v for v in _kernels.SIMD_LEVELS if v in levels]
+    before = _kernels.simd_path()
+    try:
+        for level in levels:
+            _kernels.set_simd_level(level)
+            assert _kernels.simd_path() == level
+            assert _kernels.simd_fma_probe() == (0.0 if level == "baseline" else 2.0 ** -60)
+        assert _kernels.set_simd_level("best") == levels[-1] and _kernels.simd_path() == levels[-1]
+    finally:
+        _kernels.set_simd_level(before)
+    cpu = _cpu_flags()
+    if cpu is not None and _built_with_levels() and {"avx2", "fma"} <= cpu[1]:
+        assert "x86-64-v3" in levels
+
+
+def test_set_simd_level_refuses_levels_the_cpu_cannot_run():
+    """An unknown name or a level this CPU lacks is a ValueError naming the CPU's levels; nothing changes."""
+    before = _kernels.simd_path()
+    levels = ", ".join(_kernels.simd_levels())
+    with pytest.raises(ValueError, match=f"unknown level; this CPU runs {levels}"):
+        _kernels.set_simd_level("avx9000")
+    for level in _kernels.SIMD_LEVELS:
+        if level not in _kernels.simd_levels():
+            with pytest.raises(ValueError, match=f"{level}.*this CPU runs {levels}"):
+                _kernels.set_simd_level(level)
+    assert _kernels.simd_path() == before
+
+
+@pytest.mark.parametrize("value", ["baseline", "x86-64-v3", "x86-64-v4", "best", "sse9", ""])
+def test_convlab_simd_environment_variable(value):
+    """``CONVLAB_SIMD`` picks the level at import; a level the CPU lacks or an unknown name warns (naming the
+    CPU's levels) and keeps the best; a convolution runs either way (never an illegal instruction)."""
+    import os
+    import subprocess
+    import sys
+    code = ("import warnings, numpy as np; warnings.simplefilter('always')\n"
+            "import convlab, convlab.nn as nn; from convlab import _kernels\n"
+            "m = nn.Conv2d(16, 16, 3, padding=1, groups=16); m(np.ones((1, 16, 9, 9), np.float32))\n"
+            "print(_kernels.simd_path())")
+    env = dict(os.environ, CONVLAB_SIMD=value)
+    r = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    levels = _kernels.simd_levels()
+    ok = value in levels or value in ("best", "")
+    assert r.stdout.split() == [value if value in levels else levels[-1]]
+    if ok:
+        assert "CONVLAB_SIMD" not in r.stderr
+    else:
+        assert f"CONVLAB_SIMD={value}" in r.stderr and f"this CPU runs {', '.join(levels)}" in r.stderr
 
 
 def test_gemm_path_leaves_blas_threads_as_they_were():
@@ -590,5 +682,101 @@ def test_channel_multiplier_boundary_matches_reference(rng, threads, dtype, nd, 
         taps = math.prod(m.kernel_size)
         expect = "ConvPlan" if (c_out // c_in) * taps < conv_ops.DEPTHWISE_MAX_MULTIPLIER_TAPS else "_gemm_runner"
         assert _plan_kind(m) == expect
+    finally:
+        convlab.set_num_threads(before)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_module_plan_follows_set_num_threads(rng, monkeypatch, dtype):
+    """A module's cached plan is keyed on the kernel thread count, as the functional cache is: after
+    ``set_num_threads`` the next call plans again and runs on the new count (it once kept the count the
+    first call was planned with)."""
+    from convlab import _kernels
+    monkeypatch.setattr(conv_ops, "PARALLEL_MIN_MACS", 0)
+    monkeypatch.setattr(conv_ops, "DIRECT_MAX_MACS", 0)
+    seen = []
+    real = _kernels.conv_gemm
+
+    class Spy:                                       # records the thread count each conv_gemm call gets
+        def __getitem__(self, spec):
+            def kern(*args):
+                seen.append(args[-2])
+                return real[spec](*args)
+            return kern
+    monkeypatch.setattr(_kernels, "conv_gemm", Spy())
+    m = nn.Conv2d(4, 8, 3, padding=1, dtype=dtype)
+    x = rng.standard_normal((4, 4, 9, 10)).astype(dtype)
+    want = ref.conv_nd(x.astype(np.float64), m.weight.astype(np.float64), m.bias, 1, 1, 1, 1)
+    before = convlab.get_num_threads()
+    try:
+        for threads in (1, 2, 1):
+            convlab.set_num_threads(threads)
+            for _ in range(2):                       # the second call is a cache hit
+                assert_close(m(x), want, dtype, reduction=m.weight[0].size)
+            assert seen[-2:] == [threads, threads], seen
+    finally:
+        convlab.set_num_threads(before)
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("c,size,kernel,stride,padding,dilation,mode,kernel_name", [
+    (16, (11, 12), 5, 2, 2, 1, "zeros", "channels-last"),        # strided, plane 132 > 100: channels-last
+    (16, (11, 12), 5, 1, 2, 1, "zeros", "padded-plane"),         # ... the same layer at stride 1: padded plane
+    (16, (11, 12), 5, (1, 2), 2, 1, "reflect", "channels-last"),  # a stride along one axis is enough
+    (15, (11, 12), 5, 2, 2, 1, "zeros", "padded-plane"),         # one channel under DEPTHWISE_CL_MIN_CHANNELS
+    (16, (10, 10), 3, 1, 1, 1, "circular", "channels-last"),     # plane 100 = DEPTHWISE_CL_MAX_PLANE
+    (16, (10, 11), 3, 1, 1, 1, "circular", "padded-plane"),      # plane 110
+    (16, (19, 20), 8, 2, 3, 1, "replicate", "channels-last"),    # 64 taps = DEPTHWISE_CL_MAX_TAPS
+    (16, (19, 20), (5, 13), 2, 3, 1, "replicate", "padded-plane"),  # 65 taps
+    (40, (70, 71), 3, 2, 1, 2, "zeros", "channels-last"),        # large plane: 32 channels per task, 8 left
+    (24, (150,), 7, 3, 4, 1, "reflect", "channels-last"),        # 1-d, strided
+    (16, (11, 12), 7, 1, 3, 1, "reflect", "padded-plane"),       # 7-wide rows in one pass (_rowk)
+    (16, (11, 12), (3, 6), 1, 2, 1, "zeros", "padded-plane"),    # 6-wide: one pass per tap
+    (16, (11, 12), 5, 1, 4, (1, 2), "replicate", "padded-plane"),  # 5-wide, dilated
+    (15, (1, 6), 5, 1, 2, 1, "zeros", "padded-plane"),           # 5-wide, a run under 16 (inline loop)
+    (16, (4, 11, 12), (2, 3, 5), 1, (1, 1, 2), 1, "circular", "padded-plane"),  # 3-d, 5-wide rows
+])
+def test_depthwise_planner_boundaries_match_reference_and_torch(rng, monkeypatch, threads, dtype, c, size, kernel,
+                                                                 stride, padding, dilation, mode, kernel_name):
+    """Both sides of every switch between the two depthwise kernels (stride, plane size, channel count, taps,
+    channels per task), with the planner's own thresholds, against the reference loops and torch."""
+    monkeypatch.setattr(conv_ops, "PARALLEL_MIN_MACS", 0)
+    calls = []
+    for name in ("conv_depthwise", "conv_depthwise_cl"):
+        real = getattr(_kernels, name)
+
+        class Spy:
+            def __init__(self, real, name):
+                self.real, self.name = real, name
+
+            def __getitem__(self, spec):
+                kern = self.real[spec]
+
+                def run(*args):
+                    calls.append(self.name)
+                    return kern(*args)
+                return run
+        monkeypatch.setattr(_kernels, name, Spy(real, name))
+    before = convlab.get_num_threads()
+    convlab.set_num_threads(threads)
+    try:
+        nd = len(size)
+        m = getattr(nn, f"Conv{nd}d")(c, c, kernel, stride=stride, padding=padding, dilation=dilation, groups=c,
+                                      padding_mode=mode, dtype=dtype)
+        x = rng.standard_normal((3, c, *size)).astype(dtype)
+        got = m(x)
+        assert calls == ["conv_depthwise_cl" if kernel_name == "channels-last" else "conv_depthwise"]
+        want = ref.conv_nd(x.astype(np.float64), m.weight.astype(np.float64), m.bias, m.stride, m.padding,
+                           m.dilation, c, padding_mode=mode)
+        assert_close(got, want, dtype, reduction=m.weight[0].size)
+        if torch is not None:
+            tm = getattr(torch.nn, f"Conv{nd}d")(c, c, kernel, stride=stride, padding=padding, dilation=dilation,
+                                                 groups=c, padding_mode=mode, dtype=torch.float64)
+            with torch.no_grad():
+                tm.weight.copy_(torch.from_numpy(m.weight.astype(np.float64)))
+                tm.bias.copy_(torch.from_numpy(m.bias.astype(np.float64)))
+                assert_close(got, tm(torch.from_numpy(x.astype(np.float64))).numpy(), dtype,
+                             reduction=m.weight[0].size)
     finally:
         convlab.set_num_threads(before)

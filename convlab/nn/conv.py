@@ -15,7 +15,7 @@ import numpy as np
 
 from .. import _args, geometry
 from .._args import check_conv_weight, conv_spec, layer_weight_shape, resolve_dtype, torch_tuple
-from .._config import default_generator
+from .._config import default_generator, get_num_threads
 from ..ops.conv import conv_transpose_forward
 from . import functional as F
 from .module import Module, Parameter, UninitializedParameter
@@ -129,9 +129,10 @@ class _ConvNd(Module):
         b = self._parameters["bias"]
         key = None
         if type(input) is np.ndarray and input.dtype == w.dtype:
-            # Fast path for a repeated call: the plan (validated geometry, kernel choice) depends on shapes only.
+            # Fast path for a repeated call: the plan (validated geometry, kernel choice, thread count) depends on
+            # the shapes and on the kernel thread count only (a plan made before set_num_threads is not reused).
             key = (input.shape, input.dtype.char, w.shape, None if b is None else b.shape, self.stride,
-                   self.padding, self.dilation, self.groups, self.padding_mode)
+                   self.padding, self.dilation, self.groups, self.padding_mode, get_num_threads())
             hit = self._plans.get(key)
             if hit is not None:
                 plan, batched, shape = hit

@@ -6,7 +6,7 @@ same path with the steps fused per tile, so no whole-batch column matrix is
 ever allocated (a call's extra memory is one small workspace per thread):
 
 * ``ConvPlan``: padding applied by index while gathering, then GEMM, tile by tile (several
-  small samples per GEMM); two depthwise kernels (padded plane; channels-last for tiny planes);
+  small samples per GEMM); two depthwise kernels (padded plane; channels-last for tiny planes and strided layers);
   a direct loop for tiny problems; a plain matmul for 1x1 stride-1 convs; Winograd F(2x2, 3x3)
   or F(4x4, 3x3) for 3x3 stride-1 layers with enough channels and a large enough plane (2.25x /
   4x fewer multiplications; calls whose weights or input hold inf/NaN take the GEMM path instead).
@@ -38,7 +38,10 @@ BATCH_COLUMNS = 256                 # outputs smaller than this: several samples
 DEPTHWISE_CL_MAX_PLANE = 100        # depthwise on input planes up to this many cells: channels-last kernel
 DEPTHWISE_CL_MAX_TAPS = 64          # (it keeps one pointer per tap on its stack)
 DEPTHWISE_CL_MIN_CHANNELS = 16      # fewer channels than this fill too few vector lanes
-DEPTHWISE_CL_CHANNELS = 64          # channels per task: 8 AVX vectors of float32
+DEPTHWISE_CL_CHANNELS = 64          # channels per task: 8 AVX vectors of float32 (fewer on large planes, see
+                                    # _cl_channels)
+DEPTHWISE_CL_MIN_TASK_CHANNELS = 32 # ... but not fewer: 4 vectors of float32, cl_dwdot's 4 independent sums
+DEPTHWISE_CL_STRIDED = True         # strided depthwise layers take the channels-last kernel on any plane
 DEPTHWISE_MAX_WORKSPACE_RATIO = 4   # conv_depthwise's padded plane at most this many times input + output plane
 DEPTHWISE_MAX_MULTIPLIER_TAPS = 512 # channel multiplier (C_out / C_in) x taps from which a GEMM beats conv_depthwise:
                                     # a raw-audio front-end Conv1d(1, 64, 80, s4) is 64 x 80 (measured 556 -> 140 ms
@@ -63,7 +66,7 @@ def planner_settings() -> tuple:
     every path)."""
     return (WORKSPACE_BYTES, PARALLEL_MIN_MACS, DIRECT_MAX_MACS, MIN_TILE_COLUMNS, BATCH_COLUMNS,
             DEPTHWISE_CL_MAX_PLANE, DEPTHWISE_CL_MAX_TAPS, DEPTHWISE_CL_MIN_CHANNELS, DEPTHWISE_CL_CHANNELS,
-            DEPTHWISE_MAX_WORKSPACE_RATIO, DEPTHWISE_MAX_MULTIPLIER_TAPS, WINOGRAD, WINOGRAD_MIN_CHANNELS,
+            DEPTHWISE_CL_MIN_TASK_CHANNELS, DEPTHWISE_CL_STRIDED, DEPTHWISE_MAX_WORKSPACE_RATIO, DEPTHWISE_MAX_MULTIPLIER_TAPS, WINOGRAD, WINOGRAD_MIN_CHANNELS,
             WINOGRAD_MIN_PLANE, WINOGRAD4_MIN_PLANE, WINOGRAD4_FLOAT32, WINOGRAD_TASK_BYTES, WINOGRAD_MIN_TASK_TILES,
             get_num_threads())
 
@@ -114,6 +117,14 @@ def release_workspace() -> None:
 
 def _threads(macs: int) -> int:
     return 1 if macs < PARALLEL_MIN_MACS else get_num_threads()
+
+
+def _cl_channels(cells: int, itemsize: int) -> int:
+    """Channels per conv_depthwise_cl task: DEPTHWISE_CL_CHANNELS, or fewer (a multiple of 8, at least
+    DEPTHWISE_CL_MIN_TASK_CHANNELS) so that a task's ``cells`` (input plane, its padded extent, output plane)
+    x channels stay within WORKSPACE_BYTES."""
+    fit = WORKSPACE_BYTES // max(cells * itemsize, 1) // 8 * 8
+    return max(min(DEPTHWISE_CL_CHANNELS, fit), DEPTHWISE_CL_MIN_TASK_CHANNELS)
 
 
 def _samples_per_gemm(n: int, groups: int, length: int, threads: int) -> int:
@@ -192,13 +203,15 @@ class ConvPlan:
                     out += np.asarray(b)[:, None]
                 return out
         elif cg == 1 and c_out == c_in >= DEPTHWISE_CL_MIN_CHANNELS and k <= DEPTHWISE_CL_MAX_TAPS \
-                and plane <= DEPTHWISE_CL_MAX_PLANE:
-            # depthwise on tiny planes (MobileNet's 7x7): channels-last, the channels are the vector lanes
+                and (plane <= DEPTHWISE_CL_MAX_PLANE or (DEPTHWISE_CL_STRIDED and max(stride) > 1)):
+            # depthwise on tiny planes (MobileNet's 7x7), or strided: channels-last, the channels are the
+            # vector lanes (conv_depthwise's long runs need stride 1; strided, its rows are short and gathered)
             kern = _kernels.conv_depthwise_cl[spec]
-            cb = min(c_out, DEPTHWISE_CL_CHANNELS)
+            cells = _kernels.depthwise_cl_workspace(x5_shape[2:], *args[:2], args[3], args[4])
+            cb = min(c_out, _cl_channels(cells, dtype.itemsize))
             code = MODE_CODES[mode]
             threads = min(threads, n * -(-c_out // cb))
-            get_ws = workspace_getter((max(threads, 1), (plane + length + 1) * cb), dtype)
+            get_ws = workspace_getter((max(threads, 1), cells * cb), dtype)
 
             def run(x, w, b):
                 out = np.empty(out_shape, dtype=dtype)

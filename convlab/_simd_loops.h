@@ -1,0 +1,429 @@
+/* The SIMD inner loops of convlab's direct kernels, one copy per x86-64 level.
+
+   Included by _simd.h once per level (no include guard), after it has defined
+     CL_FN(name)        the level's name for a function (cl_axpy_f -> cl_axpy_f_v3, ...),
+     CL_VECTOR_BYTES    the width of the explicit GCC vectors in cl_dwdot (32, or 64 at x86-64-v4),
+   and set the level's target with "#pragma GCC target". Each copy ends with the level's table of
+   function pointers (cl_simd_table, declared in _simd.h).
+*/
+/* a * b + c, compiled like the kernels: x86-64-v3 and v4 contract it to one FMA (a single rounding),
+   the baseline rounds twice. simd_fma_probe() in _kernels.pyx feeds it a = b = 1 + 2^-30,
+   c = -(1 + 2^-29), whose exact result 2^-60 survives only the FMA: the tests' proof that a level's
+   code really is compiled for that level. */
+static double CL_FN(cl_fma_probe)(double a, double b, double c) { return a * b + c; }
+
+/* dst[e] += a * src[e * step], e < n */
+static void CL_FN(cl_axpy_f)(float *restrict dst, float a, const float *restrict src,
+                                     ptrdiff_t n, ptrdiff_t step) {
+    if (step == 1) { for (ptrdiff_t e = 0; e < n; e++) dst[e] += a * src[e]; }
+    else { for (ptrdiff_t e = 0; e < n; e++) dst[e] += a * src[e * step]; }
+}
+
+static void CL_FN(cl_axpy_d)(double *restrict dst, double a, const double *restrict src,
+                                     ptrdiff_t n, ptrdiff_t step) {
+    if (step == 1) { for (ptrdiff_t e = 0; e < n; e++) dst[e] += a * src[e]; }
+    else { for (ptrdiff_t e = 0; e < n; e++) dst[e] += a * src[e * step]; }
+}
+
+/* dst[e] += w0 * src[e] + w1 * src[e + dw] + w2 * src[e + 2 dw], e < n: three taps of a kernel row at once
+   (one pass over dst instead of three; conv_depthwise's 3-wide rows) */
+static void CL_FN(cl_axpy3_f)(float *restrict dst, float w0, float w1, float w2,
+                                      const float *restrict src, ptrdiff_t dw, ptrdiff_t n) {
+    const float *s1 = src + dw, *s2 = src + 2 * dw;
+    for (ptrdiff_t e = 0; e < n; e++) dst[e] += w0 * src[e] + w1 * s1[e] + w2 * s2[e];
+}
+
+static void CL_FN(cl_axpy3_d)(double *restrict dst, double w0, double w1, double w2,
+                                      const double *restrict src, ptrdiff_t dw, ptrdiff_t n) {
+    const double *s1 = src + dw, *s2 = src + 2 * dw;
+    for (ptrdiff_t e = 0; e < n; e++) dst[e] += w0 * src[e] + w1 * s1[e] + w2 * s2[e];
+}
+
+/* dst[e] = b + w0 * src[e] + w1 * src[e + dw] + w2 * src[e + 2 dw], e < n: the first kernel row, which
+   also writes the bias (so the output needs no separate clearing pass) */
+static void CL_FN(cl_set3_f)(float *restrict dst, float b, float w0, float w1, float w2,
+                                     const float *restrict src, ptrdiff_t dw, ptrdiff_t n) {
+    const float *s1 = src + dw, *s2 = src + 2 * dw;
+    for (ptrdiff_t e = 0; e < n; e++) dst[e] = b + w0 * src[e] + w1 * s1[e] + w2 * s2[e];
+}
+
+static void CL_FN(cl_set3_d)(double *restrict dst, double b, double w0, double w1, double w2,
+                                     const double *restrict src, ptrdiff_t dw, ptrdiff_t n) {
+    const double *s1 = src + dw, *s2 = src + 2 * dw;
+    for (ptrdiff_t e = 0; e < n; e++) dst[e] = b + w0 * src[e] + w1 * s1[e] + w2 * s2[e];
+}
+
+/* One kernel row of KW taps (5 or 7) in one pass over dst (conv_depthwise's 5- and 7-wide rows, as cl_axpy3 for
+   3): dst[e] (= b if set, else dst[e]) + sum_t w[t] * src[e + t dw], e < n. The weights stay in registers. */
+#define CL_ROWK(NAME, T, KW)                                                                          \
+static void NAME(T *restrict dst, T b, int set, const T *restrict w, const T *restrict src, ptrdiff_t dw,  \
+                 ptrdiff_t n) {                                                                        \
+    T wk[KW];                                                                                          \
+    for (int t = 0; t < KW; t++) wk[t] = w[t];                                                         \
+    if (set) {                                                                                         \
+        for (ptrdiff_t e = 0; e < n; e++) {                                                            \
+            T acc = b;                                                                                 \
+            _Pragma("GCC unroll 8")                                                                    \
+            for (int t = 0; t < KW; t++) acc += wk[t] * src[e + t * dw];                               \
+            dst[e] = acc;                                                                              \
+        }                                                                                              \
+    } else {                                                                                           \
+        for (ptrdiff_t e = 0; e < n; e++) {                                                            \
+            T acc = dst[e];                                                                            \
+            _Pragma("GCC unroll 8")                                                                    \
+            for (int t = 0; t < KW; t++) acc += wk[t] * src[e + t * dw];                               \
+            dst[e] = acc;                                                                              \
+        }                                                                                              \
+    }                                                                                                  \
+}
+CL_ROWK(CL_FN(cl_row5_f), float, 5)
+CL_ROWK(CL_FN(cl_row5_d), double, 5)
+CL_ROWK(CL_FN(cl_row7_f), float, 7)
+CL_ROWK(CL_FN(cl_row7_d), double, 7)
+#undef CL_ROWK
+
+/* Channels-last depthwise dot product at one output position:
+   out[c] = init[c] + sum_k w[k * ldw + c] * src[k][c] for c < n (init may be NULL: zeros).
+   The channels are the vector lanes (GCC vector types: 512-bit at x86-64-v4, 256-bit at x86-64-v3,
+   two SSE registers per 256-bit vector at the baseline); four vectors of channels at a time in independent accumulators,
+   then one vector at a time, then single channels. */
+#define CL_DWDOT(NAME, T, V, LANES)                                                                   \
+static void NAME(T *restrict out, const T *restrict init, const T *restrict w,          \
+                                ptrdiff_t ldw, const T *const *src, ptrdiff_t K, ptrdiff_t n) {        \
+    ptrdiff_t c = 0, k;                                                                                \
+    const V zero = {0};                                                                                \
+    for (; c + 4 * LANES <= n; c += 4 * LANES) {                                                       \
+        V a0 = zero, a1 = zero, a2 = zero, a3 = zero;                                                  \
+        if (init) {                                                                                    \
+            a0 = *(const V *)(init + c); a1 = *(const V *)(init + c + LANES);                          \
+            a2 = *(const V *)(init + c + 2 * LANES); a3 = *(const V *)(init + c + 3 * LANES);          \
+        }                                                                                              \
+        for (k = 0; k < K; k++) {                                                                      \
+            const T *s = src[k] + c, *wk = w + k * ldw + c;                                            \
+            a0 += *(const V *)wk * *(const V *)s;                                                      \
+            a1 += *(const V *)(wk + LANES) * *(const V *)(s + LANES);                                  \
+            a2 += *(const V *)(wk + 2 * LANES) * *(const V *)(s + 2 * LANES);                          \
+            a3 += *(const V *)(wk + 3 * LANES) * *(const V *)(s + 3 * LANES);                          \
+        }                                                                                              \
+        *(V *)(out + c) = a0; *(V *)(out + c + LANES) = a1;                                            \
+        *(V *)(out + c + 2 * LANES) = a2; *(V *)(out + c + 3 * LANES) = a3;                            \
+    }                                                                                                  \
+    for (; c + LANES <= n; c += LANES) {                                                               \
+        V a0 = init ? *(const V *)(init + c) : zero;                                                   \
+        for (k = 0; k < K; k++) a0 += *(const V *)(w + k * ldw + c) * *(const V *)(src[k] + c);       \
+        *(V *)(out + c) = a0;                                                                          \
+    }                                                                                                  \
+    for (; c < n; c++) {                                                                               \
+        T acc = init ? init[c] : (T)0;                                                                 \
+        for (k = 0; k < K; k++) acc += w[k * ldw + c] * src[k][c];                                     \
+        out[c] = acc;                                                                                  \
+    }                                                                                                  \
+}
+/* Two output positions at once (conv_depthwise_cl's rows): out[c] from src[k] and out[ldo + c] from src[k] + ps,
+   c < n. Eight independent sums per block of four vectors of channels (four would leave the FMA units waiting on
+   their own latency), and each weight vector is loaded once for both positions. */
+#define CL_DWDOT2(NAME, T, V, LANES)                                                                  \
+static void NAME(T *restrict out, ptrdiff_t ldo, const T *restrict init, const T *restrict w, ptrdiff_t ldw,     \
+                 const T *const *src, ptrdiff_t ps, ptrdiff_t K, ptrdiff_t n) {                        \
+    ptrdiff_t c = 0, k;                                                                                \
+    const V zero = {0};                                                                                \
+    for (; c + 4 * LANES <= n; c += 4 * LANES) {                                                       \
+        V a0 = zero, a1 = zero, a2 = zero, a3 = zero;                                                  \
+        if (init) {                                                                                    \
+            a0 = *(const V *)(init + c); a1 = *(const V *)(init + c + LANES);                          \
+            a2 = *(const V *)(init + c + 2 * LANES); a3 = *(const V *)(init + c + 3 * LANES);          \
+        }                                                                                              \
+        V b0 = a0, b1 = a1, b2 = a2, b3 = a3;                                                          \
+        for (k = 0; k < K; k++) {                                                                      \
+            const T *s = src[k] + c, *t = s + ps, *wk = w + k * ldw + c;                               \
+            const V w0 = *(const V *)wk, w1 = *(const V *)(wk + LANES);                                \
+            const V w2 = *(const V *)(wk + 2 * LANES), w3 = *(const V *)(wk + 3 * LANES);              \
+            a0 += w0 * *(const V *)s; b0 += w0 * *(const V *)t;                                        \
+            a1 += w1 * *(const V *)(s + LANES); b1 += w1 * *(const V *)(t + LANES);                    \
+            a2 += w2 * *(const V *)(s + 2 * LANES); b2 += w2 * *(const V *)(t + 2 * LANES);            \
+            a3 += w3 * *(const V *)(s + 3 * LANES); b3 += w3 * *(const V *)(t + 3 * LANES);            \
+        }                                                                                              \
+        *(V *)(out + c) = a0; *(V *)(out + c + LANES) = a1;                                            \
+        *(V *)(out + c + 2 * LANES) = a2; *(V *)(out + c + 3 * LANES) = a3;                            \
+        *(V *)(out + ldo + c) = b0; *(V *)(out + ldo + c + LANES) = b1;                                \
+        *(V *)(out + ldo + c + 2 * LANES) = b2; *(V *)(out + ldo + c + 3 * LANES) = b3;                \
+    }                                                                                                  \
+    for (; c + LANES <= n; c += LANES) {                                                               \
+        V a0 = init ? *(const V *)(init + c) : zero, b0 = a0;                                          \
+        for (k = 0; k < K; k++) {                                                                      \
+            const V wv = *(const V *)(w + k * ldw + c);                                                \
+            a0 += wv * *(const V *)(src[k] + c); b0 += wv * *(const V *)(src[k] + ps + c);             \
+        }                                                                                              \
+        *(V *)(out + c) = a0; *(V *)(out + ldo + c) = b0;                                              \
+    }                                                                                                  \
+    for (; c < n; c++) {                                                                               \
+        T a0 = init ? init[c] : (T)0, b0 = a0;                                                         \
+        for (k = 0; k < K; k++) { a0 += w[k * ldw + c] * src[k][c]; b0 += w[k * ldw + c] * src[k][ps + c]; } \
+        out[c] = a0; out[ldo + c] = b0;                                                                \
+    }                                                                                                  \
+}
+#if CL_VECTOR_BYTES == 64           /* x86-64-v4: one zmm register per vector */
+CL_DWDOT(CL_FN(cl_dwdot_f), float, cl_v16f, 16)
+CL_DWDOT(CL_FN(cl_dwdot_d), double, cl_v8d, 8)
+CL_DWDOT2(CL_FN(cl_dwdot2_f), float, cl_v16f, 16)
+CL_DWDOT2(CL_FN(cl_dwdot2_d), double, cl_v8d, 8)
+#else
+CL_DWDOT(CL_FN(cl_dwdot_f), float, cl_v8f, 8)
+CL_DWDOT(CL_FN(cl_dwdot_d), double, cl_v4d, 4)
+CL_DWDOT2(CL_FN(cl_dwdot2_f), float, cl_v8f, 8)
+CL_DWDOT2(CL_FN(cl_dwdot2_d), double, cl_v4d, 4)
+#endif
+#undef CL_DWDOT
+#undef CL_DWDOT2
+
+/* dst[j * ldd + i] = src[i * lds + j] for i < rows, j < cols: 8x8 (float) / 4x4 (double) blocks
+   transposed in registers (unpack, shuffle, swap 128-bit halves), the edges one element at a time. */
+static void CL_FN(cl_transpose_f)(float *restrict dst, ptrdiff_t ldd, const float *restrict src,
+                                          ptrdiff_t lds, ptrdiff_t rows, ptrdiff_t cols) {
+    const cl_v8i lo = {0, 8, 1, 9, 4, 12, 5, 13}, hi = {2, 10, 3, 11, 6, 14, 7, 15};
+    const cl_v8i plo = {0, 1, 8, 9, 4, 5, 12, 13}, phi = {2, 3, 10, 11, 6, 7, 14, 15};
+    const cl_v8i h0 = {0, 1, 2, 3, 8, 9, 10, 11}, h1 = {4, 5, 6, 7, 12, 13, 14, 15};
+    ptrdiff_t i, j, i0, j0;
+    for (i0 = 0; i0 + 8 <= rows; i0 += 8) {
+        for (j0 = 0; j0 + 8 <= cols; j0 += 8) {
+            const float *s = src + i0 * lds + j0;
+            cl_v8f r0 = *(const cl_v8f *)s, r1 = *(const cl_v8f *)(s + lds);
+            cl_v8f r2 = *(const cl_v8f *)(s + 2 * lds), r3 = *(const cl_v8f *)(s + 3 * lds);
+            cl_v8f r4 = *(const cl_v8f *)(s + 4 * lds), r5 = *(const cl_v8f *)(s + 5 * lds);
+            cl_v8f r6 = *(const cl_v8f *)(s + 6 * lds), r7 = *(const cl_v8f *)(s + 7 * lds);
+            cl_v8f t0 = __builtin_shuffle(r0, r1, lo), t1 = __builtin_shuffle(r0, r1, hi);
+            cl_v8f t2 = __builtin_shuffle(r2, r3, lo), t3 = __builtin_shuffle(r2, r3, hi);
+            cl_v8f t4 = __builtin_shuffle(r4, r5, lo), t5 = __builtin_shuffle(r4, r5, hi);
+            cl_v8f t6 = __builtin_shuffle(r6, r7, lo), t7 = __builtin_shuffle(r6, r7, hi);
+            cl_v8f u0 = __builtin_shuffle(t0, t2, plo), u1 = __builtin_shuffle(t0, t2, phi);
+            cl_v8f u2 = __builtin_shuffle(t1, t3, plo), u3 = __builtin_shuffle(t1, t3, phi);
+            cl_v8f u4 = __builtin_shuffle(t4, t6, plo), u5 = __builtin_shuffle(t4, t6, phi);
+            cl_v8f u6 = __builtin_shuffle(t5, t7, plo), u7 = __builtin_shuffle(t5, t7, phi);
+            float *d = dst + j0 * ldd + i0;
+            *(cl_v8f *)d = __builtin_shuffle(u0, u4, h0);
+            *(cl_v8f *)(d + ldd) = __builtin_shuffle(u1, u5, h0);
+            *(cl_v8f *)(d + 2 * ldd) = __builtin_shuffle(u2, u6, h0);
+            *(cl_v8f *)(d + 3 * ldd) = __builtin_shuffle(u3, u7, h0);
+            *(cl_v8f *)(d + 4 * ldd) = __builtin_shuffle(u0, u4, h1);
+            *(cl_v8f *)(d + 5 * ldd) = __builtin_shuffle(u1, u5, h1);
+            *(cl_v8f *)(d + 6 * ldd) = __builtin_shuffle(u2, u6, h1);
+            *(cl_v8f *)(d + 7 * ldd) = __builtin_shuffle(u3, u7, h1);
+        }
+        for (i = i0; i < i0 + 8; i++)
+            for (j = j0; j < cols; j++) dst[j * ldd + i] = src[i * lds + j];
+    }
+    for (i = i0; i < rows; i++)
+        for (j = 0; j < cols; j++) dst[j * ldd + i] = src[i * lds + j];
+}
+
+static void CL_FN(cl_transpose_d)(double *restrict dst, ptrdiff_t ldd, const double *restrict src,
+                                          ptrdiff_t lds, ptrdiff_t rows, ptrdiff_t cols) {
+    const cl_v4l lo = {0, 4, 2, 6}, hi = {1, 5, 3, 7}, h0 = {0, 1, 4, 5}, h1 = {2, 3, 6, 7};
+    ptrdiff_t i, j, i0, j0;
+    for (i0 = 0; i0 + 4 <= rows; i0 += 4) {
+        for (j0 = 0; j0 + 4 <= cols; j0 += 4) {
+            const double *s = src + i0 * lds + j0;
+            cl_v4d r0 = *(const cl_v4d *)s, r1 = *(const cl_v4d *)(s + lds);
+            cl_v4d r2 = *(const cl_v4d *)(s + 2 * lds), r3 = *(const cl_v4d *)(s + 3 * lds);
+            cl_v4d t0 = __builtin_shuffle(r0, r1, lo), t1 = __builtin_shuffle(r0, r1, hi);
+            cl_v4d t2 = __builtin_shuffle(r2, r3, lo), t3 = __builtin_shuffle(r2, r3, hi);
+            double *d = dst + j0 * ldd + i0;
+            *(cl_v4d *)d = __builtin_shuffle(t0, t2, h0);
+            *(cl_v4d *)(d + ldd) = __builtin_shuffle(t1, t3, h0);
+            *(cl_v4d *)(d + 2 * ldd) = __builtin_shuffle(t0, t2, h1);
+            *(cl_v4d *)(d + 3 * ldd) = __builtin_shuffle(t1, t3, h1);
+        }
+        for (i = i0; i < i0 + 4; i++)
+            for (j = j0; j < cols; j++) dst[j * ldd + i] = src[i * lds + j];
+    }
+    for (i = i0; i < rows; i++)
+        for (j = 0; j < cols; j++) dst[j * ldd + i] = src[i * lds + j];
+}
+
+/* dst[e] = src[e * step], e < n (im2col's strided row copies; the x86-64-v3 and v4 code vectorises step 2
+   with two loads and a shuffle) */
+static void CL_FN(cl_copy_f)(float *restrict dst, const float *restrict src, ptrdiff_t n, ptrdiff_t step) {
+    if (step == 2) { for (ptrdiff_t e = 0; e < n; e++) dst[e] = src[2 * e]; }
+    else { for (ptrdiff_t e = 0; e < n; e++) dst[e] = src[e * step]; }
+}
+
+static void CL_FN(cl_copy_d)(double *restrict dst, const double *restrict src, ptrdiff_t n,
+                                     ptrdiff_t step) {
+    if (step == 2) { for (ptrdiff_t e = 0; e < n; e++) dst[e] = src[2 * e]; }
+    else { for (ptrdiff_t e = 0; e < n; e++) dst[e] = src[e * step]; }
+}
+
+/* dst[e * step] += src[e], e < n (col2im's scatter-add rows) */
+static void CL_FN(cl_add_f)(float *restrict dst, const float *restrict src, ptrdiff_t n, ptrdiff_t step) {
+    if (step == 1) { for (ptrdiff_t e = 0; e < n; e++) dst[e] += src[e]; }
+    else { for (ptrdiff_t e = 0; e < n; e++) dst[e * step] += src[e]; }
+}
+
+static void CL_FN(cl_add_d)(double *restrict dst, const double *restrict src, ptrdiff_t n,
+                                    ptrdiff_t step) {
+    if (step == 1) { for (ptrdiff_t e = 0; e < n; e++) dst[e] += src[e]; }
+    else { for (ptrdiff_t e = 0; e < n; e++) dst[e * step] += src[e]; }
+}
+
+/* Winograd F(2x2, 3x3) transforms (conv_winograd in _kernels.pyx has the matrices).
+   cl_wino_in: V = B^T d B for tw tiles side by side. The band holds the 4 padded input rows a tile row
+   reads, each split into its even and odd columns (band[(2k + q) * hw + j] = row k, column 2j + q), so
+   that every load below is unit-stride. v[e * es + j] receives tile j's e-th value (e = 4 * row + col).
+   Returns 1 if the band holds an inf or NaN (x - x is NaN exactly for those), else 0: an integer OR,
+   which vectorises (a floating-point sum would not, without -ffast-math). */
+#define CL_WINO_IN(NAME, T)                                                                            \
+static int NAME(const T *restrict band, ptrdiff_t hw, ptrdiff_t tw, T *restrict v,      \
+                              ptrdiff_t es) {                                                          \
+    const T *ev = band, *od = band + hw;                                                               \
+    const ptrdiff_t ld = 2 * hw;                                                                       \
+    int bad = 0;                                                                                       \
+    /* the 16 v rows are es apart: without ivdep GCC cannot rule out overlaps and does not vectorise */ \
+    _Pragma("GCC ivdep")                                                                               \
+    for (ptrdiff_t j = 0; j < tw; j++) {                                                               \
+        T h[4][4];                                                                                     \
+        for (int k = 0; k < 4; k++) {          /* d B along row k */                                   \
+            const T e0 = ev[k * ld + j], e1 = ev[k * ld + j + 1];                                      \
+            const T o0 = od[k * ld + j], o1 = od[k * ld + j + 1];                                      \
+            bad |= (e0 - e0 != 0) | (o0 - o0 != 0);                                                    \
+            h[k][0] = e0 - e1; h[k][1] = o0 + e1; h[k][2] = e1 - o0; h[k][3] = o0 - o1;                \
+        }                                                                                              \
+        for (int q = 0; q < 4; q++) {          /* B^T (d B) down column q */                           \
+            v[q * es + j] = h[0][q] - h[2][q];                                                         \
+            v[(4 + q) * es + j] = h[1][q] + h[2][q];                                                   \
+            v[(8 + q) * es + j] = h[2][q] - h[1][q];                                                   \
+            v[(12 + q) * es + j] = h[1][q] - h[3][q];                                                  \
+        }                                                                                              \
+    }                                                                                                  \
+    for (int k = 0; k < 4; k++) bad |= (ev[k * ld + tw] - ev[k * ld + tw] != 0)                        \
+                                     | (od[k * ld + tw] - od[k * ld + tw] != 0);                       \
+    return bad;                                                                                        \
+}
+CL_WINO_IN(CL_FN(cl_wino_in_f), float)
+CL_WINO_IN(CL_FN(cl_wino_in_d), double)
+#undef CL_WINO_IN
+
+/* cl_wino_out: Y = A^T M A + bv for tw tiles: m[e * es + j] is tile j's e-th product sum; output row r
+   of the tiles goes to y[r * ldy + 2j], y[r * ldy + 2j + 1]. */
+#define CL_WINO_OUT(NAME, T)                                                                           \
+static void NAME(const T *restrict m, ptrdiff_t es, ptrdiff_t tw, T bv, T *restrict y,  \
+                                ptrdiff_t ldy) {                                                       \
+    T *restrict y0 = y, *restrict y1 = y + ldy;                                                        \
+    for (ptrdiff_t j = 0; j < tw; j++) {                                                               \
+        T p[4][2];                                                                                     \
+        for (int a = 0; a < 4; a++) {          /* M A along row a */                                   \
+            const T m0 = m[4 * a * es + j], m1 = m[(4 * a + 1) * es + j];                              \
+            const T m2 = m[(4 * a + 2) * es + j], m3 = m[(4 * a + 3) * es + j];                        \
+            p[a][0] = m0 + m1 + m2; p[a][1] = m1 - m2 - m3;                                            \
+        }                                                                                              \
+        y0[2 * j] = p[0][0] + p[1][0] + p[2][0] + bv;                                                  \
+        y0[2 * j + 1] = p[0][1] + p[1][1] + p[2][1] + bv;                                              \
+        y1[2 * j] = p[1][0] - p[2][0] - p[3][0] + bv;                                                  \
+        y1[2 * j + 1] = p[1][1] - p[2][1] - p[3][1] + bv;                                              \
+    }                                                                                                  \
+}
+CL_WINO_OUT(CL_FN(cl_wino_out_f), float)
+CL_WINO_OUT(CL_FN(cl_wino_out_d), double)
+#undef CL_WINO_OUT
+
+/* ev[j] = src[2j], od[j] = src[2j + 1], j < n: a row split into its even and odd columns */
+#define CL_DEINTERLEAVE(NAME, T)                                                                       \
+static void NAME(T *restrict ev, T *restrict od, const T *restrict src, ptrdiff_t n) {  \
+    for (ptrdiff_t j = 0; j < n; j++) { ev[j] = src[2 * j]; od[j] = src[2 * j + 1]; }                  \
+}
+CL_DEINTERLEAVE(CL_FN(cl_deinterleave_f), float)
+CL_DEINTERLEAVE(CL_FN(cl_deinterleave_d), double)
+#undef CL_DEINTERLEAVE
+
+/* F(4x4, 3x3): 6x6 input patches, 4x4 output tiles, 36 products (Lavin & Gray's matrices, points
+   0, -1, 1, -2, 2 and infinity). The band holds 6 rows, each split into 4 phases: band[(4k + q) * hw + j]
+   = row k, column 4j + q. v[e * es + j], e = 6 * row + col. */
+#define CL_WINO4_IN(NAME, T)                                                                           \
+static int NAME(const T *restrict band, ptrdiff_t hw, ptrdiff_t tw, T *restrict v,      \
+                              ptrdiff_t es) {                                                          \
+    int bad = 0;                                                                                       \
+    _Pragma("GCC ivdep")               /* the 36 v rows are es apart (see cl_wino_in) */                \
+    for (ptrdiff_t j = 0; j < tw; j++) {                                                               \
+        T h[6][6];                                                                                     \
+        _Pragma("GCC unroll 6")                /* unrolled, or the j loop does not vectorise */        \
+        for (int k = 0; k < 6; k++) {          /* d B along row k */                                   \
+            const T *r = band + 4 * k * hw;                                                            \
+            const T d0 = r[j], d1 = r[hw + j], d2 = r[2 * hw + j], d3 = r[3 * hw + j];                 \
+            const T d4 = r[j + 1], d5 = r[hw + j + 1];                                                 \
+            bad |= (d0 - d0 != 0) | (d1 - d1 != 0) | (d2 - d2 != 0) | (d3 - d3 != 0);                  \
+            h[k][0] = 4 * d0 - 5 * d2 + d4;                                                            \
+            h[k][1] = (d3 + d4) - 4 * (d1 + d2);                                                       \
+            h[k][2] = (d4 - d3) + 4 * (d1 - d2);                                                       \
+            h[k][3] = (d4 - d2) + 2 * (d3 - d1);                                                       \
+            h[k][4] = (d4 - d2) - 2 * (d3 - d1);                                                       \
+            h[k][5] = 4 * d1 - 5 * d3 + d5;                                                            \
+        }                                                                                              \
+        _Pragma("GCC unroll 6")                                                                        \
+        for (int q = 0; q < 6; q++) {          /* B^T (d B) down column q */                           \
+            const T a0 = h[0][q], a1 = h[1][q], a2 = h[2][q], a3 = h[3][q], a4 = h[4][q], a5 = h[5][q]; \
+            v[q * es + j] = 4 * a0 - 5 * a2 + a4;                                                      \
+            v[(6 + q) * es + j] = (a3 + a4) - 4 * (a1 + a2);                                           \
+            v[(12 + q) * es + j] = (a4 - a3) + 4 * (a1 - a2);                                          \
+            v[(18 + q) * es + j] = (a4 - a2) + 2 * (a3 - a1);                                          \
+            v[(24 + q) * es + j] = (a4 - a2) - 2 * (a3 - a1);                                          \
+            v[(30 + q) * es + j] = 4 * a1 - 5 * a3 + a5;                                               \
+        }                                                                                              \
+    }                                                                                                  \
+    for (int k = 0; k < 6; k++) {                                                                      \
+        const T a = band[4 * k * hw + tw], b = band[(4 * k + 1) * hw + tw];                            \
+        bad |= (a - a != 0) | (b - b != 0);                                                            \
+    }                                                                                                  \
+    return bad;                                                                                        \
+}
+CL_WINO4_IN(CL_FN(cl_wino4_in_f), float)
+CL_WINO4_IN(CL_FN(cl_wino4_in_d), double)
+#undef CL_WINO4_IN
+
+#define CL_WINO4_OUT(NAME, T)                                                                          \
+static void NAME(const T *restrict m, ptrdiff_t es, ptrdiff_t tw, T bv, T *restrict y,  \
+                                ptrdiff_t ldy) {                                                       \
+    for (ptrdiff_t j = 0; j < tw; j++) {                                                               \
+        T p[6][4];                                                                                     \
+        for (int a = 0; a < 6; a++) {          /* M A along row a */                                   \
+            const T *ma = m + 6 * a * es + j;                                                          \
+            const T m0 = ma[0], m1 = ma[es], m2 = ma[2 * es], m3 = ma[3 * es], m4 = ma[4 * es];        \
+            const T m5 = ma[5 * es];                                                                   \
+            p[a][0] = m0 + m1 + m2 + m3 + m4;                                                          \
+            p[a][1] = (m1 - m2) + 2 * (m3 - m4);                                                       \
+            p[a][2] = (m1 + m2) + 4 * (m3 + m4);                                                       \
+            p[a][3] = (m1 - m2) + 8 * (m3 - m4) + m5;                                                  \
+        }                                                                                              \
+        for (int c = 0; c < 4; c++) {          /* A^T (M A) down column c */                           \
+            y[4 * j + c] = p[0][c] + p[1][c] + p[2][c] + p[3][c] + p[4][c] + bv;                       \
+            y[ldy + 4 * j + c] = (p[1][c] - p[2][c]) + 2 * (p[3][c] - p[4][c]) + bv;                   \
+            y[2 * ldy + 4 * j + c] = (p[1][c] + p[2][c]) + 4 * (p[3][c] + p[4][c]) + bv;               \
+            y[3 * ldy + 4 * j + c] = (p[1][c] - p[2][c]) + 8 * (p[3][c] - p[4][c]) + p[5][c] + bv;     \
+        }                                                                                              \
+    }                                                                                                  \
+}
+CL_WINO4_OUT(CL_FN(cl_wino4_out_f), float)
+CL_WINO4_OUT(CL_FN(cl_wino4_out_d), double)
+#undef CL_WINO4_OUT
+
+/* p[q * hw + j] = src[4j + q], q < 4, j < n: a row split into 4 phases */
+#define CL_DEINTERLEAVE4(NAME, T)                                                                      \
+static void NAME(T *restrict p, ptrdiff_t hw, const T *restrict src, ptrdiff_t n) {     \
+    T *restrict p1 = p + hw, *restrict p2 = p + 2 * hw, *restrict p3 = p + 3 * hw;                     \
+    for (ptrdiff_t j = 0; j < n; j++) {                                                                \
+        p[j] = src[4 * j]; p1[j] = src[4 * j + 1]; p2[j] = src[4 * j + 2]; p3[j] = src[4 * j + 3];     \
+    }                                                                                                  \
+}
+CL_DEINTERLEAVE4(CL_FN(cl_deinterleave4_f), float)
+CL_DEINTERLEAVE4(CL_FN(cl_deinterleave4_d), double)
+#undef CL_DEINTERLEAVE4
+
+static const cl_simd_table CL_FN(cl_table) = {
+    CL_LEVEL_NAME, CL_FN(cl_fma_probe),
+    CL_FN(cl_axpy_f), CL_FN(cl_axpy_d), CL_FN(cl_axpy3_f), CL_FN(cl_axpy3_d), CL_FN(cl_set3_f), CL_FN(cl_set3_d),
+    CL_FN(cl_row5_f), CL_FN(cl_row5_d), CL_FN(cl_row7_f), CL_FN(cl_row7_d),
+    CL_FN(cl_dwdot_f), CL_FN(cl_dwdot_d), CL_FN(cl_dwdot2_f), CL_FN(cl_dwdot2_d), CL_FN(cl_transpose_f), CL_FN(cl_transpose_d),
+    CL_FN(cl_copy_f), CL_FN(cl_copy_d), CL_FN(cl_add_f), CL_FN(cl_add_d),
+    CL_FN(cl_wino_in_f), CL_FN(cl_wino_in_d), CL_FN(cl_wino_out_f), CL_FN(cl_wino_out_d),
+    CL_FN(cl_deinterleave_f), CL_FN(cl_deinterleave_d),
+    CL_FN(cl_wino4_in_f), CL_FN(cl_wino4_in_d), CL_FN(cl_wino4_out_f), CL_FN(cl_wino4_out_d),
+    CL_FN(cl_deinterleave4_f), CL_FN(cl_deinterleave4_d),
+};
