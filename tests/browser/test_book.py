@@ -9,6 +9,14 @@ import pytest
 from browserlib import (SITE, PageLog, exercise_explorer, exercise_quizzes, explorer_report, kernel_only_explorers,
                         quiz_report, views)
 
+# Text lines of the views that start with spaces (the second line of a sum, aligned under the first) and are
+# laid out with white space collapsed: the book's theme sets `white-space: nowrap` on widget outputs, which
+# drops those spaces unless the view's CSS keeps them.
+JS_COLLAPSED_INDENTS = """() => [...document.querySelectorAll('.convlab-view text')]
+  .filter(t => /^ /.test(t.textContent))
+  .filter(t => !['pre', 'pre-wrap', 'break-spaces'].includes(getComputedStyle(t).whiteSpace))
+  .map(t => t.textContent.slice(0, 30))"""
+
 WIDGETS_RENDERED = ".jupyter-widgets.widget-vbox, .cell_output .jupyter-widgets"
 
 
@@ -55,6 +63,8 @@ def test_chapter_explorers_move_with_no_kernel(notebook, site, site_url, new_pag
     if drawn:
         page.locator('[data-convlab-box="0"]').screenshot(path=str(screenshots / f"{notebook.stem}.book.png"))
     print("\n" + explorer_report(rel, results))
+    collapsed = page.evaluate(JS_COLLAPSED_INDENTS)
+    assert not collapsed, f"{rel}: these lines lose the spaces that align them under the line above: {collapsed[:3]}"
     for r in results:
         assert r["live"] == r["controls"] and r["controls"], f"{rel}: {r['view']}: dead controls {r['dead']}"
         assert not r["mismatches"], f"{rel}: {r['view']} drew other numbers than Python: {r['mismatches'][:2]}"
