@@ -18,7 +18,7 @@
   row of a slice is one long run per tap (no per-row overhead).
 * ``conv_depthwise_cl``: depthwise layers on tiny planes (MobileNet's 7x7):
   blocks of channels moved to channels-last order, channels as the SIMD lanes.
-* ``conv_winograd``: 3x3 stride-1 layers (ResNet's) by Winograd's F(2x2, 3x3) or
+* ``conv_winograd``: 3x3 and 3x3x3 stride-1 layers (ResNet's, C3D's) by Winograd's F(2x2, 3x3) or
   F(4x4, 3x3): a 2x2 (4x4) block of outputs costs 16 (36) multiplications per
   channel pair instead of 36 (144), as 16 (36) GEMMs over transformed inputs and
   weights (``winograd_weights``).
@@ -1368,31 +1368,37 @@ def winograd_workspace(Py_ssize_t c_in, Py_ssize_t c_out, Py_ssize_t rows_per_ta
 
 def conv_winograd(const floating[:, :, :, :, ::1] x, const floating[:, ::1] u, Py_ssize_t c_out,
                   const floating[::1] bias, floating[:, :, ::1] out, tuple padding, tuple blocks, int mode,
-                  Py_ssize_t rows_per_task, floating[:, ::1] workspace, int num_threads=1, int tile=2):
+                  Py_ssize_t rows_per_task, floating[:, ::1] workspace, int num_threads=1, int tile=2,
+                  int depth_taps=1):
     """3x3 stride-1 convolution (groups 1, dilation 1) by Winograd F(tile x tile, 3x3); see the notes above.
 
     NumPy equivalent: ``out[n, co, o] = sum_{ci, t} w[co, ci, t] * xpad[n, ci, o + t]``, with
     ``winograd_weights(w, u, tile=tile)``.
 
-    x : (N, C_in, D, H, W) unpadded (depth is a batch axis: no depth padding); u : ((tile+2)^2, >= C_out*C_in);
-    out : (N, C_out, D*Ho*Wo), overwritten; padding (0, ph, pw) on the left, blocks (D, Ho, Wo).
-    A task is rows_per_task tile rows (tile output rows each, across samples and depths): transform
-    their input patches into V, (tile+2)^2 GEMMs into M, transform M into the outputs.
+    x : (N, C_in, D, H, W) unpadded; depth_taps kd (1 or 3): a (kd, 3, 3) kernel, stride 1, dilation 1;
+    u : ((tile+2)^2, >= C_out*kd*C_in), the transformed weights with their K index in (depth tap, channel)
+    order (``winograd_weights`` of w moved to (C_out, kd*C_in, 9)); out : (N, C_out, Do*Ho*Wo), overwritten;
+    padding (pd, ph, pw) on the left, blocks (Do, Ho, Wo).
+    A task is rows_per_task tile rows (tile output rows each, across samples and output depths): transform
+    their input patches into V -- for a 3-d kernel, the tile row of every input plane its depth taps read
+    (planes in the depth padding by the padding mode, or zero), as kd*C_in rows of V -- then (tile+2)^2
+    GEMMs into M (K = kd*C_in: the depth taps are summed by the GEMM), transform M into the outputs.
     workspace : (num_threads, winograd_workspace(...)); BLAS single-threaded (pinned here).
     Returns the number of tasks that met an inf or NaN input: then out is incomplete and the caller
     must use another path (the transforms would smear a non-finite value over its whole tile).
     """
-    cdef Geom g = _geom((x.shape[2], x.shape[3], x.shape[4]), (1, 3, 3), (1, 1, 1), padding, (1, 1, 1), blocks,
-                        mode)
-    cdef Py_ssize_t T = tile, E = (tile + 2) * (tile + 2)
-    cdef Py_ssize_t N = x.shape[0], C = x.shape[1], Co = c_out, D = x.shape[2]
+    cdef Geom g = _geom((x.shape[2], x.shape[3], x.shape[4]), (depth_taps, 3, 3), (1, 1, 1), padding, (1, 1, 1),
+                        blocks, mode)
+    cdef Py_ssize_t T = tile, E = (tile + 2) * (tile + 2), KD = depth_taps
+    cdef Py_ssize_t N = x.shape[0], C = x.shape[1], Co = c_out, D = x.shape[2], Do = g.bd
     cdef Py_ssize_t Ho = g.bh, Wo = g.bw, th = (Ho + T - 1) // T, tw = (Wo + T - 1) // T, hw = tw + 1
-    cdef Py_ssize_t R = rows_per_task, TB = R * tw, TR = N * D * th, ntasks = (TR + R - 1) // R
-    cdef Py_ssize_t esv = C * TB + WINO_SKEW, esm = Co * TB + WINO_SKEW
-    cdef Py_ssize_t t, r, nr, ci, co, e, q, rows_here, orow
+    cdef Py_ssize_t R = rows_per_task, TB = R * tw, TR = N * Do * th, ntasks = (TR + R - 1) // R
+    cdef Py_ssize_t esv = KD * C * TB + WINO_SKEW, esm = Co * TB + WINO_SKEW
+    cdef Py_ssize_t t, r, nr, ci, co, e, q, rows_here, orow, td, zs
+    cdef floating* vrow
     cdef TileRow tp
     cdef Py_ssize_t bad = 0
-    cdef Py_ssize_t mm, nco = Co, kc = C, ld = TB
+    cdef Py_ssize_t mm, nco = Co, kc = KD * C, ld = TB
     cdef floating* ws
     cdef floating* V
     cdef floating* M
@@ -1405,12 +1411,14 @@ def conv_winograd(const floating[:, :, :, :, ::1] x, const floating[:, ::1] u, P
     cdef const floating* bp = NULL
     if tile != 2 and tile != 4:
         raise ValueError(f"conv_winograd: tile must be 2 or 4, got {tile}")
-    if g.pd != 0 or g.bd != D or u.shape[0] != E or u.shape[1] < Co * C or out.shape[1] != Co:
-        raise ValueError(f"conv_winograd: needs depth padding 0, blocks[0] == D, u of shape ({E}, >= C_out * C_in) "
-                         "and out of shape (N, C_out, L)")
+    if (depth_taps != 1 and depth_taps != 3) or g.bd != D + 2 * g.pd - KD + 1 or g.bd < 0 \
+            or u.shape[0] != E or u.shape[1] < Co * KD * C or out.shape[1] != Co or out.shape[2] != Do * Ho * Wo:
+        raise ValueError(f"conv_winograd: needs depth_taps 1 or 3 (got {depth_taps}), blocks[0] == D + 2 * pd - "
+                         f"depth_taps + 1, u of shape ({E}, >= C_out * depth_taps * C_in) and out of shape "
+                         "(N, C_out, prod(blocks))")
     if ntasks == 0 or Co == 0:
         return 0
-    _check_blas_sizes("conv_winograd", (TB, Co, C))
+    _check_blas_sizes("conv_winograd", (TB, Co, KD * C))
     if bias is not None:
         bp = &bias[0]
     ws = NULL
@@ -1425,10 +1433,17 @@ def conv_winograd(const floating[:, :, :, :, ::1] x, const floating[:, ::1] u, P
             nr = TR - t * R if TR - t * R < R else R
             nonfinite = 0
             for r in range(nr):
-                tp = _tile_row(t * R + r, th, D)
-                for ci in range(C):
-                    _wino_band(&x[tp.n, ci, tp.d, 0, 0], band, tp.ty, hw, Ho, &g, T)
-                    nonfinite = nonfinite | _wino_in(band, hw, tw, V + ci * TB + r * tw, esv, T)
+                tp = _tile_row(t * R + r, th, Do)
+                for td in range(KD):
+                    zs = _src(tp.d + td - g.pd, D, g.mode)
+                    for ci in range(C):
+                        vrow = V + (td * C + ci) * TB + r * tw
+                        if zs < 0:                   # a plane of the zero depth padding
+                            for e in range(E):
+                                memset(vrow + e * esv, 0, tw * sizeof(floating))
+                            continue
+                        _wino_band(&x[tp.n, ci, zs, 0, 0], band, tp.ty, hw, Ho, &g, T)
+                        nonfinite = nonfinite | _wino_in(band, hw, tw, vrow, esv, T)
             if nonfinite:
                 bad += 1
                 continue
@@ -1437,7 +1452,7 @@ def conv_winograd(const floating[:, :, :, :, ::1] x, const floating[:, ::1] u, P
                 # row-major M[e] (Co, m) = U[e] (Co, C) @ V[e] (C, m)  <=>  column-major M^T = V^T @ U^T
                 _gemm(no, no, mm, nco, kc, V + e * esv, ld, &u[e, 0], kc, 0, M + e * esm, ld)
             for r in range(nr):
-                tp = _tile_row(t * R + r, th, D)
+                tp = _tile_row(t * R + r, th, Do)
                 orow = (tp.d * Ho + T * tp.ty) * Wo
                 rows_here = Ho - T * tp.ty if Ho - T * tp.ty < T else T
                 for co in range(Co):

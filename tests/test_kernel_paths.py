@@ -68,6 +68,11 @@ def path(request, monkeypatch):
     (2, (3, 3), 3, 1, 0, 1, 1, "zeros"),                    # ... a 1x1 output: one clipped tile
     (2, (10, 13), 3, 1, 1, 1, 1, "reflect"),                # ... several whole tiles per row
     (3, (3, 6, 7), (1, 3, 3), 1, (0, 2, 1), 1, 1, "circular"),   # ... depth as a batch axis
+    (3, (4, 6, 7), 3, 1, 1, 1, 1, "zeros"),                 # 3x3x3: one 3x3 per depth tap, summed by the GEMMs
+    (3, (5, 5, 6), 3, 1, (2, 1, 0), 1, 1, "reflect"),       # ... two reflected planes on each side
+    (3, (3, 6, 5), 3, 1, (0, 1, 1), 1, 1, "replicate"),     # ... no depth padding: one output plane
+    (3, (4, 5, 5), 3, 1, 1, 1, 1, "circular"),
+    (3, (2, 5, 6), (1, 3, 3), 1, 1, 1, 1, "zeros"),         # (1, 3, 3) with depth padding: bias-only planes
 ])
 def test_conv_paths_match_reference(rng, path, threads, dtype, nd, size, kernel, stride, padding, dilation, groups,
                                     mode):
@@ -85,7 +90,7 @@ def test_conv_paths_match_reference(rng, path, threads, dtype, nd, size, kernel,
         want = ref.conv_nd(x.astype(np.float64), m.weight.astype(np.float64), m.bias, m.stride, pad, m.dilation,
                            groups, padding_mode=mode)
         assert_close(m(x), want, dtype, reduction=m.weight[0].size)
-        if path.startswith("winograd") and m.kernel_size[-2:] == (3, 3) and math.prod(m.kernel_size) == 9 \
+        if path.startswith("winograd") and m.kernel_size in ((3, 3), (1, 3, 3), (3, 3, 3)) \
                 and set(m.stride) == {1} and set(m.dilation) == {1} and groups == 1:
             assert _plan_kind(m) == "_winograd_runner"
     finally:
@@ -504,6 +509,31 @@ def test_winograd_is_chosen_for_resnet_3x3_layers_and_matches_torch(rng, dtype, 
         convlab.set_num_threads(before)
 
 
+@pytest.mark.parametrize("size", [(6, 20, 21), (3, 30, 29)])     # F(2x2, 3x3), F(4x4, 3x3)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("threads", [1, 2])
+def test_winograd_is_chosen_for_3d_unet_3x3x3_layers_and_matches_torch(rng, dtype, threads, size):
+    """Default thresholds: a 3x3x3 stride-1 layer (C3D, 3-d U-Net) takes the Winograd path, each depth
+    tap a 3x3 Winograd conv whose sums the GEMMs add; it matches torch at every output depth."""
+    if torch is None:
+        pytest.skip("PyTorch 2.13 (the parity oracle) is not installed")
+    before = convlab.get_num_threads()
+    convlab.set_num_threads(threads)
+    try:
+        m = nn.Conv3d(16, 24, 3, padding=1, dtype=dtype)
+        x = rng.standard_normal((2, 16, *size)).astype(dtype)
+        got = m(x)
+        assert _plan_kind(m) == "_winograd_runner"
+        (plan, _, _), = m._plans.values()
+        assert plan.run.tile == (4 if size == (3, 30, 29) and dtype == np.float64 else 2)
+        t = torch.nn.Conv3d(16, 24, 3, padding=1).double()
+        t.load_state_dict({k: torch.from_numpy(np.array(v, np.float64)) for k, v in m.state_dict().items()})
+        want = t(torch.from_numpy(x.astype(np.float64))).detach().numpy()
+        assert_close(got, want, dtype, reduction=m.weight[0].size)
+    finally:
+        convlab.set_num_threads(before)
+
+
 @pytest.mark.parametrize("kwargs", [dict(stride=2), dict(dilation=2), dict(groups=2), dict(kernel_size=(3, 5))])
 def test_winograd_is_not_chosen_outside_3x3_stride_1(rng, kwargs):
     kwargs = dict(dict(kernel_size=3, padding=1), **kwargs)
@@ -514,19 +544,21 @@ def test_winograd_is_not_chosen_outside_3x3_stride_1(rng, kwargs):
 
 @pytest.mark.parametrize("path_name", ["winograd", "winograd4"])
 @pytest.mark.parametrize("mode", ["zeros", "reflect"])
-def test_winograd_path_puts_nonfinite_inputs_where_torch_does(monkeypatch, mode, path_name):
+@pytest.mark.parametrize("nd", [2, 3])
+def test_winograd_path_puts_nonfinite_inputs_where_torch_does(monkeypatch, mode, path_name, nd):
     """The transforms would smear an inf over its whole 4x4 tile (inf - inf = NaN); such calls go
     through the exact GEMM path instead."""
     if torch is None:
         pytest.skip("PyTorch 2.13 (the parity oracle) is not installed")
     for name, value in PATHS[path_name].items():
         monkeypatch.setattr(conv_ops, name, value)
-    x = np.random.default_rng(5).standard_normal((2, 4, 9, 8))
-    x[0, 1, 4, 4] = np.inf
-    x[1, 2, 0, 7] = -np.inf
-    x[1, 3, 6, 2] = np.nan
-    m = nn.Conv2d(4, 6, 3, padding=1, padding_mode=mode, dtype=np.float64)
-    t = torch.nn.Conv2d(4, 6, 3, padding=1, padding_mode=mode).double()
+    x = np.random.default_rng(5).standard_normal((2, 4, 3, 9, 8) if nd == 3 else (2, 4, 9, 8))
+    depth = (lambda d: (d,)) if nd == 3 else (lambda d: ())
+    x[(0, 1, *depth(1), 4, 4)] = np.inf
+    x[(1, 2, *depth(2), 0, 7)] = -np.inf
+    x[(1, 3, *depth(0), 6, 2)] = np.nan
+    m = getattr(nn, f"Conv{nd}d")(4, 6, 3, padding=1, padding_mode=mode, dtype=np.float64)
+    t = getattr(torch.nn, f"Conv{nd}d")(4, 6, 3, padding=1, padding_mode=mode).double()
     t.load_state_dict({k: torch.from_numpy(np.array(v)) for k, v in m.state_dict().items()})
     with np.errstate(invalid="ignore"):
         got = m(x)

@@ -8,8 +8,8 @@ ever allocated (a call's extra memory is one small workspace per thread):
 * ``ConvPlan``: padding applied by index while gathering, then GEMM, tile by tile (several
   small samples per GEMM); two depthwise kernels (padded plane; channels-last for tiny planes and strided layers);
   a direct loop for tiny problems; a plain matmul for 1x1 stride-1 convs; Winograd F(2x2, 3x3)
-  or F(4x4, 3x3) for 3x3 stride-1 layers with enough channels and a large enough plane (2.25x /
-  4x fewer multiplications; calls whose weights or input hold inf/NaN take the GEMM path instead).
+  or F(4x4, 3x3) for 3x3 and 3x3x3 (one 3x3 per depth tap) stride-1 layers with enough channels and a large
+  enough plane (2.25x / 4x fewer multiplications; calls whose weights or input hold inf/NaN take the GEMM path instead).
 * ``conv_transpose_forward``: GEMM into a workspace, then col2im (never zero insertion); with
   stride == kernel the columns are stored, not added (no overlap: no clearing pass).
 
@@ -48,6 +48,7 @@ DEPTHWISE_MAX_MULTIPLIER_TAPS = 512 # channel multiplier (C_out / C_in) x taps f
                                     # by GEMM, 1 thread), 1 -> 8 channels k80 s4 2x, 1 -> 4 channels k80 even, 1 -> 32
                                     # channels 3x3 (288) and 4 -> 64 3x3 g4 (144) not faster
 WINOGRAD = True                     # 3x3 stride-1 layers by Winograd (see conv_winograd)
+WINOGRAD_DEPTH_TAPS = (1, 3)        # kernel depths taken: (1, 3, 3) (and 2-d 3x3) and 3x3x3 layers
 WINOGRAD_MIN_CHANNELS = 16          # C_in and C_out: narrower GEMMs lose what the transforms save
 WINOGRAD_MIN_PLANE = 196            # output cells per plane (14x14): smaller planes waste their edge tiles
 WINOGRAD4_MIN_PLANE = 784           # ... F(4x4, 3x3) on planes of 28x28 and more (4x fewer multiplications)
@@ -66,7 +67,7 @@ def planner_settings() -> tuple:
     every path)."""
     return (WORKSPACE_BYTES, PARALLEL_MIN_MACS, DIRECT_MAX_MACS, MIN_TILE_COLUMNS, BATCH_COLUMNS,
             DEPTHWISE_CL_MAX_PLANE, DEPTHWISE_CL_MAX_TAPS, DEPTHWISE_CL_MIN_CHANNELS, DEPTHWISE_CL_CHANNELS,
-            DEPTHWISE_CL_MIN_TASK_CHANNELS, DEPTHWISE_CL_STRIDED, DEPTHWISE_MAX_WORKSPACE_RATIO, DEPTHWISE_MAX_MULTIPLIER_TAPS, WINOGRAD, WINOGRAD_MIN_CHANNELS,
+            DEPTHWISE_CL_MIN_TASK_CHANNELS, DEPTHWISE_CL_STRIDED, DEPTHWISE_MAX_WORKSPACE_RATIO, DEPTHWISE_MAX_MULTIPLIER_TAPS, WINOGRAD, WINOGRAD_DEPTH_TAPS, WINOGRAD_MIN_CHANNELS,
             WINOGRAD_MIN_PLANE, WINOGRAD4_MIN_PLANE, WINOGRAD4_FLOAT32, WINOGRAD_TASK_BYTES, WINOGRAD_MIN_TASK_TILES,
             get_num_threads())
 
@@ -244,11 +245,11 @@ class ConvPlan:
                 kern(np.ascontiguousarray(x).reshape(x5_shape), np.ascontiguousarray(w).reshape(w3), _bias(b, dtype),
                      out, *args, code, threads)
                 return out
-        elif WINOGRAD and kernel3 == (1, 3, 3) and stride3 == (1, 1, 1) and dilation3 == (1, 1, 1) and groups == 1 \
-                and not padding3[0] and min(c_in, c_out) >= WINOGRAD_MIN_CHANNELS \
+        elif WINOGRAD and kernel3[1:] == (3, 3) and kernel3[0] in WINOGRAD_DEPTH_TAPS and stride3 == (1, 1, 1) \
+                and dilation3 == (1, 1, 1) and groups == 1 and min(c_in, c_out) >= WINOGRAD_MIN_CHANNELS \
                 and blocks3[1] * blocks3[2] >= WINOGRAD_MIN_PLANE \
-                and 16 * (c_in + c_out) * dtype.itemsize * WINOGRAD_MIN_TASK_TILES <= WINOGRAD_TASK_BYTES:
-            run = _winograd_runner(x5_shape, c_out, dtype, padding3, blocks3, MODE_CODES[mode], threads,
+                and 16 * (kernel3[0] * c_in + c_out) * dtype.itemsize * WINOGRAD_MIN_TASK_TILES <= WINOGRAD_TASK_BYTES:
+            run = _winograd_runner(x5_shape, c_out, kernel3[0], dtype, padding3, blocks3, MODE_CODES[mode], threads,
                                    _gemm_runner(x5_shape, c_out, cg, dtype, k, length, args, blocks, n, groups,
                                                 threads, mode, out_shape))
         else:
@@ -376,41 +377,50 @@ def _gemm_runner(x5_shape, c_out, cg, dtype, k, length, args, blocks, n, groups,
     return run
 
 
-def _winograd_runner(x5_shape, c_out, dtype, padding3, blocks3, code, threads, fallback):
-    """``run(x, w, b)`` through conv_winograd (3x3, stride 1, dilation 1, groups 1): F(4x4, 3x3) in float64
-    (or with WINOGRAD4_FLOAT32) on planes of at least WINOGRAD4_MIN_PLANE outputs when a task still holds
-    WINOGRAD_MIN_TASK_TILES tiles, else F(2x2, 3x3). A call whose weights or input hold an inf or NaN goes
-    to ``fallback`` instead (the exact sum puts them where torch does)."""
+def _winograd_runner(x5_shape, c_out, kd, dtype, padding3, blocks3, code, threads, fallback):
+    """``run(x, w, b)`` through conv_winograd (3x3 or 3x3x3 (kd = 3), stride 1, dilation 1, groups 1):
+    F(4x4, 3x3) in float64 (or with WINOGRAD4_FLOAT32) on planes of at least WINOGRAD4_MIN_PLANE outputs when
+    a task still holds WINOGRAD_MIN_TASK_TILES tiles, else F(2x2, 3x3). A 3x3x3 kernel is three 3x3 kernels,
+    one per depth tap, whose sums the GEMMs add up (their K is kd * C_in). A call whose weights or input hold
+    an inf or NaN goes to ``fallback`` instead (the exact sum puts them where torch does)."""
     spec = "float" if dtype == np.float32 else "double"
     kern, transform = _kernels.conv_winograd[spec], _kernels.winograd_weights[spec]
-    n, c_in, depth = x5_shape[:3]
+    n, c_in = x5_shape[:2]
+    kc = kd * c_in                               # the GEMMs' K: (depth tap, input channel) pairs
     tile = 4 if blocks3[1] * blocks3[2] >= WINOGRAD4_MIN_PLANE and (dtype == np.float64 or WINOGRAD4_FLOAT32) \
-        and WINOGRAD_TASK_BYTES // (36 * (c_in + c_out) * dtype.itemsize) >= WINOGRAD_MIN_TASK_TILES else 2
+        and WINOGRAD_TASK_BYTES // (36 * (kc + c_out) * dtype.itemsize) >= WINOGRAD_MIN_TASK_TILES else 2
     planes = (tile + 2) ** 2
-    tile_rows = n * depth * -(-blocks3[1] // tile)
+    tile_rows = n * blocks3[0] * -(-blocks3[1] // tile)
     tiles_per_row = -(-blocks3[2] // tile)
-    per_tile = planes * (c_in + c_out) * dtype.itemsize
+    per_tile = planes * (kc + c_out) * dtype.itemsize
     rows = max(1, max(tiles_per_row, WINOGRAD_TASK_BYTES // per_tile) // tiles_per_row)
     if threads > 1 and -(-tile_rows // rows) < 2 * threads:
         rows = max(1, -(-tile_rows // (2 * threads)))
     rows = min(rows, tile_rows)
     threads = min(threads, -(-tile_rows // rows))
-    u_len = c_out * c_in + _kernels.winograd_skew()
-    per_thread = _kernels.winograd_workspace(c_in, c_out, rows, blocks3[2], tile)
+    u_len = c_out * kc + _kernels.winograd_skew()
+    per_thread = _kernels.winograd_workspace(kc, c_out, rows, blocks3[2], tile)
     get_ws = workspace_getter((planes * u_len + threads * per_thread,), dtype)
-    w3 = (c_out, c_in, 9)
-    out_shape = (n, c_out, depth * blocks3[1] * blocks3[2])
+    w3 = (c_out, kc, 9)
+    out_shape = (n, c_out, math.prod(blocks3))
     pin = single_threaded_blas if blas_pinned_by_caller() else contextlib.nullcontext
+
+    def weights(w):
+        """(C_out, C_in, [kd,] 3, 3) -> (C_out, kd * C_in, 9), K in (depth tap, channel) order."""
+        w = np.asarray(w)
+        if kd == 1:
+            return np.ascontiguousarray(w).reshape(w3)
+        return np.ascontiguousarray(w.reshape(c_out, c_in, kd, 9).transpose(0, 2, 1, 3)).reshape(w3)
 
     def run(x, w, b):
         ws = get_ws()
         u = ws[:planes * u_len].reshape(planes, u_len)
-        if not transform(np.ascontiguousarray(w).reshape(w3), u, threads, tile):
+        if not transform(weights(w), u, threads, tile):
             return fallback(x, w, b)
         out = np.empty(out_shape, dtype=dtype)
         with pin():
             bad = kern(np.ascontiguousarray(x).reshape(x5_shape), u, c_out, _bias(b, dtype), out, padding3, blocks3,
-                       code, rows, ws[planes * u_len:].reshape(threads, per_thread), threads, tile)
+                       code, rows, ws[planes * u_len:].reshape(threads, per_thread), threads, tile, kd)
         return fallback(x, w, b) if bad else out
     run.tile = tile
     return run
