@@ -167,6 +167,10 @@ cdef extern from "_simd.h" nogil:
     void cl_wino4_out_d(const double* m, Py_ssize_t es, Py_ssize_t tw, double bv, double* y, Py_ssize_t ldy) noexcept
     void cl_deinterleave4_f(float* p, Py_ssize_t hw, const float* src, Py_ssize_t n) noexcept
     void cl_deinterleave4_d(double* p, Py_ssize_t hw, const double* src, Py_ssize_t n) noexcept
+    void cl_gemm_small_f(Py_ssize_t m, Py_ssize_t n, Py_ssize_t k, const float* A, Py_ssize_t lda, const float* B,
+                         Py_ssize_t ldb, float* C, Py_ssize_t ldc, int acc) noexcept
+    void cl_gemm_small_d(Py_ssize_t m, Py_ssize_t n, Py_ssize_t k, const double* A, Py_ssize_t lda, const double* B,
+                         Py_ssize_t ldb, double* C, Py_ssize_t ldc, int acc) noexcept
     void cl_deinterleave_f(float* ev, float* od, const float* src, Py_ssize_t n) noexcept
     void cl_deinterleave_d(double* ev, double* od, const double* src, Py_ssize_t n) noexcept
     # dst[e] = (b if set else dst[e]) + sum_t w[t] * src[e + t dw], t < 5 / 7
@@ -649,6 +653,34 @@ cdef inline void _gemm(char* ta, char* tb, Py_ssize_t m, Py_ssize_t n, Py_ssize_
             dgemm(ta, tb, &m4, &n4, &k4, &alpha, <double*>A, &lda4, <double*>B, &ldb4, &beta, C, &ldc4)
 
 
+cdef inline void _gemm_rows(Py_ssize_t m, Py_ssize_t n, Py_ssize_t k, const floating* A, Py_ssize_t lda,
+                            const floating* B, Py_ssize_t ldb, floating* C, Py_ssize_t ldc, bint acc,
+                            bint small) noexcept nogil:
+    """Row-major C (m, n) = A (m, k) @ B (k, n) (+ C if acc): through BLAS, or with small (few rows m, the
+    output channels of a group) through cl_gemm_small, which reads B in place instead of packing it."""
+    if small:
+        if floating is float:
+            cl_gemm_small_f(m, n, k, A, lda, B, ldb, C, ldc, acc)
+        else:
+            cl_gemm_small_d(m, n, k, A, lda, B, ldb, C, ldc, acc)
+    else:
+        # row-major C = A @ B  <=>  column-major C^T = B^T @ A^T
+        _gemm(b"N", b"N", n, m, k, B, ldb, A, lda, 1 if acc else 0, C, ldc)
+
+
+def gemm_small(const floating[:, ::1] a, const floating[:, ::1] b, floating[:, ::1] c, bint accumulate=False):
+    """``c[...] = a @ b`` (``c += a @ b`` with accumulate) through cl_gemm_small at the active SIMD level: the
+    GEMM that conv_gemm uses for a few output channels per group (exposed for the tests)."""
+    if a.shape[1] != b.shape[0] or c.shape[0] != a.shape[0] or c.shape[1] != b.shape[1]:
+        raise ValueError(f"gemm_small: shapes ({a.shape[0]}, {a.shape[1]}) @ ({b.shape[0]}, {b.shape[1]}) -> "
+                         f"({c.shape[0]}, {c.shape[1]}) do not match")
+    if a.shape[0] == 0 or b.shape[1] == 0:
+        return
+    with nogil:
+        _gemm_rows(a.shape[0], b.shape[1], a.shape[1], &a[0, 0] if a.shape[1] else NULL, a.shape[1],
+                   &b[0, 0] if b.shape[0] else NULL, b.shape[1], &c[0, 0], c.shape[1], accumulate, True)
+
+
 def blas_index_max():
     """The largest matrix size or leading dimension the GEMM kernels can pass: 2**63 - 1 through NumPy's
     ILP64 OpenBLAS, 2**31 - 1 through SciPy's ``cython_blas`` (C ints)."""
@@ -687,7 +719,7 @@ def conv_gemm(const floating[:, :, :, :, ::1] x, const floating[:, ::1] w2d, con
               floating[:, :, ::1] out,
               tuple kernel, tuple stride, tuple padding, tuple dilation, tuple blocks, int groups,
               int mode, Py_ssize_t rows_per_tile, floating[:, ::1] workspace, int num_threads=1,
-              Py_ssize_t samples=1):
+              Py_ssize_t samples=1, bint small_gemm=False):
     """Forward convolution, im2col fused with GEMM per tile of output rows.
 
     NumPy equivalent: ``out[n, g] = w2d[g] @ im2col(x)[n, g]`` for every sample and group.
@@ -698,6 +730,7 @@ def conv_gemm(const floating[:, :, :, :, ::1] x, const floating[:, ::1] w2d, con
     side in one GEMM, whose (og, samples*L) result is then copied out; the workspace rows then hold
     (cg*K + og) * samples * L elements.
     BLAS must run single-threaded here (the caller pins it): threads split sample x group x tile.
+    small_gemm: the GEMMs through cl_gemm_small instead of BLAS (few output channels per group).
     """
     cdef Geom g = _geom((x.shape[2], x.shape[3], x.shape[4]), kernel, stride, padding, dilation, blocks, mode)
     cdef Py_ssize_t N = x.shape[0], C = x.shape[1], C_out = w2d.shape[0]
@@ -712,14 +745,11 @@ def conv_gemm(const floating[:, :, :, :, ::1] x, const floating[:, ::1] w2d, con
     cdef floating* res
     cdef floating* orow
     cdef const floating* rrow
-    cdef floating beta = 0, bv
-    cdef char* no = b"N"
+    cdef floating bv
     cdef bint has_bias = bias is not None
     if total == 0:
         return
     _check_blas_sizes("conv_gemm", (kk, ldc, nn, S * L if S > 1 else rows_per_tile * g.bw))
-    if has_bias:
-        beta = 1
     ws = NULL
     _blas_single()                      # BLAS runs single-threaded inside our threads
     with nogil, parallel(num_threads=num_threads):
@@ -735,7 +765,7 @@ def conv_gemm(const floating[:, :, :, :, ::1] x, const floating[:, ::1] w2d, con
                 _gather(&x[n, gi * cg, 0, 0, 0], ws, cg, 0, rows, cols, &g, ns, C * g.D * g.H * g.W, L)
                 res = ws + kk * S * L
                 m = cols
-                _gemm(no, no, m, nn, kk, ws, m, &w2d[gi * og, 0], kk, 0, res, m)
+                _gemm_rows(nn, m, kk, &w2d[gi * og, 0], kk, ws, m, res, m, False, small_gemm)
                 for s in range(ns):
                     for co in range(og):
                         orow = &out[n + s, gi * og + co, 0]
@@ -756,8 +786,9 @@ def conv_gemm(const floating[:, :, :, :, ::1] x, const floating[:, ::1] w2d, con
                     orow = &out[n, co, r0 * g.bw]
                     for e in range(m):
                         orow[e] = bias[co]
-            # row-major out[og, m] = w[og, kk] @ ws[kk, m] (+ out)  <=>  column-major out^T = ws^T @ w^T
-            _gemm(no, no, m, nn, kk, ws, m, &w2d[gi * og, 0], kk, beta, &out[n, gi * og, r0 * g.bw], ldc)
+            # out[og, m] = w[og, kk] @ ws[kk, m] (+ out: the bias)
+            _gemm_rows(nn, m, kk, &w2d[gi * og, 0], kk, ws, m, &out[n, gi * og, r0 * g.bw], ldc, has_bias,
+                       small_gemm)
     _blas_restore()
 
 

@@ -70,6 +70,10 @@ typedef struct {
     void (*wino4_out_d)(const double *, ptrdiff_t, ptrdiff_t, double, double *, ptrdiff_t);
     void (*deinterleave4_f)(float *, ptrdiff_t, const float *, ptrdiff_t);
     void (*deinterleave4_d)(double *, ptrdiff_t, const double *, ptrdiff_t);
+    void (*gemm_small_f)(ptrdiff_t, ptrdiff_t, ptrdiff_t, const float *, ptrdiff_t, const float *, ptrdiff_t, float *,
+                         ptrdiff_t, int);
+    void (*gemm_small_d)(ptrdiff_t, ptrdiff_t, ptrdiff_t, const double *, ptrdiff_t, const double *, ptrdiff_t,
+                         double *, ptrdiff_t, int);
 } cl_simd_table;
 
 /* level 0: the baseline, compiled with the build's own flags */
@@ -185,5 +189,7 @@ static int cl_simd_init(void) {
 #define cl_wino4_out_d (cl_simd->wino4_out_d)
 #define cl_deinterleave4_f (cl_simd->deinterleave4_f)
 #define cl_deinterleave4_d (cl_simd->deinterleave4_d)
+#define cl_gemm_small_f (cl_simd->gemm_small_f)
+#define cl_gemm_small_d (cl_simd->gemm_small_d)
 
 #endif

@@ -23,7 +23,12 @@ PATHS = {
     "gemm": dict(DIRECT_MAX_MACS=0, PARALLEL_MIN_MACS=0, BATCH_COLUMNS=0),
     "gemm-batched": dict(DIRECT_MAX_MACS=0, PARALLEL_MIN_MACS=0, WORKSPACE_BYTES=10**9, BATCH_COLUMNS=10**9,
                          DEPTHWISE_CL_MAX_PLANE=10**9, DEPTHWISE_CL_MIN_CHANNELS=1),
-    "gemm-tiny-tiles": dict(DIRECT_MAX_MACS=0, PARALLEL_MIN_MACS=0, WORKSPACE_BYTES=1, MIN_TILE_COLUMNS=1),
+    # (the tests' layers have at most 8 output channels per group: cl_gemm_small's GEMMs by default, BLAS's
+    # with SMALL_GEMM_MAX_ROWS=0)
+    "gemm-tiny-tiles": dict(DIRECT_MAX_MACS=0, PARALLEL_MIN_MACS=0, WORKSPACE_BYTES=1, MIN_TILE_COLUMNS=1,
+                            SMALL_GEMM_MAX_ROWS=0),
+    "gemm-blas-batched": dict(DIRECT_MAX_MACS=0, PARALLEL_MIN_MACS=0, WORKSPACE_BYTES=10**9, BATCH_COLUMNS=10**9,
+                              SMALL_GEMM_MAX_ROWS=0),
     "serial": dict(DIRECT_MAX_MACS=0, PARALLEL_MIN_MACS=10**12),
     # 3x3 stride-1 layers by Winograd F(2x2, 3x3) / F(4x4, 3x3), one tile row per task (other layers fall
     # through to the GEMM)
@@ -572,6 +577,37 @@ def test_winograd_path_puts_nonfinite_inputs_where_torch_does(monkeypatch, mode,
     np.testing.assert_allclose(got[ok], want[ok], rtol=1e-12, atol=1e-12)
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("m,k,n", [(1, 1, 1), (3, 5, 7), (4, 9, 24), (5, 13, 49), (8, 72, 100), (16, 400, 77),
+                                   (7, 3, 200), (2, 0, 9), (9, 31, 8), (6, 2, 23)])
+def test_gemm_small_matches_numpy(rng, dtype, m, k, n):
+    """cl_gemm_small (conv_gemm's GEMM for few output channels per group) at this SIMD level: blocks of
+    4 rows x 3 vectors, one vector, single columns, and a last block of fewer than 4 rows."""
+    a = rng.standard_normal((m, k)).astype(dtype)
+    b = rng.standard_normal((k, n)).astype(dtype)
+    c0 = rng.standard_normal((m, n)).astype(dtype)
+    want = a.astype(np.float64) @ b.astype(np.float64)
+    c = c0.copy()
+    _kernels.gemm_small(a, b, c)
+    assert_close(c, want, dtype, reduction=max(k, 1))
+    c = c0.copy()
+    _kernels.gemm_small(a, b, c, accumulate=True)
+    assert_close(c, want + c0, dtype, reduction=max(k, 1))
+
+
+@pytest.mark.parametrize("groups,c_out,small", [(1, 16, True), (1, 17, False), (4, 64, True), (2, 8, True),
+                                                 (1, 32, False)])
+def test_small_gemm_is_chosen_by_output_channels_per_group(rng, groups, c_out, small):
+    m = nn.Conv2d(8, c_out, 3, stride=2, groups=groups)
+    x = rng.standard_normal((2, 8, 20, 20)).astype(np.float32)
+    got = m(x)
+    (plan, _, _), = m._plans.values()
+    assert plan.run.small_gemm is small
+    want = ref.conv_nd(x.astype(np.float64), m.weight.astype(np.float64), m.bias, m.stride, m.padding, m.dilation,
+                       groups)
+    assert_close(got, want, np.float32, reduction=m.weight[0].size)
+
+
 @pytest.mark.parametrize("n,groups,length,threads", [(20, 1, 30, 2), (7, 1, 10, 2), (9, 3, 10, 2), (20, 1, 24, 2),
                                                      (64, 1, 10, 2), (20, 1, 30, 1), (3, 1, 10, 2)])
 def test_samples_per_gemm_gives_every_thread_as_many_blocks(n, groups, length, threads):
@@ -731,9 +767,9 @@ def test_module_plan_follows_set_num_threads(rng, monkeypatch, dtype):
 
     class Spy:                                       # records the thread count each conv_gemm call gets
         def __getitem__(self, spec):
-            def kern(*args):
+            def kern(*args, **kwargs):
                 seen.append(args[-2])
-                return real[spec](*args)
+                return real[spec](*args, **kwargs)
             return kern
     monkeypatch.setattr(_kernels, "conv_gemm", Spy())
     m = nn.Conv2d(4, 8, 3, padding=1, dtype=dtype)

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import contextlib
 import math
+import os
 import threading
 
 import numpy as np
@@ -30,7 +31,34 @@ from ._blas import blas_index_max, blas_pinned_by_caller, single_threaded_blas
 from ._volume import lift3
 
 MODE_CODES = _kernels.padding_modes()        # the PaddingMode codes of _kernels.pxd
-WORKSPACE_BYTES = 256 * 1024        # per thread: about half of a 512 KB L2
+
+
+def cache_bytes(level: int, default: int, root: str = "/sys/devices/system/cpu/cpu0/cache") -> int:
+    """The size of this CPU's level-``level`` data (or unified) cache per core, as Linux reports it in
+    ``root/index*/{level,type,size}`` ("512K", "1M"); ``default`` where that cannot be read."""
+    try:
+        for entry in sorted(os.listdir(root)):
+            base = os.path.join(root, entry)
+            with open(os.path.join(base, "level")) as f:
+                if int(f.read()) != level:
+                    continue
+            with open(os.path.join(base, "type")) as f:
+                if f.read().strip() == "Instruction":
+                    continue
+            with open(os.path.join(base, "size")) as f:
+                text = f.read().strip().upper()
+            scale = {"K": 1 << 10, "M": 1 << 20, "G": 1 << 30}.get(text[-1:], 1)
+            value = int(text.rstrip("KMG")) * scale
+            if value > 0:
+                return value
+    except (OSError, ValueError):
+        pass
+    return default
+
+
+L2_BYTES = cache_bytes(2, 512 * 1024)  # per core (Zen 3: 512 KiB; Zen 4: 1 MiB; Zen 5: 1 MiB; Skylake-SP: 1 MiB)
+WORKSPACE_BYTES = max(64 * 1024, L2_BYTES // 2)  # per thread: a tile's columns (or padded plane) in half of L2,
+                                    # the other half for the weights and the output rows being written
 PARALLEL_MIN_MACS = 200_000         # below this, threads cost more than they save
 DIRECT_MAX_MACS = 4096              # below this the direct loop is as fast as the GEMM path
 MIN_TILE_COLUMNS = 128              # narrower GEMMs waste most of BLAS's speed
@@ -48,6 +76,9 @@ DEPTHWISE_MAX_MULTIPLIER_TAPS = 512 # channel multiplier (C_out / C_in) x taps f
                                     # by GEMM, 1 thread), 1 -> 8 channels k80 s4 2x, 1 -> 4 channels k80 even, 1 -> 32
                                     # channels 3x3 (288) and 4 -> 64 3x3 g4 (144) not faster
 WINOGRAD = True                     # 3x3 stride-1 layers by Winograd (see conv_winograd)
+SMALL_GEMM_MAX_ROWS = 16            # output channels per group up to this: conv_gemm's GEMMs by cl_gemm_small, which
+                                    # reads the gathered tile in place; BLAS packs it first, which pays from ~24-32
+                                    # rows (bench/thresholds.py measures the crossover on an L2-sized tile)
 WINOGRAD_DEPTH_TAPS = (1, 3)        # kernel depths taken: (1, 3, 3) (and 2-d 3x3) and 3x3x3 layers
 WINOGRAD_MIN_CHANNELS = 16          # C_in and C_out: narrower GEMMs lose what the transforms save
 WINOGRAD_MIN_PLANE = 196            # output cells per plane (14x14): smaller planes waste their edge tiles
@@ -67,7 +98,7 @@ def planner_settings() -> tuple:
     every path)."""
     return (WORKSPACE_BYTES, PARALLEL_MIN_MACS, DIRECT_MAX_MACS, MIN_TILE_COLUMNS, BATCH_COLUMNS,
             DEPTHWISE_CL_MAX_PLANE, DEPTHWISE_CL_MAX_TAPS, DEPTHWISE_CL_MIN_CHANNELS, DEPTHWISE_CL_CHANNELS,
-            DEPTHWISE_CL_MIN_TASK_CHANNELS, DEPTHWISE_CL_STRIDED, DEPTHWISE_MAX_WORKSPACE_RATIO, DEPTHWISE_MAX_MULTIPLIER_TAPS, WINOGRAD, WINOGRAD_DEPTH_TAPS, WINOGRAD_MIN_CHANNELS,
+            DEPTHWISE_CL_MIN_TASK_CHANNELS, DEPTHWISE_CL_STRIDED, DEPTHWISE_MAX_WORKSPACE_RATIO, DEPTHWISE_MAX_MULTIPLIER_TAPS, SMALL_GEMM_MAX_ROWS, WINOGRAD, WINOGRAD_DEPTH_TAPS, WINOGRAD_MIN_CHANNELS,
             WINOGRAD_MIN_PLANE, WINOGRAD4_MIN_PLANE, WINOGRAD4_FLOAT32, WINOGRAD_TASK_BYTES, WINOGRAD_MIN_TASK_TILES,
             get_num_threads())
 
@@ -366,14 +397,16 @@ def _gemm_runner(x5_shape, c_out, cg, dtype, k, length, args, blocks, n, groups,
         ws_shape = (threads, cg * k * per * blocks[-1])   # one small buffer per thread, never the batch
     get_ws = workspace_getter(ws_shape, dtype)
     pin = single_threaded_blas if blas_pinned_by_caller() else contextlib.nullcontext
+    small = c_out // groups <= SMALL_GEMM_MAX_ROWS
 
     def run(x, w, b):
         out = np.empty(out_shape, dtype=dtype)
         ws = get_ws()
         with pin():
             kern(np.ascontiguousarray(x).reshape(x5_shape), np.ascontiguousarray(w).reshape(w2), _bias(b, dtype),
-                 out, *args, code, per, ws, threads, samples)
+                 out, *args, code, per, ws, threads, samples, small_gemm=small)
         return out
+    run.small_gemm = small
     return run
 
 
