@@ -51,6 +51,7 @@ Per spatial axis, block (output) index ``o``, tap ``t``::
 """
 from cython cimport floating
 from cython.parallel cimport parallel, prange, threadid
+from libc.stdlib cimport free, malloc
 from libc.string cimport memcpy, memset
 from scipy.linalg.cython_blas cimport dgemm, sgemm
 
@@ -171,6 +172,10 @@ cdef extern from "_simd.h" nogil:
                          Py_ssize_t ldb, float* C, Py_ssize_t ldc, int acc) noexcept
     void cl_gemm_small_d(Py_ssize_t m, Py_ssize_t n, Py_ssize_t k, const double* A, Py_ssize_t lda, const double* B,
                          Py_ssize_t ldb, double* C, Py_ssize_t ldc, int acc) noexcept
+    void cl_gemm_rows_f(Py_ssize_t m, Py_ssize_t n, Py_ssize_t k, const float* A, Py_ssize_t lda,
+                        const float* const* Bp, float* C, Py_ssize_t ldc, int acc) noexcept
+    void cl_gemm_rows_d(Py_ssize_t m, Py_ssize_t n, Py_ssize_t k, const double* A, Py_ssize_t lda,
+                        const double* const* Bp, double* C, Py_ssize_t ldc, int acc) noexcept
     void cl_deinterleave_f(float* ev, float* od, const float* src, Py_ssize_t n) noexcept
     void cl_deinterleave_d(double* ev, double* od, const double* src, Py_ssize_t n) noexcept
     # dst[e] = (b if set else dst[e]) + sum_t w[t] * src[e + t dw], t < 5 / 7
@@ -791,6 +796,109 @@ def conv_gemm(const floating[:, :, :, :, ::1] x, const floating[:, ::1] w2d, con
                        small_gemm)
     _blas_restore()
 
+
+
+def rows_workspace(Py_ssize_t cg, Py_ssize_t og, tuple kernel, tuple dilation, tuple blocks,
+                   Py_ssize_t rows_per_task):
+    """Elements of conv_rows's per-thread workspace: a padded slab of cg channels x (rows_per_task + (kh - 1) *
+    dh) rows of Wp = Wo + (kw - 1) * dw cells, and og x rows_per_task rows of Wp sums."""
+    cdef Py_ssize_t kh = kernel[1], kw = kernel[2], dh = dilation[1], dw = dilation[2]
+    cdef Py_ssize_t wp = blocks[2] + (kw - 1) * dw
+    return (cg * (rows_per_task + (kh - 1) * dh) + og * rows_per_task) * wp
+
+
+def conv_rows(const floating[:, :, :, :, ::1] x, const floating[:, ::1] w2d, const floating[::1] bias,
+              floating[:, :, ::1] out, tuple kernel, tuple padding, tuple dilation, tuple blocks, int groups,
+              int mode, Py_ssize_t rows_per_task, floating[:, ::1] workspace, int num_threads=1):
+    """Stride-1 convolution of 1-d and 2-d inputs (kernel depth 1, D == 1) with few output channels per group,
+    without im2col.
+
+    NumPy equivalent: ``out[n, g] = w2d[g] @ im2col(x)[n, g]``, as conv_gemm. A task (sample, group, block of
+    rows_per_task output rows) copies the input rows it reads, padded by the padding mode, into a slab of rows
+    Wp = Wo + (kw - 1) * dw long. With stride 1, output cell (r, e) of the block reads slab row r + ty * dh,
+    column e + tx * dw for tap (ty, tx): numbering outputs q = r * Wp + e (Wp - Wo of each row's numbers are
+    spare), every (channel, tap) is one run of the slab at a fixed offset. cl_gemm_rows multiplies the group's
+    weights (og, cg * K) by those cg * K runs; the Wo real cells of each row are then copied out, bias added.
+    The slab holds each input cell once where im2col would copy it K times.
+
+    x : (N, C_in, 1, H, W); w2d : (C_out, C_in/groups * kh * kw); out : (N, C_out, Ho * Wo), overwritten;
+    padding (0, ph, pw) on the left; blocks (1, Ho, Wo) with Wo = W + pw + (right padding) - (kw - 1) * dw + 1.
+    workspace : (num_threads, >= rows_workspace(...)). Each thread also keeps cg * K row pointers (malloc).
+    """
+    cdef Geom g = _geom((x.shape[2], x.shape[3], x.shape[4]), kernel, (1, 1, 1), padding, dilation, blocks, mode)
+    cdef Py_ssize_t N = x.shape[0], C = x.shape[1], C_out = w2d.shape[0]
+    cdef Py_ssize_t cg = C // groups, og = C_out // groups, K = g.kh * g.kw, kk = cg * K
+    cdef Py_ssize_t R = rows_per_task, wp = g.bw + (g.kw - 1) * g.dw, srows = R + (g.kh - 1) * g.dh
+    cdef Py_ssize_t th = (g.bh + R - 1) // R, total = N * groups * th
+    cdef Py_ssize_t t, n, gi, r0, nr, ci, cs, s, ys, e, xs, co, ti, tl, q, ncols, lo, hi
+    cdef floating* ws
+    cdef floating* slab
+    cdef floating* sums
+    cdef floating* row
+    cdef floating* orow
+    cdef const floating* xc
+    cdef const floating* src
+    cdef const floating** bp
+    cdef const floating** bp_all
+    cdef floating bv
+    if g.kd != 1 or g.D != 1 or g.bd != 1 or g.pd != 0 or R < 1:
+        raise ValueError("conv_rows: needs kernel depth 1, input depth 1, no depth padding and rows_per_task >= 1")
+    if w2d.shape[1] != kk or C_out % groups or C % groups or out.shape[1] != C_out or out.shape[2] != g.bh * g.bw \
+            or workspace.shape[1] < (cg * srows + og * R) * wp:
+        raise ValueError("conv_rows: w2d, out or workspace do not match the input and blocks")
+    if total == 0 or C_out == 0:
+        return
+    lo = g.pw if g.pw < wp else wp                      # slab columns [lo, hi) copy input columns [0, hi - lo)
+    hi = g.pw + g.W if g.pw + g.W < wp else wp
+    bp_all = <const floating**>malloc(num_threads * kk * sizeof(floating*) + 1)
+    if bp_all == NULL:
+        raise MemoryError(f"conv_rows: could not allocate {num_threads} x {kk} row pointers")
+    with nogil, parallel(num_threads=num_threads):
+        ws = &workspace[threadid(), 0]
+        slab = ws
+        sums = ws + cg * srows * wp
+        bp = bp_all + threadid() * kk
+        q = 0                                           # the run of (channel, tap): fixed offsets into the slab
+        for cs in range(cg):
+            for ti in range(g.kh):
+                for tl in range(g.kw):
+                    bp[q] = slab + (cs * srows + ti * g.dh) * wp + tl * g.dw
+                    q = q + 1
+        for t in prange(total, schedule="static"):
+            n = t // (groups * th)
+            gi = (t // th) % groups
+            r0 = (t % th) * R
+            nr = g.bh - r0 if g.bh - r0 < R else R
+            for ci in range(cg):
+                xc = &x[n, gi * cg + ci, 0, 0, 0]
+                for s in range(nr + (g.kh - 1) * g.dh):
+                    row = slab + (ci * srows + s) * wp
+                    ys = _src(r0 - g.ph + s, g.H, g.mode)
+                    if ys < 0:
+                        memset(row, 0, wp * sizeof(floating))
+                        continue
+                    src = xc + ys * g.W
+                    for e in range(lo):
+                        xs = _src(e - g.pw, g.W, g.mode)
+                        row[e] = src[xs] if xs >= 0 else 0
+                    if hi > lo:
+                        memcpy(row + lo, src + lo - g.pw, (hi - lo) * sizeof(floating))
+                    for e in range(hi, wp):
+                        xs = _src(e - g.pw, g.W, g.mode)
+                        row[e] = src[xs] if xs >= 0 else 0
+            ncols = (nr - 1) * wp + g.bw                # the last row's spare numbers would read past the slab
+            if floating is float:
+                cl_gemm_rows_f(og, ncols, kk, &w2d[gi * og, 0], kk, bp, sums, R * wp, 0)
+            else:
+                cl_gemm_rows_d(og, ncols, kk, &w2d[gi * og, 0], kk, bp, sums, R * wp, 0)
+            for co in range(og):
+                bv = bias[gi * og + co] if bias is not None else 0
+                orow = &out[n, gi * og + co, r0 * g.bw]
+                for s in range(nr):
+                    row = sums + co * R * wp + s * wp
+                    for e in range(g.bw):
+                        orow[s * g.bw + e] = row[e] + bv
+    free(bp_all)
 
 
 def conv_weight_gemm(const floating[:, :, :, :, ::1] x, const floating[:, :, ::1] gout, floating[:, :, ::1] gw,

@@ -74,6 +74,10 @@ typedef struct {
                          ptrdiff_t, int);
     void (*gemm_small_d)(ptrdiff_t, ptrdiff_t, ptrdiff_t, const double *, ptrdiff_t, const double *, ptrdiff_t,
                          double *, ptrdiff_t, int);
+    void (*gemm_rows_f)(ptrdiff_t, ptrdiff_t, ptrdiff_t, const float *, ptrdiff_t, const float *const *, float *,
+                        ptrdiff_t, int);
+    void (*gemm_rows_d)(ptrdiff_t, ptrdiff_t, ptrdiff_t, const double *, ptrdiff_t, const double *const *, double *,
+                        ptrdiff_t, int);
 } cl_simd_table;
 
 /* level 0: the baseline, compiled with the build's own flags */
@@ -191,5 +195,7 @@ static int cl_simd_init(void) {
 #define cl_deinterleave4_d (cl_simd->deinterleave4_d)
 #define cl_gemm_small_f (cl_simd->gemm_small_f)
 #define cl_gemm_small_d (cl_simd->gemm_small_d)
+#define cl_gemm_rows_f (cl_simd->gemm_rows_f)
+#define cl_gemm_rows_d (cl_simd->gemm_rows_d)
 
 #endif

@@ -416,14 +416,13 @@ CL_DEINTERLEAVE4(CL_FN(cl_deinterleave4_f), float)
 CL_DEINTERLEAVE4(CL_FN(cl_deinterleave4_d), double)
 #undef CL_DEINTERLEAVE4
 
-/* C[i ldc + j] = (acc ? C[i ldc + j] : 0) + sum_p A[i lda + p] B[p ldb + j], i < m, j < n: a GEMM with few rows
-   (the output channels of a group) and long rows (output positions), reading B where the gather left it (no
-   packing pass, which costs BLAS more than it saves at m <= 32). Registers: 4 rows of A x 3 vectors of columns =
-   12 sums; each p loads 3 vectors of B once for the 4 rows and broadcasts 4 elements of A. A block of fewer than
-   4 rows repeats its last row (computed, not stored). */
-#define CL_GEMM_SMALL(NAME, T, V, LANES)                                                               \
-static void NAME(ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, const T *restrict A, ptrdiff_t lda,            \
-                 const T *restrict B, ptrdiff_t ldb, T *restrict C, ptrdiff_t ldc, int acc) {          \
+/* C[i ldc + j] = (acc ? C[i ldc + j] : 0) + sum_p A[i lda + p] B_p[j], i < m, j < n: a GEMM with few rows (the
+   output channels of a group) and long rows (output positions), reading B where it lies (no packing pass, which
+   costs BLAS more than it saves at m <= 16). B_p is row p of a matrix (cl_gemm_small: B + p ldb, a gathered tile)
+   or any p-th pointer (cl_gemm_rows: Bp[p], a tap's run in a padded input slab). Registers: 4 rows of A x 3
+   vectors of columns = 12 sums; each p loads 3 vectors of B_p once for the 4 rows and broadcasts 4 elements of
+   A. A block of fewer than 4 rows repeats its last row (computed, not stored). */
+#define CL_GEMM_SMALL_BODY(T, V, LANES, BROW)                                                          \
     for (ptrdiff_t i = 0; i < m; i += 4) {                                                             \
         const ptrdiff_t mr = m - i < 4 ? m - i : 4;                                                    \
         const T *a0 = A + i * lda, *a1 = a0 + (mr > 1) * lda, *a2 = a0 + (mr > 2 ? 2 : mr - 1) * lda;  \
@@ -432,8 +431,8 @@ static void NAME(ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, const T *restrict A, ptr
         ptrdiff_t j = 0;                                                                               \
         for (; j + 3 * LANES <= n; j += 3 * LANES) {                                                   \
             V s[4][3] = {{0}};                                                                         \
-            const T *b = B + j;                                                                        \
-            for (ptrdiff_t p = 0; p < k; p++, b += ldb) {                                              \
+            for (ptrdiff_t p = 0; p < k; p++) {                                                        \
+                const T *b = BROW(p) + j;                                                              \
                 const V b0 = *(const V *)b, b1 = *(const V *)(b + LANES), b2 = *(const V *)(b + 2 * LANES); \
                 const T w0 = a0[p], w1 = a1[p], w2 = a2[p], w3 = a3[p];                                \
                 s[0][0] += w0 * b0; s[0][1] += w0 * b1; s[0][2] += w0 * b2;                            \
@@ -449,9 +448,8 @@ static void NAME(ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, const T *restrict A, ptr
         }                                                                                              \
         for (; j + LANES <= n; j += LANES) {                                                           \
             V s0 = {0}, s1 = {0}, s2 = {0}, s3 = {0};                                                  \
-            const T *b = B + j;                                                                        \
-            for (ptrdiff_t p = 0; p < k; p++, b += ldb) {                                              \
-                const V b0 = *(const V *)b;                                                            \
+            for (ptrdiff_t p = 0; p < k; p++) {                                                        \
+                const V b0 = *(const V *)(BROW(p) + j);                                                \
                 s0 += a0[p] * b0; s1 += a1[p] * b0; s2 += a2[p] * b0; s3 += a3[p] * b0;                \
             }                                                                                          \
             const V sr[4] = {s0, s1, s2, s3};                                                          \
@@ -464,19 +462,32 @@ static void NAME(ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, const T *restrict A, ptr
             for (ptrdiff_t r = 0; r < mr; r++) {                                                       \
                 const T *ar = A + (i + r) * lda;                                                       \
                 T sum = 0;                                                                             \
-                for (ptrdiff_t p = 0; p < k; p++) sum += ar[p] * B[p * ldb + j];                       \
+                for (ptrdiff_t p = 0; p < k; p++) sum += ar[p] * BROW(p)[j];                           \
                 c[r][j] = acc ? c[r][j] + sum : sum;                                                   \
             }                                                                                          \
-    }                                                                                                  \
+    }
+#define CL_STRIDED_ROW(p) (B + (p) * ldb)
+#define CL_POINTED_ROW(p) (Bp[p])
+#define CL_GEMM_SMALL(NAME, ROWS_NAME, T, V, LANES)                                                    \
+static void NAME(ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, const T *restrict A, ptrdiff_t lda,            \
+                 const T *restrict B, ptrdiff_t ldb, T *restrict C, ptrdiff_t ldc, int acc) {          \
+    CL_GEMM_SMALL_BODY(T, V, LANES, CL_STRIDED_ROW)                                                    \
+}                                                                                                      \
+static void ROWS_NAME(ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, const T *restrict A, ptrdiff_t lda,       \
+                      const T *const *Bp, T *restrict C, ptrdiff_t ldc, int acc) {                     \
+    CL_GEMM_SMALL_BODY(T, V, LANES, CL_POINTED_ROW)                                                    \
 }
 #if CL_VECTOR_BYTES == 64
-CL_GEMM_SMALL(CL_FN(cl_gemm_small_f), float, cl_v16f, 16)
-CL_GEMM_SMALL(CL_FN(cl_gemm_small_d), double, cl_v8d, 8)
+CL_GEMM_SMALL(CL_FN(cl_gemm_small_f), CL_FN(cl_gemm_rows_f), float, cl_v16f, 16)
+CL_GEMM_SMALL(CL_FN(cl_gemm_small_d), CL_FN(cl_gemm_rows_d), double, cl_v8d, 8)
 #else
-CL_GEMM_SMALL(CL_FN(cl_gemm_small_f), float, cl_v8f, 8)
-CL_GEMM_SMALL(CL_FN(cl_gemm_small_d), double, cl_v4d, 4)
+CL_GEMM_SMALL(CL_FN(cl_gemm_small_f), CL_FN(cl_gemm_rows_f), float, cl_v8f, 8)
+CL_GEMM_SMALL(CL_FN(cl_gemm_small_d), CL_FN(cl_gemm_rows_d), double, cl_v4d, 4)
 #endif
 #undef CL_GEMM_SMALL
+#undef CL_GEMM_SMALL_BODY
+#undef CL_STRIDED_ROW
+#undef CL_POINTED_ROW
 
 static const cl_simd_table CL_FN(cl_table) = {
     CL_LEVEL_NAME, CL_FN(cl_fma_probe),
@@ -488,5 +499,5 @@ static const cl_simd_table CL_FN(cl_table) = {
     CL_FN(cl_deinterleave_f), CL_FN(cl_deinterleave_d),
     CL_FN(cl_wino4_in_f), CL_FN(cl_wino4_in_d), CL_FN(cl_wino4_out_f), CL_FN(cl_wino4_out_d),
     CL_FN(cl_deinterleave4_f), CL_FN(cl_deinterleave4_d),
-    CL_FN(cl_gemm_small_f), CL_FN(cl_gemm_small_d),
+    CL_FN(cl_gemm_small_f), CL_FN(cl_gemm_small_d), CL_FN(cl_gemm_rows_f), CL_FN(cl_gemm_rows_d),
 };

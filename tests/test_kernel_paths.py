@@ -20,15 +20,18 @@ PATHS = {
     # non-depthwise layers: direct loop / GEMM per tile / several samples per GEMM; depthwise layers:
     # padded-plane kernel ("direct", "gemm", ...) or channels-last kernel ("gemm-batched" forces it)
     "direct": dict(DIRECT_MAX_MACS=10**12, PARALLEL_MIN_MACS=0, DEPTHWISE_CL_MAX_PLANE=0, DEPTHWISE_CL_STRIDED=False),
-    "gemm": dict(DIRECT_MAX_MACS=0, PARALLEL_MIN_MACS=0, BATCH_COLUMNS=0),
+    "gemm": dict(DIRECT_MAX_MACS=0, PARALLEL_MIN_MACS=0, BATCH_COLUMNS=0, ROWS_KERNEL=False),
     "gemm-batched": dict(DIRECT_MAX_MACS=0, PARALLEL_MIN_MACS=0, WORKSPACE_BYTES=10**9, BATCH_COLUMNS=10**9,
-                         DEPTHWISE_CL_MAX_PLANE=10**9, DEPTHWISE_CL_MIN_CHANNELS=1),
+                         DEPTHWISE_CL_MAX_PLANE=10**9, DEPTHWISE_CL_MIN_CHANNELS=1, ROWS_KERNEL=False),
+    # stride-1 1-d/2-d layers without im2col (conv_rows): whole planes per task, and one or two rows per task
+    "rows": dict(DIRECT_MAX_MACS=0, PARALLEL_MIN_MACS=0, ROWS_MAX_CHANNELS=10**9),
+    "rows-short-tasks": dict(DIRECT_MAX_MACS=0, PARALLEL_MIN_MACS=0, ROWS_MAX_CHANNELS=10**9, WORKSPACE_BYTES=4096),
     # (the tests' layers have at most 8 output channels per group: cl_gemm_small's GEMMs by default, BLAS's
     # with SMALL_GEMM_MAX_ROWS=0)
     "gemm-tiny-tiles": dict(DIRECT_MAX_MACS=0, PARALLEL_MIN_MACS=0, WORKSPACE_BYTES=1, MIN_TILE_COLUMNS=1,
-                            SMALL_GEMM_MAX_ROWS=0),
+                            SMALL_GEMM_MAX_ROWS=0, ROWS_KERNEL=False),
     "gemm-blas-batched": dict(DIRECT_MAX_MACS=0, PARALLEL_MIN_MACS=0, WORKSPACE_BYTES=10**9, BATCH_COLUMNS=10**9,
-                              SMALL_GEMM_MAX_ROWS=0),
+                              SMALL_GEMM_MAX_ROWS=0, ROWS_KERNEL=False),
     "serial": dict(DIRECT_MAX_MACS=0, PARALLEL_MIN_MACS=10**12),
     # 3x3 stride-1 layers by Winograd F(2x2, 3x3) / F(4x4, 3x3), one tile row per task (other layers fall
     # through to the GEMM)
@@ -98,6 +101,8 @@ def test_conv_paths_match_reference(rng, path, threads, dtype, nd, size, kernel,
         if path.startswith("winograd") and m.kernel_size in ((3, 3), (1, 3, 3), (3, 3, 3)) \
                 and set(m.stride) == {1} and set(m.dilation) == {1} and groups == 1:
             assert _plan_kind(m) == "_winograd_runner"
+        if path.startswith("rows") and nd < 3 and set(m.stride) == {1} and groups < 4 and math.prod(m.kernel_size) > 1:
+            assert _plan_kind(m) == "_rows_runner"
     finally:
         convlab.set_num_threads(before)
 
@@ -544,7 +549,8 @@ def test_winograd_is_not_chosen_outside_3x3_stride_1(rng, kwargs):
     kwargs = dict(dict(kernel_size=3, padding=1), **kwargs)
     m = nn.Conv2d(32, 32, **kwargs)
     m(rng.standard_normal((1, 32, 30, 30)).astype(np.float32))
-    assert _plan_kind(m) == "_gemm_runner"
+    # (groups=2: 16 output channels per group, a stride-1 layer for conv_rows)
+    assert _plan_kind(m) == ("_rows_runner" if kwargs.get("groups") == 2 else "_gemm_runner")
 
 
 @pytest.mark.parametrize("path_name", ["winograd", "winograd4"])
@@ -762,6 +768,7 @@ def test_module_plan_follows_set_num_threads(rng, monkeypatch, dtype):
     from convlab import _kernels
     monkeypatch.setattr(conv_ops, "PARALLEL_MIN_MACS", 0)
     monkeypatch.setattr(conv_ops, "DIRECT_MAX_MACS", 0)
+    monkeypatch.setattr(conv_ops, "ROWS_KERNEL", False)
     seen = []
     real = _kernels.conv_gemm
 
