@@ -798,39 +798,43 @@ def conv_gemm(const floating[:, :, :, :, ::1] x, const floating[:, ::1] w2d, con
 
 
 
-def rows_workspace(Py_ssize_t cg, Py_ssize_t og, tuple kernel, tuple dilation, tuple blocks,
+def rows_workspace(Py_ssize_t cg, Py_ssize_t og, tuple kernel, tuple stride, tuple dilation, tuple blocks,
                    Py_ssize_t rows_per_task):
-    """Elements of conv_rows's per-thread workspace: a padded slab of cg channels x (rows_per_task + (kh - 1) *
-    dh) rows of Wp = Wo + (kw - 1) * dw cells, and og x rows_per_task rows of Wp sums."""
-    cdef Py_ssize_t kh = kernel[1], kw = kernel[2], dh = dilation[1], dw = dilation[2]
-    cdef Py_ssize_t wp = blocks[2] + (kw - 1) * dw
-    return (cg * (rows_per_task + (kh - 1) * dh) + og * rows_per_task) * wp
+    """Elements of conv_rows's per-thread workspace: for each of cg channels, sh x sw phase planes of
+    rows_per_task + (kh - 1) * dh // sh rows of Wq = Wo + (kw - 1) * dw // sw cells; og x rows_per_task rows
+    of Wq sums."""
+    cdef Py_ssize_t kh = kernel[1], kw = kernel[2], sh = stride[1], sw = stride[2], dh = dilation[1]
+    cdef Py_ssize_t dw = dilation[2], wq = blocks[2] + (kw - 1) * dw // sw
+    return (cg * sh * sw * (rows_per_task + (kh - 1) * dh // sh) + og * rows_per_task) * wq
 
 
 def conv_rows(const floating[:, :, :, :, ::1] x, const floating[:, ::1] w2d, const floating[::1] bias,
-              floating[:, :, ::1] out, tuple kernel, tuple padding, tuple dilation, tuple blocks, int groups,
-              int mode, Py_ssize_t rows_per_task, floating[:, ::1] workspace, int num_threads=1):
-    """Stride-1 convolution of 1-d and 2-d inputs (kernel depth 1, D == 1) with few output channels per group,
-    without im2col.
+              floating[:, :, ::1] out, tuple kernel, tuple stride, tuple padding, tuple dilation, tuple blocks,
+              int groups, int mode, Py_ssize_t rows_per_task, floating[:, ::1] workspace, int num_threads=1):
+    """Convolution of 1-d and 2-d inputs (kernel depth 1, D == 1) with few output channels per group, without
+    im2col.
 
     NumPy equivalent: ``out[n, g] = w2d[g] @ im2col(x)[n, g]``, as conv_gemm. A task (sample, group, block of
-    rows_per_task output rows) copies the input rows it reads, padded by the padding mode, into a slab of rows
-    Wp = Wo + (kw - 1) * dw long. With stride 1, output cell (r, e) of the block reads slab row r + ty * dh,
-    column e + tx * dw for tap (ty, tx): numbering outputs q = r * Wp + e (Wp - Wo of each row's numbers are
-    spare), every (channel, tap) is one run of the slab at a fixed offset. cl_gemm_rows multiplies the group's
-    weights (og, cg * K) by those cg * K runs; the Wo real cells of each row are then copied out, bias added.
-    The slab holds each input cell once where im2col would copy it K times.
+    rows_per_task output rows) copies the input cells it reads, padded by the padding mode, into sh x sw phase
+    planes per channel: plane (a, b) holds padded row (r0 + i) * sh + a, column j * sw + b at (i, j), with rows
+    Wq = Wo + (kw - 1) * dw // sw long. Output (r, e) of the block reads, for tap (ty, tx), plane
+    (ty * dh % sh, tx * dw % sw) at (r + ty * dh // sh, e + tx * dw // sw): numbering outputs q = r * Wq + e
+    (the Wq - Wo last numbers of a row are spare), every (channel, tap) is one run of a plane at a fixed
+    offset. cl_gemm_rows multiplies the group's weights (og, cg * K) by those cg * K runs; the Wo real cells of
+    each row are then copied out, bias added. The planes hold each input cell once where im2col copies it about
+    K / (sh * sw) times.
 
     x : (N, C_in, 1, H, W); w2d : (C_out, C_in/groups * kh * kw); out : (N, C_out, Ho * Wo), overwritten;
-    padding (0, ph, pw) on the left; blocks (1, Ho, Wo) with Wo = W + pw + (right padding) - (kw - 1) * dw + 1.
-    workspace : (num_threads, >= rows_workspace(...)). Each thread also keeps cg * K row pointers (malloc).
+    stride (1, sh, sw); padding (0, ph, pw) on the left; blocks (1, Ho, Wo).
+    workspace : (num_threads, >= rows_workspace(...)); the row pointers (cg * K per thread) are malloc'ed.
     """
-    cdef Geom g = _geom((x.shape[2], x.shape[3], x.shape[4]), kernel, (1, 1, 1), padding, dilation, blocks, mode)
+    cdef Geom g = _geom((x.shape[2], x.shape[3], x.shape[4]), kernel, stride, padding, dilation, blocks, mode)
     cdef Py_ssize_t N = x.shape[0], C = x.shape[1], C_out = w2d.shape[0]
     cdef Py_ssize_t cg = C // groups, og = C_out // groups, K = g.kh * g.kw, kk = cg * K
-    cdef Py_ssize_t R = rows_per_task, wp = g.bw + (g.kw - 1) * g.dw, srows = R + (g.kh - 1) * g.dh
+    cdef Py_ssize_t R = rows_per_task, sh = g.sh, sw = g.sw, wq = g.bw + (g.kw - 1) * g.dw // g.sw
+    cdef Py_ssize_t extra = (g.kh - 1) * g.dh // g.sh, prow = R + extra, plane = prow * wq
     cdef Py_ssize_t th = (g.bh + R - 1) // R, total = N * groups * th
-    cdef Py_ssize_t t, n, gi, r0, nr, ci, cs, s, ys, e, xs, co, ti, tl, q, ncols, lo, hi
+    cdef Py_ssize_t t, n, gi, r0, nr, ci, cs, s, ys, e, xs, co, ti, tl, q, ncols, lo, hi, a, b
     cdef floating* ws
     cdef floating* slab
     cdef floating* sums
@@ -841,28 +845,28 @@ def conv_rows(const floating[:, :, :, :, ::1] x, const floating[:, ::1] w2d, con
     cdef const floating** bp
     cdef const floating** bp_all
     cdef floating bv
-    if g.kd != 1 or g.D != 1 or g.bd != 1 or g.pd != 0 or R < 1:
-        raise ValueError("conv_rows: needs kernel depth 1, input depth 1, no depth padding and rows_per_task >= 1")
+    if g.kd != 1 or g.D != 1 or g.bd != 1 or g.pd != 0 or g.sd != 1 or R < 1 or sh < 1 or sw < 1:
+        raise ValueError("conv_rows: needs kernel depth 1, input depth 1, no depth padding or stride, "
+                         "rows_per_task >= 1")
     if w2d.shape[1] != kk or C_out % groups or C % groups or out.shape[1] != C_out or out.shape[2] != g.bh * g.bw \
-            or workspace.shape[1] < (cg * srows + og * R) * wp:
+            or workspace.shape[1] < cg * sh * sw * plane + og * R * wq:
         raise ValueError("conv_rows: w2d, out or workspace do not match the input and blocks")
     if total == 0 or C_out == 0:
         return
-    lo = g.pw if g.pw < wp else wp                      # slab columns [lo, hi) copy input columns [0, hi - lo)
-    hi = g.pw + g.W if g.pw + g.W < wp else wp
     bp_all = <const floating**>malloc(num_threads * kk * sizeof(floating*) + 1)
     if bp_all == NULL:
         raise MemoryError(f"conv_rows: could not allocate {num_threads} x {kk} row pointers")
     with nogil, parallel(num_threads=num_threads):
         ws = &workspace[threadid(), 0]
         slab = ws
-        sums = ws + cg * srows * wp
+        sums = ws + cg * sh * sw * plane
         bp = bp_all + threadid() * kk
         q = 0                                           # the run of (channel, tap): fixed offsets into the slab
         for cs in range(cg):
             for ti in range(g.kh):
                 for tl in range(g.kw):
-                    bp[q] = slab + (cs * srows + ti * g.dh) * wp + tl * g.dw
+                    bp[q] = slab + ((cs * sh + ti * g.dh % sh) * sw + tl * g.dw % sw) * plane \
+                        + (ti * g.dh // sh) * wq + tl * g.dw // sw
                     q = q + 1
         for t in prange(total, schedule="static"):
             n = t // (groups * th)
@@ -871,31 +875,40 @@ def conv_rows(const floating[:, :, :, :, ::1] x, const floating[:, ::1] w2d, con
             nr = g.bh - r0 if g.bh - r0 < R else R
             for ci in range(cg):
                 xc = &x[n, gi * cg + ci, 0, 0, 0]
-                for s in range(nr + (g.kh - 1) * g.dh):
-                    row = slab + (ci * srows + s) * wp
-                    ys = _src(r0 - g.ph + s, g.H, g.mode)
-                    if ys < 0:
-                        memset(row, 0, wp * sizeof(floating))
-                        continue
-                    src = xc + ys * g.W
-                    for e in range(lo):
-                        xs = _src(e - g.pw, g.W, g.mode)
-                        row[e] = src[xs] if xs >= 0 else 0
-                    if hi > lo:
-                        memcpy(row + lo, src + lo - g.pw, (hi - lo) * sizeof(floating))
-                    for e in range(hi, wp):
-                        xs = _src(e - g.pw, g.W, g.mode)
-                        row[e] = src[xs] if xs >= 0 else 0
-            ncols = (nr - 1) * wp + g.bw                # the last row's spare numbers would read past the slab
+                for a in range(sh):
+                    for b in range(sw):
+                        # plane columns [lo, hi) read input columns lo * sw + b - pw ... inside [0, W)
+                        lo = (g.pw - b + sw - 1) // sw if g.pw > b else 0
+                        hi = (g.W + g.pw - b + sw - 1) // sw if g.W + g.pw > b else 0
+                        if hi > wq:
+                            hi = wq
+                        if lo > hi:
+                            lo = hi
+                        for s in range(nr + extra):
+                            row = slab + ((ci * sh + a) * sw + b) * plane + s * wq
+                            ys = _src((r0 + s) * sh + a - g.ph, g.H, g.mode)
+                            if ys < 0:
+                                memset(row, 0, wq * sizeof(floating))
+                                continue
+                            src = xc + ys * g.W
+                            for e in range(lo):
+                                xs = _src(e * sw + b - g.pw, g.W, g.mode)
+                                row[e] = src[xs] if xs >= 0 else 0
+                            if hi > lo:
+                                _copy(row + lo, src + lo * sw + b - g.pw, hi - lo, sw)
+                            for e in range(hi, wq):
+                                xs = _src(e * sw + b - g.pw, g.W, g.mode)
+                                row[e] = src[xs] if xs >= 0 else 0
+            ncols = (nr - 1) * wq + g.bw                # the last row's spare numbers would read past the planes
             if floating is float:
-                cl_gemm_rows_f(og, ncols, kk, &w2d[gi * og, 0], kk, bp, sums, R * wp, 0)
+                cl_gemm_rows_f(og, ncols, kk, &w2d[gi * og, 0], kk, bp, sums, R * wq, 0)
             else:
-                cl_gemm_rows_d(og, ncols, kk, &w2d[gi * og, 0], kk, bp, sums, R * wp, 0)
+                cl_gemm_rows_d(og, ncols, kk, &w2d[gi * og, 0], kk, bp, sums, R * wq, 0)
             for co in range(og):
                 bv = bias[gi * og + co] if bias is not None else 0
                 orow = &out[n, gi * og + co, r0 * g.bw]
                 for s in range(nr):
-                    row = sums + co * R * wp + s * wp
+                    row = sums + co * R * wq + s * wq
                     for e in range(g.bw):
                         orow[s * g.bw + e] = row[e] + bv
     free(bp_all)

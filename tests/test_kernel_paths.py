@@ -23,7 +23,8 @@ PATHS = {
     "gemm": dict(DIRECT_MAX_MACS=0, PARALLEL_MIN_MACS=0, BATCH_COLUMNS=0, ROWS_KERNEL=False),
     "gemm-batched": dict(DIRECT_MAX_MACS=0, PARALLEL_MIN_MACS=0, WORKSPACE_BYTES=10**9, BATCH_COLUMNS=10**9,
                          DEPTHWISE_CL_MAX_PLANE=10**9, DEPTHWISE_CL_MIN_CHANNELS=1, ROWS_KERNEL=False),
-    # stride-1 1-d/2-d layers without im2col (conv_rows): whole planes per task, and one or two rows per task
+    # 1-d/2-d layers without im2col (conv_rows, phase planes when strided): whole planes per task, and one or two
+    # rows per task
     "rows": dict(DIRECT_MAX_MACS=0, PARALLEL_MIN_MACS=0, ROWS_MAX_CHANNELS=10**9),
     "rows-short-tasks": dict(DIRECT_MAX_MACS=0, PARALLEL_MIN_MACS=0, ROWS_MAX_CHANNELS=10**9, WORKSPACE_BYTES=4096),
     # (the tests' layers have at most 8 output channels per group: cl_gemm_small's GEMMs by default, BLAS's
@@ -101,7 +102,7 @@ def test_conv_paths_match_reference(rng, path, threads, dtype, nd, size, kernel,
         if path.startswith("winograd") and m.kernel_size in ((3, 3), (1, 3, 3), (3, 3, 3)) \
                 and set(m.stride) == {1} and set(m.dilation) == {1} and groups == 1:
             assert _plan_kind(m) == "_winograd_runner"
-        if path.startswith("rows") and nd < 3 and set(m.stride) == {1} and groups < 4 and math.prod(m.kernel_size) > 1:
+        if path.startswith("rows") and nd < 3 and groups < 4 and math.prod(m.kernel_size) > 1:
             assert _plan_kind(m) == "_rows_runner"
     finally:
         convlab.set_num_threads(before)
@@ -603,7 +604,8 @@ def test_gemm_small_matches_numpy(rng, dtype, m, k, n):
 
 @pytest.mark.parametrize("groups,c_out,small", [(1, 16, True), (1, 17, False), (4, 64, True), (2, 8, True),
                                                  (1, 32, False)])
-def test_small_gemm_is_chosen_by_output_channels_per_group(rng, groups, c_out, small):
+def test_small_gemm_is_chosen_by_output_channels_per_group(rng, monkeypatch, groups, c_out, small):
+    monkeypatch.setattr(conv_ops, "ROWS_KERNEL", False)      # (else conv_rows takes these layers)
     m = nn.Conv2d(8, c_out, 3, stride=2, groups=groups)
     x = rng.standard_normal((2, 8, 20, 20)).astype(np.float32)
     got = m(x)
@@ -734,7 +736,7 @@ def test_functional_plan_cache_keeps_torch_errors(rng):
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("nd,c_in,c_out,kernel,stride,padding,mode", [
     (1, 1, 8, 63, 4, 0, "zeros"),           # multiplier x taps 504 < 512: conv_depthwise
-    (1, 1, 8, 64, 4, 0, "zeros"),           # ... 512: the GEMM (the raw-audio front-end shape)
+    (1, 1, 8, 64, 4, 0, "zeros"),           # ... 512: conv_rows (8 outputs per group; the raw-audio front-end shape)
     (1, 2, 16, 32, 2, 3, "reflect"),        # 8 x 32 = 256: conv_depthwise, two groups
     (2, 1, 64, 3, 1, 1, "replicate"),       # 64 x 9 = 576: the GEMM
     (3, 1, 32, 3, 1, 1, "zeros"),           # 32 x 27 = 864: the GEMM (a 3-d U-Net's first layer)
@@ -754,7 +756,8 @@ def test_channel_multiplier_boundary_matches_reference(rng, threads, dtype, nd, 
                            m.dilation, c_in, padding_mode=mode)
         assert_close(m(x), want, dtype, reduction=m.weight[0].size)
         taps = math.prod(m.kernel_size)
-        expect = "ConvPlan" if (c_out // c_in) * taps < conv_ops.DEPTHWISE_MAX_MULTIPLIER_TAPS else "_gemm_runner"
+        gemm = "_rows_runner" if nd < 3 and c_out // c_in <= conv_ops.ROWS_MAX_CHANNELS else "_gemm_runner"
+        expect = "ConvPlan" if (c_out // c_in) * taps < conv_ops.DEPTHWISE_MAX_MULTIPLIER_TAPS else gemm
         assert _plan_kind(m) == expect
     finally:
         convlab.set_num_threads(before)

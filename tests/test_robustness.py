@@ -177,10 +177,10 @@ def test_huge_output_plane_leaves_32_bit_blas_for_the_direct_loop(lp64_blas):
     assert _kernel_name(big) == "conv_direct"
     small = conv_ops.ConvPlan((1, 2, 1, 1), (3, 2, 3, 3), np.float32, (3, 3), (1, 1), (100, 100), (1, 1),
                               (199, 199), 1)
-    assert _kernel_name(small) == "conv_rows"              # stride 1, 3 output channels: no BLAS call at all
-    strided = conv_ops.ConvPlan((1, 2, 1, 1), (3, 2, 3, 3), np.float32, (3, 3), (2, 2), (100, 100), (1, 1),
-                                (100, 100), 1)                                      # (shapes only)
-    assert _kernel_name(strided) == "conv_gemm"
+    assert _kernel_name(small) == "conv_rows"              # 3 output channels: no BLAS call at all
+    wide = conv_ops.ConvPlan((1, 2, 1, 1), (32, 2, 3, 3), np.float32, (3, 3), (1, 1), (100, 100), (1, 1),
+                             (199, 199), 1)
+    assert _kernel_name(wide) == "conv_gemm"
 
 
 def test_ilp64_blas_takes_64_bit_sizes():

@@ -76,7 +76,7 @@ DEPTHWISE_MAX_MULTIPLIER_TAPS = 512 # channel multiplier (C_out / C_in) x taps f
                                     # by GEMM, 1 thread), 1 -> 8 channels k80 s4 2x, 1 -> 4 channels k80 even, 1 -> 32
                                     # channels 3x3 (288) and 4 -> 64 3x3 g4 (144) not faster
 WINOGRAD = True                     # 3x3 stride-1 layers by Winograd (see conv_winograd)
-ROWS_KERNEL = True                  # stride-1 1-d/2-d layers with few output channels per group: conv_rows (no im2col)
+ROWS_KERNEL = True                  # 1-d/2-d layers with few output channels per group: conv_rows (no im2col)
 ROWS_MAX_CHANNELS = 16              # ... up to this many output channels per group
 SMALL_GEMM_MAX_ROWS = 16            # output channels per group up to this: conv_gemm's GEMMs by cl_gemm_small, which
                                     # reads the gathered tile in place; BLAS packs it first, which pays from ~24-32
@@ -285,10 +285,10 @@ class ConvPlan:
             run = _winograd_runner(x5_shape, c_out, kernel3[0], dtype, padding3, blocks3, MODE_CODES[mode], threads,
                                    _gemm_runner(x5_shape, c_out, cg, dtype, k, length, args, blocks, n, groups,
                                                 threads, mode, out_shape))
-        elif ROWS_KERNEL and c_out // groups <= ROWS_MAX_CHANNELS and stride3 == (1, 1, 1) and kernel3[0] == 1 \
+        elif ROWS_KERNEL and c_out // groups <= ROWS_MAX_CHANNELS and stride3[0] == 1 and kernel3[0] == 1 \
                 and x5_shape[2] == 1 and not padding3[0] \
-                and _kernels.rows_workspace(cg, c_out // groups, kernel3, dilation3, blocks3, 1) * dtype.itemsize \
-                <= WORKSPACE_BYTES:
+                and _kernels.rows_workspace(cg, c_out // groups, kernel3, stride3, dilation3, blocks3, 1) \
+                * dtype.itemsize <= WORKSPACE_BYTES:
             run = _rows_runner(x5_shape, c_out, cg, dtype, args, n, groups, threads, mode, out_shape)
         else:
             run = _gemm_runner(x5_shape, c_out, cg, dtype, k, length, args, blocks, n, groups, threads, mode,
@@ -418,28 +418,29 @@ def _gemm_runner(x5_shape, c_out, cg, dtype, k, length, args, blocks, n, groups,
 
 
 def _rows_runner(x5_shape, c_out, cg, dtype, args, n, groups, threads, mode, out_shape):
-    """``run(x, w, b)`` through conv_rows (stride 1, depth 1, few output channels per group): as many output rows
+    """``run(x, w, b)`` through conv_rows (1-d/2-d, few output channels per group): as many output rows
     per task as fit WORKSPACE_BYTES with their padded input slab, at least two tasks per thread when the rows
     allow."""
     spec = "float" if dtype == np.float32 else "double"
     kern = _kernels.conv_rows[spec]
-    kernel3, _, padding3, dilation3, blocks3, _ = args
+    kernel3, stride3, padding3, dilation3, blocks3, _ = args
     og, rows = c_out // groups, blocks3[1]
-    one = _kernels.rows_workspace(cg, og, kernel3, dilation3, blocks3, 1)
-    two = _kernels.rows_workspace(cg, og, kernel3, dilation3, blocks3, 2)
+    one = _kernels.rows_workspace(cg, og, kernel3, stride3, dilation3, blocks3, 1)
+    two = _kernels.rows_workspace(cg, og, kernel3, stride3, dilation3, blocks3, 2)
     per = max(1, 1 + (WORKSPACE_BYTES // dtype.itemsize - one) // max(two - one, 1))
     if threads > 1 and n * groups * -(-rows // per) < 2 * threads:
         per = max(1, -(-rows * n * groups // (2 * threads)))
     per = min(per, rows)
     threads = max(1, min(threads, n * groups * -(-rows // per)))
-    get_ws = workspace_getter((threads, _kernels.rows_workspace(cg, og, kernel3, dilation3, blocks3, per)), dtype)
+    get_ws = workspace_getter((threads, _kernels.rows_workspace(cg, og, kernel3, stride3, dilation3, blocks3, per)),
+                              dtype)
     w2 = (c_out, cg * math.prod(kernel3))
     code = MODE_CODES[mode]
 
     def run(x, w, b):
         out = np.empty(out_shape, dtype=dtype)
         kern(np.ascontiguousarray(x).reshape(x5_shape), np.ascontiguousarray(w).reshape(w2), _bias(b, dtype), out,
-             kernel3, padding3, dilation3, blocks3, groups, code, per, get_ws(), threads)
+             kernel3, stride3, padding3, dilation3, blocks3, groups, code, per, get_ws(), threads)
         return out
     run.rows_per_task = per
     return run
