@@ -43,7 +43,8 @@ Map of this file (shared declarations -- ``Geom``, the padding modes, the BLAS t
 ``_kernels.pxd``): 0. geometry helpers and SIMD wrappers; 1. gather / scatter (``im2col``,
 ``col2im``, ``pad_volume``); 2. GEMM (the BLAS call, ``conv_gemm``, ``conv_weight_gemm``); 3. transposed
 (``conv_transpose_gemm``); 4. depthwise (``conv_depthwise``, ``conv_depthwise_cl``);
-5. Winograd (``winograd_weights``, ``conv_winograd``); 6. direct (``conv_direct``).
+5. Winograd (``winograd_weights``, ``conv_winograd``); 6. direct (``conv_direct``, and the lean entries of
+tiny calls: ``DirectPlan``, ``DirectTransposePlan``).
 
 Per spatial axis, block (output) index ``o``, tap ``t``::
 
@@ -54,6 +55,11 @@ from cython.parallel cimport parallel, prange, threadid
 from libc.stdlib cimport free, malloc
 from libc.string cimport memcpy, memset
 from scipy.linalg.cython_blas cimport dgemm, sgemm
+
+cimport numpy as cnp
+import numpy as np
+
+cnp.import_array()
 
 cdef inline Py_ssize_t _src(Py_ssize_t i, Py_ssize_t size, int mode) noexcept nogil:
     """The input cell read at index ``i`` (maybe outside), or -1 for a zero."""
@@ -1625,6 +1631,112 @@ def conv_winograd(const floating[:, :, :, :, ::1] x, const floating[:, ::1] u, P
 # 6. Direct: plain loops for tiny problems
 # =================================================================================================================
 
+cdef void _direct_task(const floating* x, const floating* w, const floating* bias, floating* out, const Geom* gp,
+                       Py_ssize_t t, Py_ssize_t C, Py_ssize_t C_out, Py_ssize_t cg, Py_ssize_t og,
+                       bint tables) noexcept nogil:
+    """Output plane ``t = n * C_out + co`` of ``conv_direct`` (x, w, out contiguous; ``bias`` may be NULL)."""
+    cdef Geom g = gp[0]
+    cdef Py_ssize_t K = g.kd * g.kh * g.kw, plane = g.D * g.H * g.W, L = g.bd * g.bh * g.bw
+    cdef Py_ssize_t n = t // C_out, co = t % C_out
+    cdef Py_ssize_t ci, k, ti, tj, tl, a, b, e, zs, ys, xs, e_lo, e_hi, off
+    cdef Py_ssize_t a_lo, a_hi, b_lo, b_hi
+    cdef floating wv
+    cdef bint nonfinite
+    cdef floating* oplane = out + t * L
+    cdef floating* orow
+    cdef const floating* xc
+    cdef const floating* src
+    if bias != NULL:
+        for e in range(L):
+            oplane[e] = bias[co]
+    else:
+        memset(oplane, 0, L * sizeof(floating))
+    for ci in range(cg):
+        xc = x + (n * C + (co // og) * cg + ci) * plane
+        for k in range(K):
+            wv = w[(co * cg + ci) * K + k]
+            ti = k // (g.kh * g.kw)
+            tj = (k // g.kw) % g.kh
+            tl = k % g.kw
+            e_lo = _col_lo(tl, &g)
+            e_hi = _col_hi(tl, &g)
+            off = tl * g.dw - g.pw
+            # A non-finite weight times a zero-padding cell is NaN (as in torch): only then
+            # are the padding cells visited; otherwise they add nothing and are skipped.
+            nonfinite = not (wv - wv == 0)
+            if g.mode == ZEROS and not nonfinite:
+                # zero padding: visit only the output rows whose input row exists
+                if e_hi <= e_lo:             # this tap reads only padding columns
+                    continue
+                if tables:
+                    a_lo, a_hi, b_lo, b_hi = g.alo[ti], g.ahi[ti], g.blo[tj], g.bhi[tj]
+                else:
+                    a_lo = _lo(ti, g.D, g.pd, g.dd, g.sd, g.bd)
+                    a_hi = _hi(ti, g.D, g.pd, g.dd, g.sd, g.bd)
+                    b_lo = _lo(tj, g.H, g.ph, g.dh, g.sh, g.bh)
+                    b_hi = _hi(tj, g.H, g.ph, g.dh, g.sh, g.bh)
+                for a in range(a_lo, a_hi):
+                    zs = a * g.sd - g.pd + ti * g.dd
+                    for b in range(b_lo, b_hi):
+                        src = xc + (zs * g.H + b * g.sh - g.ph + tj * g.dh) * g.W + e_lo * g.sw + off
+                        orow = oplane + (a * g.bh + b) * g.bw + e_lo
+                        _axpy(orow, wv, src, e_hi - e_lo, g.sw)
+                continue
+            for a in range(g.bd):
+                zs = _src(a * g.sd - g.pd + ti * g.dd, g.D, g.mode)
+                if zs < 0 and not nonfinite:
+                    continue
+                for b in range(g.bh):
+                    ys = _src(b * g.sh - g.ph + tj * g.dh, g.H, g.mode)
+                    orow = oplane + (a * g.bh + b) * g.bw
+                    if zs < 0 or ys < 0:
+                        if nonfinite:
+                            for e in range(g.bw):
+                                orow[e] += wv * 0
+                        continue
+                    src = xc + (zs * g.H + ys) * g.W
+                    for e in range(e_lo):
+                        xs = _src(e * g.sw + off, g.W, g.mode)
+                        if xs >= 0:
+                            orow[e] += wv * src[xs]
+                        elif nonfinite:
+                            orow[e] += wv * 0
+                    _axpy(orow + e_lo, wv, src + e_lo * g.sw + off, e_hi - e_lo, g.sw)
+                    for e in range(e_hi, g.bw):
+                        xs = _src(e * g.sw + off, g.W, g.mode)
+                        if xs >= 0:
+                            orow[e] += wv * src[xs]
+                        elif nonfinite:
+                            orow[e] += wv * 0
+
+
+cdef bint _direct_tables(Geom* g) noexcept nogil:
+    """Fill the per-tap output row ranges of ``g`` (the same for every plane); False if the kernel is too deep
+    or tall for the tables (``_direct_task`` then computes them per tap)."""
+    cdef Py_ssize_t ti, tj
+    if g.kd > 16 or g.kh > 16:
+        return False
+    for ti in range(g.kd):
+        g.alo[ti] = _lo(ti, g.D, g.pd, g.dd, g.sd, g.bd)
+        g.ahi[ti] = _hi(ti, g.D, g.pd, g.dd, g.sd, g.bd)
+    for tj in range(g.kh):
+        g.blo[tj] = _lo(tj, g.H, g.ph, g.dh, g.sh, g.bh)
+        g.bhi[tj] = _hi(tj, g.H, g.ph, g.dh, g.sh, g.bh)
+    return True
+
+
+cdef void _direct_all(const floating* x, const floating* w, const floating* bias, floating* out, const Geom* g,
+                      Py_ssize_t N, Py_ssize_t C, Py_ssize_t C_out, Py_ssize_t groups, bint tables,
+                      int num_threads) noexcept nogil:
+    cdef Py_ssize_t t, cg = C // groups, og = C_out // groups
+    if num_threads > 1:
+        for t in prange(N * C_out, schedule="static", num_threads=num_threads):
+            _direct_task(x, w, bias, out, g, t, C, C_out, cg, og, tables)
+    else:                               # no thread team for one thread (a tiny call's entry cost)
+        for t in range(N * C_out):
+            _direct_task(x, w, bias, out, g, t, C, C_out, cg, og, tables)
+
+
 def conv_direct(const floating[:, :, :, :, ::1] x, const floating[:, :, ::1] w, const floating[::1] bias,
                 floating[:, :, ::1] out, tuple kernel, tuple stride, tuple padding, tuple dilation, tuple blocks,
                 int groups, int mode, int num_threads=1):
@@ -1636,93 +1748,224 @@ def conv_direct(const floating[:, :, :, :, ::1] x, const floating[:, :, ::1] w, 
     """
     cdef Geom g = _geom((x.shape[2], x.shape[3], x.shape[4]), kernel, stride, padding, dilation, blocks, mode)
     cdef Py_ssize_t N = x.shape[0], C = x.shape[1], C_out = w.shape[0]
-    cdef Py_ssize_t cg = C // groups, og = C_out // groups, K = g.kd * g.kh * g.kw
-    cdef Py_ssize_t plane = g.D * g.H * g.W, L = g.bd * g.bh * g.bw
-    cdef Py_ssize_t t, n, co, ci, k, ti, tj, tl, a, b, e, zs, ys, xs, e_lo, e_hi, off
-    cdef floating wv
-    cdef bint nonfinite
-    cdef Py_ssize_t a_lo, a_hi, b_lo, b_hi
-    cdef bint tables = g.kd <= 16 and g.kh <= 16      # per-tap row ranges precomputed below
-    cdef floating* orow
-    cdef const floating* xc
-    cdef const floating* src
-    cdef bint has_bias = bias is not None
+    cdef Py_ssize_t L = g.bd * g.bh * g.bw
     if N * C_out == 0 or L == 0:
         return
-    if tables:                          # the same for every plane: computed once
-        for ti in range(g.kd):
-            g.alo[ti] = _lo(ti, g.D, g.pd, g.dd, g.sd, g.bd)
-            g.ahi[ti] = _hi(ti, g.D, g.pd, g.dd, g.sd, g.bd)
-        for tj in range(g.kh):
-            g.blo[tj] = _lo(tj, g.H, g.ph, g.dh, g.sh, g.bh)
-            g.bhi[tj] = _hi(tj, g.H, g.ph, g.dh, g.sh, g.bh)
+    cdef bint tables = _direct_tables(&g)
+    cdef const floating* xp = &x[0, 0, 0, 0, 0] if x.shape[1] * x.shape[2] * x.shape[3] * x.shape[4] else NULL
+    cdef const floating* wp = &w[0, 0, 0] if w.shape[1] * w.shape[2] else NULL
+    cdef const floating* bp = &bias[0] if bias is not None else NULL
     with nogil:
+        _direct_all(xp, wp, bp, &out[0, 0, 0], &g, N, C, C_out, groups, tables, num_threads)
+
+
+cdef object _plan_array(object a, int typenum, object dtype, Py_ssize_t size, str name):
+    """``a`` itself when it is a C-contiguous array of ``dtype``, else such a copy; it must hold ``size`` items."""
+    if not (cnp.PyArray_Check(a) and cnp.PyArray_TYPE(<cnp.ndarray>a) == typenum
+            and cnp.PyArray_IS_C_CONTIGUOUS(<cnp.ndarray>a)):
+        a = np.ascontiguousarray(a, dtype=dtype)
+    if cnp.PyArray_SIZE(<cnp.ndarray>a) != size:
+        raise ValueError(f"{name} holds {cnp.PyArray_SIZE(<cnp.ndarray>a)} values, the plan expects {size}")
+    return a
+
+
+cdef class DirectPlan:
+    """``conv_direct`` with its geometry fixed once: ``plan(x, w, bias)`` allocates and returns ``out``.
+
+    The lean entry of tiny convolutions, whose cost is mostly the call: no typed memoryviews (the arrays'
+    data pointers are read once), the output allocated here in its final ``out_shape``, no thread team on
+    one thread. The caller has validated the shapes once (the plan caches are keyed on them); each call
+    still checks sizes, dtypes and contiguity, and copies an array that is strided or of another dtype.
+
+    NumPy equivalent: as ``conv_direct``, ``out.reshape(out_shape)``.
+    """
+    cdef Geom g
+    cdef bint tables
+    cdef Py_ssize_t N, C, C_out, groups, nx, nw, nout
+    cdef int threads, typenum
+    cdef object dtype
+    cdef int out_nd
+    cdef cnp.npy_intp out_dims[8]
+
+    def __init__(self, tuple x_shape, tuple w_shape, dtype, tuple kernel, tuple stride, tuple padding,
+                 tuple dilation, tuple blocks, int groups, int mode, int num_threads, tuple out_shape):
+        cdef Py_ssize_t i
+        self.dtype = np.dtype(dtype)
+        if self.dtype != np.float32 and self.dtype != np.float64:
+            raise TypeError(f"DirectPlan: float32 or float64, got {self.dtype}")
+        self.typenum = self.dtype.num
+        self.N, self.C = x_shape[0], x_shape[1]
+        self.C_out = w_shape[0]
+        self.g = _geom(tuple(x_shape[2:]), kernel, stride, padding, dilation, blocks, mode)
+        if groups < 1 or self.C % groups or self.C_out % groups or w_shape[1] * groups != self.C \
+                or len(out_shape) > 8:
+            raise ValueError(f"DirectPlan: inconsistent shapes x {x_shape}, w {w_shape}, groups {groups}")
+        self.groups = groups
+        self.tables = _direct_tables(&self.g)
+        self.threads = max(num_threads, 1)
+        self.nx = self.N * self.C * self.g.D * self.g.H * self.g.W
+        self.nw = self.C_out * w_shape[1] * self.g.kd * self.g.kh * self.g.kw
+        self.nout = self.N * self.C_out * self.g.bd * self.g.bh * self.g.bw
+        self.out_nd = len(out_shape)
+        total = 1
+        for i in range(self.out_nd):
+            self.out_dims[i] = out_shape[i]
+            total *= out_shape[i]
+        if total != self.nout:
+            raise ValueError(f"DirectPlan: out_shape {out_shape} does not hold {self.nout} outputs")
+
+    def __call__(self, x, w, bias=None):
+        x = _plan_array(x, self.typenum, self.dtype, self.nx, "x")
+        w = _plan_array(w, self.typenum, self.dtype, self.nw, "w")
+        if bias is not None:
+            bias = _plan_array(bias, self.typenum, self.dtype, self.C_out, "bias")
+        cdef cnp.ndarray out = cnp.PyArray_EMPTY(self.out_nd, self.out_dims, self.typenum, 0)
+        if self.nout == 0:
+            return out
+        cdef void* xp = cnp.PyArray_DATA(<cnp.ndarray>x)
+        cdef void* wp = cnp.PyArray_DATA(<cnp.ndarray>w)
+        cdef void* bp = NULL if bias is None else cnp.PyArray_DATA(<cnp.ndarray>bias)
+        cdef void* op = cnp.PyArray_DATA(out)
+        if self.typenum == cnp.NPY_FLOAT:
+            with nogil:
+                _direct_all(<const float*>xp, <const float*>wp, <const float*>bp, <float*>op, &self.g, self.N,
+                            self.C, self.C_out, self.groups, self.tables, self.threads)
+        else:
+            with nogil:
+                _direct_all(<const double*>xp, <const double*>wp, <const double*>bp, <double*>op, &self.g,
+                            self.N, self.C, self.C_out, self.groups, self.tables, self.threads)
+        return out
+
+
+cdef inline void _t_range(Py_ssize_t t, Py_ssize_t size, Py_ssize_t out_size, Py_ssize_t p, Py_ssize_t d,
+                          Py_ssize_t s, Py_ssize_t* lo, Py_ssize_t* hi) noexcept nogil:
+    """Input cells ``[lo, hi)`` of one axis whose target ``i * s - p + t * d`` of tap ``t`` is in the output."""
+    cdef Py_ssize_t off = t * d - p, lim
+    lo[0] = 0 if off >= 0 else (s - 1 - off) // s
+    lim = out_size - 1 - off
+    hi[0] = 0 if lim < 0 else min(size, lim // s + 1)
+    if hi[0] < lo[0]:
+        hi[0] = lo[0]
+
+
+cdef void _direct_t_task(const floating* x, const floating* w, const floating* bias, floating* out, const Geom* gp,
+                         const Py_ssize_t* osize, Py_ssize_t t, Py_ssize_t C, Py_ssize_t C_out, Py_ssize_t cg,
+                         Py_ssize_t og) noexcept nogil:
+    """Output plane ``t = n * C_out + co`` of a transposed convolution, by scattering (``g`` holds the input
+    volume in D, H, W and the output's in ``osize``; ``bias`` may be NULL)."""
+    cdef Geom g = gp[0]
+    cdef Py_ssize_t K = g.kd * g.kh * g.kw, plane = g.D * g.H * g.W
+    cdef Py_ssize_t OD = osize[0], OH = osize[1], OW = osize[2], OL = OD * OH * OW
+    cdef Py_ssize_t n = t // C_out, co = t % C_out, grp = co // og, col = co % og
+    cdef Py_ssize_t ci, k, ti, tj, tl, a, b, e, a_lo, a_hi, b_lo, b_hi, e_lo, e_hi, z, y
+    cdef floating wv
+    cdef floating* oplane = out + t * OL
+    cdef floating* dst
+    cdef const floating* xc
+    cdef const floating* src
+    if bias != NULL:
+        for e in range(OL):
+            oplane[e] = bias[co]
+    else:
+        memset(oplane, 0, OL * sizeof(floating))
+    for ci in range(grp * cg, (grp + 1) * cg):
+        xc = x + (n * C + ci) * plane
+        for k in range(K):
+            wv = w[(ci * og + col) * K + k]
+            ti = k // (g.kh * g.kw)
+            tj = (k // g.kw) % g.kh
+            tl = k % g.kw
+            _t_range(ti, g.D, OD, g.pd, g.dd, g.sd, &a_lo, &a_hi)
+            _t_range(tj, g.H, OH, g.ph, g.dh, g.sh, &b_lo, &b_hi)
+            _t_range(tl, g.W, OW, g.pw, g.dw, g.sw, &e_lo, &e_hi)
+            if e_hi <= e_lo:
+                continue
+            for a in range(a_lo, a_hi):
+                z = a * g.sd - g.pd + ti * g.dd
+                for b in range(b_lo, b_hi):
+                    y = b * g.sh - g.ph + tj * g.dh
+                    src = xc + (a * g.H + b) * g.W
+                    dst = oplane + (z * OH + y) * OW + e_lo * g.sw - g.pw + tl * g.dw
+                    for e in range(e_hi - e_lo):
+                        dst[e * g.sw] += wv * src[e_lo + e]
+
+
+cdef void _direct_t_all(const floating* x, const floating* w, const floating* bias, floating* out, const Geom* g,
+                        const Py_ssize_t* osize, Py_ssize_t N, Py_ssize_t C, Py_ssize_t C_out, Py_ssize_t groups,
+                        int num_threads) noexcept nogil:
+    cdef Py_ssize_t t, cg = C // groups, og = C_out // groups
+    if num_threads > 1:
         for t in prange(N * C_out, schedule="static", num_threads=num_threads):
-            n = t // C_out
-            co = t - n * C_out
-            orow = &out[n, co, 0]
-            if has_bias:
-                for e in range(L):
-                    orow[e] = bias[co]
-            else:
-                memset(orow, 0, L * sizeof(floating))
-            for ci in range(cg):
-                xc = &x[n, (co // og) * cg + ci, 0, 0, 0]
-                for k in range(K):
-                    wv = w[co, ci, k]
-                    ti = k // (g.kh * g.kw)
-                    tj = (k // g.kw) % g.kh
-                    tl = k % g.kw
-                    e_lo = _col_lo(tl, &g)
-                    e_hi = _col_hi(tl, &g)
-                    off = tl * g.dw - g.pw
-                    # A non-finite weight times a zero-padding cell is NaN (as in torch): only then
-                    # are the padding cells visited; otherwise they add nothing and are skipped.
-                    nonfinite = not (wv - wv == 0)
-                    if g.mode == ZEROS and not nonfinite:
-                        # zero padding: visit only the output rows whose input row exists
-                        if e_hi <= e_lo:             # this tap reads only padding columns
-                            continue
-                        if tables:
-                            a_lo, a_hi, b_lo, b_hi = g.alo[ti], g.ahi[ti], g.blo[tj], g.bhi[tj]
-                        else:
-                            a_lo = _lo(ti, g.D, g.pd, g.dd, g.sd, g.bd)
-                            a_hi = _hi(ti, g.D, g.pd, g.dd, g.sd, g.bd)
-                            b_lo = _lo(tj, g.H, g.ph, g.dh, g.sh, g.bh)
-                            b_hi = _hi(tj, g.H, g.ph, g.dh, g.sh, g.bh)
-                        for a in range(a_lo, a_hi):
-                            zs = a * g.sd - g.pd + ti * g.dd
-                            for b in range(b_lo, b_hi):
-                                src = xc + (zs * g.H + b * g.sh - g.ph + tj * g.dh) * g.W + e_lo * g.sw + off
-                                orow = &out[n, co, (a * g.bh + b) * g.bw + e_lo]
-                                _axpy(orow, wv, src, e_hi - e_lo, g.sw)
-                        continue
-                    for a in range(g.bd):
-                        zs = _src(a * g.sd - g.pd + ti * g.dd, g.D, g.mode)
-                        if zs < 0 and not nonfinite:
-                            continue
-                        for b in range(g.bh):
-                            ys = _src(b * g.sh - g.ph + tj * g.dh, g.H, g.mode)
-                            orow = &out[n, co, (a * g.bh + b) * g.bw]
-                            if zs < 0 or ys < 0:
-                                if nonfinite:
-                                    for e in range(g.bw):
-                                        orow[e] += wv * 0
-                                continue
-                            src = xc + (zs * g.H + ys) * g.W
-                            for e in range(e_lo):
-                                xs = _src(e * g.sw + off, g.W, g.mode)
-                                if xs >= 0:
-                                    orow[e] += wv * src[xs]
-                                elif nonfinite:
-                                    orow[e] += wv * 0
-                            _axpy(orow + e_lo, wv, src + e_lo * g.sw + off, e_hi - e_lo, g.sw)
-                            for e in range(e_hi, g.bw):
-                                xs = _src(e * g.sw + off, g.W, g.mode)
-                                if xs >= 0:
-                                    orow[e] += wv * src[xs]
-                                elif nonfinite:
-                                    orow[e] += wv * 0
+            _direct_t_task(x, w, bias, out, g, osize, t, C, C_out, cg, og)
+    else:
+        for t in range(N * C_out):
+            _direct_t_task(x, w, bias, out, g, osize, t, C, C_out, cg, og)
+
+
+cdef class DirectTransposePlan:
+    """A transposed convolution by direct scattering, its geometry fixed once: ``plan(x, w, bias)`` returns
+    ``out`` of ``out_shape`` (tiny layers, whose cost is mostly the call: the lean entry of ``DirectPlan``).
+
+    NumPy equivalent: ``out[n, co, i*s - p + t*d] += x[n, ci, i] * w[ci, co % og, t]`` for the input channels
+    ci of co's group and in-range targets, ``out`` starting from the bias (or zeros).
+
+    x : (N, C_in, D, H, W); w : (C_in, C_out/groups, K); the output volume ``out_size`` (3 axes).
+    """
+    cdef Geom g
+    cdef Py_ssize_t osize[3]
+    cdef Py_ssize_t N, C, C_out, groups, nx, nw, nout
+    cdef int threads, typenum
+    cdef object dtype
+    cdef int out_nd
+    cdef cnp.npy_intp out_dims[8]
+
+    def __init__(self, tuple x_shape, tuple w_shape, dtype, tuple out_size, tuple kernel, tuple stride,
+                 tuple padding, tuple dilation, int groups, int num_threads, tuple out_shape):
+        cdef Py_ssize_t i
+        self.dtype = np.dtype(dtype)
+        if self.dtype != np.float32 and self.dtype != np.float64:
+            raise TypeError(f"DirectTransposePlan: float32 or float64, got {self.dtype}")
+        self.typenum = self.dtype.num
+        self.N, self.C = x_shape[0], x_shape[1]
+        if groups < 1 or self.C % groups or w_shape[0] != self.C or len(out_shape) > 8:
+            raise ValueError(f"DirectTransposePlan: inconsistent shapes x {x_shape}, w {w_shape}, groups {groups}")
+        self.C_out = w_shape[1] * groups
+        self.groups = groups
+        self.g = _geom(tuple(x_shape[2:]), kernel, stride, padding, dilation, (1, 1, 1), ZEROS)
+        self.osize[0], self.osize[1], self.osize[2] = out_size
+        self.threads = max(num_threads, 1)
+        self.nx = self.N * self.C * self.g.D * self.g.H * self.g.W
+        self.nw = self.C * w_shape[1] * self.g.kd * self.g.kh * self.g.kw
+        self.nout = self.N * self.C_out * self.osize[0] * self.osize[1] * self.osize[2]
+        self.out_nd = len(out_shape)
+        total = 1
+        for i in range(self.out_nd):
+            self.out_dims[i] = out_shape[i]
+            total *= out_shape[i]
+        if total != self.nout:
+            raise ValueError(f"DirectTransposePlan: out_shape {out_shape} does not hold {self.nout} outputs")
+
+    def __call__(self, x, w, bias=None):
+        x = _plan_array(x, self.typenum, self.dtype, self.nx, "x")
+        w = _plan_array(w, self.typenum, self.dtype, self.nw, "w")
+        if bias is not None:
+            bias = _plan_array(bias, self.typenum, self.dtype, self.C_out, "bias")
+        cdef cnp.ndarray out = cnp.PyArray_EMPTY(self.out_nd, self.out_dims, self.typenum, 0)
+        if self.nout == 0:
+            return out
+        cdef void* xp = cnp.PyArray_DATA(<cnp.ndarray>x)
+        cdef void* wp = cnp.PyArray_DATA(<cnp.ndarray>w)
+        cdef void* bp = NULL if bias is None else cnp.PyArray_DATA(<cnp.ndarray>bias)
+        cdef void* op = cnp.PyArray_DATA(out)
+        if self.typenum == cnp.NPY_FLOAT:
+            with nogil:
+                _direct_t_all(<const float*>xp, <const float*>wp, <const float*>bp, <float*>op, &self.g,
+                              self.osize, self.N, self.C, self.C_out, self.groups, self.threads)
+        else:
+            with nogil:
+                _direct_t_all(<const double*>xp, <const double*>wp, <const double*>bp, <double*>op, &self.g,
+                              self.osize, self.N, self.C, self.C_out, self.groups, self.threads)
+        return out
 
 
 def padding_modes():

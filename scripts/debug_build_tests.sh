@@ -11,4 +11,4 @@ cd "$tmp"
 CONVLAB_DEBUG_BUILD=1 python3 setup.py -q build_ext --inplace >/dev/null
 PYTHONPATH="$tmp" python3 -c "import convlab, sys; from convlab import _kernels; assert convlab.__file__.startswith('$tmp'), convlab.__file__; print('debug build:', convlab.__file__, '- SIMD levels tested:', ', '.join(_kernels.simd_levels()))"
 PYTHONPATH="$tmp" python3 -m pytest -q -p no:cacheprovider tests/test_reference.py tests/test_kernel_paths.py tests/test_golden.py tests/test_errors.py \
-    tests/test_robustness.py tests/test_fuzz.py
+    tests/test_robustness.py tests/test_fuzz.py tests/test_tiny_calls.py

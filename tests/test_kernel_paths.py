@@ -19,7 +19,7 @@ from helpers import assert_close, run_in_threads, torch
 PATHS = {
     # non-depthwise layers: direct loop / GEMM per tile / several samples per GEMM; depthwise layers:
     # padded-plane kernel ("direct", "gemm", ...) or channels-last kernel ("gemm-batched" forces it)
-    "direct": dict(DIRECT_MAX_MACS=10**12, PARALLEL_MIN_MACS=0, DEPTHWISE_CL_MAX_PLANE=0, DEPTHWISE_CL_STRIDED=False),
+    "direct": dict(DIRECT_MAX_MACS=10**12, TINY_MAX_MACS=0, PARALLEL_MIN_MACS=0, DEPTHWISE_CL_MAX_PLANE=0, DEPTHWISE_CL_STRIDED=False),
     "gemm": dict(DIRECT_MAX_MACS=0, PARALLEL_MIN_MACS=0, BATCH_COLUMNS=0, ROWS_KERNEL=False),
     "gemm-batched": dict(DIRECT_MAX_MACS=0, PARALLEL_MIN_MACS=0, WORKSPACE_BYTES=10**9, BATCH_COLUMNS=10**9,
                          DEPTHWISE_CL_MAX_PLANE=10**9, DEPTHWISE_CL_MIN_CHANNELS=1, ROWS_KERNEL=False),

@@ -16,7 +16,6 @@ import numpy as np
 from .. import _args, geometry
 from .._args import check_conv_weight, conv_spec, layer_weight_shape, resolve_dtype, torch_tuple
 from .._config import default_generator, get_num_threads
-from ..ops.conv import conv_transpose_forward
 from . import functional as F
 from .module import Module, Parameter, UninitializedParameter
 
@@ -135,8 +134,7 @@ class _ConvNd(Module):
                    self.padding, self.dilation, self.groups, self.padding_mode, get_num_threads())
             hit = self._plans.get(key)
             if hit is not None:
-                plan, batched, shape = hit
-                return plan.run(input if batched else input[None], w, b).reshape(shape)
+                return hit[1](input, w, b)
         return F.conv_nd(input, w, b, self.stride, self.padding, self.dilation, self.groups, self._nd,
                          padding_mode=self.padding_mode, plans=self._plans if key else None, key=key)
 
@@ -150,25 +148,15 @@ class _ConvTransposeNd(_ConvNd):
         b = self._parameters["bias"]
         key = None
         if output_size is None and type(input) is np.ndarray and input.dtype == w.dtype:
-            # Fast path for a repeated call: what the validation found depends on shapes only.
+            # Fast path for a repeated call: the plan depends on the shapes and the kernel thread count only.
             key = ("transposed", input.shape, input.dtype.char, w.shape, None if b is None else b.shape,
-                   self.stride, self.padding, self.output_padding, self.dilation, self.groups)
+                   self.stride, self.padding, self.output_padding, self.dilation, self.groups, get_num_threads())
             hit = self._plans.get(key)
             if hit is not None:
-                out_size, batched, spec = hit
-                out = conv_transpose_forward(input if batched else input[None], w, out_size, spec.kernel_size,
-                                               spec.stride, spec.padding, spec.dilation, spec.groups, b)
-                return out if batched else out[0]
+                return hit[1](input, w, b)
         output_padding = self._output_padding(input, output_size)
-        out = F.conv_transpose_nd(input, w, b, self.stride, self.padding, output_padding, self.groups,
-                                  self.dilation, self._nd)
-        if key is not None:
-            if len(self._plans) > 64:
-                self._plans.clear()
-            spec = conv_spec(self._nd, w.shape[2:], self.stride, self.padding, self.dilation, self.groups,
-                             transposed=True, output_padding=self.output_padding)
-            self._plans[key] = (out.shape[-self._nd:], input.ndim == self._nd + 2, spec)
-        return out
+        return F.conv_transpose_nd(input, w, b, self.stride, self.padding, output_padding, self.groups,
+                                   self.dilation, self._nd, plans=self._plans if key else None, key=key)
 
     def _output_padding(self, input, output_size):
         if output_size is None:

@@ -23,7 +23,7 @@ from .. import _args, geometry
 from .._args import as_float_array, check_batched, check_conv_weight, check_extent, conv_spec, ntuple
 from ..errors import ShapeError
 from ..ops import col2im, im2col
-from ..ops.conv import ConvPlan, conv_transpose_forward, planner_settings
+from ..ops.conv import ConvPlan, TransposePlan, planner_settings
 from ..ops.step1_pad import check_mode_padding
 from ..ops import pad as _pad
 
@@ -77,12 +77,12 @@ def conv_nd(input, weight, bias, stride, padding, dilation, groups, nd, padding_
     check_extent([length, n * c_out * length, c_in * math.prod(kernel) * length], f"{opname}: output")
     plan = ConvPlan(xb.shape, w.shape, x.dtype, kernel, stride, left, dilation, blocks, groups, mode)
     out = plan(xb, w, bias)                                 # steps 1-3, fused per tile
+    shape = (n, c_out, *blocks) if batched else (c_out, *blocks)
     if plans is not None:
         if len(plans) > 64:
             plans.clear()
-        plans[key] = (plan, batched, (n, c_out, *blocks) if batched else (c_out, *blocks))
-    out = out.reshape(n, c_out, *blocks)
-    return out if batched else out[0]
+        plans[key] = (plan, plan.runner(shape), shape)
+    return out.reshape(shape)
 
 
 _PLANS = {}                     # the functional calls' validated plans (see _conv)
@@ -100,19 +100,19 @@ def _conv(input, weight, bias, stride, padding, dilation, groups, nd):
     """``conv{nd}d``: a repeated call (same shapes, dtypes, arguments, thresholds and thread count) runs the
     plan the first call validated and made, as a module's call does; any other call goes through
     :func:`conv_nd` and is validated in full."""
-    if type(input) is np.ndarray and type(weight) is np.ndarray and input.dtype == weight.dtype \
-            and input.dtype.char in "fd" \
-            and (bias is None or (type(bias) is np.ndarray and bias.dtype == input.dtype)) \
-            and _plain(stride) and _plain(padding) and _plain(dilation) and type(groups) is int:
-        key = (nd, input.shape, input.dtype.char, weight.shape, None if bias is None else bias.shape, stride,
-               padding, dilation, groups, planner_settings())
-        hit = _PLANS.get(key)
-        if hit is not None:
-            plan, batched, shape = hit
-            return plan.run(input if batched else input[None], weight, bias).reshape(shape)
-        if len(_PLANS) >= _PLAN_CACHE_SIZE:
-            _PLANS.clear()
-        return conv_nd(input, weight, bias, stride, padding, dilation, groups, nd, plans=_PLANS, key=key)
+    if type(input) is np.ndarray and type(weight) is np.ndarray and (bias is None or type(bias) is np.ndarray) \
+            and type(groups) is int and (type(stride) is int or _plain(stride)) \
+            and (type(padding) is int or _plain(padding)) and (type(dilation) is int or _plain(dilation)):
+        dtype = input.dtype
+        if dtype == weight.dtype and dtype.char in "fd" and (bias is None or bias.dtype == dtype):
+            key = (nd, input.shape, dtype.char, weight.shape, None if bias is None else bias.shape, stride,
+                   padding, dilation, groups, planner_settings())
+            hit = _PLANS.get(key)
+            if hit is not None:
+                return hit[1](input, weight, bias)
+            if len(_PLANS) >= _PLAN_CACHE_SIZE:
+                _PLANS.clear()
+            return conv_nd(input, weight, bias, stride, padding, dilation, groups, nd, plans=_PLANS, key=key)
     return conv_nd(input, weight, bias, stride, padding, dilation, groups, nd)
 
 
@@ -168,10 +168,11 @@ def conv3d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
 
 
 def conv_transpose_nd(input, weight, bias, stride, padding, output_padding, groups, dilation, nd,
-                      check_output_padding=True):
+                      check_output_padding=True, plans=None, key=None):
     """The transposed convolution behind every ``conv_transpose*d``, ``ConvTranspose*d`` and
     ``grad.conv*d_input`` (which passes ``check_output_padding=False``: its output_padding
-    restores input cells a strided conv skipped, and may reach the stride)."""
+    restores input cells a strided conv skipped, and may reach the stride). With ``plans``, the validated
+    plan (:class:`convlab.ops.conv.TransposePlan`) is kept under ``key``, as :func:`conv_nd` does."""
     opname = f"conv_transpose{nd}d"
     x, xb, batched, w, bias = _input_and_weight(input, weight, bias, nd, opname)
     groups = _args.check_groups(groups)
@@ -203,8 +204,33 @@ def conv_transpose_nd(input, weight, bias, stride, padding, output_padding, grou
                   for o, s, st, p, d, k in zip(out_size, size, stride, padding, dilation, kernel)],
                  f"{opname}: output size plus padding and kernel span")
     check_extent([n * c_out * math.prod(out_size), c_out * math.prod(kernel) * math.prod(size)], f"{opname}: output")
-    out = conv_transpose_forward(xb, w, out_size, kernel, stride, padding, dilation, groups, bias)  # GEMM + col2im
-    return out if batched else out[0]
+    plan = TransposePlan(xb.shape, w.shape, x.dtype, out_size, kernel, stride, padding, dilation, groups)
+    out = plan(xb, w, bias)                                 # GEMM + col2im (or a direct scatter when tiny)
+    shape = (n, c_out, *out_size) if batched else (c_out, *out_size)
+    if plans is not None:
+        if len(plans) > 64:
+            plans.clear()
+        plans[key] = (plan, plan.runner(shape), shape)
+    return out.reshape(shape)
+
+
+def _conv_transpose(input, weight, bias, stride, padding, output_padding, groups, dilation, nd):
+    """``conv_transpose{nd}d``, with the plan cache of :func:`_conv` (the same conditions and key)."""
+    if type(input) is np.ndarray and type(weight) is np.ndarray and (bias is None or type(bias) is np.ndarray) \
+            and type(groups) is int and _plain(stride) and _plain(padding) and _plain(output_padding) \
+            and _plain(dilation):
+        dtype = input.dtype
+        if dtype == weight.dtype and dtype.char in "fd" and (bias is None or bias.dtype == dtype):
+            key = ("transposed", nd, input.shape, dtype.char, weight.shape, None if bias is None else bias.shape,
+                   stride, padding, output_padding, dilation, groups, planner_settings())
+            hit = _PLANS.get(key)
+            if hit is not None:
+                return hit[1](input, weight, bias)
+            if len(_PLANS) >= _PLAN_CACHE_SIZE:
+                _PLANS.clear()
+            return conv_transpose_nd(input, weight, bias, stride, padding, output_padding, groups, dilation, nd,
+                                     plans=_PLANS, key=key)
+    return conv_transpose_nd(input, weight, bias, stride, padding, output_padding, groups, dilation, nd)
 
 
 def _transposed_doc(nd):
@@ -223,15 +249,15 @@ def _transposed_doc(nd):
 
 
 def conv_transpose1d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1, dilation=1):
-    return conv_transpose_nd(input, weight, bias, stride, padding, output_padding, groups, dilation, 1)
+    return _conv_transpose(input, weight, bias, stride, padding, output_padding, groups, dilation, 1)
 
 
 def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1, dilation=1):
-    return conv_transpose_nd(input, weight, bias, stride, padding, output_padding, groups, dilation, 2)
+    return _conv_transpose(input, weight, bias, stride, padding, output_padding, groups, dilation, 2)
 
 
 def conv_transpose3d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1, dilation=1):
-    return conv_transpose_nd(input, weight, bias, stride, padding, output_padding, groups, dilation, 3)
+    return _conv_transpose(input, weight, bias, stride, padding, output_padding, groups, dilation, 3)
 
 
 for _nd, _f in ((1, conv_transpose1d), (2, conv_transpose2d), (3, conv_transpose3d)):

@@ -6,12 +6,15 @@ same path with the steps fused per tile, so no whole-batch column matrix is
 ever allocated (a call's extra memory is one small workspace per thread):
 
 * ``ConvPlan``: padding applied by index while gathering, then GEMM, tile by tile (several
-  small samples per GEMM); two depthwise kernels (padded plane; channels-last for tiny planes and strided layers);
+  small samples per GEMM; up to 16 output channels per group by cl_gemm_small instead of BLAS); 1-d/2-d
+  layers with few output channels per group without im2col (``conv_rows``: padded input rows, phase planes
+  when strided, each tap a run at a fixed offset); two depthwise kernels (padded plane; channels-last for tiny planes and strided layers);
   a direct loop for tiny problems; a plain matmul for 1x1 stride-1 convs; Winograd F(2x2, 3x3)
   or F(4x4, 3x3) for 3x3 and 3x3x3 (one 3x3 per depth tap) stride-1 layers with enough channels and a large
   enough plane (2.25x / 4x fewer multiplications; calls whose weights or input hold inf/NaN take the GEMM path instead).
-* ``conv_transpose_forward``: GEMM into a workspace, then col2im (never zero insertion); with
-  stride == kernel the columns are stored, not added (no overlap: no clearing pass).
+* ``TransposePlan`` (``conv_transpose_forward``): GEMM into a workspace, then col2im (never zero insertion);
+  with stride == kernel the columns are stored, not added (no overlap: no clearing pass); tiny layers
+  scatter directly.
 
 Which path runs is decided by the shapes alone, never by the values, and
 every path is tested against the reference loops and PyTorch.
@@ -21,7 +24,9 @@ from __future__ import annotations
 import contextlib
 import math
 import os
+import sys
 import threading
+import types
 
 import numpy as np
 
@@ -61,6 +66,8 @@ WORKSPACE_BYTES = max(64 * 1024, L2_BYTES // 2)  # per thread: a tile's columns 
                                     # the other half for the weights and the output rows being written
 PARALLEL_MIN_MACS = 200_000         # below this, threads cost more than they save
 DIRECT_MAX_MACS = 4096              # below this the direct loop is as fast as the GEMM path
+TINY_MAX_MACS = 1024                # below this (and DIRECT_MAX_MACS) a call is mostly its entry: the direct loop
+                                    # (its lean entry, DirectPlan, on repeated calls) takes depthwise layers too
 MIN_TILE_COLUMNS = 128              # narrower GEMMs waste most of BLAS's speed
 BATCH_COLUMNS = 256                 # outputs smaller than this: several samples share one GEMM
 DEPTHWISE_CL_MAX_PLANE = 100        # depthwise on input planes up to this many cells: channels-last kernel
@@ -94,15 +101,29 @@ WINOGRAD_MIN_TASK_TILES = 24        # ... must hold this many F(2x2) tiles (GEMM
                                     # im2col: 512 -> 512 channels in float32 do)
 
 
+_THRESHOLDS = frozenset(name for name, value in globals().items()
+                        if name.isupper() and type(value) in (int, float, bool, tuple))
+_settings_version = 0               # bumped by every assignment to a threshold above (see _Settings)
+
+
+class _Settings(types.ModuleType):
+    """This module's type: assigning one of the thresholds (as the tests do, through ``monkeypatch.setattr``)
+    bumps ``_settings_version``, so ``planner_settings()`` stays a cheap key of the plan caches."""
+
+    def __setattr__(self, name, value):
+        if name in _THRESHOLDS:
+            super().__setattr__("_settings_version", self._settings_version + 1)
+        super().__setattr__(name, value)
+
+
+sys.modules[__name__].__class__ = _Settings
+
+
 def planner_settings() -> tuple:
-    """The thresholds above and the kernel thread count, as one tuple: a cached plan is valid while they
-    are unchanged (``convlab.nn.functional`` keys its plan cache on it; tests set the thresholds to force
-    every path)."""
-    return (WORKSPACE_BYTES, PARALLEL_MIN_MACS, DIRECT_MAX_MACS, MIN_TILE_COLUMNS, BATCH_COLUMNS,
-            DEPTHWISE_CL_MAX_PLANE, DEPTHWISE_CL_MAX_TAPS, DEPTHWISE_CL_MIN_CHANNELS, DEPTHWISE_CL_CHANNELS,
-            DEPTHWISE_CL_MIN_TASK_CHANNELS, DEPTHWISE_CL_STRIDED, DEPTHWISE_MAX_WORKSPACE_RATIO, DEPTHWISE_MAX_MULTIPLIER_TAPS, ROWS_KERNEL, ROWS_MAX_CHANNELS, SMALL_GEMM_MAX_ROWS, WINOGRAD, WINOGRAD_DEPTH_TAPS, WINOGRAD_MIN_CHANNELS,
-            WINOGRAD_MIN_PLANE, WINOGRAD4_MIN_PLANE, WINOGRAD4_FLOAT32, WINOGRAD_TASK_BYTES, WINOGRAD_MIN_TASK_TILES,
-            get_num_threads())
+    """``(version of the thresholds above, kernel thread count)``: a cached plan is valid while it is unchanged
+    (``convlab.nn.functional`` keys its plan cache on it; tests set the thresholds to force every path, and
+    each assignment makes a new version)."""
+    return _settings_version, get_num_threads()
 
 
 _local = threading.local()
@@ -191,10 +212,11 @@ class ConvPlan:
     """Everything about one forward convolution that depends on shapes only, computed once.
 
     ``ConvPlan(...)(x, w, b)`` returns ``(N, C_out, prod(blocks))``; ``b`` is the bias or None. Modules keep
-    their plans per input shape, so a repeated call skips the planning (see ``_ConvForward``).
+    their plans per input shape, so a repeated call skips the planning (``Module._plans``, and the functional
+    cache of ``convlab.nn.functional``).
     """
 
-    __slots__ = ("run", "out_shape")
+    __slots__ = ("run", "out_shape", "_direct")
 
     def __init__(self, x_shape, w_shape, dtype, kernel, stride, padding, dilation, blocks, groups, mode="zeros"):
         n, c_in = x_shape[:2]
@@ -204,6 +226,7 @@ class ConvPlan:
         length = math.prod(blocks)
         macs = n * c_out * length * cg * k
         self.out_shape = (n, c_out, length)
+        self._direct = None
         x5_shape = (n, c_in) + lift3(x_shape[2:], 1)
         args = (lift3(kernel, 1), lift3(stride, 1), lift3(padding, 0), lift3(dilation, 1), lift3(blocks, 1), groups)
         args5 = args[:5]
@@ -223,6 +246,7 @@ class ConvPlan:
         # beyond that the direct loop, which indexes with Py_ssize_t, does the work
         blas_ok = max(length * max(1, _samples_per_gemm(n, groups, length, threads)), cg * k, c_out) \
             <= blas_index_max()
+        tiny = macs < min(DIRECT_MAX_MACS, TINY_MAX_MACS)
         if macs == 0:
             def run(x, w, b):
                 out = np.zeros(out_shape, dtype=dtype)
@@ -236,7 +260,7 @@ class ConvPlan:
                 if b is not None:
                     out += np.asarray(b)[:, None]
                 return out
-        elif cg == 1 and c_out == c_in >= DEPTHWISE_CL_MIN_CHANNELS and k <= DEPTHWISE_CL_MAX_TAPS \
+        elif not tiny and cg == 1 and c_out == c_in >= DEPTHWISE_CL_MIN_CHANNELS and k <= DEPTHWISE_CL_MAX_TAPS \
                 and (plane <= DEPTHWISE_CL_MAX_PLANE or (DEPTHWISE_CL_STRIDED and max(stride) > 1)):
             # depthwise on tiny planes (MobileNet's 7x7), or strided: channels-last, the channels are the
             # vector lanes (conv_depthwise's long runs need stride 1; strided, its rows are short and gathered)
@@ -253,7 +277,7 @@ class ConvPlan:
                 ws = get_ws()
                 kern(np.ascontiguousarray(x).reshape(x5_shape), wt, _bias(b, dtype), out, *args5, code, cb, ws, threads)
                 return out
-        elif depthwise_ok:
+        elif depthwise_ok and not tiny:
             # depthwise: each input channel padded once, then one long run per tap (see conv_depthwise)
             kern = _kernels.conv_depthwise[spec]
             w3 = (c_out, 1, k)
@@ -272,6 +296,7 @@ class ConvPlan:
             kern = _kernels.conv_direct[spec]
             w3 = (c_out, cg, k)
             code = MODE_CODES[mode]
+            self._direct = (x5_shape, w3, dtype) + args + (code, threads)
 
             def run(x, w, b):
                 out = np.empty(out_shape, dtype=dtype)
@@ -298,6 +323,19 @@ class ConvPlan:
     def __call__(self, x, w, b=None):
         return self.run(x, w, b)
 
+    def runner(self, shape):
+        """``run`` for a cache's repeated calls: ``f(x, w, b)`` takes the caller's input as it is (batched or
+        not: only its size counts) and returns the output in its final ``shape``. For the direct loop that is
+        ``_kernels.DirectPlan``, whose entry costs a fraction of ``conv_direct``'s (no typed memoryviews)."""
+        shape = tuple(shape)
+        if self._direct is not None:
+            return _kernels.DirectPlan(*self._direct, shape)
+        run = self.run
+
+        def cached(x, w, b):
+            return run(x, w, b).reshape(shape)
+        return cached
+
 
 def _bias(b, dtype):
     """The bias as the kernels read it: contiguous, of the input's dtype (a module's bias may be a strided
@@ -305,55 +343,101 @@ def _bias(b, dtype):
     return None if b is None else np.ascontiguousarray(b, dtype=dtype)
 
 
+class TransposePlan:
+    """Everything about one transposed convolution that depends on shapes only, computed once (as
+    :class:`ConvPlan` for the forward one): ``TransposePlan(...)(x, w, b)`` returns ``(N, C_out, *out_size)``.
+
+    Tiny layers (fewer MACs per sample than TINY_MAX_MACS and DIRECT_MAX_MACS) scatter directly
+    (``_kernels.DirectTransposePlan``); the others run the GEMM into a workspace, then col2im.
+    """
+
+    __slots__ = ("run", "_direct")
+
+    def __init__(self, x_shape, w_shape, dtype, out_size, kernel, stride, padding, dilation, groups):
+        n, c_in, *size = x_shape
+        og = w_shape[1]
+        c_out = og * groups
+        dtype = np.dtype(dtype)
+        k = math.prod(kernel)
+        length = math.prod(size)
+        macs = n * c_in * length * og * k
+        out_shape = (n, c_out, *out_size)
+        threads = min(_threads(macs), n * groups)
+        self._direct = None
+        # tiny per sample (not per batch: a sample's result must not depend on the batch it comes in, and
+        # the two paths round differently)
+        if 0 < macs and macs // n < min(DIRECT_MAX_MACS, TINY_MAX_MACS):
+            self._direct = ((n, c_in) + lift3(size, 1), (c_in, og, k), dtype, lift3(out_size, 1), lift3(kernel, 1),
+                            lift3(stride, 1), lift3(padding, 0), lift3(dilation, 1), groups, max(threads, 1))
+            self.run = _kernels.DirectTransposePlan(*self._direct, out_shape)
+            return
+        # no overlap (stride == kernel, dilation 1, no padding): every output cell gets at most one column
+        # entry, so the kernel stores column + bias and only the cells no block reaches are filled here
+        overwrite = macs > 0 and all(s == kk for s, kk in zip(stride, kernel)) and all(d == 1 for d in dilation) \
+            and not any(padding)
+        tails = [(slice(None), slice(None)) + (slice(None),) * axis + (slice(s_in * kk, None),)
+                 for axis, (s_in, kk, o) in enumerate(zip(size, kernel, out_size)) if s_in * kk < o]
+        fill_shape = (c_out,) + (1,) * len(out_size)
+        x3_shape, w2_shape = (n, c_in, length), (c_in, og * k)
+        out5 = (n, c_out) + lift3(out_size, 1)
+        args = (lift3(kernel, 1), lift3(stride, 1), lift3(padding, 0), lift3(dilation, 1), lift3(size, 1), groups)
+        blocks = args[4]
+        per = samples = 1
+        get_ws = None
+        threads = max(threads, 1)
+        if macs:                              # (an empty input may have empty axes: nothing to tile)
+            rows = length // blocks[-1]
+            per = _rows_per_tile(og * k * blocks[-1] * dtype.itemsize, rows, 1, 1, blocks[-1])
+            samples = _samples_per_gemm(n, groups, length, threads) if per >= rows else 1
+            if samples > 1:                   # small inputs: several samples per GEMM
+                threads = min(threads, -(-n // samples) * groups)
+                get_ws = workspace_getter((threads, (og * k + c_in // groups) * samples * length), dtype)
+            else:
+                get_ws = workspace_getter((threads, og * k * per * blocks[-1]), dtype)
+        kern = _kernels.conv_transpose_gemm
+
+        def run(x, w, b):
+            fill = 0 if b is None else np.asarray(b).reshape(fill_shape)
+            if overwrite:
+                out = np.empty(out_shape, dtype=dtype)
+                for tail in tails:                                # the output_padding tail of an axis
+                    out[tail] = fill
+            elif b is None:
+                out = np.zeros(out_shape, dtype=dtype)
+            else:
+                out = np.empty(out_shape, dtype=dtype)
+                out[...] = fill
+            if macs == 0:
+                return out
+            b = np.ascontiguousarray(b, dtype=dtype) if overwrite and b is not None else None
+            with single_threaded_blas():
+                kern(np.ascontiguousarray(x).reshape(x3_shape), np.ascontiguousarray(w).reshape(w2_shape),
+                     out.reshape(out5), *args[:5], groups, per, get_ws(), threads, samples, b, overwrite)
+            return out
+        self.run = run
+
+    def __call__(self, x, w, b=None):
+        return self.run(x, w, b)
+
+    def runner(self, shape):
+        """As :meth:`ConvPlan.runner`: ``f(x, w, b)`` for a cache's repeated calls, output in ``shape``."""
+        shape = tuple(shape)
+        if self._direct is not None:
+            return _kernels.DirectTransposePlan(*self._direct, shape)
+        run = self.run
+
+        def cached(x, w, b):
+            return run(x, w, b).reshape(shape)
+        return cached
+
+
 def conv_transpose_forward(x, w, out_size, kernel, stride, padding, dilation, groups, bias=None):
     """``out[n, co, i*stride - padding + t*dilation] += x[n, ci, i] * w[ci, co, t]``, summed over ci and t.
 
-    x : (N, C_in, *S_in); w : (C_in, C_out/groups, *k). Returns (N, C_out, *out_size), bias included.
+    x : (N, C_in, *S_in); w : (C_in, C_out/groups, *k). Returns (N, C_out, *out_size), bias included
+    (a one-off :class:`TransposePlan`).
     """
-    n, c_in, *size = x.shape
-    og = w.shape[1]
-    c_out = og * groups
-    k = math.prod(kernel)
-    length = math.prod(size)
-    macs = n * c_in * length * og * k
-    # no overlap (stride == kernel, dilation 1, no padding): every output cell gets at most one column
-    # entry, so the kernel stores column + bias and only the cells no block reaches are filled here
-    overwrite = macs > 0 and all(s == kk for s, kk in zip(stride, kernel)) and all(d == 1 for d in dilation) \
-        and not any(padding)
-    fill = 0 if bias is None else np.asarray(bias).reshape(c_out, *(1,) * len(out_size))
-    if overwrite:
-        out = np.empty((n, c_out, *out_size), dtype=x.dtype)
-        for axis, (s_in, kk, o) in enumerate(zip(size, kernel, out_size)):
-            if s_in * kk < o:                                     # the output_padding tail of this axis
-                out[(slice(None), slice(None)) + (slice(None),) * axis + (slice(s_in * kk, None),)] = fill
-    elif bias is None:
-        out = np.zeros((n, c_out, *out_size), dtype=x.dtype)
-    else:
-        out = np.empty((n, c_out, *out_size), dtype=x.dtype)
-        out[...] = fill
-    if macs == 0:
-        return out
-    if overwrite and bias is not None:
-        bias = np.ascontiguousarray(bias, dtype=x.dtype)
-    x3 = np.ascontiguousarray(x).reshape(n, c_in, length)
-    w2d = np.ascontiguousarray(w).reshape(c_in, og * k)
-    threads = min(_threads(macs), n * groups)
-    blocks = lift3(size, 1)
-    row_bytes = og * k * blocks[-1] * x.itemsize
-    rows = length // blocks[-1]
-    per = _rows_per_tile(row_bytes, rows, 1, 1, blocks[-1])
-    threads = max(threads, 1)
-    samples = _samples_per_gemm(n, groups, length, threads) if per >= rows else 1
-    if samples > 1:                       # small inputs: several samples per GEMM
-        threads = min(threads, -(-n // samples) * groups)
-        ws = workspace((threads, (og * k + c_in // groups) * samples * length), x.dtype)
-    else:
-        ws = workspace((threads, og * k * per * blocks[-1]), x.dtype)
-    with single_threaded_blas():
-        _kernels.conv_transpose_gemm(x3, w2d, out.reshape(n, c_out, *lift3(out_size, 1)), lift3(kernel, 1),
-                                     lift3(stride, 1), lift3(padding, 0), lift3(dilation, 1), blocks, groups, per,
-                                     ws, threads, samples, bias if overwrite else None, overwrite)
-    return out
+    return TransposePlan(x.shape, w.shape, x.dtype, out_size, kernel, stride, padding, dilation, groups)(x, w, bias)
 
 
 def conv_weight_grad(x, grad_out, kernel, stride, padding, dilation, blocks, groups):
