@@ -16,6 +16,7 @@
 #ifndef CONVLAB_SIMD_H
 #define CONVLAB_SIMD_H
 #include <stddef.h>
+#include <string.h>
 
 #if defined(__GNUC__) && !defined(__clang__) && __GNUC__ >= 12 && defined(__x86_64__) \
     && !defined(CONVLAB_NO_CLONES)
@@ -70,6 +71,10 @@ typedef struct {
     void (*wino4_out_d)(const double *, ptrdiff_t, ptrdiff_t, double, double *, ptrdiff_t);
     void (*deinterleave4_f)(float *, ptrdiff_t, const float *, ptrdiff_t);
     void (*deinterleave4_d)(double *, ptrdiff_t, const double *, ptrdiff_t);
+    void (*pad_rows_f)(float *, const float *, const ptrdiff_t *, ptrdiff_t, ptrdiff_t, ptrdiff_t, ptrdiff_t, int,
+                       float);
+    void (*pad_rows_d)(double *, const double *, const ptrdiff_t *, ptrdiff_t, ptrdiff_t, ptrdiff_t, ptrdiff_t, int,
+                       double);
 } cl_simd_table;
 
 /* level 0: the baseline, compiled with the build's own flags */
@@ -185,5 +190,7 @@ static int cl_simd_init(void) {
 #define cl_wino4_out_d (cl_simd->wino4_out_d)
 #define cl_deinterleave4_f (cl_simd->deinterleave4_f)
 #define cl_deinterleave4_d (cl_simd->deinterleave4_d)
+#define cl_pad_rows_f (cl_simd->pad_rows_f)
+#define cl_pad_rows_d (cl_simd->pad_rows_d)
 
 #endif
