@@ -19,9 +19,12 @@ _MODE_CODES = _kernels.padding_modes()
 _CODE = {"constant": _MODE_CODES["zeros"], "reflect": _MODE_CODES["reflect"],
          "replicate": _MODE_CODES["replicate"], "circular": _MODE_CODES["circular"]}
 _KERNELS = {np.dtype(np.float32): _kernels.pad_volume["float"], np.dtype(np.float64): _kernels.pad_volume["double"]}
-PARALLEL_MIN_BYTES = 1 << 26        # smaller outputs are copied on one thread: a copy is memory-bound, and on the
-                                    # 2-core Zen 3 VM with another job running, 2 threads took 12 ms where 1 took
-                                    # 0.9 ms for (8, 64, 56, 56) reflect p1 (6.9 MB out)
+PARALLEL_MIN_BYTES = 1 << 26        # smaller outputs are padded on one thread. A pad is a memory-bound copy: a second
+                                    # thread helps only while both cores are free, and waits for a descheduled peer when
+                                    # one is not. On the 2-core Zen 3 VM under load (load average 5.3, other jobs):
+                                    # (8, 64, 56, 56) reflect p1 (6.6 MiB out) 0.61 ms on 1 thread, 6.8 ms on 2;
+                                    # 26 MiB 1.15x slower on 2; 105 MiB equal (0.99): nothing to gain below DRAM sizes
+                                    # that pays for the risk (bench/README.md, "F.pad at memory speed")
 
 
 def pad(input, pad, mode="constant", value=None):
