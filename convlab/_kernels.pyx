@@ -196,6 +196,11 @@ cdef extern from "_simd.h" nogil:
                    Py_ssize_t n) noexcept
     void cl_set3_d(double* dst, double b, double w0, double w1, double w2, const double* src, Py_ssize_t dw,
                    Py_ssize_t n) noexcept
+    # F.pad's rows: out row j (lw + W + rw cells) = fill if rowsrc[j] < 0, else source row rowsrc[j] padded
+    void cl_pad_rows_f(float* out, const float* src, const Py_ssize_t* rowsrc, Py_ssize_t nrows, Py_ssize_t W,
+                       Py_ssize_t lw, Py_ssize_t rw, int mode, float fill) noexcept
+    void cl_pad_rows_d(double* out, const double* src, const Py_ssize_t* rowsrc, Py_ssize_t nrows, Py_ssize_t W,
+                       Py_ssize_t lw, Py_ssize_t rw, int mode, double fill) noexcept
 
 
 cdef inline void _copy(floating* dst, const floating* src, Py_ssize_t n, Py_ssize_t step) noexcept nogil:
@@ -516,38 +521,52 @@ def pad_volume(const floating[:, :, :, ::1] x, floating[:, :, :, ::1] out, Py_ss
 
     x   : (P, D, H, W) contiguous; out : (P, D + ld + rd, H + lh + rh, W + lw + rw), fully overwritten.
     mode: ZEROS (cells outside ``x`` get ``value``), REFLECT, REPLICATE or CIRCULAR (``_src``); the caller
-    has checked the pads against the sizes (reflect < size, circular <= size, all >= 0). One output row
-    per step: its source row by ``_src``, the inside as one copy, the edges cell by cell.
+    has checked the pads against the sizes (reflect < size, circular <= size, all >= 0).
+
+    The source row of every output row index is looked up once per call (``rowsrc``), the source plane
+    once per output plane; the rows of a plane are then written by ``cl_pad_rows`` (_simd_loops.h): the
+    middle as a vector copy, the edges by mode, runs of rows as one copy when the rows are not padded.
+    The work is split over output planes (and over row blocks when there are fewer planes than 8).
     """
     cdef Py_ssize_t P = x.shape[0], D = x.shape[1], H = x.shape[2], W = x.shape[3]
     cdef Py_ssize_t Do = out.shape[1], Ho = out.shape[2], Wo = out.shape[3]
-    cdef Py_ssize_t rows = P * Do * Ho, r, p, i, j, k, si, sj, q
+    cdef Py_ssize_t rw = Wo - lw - W, planes = P * Do, nb = 1, u, q, b, p, i, si, j0, j1, k, n
     cdef floating fill = <floating>value
-    cdef floating *orow
-    cdef const floating *xrow
-    if rows == 0 or Wo == 0:
+    cdef floating* o0
+    cdef floating* orow
+    cdef const floating* x0 = NULL
+    cdef Py_ssize_t* rowsrc
+    if planes * Ho == 0 or Wo == 0:
         return
+    if P * D * H * W > 0:
+        x0 = &x[0, 0, 0, 0]
+    o0 = &out[0, 0, 0, 0]
+    if num_threads > 1 and planes < 8:
+        nb = min(Ho, 8)
+    rowsrc = <Py_ssize_t*>malloc(Ho * sizeof(Py_ssize_t))
+    if rowsrc == NULL:
+        raise MemoryError()
+    for j0 in range(Ho):
+        rowsrc[j0] = _src(j0 - lh, H, mode)
     with nogil:
-        for r in prange(rows, schedule="static", num_threads=num_threads):
-            q = r // Ho
-            j = r - q * Ho
+        for u in prange(planes * nb, schedule="static", num_threads=num_threads):
+            q = u // nb
+            b = u - q * nb
             p = q // Do
             i = q - p * Do
-            orow = &out[p, i, j, 0]
+            j0 = b * Ho // nb
+            j1 = (b + 1) * Ho // nb
+            orow = o0 + (q * Ho + j0) * Wo
             si = _src(i - ld, D, mode)
-            sj = _src(j - lh, H, mode)
-            if si < 0 or sj < 0 or W == 0:
-                for k in range(Wo):
+            if si < 0:
+                n = (j1 - j0) * Wo
+                for k in range(n):
                     orow[k] = fill
-                continue
-            xrow = &x[p, si, sj, 0]
-            memcpy(orow + lw, xrow, W * sizeof(floating))
-            for k in range(lw):
-                q = _src(k - lw, W, mode)
-                orow[k] = fill if q < 0 else xrow[q]
-            for k in range(lw + W, Wo):
-                q = _src(k - lw, W, mode)
-                orow[k] = fill if q < 0 else xrow[q]
+            elif floating is float:
+                cl_pad_rows_f(orow, x0 + (p * D + si) * H * W, rowsrc + j0, j1 - j0, W, lw, rw, mode, fill)
+            else:
+                cl_pad_rows_d(orow, x0 + (p * D + si) * H * W, rowsrc + j0, j1 - j0, W, lw, rw, mode, fill)
+    free(rowsrc)
 
 
 # =================================================================================================================

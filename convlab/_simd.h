@@ -16,6 +16,7 @@
 #ifndef CONVLAB_SIMD_H
 #define CONVLAB_SIMD_H
 #include <stddef.h>
+#include <string.h>
 
 #if defined(__GNUC__) && !defined(__clang__) && __GNUC__ >= 12 && defined(__x86_64__) \
     && !defined(CONVLAB_NO_CLONES)
@@ -78,6 +79,10 @@ typedef struct {
                         ptrdiff_t, int);
     void (*gemm_rows_d)(ptrdiff_t, ptrdiff_t, ptrdiff_t, const double *, ptrdiff_t, const double *const *, double *,
                         ptrdiff_t, int);
+    void (*pad_rows_f)(float *, const float *, const ptrdiff_t *, ptrdiff_t, ptrdiff_t, ptrdiff_t, ptrdiff_t, int,
+                       float);
+    void (*pad_rows_d)(double *, const double *, const ptrdiff_t *, ptrdiff_t, ptrdiff_t, ptrdiff_t, ptrdiff_t, int,
+                       double);
 } cl_simd_table;
 
 /* level 0: the baseline, compiled with the build's own flags */
@@ -197,5 +202,7 @@ static int cl_simd_init(void) {
 #define cl_gemm_small_d (cl_simd->gemm_small_d)
 #define cl_gemm_rows_f (cl_simd->gemm_rows_f)
 #define cl_gemm_rows_d (cl_simd->gemm_rows_d)
+#define cl_pad_rows_f (cl_simd->pad_rows_f)
+#define cl_pad_rows_d (cl_simd->pad_rows_d)
 
 #endif

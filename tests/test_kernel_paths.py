@@ -684,6 +684,108 @@ def test_pad_kernel_matches_reference_and_torch(monkeypatch, rng, threads, dtype
         convlab.set_num_threads(before)
 
 
+_NP_MODE = {"constant": "constant", "reflect": "reflect", "replicate": "edge", "circular": "wrap"}
+
+
+def _np_pad(x, pad, mode, value):
+    """np.pad with torch's pad list (last dimension first): the second, independent oracle."""
+    npad = len(pad) // 2
+    widths = [(0, 0)] * (x.ndim - npad) + [(pad[2 * j], pad[2 * j + 1]) for j in reversed(range(npad))]
+    kw = {"constant_values": value} if mode == "constant" else {}
+    return np.pad(x, widths, mode=_NP_MODE[mode], **kw)
+
+
+# each case takes a branch of cl_pad_rows / pad_volume (the comment says which)
+PAD_ROW_CASES = [
+    ((2, 3, 1), (1, 2)),                    # rows of one cell (reflect: an error, skipped)
+    ((2, 3, 2), (2, 1)),                    # two cells: circular and reflect at their limits
+    ((2, 3, 3), (2, 3)),                    # three cells, circular pad == size on the right
+    ((3, 2, 7), (6, 6)),                    # a row shorter than one vector (float32), reflect at size - 1
+    ((3, 2, 17), (9, 8)),                   # edges of >= 8 cells (vector fill / copy), a copy with a moved-back tail
+    ((2, 2, 100), (40, 40)),                # the bench's 1-d reflect shape, scaled down: long mirrored edges
+    ((2, 2, 1100), (3, 1030)),              # a row copied by memcpy (>= 1024 cells), circular edge >= 1024
+    ((2, 3, 5, 7), (0, 0, 2, 3)),           # rows not padded: runs of rows as one copy, broken where rows wrap
+    ((2, 2, 4, 6, 5), (0, 0, 0, 0, 2, 1)),  # only depth padded: whole planes, fill planes for 'constant'
+    ((1, 2, 3, 4, 9), (0, 0, 4, 4, 0, 0)),  # rows padded by their count (circular == size), one run per plane
+    ((1, 1, 3, 4, 5), (1, 2, 3, 0, 2, 2)),  # 3-d, every axis padded differently
+    ((1, 40, 33), (5, 5, 5, 5)),            # unbatched 2-d, one plane: split into row blocks on 2 threads
+    ((2, 3, 4, 5), (0, 0, 0, 0)),           # nothing padded: one copy
+    ((1, 2, 6, 8), (1, 1, 1, 1)),           # rows of exactly one float32 vector
+]
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("mode", ["constant", "reflect", "replicate", "circular"])
+@pytest.mark.parametrize("shape,pad", PAD_ROW_CASES)
+def test_pad_rows_match_numpy_and_torch(monkeypatch, rng, threads, dtype, mode, shape, pad):
+    """cl_pad_rows' branches (short rows, long edges, memcpy rows, runs of unpadded rows, depth-only pads,
+    row blocks) against np.pad and torch, on contiguous, reversed and transposed inputs, 1 and 2 threads."""
+    from convlab.nn import functional as F
+    from convlab.ops import step1_pad
+    monkeypatch.setattr(step1_pad, "PARALLEL_MIN_BYTES", 0)
+    sizes = shape[::-1][:len(pad) // 2]
+    limit = {"reflect": -1, "circular": 0}.get(mode)
+    if limit is not None and any(max(pad[2 * j:2 * j + 2]) > s + limit for j, s in enumerate(sizes)):
+        pytest.skip(f"pad {pad} exceeds {mode}'s limit for sizes {sizes[::-1]} (an error: test_errors)")
+    value = -1.5 if mode == "constant" else None
+    before = convlab.get_num_threads()
+    convlab.set_num_threads(threads)
+    try:
+        x = rng.standard_normal(shape).astype(dtype)
+        for view in (x, x[..., ::-1], np.swapaxes(x, -1, -2).copy().swapaxes(-1, -2)):
+            got = F.pad(view, pad, mode=mode, value=value)
+            np.testing.assert_array_equal(got, _np_pad(view, pad, mode, -1.5))
+            assert got.dtype == dtype and got.flags.c_contiguous
+            if torch is not None:
+                t = torch.nn.functional.pad(torch.from_numpy(view.copy()), pad, mode=mode, value=value)
+                np.testing.assert_array_equal(got, t.numpy())
+    finally:
+        convlab.set_num_threads(before)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("shape,pad", [((2, 3, 0), (1, 2)), ((2, 0, 3), (1, 1, 2, 0)), ((0, 2, 3), (1, 1)),
+                                       ((1, 0, 2, 3), (0, 0, 1, 1, 1, 1)), ((2, 1, 3), (20, 9))])
+def test_pad_constant_of_empty_and_thin_inputs(dtype, shape, pad):
+    """'constant' pads of inputs with an empty padded dimension (rows or planes that are all fill, a row
+    that has no middle) and of a 3-cell row with wide fills, against np.pad (and torch where it agrees)."""
+    from convlab.nn import functional as F
+    x = np.arange(math.prod(shape), dtype=dtype).reshape(shape)
+    got = F.pad(x, pad, value=2.5)
+    np.testing.assert_array_equal(got, _np_pad(x, pad, "constant", 2.5))
+    if torch is not None:
+        np.testing.assert_array_equal(got, torch.nn.functional.pad(torch.from_numpy(x), pad, value=2.5).numpy())
+
+
+def test_pad_plan_cache_keeps_every_check(rng):
+    """A repeated F.pad call reuses its checked plan; the plan never lets through what the checks refuse
+    (a float or bool pad equal to a cached int pad, a fill value in a non-constant mode) and never mixes
+    up calls that differ (fill value, dtype, mode); an unhashable fill value still pads."""
+    from convlab.nn import functional as F
+    from convlab.ops import step1_pad
+    x = rng.standard_normal((2, 3, 6)).astype(np.float32)
+    step1_pad._PLANS.clear()
+    for _ in range(2):
+        np.testing.assert_array_equal(F.pad(x, (2, 1), mode="reflect"), _np_pad(x, (2, 1), "reflect", 0))
+    assert len(step1_pad._PLANS) == 1
+    with pytest.raises(TypeError, match="2.0"):
+        F.pad(x, (2.0, 1), mode="reflect")
+    with pytest.raises(TypeError, match="True"):
+        F.pad(x, (True, 1), mode="reflect")
+    with pytest.raises(ValueError, match="value"):
+        F.pad(x, (2, 1), mode="reflect", value=1.0)
+    np.testing.assert_array_equal(F.pad(x, [2, 1], mode="reflect"), _np_pad(x, (2, 1), "reflect", 0))
+    np.testing.assert_array_equal(F.pad(x, (2, 1), mode="circular"), _np_pad(x, (2, 1), "circular", 0))
+    for value in (0.5, 2.0, 0.5, np.array(-3.0)):
+        np.testing.assert_array_equal(F.pad(x, (2, 1), value=value), _np_pad(x, (2, 1), "constant", value))
+    x64 = x.astype(np.float64)
+    got = F.pad(x64, (2, 1), mode="reflect")
+    assert got.dtype == np.float64
+    np.testing.assert_array_equal(got, _np_pad(x64, (2, 1), "reflect", 0))
+    step1_pad._PLANS.clear()
+
+
 # --- the functional plan cache ---------------------------------------------------------------------
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])

@@ -212,7 +212,7 @@ class ConvPlan:
     """Everything about one forward convolution that depends on shapes only, computed once.
 
     ``ConvPlan(...)(x, w, b)`` returns ``(N, C_out, prod(blocks))``; ``b`` is the bias or None. Modules keep
-    their plans per input shape, so a repeated call skips the planning (``Module._plans``, and the functional
+    their plans per input shape, so a repeated call skips the planning (a module's ``_plans``, and the functional
     cache of ``convlab.nn.functional``).
     """
 

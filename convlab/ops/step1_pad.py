@@ -18,9 +18,13 @@ MODES = ("constant", "reflect", "replicate", "circular")
 _MODE_CODES = _kernels.padding_modes()
 _CODE = {"constant": _MODE_CODES["zeros"], "reflect": _MODE_CODES["reflect"],
          "replicate": _MODE_CODES["replicate"], "circular": _MODE_CODES["circular"]}
-PARALLEL_MIN_BYTES = 1 << 26        # smaller outputs are copied on one thread: a copy is memory-bound, and on the
-                                    # 2-core Zen 3 VM with another job running, 2 threads took 12 ms where 1 took
-                                    # 0.9 ms for (8, 64, 56, 56) reflect p1 (6.9 MB out)
+_KERNELS = {np.dtype(np.float32): _kernels.pad_volume["float"], np.dtype(np.float64): _kernels.pad_volume["double"]}
+PARALLEL_MIN_BYTES = 1 << 26        # smaller outputs are padded on one thread. A pad is a memory-bound copy: a second
+                                    # thread helps only while both cores are free, and waits for a descheduled peer when
+                                    # one is not. On the 2-core Zen 3 VM under load (load average 5.3, other jobs):
+                                    # (8, 64, 56, 56) reflect p1 (6.6 MiB out) 0.61 ms on 1 thread, 6.8 ms on 2;
+                                    # 26 MiB 1.15x slower on 2; 105 MiB equal (0.99): nothing to gain below DRAM sizes
+                                    # that pays for the risk (bench/README.md, "F.pad at memory speed")
 
 
 def pad(input, pad, mode="constant", value=None):
@@ -52,6 +56,14 @@ def pad(input, pad, mode="constant", value=None):
     array([[[2., 1., 0., 1., 2., 3., 2.]]])
     """
     x = as_float_array(input)
+    if type(pad) is tuple and {*map(type, pad)} <= _INT:       # a call seen before: its checked plan
+        try:
+            plan = _PLANS.get((x.shape, x.dtype, pad, mode, value))
+        except TypeError:                                       # an unhashable value: the checks below say why
+            plan = None
+        if plan is not None:
+            return _run(x, plan)
+    key = (x.shape, x.dtype, pad, mode, value) if type(pad) is tuple and {*map(type, pad)} <= _INT else None
     if mode not in MODES:
         raise ValueError(f"Unrecognised padding mode {mode!r}; valid modes are {MODES}")
     if not isinstance(pad, (tuple, list)):
@@ -71,7 +83,7 @@ def pad(input, pad, mode="constant", value=None):
         if any(s < 0 for s in out_shape):
             raise ShapeError(f"Negative padding {pad} would give a negative size {out_shape} for input {x.shape}")
         if 1 <= npad <= 3 and all(p >= 0 for p in pad):
-            return _pad_kernel(x, widths, npad, out_shape, "constant", fill)
+            return _run(x, _plan(key, x, widths, npad, out_shape, "constant", fill))
         out = np.full(out_shape, fill, dtype=x.dtype)
         src = tuple(slice(max(-a, 0), s - max(-b, 0)) for s, (a, b) in zip(x.shape, widths))
         dst = tuple(slice(max(a, 0), max(a, 0) + max(sl.stop - sl.start, 0)) for sl, (a, b) in zip(src, widths))
@@ -89,21 +101,42 @@ def pad(input, pad, mode="constant", value=None):
     if any(p < 0 for p in pad):
         raise ValueError(f"Negative padding is only supported for mode='constant', got pad={pad}")
     _check_widths(x.shape, widths, mode)
-    return _pad_kernel(x, widths, npad, tuple(s + a + b for s, (a, b) in zip(x.shape, widths)), mode)
+    return _run(x, _plan(key, x, widths, npad, tuple(s + a + b for s, (a, b) in zip(x.shape, widths)), mode))
 
 
-def _pad_kernel(x, widths, npad, out_shape, mode, fill=0.0):
-    """Pad the last ``npad`` (1 to 3, pads >= 0, checked) dimensions with ``_kernels.pad_volume``: the leading
-    dimensions are one stack of volumes, a 1-d or 2-d pad lifts to 3-d with unit dimensions."""
+_INT = {int}
+_PLANS = {}             # (shape, dtype, pad, mode, value) of a checked call -> its _plan; pads of type int only
+_PLANS_MAX = 512        # (True == 1 == 1.0 as keys: an int-only pad tuple keeps a float pad from a cached plan)
+
+
+def _plan(key, x, widths, npad, out_shape, mode, fill=0.0):
+    """What ``_run`` needs to pad the last ``npad`` (1 to 3, pads >= 0, checked) dimensions with
+    ``_kernels.pad_volume``: the leading dimensions are one stack of volumes, a 1-d or 2-d pad lifts to 3-d
+    with unit dimensions. Kept under ``key`` (when given), so a repeated call skips the checks: about 10 us
+    of Python, against 33 us for the whole pad of a (8, 32, 32, 32) array."""
     lead = x.ndim - npad
     lift = (1,) * (3 - npad)
     planes = math.prod(x.shape[:lead])
-    x4 = np.ascontiguousarray(x).reshape((planes,) + lift + x.shape[lead:])
-    out = np.empty(out_shape, dtype=x.dtype)
-    out4 = out.reshape((planes,) + lift + out_shape[lead:])
     left = (0,) * (3 - npad) + tuple(a for a, _ in widths[lead:])
-    threads = get_num_threads() if out.nbytes >= PARALLEL_MIN_BYTES else 1
-    _kernels.pad_volume(x4, out4, *left, _CODE[mode], fill, threads)
+    plan = ((planes,) + lift + x.shape[lead:], out_shape, (planes,) + lift + out_shape[lead:], left, _CODE[mode],
+            fill, math.prod(out_shape) * x.itemsize)
+    if key is not None:
+        if len(_PLANS) >= _PLANS_MAX:
+            _PLANS.clear()
+        try:
+            _PLANS[key] = plan
+        except TypeError:           # an unhashable fill value (a 0-d array): this call runs without a cache entry
+            pass
+    return plan
+
+
+def _run(x, plan):
+    """Allocate the output and fill it with ``pad_volume`` (the dtype's specialisation, called directly)."""
+    shape4, out_shape, out_shape4, (ld, lh, lw), code, fill, nbytes = plan
+    out = np.empty(out_shape, dtype=x.dtype)
+    threads = get_num_threads() if nbytes >= PARALLEL_MIN_BYTES else 1
+    _KERNELS[x.dtype](np.ascontiguousarray(x).reshape(shape4), out.reshape(out_shape4), ld, lh, lw, code, fill,
+                      threads)
     return out
 
 
