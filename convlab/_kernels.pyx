@@ -1788,50 +1788,39 @@ cdef object _plan_array(object a, int typenum, object dtype, Py_ssize_t size, st
     return a
 
 
-cdef class DirectPlan:
-    """``conv_direct`` with its geometry fixed once: ``plan(x, w, bias)`` allocates and returns ``out``.
-
-    The lean entry of tiny convolutions, whose cost is mostly the call: no typed memoryviews (the arrays'
-    data pointers are read once), the output allocated here in its final ``out_shape``, no thread team on
-    one thread. The caller has validated the shapes once (the plan caches are keyed on them); each call
-    still checks sizes, dtypes and contiguity, and copies an array that is strided or of another dtype.
-
-    NumPy equivalent: as ``conv_direct``, ``out.reshape(out_shape)``.
-    """
+cdef class _LeanPlan:
+    """What DirectPlan and DirectTransposePlan share: the dtype, the sizes each call checks, the output's final
+    shape, and ``plan(x, w, bias)``, which reads the arrays' data pointers once (no typed memoryviews), copies
+    an array that is strided, read-only or of another dtype, allocates ``out`` and hands the pointers to the
+    subclass's ``_run``."""
     cdef Geom g
-    cdef bint tables
     cdef Py_ssize_t N, C, C_out, groups, nx, nw, nout
     cdef int threads, typenum
     cdef object dtype
     cdef int out_nd
     cdef cnp.npy_intp out_dims[8]
 
-    def __init__(self, tuple x_shape, tuple w_shape, dtype, tuple kernel, tuple stride, tuple padding,
-                 tuple dilation, tuple blocks, int groups, int mode, int num_threads, tuple out_shape):
-        cdef Py_ssize_t i
+    cdef int _set_dtype(self, dtype) except -1:
         self.dtype = np.dtype(dtype)
         if self.dtype != np.float32 and self.dtype != np.float64:
-            raise TypeError(f"DirectPlan: float32 or float64, got {self.dtype}")
+            raise TypeError(f"{type(self).__name__}: float32 or float64, got {self.dtype}")
         self.typenum = self.dtype.num
-        self.N, self.C = x_shape[0], x_shape[1]
-        self.C_out = w_shape[0]
-        self.g = _geom(tuple(x_shape[2:]), kernel, stride, padding, dilation, blocks, mode)
-        if groups < 1 or self.C % groups or self.C_out % groups or w_shape[1] * groups != self.C \
-                or len(out_shape) > 8:
-            raise ValueError(f"DirectPlan: inconsistent shapes x {x_shape}, w {w_shape}, groups {groups}")
-        self.groups = groups
-        self.tables = _direct_tables(&self.g)
-        self.threads = max(num_threads, 1)
-        self.nx = self.N * self.C * self.g.D * self.g.H * self.g.W
-        self.nw = self.C_out * w_shape[1] * self.g.kd * self.g.kh * self.g.kw
-        self.nout = self.N * self.C_out * self.g.bd * self.g.bh * self.g.bw
+        return 0
+
+    cdef int _set_out(self, tuple out_shape) except -1:
+        cdef Py_ssize_t i, total = 1
+        if len(out_shape) > 8:
+            raise ValueError(f"{type(self).__name__}: out_shape {out_shape} has more than 8 axes")
         self.out_nd = len(out_shape)
-        total = 1
         for i in range(self.out_nd):
             self.out_dims[i] = out_shape[i]
             total *= out_shape[i]
         if total != self.nout:
-            raise ValueError(f"DirectPlan: out_shape {out_shape} does not hold {self.nout} outputs")
+            raise ValueError(f"{type(self).__name__}: out_shape {out_shape} does not hold {self.nout} outputs")
+        return 0
+
+    cdef void _run(self, const void* x, const void* w, const void* bias, void* out) noexcept nogil:
+        pass
 
     def __call__(self, x, w, bias=None):
         x = _plan_array(x, self.typenum, self.dtype, self.nx, "x")
@@ -1841,19 +1830,50 @@ cdef class DirectPlan:
         cdef cnp.ndarray out = cnp.PyArray_EMPTY(self.out_nd, self.out_dims, self.typenum, 0)
         if self.nout == 0:
             return out
-        cdef void* xp = cnp.PyArray_DATA(<cnp.ndarray>x)
-        cdef void* wp = cnp.PyArray_DATA(<cnp.ndarray>w)
-        cdef void* bp = NULL if bias is None else cnp.PyArray_DATA(<cnp.ndarray>bias)
+        cdef const void* xp = cnp.PyArray_DATA(<cnp.ndarray>x)
+        cdef const void* wp = cnp.PyArray_DATA(<cnp.ndarray>w)
+        cdef const void* bp = NULL if bias is None else cnp.PyArray_DATA(<cnp.ndarray>bias)
         cdef void* op = cnp.PyArray_DATA(out)
-        if self.typenum == cnp.NPY_FLOAT:
-            with nogil:
-                _direct_all(<const float*>xp, <const float*>wp, <const float*>bp, <float*>op, &self.g, self.N,
-                            self.C, self.C_out, self.groups, self.tables, self.threads)
-        else:
-            with nogil:
-                _direct_all(<const double*>xp, <const double*>wp, <const double*>bp, <double*>op, &self.g,
-                            self.N, self.C, self.C_out, self.groups, self.tables, self.threads)
+        with nogil:
+            self._run(xp, wp, bp, op)
         return out
+
+
+cdef class DirectPlan(_LeanPlan):
+    """``conv_direct`` with its geometry fixed once: ``plan(x, w, bias)`` allocates and returns ``out``.
+
+    The lean entry of tiny convolutions, whose cost is mostly the call: no typed memoryviews (the arrays'
+    data pointers are read once), the output allocated here in its final ``out_shape``, no thread team on
+    one thread. The caller has validated the shapes once (the plan caches are keyed on them); each call
+    still checks sizes, dtypes and contiguity, and copies an array that is strided or of another dtype.
+
+    NumPy equivalent: as ``conv_direct``, ``out.reshape(out_shape)``.
+    """
+    cdef bint tables
+
+    def __init__(self, tuple x_shape, tuple w_shape, dtype, tuple kernel, tuple stride, tuple padding,
+                 tuple dilation, tuple blocks, int groups, int mode, int num_threads, tuple out_shape):
+        self._set_dtype(dtype)
+        self.N, self.C = x_shape[0], x_shape[1]
+        self.C_out = w_shape[0]
+        self.g = _geom(tuple(x_shape[2:]), kernel, stride, padding, dilation, blocks, mode)
+        if groups < 1 or self.C % groups or self.C_out % groups or w_shape[1] * groups != self.C:
+            raise ValueError(f"DirectPlan: inconsistent shapes x {x_shape}, w {w_shape}, groups {groups}")
+        self.groups = groups
+        self.tables = _direct_tables(&self.g)
+        self.threads = max(num_threads, 1)
+        self.nx = self.N * self.C * self.g.D * self.g.H * self.g.W
+        self.nw = self.C_out * w_shape[1] * self.g.kd * self.g.kh * self.g.kw
+        self.nout = self.N * self.C_out * self.g.bd * self.g.bh * self.g.bw
+        self._set_out(out_shape)
+
+    cdef void _run(self, const void* x, const void* w, const void* bias, void* out) noexcept nogil:
+        if self.typenum == cnp.NPY_FLOAT:
+            _direct_all(<const float*>x, <const float*>w, <const float*>bias, <float*>out, &self.g, self.N, self.C,
+                        self.C_out, self.groups, self.tables, self.threads)
+        else:
+            _direct_all(<const double*>x, <const double*>w, <const double*>bias, <double*>out, &self.g, self.N,
+                        self.C, self.C_out, self.groups, self.tables, self.threads)
 
 
 cdef inline void _t_range(Py_ssize_t t, Py_ssize_t size, Py_ssize_t out_size, Py_ssize_t p, Py_ssize_t d,
@@ -1921,7 +1941,7 @@ cdef void _direct_t_all(const floating* x, const floating* w, const floating* bi
             _direct_t_task(x, w, bias, out, g, osize, t, C, C_out, cg, og)
 
 
-cdef class DirectTransposePlan:
+cdef class DirectTransposePlan(_LeanPlan):
     """A transposed convolution by direct scattering, its geometry fixed once: ``plan(x, w, bias)`` returns
     ``out`` of ``out_shape`` (tiny layers, whose cost is mostly the call: the lean entry of ``DirectPlan``).
 
@@ -1930,23 +1950,13 @@ cdef class DirectTransposePlan:
 
     x : (N, C_in, D, H, W); w : (C_in, C_out/groups, K); the output volume ``out_size`` (3 axes).
     """
-    cdef Geom g
     cdef Py_ssize_t osize[3]
-    cdef Py_ssize_t N, C, C_out, groups, nx, nw, nout
-    cdef int threads, typenum
-    cdef object dtype
-    cdef int out_nd
-    cdef cnp.npy_intp out_dims[8]
 
     def __init__(self, tuple x_shape, tuple w_shape, dtype, tuple out_size, tuple kernel, tuple stride,
                  tuple padding, tuple dilation, int groups, int num_threads, tuple out_shape):
-        cdef Py_ssize_t i
-        self.dtype = np.dtype(dtype)
-        if self.dtype != np.float32 and self.dtype != np.float64:
-            raise TypeError(f"DirectTransposePlan: float32 or float64, got {self.dtype}")
-        self.typenum = self.dtype.num
+        self._set_dtype(dtype)
         self.N, self.C = x_shape[0], x_shape[1]
-        if groups < 1 or self.C % groups or w_shape[0] != self.C or len(out_shape) > 8:
+        if groups < 1 or self.C % groups or w_shape[0] != self.C:
             raise ValueError(f"DirectTransposePlan: inconsistent shapes x {x_shape}, w {w_shape}, groups {groups}")
         self.C_out = w_shape[1] * groups
         self.groups = groups
@@ -1956,35 +1966,15 @@ cdef class DirectTransposePlan:
         self.nx = self.N * self.C * self.g.D * self.g.H * self.g.W
         self.nw = self.C * w_shape[1] * self.g.kd * self.g.kh * self.g.kw
         self.nout = self.N * self.C_out * self.osize[0] * self.osize[1] * self.osize[2]
-        self.out_nd = len(out_shape)
-        total = 1
-        for i in range(self.out_nd):
-            self.out_dims[i] = out_shape[i]
-            total *= out_shape[i]
-        if total != self.nout:
-            raise ValueError(f"DirectTransposePlan: out_shape {out_shape} does not hold {self.nout} outputs")
+        self._set_out(out_shape)
 
-    def __call__(self, x, w, bias=None):
-        x = _plan_array(x, self.typenum, self.dtype, self.nx, "x")
-        w = _plan_array(w, self.typenum, self.dtype, self.nw, "w")
-        if bias is not None:
-            bias = _plan_array(bias, self.typenum, self.dtype, self.C_out, "bias")
-        cdef cnp.ndarray out = cnp.PyArray_EMPTY(self.out_nd, self.out_dims, self.typenum, 0)
-        if self.nout == 0:
-            return out
-        cdef void* xp = cnp.PyArray_DATA(<cnp.ndarray>x)
-        cdef void* wp = cnp.PyArray_DATA(<cnp.ndarray>w)
-        cdef void* bp = NULL if bias is None else cnp.PyArray_DATA(<cnp.ndarray>bias)
-        cdef void* op = cnp.PyArray_DATA(out)
+    cdef void _run(self, const void* x, const void* w, const void* bias, void* out) noexcept nogil:
         if self.typenum == cnp.NPY_FLOAT:
-            with nogil:
-                _direct_t_all(<const float*>xp, <const float*>wp, <const float*>bp, <float*>op, &self.g,
-                              self.osize, self.N, self.C, self.C_out, self.groups, self.threads)
+            _direct_t_all(<const float*>x, <const float*>w, <const float*>bias, <float*>out, &self.g, self.osize,
+                          self.N, self.C, self.C_out, self.groups, self.threads)
         else:
-            with nogil:
-                _direct_t_all(<const double*>xp, <const double*>wp, <const double*>bp, <double*>op, &self.g,
-                              self.osize, self.N, self.C, self.C_out, self.groups, self.threads)
-        return out
+            _direct_t_all(<const double*>x, <const double*>w, <const double*>bias, <double*>out, &self.g,
+                          self.osize, self.N, self.C, self.C_out, self.groups, self.threads)
 
 
 def padding_modes():

@@ -494,50 +494,28 @@ def _plan_kind(m):
     return plan.run.__qualname__.split(".")[0]
 
 
-@pytest.mark.parametrize("size", [(22, 25), (30, 29)])     # F(2x2, 3x3), F(4x4, 3x3)
+@pytest.mark.parametrize("nd,size", [(2, (22, 25)), (2, (30, 29)),            # F(2x2, 3x3), F(4x4, 3x3)
+                                     (3, (6, 20, 21)), (3, (3, 30, 29))])     # ... 3x3x3, one per depth tap
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("threads", [1, 2])
-def test_winograd_is_chosen_for_resnet_3x3_layers_and_matches_torch(rng, dtype, threads, size):
-    """Default thresholds: a ResNet-style 3x3 layer takes the Winograd path, and its rounding stays
-    within the tolerance every other path meets."""
+def test_winograd_is_chosen_for_3x3_and_3x3x3_layers_and_matches_torch(rng, dtype, threads, nd, size):
+    """Default thresholds: a ResNet-style 3x3 layer and a 3x3x3 one (C3D, 3-d U-Net: each depth tap a 3x3
+    Winograd conv whose sums the GEMMs add) take the Winograd path, and their rounding stays within the
+    tolerance every other path meets."""
     if torch is None:
         pytest.skip("PyTorch 2.13 (the parity oracle) is not installed")
     before = convlab.get_num_threads()
     convlab.set_num_threads(threads)
+    c_in, c_out = (32, 48) if nd == 2 else (16, 24)
     try:
-        m = nn.Conv2d(32, 48, 3, padding=1, dtype=dtype)
-        x = rng.standard_normal((3, 32, *size)).astype(dtype)
+        m = getattr(nn, f"Conv{nd}d")(c_in, c_out, 3, padding=1, dtype=dtype)
+        x = rng.standard_normal((3 if nd == 2 else 2, c_in, *size)).astype(dtype)
         got = m(x)
         assert _plan_kind(m) == "_winograd_runner"
         (plan, _, _), = m._plans.values()
         # F(4x4, 3x3) on planes >= 28x28, in float64 only by default (its float32 rounding is ~20x coarser)
-        assert plan.run.tile == (4 if size == (30, 29) and dtype == np.float64 else 2)
-        t = torch.nn.Conv2d(32, 48, 3, padding=1).double()
-        t.load_state_dict({k: torch.from_numpy(np.array(v, np.float64)) for k, v in m.state_dict().items()})
-        want = t(torch.from_numpy(x.astype(np.float64))).detach().numpy()
-        assert_close(got, want, dtype, reduction=m.weight[0].size)
-    finally:
-        convlab.set_num_threads(before)
-
-
-@pytest.mark.parametrize("size", [(6, 20, 21), (3, 30, 29)])     # F(2x2, 3x3), F(4x4, 3x3)
-@pytest.mark.parametrize("dtype", [np.float32, np.float64])
-@pytest.mark.parametrize("threads", [1, 2])
-def test_winograd_is_chosen_for_3d_unet_3x3x3_layers_and_matches_torch(rng, dtype, threads, size):
-    """Default thresholds: a 3x3x3 stride-1 layer (C3D, 3-d U-Net) takes the Winograd path, each depth
-    tap a 3x3 Winograd conv whose sums the GEMMs add; it matches torch at every output depth."""
-    if torch is None:
-        pytest.skip("PyTorch 2.13 (the parity oracle) is not installed")
-    before = convlab.get_num_threads()
-    convlab.set_num_threads(threads)
-    try:
-        m = nn.Conv3d(16, 24, 3, padding=1, dtype=dtype)
-        x = rng.standard_normal((2, 16, *size)).astype(dtype)
-        got = m(x)
-        assert _plan_kind(m) == "_winograd_runner"
-        (plan, _, _), = m._plans.values()
-        assert plan.run.tile == (4 if size == (3, 30, 29) and dtype == np.float64 else 2)
-        t = torch.nn.Conv3d(16, 24, 3, padding=1).double()
+        assert plan.run.tile == (4 if size[-2:] == (30, 29) and dtype == np.float64 else 2)
+        t = getattr(torch.nn, f"Conv{nd}d")(c_in, c_out, 3, padding=1).double()
         t.load_state_dict({k: torch.from_numpy(np.array(v, np.float64)) for k, v in m.state_dict().items()})
         want = t(torch.from_numpy(x.astype(np.float64))).detach().numpy()
         assert_close(got, want, dtype, reduction=m.weight[0].size)
