@@ -16,8 +16,9 @@
 * ``conv_depthwise``: depthwise layers (groups == C_in). Each input channel is
   padded once into a per-thread buffer; then, with row stride 1, every output
   row of a slice is one long run per tap (no per-row overhead).
-* ``conv_depthwise_cl``: depthwise layers on tiny planes (MobileNet's 7x7):
-  blocks of channels moved to channels-last order, channels as the SIMD lanes.
+* ``conv_depthwise_cl``: depthwise layers on tiny planes (MobileNet's 7x7), strided
+  layers, and 5/7-wide kernel rows: blocks of channels moved to channels-last order,
+  channels as the SIMD lanes; 3/5/7-wide rows a whole output row at a time (cl_dwrow).
 * ``conv_winograd``: 3x3 stride-1 layers (ResNet's) by Winograd's F(2x2, 3x3) or
   F(4x4, 3x3): a 2x2 (4x4) block of outputs costs 16 (36) multiplications per
   channel pair instead of 36 (144), as 16 (36) GEMMs over transformed inputs and

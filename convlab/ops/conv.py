@@ -6,7 +6,8 @@ same path with the steps fused per tile, so no whole-batch column matrix is
 ever allocated (a call's extra memory is one small workspace per thread):
 
 * ``ConvPlan``: padding applied by index while gathering, then GEMM, tile by tile (several
-  small samples per GEMM); two depthwise kernels (padded plane; channels-last for tiny planes and strided layers);
+  small samples per GEMM); two depthwise kernels (padded plane; channels-last for tiny planes, strided
+  layers and 5/7-wide kernel rows);
   a direct loop for tiny problems; a plain matmul for 1x1 stride-1 convs; Winograd F(2x2, 3x3)
   or F(4x4, 3x3) for 3x3 stride-1 layers with enough channels and a large enough plane (2.25x /
   4x fewer multiplications; calls whose weights or input hold inf/NaN take the GEMM path instead).
