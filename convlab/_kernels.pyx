@@ -16,8 +16,9 @@
 * ``conv_depthwise``: depthwise layers (groups == C_in). Each input channel is
   padded once into a per-thread buffer; then, with row stride 1, every output
   row of a slice is one long run per tap (no per-row overhead).
-* ``conv_depthwise_cl``: depthwise layers on tiny planes (MobileNet's 7x7):
-  blocks of channels moved to channels-last order, channels as the SIMD lanes.
+* ``conv_depthwise_cl``: depthwise layers on tiny planes (MobileNet's 7x7), strided
+  layers, and 5/7-wide kernel rows: blocks of channels moved to channels-last order,
+  channels as the SIMD lanes; 3/5/7-wide rows a whole output row at a time (cl_dwrow).
 * ``conv_winograd``: 3x3 and 3x3x3 stride-1 layers (ResNet's, C3D's) by Winograd's F(2x2, 3x3) or
   F(4x4, 3x3): a 2x2 (4x4) block of outputs costs 16 (36) multiplications per
   channel pair instead of 36 (144), as 16 (36) GEMMs over transformed inputs and
@@ -158,6 +159,14 @@ cdef extern from "_simd.h" nogil:
                      Py_ssize_t ps, Py_ssize_t K, Py_ssize_t n) noexcept
     void cl_dwdot2_d(double* out, Py_ssize_t ldo, const double* init, const double* w, Py_ssize_t ldw,
                      const double** src, Py_ssize_t ps, Py_ssize_t K, Py_ssize_t n) noexcept
+    # one output row, 7 positions per pass, kernel rows KW = 3/5/7 wide at column stride S = 1/2 (0: not handled):
+    # out[e * ldo + c] = init[c] + sum_{r, t} w[(r KW + t) ldw + c] * base[rowoff[r] + (e S + t) ps + c], e < bw
+    int cl_dwrow_f(float* out, Py_ssize_t ldo, const float* init, const float* w, Py_ssize_t ldw, const float* base,
+                   Py_ssize_t ps, const Py_ssize_t* rowoff, Py_ssize_t KR, Py_ssize_t KW, Py_ssize_t S, Py_ssize_t bw,
+                   Py_ssize_t n, Py_ssize_t nrows, Py_ssize_t in_rstep) noexcept
+    int cl_dwrow_d(double* out, Py_ssize_t ldo, const double* init, const double* w, Py_ssize_t ldw,
+                   const double* base, Py_ssize_t ps, const Py_ssize_t* rowoff, Py_ssize_t KR, Py_ssize_t KW,
+                   Py_ssize_t S, Py_ssize_t bw, Py_ssize_t n, Py_ssize_t nrows, Py_ssize_t in_rstep) noexcept
     # dst[j * ldd + i] = src[i * lds + j], i < rows, j < cols
     void cl_transpose_f(float* dst, Py_ssize_t ldd, const float* src, Py_ssize_t lds, Py_ssize_t rows,
                         Py_ssize_t cols) noexcept
@@ -1207,6 +1216,19 @@ def conv_depthwise(const floating[:, :, :, :, ::1] x, const floating[:, :, ::1] 
 
 cdef enum:
     CL_MAX_TAPS = 64              # conv_depthwise_cl keeps one source pointer per tap on its stack
+    CL_DWROW_R = 7                # cl_dwrow's outputs per pass (_simd_loops.h): rows at least this wide
+
+
+cdef inline bint _cl_by_rows(Py_ssize_t kw, Py_ssize_t sw, Py_ssize_t dw, Py_ssize_t bw) noexcept nogil:
+    """conv_depthwise_cl computes whole output rows by cl_dwrow: kernel rows 3, 5 or 7 wide, undilated, column
+    stride 1 or 2, output rows at least CL_DWROW_R wide."""
+    return dw == 1 and (kw == 3 or kw == 5 or kw == 7) and (sw == 1 or sw == 2) and bw >= CL_DWROW_R
+
+
+def depthwise_cl_by_rows(tuple kernel, tuple stride, tuple dilation, tuple blocks):
+    """True if conv_depthwise_cl computes this layer's output rows by cl_dwrow (register-blocked over the
+    width) rather than by a dot product per position (the planner's question)."""
+    return _cl_by_rows(kernel[2], stride[2], dilation[2], blocks[2])
 
 
 cdef inline void _transpose(floating* dst, Py_ssize_t ldd, const floating* src, Py_ssize_t lds, Py_ssize_t rows,
@@ -1253,6 +1275,8 @@ cdef void _dw_cl_block(const floating* x, const floating* wt, const floating* bi
     cdef const floating* base
     cdef const floating* src[CL_MAX_TAPS]
     cdef Py_ssize_t off[CL_MAX_TAPS]
+    cdef Py_ssize_t rowoff[CL_MAX_TAPS]
+    cdef bint by_rows
     _transpose(xt, ldc, x + c0 * plane, plane, nc, plane)
     # the padded extent: real rows in one copy each, border cells by _src (zeros: w * 0, NaN for a
     # non-finite w, as torch)
@@ -1284,8 +1308,23 @@ cdef void _dw_cl_block(const floating* x, const floating* wt, const floating* bi
     step_a = g.sd * Hp * Wp * ldc
     step_b = g.sh * Wp * ldc
     step_e = g.sw * ldc
+    # kernel rows 3/5/7 wide without column dilation, column stride 1 or 2: a whole output row per call,
+    # register-blocked over its width (cl_dwrow); rowoff[r] = the offset of kernel row r (its first tap)
+    by_rows = _cl_by_rows(g.kw, g.sw, g.dw, g.bw)
+    for k in range(g.kd * g.kh):
+        rowoff[k] = off[k * g.kw]
     pos = 0
     for a in range(g.bd):
+        if by_rows:                     # all output rows of this depth, one vector of channels at a time
+            base = xp + a * step_a
+            if floating is float:
+                cl_dwrow_f(ot + pos * ldc, ldc, bias + c0 if bias != NULL else NULL, wt + c0, C, base, ldc,
+                           rowoff, g.kd * g.kh, g.kw, g.sw, g.bw, nc, g.bh, step_b)
+            else:
+                cl_dwrow_d(ot + pos * ldc, ldc, bias + c0 if bias != NULL else NULL, wt + c0, C, base, ldc,
+                           rowoff, g.kd * g.kh, g.kw, g.sw, g.bw, nc, g.bh, step_b)
+            pos = pos + g.bh * g.bw
+            continue
         for b in range(g.bh):
             base = xp + a * step_a + b * step_b
             e = 0
@@ -1326,10 +1365,13 @@ def conv_depthwise_cl(const floating[:, :, :, :, ::1] x, const floating[:, ::1] 
     (any stride and dilation: the taps are fixed offsets), and moves the result back.
 
     x : (N, C, D, H, W) unpadded; wt : (K, C), the weight transposed, K <= 64; out : (N, C, L).
-    workspace : (num_threads, depthwise_cl_workspace(...) * channels_per_task).
+    workspace : (num_threads, depthwise_cl_workspace(...) * (channels_per_task + 32 // itemsize)).
     """
     cdef Geom g = _geom((x.shape[2], x.shape[3], x.shape[4]), kernel, stride, padding, dilation, blocks, mode)
     cdef Py_ssize_t N = x.shape[0], C = x.shape[1], cb = channels_per_task
+    # positions ldc = cb + one 32-byte vector apart: with cb * itemsize a multiple of 256 bytes, one vector of
+    # channels down a column would fall in a quarter of the L1 cache's sets (and evict itself on 7x7 planes)
+    cdef Py_ssize_t ldc = cb + 32 // sizeof(floating)
     cdef Py_ssize_t nb = (C + cb - 1) // cb, total = N * nb, t, n, c0, nc
     cdef Py_ssize_t plane = g.D * g.H * g.W
     cdef Py_ssize_t padded = ((g.bd - 1) * g.sd + (g.kd - 1) * g.dd + 1) * ((g.bh - 1) * g.sh + (g.kh - 1) * g.dh + 1) \
@@ -1340,18 +1382,21 @@ def conv_depthwise_cl(const floating[:, :, :, :, ::1] x, const floating[:, ::1] 
         return
     if g.kd * g.kh * g.kw > CL_MAX_TAPS or wt.shape[0] != g.kd * g.kh * g.kw or wt.shape[1] != C:
         raise ValueError(f"conv_depthwise_cl: wt must be (K <= {CL_MAX_TAPS}, {C}), got ({wt.shape[0]}, {wt.shape[1]})")
+    if cb < 1 or workspace.shape[0] < num_threads or workspace.shape[1] < (plane + padded + g.bd * g.bh * g.bw) * ldc:
+        raise ValueError(f"conv_depthwise_cl: workspace must be (>= {num_threads}, >= depthwise_cl_workspace(...) * "
+                         f"{ldc}), got ({workspace.shape[0]}, {workspace.shape[1]})")
     if bias is not None:
         bp = &bias[0]
     ws = NULL
     with nogil, parallel(num_threads=num_threads):
         ws = &workspace[threadid(), 0]
         if g.mode == ZEROS:             # the zero border of the padded extent, kept across blocks
-            memset(ws + plane * cb, 0, padded * cb * sizeof(floating))
+            memset(ws + plane * ldc, 0, padded * ldc * sizeof(floating))
         for t in prange(total, schedule="static"):
             n = t // nb
             c0 = (t - n * nb) * cb
             nc = C - c0 if C - c0 < cb else cb
-            _dw_cl_block(&x[n, 0, 0, 0, 0], &wt[0, 0], bp, &out[n, 0, 0], C, c0, nc, cb, ws, &g)
+            _dw_cl_block(&x[n, 0, 0, 0, 0], &wt[0, 0], bp, &out[n, 0, 0], C, c0, nc, ldc, ws, &g)
 
 
 # =================================================================================================================

@@ -53,6 +53,10 @@ typedef struct {
                      ptrdiff_t, ptrdiff_t);
     void (*dwdot2_d)(double *, ptrdiff_t, const double *, const double *, ptrdiff_t, const double *const *,
                      ptrdiff_t, ptrdiff_t, ptrdiff_t);
+    int (*dwrow_f)(float *, ptrdiff_t, const float *, const float *, ptrdiff_t, const float *, ptrdiff_t,
+                   const ptrdiff_t *, ptrdiff_t, ptrdiff_t, ptrdiff_t, ptrdiff_t, ptrdiff_t, ptrdiff_t, ptrdiff_t);
+    int (*dwrow_d)(double *, ptrdiff_t, const double *, const double *, ptrdiff_t, const double *, ptrdiff_t,
+                   const ptrdiff_t *, ptrdiff_t, ptrdiff_t, ptrdiff_t, ptrdiff_t, ptrdiff_t, ptrdiff_t, ptrdiff_t);
     void (*transpose_f)(float *, ptrdiff_t, const float *, ptrdiff_t, ptrdiff_t, ptrdiff_t);
     void (*transpose_d)(double *, ptrdiff_t, const double *, ptrdiff_t, ptrdiff_t, ptrdiff_t);
     void (*copy_f)(float *, const float *, ptrdiff_t, ptrdiff_t);
@@ -180,6 +184,8 @@ static int cl_simd_init(void) {
 #define cl_dwdot_d (cl_simd->dwdot_d)
 #define cl_dwdot2_f (cl_simd->dwdot2_f)
 #define cl_dwdot2_d (cl_simd->dwdot2_d)
+#define cl_dwrow_f (cl_simd->dwrow_f)
+#define cl_dwrow_d (cl_simd->dwrow_d)
 #define cl_transpose_f (cl_simd->transpose_f)
 #define cl_transpose_d (cl_simd->transpose_d)
 #define cl_copy_f (cl_simd->copy_f)

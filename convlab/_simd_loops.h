@@ -162,19 +162,125 @@ static void NAME(T *restrict out, ptrdiff_t ldo, const T *restrict init, const T
         out[c] = a0; out[ldo + c] = b0;                                                                \
     }                                                                                                  \
 }
+/* One output row of the channels-last kernel, register-blocked over the output width (conv_depthwise_cl's rows
+   with kernel rows 3, 5 or 7 wide, column stride 1 or 2, no column dilation):
+     out[e * ldo + c] = init[c] (0 if NULL) + sum_{r < KR, t < KW} w[(r KW + t) ldw + c] * base[rowoff[r] + (e S + t) ps + c]
+   for e < bw (>= CL_DWROW_R), c < n. CL_DWROW_R = 7 outputs at a time in 7 accumulators: each input vector of a
+   kernel row is loaded once and feeds every output whose window covers it (13 loads for 49 FMAs in a 7-wide
+   row at stride 1, where a dot product per position loads 49), the row's KW weight vectors stay in registers
+   (7 + 7 + 1 of AVX2's 16). A width not a multiple of 7 ends with a block that overlaps the one before (the
+   same values written twice). Channels beyond the last whole vector: the same loop on scalars. */
+#define CL_DWROW_R 7
+#define CL_DWROW_BLOCK(T, U, LOAD, STORE, KW, S)                                                         \
+    {                                                                                                  \
+        U acc[CL_DWROW_R];                                                                             \
+        _Pragma("GCC unroll 8")                                                                        \
+        for (int q = 0; q < CL_DWROW_R; q++) acc[q] = init ? LOAD(init + c) : zero;                    \
+        for (ptrdiff_t r = 0; r < KR; r++) {                                                           \
+            const T *row = base + rowoff[r] + e0 * S * ps + c, *wr = w + r * KW * ldw + c;             \
+            U wv[KW];                                                                                  \
+            _Pragma("GCC unroll 8")                                                                    \
+            for (int t = 0; t < KW; t++) wv[t] = LOAD(wr + t * ldw);                                   \
+            _Pragma("GCC unroll 32")                                                                   \
+            for (int j = 0; j < (CL_DWROW_R - 1) * S + KW; j++) {                                      \
+                const U in = LOAD(row + j * ps);                                                       \
+                _Pragma("GCC unroll 8")                                                                \
+                for (int q = 0; q < CL_DWROW_R; q++) {                                                 \
+                    const int t = j - q * S;                                                           \
+                    if (t >= 0 && t < KW) acc[q] += wv[t] * in;                                        \
+                }                                                                                      \
+            }                                                                                          \
+        }                                                                                              \
+        _Pragma("GCC unroll 8")                                                                        \
+        for (int q = 0; q < CL_DWROW_R; q++) STORE(out + (e0 + q) * ldo + c, acc[q]);                  \
+    }
+#define CL_DWROW_KS(NAME, T, V, LANES, KW, S)                                                         \
+static void NAME(T *restrict out0, ptrdiff_t ldo, const T *restrict init, const T *restrict w, ptrdiff_t ldw,    \
+                 const T *restrict base0, ptrdiff_t ps, const ptrdiff_t *rowoff, ptrdiff_t KR, ptrdiff_t bw,    \
+                 ptrdiff_t n, ptrdiff_t nrows, ptrdiff_t in_rstep) {                                   \
+    ptrdiff_t c = 0;                                                                                   \
+    for (; c + LANES <= n; c += LANES) {                                                               \
+        const V zero = {0};                                                                            \
+        for (ptrdiff_t b = 0; b < nrows; b++) {                                                        \
+            const T *base = base0 + b * in_rstep;                                                      \
+            T *out = out0 + b * bw * ldo;                                                              \
+            for (ptrdiff_t e = 0; e < bw; e += CL_DWROW_R) {                                           \
+                const ptrdiff_t e0 = e + CL_DWROW_R <= bw ? e : bw - CL_DWROW_R;                       \
+                CL_DWROW_BLOCK(T, V, CL_VLOAD_##V, CL_VSTORE_##V, KW, S)                               \
+            }                                                                                          \
+        }                                                                                              \
+    }                                                                                                  \
+    for (; c < n; c++) {                                                                               \
+        const T zero = 0;                                                                              \
+        for (ptrdiff_t b = 0; b < nrows; b++) {                                                        \
+            const T *base = base0 + b * in_rstep;                                                      \
+            T *out = out0 + b * bw * ldo;                                                              \
+            for (ptrdiff_t e = 0; e < bw; e += CL_DWROW_R) {                                           \
+                const ptrdiff_t e0 = e + CL_DWROW_R <= bw ? e : bw - CL_DWROW_R;                       \
+                CL_DWROW_BLOCK(T, T, CL_SLOAD, CL_SSTORE, KW, S)                                       \
+            }                                                                                          \
+        }                                                                                              \
+    }                                                                                                  \
+}
+#define CL_SLOAD(p) (*(p))
+#define CL_SSTORE(p, v) (*(p) = (v))
+#define CL_VLOAD_cl_v8f(p) (*(const cl_v8f *)(p))
+#define CL_VSTORE_cl_v8f(p, v) (*(cl_v8f *)(p) = (v))
+#define CL_VLOAD_cl_v4d(p) (*(const cl_v4d *)(p))
+#define CL_VSTORE_cl_v4d(p, v) (*(cl_v4d *)(p) = (v))
+#define CL_VLOAD_cl_v16f(p) (*(const cl_v16f *)(p))
+#define CL_VSTORE_cl_v16f(p, v) (*(cl_v16f *)(p) = (v))
+#define CL_VLOAD_cl_v8d(p) (*(const cl_v8d *)(p))
+#define CL_VSTORE_cl_v8d(p, v) (*(cl_v8d *)(p) = (v))
+/* the dispatcher: returns 0 (and writes nothing) for a kernel width or stride it has no copy for */
+#define CL_DWROW(NAME, T, V, LANES)                                                                   \
+CL_DWROW_KS(CL_FN(NAME##_3_1), T, V, LANES, 3, 1) CL_DWROW_KS(CL_FN(NAME##_5_1), T, V, LANES, 5, 1)    \
+CL_DWROW_KS(CL_FN(NAME##_7_1), T, V, LANES, 7, 1) CL_DWROW_KS(CL_FN(NAME##_3_2), T, V, LANES, 3, 2)    \
+CL_DWROW_KS(CL_FN(NAME##_5_2), T, V, LANES, 5, 2) CL_DWROW_KS(CL_FN(NAME##_7_2), T, V, LANES, 7, 2)    \
+static int CL_FN(NAME)(T *out, ptrdiff_t ldo, const T *init, const T *w, ptrdiff_t ldw, const T *base,       \
+                       ptrdiff_t ps, const ptrdiff_t *rowoff, ptrdiff_t KR, ptrdiff_t KW, ptrdiff_t S,        \
+                       ptrdiff_t bw, ptrdiff_t n, ptrdiff_t nrows, ptrdiff_t in_rstep) {               \
+    if (bw < CL_DWROW_R) return 0;                                                                     \
+    void (*f)(T *restrict, ptrdiff_t, const T *restrict, const T *restrict, ptrdiff_t, const T *restrict,       \
+              ptrdiff_t, const ptrdiff_t *, ptrdiff_t, ptrdiff_t, ptrdiff_t, ptrdiff_t, ptrdiff_t) =    \
+        S == 1 ? (KW == 3 ? CL_FN(NAME##_3_1) : KW == 5 ? CL_FN(NAME##_5_1) : KW == 7 ? CL_FN(NAME##_7_1) : NULL) \
+      : S == 2 ? (KW == 3 ? CL_FN(NAME##_3_2) : KW == 5 ? CL_FN(NAME##_5_2) : KW == 7 ? CL_FN(NAME##_7_2) : NULL) \
+      : NULL;                                                                                          \
+    if (!f) return 0;                                                                                  \
+    f(out, ldo, init, w, ldw, base, ps, rowoff, KR, bw, n, nrows, in_rstep);                                            \
+    return 1;                                                                                          \
+}
 #if CL_VECTOR_BYTES == 64           /* x86-64-v4: one zmm register per vector */
 CL_DWDOT(CL_FN(cl_dwdot_f), float, cl_v16f, 16)
 CL_DWDOT(CL_FN(cl_dwdot_d), double, cl_v8d, 8)
 CL_DWDOT2(CL_FN(cl_dwdot2_f), float, cl_v16f, 16)
 CL_DWDOT2(CL_FN(cl_dwdot2_d), double, cl_v8d, 8)
+CL_DWROW(cl_dwrow_f, float, cl_v16f, 16)
+CL_DWROW(cl_dwrow_d, double, cl_v8d, 8)
 #else
 CL_DWDOT(CL_FN(cl_dwdot_f), float, cl_v8f, 8)
 CL_DWDOT(CL_FN(cl_dwdot_d), double, cl_v4d, 4)
 CL_DWDOT2(CL_FN(cl_dwdot2_f), float, cl_v8f, 8)
 CL_DWDOT2(CL_FN(cl_dwdot2_d), double, cl_v4d, 4)
+CL_DWROW(cl_dwrow_f, float, cl_v8f, 8)
+CL_DWROW(cl_dwrow_d, double, cl_v4d, 4)
 #endif
 #undef CL_DWDOT
 #undef CL_DWDOT2
+#undef CL_DWROW
+#undef CL_DWROW_KS
+#undef CL_DWROW_BLOCK
+#undef CL_DWROW_R
+#undef CL_SLOAD
+#undef CL_SSTORE
+#undef CL_VLOAD_cl_v8f
+#undef CL_VSTORE_cl_v8f
+#undef CL_VLOAD_cl_v4d
+#undef CL_VSTORE_cl_v4d
+#undef CL_VLOAD_cl_v16f
+#undef CL_VSTORE_cl_v16f
+#undef CL_VLOAD_cl_v8d
+#undef CL_VSTORE_cl_v8d
 
 /* dst[j * ldd + i] = src[i * lds + j] for i < rows, j < cols: 8x8 (float) / 4x4 (double) blocks
    transposed in registers (unpack, shuffle, swap 128-bit halves), the edges one element at a time. */
@@ -591,7 +697,8 @@ static const cl_simd_table CL_FN(cl_table) = {
     CL_LEVEL_NAME, CL_FN(cl_fma_probe),
     CL_FN(cl_axpy_f), CL_FN(cl_axpy_d), CL_FN(cl_axpy3_f), CL_FN(cl_axpy3_d), CL_FN(cl_set3_f), CL_FN(cl_set3_d),
     CL_FN(cl_row5_f), CL_FN(cl_row5_d), CL_FN(cl_row7_f), CL_FN(cl_row7_d),
-    CL_FN(cl_dwdot_f), CL_FN(cl_dwdot_d), CL_FN(cl_dwdot2_f), CL_FN(cl_dwdot2_d), CL_FN(cl_transpose_f), CL_FN(cl_transpose_d),
+    CL_FN(cl_dwdot_f), CL_FN(cl_dwdot_d), CL_FN(cl_dwdot2_f), CL_FN(cl_dwdot2_d),
+    CL_FN(cl_dwrow_f), CL_FN(cl_dwrow_d), CL_FN(cl_transpose_f), CL_FN(cl_transpose_d),
     CL_FN(cl_copy_f), CL_FN(cl_copy_d), CL_FN(cl_add_f), CL_FN(cl_add_d),
     CL_FN(cl_wino_in_f), CL_FN(cl_wino_in_d), CL_FN(cl_wino_out_f), CL_FN(cl_wino_out_d),
     CL_FN(cl_deinterleave_f), CL_FN(cl_deinterleave_d),

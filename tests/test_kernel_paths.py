@@ -19,7 +19,8 @@ from helpers import assert_close, run_in_threads, torch
 PATHS = {
     # non-depthwise layers: direct loop / GEMM per tile / several samples per GEMM; depthwise layers:
     # padded-plane kernel ("direct", "gemm", ...) or channels-last kernel ("gemm-batched" forces it)
-    "direct": dict(DIRECT_MAX_MACS=10**12, TINY_MAX_MACS=0, PARALLEL_MIN_MACS=0, DEPTHWISE_CL_MAX_PLANE=0, DEPTHWISE_CL_STRIDED=False),
+    "direct": dict(DIRECT_MAX_MACS=10**12, TINY_MAX_MACS=0, PARALLEL_MIN_MACS=0, DEPTHWISE_CL_MAX_PLANE=0,
+                   DEPTHWISE_CL_STRIDED=False, DEPTHWISE_CL_ROWS_MIN_KW=10**9),
     "gemm": dict(DIRECT_MAX_MACS=0, PARALLEL_MIN_MACS=0, BATCH_COLUMNS=0, ROWS_KERNEL=False),
     "gemm-batched": dict(DIRECT_MAX_MACS=0, PARALLEL_MIN_MACS=0, WORKSPACE_BYTES=10**9, BATCH_COLUMNS=10**9,
                          DEPTHWISE_CL_MAX_PLANE=10**9, DEPTHWISE_CL_MIN_CHANNELS=1, ROWS_KERNEL=False),
@@ -164,6 +165,7 @@ def test_depthwise_kernels_match_reference(rng, monkeypatch, kernel_name, thread
     """Both depthwise kernels (groups == in_channels), forced in turn, on every padding mode, against the loops."""
     monkeypatch.setattr(conv_ops, "DEPTHWISE_CL_MAX_PLANE", 10**9 if kernel_name == "channels-last" else 0)
     monkeypatch.setattr(conv_ops, "DEPTHWISE_CL_STRIDED", kernel_name == "channels-last")
+    monkeypatch.setattr(conv_ops, "DEPTHWISE_CL_ROWS_MIN_KW", 0 if kernel_name == "channels-last" else 10**9)
     monkeypatch.setattr(conv_ops, "DEPTHWISE_CL_MIN_CHANNELS", 1)
     monkeypatch.setattr(conv_ops, "PARALLEL_MIN_MACS", 0)
     before = convlab.get_num_threads()
@@ -182,6 +184,57 @@ def test_depthwise_kernels_match_reference(rng, monkeypatch, kernel_name, thread
         assert_close(m(x), want, dtype, reduction=m.weight[0].size)
     finally:
         convlab.set_num_threads(before)
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("kw", [3, 5, 7])
+@pytest.mark.parametrize("stride", [1, 2, (2, 1), (1, 2)])
+@pytest.mark.parametrize("c,width,mode,dilation", [
+    (11, 0, "zeros", 1),            # output rows exactly 7 wide (one block of cl_dwrow); 1 or 2 vectors + 3 lanes
+    (8, 1, "reflect", 1),           # 8 wide: the second block overlaps the first by 6
+    (40, 6, "circular", (2, 1)),    # 13 wide; dilated along the height only; 40 channels: 32 per task + 8
+    (19, 7, "replicate", 1),        # 14 wide: two whole blocks
+])
+def test_depthwise_channels_last_by_rows_matches_reference(rng, monkeypatch, threads, dtype, kw, stride, c, width,
+                                                            mode, dilation):
+    """conv_depthwise_cl's register-blocked rows (cl_dwrow: kernel rows 3/5/7 wide at column stride 1 or 2),
+    on output widths around its 7-position block, every padding mode, channel counts off the vector width."""
+    monkeypatch.setattr(conv_ops, "PARALLEL_MIN_MACS", 0)
+    monkeypatch.setattr(conv_ops, "DEPTHWISE_CL_MAX_PLANE", 10**9)
+    monkeypatch.setattr(conv_ops, "DEPTHWISE_CL_MIN_CHANNELS", 1)
+    sw = stride if isinstance(stride, int) else stride[1]
+    pad = (1, kw // 2)
+    size_w = (7 + width - 1) * sw + kw - 2 * pad[1]          # output width 7 + width
+    before = convlab.get_num_threads()
+    convlab.set_num_threads(threads)
+    try:
+        m = nn.Conv2d(c, c, (3, kw), stride=stride, padding=pad, dilation=dilation, groups=c, padding_mode=mode,
+                      dtype=dtype)
+        x = rng.standard_normal((2, c, 9, size_w)).astype(dtype)
+        blocks = tuple(int(b) for b in m(x).shape[2:])
+        assert blocks[1] == 7 + width
+        assert _kernels.depthwise_cl_by_rows((1, 3, kw), (1,) + m.stride, (1,) + m.dilation, (1,) + blocks)
+        want = ref.conv_nd(x.astype(np.float64), m.weight.astype(np.float64), m.bias, m.stride, m.padding, m.dilation,
+                           c, padding_mode=mode)
+        assert_close(m(x), want, dtype, reduction=m.weight[0].size)
+        m.bias = None
+        want = ref.conv_nd(x.astype(np.float64), m.weight.astype(np.float64), None, m.stride, m.padding, m.dilation,
+                           c, padding_mode=mode)
+        assert_close(m(x), want, dtype, reduction=m.weight[0].size)
+    finally:
+        convlab.set_num_threads(before)
+
+
+def test_depthwise_cl_by_rows_rule():
+    """The planner's question, answered by the kernel's own rule: 3/5/7-wide undilated rows at column stride 1
+    or 2 whose output rows are at least 7 wide."""
+    yes = _kernels.depthwise_cl_by_rows
+    assert yes((1, 5, 5), (1, 1, 1), (1, 1, 1), (1, 28, 28)) and yes((1, 3, 7), (1, 2, 2), (1, 2, 1), (1, 3, 7))
+    assert not yes((1, 5, 5), (1, 1, 1), (1, 1, 1), (1, 28, 6))      # rows under 7 wide
+    assert not yes((1, 5, 4), (1, 1, 1), (1, 1, 1), (1, 28, 28))     # 4-wide kernel rows
+    assert not yes((1, 5, 5), (1, 1, 3), (1, 1, 1), (1, 28, 28))     # column stride 3
+    assert not yes((1, 5, 5), (1, 1, 1), (1, 1, 2), (1, 28, 28))     # dilated along the row
 
 
 def test_depthwise_channels_last_with_many_channels(rng, monkeypatch):
@@ -880,7 +933,13 @@ def test_module_plan_follows_set_num_threads(rng, monkeypatch, dtype):
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("c,size,kernel,stride,padding,dilation,mode,kernel_name", [
     (16, (11, 12), 5, 2, 2, 1, "zeros", "channels-last"),        # strided, plane 132 > 100: channels-last
-    (16, (11, 12), 5, 1, 2, 1, "zeros", "padded-plane"),         # ... the same layer at stride 1: padded plane
+    (16, (11, 12), 5, 1, 2, 1, "zeros", "channels-last"),        # ... the same layer at stride 1: by rows (5 wide)
+    (16, (20, 6), 5, 1, 2, 1, "zeros", "padded-plane"),          # ... plane 120, output rows 6 wide, under cl_dwrow's 7
+    (16, (20, 7), 5, 1, 2, 1, "reflect", "channels-last"),       # ... plane 140, 7 wide
+    (16, (11, 12), (5, 4), 1, 2, 1, "zeros", "padded-plane"),    # 4-wide rows: no row kernel
+    (16, (150,), 5, 1, 2, 1, "zeros", "padded-plane"),           # 1-d: 5-wide rows stay on the padded plane
+    (24, (40, 41), 7, 1, 3, 1, "zeros", "channels-last"),        # large plane: 16 channels per task, 8 left; 41 wide
+    (16, (30, 29), 3, 2, 1, 1, "replicate", "channels-last"),    # strided 3-wide rows by rows, 15 wide
     (16, (11, 12), 5, (1, 2), 2, 1, "reflect", "channels-last"),  # a stride along one axis is enough
     (15, (11, 12), 5, 2, 2, 1, "zeros", "padded-plane"),         # one channel under DEPTHWISE_CL_MIN_CHANNELS
     (16, (10, 10), 3, 1, 1, 1, "circular", "channels-last"),     # plane 100 = DEPTHWISE_CL_MAX_PLANE
@@ -889,11 +948,13 @@ def test_module_plan_follows_set_num_threads(rng, monkeypatch, dtype):
     (16, (19, 20), (5, 13), 2, 3, 1, "replicate", "padded-plane"),  # 65 taps
     (40, (70, 71), 3, 2, 1, 2, "zeros", "channels-last"),        # large plane: 32 channels per task, 8 left
     (24, (150,), 7, 3, 4, 1, "reflect", "channels-last"),        # 1-d, strided
-    (16, (11, 12), 7, 1, 3, 1, "reflect", "padded-plane"),       # 7-wide rows in one pass (_rowk)
+    (16, (11, 12), 7, 1, 3, 1, "reflect", "channels-last"),      # 7-wide rows: by rows
+    (15, (11, 12), 7, 1, 3, 1, "reflect", "padded-plane"),       # ... 15 channels: 7-wide rows in one pass (_rowk)
     (16, (11, 12), (3, 6), 1, 2, 1, "zeros", "padded-plane"),    # 6-wide: one pass per tap
     (16, (11, 12), 5, 1, 4, (1, 2), "replicate", "padded-plane"),  # 5-wide, dilated
     (15, (1, 6), 5, 1, 2, 1, "zeros", "padded-plane"),           # 5-wide, a run under 16 (inline loop)
-    (16, (4, 11, 12), (2, 3, 5), 1, (1, 1, 2), 1, "circular", "padded-plane"),  # 3-d, 5-wide rows
+    (16, (4, 11, 12), (2, 3, 5), 1, (1, 1, 2), 1, "circular", "channels-last"),  # 3-d, 5-wide rows
+    (16, (4, 11, 12), (2, 3, 5), 1, (1, 1, 2), (1, 1, 2), "circular", "padded-plane"),  # ... dilated along rows
 ])
 def test_depthwise_planner_boundaries_match_reference_and_torch(rng, monkeypatch, threads, dtype, c, size, kernel,
                                                                  stride, padding, dilation, mode, kernel_name):

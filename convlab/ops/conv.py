@@ -8,7 +8,8 @@ ever allocated (a call's extra memory is one small workspace per thread):
 * ``ConvPlan``: padding applied by index while gathering, then GEMM, tile by tile (several
   small samples per GEMM; up to 16 output channels per group by cl_gemm_small instead of BLAS); 1-d/2-d
   layers with few output channels per group without im2col (``conv_rows``: padded input rows, phase planes
-  when strided, each tap a run at a fixed offset); two depthwise kernels (padded plane; channels-last for tiny planes and strided layers);
+  when strided, each tap a run at a fixed offset); two depthwise kernels (padded plane; channels-last for tiny
+  planes, strided layers and 5/7-wide kernel rows);
   a direct loop for tiny problems; a plain matmul for 1x1 stride-1 convs; Winograd F(2x2, 3x3)
   or F(4x4, 3x3) for 3x3 and 3x3x3 (one 3x3 per depth tap) stride-1 layers with enough channels and a large
   enough plane (2.25x / 4x fewer multiplications; calls whose weights or input hold inf/NaN take the GEMM path instead).
@@ -77,6 +78,11 @@ DEPTHWISE_CL_CHANNELS = 64          # channels per task: 8 AVX vectors of float3
                                     # _cl_channels)
 DEPTHWISE_CL_MIN_TASK_CHANNELS = 32 # ... but not fewer: 4 vectors of float32, cl_dwdot's 4 independent sums
 DEPTHWISE_CL_STRIDED = True         # strided depthwise layers take the channels-last kernel on any plane
+DEPTHWISE_CL_ROWS_MIN_KW = 5        # stride-1 layers with kernel rows this wide or wider that the channels-last
+                                    # kernel computes a row at a time (depthwise_cl_by_rows), 2-d and 3-d, take it
+                                    # on any plane (3x3 rows stay on the padded plane: 3.0 vs 3.6 ms on 56x56)
+DEPTHWISE_CL_ROWS_MIN_TASK_CHANNELS = 16  # ... with fewer channels per task on large planes than a dot product
+                                    # per position needs (each vector of channels keeps its own 7 sums)
 DEPTHWISE_MAX_WORKSPACE_RATIO = 4   # conv_depthwise's padded plane at most this many times input + output plane
 DEPTHWISE_MAX_MULTIPLIER_TAPS = 512 # channel multiplier (C_out / C_in) x taps from which a GEMM beats conv_depthwise:
                                     # a raw-audio front-end Conv1d(1, 64, 80, s4) is 64 x 80 (measured 556 -> 140 ms
@@ -174,12 +180,14 @@ def _threads(macs: int) -> int:
     return 1 if macs < PARALLEL_MIN_MACS else get_num_threads()
 
 
-def _cl_channels(cells: int, itemsize: int) -> int:
+def _cl_channels(cells: int, itemsize: int, by_rows: bool = False) -> int:
     """Channels per conv_depthwise_cl task: DEPTHWISE_CL_CHANNELS, or fewer (a multiple of 8, at least
-    DEPTHWISE_CL_MIN_TASK_CHANNELS) so that a task's ``cells`` (input plane, its padded extent, output plane)
-    x channels stay within WORKSPACE_BYTES."""
+    DEPTHWISE_CL_MIN_TASK_CHANNELS, or DEPTHWISE_CL_ROWS_MIN_TASK_CHANNELS for a layer the kernel computes
+    by rows) so that a task's ``cells`` (input plane, its padded extent, output plane) x channels stay
+    within WORKSPACE_BYTES."""
     fit = WORKSPACE_BYTES // max(cells * itemsize, 1) // 8 * 8
-    return max(min(DEPTHWISE_CL_CHANNELS, fit), DEPTHWISE_CL_MIN_TASK_CHANNELS)
+    least = DEPTHWISE_CL_ROWS_MIN_TASK_CHANNELS if by_rows else DEPTHWISE_CL_MIN_TASK_CHANNELS
+    return max(min(DEPTHWISE_CL_CHANNELS, fit), least)
 
 
 def _samples_per_gemm(n: int, groups: int, length: int, threads: int) -> int:
@@ -247,6 +255,8 @@ class ConvPlan:
         blas_ok = max(length * max(1, _samples_per_gemm(n, groups, length, threads)), cg * k, c_out) \
             <= blas_index_max()
         tiny = macs < min(DIRECT_MAX_MACS, TINY_MAX_MACS)
+        # conv_depthwise_cl would compute whole output rows (register-blocked over the width)
+        cl_rows = _kernels.depthwise_cl_by_rows(kernel3, stride3, dilation3, blocks3)
         if macs == 0:
             def run(x, w, b):
                 out = np.zeros(out_shape, dtype=dtype)
@@ -261,15 +271,17 @@ class ConvPlan:
                     out += np.asarray(b)[:, None]
                 return out
         elif not tiny and cg == 1 and c_out == c_in >= DEPTHWISE_CL_MIN_CHANNELS and k <= DEPTHWISE_CL_MAX_TAPS \
-                and (plane <= DEPTHWISE_CL_MAX_PLANE or (DEPTHWISE_CL_STRIDED and max(stride) > 1)):
-            # depthwise on tiny planes (MobileNet's 7x7), or strided: channels-last, the channels are the
-            # vector lanes (conv_depthwise's long runs need stride 1; strided, its rows are short and gathered)
+                and (plane <= DEPTHWISE_CL_MAX_PLANE or (DEPTHWISE_CL_STRIDED and max(stride) > 1)
+                     or (cl_rows and kernel3[2] >= DEPTHWISE_CL_ROWS_MIN_KW and kernel3[1] > 1)):
+            # depthwise on tiny planes (MobileNet's 7x7), strided, or with 5/7-wide rows: channels-last, the
+            # channels are the vector lanes (conv_depthwise's long runs need stride 1; strided, its rows are
+            # short and gathered; and a whole 7-wide output row in registers loads each input once per kernel row)
             kern = _kernels.conv_depthwise_cl[spec]
             cells = _kernels.depthwise_cl_workspace(x5_shape[2:], *args[:2], args[3], args[4])
-            cb = min(c_out, _cl_channels(cells, dtype.itemsize))
+            cb = min(c_out, _cl_channels(cells, dtype.itemsize, cl_rows))
             code = MODE_CODES[mode]
             threads = min(threads, n * -(-c_out // cb))
-            get_ws = workspace_getter((max(threads, 1), cells * cb), dtype)
+            get_ws = workspace_getter((max(threads, 1), cells * (cb + 32 // dtype.itemsize)), dtype)  # (see the kernel)
 
             def run(x, w, b):
                 out = np.empty(out_shape, dtype=dtype)
