@@ -378,57 +378,192 @@ cdef inline Py_ssize_t _chi(Py_ssize_t tl, const Geom* g) noexcept nogil:
 # 1. Gather / scatter: im2col and col2im (and the row copies the GEMM kernels share)
 # =================================================================================================================
 
+cdef enum:
+    GATHER_OFFSETS = 2048       # source row offsets _gather keeps on its stack: kd * kh per output row
+
+
 cdef void _gather(const floating* x, floating* ws, Py_ssize_t cg, Py_ssize_t r0, Py_ssize_t r1, Py_ssize_t ld,
                   const Geom* g, Py_ssize_t ns=1, Py_ssize_t x_step=0, Py_ssize_t ws_step=0) noexcept nogil:
     """Columns of output rows [r0, r1) (row = (od, oh) pair) for cg channels starting at x.
 
     ws is (cg * K, (r1 - r0) * bw), row-major with row stride ld (>= (r1 - r0) * bw); one ws row per
     (channel, tap), taps in (ti, tj, tl) order. With ns > 1, the same rows of ns samples (x_step
-    elements apart) go side by side, ws_step columns apart, sharing each row's setup.
-    Loops carry the tap and the output row as counters: no division per row (they cost more than
-    copying a short row).
+    elements apart) go side by side, ws_step columns apart.
+
+    The input row that each (ti, tj, output row) reads is looked up once per call (``_row_offsets``), for
+    chunks of output rows. Kernel rows wider than the column stride (taps share input cells) go through
+    _gather_rows, which copies each input row once into its column phases, the padding mode applied, and
+    every tap's run from there (a memcpy each); the others (1x1, kernel <= stride, or no memory for the
+    phase rows) through _gather_taps, tap by tap from the input.
     """
+    cdef Py_ssize_t offs_here[GATHER_OFFSETS]
+    cdef Py_ssize_t* offs = offs_here
+    cdef Py_ssize_t chunk = GATHER_OFFSETS // (g.kd * g.kh), c0 = r0, c1
+    cdef Py_ssize_t span = g.bw + ((g.kw - 1) * g.dw) // g.sw
+    cdef floating* buf = NULL
+    cdef Py_ssize_t* taps = NULL
+    if chunk == 0:                  # (a kernel of over GATHER_OFFSETS rows: offsets computed row by row)
+        offs = NULL
+        chunk = r1 - r0
+    if g.kw > g.sw:
+        buf = <floating*> malloc(g.sw * span * sizeof(floating))
+        taps = <Py_ssize_t*> malloc((g.kw + 3 * g.sw) * sizeof(Py_ssize_t))
+        if buf == NULL or taps == NULL:
+            free(buf)
+            free(taps)
+            buf = NULL
+        else:
+            _phase_layout(g, span, buf, taps)
+    while c0 < r1:
+        c1 = min(r1, c0 + chunk)
+        if offs != NULL:
+            _row_offsets(g, c0, c1, offs)
+        if buf != NULL:
+            _gather_rows(x, ws + (c0 - r0) * g.bw, cg, c0, c1, ld, g, ns, x_step, ws_step, offs, buf, span, taps)
+        else:
+            _gather_taps(x, ws + (c0 - r0) * g.bw, cg, c0, c1, ld, g, ns, x_step, ws_step, offs)
+        c0 = c1
+    if buf != NULL:
+        free(buf)
+        free(taps)
+
+
+cdef inline Py_ssize_t _row_offset(const Geom* g, const Py_ssize_t* offs, Py_ssize_t k, Py_ssize_t r0,
+                                   Py_ssize_t r1, Py_ssize_t r) noexcept nogil:
+    """Where the input row read by kernel row k = ti * kh + tj at output row r (r0 <= r < r1) starts in a
+    channel's volume, or -1 for a row of zero padding: from ``offs`` (``_row_offsets`` of [r0, r1)), or worked
+    out here if it is NULL."""
+    if offs != NULL:
+        return offs[k * (r1 - r0) + r - r0]
+    cdef Py_ssize_t ti = k // g.kh, tj = k - ti * g.kh, a = r // g.bh, b = r - a * g.bh
+    cdef Py_ssize_t zs = _src(a * g.sd - g.pd + ti * g.dd, g.D, g.mode)
+    cdef Py_ssize_t ys = _src(b * g.sh - g.ph + tj * g.dh, g.H, g.mode)
+    return -1 if zs < 0 or ys < 0 else (zs * g.H + ys) * g.W
+
+
+cdef void _row_offsets(const Geom* g, Py_ssize_t r0, Py_ssize_t r1, Py_ssize_t* offs) noexcept nogil:
+    """offs[(ti * kh + tj) * (r1 - r0) + r - r0]: where in a channel's volume the input row read by depth tap ti
+    and row tap tj at output row r (an (od, oh) pair) starts, or -1 for a row of zero padding. Output rows
+    are walked with counters: no division per row. The caller holds kd * kh * (r1 - r0) entries."""
+    cdef Py_ssize_t ti, tj, r, a, b, zs, ys, nr = r1 - r0
+    cdef Py_ssize_t a0 = r0 // g.bh, b0 = r0 - a0 * g.bh
+    for ti in range(g.kd):
+        for tj in range(g.kh):
+            a = a0
+            b = b0
+            zs = _src(a * g.sd - g.pd + ti * g.dd, g.D, g.mode)
+            for r in range(nr):
+                ys = _src(b * g.sh - g.ph + tj * g.dh, g.H, g.mode)
+                offs[(ti * g.kh + tj) * nr + r] = -1 if zs < 0 or ys < 0 else (zs * g.H + ys) * g.W
+                b = b + 1
+                if b == g.bh:
+                    b = 0
+                    a = a + 1
+                    zs = _src(a * g.sd - g.pd + ti * g.dd, g.D, g.mode)
+
+
+cdef void _phase_layout(const Geom* g, Py_ssize_t span, floating* buf, Py_ssize_t* taps) noexcept nogil:
+    """The phase rows of _gather_rows: sw rows of span cells in buf, phase q's cell e holding padded input
+    column e * sw + q. Fills taps[:kw] (tap tl's run starts at buf + taps[tl]: phase (tl * dw) % sw, cell
+    (tl * dw) // sw), then per phase q: lo[q], hi[q] (cells [lo, hi) are input columns) and need[q] (the
+    taps read cells [0, need): no more, since a reflected index past them could leave the row), at taps + kw,
+    + kw + sw, + kw + 2 sw. In zeros mode the padding cells are written here, once."""
+    cdef Py_ssize_t sw = g.sw, q, tl, c0
+    cdef Py_ssize_t* lo = taps + g.kw
+    cdef Py_ssize_t* hi = lo + sw
+    cdef Py_ssize_t* need = hi + sw
+    for q in range(sw):
+        need[q] = 0
+    for tl in range(g.kw):
+        q = (tl * g.dw) % sw
+        taps[tl] = q * span + (tl * g.dw) // sw
+        need[q] = max(need[q], (tl * g.dw) // sw + g.bw)
+    for q in range(sw):
+        c0 = q - g.pw                               # input column of phase q's cell 0
+        lo[q] = 0 if c0 >= 0 else min(need[q], (-c0 + sw - 1) // sw)
+        hi[q] = 0 if g.W - c0 <= 0 else min(need[q], (g.W - c0 + sw - 1) // sw)
+        hi[q] = max(hi[q], lo[q])
+        if g.mode == ZEROS:
+            memset(buf + q * span, 0, lo[q] * sizeof(floating))
+            memset(buf + q * span + hi[q], 0, (need[q] - hi[q]) * sizeof(floating))
+
+
+cdef void _gather_rows(const floating* x, floating* ws, Py_ssize_t cg, Py_ssize_t r0, Py_ssize_t r1, Py_ssize_t ld,
+                       const Geom* g,
+                       Py_ssize_t ns, Py_ssize_t x_step, Py_ssize_t ws_step, const Py_ssize_t* offs, floating* buf,
+                       Py_ssize_t span, const Py_ssize_t* taps) noexcept nogil:
+    """_gather of output rows [r0, r1) for kernel rows wider than the column stride: each (channel, ti, tj, output
+    row) input row is copied once into its phase rows (``_phase_layout``), then each tap's bw columns are one
+    contiguous run there (a memcpy; no per-cell index work: tap by tap, a strided 4x4 layer's 16-cell rows
+    cost ~190 instructions each)."""
+    cdef Py_ssize_t sw = g.sw, kw = g.kw, W = g.W, plane = g.D * g.H * g.W, nbytes = g.bw * sizeof(floating)
+    cdef const Py_ssize_t* lo = taps + kw
+    cdef const Py_ssize_t* hi = lo + sw
+    cdef const Py_ssize_t* need = hi + sw
+    cdef Py_ssize_t ci, k, r, si, q, e, c0, tl, off
+    cdef const floating* src
+    cdef floating* dst
+    cdef floating* base
+    cdef floating* rows = ws
+    for ci in range(cg):
+        for k in range(g.kd * g.kh):
+            for r in range(r0, r1):
+                off = _row_offset(g, offs, k, r0, r1, r)
+                for si in range(ns):
+                    dst = rows + (r - r0) * g.bw + si * ws_step
+                    if off < 0:
+                        for tl in range(kw):
+                            memset(dst + tl * ld, 0, nbytes)
+                        continue
+                    src = x + ci * plane + si * x_step + off
+                    for q in range(sw):
+                        base = buf + q * span
+                        c0 = q - g.pw
+                        if g.mode != ZEROS:
+                            for e in range(lo[q]):
+                                base[e] = src[_src(e * sw + c0, W, g.mode)]
+                            for e in range(hi[q], need[q]):
+                                base[e] = src[_src(e * sw + c0, W, g.mode)]
+                        if sw == 1:
+                            memcpy(base + lo[q], src + lo[q] + c0, (hi[q] - lo[q]) * sizeof(floating))
+                        else:
+                            _copy(base + lo[q], src + lo[q] * sw + c0, hi[q] - lo[q], sw)
+                    for tl in range(kw):
+                        memcpy(dst + tl * ld, buf + taps[tl], nbytes)
+            rows = rows + kw * ld
+
+
+cdef void _gather_taps(const floating* x, floating* ws, Py_ssize_t cg, Py_ssize_t r0, Py_ssize_t r1, Py_ssize_t ld,
+                       const Geom* g, Py_ssize_t ns, Py_ssize_t x_step, Py_ssize_t ws_step, const Py_ssize_t* offs) noexcept nogil:
+    """_gather of output rows [r0, r1) tap by tap: each (channel, tap) ws row in turn, its cells read from the input
+    with the tap's column stride."""
     cdef Py_ssize_t plane = g.D * g.H * g.W
-    cdef Py_ssize_t ci, ti, tj, tl, r, a, b, e, zs, ys, xs, col, e_lo, e_hi, off, si
-    cdef const floating* xc
+    cdef Py_ssize_t ci, k, tl, r, e, xs, e_lo, e_hi, off, at, si
     cdef const floating* src
     cdef floating* row = ws
     cdef floating* dst
-    cdef Py_ssize_t a0 = r0 // g.bh, b0 = r0 - a0 * g.bh
     for ci in range(cg):
-        xc = x + ci * plane
-        for ti in range(g.kd):
-            for tj in range(g.kh):
-                for tl in range(g.kw):
-                    e_lo = _clo(tl, g)
-                    e_hi = _chi(tl, g)
-                    off = tl * g.dw - g.pw
-                    a = a0
-                    b = b0
-                    zs = _src(a * g.sd - g.pd + ti * g.dd, g.D, g.mode)
-                    col = 0
-                    for r in range(r0, r1):
-                        ys = _src(b * g.sh - g.ph + tj * g.dh, g.H, g.mode)
-                        for si in range(ns):
-                            dst = row + col + si * ws_step
-                            if zs < 0 or ys < 0:
-                                memset(dst, 0, g.bw * sizeof(floating))
-                                continue
-                            src = xc + si * x_step + (zs * g.H + ys) * g.W
-                            for e in range(e_lo):
-                                xs = _src(e * g.sw + off, g.W, g.mode)
-                                dst[e] = src[xs] if xs >= 0 else 0
-                            _copy(dst + e_lo, src + e_lo * g.sw + off, e_hi - e_lo, g.sw)
-                            for e in range(e_hi, g.bw):
-                                xs = _src(e * g.sw + off, g.W, g.mode)
-                                dst[e] = src[xs] if xs >= 0 else 0
-                        col = col + g.bw
-                        b = b + 1
-                        if b == g.bh:
-                            b = 0
-                            a = a + 1
-                            zs = _src(a * g.sd - g.pd + ti * g.dd, g.D, g.mode)
-                    row = row + ld
+        for k in range(g.kd * g.kh):
+            for tl in range(g.kw):
+                e_lo = _clo(tl, g)
+                e_hi = _chi(tl, g)
+                off = tl * g.dw - g.pw
+                for r in range(r0, r1):
+                    at = _row_offset(g, offs, k, r0, r1, r)
+                    for si in range(ns):
+                        dst = row + (r - r0) * g.bw + si * ws_step
+                        if at < 0:
+                            memset(dst, 0, g.bw * sizeof(floating))
+                            continue
+                        src = x + ci * plane + si * x_step + at
+                        for e in range(e_lo):
+                            xs = _src(e * g.sw + off, g.W, g.mode)
+                            dst[e] = src[xs] if xs >= 0 else 0
+                        _copy(dst + e_lo, src + e_lo * g.sw + off, e_hi - e_lo, g.sw)
+                        for e in range(e_hi, g.bw):
+                            xs = _src(e * g.sw + off, g.W, g.mode)
+                            dst[e] = src[xs] if xs >= 0 else 0
+                row = row + ld
 
 
 cdef inline void _put(floating* dst, const floating* src, Py_ssize_t n, Py_ssize_t step, floating b) noexcept nogil:

@@ -647,6 +647,77 @@ def test_small_gemm_is_chosen_by_output_channels_per_group(rng, monkeypatch, gro
     assert_close(got, want, np.float32, reduction=m.weight[0].size)
 
 
+# im2col's two row copies (_gather in _kernels.pyx): kernel rows wider than the column stride are copied from each
+# input row's column phases (_gather_rows), the others tap by tap (_gather_taps). Each case sits on one side of
+# that rule or on an edge of the phase rows.
+GATHER_CASES = [
+    # nd, size, kernel, stride, padding, dilation, mode
+    (1, (3,), 3, 2, 2, 1, "reflect"),         # rows: phase 1 could run past the reflected edge (only what taps read)
+    (1, (40,), 9, 4, 3, 1, "circular"),       # rows: 4 phases, two taps each
+    (1, (3000,), 5, 2, 2, 1, "zeros"),        # rows: a long row (phase rows of 1500 cells)
+    (1, (11,), 3, 2, 1, 2, "replicate"),      # rows: dilation 2, stride 2: every tap in phase 0, phase 1 unread
+    (1, (12,), 2, 2, 0, 1, "zeros"),          # taps: kernel == stride
+    (1, (12,), 3, 3, 1, 2, "reflect"),        # taps: kernel == stride, dilated
+    (2, (9, 12), (4, 4), 2, 1, 1, "zeros"),   # rows: DCGAN discriminator's 4x4 s2 p1
+    (2, (15, 14), 7, 2, 3, 1, "replicate"),   # rows: ResNet's 7x7 s2 p3 stem
+    (2, (8, 9), (1, 7), 1, (0, 3), 1, "circular"),   # rows: Inception's 1x7, stride 1
+    (2, (8, 9), (7, 1), 1, (3, 0), 1, "reflect"),    # taps: 7x1 (one tap per row)
+    (2, (9, 9), 1, 2, 0, 1, "zeros"),         # taps: 1x1 s2
+    (3, (4, 6, 7), (2, 3, 3), (1, 2, 2), 1, 1, "circular"),   # rows, 3-d
+]
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("batched", [False, True])
+@pytest.mark.parametrize("nd,size,kernel,stride,padding,dilation,mode", GATHER_CASES)
+def test_im2col_row_copies_match_reference_and_torch(rng, monkeypatch, threads, dtype, batched, nd, size, kernel,
+                                                     stride, padding, dilation, mode):
+    """The GEMM path (im2col per tile; with ``batched``, several samples side by side in one tile) against the
+    reference loops and torch, and Unfold (the same gather) against the reference, on both row copies."""
+    settings = PATHS["gemm-blas-batched" if batched else "gemm"]
+    for name, value in dict(settings, WINOGRAD=False).items():
+        monkeypatch.setattr(conv_ops, name, value)
+    before = convlab.get_num_threads()
+    convlab.set_num_threads(threads)
+    try:
+        m = getattr(nn, f"Conv{nd}d")(3, 20, kernel, stride=stride, padding=padding, dilation=dilation,
+                                      padding_mode=mode, dtype=dtype)
+        x = rng.standard_normal((3, 3, *size)).astype(dtype)
+        got = m(x)
+        assert _plan_kind(m) == "_gemm_runner"
+        want = ref.conv_nd(x.astype(np.float64), m.weight.astype(np.float64), m.bias, m.stride, m.padding,
+                           m.dilation, 1, padding_mode=mode)
+        assert_close(got, want, dtype, reduction=m.weight[0].size)
+        if torch is not None:
+            t = getattr(torch.nn, f"Conv{nd}d")(3, 20, kernel, stride=stride, padding=padding, dilation=dilation,
+                                                padding_mode=mode).double()
+            with torch.no_grad():
+                t.weight.copy_(torch.from_numpy(m.weight.astype(np.float64)))
+                t.bias.copy_(torch.from_numpy(m.bias.astype(np.float64)))
+                assert_close(got, t(torch.from_numpy(x.astype(np.float64))).numpy(), dtype,
+                             reduction=m.weight[0].size)
+        if nd == 2 and mode == "zeros":
+            cols = nn.functional.unfold(x, kernel, dilation=dilation, padding=padding, stride=stride)
+            assert_close(cols, ref.unfold_nd(x, kernel, dilation=dilation, padding=padding, stride=stride), dtype)
+    finally:
+        convlab.set_num_threads(before)
+
+
+@pytest.mark.parametrize("kernel,stride,padding", [((2049, 2), 1, 0), ((2049, 3), (1, 2), (1, 1)),
+                                                   ((1024, 3), 1, (0, 1))])
+def test_im2col_of_kernels_taller_than_its_offset_table(rng, kernel, stride, padding):
+    """Kernels of more rows than _gather keeps source offsets for (GATHER_OFFSETS = 2048: the offsets are then
+    worked out row by row; 1024 rows: two output rows per chunk), through Unfold and the GEMM path."""
+    x = rng.standard_normal((2, 2, 2052, 7))
+    cols = nn.functional.unfold(x, kernel, padding=padding, stride=stride)
+    assert_close(cols, ref.unfold_nd(x, kernel, padding=padding, stride=stride), np.float64)
+    w = rng.standard_normal((3, 2) + kernel)
+    got = nn.functional.conv2d(x, w, stride=stride, padding=padding)
+    want = ref.conv_nd(x, w, None, stride, padding)
+    assert_close(got, want, np.float64, reduction=w[0].size)
+
+
 @pytest.mark.parametrize("n,groups,length,threads", [(20, 1, 30, 2), (7, 1, 10, 2), (9, 3, 10, 2), (20, 1, 24, 2),
                                                      (64, 1, 10, 2), (20, 1, 30, 1), (3, 1, 10, 2)])
 def test_samples_per_gemm_gives_every_thread_as_many_blocks(n, groups, length, threads):

@@ -339,14 +339,19 @@ class ConvPlan:
         """``run`` for a cache's repeated calls: ``f(x, w, b)`` takes the caller's input as it is (batched or
         not: only its size counts) and returns the output in its final ``shape``. For the direct loop that is
         ``_kernels.DirectPlan``, whose entry costs a fraction of ``conv_direct``'s (no typed memoryviews)."""
-        shape = tuple(shape)
-        if self._direct is not None:
-            return _kernels.DirectPlan(*self._direct, shape)
-        run = self.run
+        return _runner(self.run, self._direct, _kernels.DirectPlan, shape)
 
-        def cached(x, w, b):
-            return run(x, w, b).reshape(shape)
-        return cached
+
+def _runner(run, direct, lean, shape):
+    """``ConvPlan.runner`` / ``TransposePlan.runner``: ``lean(*direct, shape)`` for a plan of the direct loop,
+    else ``run`` with its result reshaped to ``shape``."""
+    shape = tuple(shape)
+    if direct is not None:
+        return lean(*direct, shape)
+
+    def cached(x, w, b):
+        return run(x, w, b).reshape(shape)
+    return cached
 
 
 def _bias(b, dtype):
@@ -433,14 +438,7 @@ class TransposePlan:
 
     def runner(self, shape):
         """As :meth:`ConvPlan.runner`: ``f(x, w, b)`` for a cache's repeated calls, output in ``shape``."""
-        shape = tuple(shape)
-        if self._direct is not None:
-            return _kernels.DirectTransposePlan(*self._direct, shape)
-        run = self.run
-
-        def cached(x, w, b):
-            return run(x, w, b).reshape(shape)
-        return cached
+        return _runner(self.run, self._direct, _kernels.DirectTransposePlan, shape)
 
 
 def conv_transpose_forward(x, w, out_size, kernel, stride, padding, dilation, groups, bias=None):
