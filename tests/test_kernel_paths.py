@@ -813,6 +813,11 @@ PAD_ROW_CASES = [
     ((1, 40, 33), (5, 5, 5, 5)),            # unbatched 2-d, one plane: split into row blocks on 2 threads
     ((2, 3, 4, 5), (0, 0, 0, 0)),           # nothing padded: one copy
     ((1, 2, 6, 8), (1, 1, 1, 1)),           # rows of exactly one float32 vector
+    # the same pad of 1, 2 or 3 on both sides of a row (cl_pad_rows' fixed-width edges)
+    ((2, 3, 7, 9), (2, 2, 1, 1)),           # 2 each side, rows of 9 (one vector and a moved-back one)
+    ((2, 2, 5, 4), (3, 3, 2, 2)),           # 3 each side of rows of 4 (shorter than a vector; reflect's limit)
+    ((1, 2, 3, 4, 12), (1, 1, 2, 2, 1, 1)), # 1 each side, 3-d: fill rows and fill planes for 'constant'
+    ((2, 3, 16), (3, 3)),                   # 1-d, 3 each side
 ]
 
 
