@@ -144,6 +144,15 @@ def test_conv_transpose_paths_match_reference(rng, monkeypatch, tiling, threads,
         convlab.set_num_threads(before)
 
 
+def _assert_matches_reference_with_and_without_bias(m, x, mode):
+    """``m(x)`` against the reference loops, then again after ``m.bias = None``."""
+    for _ in range(2):
+        want = ref.conv_nd(x.astype(np.float64), m.weight.astype(np.float64), m.bias, m.stride, m.padding,
+                           m.dilation, m.groups, padding_mode=mode)
+        assert_close(m(x), want, x.dtype, reduction=m.weight[0].size)
+        m.bias = None
+
+
 @pytest.mark.parametrize("kernel_name", ["channels-last", "padded-plane"])
 @pytest.mark.parametrize("threads", [1, 2])
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
@@ -175,13 +184,7 @@ def test_depthwise_kernels_match_reference(rng, monkeypatch, kernel_name, thread
         m = getattr(nn, f"Conv{nd}d")(c, c * multiplier, kernel, stride=stride, padding=padding, dilation=dilation,
                                       groups=c, padding_mode=mode, dtype=dtype)
         x = rng.standard_normal((3, c, *size)).astype(dtype)
-        want = ref.conv_nd(x.astype(np.float64), m.weight.astype(np.float64), m.bias, m.stride, m.padding, m.dilation,
-                           c, padding_mode=mode)
-        assert_close(m(x), want, dtype, reduction=m.weight[0].size)
-        m.bias = None
-        want = ref.conv_nd(x.astype(np.float64), m.weight.astype(np.float64), None, m.stride, m.padding, m.dilation,
-                           c, padding_mode=mode)
-        assert_close(m(x), want, dtype, reduction=m.weight[0].size)
+        _assert_matches_reference_with_and_without_bias(m, x, mode)
     finally:
         convlab.set_num_threads(before)
 
@@ -215,13 +218,7 @@ def test_depthwise_channels_last_by_rows_matches_reference(rng, monkeypatch, thr
         blocks = tuple(int(b) for b in m(x).shape[2:])
         assert blocks[1] == 7 + width
         assert _kernels.depthwise_cl_by_rows((1, 3, kw), (1,) + m.stride, (1,) + m.dilation, (1,) + blocks)
-        want = ref.conv_nd(x.astype(np.float64), m.weight.astype(np.float64), m.bias, m.stride, m.padding, m.dilation,
-                           c, padding_mode=mode)
-        assert_close(m(x), want, dtype, reduction=m.weight[0].size)
-        m.bias = None
-        want = ref.conv_nd(x.astype(np.float64), m.weight.astype(np.float64), None, m.stride, m.padding, m.dilation,
-                           c, padding_mode=mode)
-        assert_close(m(x), want, dtype, reduction=m.weight[0].size)
+        _assert_matches_reference_with_and_without_bias(m, x, mode)
     finally:
         convlab.set_num_threads(before)
 
