@@ -623,10 +623,17 @@ CL_PAD_LOOPS static inline CL_INLINE void NAME(T *restrict dst, T v, ptrdiff_t n
     if (e < n) *(VT *)(dst + n - VN) = b;                                                              \
 }
 
+/* Edge cell k of a row s of W cells padded by lw on the left (CL_PAD_LEFT, k < lw) or on the right (CL_PAD_RIGHT,
+   k < rw), by mode: 1 reflect (mirrored without the edge cell), 2 replicate (the edge cell), 3 circular (the other
+   end of the row), else fill. Where the mode is a constant the choice folds away. */
+#define CL_PAD_LEFT(mode, s, W, lw, k, fill)                                                             \
+    ((mode) == 1 ? (s)[(lw) - (k)] : (mode) == 2 ? (s)[0] : (mode) == 3 ? (s)[(W) - (lw) + (k)] : (fill))
+#define CL_PAD_RIGHT(mode, s, W, k, fill)                                                                \
+    ((mode) == 1 ? (s)[(W) - 2 - (k)] : (mode) == 2 ? (s)[(W) - 1] : (mode) == 3 ? (s)[k] : (fill))
 /* Rows j < nrows of F.pad's output, each lw + W + rw cells long and stored one after another from out:
    row j is all fill when rowsrc[j] < 0, else source row src + rowsrc[j] * W in its middle and edges by
-   mode (0 zeros: fill; 1 reflect: mirrored without the edge cell; 2 replicate: the edge cell; 3 circular:
-   the other end of the row). The caller has checked lw, rw against W. With no column padding, rows with
+   mode (CL_PAD_LEFT, CL_PAD_RIGHT; edges of 8 cells or more of the last three modes as one fill or copy).
+   The caller has checked lw, rw against W. With no column padding, rows with
    consecutive sources are contiguous in both arrays, so a run of them is one copy. One row loop per mode
    (CL_PAD_EACH_ROW): no mode test per row. */
 #define CL_PAD_EACH_ROW(COPY, FILL, ...)                                                               \
@@ -638,41 +645,53 @@ CL_PAD_LOOPS static inline CL_INLINE void NAME(T *restrict dst, T v, ptrdiff_t n
         COPY(o + lw, s, W);                                                                            \
         __VA_ARGS__                                                                                    \
     }
-/* The rows of the common pads, 1, 2 or 3 cells on both sides: P and the mode are constants where this is
-   called (CL_PAD_FIXED_CASE), so the edges are a few plain moves, loaded before the middle is copied and stored
-   after it. Measured on Zen 3 (256 planes of 32x32 padded by 1, circular, 1 thread), in a C program: 49-55 us
-   with the general row loop's edge loops, 33-37 us this way, 32-34 us for a memcpy of the output; callgrind
-   through pad_volume: 58 -> 46 instructions a row. Inside the Python process the same C code took 48-54 us
-   against 35 us for NumPy's copy (not explained yet). */
-#define CL_PAD_FIXED(NAME, COPY, FILL, T)                                                              \
-CL_PAD_LOOPS static inline __attribute__((always_inline)) void NAME(                                   \
+/* The rows of the common pads, 1, 2 or 3 cells on both sides of rows of VN to 1023 cells: P and the mode are
+   constants where this is called (CL_PAD_FIXED_CASE), so the edges are a few plain moves, loaded before the
+   middle is copied and stored after it; the middle is copied two vectors a step, then one, then a last vector
+   moved back to end at W when W is not a multiple of VN (no per-row length tests as in CL_PADCOPY). Measured on
+   Zen 3 (256 planes of 32x32 padded by 1, circular, 1 thread, source rows 16 bytes off a cache line as NumPy
+   places them): callgrind through pad_volume 46 -> 40 instructions a row; in a C program, median of 40 rounds,
+   44-49 us against 52-55 us with CL_PADCOPY per row, 36-39 us for a memcpy of the output (a host under varying
+   load: the spread is the noise). */
+#define CL_PAD_FIXED(NAME, FILL, T, VT, VN)                                                            \
+CL_PAD_LOOPS static inline CL_INLINE void NAME(                                                        \
         T *restrict out, const T *restrict src, const ptrdiff_t *restrict rowsrc, ptrdiff_t nrows,     \
         ptrdiff_t W, const int P, const int mode, T fill) {                                            \
-    const ptrdiff_t Wo = W + 2 * P;                                                                    \
-    for (ptrdiff_t j = 0; j < nrows; j++) {                                                            \
-        T *o = out + j * Wo;                                                                           \
-        if (rowsrc[j] < 0) { FILL(o, fill, Wo); continue; }                                            \
-        const T *s = src + rowsrc[j] * W;                                                              \
+    const ptrdiff_t Wo = W + 2 * P, last = W - VN;                                                     \
+    T *o = out;                                                                                        \
+    for (ptrdiff_t j = 0; j < nrows; j++, o += Wo) {                                                   \
+        const ptrdiff_t rs = rowsrc[j];                                                                \
+        if (__builtin_expect(rs < 0, 0)) { FILL(o, fill, Wo); continue; }  /* a fill row (zeros mode) */ \
+        const T *s = src + rs * W;                                                                     \
+        T *d = o + P;                                                                                  \
         T l[3], r[3];                                                                                  \
         for (int k = 0; k < P; k++) {                                                                  \
-            l[k] = mode == 1 ? s[P - k] : mode == 2 ? s[0] : mode == 3 ? s[W - P + k] : fill;          \
-            r[k] = mode == 1 ? s[W - 2 - k] : mode == 2 ? s[W - 1] : mode == 3 ? s[k] : fill;          \
+            l[k] = CL_PAD_LEFT(mode, s, W, P, k, fill);                                                \
+            r[k] = CL_PAD_RIGHT(mode, s, W, k, fill);                                                  \
         }                                                                                              \
-        COPY(o + P, s, W);                                                                             \
-        for (int k = 0; k < P; k++) { o[k] = l[k]; o[P + W + k] = r[k]; }                             \
+        const VT t = *(const VT *)(s + last);                                                          \
+        ptrdiff_t e = 0;                                                                               \
+        for (; e + 2 * VN <= W; e += 2 * VN) {                                                         \
+            const VT a = *(const VT *)(s + e), b = *(const VT *)(s + e + VN);                          \
+            *(VT *)(d + e) = a;                                                                        \
+            *(VT *)(d + e + VN) = b;                                                                   \
+        }                                                                                              \
+        if (e + VN <= W) { *(VT *)(d + e) = *(const VT *)(s + e); e += VN; }                           \
+        if (e < W) *(VT *)(d + last) = t;                                                              \
+        for (int k = 0; k < P; k++) { o[k] = l[k]; d[W + k] = r[k]; }                                  \
     }                                                                                                  \
 }
 #define CL_PAD_FIXED_CASE(FIXED, MODE, P)                                                              \
     case 4 * (MODE) + (P): FIXED(out, src, rowsrc, nrows, W, P, MODE, fill); return;
-#define CL_PADROWS(NAME, COPY, FILL, FIXED, T)                                                         \
-CL_PAD_FIXED(FIXED, COPY, FILL, T)                                                                     \
+#define CL_PADROWS(NAME, COPY, FILL, FIXED, T, VT, VN)                                                 \
+CL_PAD_FIXED(FIXED, FILL, T, VT, VN)                                                                   \
 CL_PAD_LOOPS static void NAME(T *restrict out, const T *restrict src, const ptrdiff_t *restrict rowsrc, \
                               ptrdiff_t nrows, ptrdiff_t W, ptrdiff_t lw, ptrdiff_t rw, int mode, T fill) { \
     const ptrdiff_t Wo = lw + W + rw;                                                                  \
     ptrdiff_t j = 0, e, k;                                                                             \
     T *o, *r;                                                                                          \
     const T *s;                                                                                        \
-    if (lw == rw && lw >= 1 && lw <= 3 && mode >= 0 && mode <= 3) {                                    \
+    if (lw == rw && lw >= 1 && lw <= 3 && mode >= 0 && mode <= 3 && W >= VN && W < 1024) {             \
         switch (4 * mode + lw) {                                                                       \
         CL_PAD_FIXED_CASE(FIXED, 0, 1) CL_PAD_FIXED_CASE(FIXED, 0, 2) CL_PAD_FIXED_CASE(FIXED, 0, 3)   \
         CL_PAD_FIXED_CASE(FIXED, 1, 1) CL_PAD_FIXED_CASE(FIXED, 1, 2) CL_PAD_FIXED_CASE(FIXED, 1, 3)   \
@@ -698,18 +717,22 @@ CL_PAD_LOOPS static void NAME(T *restrict out, const T *restrict src, const ptrd
     switch (mode) {                                                                                    \
     case 1:                                                                                            \
         CL_PAD_EACH_ROW(COPY, FILL,                                                                    \
-            for (k = 0; k < lw; k++) o[k] = s[lw - k];                                                 \
-            for (k = 0; k < rw; k++) r[k] = s[W - 2 - k];)                                             \
+            for (k = 0; k < lw; k++) o[k] = CL_PAD_LEFT(1, s, W, lw, k, fill);                         \
+            for (k = 0; k < rw; k++) r[k] = CL_PAD_RIGHT(1, s, W, k, fill);)                           \
         break;                                                                                         \
     case 2:                                                                                            \
         CL_PAD_EACH_ROW(COPY, FILL,                                                                    \
-            if (lw < 8) { for (k = 0; k < lw; k++) o[k] = s[0]; } else FILL(o, s[0], lw);              \
-            if (rw < 8) { for (k = 0; k < rw; k++) r[k] = s[W - 1]; } else FILL(r, s[W - 1], rw);)     \
+            if (lw < 8) { for (k = 0; k < lw; k++) o[k] = CL_PAD_LEFT(2, s, W, lw, k, fill); }         \
+            else FILL(o, s[0], lw);                                                                    \
+            if (rw < 8) { for (k = 0; k < rw; k++) r[k] = CL_PAD_RIGHT(2, s, W, k, fill); }            \
+            else FILL(r, s[W - 1], rw);)                                                               \
         break;                                                                                         \
     case 3:                                                                                            \
         CL_PAD_EACH_ROW(COPY, FILL,                                                                    \
-            if (lw < 8) { for (k = 0; k < lw; k++) o[k] = s[W - lw + k]; } else COPY(o, s + W - lw, lw); \
-            if (rw < 8) { for (k = 0; k < rw; k++) r[k] = s[k]; } else COPY(r, s, rw);)                \
+            if (lw < 8) { for (k = 0; k < lw; k++) o[k] = CL_PAD_LEFT(3, s, W, lw, k, fill); }         \
+            else COPY(o, s + W - lw, lw);                                                              \
+            if (rw < 8) { for (k = 0; k < rw; k++) r[k] = CL_PAD_RIGHT(3, s, W, k, fill); }            \
+            else COPY(r, s, rw);)                                                                      \
         break;                                                                                         \
     default:                                                                                           \
         CL_PAD_EACH_ROW(COPY, FILL,                                                                    \
@@ -721,14 +744,16 @@ CL_PADCOPY(CL_FN(cl_padcopy_f), float, cl_v8f, 8)
 CL_PADCOPY(CL_FN(cl_padcopy_d), double, cl_v4d, 4)
 CL_PADFILL(CL_FN(cl_padfill_f), float, cl_v8f, 8)
 CL_PADFILL(CL_FN(cl_padfill_d), double, cl_v4d, 4)
-CL_PADROWS(CL_FN(cl_pad_rows_f), CL_FN(cl_padcopy_f), CL_FN(cl_padfill_f), CL_FN(cl_pad_fixed_f), float)
-CL_PADROWS(CL_FN(cl_pad_rows_d), CL_FN(cl_padcopy_d), CL_FN(cl_padfill_d), CL_FN(cl_pad_fixed_d), double)
+CL_PADROWS(CL_FN(cl_pad_rows_f), CL_FN(cl_padcopy_f), CL_FN(cl_padfill_f), CL_FN(cl_pad_fixed_f), float, cl_v8f, 8)
+CL_PADROWS(CL_FN(cl_pad_rows_d), CL_FN(cl_padcopy_d), CL_FN(cl_padfill_d), CL_FN(cl_pad_fixed_d), double, cl_v4d, 4)
 #undef CL_PADCOPY
 #undef CL_PADFILL
 #undef CL_PAD_EACH_ROW
 #undef CL_PADROWS
 #undef CL_PAD_FIXED
 #undef CL_PAD_FIXED_CASE
+#undef CL_PAD_LEFT
+#undef CL_PAD_RIGHT
 #undef CL_PAD_LOOPS
 #undef CL_INLINE
 

@@ -815,6 +815,11 @@ PAD_ROW_CASES = [
     ((2, 2, 5, 4), (3, 3, 2, 2)),           # 3 each side of rows of 4 (shorter than a vector; reflect's limit)
     ((1, 2, 3, 4, 12), (1, 1, 2, 2, 1, 1)), # 1 each side, 3-d: fill rows and fill planes for 'constant'
     ((2, 3, 16), (3, 3)),                   # 1-d, 3 each side
+    ((2, 2, 3, 23), (1, 1, 1, 1)),          # rows of 23: two vectors a step, one more, a moved-back last (float32)
+    ((1, 2, 3, 24), (2, 2, 1, 1)),          # rows of 24: no moved-back vector (float32); 6 float64 vectors
+    ((1, 1, 2, 3, 8), (3, 3, 1, 1, 1, 1)),  # rows of one float32 vector, two float64 ones, 3-d
+    ((1, 2, 3, 1023), (1, 1, 2, 2)),        # the longest row of the fixed-width loop
+    ((1, 2, 2, 1024), (3, 3, 1, 1)),        # the shortest past it: CL_PADCOPY's memcpy
 ]
 
 
