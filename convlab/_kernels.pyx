@@ -399,13 +399,14 @@ cdef void _gather(const floating* x, floating* ws, Py_ssize_t cg, Py_ssize_t r0,
     cdef Py_ssize_t offs_here[GATHER_OFFSETS]
     cdef Py_ssize_t* offs = offs_here
     cdef Py_ssize_t chunk = GATHER_OFFSETS // (g.kd * g.kh), c0 = r0, c1
-    cdef Py_ssize_t span = g.bw + ((g.kw - 1) * g.dw) // g.sw
+    cdef Py_ssize_t span = 0        # cells of each column phase row (_gather_rows only)
     cdef floating* buf = NULL
     cdef Py_ssize_t* taps = NULL
     if chunk == 0:                  # (a kernel of over GATHER_OFFSETS rows: offsets computed row by row)
         offs = NULL
         chunk = r1 - r0
     if g.kw > g.sw:
+        span = g.bw + ((g.kw - 1) * g.dw) // g.sw
         buf = <floating*> malloc(g.sw * span * sizeof(floating))
         taps = <Py_ssize_t*> malloc((g.kw + 3 * g.sw) * sizeof(Py_ssize_t))
         if buf == NULL or taps == NULL:
