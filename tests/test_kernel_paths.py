@@ -943,6 +943,36 @@ def test_functional_plan_cache_keeps_torch_errors(rng):
     assert F.conv1d(x, w).shape == (1, 3, 4)
 
 
+@pytest.mark.parametrize("transposed", [False, True])
+@pytest.mark.parametrize("name,value", [("stride", (True,)), ("stride", (1.0,)), ("stride", 1.0), ("stride", True),
+                                        ("padding", (False,)), ("dilation", (1.0,)), ("groups", True),
+                                        ("output_padding", (False,))])
+def test_functional_plan_cache_keys_equal_but_refused_arguments(rng, transposed, name, value):
+    """``(True,) == (1,)`` and ``1.0 == 1`` (and hash alike), so such a call finds the plan of a valid call as its
+    key: it must still be refused as torch refuses it (a TypeError), not run the cached plan. A new but equal
+    tuple of ints takes the plan (no second entry)."""
+    from convlab.nn import functional as F
+    if name == "output_padding" and not transposed:
+        pytest.skip("conv1d has no output_padding")
+    fn = F.conv_transpose1d if transposed else F.conv1d
+    x = rng.standard_normal((1, 2, 6)).astype(np.float32)
+    w = rng.standard_normal((2, 3, 3) if transposed else (3, 2, 3)).astype(np.float32)
+    plain = {"stride": (1,), "padding": (0,), "dilation": (1,), "groups": 1, "output_padding": (0,)}[name]
+    F._PLANS.clear()
+    want = fn(x, w, **{name: plain})
+    fn(x, w, **{name: plain})                                   # cached
+    assert len(F._PLANS) == 1
+    if torch is not None:
+        tfn = torch.nn.functional.conv_transpose1d if transposed else torch.nn.functional.conv1d
+        with pytest.raises(TypeError):
+            tfn(torch.from_numpy(x), torch.from_numpy(w), **{name: value})
+    with pytest.raises(TypeError):
+        fn(x, w, **{name: value})
+    again = fn(x, w, **{name: tuple(list(plain)) if type(plain) is tuple else plain})   # equal, another object
+    np.testing.assert_array_equal(again, want)
+    assert len(F._PLANS) == 1
+
+
 @pytest.mark.parametrize("threads", [1, 2])
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("nd,c_in,c_out,kernel,stride,padding,mode", [

@@ -33,7 +33,7 @@ def one_thread():
 
 def _cached(plans):
     """The runner of the only cached plan."""
-    (_, runner, _), = plans.values()
+    (_, runner, *_), = plans.values()
     return runner
 
 

@@ -93,26 +93,55 @@ def _plain(value):
     """An argument that may key the plan cache: an int, a str or a tuple of ints (bools, NumPy integers and
     lists take the validating path every time, so they meet torch's errors and conversions there)."""
     t = type(value)
-    return t is int or t is str or (t is tuple and all(type(v) is int for v in value))
+    return t is int or t is str or (t is tuple and _INT.issuperset(map(type, value)))
+
+
+_INT = frozenset((int,))
+
+
+def _cache_call(key, args, call):
+    """Run ``call(plans)`` (a validating call that stores its plan under ``key``) and keep ``args`` with the plan.
+
+    A later call finds the plan by its key and runs it if its arguments are those objects (a module's tuples, a
+    constant in the caller's code: compared by identity) or :func:`_plain`: equal keys are not enough, as
+    ``(True, 1) == (1, 1)`` and ``1.0 == 1`` while torch refuses bools and floats."""
+    if len(_PLANS) >= _PLAN_CACHE_SIZE:
+        _PLANS.clear()
+    out = call(_PLANS)
+    hit = _PLANS.get(key)
+    if hit is not None:
+        _PLANS[key] = hit[:3] + (args,)
+    return out
+
+
+def _cacheable(input, weight, bias, args):
+    """Whether a validated call may be cached: ndarrays of one float dtype, plain (int, str, int tuple)
+    arguments."""
+    dtype = input.dtype
+    return dtype == weight.dtype and dtype.char in "fd" and (bias is None or bias.dtype == dtype) \
+        and all(_plain(a) for a in args)
 
 
 def _conv(input, weight, bias, stride, padding, dilation, groups, nd):
     """``conv{nd}d``: a repeated call (same shapes, dtypes, arguments, thresholds and thread count) runs the
     plan the first call validated and made, as a module's call does; any other call goes through
     :func:`conv_nd` and is validated in full."""
-    if type(input) is np.ndarray and type(weight) is np.ndarray and (bias is None or type(bias) is np.ndarray) \
-            and type(groups) is int and (type(stride) is int or _plain(stride)) \
-            and (type(padding) is int or _plain(padding)) and (type(dilation) is int or _plain(dilation)):
-        dtype = input.dtype
-        if dtype == weight.dtype and dtype.char in "fd" and (bias is None or bias.dtype == dtype):
-            key = (nd, input.shape, dtype.char, weight.shape, None if bias is None else bias.shape, stride,
-                   padding, dilation, groups, planner_settings())
+    if type(input) is np.ndarray and type(weight) is np.ndarray and (bias is None or type(bias) is np.ndarray):
+        key = (nd, input.shape, input.dtype, weight.shape, weight.dtype, None if bias is None else bias.shape,
+               None if bias is None else bias.dtype, stride, padding, dilation, groups, planner_settings())
+        try:
             hit = _PLANS.get(key)
-            if hit is not None:
+        except TypeError:                   # an unhashable argument (a list): validated in full below
+            hit = key = None
+        if hit is not None:
+            s0, p0, d0, _ = hit[3]
+            if (stride is s0 or _plain(stride)) and (padding is p0 or _plain(padding)) \
+                    and (dilation is d0 or _plain(dilation)) and type(groups) is int:
                 return hit[1](input, weight, bias)
-            if len(_PLANS) >= _PLAN_CACHE_SIZE:
-                _PLANS.clear()
-            return conv_nd(input, weight, bias, stride, padding, dilation, groups, nd, plans=_PLANS, key=key)
+        args = (stride, padding, dilation, groups)
+        if key is not None and type(groups) is int and _cacheable(input, weight, bias, args):
+            return _cache_call(key, args, lambda plans: conv_nd(input, weight, bias, stride, padding, dilation,
+                                                                groups, nd, plans=plans, key=key))
     return conv_nd(input, weight, bias, stride, padding, dilation, groups, nd)
 
 
@@ -216,20 +245,24 @@ def conv_transpose_nd(input, weight, bias, stride, padding, output_padding, grou
 
 def _conv_transpose(input, weight, bias, stride, padding, output_padding, groups, dilation, nd):
     """``conv_transpose{nd}d``, with the plan cache of :func:`_conv` (the same conditions and key)."""
-    if type(input) is np.ndarray and type(weight) is np.ndarray and (bias is None or type(bias) is np.ndarray) \
-            and type(groups) is int and _plain(stride) and _plain(padding) and _plain(output_padding) \
-            and _plain(dilation):
-        dtype = input.dtype
-        if dtype == weight.dtype and dtype.char in "fd" and (bias is None or bias.dtype == dtype):
-            key = ("transposed", nd, input.shape, dtype.char, weight.shape, None if bias is None else bias.shape,
-                   stride, padding, output_padding, dilation, groups, planner_settings())
+    if type(input) is np.ndarray and type(weight) is np.ndarray and (bias is None or type(bias) is np.ndarray):
+        key = ("transposed", nd, input.shape, input.dtype, weight.shape, weight.dtype,
+               None if bias is None else bias.shape, None if bias is None else bias.dtype,
+               stride, padding, output_padding, dilation, groups, planner_settings())
+        try:
             hit = _PLANS.get(key)
-            if hit is not None:
+        except TypeError:                   # an unhashable argument (a list): validated in full below
+            hit = key = None
+        if hit is not None:
+            s0, p0, o0, d0, _ = hit[3]
+            if (stride is s0 or _plain(stride)) and (padding is p0 or _plain(padding)) \
+                    and (output_padding is o0 or _plain(output_padding)) and (dilation is d0 or _plain(dilation)) \
+                    and type(groups) is int:
                 return hit[1](input, weight, bias)
-            if len(_PLANS) >= _PLAN_CACHE_SIZE:
-                _PLANS.clear()
-            return conv_transpose_nd(input, weight, bias, stride, padding, output_padding, groups, dilation, nd,
-                                     plans=_PLANS, key=key)
+        args = (stride, padding, output_padding, dilation, groups)
+        if key is not None and type(groups) is int and _cacheable(input, weight, bias, args):
+            return _cache_call(key, args, lambda plans: conv_transpose_nd(
+                input, weight, bias, stride, padding, output_padding, groups, dilation, nd, plans=plans, key=key))
     return conv_transpose_nd(input, weight, bias, stride, padding, output_padding, groups, dilation, nd)
 
 
