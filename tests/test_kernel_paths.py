@@ -1037,6 +1037,35 @@ def test_module_plan_follows_set_num_threads(rng, monkeypatch, dtype):
         convlab.set_num_threads(before)
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_module_plan_follows_threshold_changes(rng, monkeypatch, dtype):
+    """A module's cached plan is keyed on ``planner_settings()`` (the thresholds' version and the thread count),
+    as the functional cache is: after a threshold changes, the next call plans again (modules once kept the
+    plan made under the old thresholds). Forward: Winograd -> GEMM; transposed: the direct scatter -> GEMM."""
+    from convlab import _kernels
+    m = nn.Conv2d(16, 32, 3, padding=1, dtype=dtype)
+    x = rng.standard_normal((2, 16, 16, 16)).astype(dtype)
+    want = ref.conv_nd(x.astype(np.float64), m.weight.astype(np.float64), m.bias, 1, 1, 1, 1)
+    t = nn.ConvTranspose2d(1, 1, 3, dtype=dtype)
+    xt = rng.standard_normal((1, 1, 8, 8)).astype(dtype)
+    want_t = ref.conv_transpose_nd(xt.astype(np.float64), t.weight.astype(np.float64), t.bias, 1, 0, 0, 1, 1)
+
+    def current(module):                                 # the plan made last
+        plan, *_ = list(module._plans.values())[-1]
+        return plan
+
+    kinds = []
+    for winograd, tiny in ((True, conv_ops.TINY_MAX_MACS), (False, 0)):
+        monkeypatch.setattr(conv_ops, "WINOGRAD", winograd)
+        monkeypatch.setattr(conv_ops, "TINY_MAX_MACS", tiny)
+        for _ in range(2):                               # the second call is a cache hit
+            assert_close(m(x), want, dtype, reduction=m.weight[0].size)
+            assert_close(t(xt), want_t, dtype, reduction=t.weight[0].size)
+        kinds.append((current(m).run.__qualname__.split(".")[0],
+                      isinstance(current(t).run, _kernels.DirectTransposePlan)))
+    assert kinds == [("_winograd_runner", True), ("_gemm_runner", False)], kinds
+
+
 @pytest.mark.parametrize("threads", [1, 2])
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("c,size,kernel,stride,padding,dilation,mode,kernel_name", [

@@ -15,7 +15,8 @@ import numpy as np
 
 from .. import _args, geometry
 from .._args import check_conv_weight, conv_spec, layer_weight_shape, resolve_dtype, torch_tuple
-from .._config import default_generator, get_num_threads
+from .._config import default_generator
+from ..ops.conv import planner_settings
 from . import functional as F
 from .module import Module, Parameter, UninitializedParameter
 
@@ -129,9 +130,10 @@ class _ConvNd(Module):
         key = None
         if type(input) is np.ndarray and input.dtype == w.dtype:
             # Fast path for a repeated call: the plan (validated geometry, kernel choice, thread count) depends on
-            # the shapes and on the kernel thread count only (a plan made before set_num_threads is not reused).
+            # the shapes, the kernel thread count and the planner's thresholds only (planner_settings(): a plan
+            # made before set_num_threads or before a threshold was changed is not reused).
             key = (input.shape, input.dtype.char, w.shape, None if b is None else b.shape, self.stride,
-                   self.padding, self.dilation, self.groups, self.padding_mode, get_num_threads())
+                   self.padding, self.dilation, self.groups, self.padding_mode, planner_settings())
             hit = self._plans.get(key)
             if hit is not None:
                 return hit[1](input, w, b)
@@ -148,9 +150,9 @@ class _ConvTransposeNd(_ConvNd):
         b = self._parameters["bias"]
         key = None
         if output_size is None and type(input) is np.ndarray and input.dtype == w.dtype:
-            # Fast path for a repeated call: the plan depends on the shapes and the kernel thread count only.
+            # Fast path for a repeated call: the plan depends on the shapes and planner_settings() only.
             key = ("transposed", input.shape, input.dtype.char, w.shape, None if b is None else b.shape,
-                   self.stride, self.padding, self.output_padding, self.dilation, self.groups, get_num_threads())
+                   self.stride, self.padding, self.output_padding, self.dilation, self.groups, planner_settings())
             hit = self._plans.get(key)
             if hit is not None:
                 return hit[1](input, w, b)
