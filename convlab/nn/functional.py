@@ -85,7 +85,8 @@ def conv_nd(input, weight, bias, stride, padding, dilation, groups, nd, padding_
     return out.reshape(shape)
 
 
-_PLANS = {}                     # the functional calls' validated plans (see _conv)
+_PLANS = {}                     # key -> (plan, runner, output shape, the arguments it was made from): the
+                                # functional calls' validated plans (see _conv and _cache_call)
 _PLAN_CACHE_SIZE = 64
 
 
