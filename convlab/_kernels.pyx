@@ -1831,6 +1831,16 @@ def conv_winograd(const floating[:, :, :, :, ::1] x, const floating[:, ::1] u, P
 # 6. Direct: plain loops for tiny problems
 # =================================================================================================================
 
+cdef inline void _bias_plane(floating* plane, const floating* bias, Py_ssize_t co, Py_ssize_t n) noexcept nogil:
+    """``plane[:n] = bias[co]`` (0 when ``bias`` is NULL): an output plane of the direct loops before its taps add."""
+    cdef Py_ssize_t e
+    if bias != NULL:
+        for e in range(n):
+            plane[e] = bias[co]
+    else:
+        memset(plane, 0, n * sizeof(floating))
+
+
 cdef void _direct_task(const floating* x, const floating* w, const floating* bias, floating* out, const Geom* gp,
                        Py_ssize_t t, Py_ssize_t C, Py_ssize_t C_out, Py_ssize_t cg, Py_ssize_t og,
                        bint tables) noexcept nogil:
@@ -1846,11 +1856,7 @@ cdef void _direct_task(const floating* x, const floating* w, const floating* bia
     cdef floating* orow
     cdef const floating* xc
     cdef const floating* src
-    if bias != NULL:
-        for e in range(L):
-            oplane[e] = bias[co]
-    else:
-        memset(oplane, 0, L * sizeof(floating))
+    _bias_plane(oplane, bias, co, L)
     for ci in range(cg):
         xc = x + (n * C + (co // og) * cg + ci) * plane
         for k in range(K):
@@ -2083,11 +2089,7 @@ cdef void _direct_t_task(const floating* x, const floating* w, const floating* b
     cdef floating* dst
     cdef const floating* xc
     cdef const floating* src
-    if bias != NULL:
-        for e in range(OL):
-            oplane[e] = bias[co]
-    else:
-        memset(oplane, 0, OL * sizeof(floating))
+    _bias_plane(oplane, bias, co, OL)
     for ci in range(grp * cg, (grp + 1) * cg):
         xc = x + (n * C + ci) * plane
         for k in range(K):
