@@ -135,6 +135,8 @@ cdef extern from "_simd.h" nogil:
     int cl_simd_get() noexcept
     int cl_simd_set(int level) noexcept
     int cl_simd_init() noexcept
+    # a cache hint for the lines of [p, p + nbytes), at most max_lines of them
+    void cl_prefetch(const void* p, Py_ssize_t nbytes, Py_ssize_t max_lines) noexcept
     # the loops below go through the active level's table
     # dst[e] += a * src[e * step]
     void cl_axpy_f(float* dst, float a, const float* src, Py_ssize_t n, Py_ssize_t step) noexcept
@@ -218,13 +220,14 @@ cdef inline void _copy(floating* dst, const floating* src, Py_ssize_t n, Py_ssiz
     if step == 1:
         for e in range(n):
             dst[e] = src[e]
-    elif n < 16:
+    elif n >= 16 or (step == 2 and n > 32 // sizeof(floating)):  # (step 2: more than a vector, see cl_copy_f)
+        if floating is float:
+            cl_copy_f(dst, src, n, step)
+        else:
+            cl_copy_d(dst, src, n, step)
+    else:
         for e in range(n):
             dst[e] = src[e * step]
-    elif floating is float:
-        cl_copy_f(dst, src, n, step)
-    else:
-        cl_copy_d(dst, src, n, step)
 
 
 cdef inline void _add(floating* dst, const floating* src, Py_ssize_t n, Py_ssize_t step) noexcept nogil:
@@ -380,6 +383,8 @@ cdef inline Py_ssize_t _chi(Py_ssize_t tl, const Geom* g) noexcept nogil:
 
 cdef enum:
     GATHER_OFFSETS = 2048       # source row offsets _gather keeps on its stack: kd * kh per output row
+    PREFETCH_ROW_LINES = 4      # cache lines of the next channel's input row _gather asks for (longer rows are
+                                # streamed by the hardware's own prefetch)
 
 
 cdef void _gather(const floating* x, floating* ws, Py_ssize_t cg, Py_ssize_t r0, Py_ssize_t r1, Py_ssize_t ld,
@@ -395,6 +400,13 @@ cdef void _gather(const floating* x, floating* ws, Py_ssize_t cg, Py_ssize_t r0,
     _gather_rows, which copies each input row once into its column phases, the padding mode applied, and
     every tap's run from there (a memcpy each); the others (1x1, kernel <= stride, or no memory for the
     phase rows) through _gather_taps, tap by tap from the input.
+
+    Both ask the cache for the next channel's input row (cl_prefetch) as they copy a row, where rows are a cache
+    line or longer: on small planes the rows are a few lines each, read rows apart, so the hardware sees no stream
+    to follow and the copies waited on their loads (perf, ResNet 3x3 s2 128->256 on 28x28: 55% of the copy's
+    samples on its first load, 15% on the instruction after it). With the hint and step-2 rows copied by vector
+    shuffles, _gather's share of that layer went 9.6% -> 5.5%. (Rows under a line, e.g. 1x1 s2 on 14x14: the hint
+    measured 4% slower; the hardware catches runs of consecutive short rows.)
     """
     cdef Py_ssize_t offs_here[GATHER_OFFSETS]
     cdef Py_ssize_t* offs = offs_here
@@ -506,7 +518,9 @@ cdef void _gather_rows(const floating* x, floating* ws, Py_ssize_t cg, Py_ssize_
     cdef floating* dst
     cdef floating* base
     cdef floating* rows = ws
+    cdef Py_ssize_t ahead
     for ci in range(cg):
+        ahead = plane if ci + 1 < cg and W * sizeof(floating) >= 64 else 0
         for k in range(g.kd * g.kh):
             for r in range(r0, r1):
                 off = _row_offset(g, offs, k, r0, r1, r)
@@ -517,6 +531,8 @@ cdef void _gather_rows(const floating* x, floating* ws, Py_ssize_t cg, Py_ssize_
                             memset(dst + tl * ld, 0, nbytes)
                         continue
                     src = x + ci * plane + si * x_step + off
+                    if ahead:
+                        cl_prefetch(src + ahead, W * sizeof(floating), PREFETCH_ROW_LINES)
                     for q in range(sw):
                         base = buf + q * span
                         c0 = q - g.pw
@@ -539,11 +555,12 @@ cdef void _gather_taps(const floating* x, floating* ws, Py_ssize_t cg, Py_ssize_
     """_gather of output rows [r0, r1) tap by tap: each (channel, tap) ws row in turn, its cells read from the input
     with the tap's column stride."""
     cdef Py_ssize_t plane = g.D * g.H * g.W
-    cdef Py_ssize_t ci, k, tl, r, e, xs, e_lo, e_hi, off, at, si
+    cdef Py_ssize_t ci, k, tl, r, e, xs, e_lo, e_hi, off, at, si, ahead
     cdef const floating* src
     cdef floating* row = ws
     cdef floating* dst
     for ci in range(cg):
+        ahead = plane if ci + 1 < cg and g.W * sizeof(floating) >= 64 else 0
         for k in range(g.kd * g.kh):
             for tl in range(g.kw):
                 e_lo = _clo(tl, g)
@@ -557,6 +574,8 @@ cdef void _gather_taps(const floating* x, floating* ws, Py_ssize_t cg, Py_ssize_
                             memset(dst, 0, g.bw * sizeof(floating))
                             continue
                         src = x + ci * plane + si * x_step + at
+                        if ahead and tl == 0:
+                            cl_prefetch(src + ahead, g.W * sizeof(floating), PREFETCH_ROW_LINES)
                         for e in range(e_lo):
                             xs = _src(e * g.sw + off, g.W, g.mode)
                             dst[e] = src[xs] if xs >= 0 else 0

@@ -346,18 +346,25 @@ static void CL_FN(cl_transpose_d)(double *restrict dst, ptrdiff_t ldd, const dou
         for (j = 0; j < cols; j++) dst[j * ldd + i] = src[i * lds + j];
 }
 
-/* dst[e] = src[e * step], e < n (im2col's strided row copies; the x86-64-v3 and v4 code vectorises step 2
-   with two loads and a shuffle) */
-static void CL_FN(cl_copy_f)(float *restrict dst, const float *restrict src, ptrdiff_t n, ptrdiff_t step) {
-    if (step == 2) { for (ptrdiff_t e = 0; e < n; e++) dst[e] = src[2 * e]; }
-    else { for (ptrdiff_t e = 0; e < n; e++) dst[e] = src[e * step]; }
+/* dst[e] = src[e * step], e < n (im2col's strided row copies). Step 2 with more than one vector of cells: two
+   loads and a shuffle per vector of even cells, the last vector moved back to end at n (loaded one cell early,
+   its odd cells taken), so nothing is read past src[2 (n - 1)] and no cell-by-cell tail is left. */
+#define CL_COPY_STRIDED(NAME, T, VT, IT, VN, ...)                                                      \
+static void NAME(T *restrict dst, const T *restrict src, ptrdiff_t n, ptrdiff_t step) {                \
+    if (step == 2 && n > VN) {                                                                         \
+        const IT even = {__VA_ARGS__}, odd = even + 1;                                                 \
+        for (ptrdiff_t e = 0; e + VN < n; e += VN)                                                     \
+            *(VT *)(dst + e) = __builtin_shuffle(*(const VT *)(src + 2 * e),                           \
+                                                 *(const VT *)(src + 2 * e + VN), even);               \
+        *(VT *)(dst + n - VN) = __builtin_shuffle(*(const VT *)(src + 2 * n - 2 * VN - 1),             \
+                                                  *(const VT *)(src + 2 * n - VN - 1), odd);           \
+    }                                                                                                  \
+    else if (step == 2) { for (ptrdiff_t e = 0; e < n; e++) dst[e] = src[2 * e]; }                     \
+    else { for (ptrdiff_t e = 0; e < n; e++) dst[e] = src[e * step]; }                                 \
 }
-
-static void CL_FN(cl_copy_d)(double *restrict dst, const double *restrict src, ptrdiff_t n,
-                                     ptrdiff_t step) {
-    if (step == 2) { for (ptrdiff_t e = 0; e < n; e++) dst[e] = src[2 * e]; }
-    else { for (ptrdiff_t e = 0; e < n; e++) dst[e] = src[e * step]; }
-}
+CL_COPY_STRIDED(CL_FN(cl_copy_f), float, cl_v8f, cl_v8i, 8, 0, 2, 4, 6, 8, 10, 12, 14)
+CL_COPY_STRIDED(CL_FN(cl_copy_d), double, cl_v4d, cl_v4l, 4, 0, 2, 4, 6)
+#undef CL_COPY_STRIDED
 
 /* dst[e * step] += src[e], e < n (col2im's scatter-add rows) */
 static void CL_FN(cl_add_f)(float *restrict dst, const float *restrict src, ptrdiff_t n, ptrdiff_t step) {

@@ -660,6 +660,12 @@ GATHER_CASES = [
     (2, (8, 9), (1, 7), 1, (0, 3), 1, "circular"),   # rows: Inception's 1x7, stride 1
     (2, (8, 9), (7, 1), 1, (3, 0), 1, "reflect"),    # taps: 7x1 (one tap per row)
     (2, (9, 9), 1, 2, 0, 1, "zeros"),         # taps: 1x1 s2
+    # stride-2 row copies (cl_copy_f/d): a vector of cells and more by shuffles, the last vector moved back
+    (2, (3, 10), 1, 2, 0, 1, "zeros"),        # taps: 5 cells (float64: one vector + the last moved back by 3)
+    (2, (3, 16), 1, 2, 0, 1, "zeros"),        # taps: 8 cells (float32: exactly one vector, copied cell by cell)
+    (2, (3, 17), 1, 2, 0, 1, "zeros"),        # taps: 9 cells (float32: one vector + the last moved back by 7)
+    (2, (3, 33), 1, 2, 0, 1, "zeros"),        # taps: 17 cells (two vectors + the last)
+    (1, (36,), 3, 2, 1, 1, "reflect"),        # rows: phase rows of 17 and 18 cells, reflected edges
     (3, (4, 6, 7), (2, 3, 3), (1, 2, 2), 1, 1, "circular"),   # rows, 3-d
 ]
 
