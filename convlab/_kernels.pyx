@@ -401,12 +401,14 @@ cdef void _gather(const floating* x, floating* ws, Py_ssize_t cg, Py_ssize_t r0,
     every tap's run from there (a memcpy each); the others (1x1, kernel <= stride, or no memory for the
     phase rows) through _gather_taps, tap by tap from the input.
 
-    Both ask the cache for the next channel's input row (cl_prefetch) as they copy a row, where rows are a cache
-    line or longer: on small planes the rows are a few lines each, read rows apart, so the hardware sees no stream
-    to follow and the copies waited on their loads (perf, ResNet 3x3 s2 128->256 on 28x28: 55% of the copy's
-    samples on its first load, 15% on the instruction after it). With the hint and step-2 rows copied by vector
-    shuffles, _gather's share of that layer went 9.6% -> 5.5%. (Rows under a line, e.g. 1x1 s2 on 14x14: the hint
-    measured 4% slower; the hardware catches runs of consecutive short rows.)
+    Both ask the cache for the next channel's input row (cl_prefetch) as they copy a row of the first kernel
+    row (the others read mostly the same input rows), where rows are a cache line or longer: on small planes the
+    rows are a few lines each, read rows apart, so the hardware sees no stream to follow and the copies waited on
+    their loads (perf, ResNet 3x3 s2 128->256 on 28x28: 55% of the copy's samples on its first load, 15% on the
+    instruction after it). With the hint and step-2 rows copied by vector shuffles, the gather's share of that
+    layer went 14.5% -> 9.6-10.2% (its copies included). Rows under a line (1x1 s2 on 14x14): the hint measured
+    4% slower, the hardware catches runs of consecutive short rows. A hint at every kernel row: Unfold k3 on
+    56x56 1.11-1.13x (bench/pair.py), with the first kernel row's only 0.89-1.04x.
     """
     cdef Py_ssize_t offs_here[GATHER_OFFSETS]
     cdef Py_ssize_t* offs = offs_here
@@ -531,7 +533,7 @@ cdef void _gather_rows(const floating* x, floating* ws, Py_ssize_t cg, Py_ssize_
                             memset(dst + tl * ld, 0, nbytes)
                         continue
                     src = x + ci * plane + si * x_step + off
-                    if ahead:
+                    if ahead and k == 0:
                         cl_prefetch(src + ahead, W * sizeof(floating), PREFETCH_ROW_LINES)
                     for q in range(sw):
                         base = buf + q * span
@@ -574,7 +576,7 @@ cdef void _gather_taps(const floating* x, floating* ws, Py_ssize_t cg, Py_ssize_
                             memset(dst, 0, g.bw * sizeof(floating))
                             continue
                         src = x + ci * plane + si * x_step + at
-                        if ahead and tl == 0:
+                        if ahead and k == 0 and tl == 0:
                             cl_prefetch(src + ahead, g.W * sizeof(floating), PREFETCH_ROW_LINES)
                         for e in range(e_lo):
                             xs = _src(e * g.sw + off, g.W, g.mode)
