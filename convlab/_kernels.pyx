@@ -387,6 +387,13 @@ cdef enum:
                                 # streamed by the hardware's own prefetch)
 
 
+cdef inline Py_ssize_t _next_channel(Py_ssize_t ci, Py_ssize_t cg, Py_ssize_t plane, Py_ssize_t W,
+                                     Py_ssize_t itemsize) noexcept nogil:
+    """How far ahead _gather's copies of channel ci ask the cache to look: one channel plane, or 0 (no hint) for
+    the last channel or rows shorter than a cache line (see _gather)."""
+    return plane if ci + 1 < cg and W * itemsize >= 64 else 0
+
+
 cdef void _gather(const floating* x, floating* ws, Py_ssize_t cg, Py_ssize_t r0, Py_ssize_t r1, Py_ssize_t ld,
                   const Geom* g, Py_ssize_t ns=1, Py_ssize_t x_step=0, Py_ssize_t ws_step=0) noexcept nogil:
     """Columns of output rows [r0, r1) (row = (od, oh) pair) for cg channels starting at x.
@@ -522,7 +529,7 @@ cdef void _gather_rows(const floating* x, floating* ws, Py_ssize_t cg, Py_ssize_
     cdef floating* rows = ws
     cdef Py_ssize_t ahead
     for ci in range(cg):
-        ahead = plane if ci + 1 < cg and W * sizeof(floating) >= 64 else 0
+        ahead = _next_channel(ci, cg, plane, W, sizeof(floating))
         for k in range(g.kd * g.kh):
             for r in range(r0, r1):
                 off = _row_offset(g, offs, k, r0, r1, r)
@@ -562,7 +569,7 @@ cdef void _gather_taps(const floating* x, floating* ws, Py_ssize_t cg, Py_ssize_
     cdef floating* row = ws
     cdef floating* dst
     for ci in range(cg):
-        ahead = plane if ci + 1 < cg and g.W * sizeof(floating) >= 64 else 0
+        ahead = _next_channel(ci, cg, plane, g.W, sizeof(floating))
         for k in range(g.kd * g.kh):
             for tl in range(g.kw):
                 e_lo = _clo(tl, g)

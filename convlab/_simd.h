@@ -34,7 +34,7 @@ typedef int cl_v8i __attribute__((vector_size(32)));
 typedef long long cl_v4l __attribute__((vector_size(32)));
 
 /* Ask for the cache lines of [p, p + nbytes), at most max_lines of them (a hint: it never faults and never
-   changes a result). im2col asks for the next channel's plane while it copies this one's rows. */
+   changes a result). im2col asks for the next channel's input row while it copies this one's. */
 static inline void cl_prefetch(const void *p, ptrdiff_t nbytes, ptrdiff_t max_lines) {
     const char *c = (const char *)((size_t)p & ~(size_t)63), *end = (const char *)p + nbytes;
     for (ptrdiff_t i = 0; i < max_lines && c + i * 64 < end; i++) __builtin_prefetch(c + i * 64, 0, 3);
