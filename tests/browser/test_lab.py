@@ -18,6 +18,13 @@ import pytest
 from browserlib import exercise_explorer, exercise_quizzes, explorer_report, kernel_only_explorers, quiz_report, views
 
 CELL_TIMEOUT_S = float(os.environ.get("CONVLAB_LAB_TIMEOUT", "300"))
+# anywidget's lab extension rejects a model's `ready` promise when the model has not initialised within 2 s of
+# being created (its runtime arms AbortSignal.timeout(2000)), an unhandled rejection with this message. On a
+# starved machine it fires (05b, twice, in both full CI runs of 2026-12-03 on a host loaded from outside; the
+# same test alone and test_lab.py alone passed without it). The message says the browser was slow, not that an
+# explorer failed: the test has by then found every explorer drawn, every control live and every number equal
+# to Python's. Any other page error still fails it.
+SLOW_MODEL_INIT = "[anywidget] Failed to initialize model."
 
 
 def _free_port() -> int:
@@ -171,4 +178,8 @@ def _run_and_move(notebook, url, page, log, screenshots):
     assert not stray, f"{notebook.name}: an explorer that only moves with a kernel (sliders: {stray})"
     if not drawn:
         pytest.skip(f"{notebook.name} ran ({state['cells']} code cells, no errors) but shows no explorer")
-    assert not log.errors, log.summary()
+    slow = log.errors.count(SLOW_MODEL_INIT)
+    if slow:
+        print(f"lab {notebook.name}: anywidget's 2 s model watchdog fired {slow} time(s) (a slow browser); "
+              f"every explorer was checked live above")
+    assert not [e for e in log.errors if e != SLOW_MODEL_INIT], log.summary()
