@@ -36,3 +36,26 @@ def test_pair_refuses_what_it_cannot_compare(args, message):
     done = _pair(*(a.format(root=ROOT) for a in args))
     assert done.returncode != 0
     assert message in done.stderr
+
+
+def _repaint():
+    import importlib.util
+    spec = importlib.util.spec_from_file_location("bench_repaint", os.path.join(ROOT, "bench", "repaint.py"))
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def test_repaint_table_holds_each_grid_to_the_frame_budget():
+    rp = _repaint()
+    fast = {"view": "fast", "states": 3, "paints": [1.0, 2.0, 3.0, 60.0]}          # a slow worst is not held
+    slow_median = {"view": "slow median", "states": 3, "paints": [15.0, 17.0, 18.0]}
+    slow_tail = {"view": "slow tail", "states": 21, "paints": [1.0] * 18 + [51.0, 52.0, 53.0]}
+    lines, missed = rp.table([fast, slow_median, slow_tail])
+    verdicts = {line.split()[0] + (" " + line.split()[1] if line.split()[1].isalpha() else ""): line.split()[-1]
+                for line in lines[1:-1]}
+    assert verdicts == {"fast": "kept", "slow median": "MISSED", "slow tail": "MISSED"}, lines
+    assert missed == 2 and lines[-1] == "# 3 grids, 2 over budget"
+    med, p95, worst = rp.summarize(slow_tail["paints"])
+    assert (med, worst) == (1.0, 53.0) and p95 == sorted(slow_tail["paints"])[19]
+

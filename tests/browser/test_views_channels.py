@@ -1,6 +1,6 @@
 """The channels-and-groups view (js/channels.js) in Chromium: over a grid of every control (groups that do
 not divide the channel counts included) it draws the numbers ``GroupsView.drawn_numbers()`` computes
-with convlab, and repaints within the frame budget."""
+with convlab (repaint times printed; bench/repaint.py)."""
 from __future__ import annotations
 
 import pytest

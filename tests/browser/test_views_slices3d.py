@@ -1,5 +1,6 @@
 """The Conv3d depth-slice view (js/slices3d.js) in Chromium: over a grid of every control it draws the
-numbers ``Conv3dView.drawn_numbers()`` computes with convlab, and repaints within the frame budget."""
+numbers ``Conv3dView.drawn_numbers()`` computes with convlab (repaint times printed;
+bench/repaint.py)."""
 from __future__ import annotations
 
 from viewlib import check_grid, report

@@ -1,6 +1,6 @@
 """The Unfold / Fold view (js/unfold.js) in Chromium: over a grid of every control it draws the numbers
-``UnfoldView.drawn_numbers()`` computes with convlab (F.unfold, F.conv2d, F.conv_transpose2d), and
-repaints within the frame budget."""
+``UnfoldView.drawn_numbers()`` computes with convlab (F.unfold, F.conv2d, F.conv_transpose2d);
+its repaint times are printed (bench/repaint.py)."""
 from __future__ import annotations
 
 from viewlib import check_grid, report
