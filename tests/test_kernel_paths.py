@@ -4,6 +4,7 @@ against the reference loops: the size thresholds that pick a path must never cha
 Every test here runs once per SIMD level this CPU can run (``_kernels.simd_levels()``; the ``simd_level``
 fixture), so the baseline, x86-64-v3 and x86-64-v4 copies of the inner loops are each checked against the
 reference; a level the CPU lacks is reported by ``test_every_simd_level_of_the_build_is_tested``."""
+import hashlib
 import math
 
 import numpy as np
@@ -1072,6 +1073,22 @@ def test_module_plan_follows_threshold_changes(rng, monkeypatch, dtype):
     assert kinds == [("_winograd_runner", True), ("_gemm_runner", False)], kinds
 
 
+_REFERENCE = {}
+
+
+def _reference_once(x, w, b, *args, **kw):
+    """ref.conv_nd, computed once per input, weights and arguments in this process: the parametrizations over
+    SIMD level and thread count share it (the naive loops take seconds on the larger depthwise planes)."""
+    digest = hashlib.sha256()
+    for a in (x, w, b):
+        digest.update(repr((a.shape, a.dtype.str)).encode())
+        digest.update(np.ascontiguousarray(a).tobytes())
+    key = (digest.hexdigest(), repr(args), repr(sorted(kw.items())))
+    if key not in _REFERENCE:
+        _REFERENCE[key] = ref.conv_nd(x, w, b, *args, **kw)
+    return _REFERENCE[key]
+
+
 @pytest.mark.parametrize("threads", [1, 2])
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("c,size,kernel,stride,padding,dilation,mode,kernel_name", [
@@ -1127,10 +1144,12 @@ def test_depthwise_planner_boundaries_match_reference_and_torch(rng, monkeypatch
         m = getattr(nn, f"Conv{nd}d")(c, c, kernel, stride=stride, padding=padding, dilation=dilation, groups=c,
                                       padding_mode=mode, dtype=dtype)
         x = rng.standard_normal((3, c, *size)).astype(dtype)
+        m.weight[...] = rng.uniform(-0.5, 0.5, m.weight.shape)     # the same layer at every level and thread count
+        m.bias[...] = rng.uniform(-0.5, 0.5, m.bias.shape)
         got = m(x)
         assert calls == ["conv_depthwise_cl" if kernel_name == "channels-last" else "conv_depthwise"]
-        want = ref.conv_nd(x.astype(np.float64), m.weight.astype(np.float64), m.bias, m.stride, m.padding,
-                           m.dilation, c, padding_mode=mode)
+        want = _reference_once(x.astype(np.float64), m.weight.astype(np.float64), m.bias.astype(np.float64),
+                               m.stride, m.padding, m.dilation, c, padding_mode=mode)
         assert_close(got, want, dtype, reduction=m.weight[0].size)
         if torch is not None:
             tm = getattr(torch.nn, f"Conv{nd}d")(c, c, kernel, stride=stride, padding=padding, dilation=dilation,
