@@ -18,6 +18,7 @@ JS_COLLAPSED_INDENTS = """() => [...document.querySelectorAll('.convlab-view tex
   .map(t => t.textContent.slice(0, 30))"""
 
 WIDGETS_RENDERED = ".jupyter-widgets.widget-vbox, .cell_output .jupyter-widgets"
+PAGES_AT_ONCE = 4
 
 
 def _pages(site):
@@ -29,20 +30,27 @@ def test_every_page_loads_only_from_the_site(site, site_url, browser):
     assert any(p.startswith("book/") for p in pages), f"no book pages in {site}: {pages}"
     total, problems = 0, []
     ctx = browser.new_context(viewport={"width": 1280, "height": 900})   # one cache, as a reader has
-    for rel in pages:
-        page = ctx.new_page()
-        log = PageLog(page, site_url)
-        page.goto(site_url + rel, wait_until="load")
-        page.wait_for_load_state("networkidle")
-        if page.locator('script[type="application/vnd.jupyter.widget-view+json"]').count():
-            page.wait_for_selector(WIDGETS_RENDERED, state="attached")
+    # PAGES_AT_ONCE tabs load side by side (each is then waited for in turn: while one is awaited the others
+    # keep loading): 30 pages in 54 s here, against 84 s one tab at a time (same 1117 requests)
+    for start in range(0, len(pages), PAGES_AT_ONCE):
+        tabs = []
+        for rel in pages[start:start + PAGES_AT_ONCE]:
+            page = ctx.new_page()
+            log = PageLog(page, site_url)
+            page.goto(site_url + rel, wait_until="commit")
+            tabs.append((rel, page, log))
+        for rel, page, log in tabs:
+            page.wait_for_load_state("load")
             page.wait_for_load_state("networkidle")
-        total += log.requests
-        print(f"\n{rel}: {log.requests} requests, {log.bytes / 1e6:.2f} MB, {len(log.offsite)} off-site, "
-              f"{len(log.failed)} failed, {len(log.errors) + len(log.console)} errors", end="")
-        if not log.clean:
-            problems.append(f"{rel}: {log.summary()}")
-        page.close()
+            if page.locator('script[type="application/vnd.jupyter.widget-view+json"]').count():
+                page.wait_for_selector(WIDGETS_RENDERED, state="attached")
+                page.wait_for_load_state("networkidle")
+            total += log.requests
+            print(f"\n{rel}: {log.requests} requests, {log.bytes / 1e6:.2f} MB, {len(log.offsite)} off-site, "
+                  f"{len(log.failed)} failed, {len(log.errors) + len(log.console)} errors", end="")
+            if not log.clean:
+                problems.append(f"{rel}: {log.summary()}")
+            page.close()
     ctx.close()
     print(f"\n{len(pages)} pages, {total} requests, 0 off-site, 0 failed" if not problems else "")
     assert not problems, "\n".join(problems)
