@@ -38,7 +38,8 @@ def _worker(root: str, pattern: str, threads: int) -> None:
     from threadpoolctl import threadpool_limits
     convlab.set_num_threads(threads)
     rows = []
-    for make in run.suite():            # (a row's name is a string constant of its maker: build only those)
+    for make in run.suite():            # a row's name is a string constant of its maker (a test holds every row to
+        # it): build only the rows whose maker holds the filter text
         if any(isinstance(c, str) and pattern in c for c in make.__code__.co_consts):
             case = make()
             if pattern in case["name"]:
