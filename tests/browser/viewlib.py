@@ -105,6 +105,12 @@ def check_grid(page, errors, view, grid):
     return checked, page.evaluate("() => window.__convlabPaints")
 
 
+def repaint_summary(paints):
+    """(median, 95th percentile, worst) of repaint times in ms (also bench/repaint.py's table)."""
+    ordered = sorted(paints)
+    return statistics.median(ordered), ordered[int(0.95 * (len(ordered) - 1))], ordered[-1]
+
+
 def report(name, checked, paints):
     """Print how many states matched and the repaint times (trait change -> drawn and laid out, in ms).
 
@@ -113,8 +119,8 @@ def report(name, checked, paints):
     TransposeView 2d at a 59 ms 95th percentile, the same grid ran at 44 ms alone). ``bench/repaint.py`` runs
     these tests with ``CONVLAB_REPAINT_LOG`` set, collects the lines appended below and prints the table
     against the budget."""
+    med, p95, worst = repaint_summary(paints)
     ordered = sorted(paints)
-    med, p95, worst = statistics.median(paints), ordered[int(0.95 * (len(ordered) - 1))], ordered[-1]
     print(f"\n{name}: {checked} states matched, repaint median {med:.2f} ms, 95th percentile {p95:.2f} ms, "
           f"worst {worst:.2f} ms ({len(paints)} repaints; slowest {[round(v, 1) for v in ordered[-5:]]})")
     path = os.environ.get("CONVLAB_REPAINT_LOG")
