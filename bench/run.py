@@ -245,6 +245,10 @@ def suite():
         lambda: C("vgg16 3x3 3->64 (4,3,224,224)", "Conv2d", (3, 64, 3), dict(padding=1), (4, 3, 224, 224)),
         lambda: C("vgg16 3x3 256->256 (4,256,56,56)", "Conv2d", (256, 256, 3), dict(padding=1), (4, 256, 56, 56),
                   gemm=True),
+        lambda: C("resnet18 3x3 256->256 (8,256,14,14)", "Conv2d", (256, 256, 3), dict(padding=1),
+                  (8, 256, 14, 14), gemm=True),
+        lambda: C("alexnet 3x3 384->256 (8,384,13,13)", "Conv2d", (384, 256, 3), dict(padding=1), (8, 384, 13, 13),
+                  gemm=True),
         # depthwise: MobileNetV2, EfficientNet / MobileNetV3 5x5, ConvNeXt 7x7
         lambda: C("mobilenetv2 dw3x3 C=144 (8,144,56,56)", "Conv2d", (144, 144, 3), dict(padding=1, groups=144),
                   (8, 144, 56, 56), depthwise=True),

@@ -62,7 +62,7 @@ def test_repaint_table_holds_each_grid_to_the_frame_budget():
 
 
 def test_every_bench_row_name_is_a_constant_of_its_maker():
-    """pair.py builds only the rows whose maker holds the filter text as a string constant (building all 68
+    """pair.py builds only the rows whose maker holds the filter text as a string constant (building all 70
     takes seconds and memory per worker); a row whose name were put together at run time would be skipped
     without a word, so every row's name must be written out in its maker."""
     sys.path.insert(0, os.path.join(ROOT, "bench"))

@@ -39,10 +39,15 @@ PATHS = {
     # 3x3 stride-1 layers by Winograd F(2x2, 3x3) / F(4x4, 3x3), one tile row per task (other layers fall
     # through to the GEMM)
     "winograd": dict(DIRECT_MAX_MACS=0, PARALLEL_MIN_MACS=0, WINOGRAD_MIN_CHANNELS=1, WINOGRAD_MIN_PLANE=1,
-                     WINOGRAD4_MIN_PLANE=10**9, WINOGRAD_TASK_BYTES=1, WINOGRAD_MIN_TASK_TILES=0),
+                     WINOGRAD4_MIN_PLANE=10**9, WINOGRAD_TASK_BYTES=1, WINOGRAD_MIN_TASK_TILES=0,
+                     WINOGRAD_MIN_GEMM_TILES=0),
+    # ... tasks of 5 tiles or more (whole tile rows, across samples and depths): the budget holds none
+    "winograd-wide-tasks": dict(DIRECT_MAX_MACS=0, PARALLEL_MIN_MACS=0, WINOGRAD_MIN_CHANNELS=1, WINOGRAD_MIN_PLANE=1,
+                                WINOGRAD4_MIN_PLANE=10**9, WINOGRAD_TASK_BYTES=1, WINOGRAD_MIN_TASK_TILES=0,
+                                WINOGRAD_MIN_GEMM_TILES=5),
     "winograd4": dict(DIRECT_MAX_MACS=0, PARALLEL_MIN_MACS=0, WINOGRAD_MIN_CHANNELS=1, WINOGRAD_MIN_PLANE=1,
                       WINOGRAD4_MIN_PLANE=1, WINOGRAD4_FLOAT32=True, WINOGRAD_TASK_BYTES=1,
-                      WINOGRAD_MIN_TASK_TILES=0),
+                      WINOGRAD_MIN_TASK_TILES=0, WINOGRAD_MIN_GEMM_TILES=0),
 }
 
 
@@ -572,6 +577,30 @@ def test_winograd_is_chosen_for_3x3_and_3x3x3_layers_and_matches_torch(rng, dtyp
         assert_close(got, want, dtype, reduction=m.weight[0].size)
     finally:
         convlab.set_num_threads(before)
+
+
+@pytest.mark.parametrize("channels,plane,dtype", [(64, 56, np.float32), (128, 28, np.float32), (192, 28, np.float32),
+                                                  (256, 25, np.float32), (256, 14, np.float32),
+                                                  (64, 56, np.float64), (96, 28, np.float64)])
+def test_winograd_task_is_its_byte_budget_or_the_minimum_gemm_width(monkeypatch, channels, plane, dtype):
+    """One thread: a Winograd task is as many whole tile rows as WINOGRAD_TASK_BYTES holds (V and M: 16 planes
+    of C_in + C_out values per tile); where the budget holds fewer than WINOGRAD_MIN_GEMM_TILES tiles (wide
+    channels), the fewest whole rows that reach that many (the GEMMs' width)."""
+    monkeypatch.setattr(conv_ops, "PARALLEL_MIN_MACS", 10**15)
+    itemsize = np.dtype(dtype).itemsize
+    blocks = (1, plane, plane)
+    plan = conv_ops.ConvPlan((2, channels, plane, plane), (channels, channels, 3, 3), dtype, (3, 3), (1, 1), (1, 1),
+                             (1, 1), blocks[1:], 1)
+    assert plan.run.__qualname__.split(".")[0] == "_winograd_runner"
+    per_row = -(-plane // plan.run.tile)
+    per_tile = (plan.run.tile + 2) ** 2 * 2 * channels * itemsize
+    budget = conv_ops.WINOGRAD_TASK_BYTES // per_tile
+    tiles = plan.run.tiles_per_task
+    assert tiles % per_row == 0
+    if budget < conv_ops.WINOGRAD_MIN_GEMM_TILES:
+        assert tiles >= conv_ops.WINOGRAD_MIN_GEMM_TILES > tiles - per_row, (budget, tiles, per_row)
+    else:
+        assert tiles <= max(budget, per_row) < tiles + per_row, (budget, tiles, per_row)
 
 
 @pytest.mark.parametrize("kwargs", [dict(stride=2), dict(dilation=2), dict(groups=2), dict(kernel_size=(3, 5))])

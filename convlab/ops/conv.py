@@ -103,6 +103,12 @@ WINOGRAD4_FLOAT32 = False           # ... in float32 too: ResNet's 3x3 64->64 la
                                     # ~20x the exact sum's (measured 9e-6 vs 4e-7 of the largest output);
                                     # F(2x2)'s transforms are exact in binary. float64 takes F(4x4) freely.
 WINOGRAD_TASK_BYTES = 1 << 20       # transformed inputs + products per task: about one L2
+WINOGRAD_MIN_GEMM_TILES = 48        # ... but where that budget holds fewer tiles than this (wide channels: 256 -> 256
+                                    # holds 32 in float32), a task takes at least this many, beyond L2: BLAS's rate
+                                    # falls on GEMMs this narrow (256x256 weights: 60-76 GFLOP/s at 26-48 columns,
+                                    # 87 at 64, Zen 4, 1 thread) and 2-d 256- and 192-channel layers ran 0.82-0.86x
+                                    # the time with it (paired bursts); 3-d 64 -> 128, whose budget holds 51, lost
+                                    # 9-21% when forced to 64 or more, so the budget stays where it holds this many
 WINOGRAD_MIN_TASK_TILES = 24        # ... must hold this many F(2x2) tiles (GEMMs this narrow lose to
                                     # im2col: 512 -> 512 channels in float32 do)
 
@@ -543,7 +549,8 @@ def _rows_runner(x5_shape, c_out, cg, dtype, args, n, groups, threads, mode, out
 def _winograd_runner(x5_shape, c_out, kd, dtype, padding3, blocks3, code, threads, fallback):
     """``run(x, w, b)`` through conv_winograd (3x3 or 3x3x3 (kd = 3), stride 1, dilation 1, groups 1):
     F(4x4, 3x3) in float64 (or with WINOGRAD4_FLOAT32) on planes of at least WINOGRAD4_MIN_PLANE outputs when
-    a task still holds WINOGRAD_MIN_TASK_TILES tiles, else F(2x2, 3x3). A 3x3x3 kernel is three 3x3 kernels,
+    a task still holds WINOGRAD_MIN_TASK_TILES tiles, else F(2x2, 3x3). A task is whole tile rows, as many as
+    WINOGRAD_TASK_BYTES holds, or at least WINOGRAD_MIN_GEMM_TILES tiles where it holds fewer. A 3x3x3 kernel is three 3x3 kernels,
     one per depth tap, whose sums the GEMMs add up (their K is kd * C_in). A call whose weights or input hold
     an inf or NaN goes to ``fallback`` instead (the exact sum puts them where torch does)."""
     spec = "float" if dtype == np.float32 else "double"
@@ -556,7 +563,10 @@ def _winograd_runner(x5_shape, c_out, kd, dtype, padding3, blocks3, code, thread
     tile_rows = n * blocks3[0] * -(-blocks3[1] // tile)
     tiles_per_row = -(-blocks3[2] // tile)
     per_tile = planes * (kc + c_out) * dtype.itemsize
-    rows = max(1, max(tiles_per_row, WINOGRAD_TASK_BYTES // per_tile) // tiles_per_row)
+    if WINOGRAD_TASK_BYTES // per_tile < WINOGRAD_MIN_GEMM_TILES:
+        rows = -(-WINOGRAD_MIN_GEMM_TILES // tiles_per_row)
+    else:
+        rows = max(1, max(tiles_per_row, WINOGRAD_TASK_BYTES // per_tile) // tiles_per_row)
     if threads > 1 and -(-tile_rows // rows) < 2 * threads:
         rows = max(1, -(-tile_rows // (2 * threads)))
     rows = min(rows, tile_rows)
@@ -586,4 +596,5 @@ def _winograd_runner(x5_shape, c_out, kd, dtype, padding3, blocks3, code, thread
                        code, rows, ws[planes * u_len:].reshape(threads, per_thread), threads, tile, kd)
         return fallback(x, w, b) if bad else out
     run.tile = tile
+    run.tiles_per_task = rows * tiles_per_row
     return run
