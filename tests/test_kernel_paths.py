@@ -1190,3 +1190,33 @@ def test_depthwise_planner_boundaries_match_reference_and_torch(rng, monkeypatch
                              reduction=m.weight[0].size)
     finally:
         convlab.set_num_threads(before)
+
+
+@pytest.mark.parametrize("nd", [1, 2, 3])
+@pytest.mark.parametrize("groups", [1, 2, 4])
+@pytest.mark.parametrize("threads", [1, 2])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_weight_gradient_over_many_tiles_and_threads_matches_torch(monkeypatch, rng, nd, groups, threads, dtype):
+    """``nn.grad.conv*_weight`` through conv_weight_gemm with one output row per tile (many tiles per sample,
+    split over the threads), each group's partial gradient kept transposed by the kernel and put back by the
+    caller: against torch's, in float64, for every group count and dimension."""
+    if torch is None:
+        pytest.skip("PyTorch 2.13 (the parity oracle) is not installed")
+    for name, value in dict(WORKSPACE_BYTES=1, MIN_TILE_COLUMNS=1, PARALLEL_MIN_MACS=0).items():
+        monkeypatch.setattr(conv_ops, name, value)
+    before = convlab.get_num_threads()
+    convlab.set_num_threads(threads)
+    try:
+        x = rng.standard_normal((3, 8) + (7, 6, 5)[:nd]).astype(dtype)
+        w_shape = (12, 8 // groups) + (3, 2, 3)[:nd]
+        args = dict(stride=1, padding=1, dilation=1, groups=groups)
+        y = getattr(torch.nn.functional, f"conv{nd}d")(torch.from_numpy(x.astype(np.float64)),
+                                                     torch.zeros(w_shape, dtype=torch.float64), None, **args)
+        gy = rng.standard_normal(tuple(y.shape)).astype(dtype)
+        want = getattr(torch.nn.grad, f"conv{nd}d_weight")(torch.from_numpy(x.astype(np.float64)), w_shape,
+                                                          torch.from_numpy(gy.astype(np.float64)), **args).numpy()
+        got = getattr(nn.grad, f"conv{nd}d_weight")(x, w_shape, gy, **args)
+        assert got.shape == w_shape and got.dtype == dtype
+        assert_close(got, want, dtype, reduction=3 * int(np.prod(y.shape[2:])))
+    finally:
+        convlab.set_num_threads(before)

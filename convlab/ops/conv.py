@@ -478,14 +478,16 @@ def conv_weight_grad(x, grad_out, kernel, stride, padding, dilation, blocks, gro
     per = _rows_per_tile(cg * k * b3[-1] * x.itemsize, rows, n * groups, threads, b3[-1])
     threads = max(1, min(threads, n * groups * -(-rows // per)))
     ws = workspace((threads, cg * k * per * b3[-1]), x.dtype)
-    parts = np.zeros((threads, c_out, cg * k), dtype=x.dtype)
+    og = c_out // groups
+    parts = np.zeros((threads, groups * cg * k, og), dtype=x.dtype)   # each group's block transposed (kernel)
     pin = single_threaded_blas if blas_pinned_by_caller() else contextlib.nullcontext
     with pin():
         _kernels.conv_weight_gemm(np.ascontiguousarray(x).reshape((n, c_in) + lift3(x.shape[2:], 1)),
                                   np.ascontiguousarray(grad_out).reshape(n, c_out, length), parts,
                                   lift3(kernel, 1), lift3(stride, 1), lift3(padding, 0), lift3(dilation, 1), b3,
                                   groups, per, ws, threads)
-    return parts[0] if threads == 1 else parts.sum(axis=0)
+    part = parts[0] if threads == 1 else parts.sum(axis=0)
+    return np.ascontiguousarray(part.reshape(groups, cg * k, og).transpose(0, 2, 1)).reshape(c_out, cg * k)
 
 
 def _gemm_runner(x5_shape, c_out, cg, dtype, k, length, args, blocks, n, groups, threads, mode, out_shape):
