@@ -8,6 +8,10 @@
   (which reads it in place). This times both on tiles of that size for m = 4 ... 64, one thread, and prints
   the largest m up to which the small GEMM is not slower (best of 5 batches, so a busy machine biases both
   alike). The constant in conv.py should sit at or below that crossover on every CPU kind measured.
+* ``WINOGRAD_MIN_GEMM_TILES``: a Winograd task's GEMMs multiply a plane of transformed weights (C_out x C_in)
+  by as many columns as the task holds tiles. This times BLAS on 256x256 and 384x384 weights (the wide layers
+  whose 1 MiB budget holds fewer than 48 tiles) at 16 ... 256 columns, one thread, and prints the fewest columns
+  from which every width reaches 90% of the rate at 256. The constant should sit at or near that width.
 """
 from __future__ import annotations
 
@@ -65,6 +69,23 @@ def main(argv=None):
         top = m
     print(f"# small GEMM not slower up to m = {top} on every K here; "
           f"convlab uses SMALL_GEMM_MAX_ROWS = {conv_ops.SMALL_GEMM_MAX_ROWS}")
+    print()
+    print(f"{'C':>4} {'columns':>8} {'GF/s':>7} {'of 256':>7}")
+    widths = (16, 24, 32, 40, 48, 56, 64, 96, 128, 256)
+    enough = []
+    for c in (256, 384):
+        a = rng.standard_normal((c, c)).astype(np.float32)
+        rates = {}
+        for n in widths:
+            b = rng.standard_normal((c, n)).astype(np.float32)
+            out = np.empty((c, n), np.float32)
+            rates[n] = 2 * c * c * n / best_time(lambda: np.matmul(a, b, out=out), args.repeats) / 1e9
+        for n in widths:
+            print(f"{c:>4} {n:>8} {rates[n]:>7.1f} {rates[n] / rates[256]:>7.2f}")
+        # the fewest columns from which every wider GEMM keeps 90% of the widest one's rate
+        enough.append(min(n for n in widths if all(rates[w] >= 0.9 * rates[256] for w in widths if w >= n)))
+    print(f"# GEMMs keep 90% of BLAS's rate from {max(enough)} columns here; "
+          f"convlab uses WINOGRAD_MIN_GEMM_TILES = {conv_ops.WINOGRAD_MIN_GEMM_TILES}")
 
 
 if __name__ == "__main__":
