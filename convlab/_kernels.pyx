@@ -1159,7 +1159,7 @@ def conv_weight_gemm(const floating[:, :, :, :, ::1] x, const floating[:, :, ::1
             m = (task.r1 - task.r0) * g.bw
             _gather(&x[task.n, task.gi * cg, 0, 0, 0], ws, cg, task.r0, task.r1, m, &g)
             # row-major part_g[kk, og] += ws[kk, m] @ gout[og, m]^T  <=>  column-major part_g^T (og, kk) +=
-            # gout^T^T (og, m) @ ws^T (m, kk): op(A) = A^T of the small gout block, B = the tile as it lies
+            # op(A) (og, m) @ B (m, kk): A the gout block read transposed ("T"), B the tile as it lies ("N")
             _gemm(tr, no, og, kk, m, &gout[task.n, task.gi * og, task.r0 * g.bw], L, ws, m, 1,
                   part + task.gi * kk * og, og)
     _blas_restore()

@@ -588,9 +588,8 @@ def test_winograd_task_is_its_byte_budget_or_the_minimum_gemm_width(monkeypatch,
     channels), the fewest whole rows that reach that many (the GEMMs' width)."""
     monkeypatch.setattr(conv_ops, "PARALLEL_MIN_MACS", 10**15)
     itemsize = np.dtype(dtype).itemsize
-    blocks = (1, plane, plane)
     plan = conv_ops.ConvPlan((2, channels, plane, plane), (channels, channels, 3, 3), dtype, (3, 3), (1, 1), (1, 1),
-                             (1, 1), blocks[1:], 1)
+                             (1, 1), (plane, plane), 1)
     assert plan.run.__qualname__.split(".")[0] == "_winograd_runner"
     per_row = -(-plane // plan.run.tile)
     per_tile = (plan.run.tile + 2) ** 2 * 2 * channels * itemsize

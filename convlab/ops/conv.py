@@ -552,9 +552,10 @@ def _winograd_runner(x5_shape, c_out, kd, dtype, padding3, blocks3, code, thread
     """``run(x, w, b)`` through conv_winograd (3x3 or 3x3x3 (kd = 3), stride 1, dilation 1, groups 1):
     F(4x4, 3x3) in float64 (or with WINOGRAD4_FLOAT32) on planes of at least WINOGRAD4_MIN_PLANE outputs when
     a task still holds WINOGRAD_MIN_TASK_TILES tiles, else F(2x2, 3x3). A task is whole tile rows, as many as
-    WINOGRAD_TASK_BYTES holds, or at least WINOGRAD_MIN_GEMM_TILES tiles where it holds fewer. A 3x3x3 kernel is three 3x3 kernels,
-    one per depth tap, whose sums the GEMMs add up (their K is kd * C_in). A call whose weights or input hold
-    an inf or NaN goes to ``fallback`` instead (the exact sum puts them where torch does)."""
+    WINOGRAD_TASK_BYTES holds, or at least WINOGRAD_MIN_GEMM_TILES tiles where it holds fewer. A 3x3x3 kernel
+    is three 3x3 kernels, one per depth tap, whose sums the GEMMs add up (their K is kd * C_in). A call whose
+    weights or input hold an inf or NaN goes to ``fallback`` instead (the exact sum puts them where torch
+    does)."""
     spec = "float" if dtype == np.float32 else "double"
     kern, transform = _kernels.conv_winograd[spec], _kernels.winograd_weights[spec]
     n, c_in = x5_shape[:2]
