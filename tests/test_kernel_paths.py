@@ -45,6 +45,8 @@ PATHS = {
     "winograd-wide-tasks": dict(DIRECT_MAX_MACS=0, PARALLEL_MIN_MACS=0, WINOGRAD_MIN_CHANNELS=1, WINOGRAD_MIN_PLANE=1,
                                 WINOGRAD4_MIN_PLANE=10**9, WINOGRAD_TASK_BYTES=1, WINOGRAD_MIN_TASK_TILES=0,
                                 WINOGRAD_MIN_GEMM_TILES=5),
+    # zero-padded 2-d/3-d layers as bands of output rows, each with the kernel rows that reach the input
+    "row-bands": dict(DIRECT_MAX_MACS=0, PARALLEL_MIN_MACS=0, ROW_BANDS_MIN_SAVING=0, MIN_TILE_COLUMNS=1),
     "winograd4": dict(DIRECT_MAX_MACS=0, PARALLEL_MIN_MACS=0, WINOGRAD_MIN_CHANNELS=1, WINOGRAD_MIN_PLANE=1,
                       WINOGRAD4_MIN_PLANE=1, WINOGRAD4_FLOAT32=True, WINOGRAD_TASK_BYTES=1,
                       WINOGRAD_MIN_TASK_TILES=0, WINOGRAD_MIN_GEMM_TILES=0),
@@ -89,6 +91,9 @@ def path(request, monkeypatch):
     (3, (3, 6, 5), 3, 1, (0, 1, 1), 1, 1, "replicate"),     # ... no depth padding: one output plane
     (3, (4, 5, 5), 3, 1, 1, 1, 1, "circular"),
     (3, (2, 5, 6), (1, 3, 3), 1, 1, 1, 1, "zeros"),         # (1, 3, 3) with depth padding: bias-only planes
+    (2, (11, 9), 3, 2, 4, 3, 2, "zeros"),                   # dilated, strided, grouped: rows by kernel-row reach
+    (2, (9, 10), 4, 1, "same", 3, 1, "zeros"),              # ... an even dilated kernel, padded unevenly
+    (2, (3, 8), 3, 1, 5, 1, 1, "zeros"),                    # ... output rows that read only padding: the bias
 ])
 def test_conv_paths_match_reference(rng, path, threads, dtype, nd, size, kernel, stride, padding, dilation, groups,
                                     mode):
@@ -105,11 +110,16 @@ def test_conv_paths_match_reference(rng, path, threads, dtype, nd, size, kernel,
             pad = m.padding
         want = ref.conv_nd(x.astype(np.float64), m.weight.astype(np.float64), m.bias, m.stride, pad, m.dilation,
                            groups, padding_mode=mode)
-        assert_close(m(x), want, dtype, reduction=m.weight[0].size)
+        got = m(x)
+        assert_close(got, want, dtype, reduction=m.weight[0].size)
         if path.startswith("winograd") and m.kernel_size in ((3, 3), (1, 3, 3), (3, 3, 3)) \
                 and set(m.stride) == {1} and set(m.dilation) == {1} and groups == 1:
             assert _plan_kind(m) == "_winograd_runner"
-        if path.startswith("rows") and nd < 3 and groups < 4 and math.prod(m.kernel_size) > 1:
+        if path == "row-bands" and mode == "zeros" and nd > 1 and m.kernel_size[-2] > 1 and pad[-2] != 0:
+            assert _plan_kind(m) == "_banded_runner"
+        lift = [(1,) * (3 - nd) + tuple(v) for v in (m.kernel_size, m.stride, m.dilation, got.shape[2:])]
+        fits = _kernels.rows_workspace(4 // groups, 8 // groups, *lift, 1) * x.itemsize <= conv_ops.WORKSPACE_BYTES
+        if path.startswith("rows") and nd < 3 and groups < 4 and math.prod(m.kernel_size) > 1 and fits:
             assert _plan_kind(m) == "_rows_runner"
     finally:
         convlab.set_num_threads(before)
@@ -1217,5 +1227,74 @@ def test_weight_gradient_over_many_tiles_and_threads_matches_torch(monkeypatch, 
         got = getattr(nn.grad, f"conv{nd}d_weight")(x, w_shape, gy, **args)
         assert got.shape == w_shape and got.dtype == dtype
         assert_close(got, want, dtype, reduction=3 * int(np.prod(y.shape[2:])))
+    finally:
+        convlab.set_num_threads(before)
+
+
+def _bands_oracle(size, kh, s, p, d, ho):
+    """Kernel rows whose input row lies inside [0, size), output row by output row, grouped into runs."""
+    runs = []
+    for y in range(ho):
+        taps = [a for a in range(kh) if 0 <= y * s - p + a * d < size]
+        span = (taps[0], taps[-1] + 1) if taps else None
+        if runs and runs[-1][2] == span:
+            runs[-1][1] = y + 1
+        else:
+            runs.append([y, y + 1, span])
+    return runs
+
+
+@pytest.mark.parametrize("size,kh,s,p,d", [(33, 3, 1, 6, 6), (33, 3, 1, 12, 12), (33, 3, 1, 18, 18), (20, 5, 2, 7, 3),
+                                           (6, 3, 1, 9, 1), (17, 4, 3, 5, 2), (10, 2, 1, 1, 4)])
+def test_row_bands_are_the_kernel_rows_that_reach_the_input(monkeypatch, size, kh, s, p, d):
+    """The bands against a count of each output row's kernel rows; then the rule: banded from the share of
+    multiply-adds skipped (ROW_BANDS_MIN_SAVING, inclusive) and only with bands of MIN_TILE_COLUMNS outputs."""
+    ho = (size + 2 * p - d * (kh - 1) - 1) // s + 1
+    monkeypatch.setattr(conv_ops, "ROW_BANDS_MIN_SAVING", 0)
+    monkeypatch.setattr(conv_ops, "MIN_TILE_COLUMNS", 1)
+    geometry = ((1, 1, size, 7), (kh, 1), (s, 1), (p, 0), (d, 1), (ho, 7))
+    bands = conv_ops._row_bands(*geometry)
+    want = _bands_oracle(size, kh, s, p, d, ho)
+    assert [(y0, y1) for y0, y1, *_ in bands] == [(y0, y1) for y0, y1, _ in want]
+    for (_, _, a0, a1), (_, _, span) in zip(bands, want):
+        assert (a0, a1) == (span or (0, 0))
+    saving = 1 - sum((y1 - y0) * len(range(*(span or (0, 0)))) for y0, y1, span in want) / (ho * kh)
+    monkeypatch.setattr(conv_ops, "ROW_BANDS_MIN_SAVING", saving)
+    assert conv_ops._row_bands(*geometry) == bands
+    monkeypatch.setattr(conv_ops, "ROW_BANDS_MIN_SAVING", saving + 1e-9)
+    assert conv_ops._row_bands(*geometry) is None
+    monkeypatch.setattr(conv_ops, "ROW_BANDS_MIN_SAVING", 0)
+    narrowest = min(y1 - y0 for y0, y1, _ in want) * 7
+    monkeypatch.setattr(conv_ops, "MIN_TILE_COLUMNS", narrowest + 1)
+    assert conv_ops._row_bands(*geometry) is None
+
+
+@pytest.mark.parametrize("bias", [True, False])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("threads", [1, 2])
+@pytest.mark.parametrize("nd,size,kernel,padding,dilation,stride", [
+    (2, (33, 30), 3, 6, 6, 1),                  # DeepLab's ASPP 3x3, dilation 6, 'same'
+    (2, (33, 30), 3, 12, 12, 1),                # ... dilation 12: a band in the middle reads all three rows
+    (2, (5, 130), 3, (8, 1), 1, (2, 1)),        # rows reading only padding (the bias), strided
+    (3, (3, 20, 12), 3, (1, 4, 2), (1, 4, 1), 1),   # 3-d: bands along the height
+])
+def test_banded_layers_match_torch_and_take_the_bands_by_default(rng, threads, dtype, bias, nd, size, kernel,
+                                                                 padding, dilation, stride):
+    """At the default thresholds these layers skip >= 8% of their multiply-adds by bands; against torch."""
+    if torch is None:
+        pytest.skip("PyTorch 2.13 (the parity oracle) is not installed")
+    before = convlab.get_num_threads()
+    convlab.set_num_threads(threads)
+    try:
+        m = getattr(nn, f"Conv{nd}d")(16, 24, kernel, stride=stride, padding=padding, dilation=dilation, bias=bias,
+                                      dtype=dtype)
+        t = getattr(torch.nn, f"Conv{nd}d")(16, 24, kernel, stride=stride, padding=padding, dilation=dilation,
+                                            bias=bias).to(torch.float64)
+        t.load_state_dict({k: torch.from_numpy(np.array(v, dtype=np.float64)) for k, v in m.state_dict().items()})
+        x = rng.standard_normal((2, 16, *size)).astype(dtype)
+        got = m(x)
+        assert _plan_kind(m) == "_banded_runner"
+        want = t(torch.from_numpy(x.astype(np.float64))).detach().numpy()
+        assert_close(got, want, dtype, reduction=m.weight[0].size)
     finally:
         convlab.set_num_threads(before)

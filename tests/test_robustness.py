@@ -166,7 +166,7 @@ def _kernel_name(plan):
     return next((n for n in names if n.startswith("conv_")), plan.run.__qualname__.split(".")[0])
 
 
-def test_huge_output_plane_leaves_32_bit_blas_for_the_direct_loop(lp64_blas):
+def test_huge_output_plane_leaves_32_bit_blas_for_the_direct_loop(lp64_blas, monkeypatch):
     """The probe's case: (1, 2, 1, 1) input, padding 23170 -> a 46341 x 46341 plane (> 2**31 - 1 cells).
     With a 32-bit BLAS, ``ldc = <int>L`` wrapped and OpenBLAS returned garbage; such a plan now takes the
     direct loop (the plan is made from shapes only: nothing of that size is allocated here)."""
@@ -175,8 +175,12 @@ def test_huge_output_plane_leaves_32_bit_blas_for_the_direct_loop(lp64_blas):
                             (46341, 46341), 1)
     assert 46341 ** 2 > 2 ** 31 - 1
     assert _kernel_name(big) == "conv_direct"
-    small = conv_ops.ConvPlan((1, 2, 1, 1), (3, 2, 3, 3), np.float32, (3, 3), (1, 1), (100, 100), (1, 1),
-                              (199, 199), 1)
+    args = ((1, 2, 1, 1), (3, 2, 3, 3), np.float32, (3, 3), (1, 1), (100, 100), (1, 1), (199, 199), 1)
+    # (by default such a layer is bands of output rows: the 196 rows reading only padding are its bias)
+    assert conv_ops.ConvPlan(*args).run.bands == [(0, 98, 0, 0), (98, 99, 2, 3), (99, 100, 1, 2),
+                                                  (100, 101, 0, 1), (101, 199, 0, 0)]
+    monkeypatch.setattr(conv_ops, "ROW_BANDS", False)
+    small = conv_ops.ConvPlan(*args)
     assert _kernel_name(small) == "conv_rows"              # 3 output channels: no BLAS call at all
     wide = conv_ops.ConvPlan((1, 2, 1, 1), (32, 2, 3, 3), np.float32, (3, 3), (1, 1), (100, 100), (1, 1),
                              (199, 199), 1)
