@@ -117,10 +117,10 @@ ROW_BANDS = True                    # zero-padded layers whose kernel rows near 
 ROW_BANDS_MIN_SAVING = 0.08         # (dilated 'same' layers: DeepLab's ASPP) as bands of output rows, each with only
                                     # the kernel rows that reach the input, when that skips at least this share of
                                     # the multiply-adds and every band is MIN_TILE_COLUMNS outputs wide or more.
-                                    # ASPP 3x3 d6 on 33x33 (12% skipped) ran 0.94x the time, d12 (24%) 0.84x (Zen 4,
-                                    # 1 thread, paired bursts): the bands' input and weight copies cost ~3-6%. The
-                                    # width is per sample: Inception's 7x1 on 17x17 (10%) in bands of one row of
-                                    # all 8 samples (136 columns) ran 1.14x the time
+                                    # ASPP 3x3 d6 on 33x33 (12% skipped) ran 0.94-0.97x the time, d12 (24%) 0.85x
+                                    # (Zen 4, 1 thread, paired bursts): the bands' input and weight copies cost a
+                                    # few %. The width is per sample: Inception's 7x1 on 17x17 (10% skipped) in
+                                    # bands of one row of all 8 samples (136 columns) ran 1.14x the time
 
 
 _THRESHOLDS = frozenset(name for name, value in globals().items()
