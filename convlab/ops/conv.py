@@ -247,7 +247,7 @@ def _row_bands(x_shape, kernel, stride, padding, dilation, blocks):
     bands, taps = [], 0
     for y in range(ho):
         first = y * s - p                                   # the input row kernel row 0 reads
-        a0 = min(kh, max(0, -(-(-first) // d)))             # ceil(-first / d), the first row inside
+        a0 = min(kh, max(0, -(first // d)))                 # ceil(-first / d): the first row inside
         a1 = min(kh, (size - 1 - first) // d + 1) if first <= size - 1 else 0
         if a1 <= a0:
             a0 = a1 = 0                                     # no kernel row reaches the input: the bias
@@ -274,8 +274,8 @@ def _banded_runner(x_shape, w_shape, dtype, kernel, stride, padding, dilation, b
     axis = 2 + h
     out_shape = (n, c_out) + tuple(blocks)
 
-    def sub(v, lo, hi):
-        return tuple(v[:h]) + (lo if hi is None else hi - lo,) + tuple(v[h + 1:])
+    def at_h(v, value):                                     # v with its row-axis entry replaced
+        return tuple(v[:h]) + (value,) + tuple(v[h + 1:])
 
     parts = []
     for y0, y1, a0, a1 in bands:
@@ -284,9 +284,9 @@ def _banded_runner(x_shape, w_shape, dtype, kernel, stride, padding, dilation, b
             continue
         r0 = y0 * stride[h] - padding[h] + a0 * dilation[h]
         r1 = r0 + (y1 - 1 - y0) * stride[h] + (a1 - 1 - a0) * dilation[h] + 1
-        plan = ConvPlan(x_shape[:2] + sub(x_shape[2:], r0, r1), w_shape[:2] + sub(kernel, a0, a1), dtype,
-                        sub(kernel, a0, a1), stride, sub(padding, 0, None), dilation, sub(blocks, y0, y1), groups,
-                        "zeros", row_bands=False)
+        kernel_h = at_h(kernel, a1 - a0)
+        plan = ConvPlan(x_shape[:2] + at_h(x_shape[2:], r1 - r0), w_shape[:2] + kernel_h, dtype, kernel_h, stride,
+                        at_h(padding, 0), dilation, at_h(blocks, y1 - y0), groups, "zeros", row_bands=False)
         rows = (slice(None),) * axis + (slice(r0, r1),)
         taps = (slice(None),) * axis + (slice(a0, a1),)
         parts.append((y0, y1, plan.run, rows, taps))
