@@ -277,20 +277,21 @@ def _banded_runner(x_shape, w_shape, dtype, kernel, stride, padding, dilation, b
     def at_h(v, value):                                     # v with its row-axis entry replaced
         return tuple(v[:h]) + (value,) + tuple(v[h + 1:])
 
-    parts = []
+    parts = []                                              # (output region, its shape, plan, input rows, taps)
     for y0, y1, a0, a1 in bands:
+        where = (slice(None),) * axis + (slice(y0, y1),)
+        shape = (n, c_out) + at_h(blocks, y1 - y0)
         if a1 == a0:
-            parts.append((y0, y1, None, None, None))
+            parts.append((where, shape, None, None, None))
             continue
         r0 = y0 * stride[h] - padding[h] + a0 * dilation[h]
         r1 = r0 + (y1 - 1 - y0) * stride[h] + (a1 - 1 - a0) * dilation[h] + 1
         kernel_h = at_h(kernel, a1 - a0)
         plan = ConvPlan(x_shape[:2] + at_h(x_shape[2:], r1 - r0), w_shape[:2] + kernel_h, dtype, kernel_h, stride,
-                        at_h(padding, 0), dilation, at_h(blocks, y1 - y0), groups, "zeros", row_bands=False)
+                        at_h(padding, 0), dilation, shape[2:], groups, "zeros", row_bands=False)
         rows = (slice(None),) * axis + (slice(r0, r1),)
         taps = (slice(None),) * axis + (slice(a0, a1),)
-        parts.append((y0, y1, plan.run, rows, taps))
-    region = [(slice(None),) * axis + (slice(y0, y1),) for y0, y1, *_ in parts]
+        parts.append((where, shape, plan.run, rows, taps))
 
     def run(x, w, b):
         w = np.asarray(w)
@@ -298,11 +299,11 @@ def _banded_runner(x_shape, w_shape, dtype, kernel, stride, padding, dilation, b
             return fallback(x, w, b)
         x = np.asarray(x)
         out = np.empty(out_shape, dtype=dtype)
-        for (y0, y1, part, rows, taps), where in zip(parts, region):
+        for where, shape, part, rows, taps in parts:
             if part is None:
                 out[where] = 0 if b is None else np.asarray(b, dtype=dtype).reshape((c_out,) + (1,) * len(blocks))
             else:
-                out[where] = part(x[rows], w[taps], b).reshape(out[where].shape)
+                out[where] = part(x[rows], w[taps], b).reshape(shape)
         return out.reshape(n, c_out, -1)
     run.bands = bands
     return run
