@@ -94,6 +94,9 @@ typedef struct {
                        float);
     void (*pad_rows_d)(double *, const double *, const ptrdiff_t *, ptrdiff_t, ptrdiff_t, ptrdiff_t, ptrdiff_t, int,
                        double);
+    void (*dconv_f)(float *, ptrdiff_t, ptrdiff_t, const float *, const float *, const float *, ptrdiff_t, ptrdiff_t,
+                    ptrdiff_t, ptrdiff_t, const ptrdiff_t *, ptrdiff_t, ptrdiff_t, ptrdiff_t);
+    int (*nonfinite_f)(const float *, ptrdiff_t);
 } cl_simd_table;
 
 /* level 0: the baseline, compiled with the build's own flags */
@@ -217,5 +220,7 @@ static int cl_simd_init(void) {
 #define cl_gemm_rows_d (cl_simd->gemm_rows_d)
 #define cl_pad_rows_f (cl_simd->pad_rows_f)
 #define cl_pad_rows_d (cl_simd->pad_rows_d)
+#define cl_dconv_f (cl_simd->dconv_f)
+#define cl_nonfinite_f (cl_simd->nonfinite_f)
 
 #endif

@@ -764,6 +764,132 @@ CL_PADROWS(CL_FN(cl_pad_rows_d), CL_FN(cl_padcopy_d), CL_FN(cl_padfill_d), CL_FN
 #undef CL_PAD_LOOPS
 #undef CL_INLINE
 
+/* Direct convolution on channel blocks (conv_blocked, float32): the input of one sample as [CB][H][W][16] (16
+   input channels side by side per cell), the weights as [OB][CB * 16 ic][KH][KW][16 oc], so that one input value
+   (a broadcast) times one vector of 16 output channels' weights is a step of 16 multiply-adds. A micro-kernel
+   keeps CL_DC_OBK blocks of 16 output channels x CL_DC_R output cells of one row in registers over all input
+   channels and taps (CL_DC_NV vectors per block), and skips every tap that reads padding: kernel rows per output
+   row, and per kernel column the cells of the run whose input column is outside the row (the run's first or last
+   cells), so its multiply-adds are those of the unpadded sum. Sums start from the bias and are stored into the
+   NCHW output (cells of channels >= O, the zero-padded last block, are dropped).
+   geom = {KH, KW, SH, SW, PH, PW, DH, DW}; rows [y0, y1) and output blocks [b0, b1) of the sample. */
+#if CL_VECTOR_BYTES == 64
+#define CL_DC_VT cl_v16f
+#define CL_DC_NV 1
+#define CL_DC_OBK 2
+#define CL_DC_R 7
+#else
+#define CL_DC_VT cl_v8f
+#define CL_DC_NV 2
+#define CL_DC_OBK 1
+#define CL_DC_R 6
+#endif
+#define CL_DC_NA (CL_DC_OBK * CL_DC_NV)
+#define CL_DC_LANES (16 / CL_DC_NV)
+/* one run: nb (1..CL_DC_OBK) blocks, cells [0, nr) of output row oy starting at column ox0 */
+static inline __attribute__((always_inline)) void CL_FN(cl_dconv_run)(
+        float *restrict out, ptrdiff_t ldc, ptrdiff_t nvalid, const float *restrict xb, const float *restrict wb,
+        const float *restrict bias, ptrdiff_t CB, ptrdiff_t H, ptrdiff_t W, const ptrdiff_t *restrict geom,
+        ptrdiff_t nb, ptrdiff_t oy, ptrdiff_t ox0, ptrdiff_t nr, ptrdiff_t OW) {
+    const ptrdiff_t KH = geom[0], KW = geom[1], SH = geom[2], SW = geom[3], PH = geom[4], PW = geom[5],
+                    DH = geom[6], DW = geom[7];
+    const ptrdiff_t KK16 = KH * KW * 16, wcs = KK16 * 16, wbs = CB * wcs, xcs = H * W * 16;
+    CL_DC_VT acc[CL_DC_NA][CL_DC_R];
+    for (int a = 0; a < CL_DC_NA; a++) {
+        CL_DC_VT b0 = (CL_DC_VT){0};
+        if (bias && a / CL_DC_NV < nb)
+            b0 = *(const CL_DC_VT *)(bias + (a / CL_DC_NV) * 16 + (a % CL_DC_NV) * CL_DC_LANES);
+        for (int r = 0; r < CL_DC_R; r++) acc[a][r] = b0;
+    }
+    ptrdiff_t kh0 = 0, kh1 = KH;
+    while (kh0 < KH && oy * SH + kh0 * DH - PH < 0) kh0++;
+    while (kh1 > kh0 && oy * SH + (kh1 - 1) * DH - PH >= H) kh1--;
+    for (ptrdiff_t cb = 0; cb < CB; cb++) {
+        const float *xc = xb + cb * xcs, *wc = wb + cb * wcs;
+        for (ptrdiff_t kh = kh0; kh < kh1; kh++) {
+            const float *xr = xc + (oy * SH + kh * DH - PH) * W * 16;
+            for (ptrdiff_t kw = 0; kw < KW; kw++) {
+                const ptrdiff_t base = ox0 * SW + kw * DW - PW;     /* input column of cell 0 */
+                const ptrdiff_t lo = base < 0 ? (-base + SW - 1) / SW : 0;
+                ptrdiff_t hi = W - base <= 0 ? 0 : (W - base + SW - 1) / SW;
+                if (hi > nr) hi = nr;
+                if (lo >= hi) continue;
+                const float *wk = wc + (kh * KW + kw) * 16;
+                if (lo == 0 && hi == CL_DC_R) {
+                    const float *xp = xr + base * 16;
+                    for (int ic = 0; ic < 16; ic++) {
+                        CL_DC_VT w[CL_DC_NA];
+                        for (int a = 0; a < CL_DC_NA; a++)
+                            w[a] = *(const CL_DC_VT *)(wk + (a / CL_DC_NV) * wbs + ic * KK16
+                                                       + (a % CL_DC_NV) * CL_DC_LANES);
+#pragma GCC unroll 8
+                        for (int r = 0; r < CL_DC_R; r++) {
+                            const float v = xp[r * SW * 16 + ic];   /* scalar x vector: a broadcast */
+                            for (int a = 0; a < CL_DC_NA; a++) acc[a][r] += v * w[a];
+                        }
+                    }
+                } else {
+                    for (int ic = 0; ic < 16; ic++) {
+                        CL_DC_VT w[CL_DC_NA];
+                        for (int a = 0; a < CL_DC_NA; a++)
+                            w[a] = *(const CL_DC_VT *)(wk + (a / CL_DC_NV) * wbs + ic * KK16
+                                                       + (a % CL_DC_NV) * CL_DC_LANES);
+#pragma GCC unroll 8
+                        for (int r = 0; r < CL_DC_R; r++) {
+                            if (r >= lo && r < hi) {
+                                const float v = xr[(base + r * SW) * 16 + ic];
+                                for (int a = 0; a < CL_DC_NA; a++) acc[a][r] += v * w[a];
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+    float cells[CL_DC_R][CL_DC_OBK * 16];
+    for (int a = 0; a < CL_DC_NA; a++)
+        for (int r = 0; r < CL_DC_R; r++)
+            *(CL_DC_VT *)(&cells[r][a * CL_DC_LANES]) = acc[a][r];
+    for (ptrdiff_t c = 0; c < nb * 16 && c < nvalid; c++) {
+        float *o = out + c * ldc + oy * OW + ox0;
+        for (ptrdiff_t r = 0; r < nr; r++) o[r] = cells[r][c];
+    }
+}
+/* out: this sample's first channel of block b0 (NCHW, channel stride ldc = OH * OW); O_left: output channels
+   from block b0 on that exist */
+static void CL_FN(cl_dconv_f)(float *out, ptrdiff_t ldc, ptrdiff_t O_left, const float *xb, const float *wb,
+                              const float *bias, ptrdiff_t CB, ptrdiff_t H, ptrdiff_t W, ptrdiff_t OW,
+                              const ptrdiff_t *geom, ptrdiff_t nblocks, ptrdiff_t y0, ptrdiff_t y1) {
+    const ptrdiff_t wbs = CB * geom[0] * geom[1] * 256;
+    for (ptrdiff_t b = 0; b < nblocks; b += CL_DC_OBK) {
+        const ptrdiff_t nb = nblocks - b < CL_DC_OBK ? nblocks - b : CL_DC_OBK;
+        for (ptrdiff_t oy = y0; oy < y1; oy++)
+            for (ptrdiff_t ox = 0; ox < OW; ox += CL_DC_R)
+                CL_FN(cl_dconv_run)(out + b * 16 * ldc, ldc, O_left - b * 16, xb, wb + b * wbs,
+                                    bias ? bias + b * 16 : NULL, CB, H, W, geom, nb, oy, ox,
+                                    OW - ox < CL_DC_R ? OW - ox : CL_DC_R, OW);
+    }
+}
+/* 1 if any of p[0], ..., p[n - 1] is an inf or a NaN (x - x is 0 for every finite x, NaN otherwise) */
+static int CL_FN(cl_nonfinite_f)(const float *p, ptrdiff_t n) {
+    cl_v16f acc = {0};
+    ptrdiff_t i = 0;
+    float s = 0;
+    for (; i + 16 <= n; i += 16) {
+        const cl_v16f v = *(const cl_v16f *)(p + i);
+        acc += v - v;
+    }
+    for (; i < n; i++) s += p[i] - p[i];
+    for (int l = 0; l < 16; l++) s += acc[l];
+    return !(s == 0);
+}
+#undef CL_DC_VT
+#undef CL_DC_NV
+#undef CL_DC_OBK
+#undef CL_DC_R
+#undef CL_DC_NA
+#undef CL_DC_LANES
+
 static const cl_simd_table CL_FN(cl_table) = {
     CL_LEVEL_NAME, CL_FN(cl_fma_probe),
     CL_FN(cl_axpy_f), CL_FN(cl_axpy_d), CL_FN(cl_axpy3_f), CL_FN(cl_axpy3_d), CL_FN(cl_set3_f), CL_FN(cl_set3_d),
@@ -776,5 +902,5 @@ static const cl_simd_table CL_FN(cl_table) = {
     CL_FN(cl_wino4_in_f), CL_FN(cl_wino4_in_d), CL_FN(cl_wino4_out_f), CL_FN(cl_wino4_out_d),
     CL_FN(cl_deinterleave4_f), CL_FN(cl_deinterleave4_d),
     CL_FN(cl_gemm_small_f), CL_FN(cl_gemm_small_d), CL_FN(cl_gemm_rows_f), CL_FN(cl_gemm_rows_d),
-    CL_FN(cl_pad_rows_f), CL_FN(cl_pad_rows_d),
+    CL_FN(cl_pad_rows_f), CL_FN(cl_pad_rows_d), CL_FN(cl_dconv_f), CL_FN(cl_nonfinite_f),
 };

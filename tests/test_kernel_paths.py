@@ -1088,6 +1088,7 @@ def test_module_plan_follows_threshold_changes(rng, monkeypatch, dtype):
     as the functional cache is: after a threshold changes, the next call plans again (modules once kept the
     plan made under the old thresholds). Forward: Winograd -> GEMM; transposed: the direct scatter -> GEMM."""
     from convlab import _kernels
+    monkeypatch.setattr(conv_ops, "BLOCKED", False)     # (on AVX-512 it would take this float32 layer from the GEMM)
     m = nn.Conv2d(16, 32, 3, padding=1, dtype=dtype)
     x = rng.standard_normal((2, 16, 16, 16)).astype(dtype)
     want = ref.conv_nd(x.astype(np.float64), m.weight.astype(np.float64), m.bias, 1, 1, 1, 1)

@@ -14,13 +14,18 @@ ever allocated (a call's extra memory is one small workspace per thread):
   or F(4x4, 3x3) for 3x3 and 3x3x3 (one 3x3 per depth tap) stride-1 layers with enough channels and a large
   enough plane (2.25x / 4x fewer multiplications; calls whose weights or input hold inf/NaN take the GEMM path instead);
   zero-padded 2-d/3-d layers whose kernel rows read only padding along the top and bottom rows (dilated 'same'
-  layers: DeepLab's ASPP) as bands of output rows, each a plan with only the kernel rows that reach the input.
+  layers: DeepLab's ASPP) as bands of output rows, each a plan with only the kernel rows that reach the input;
+  on x86-64-v4 (AVX-512), float32 1-d/2-d layers with one group, zero padding and >= 16 channels whose output
+  plane is small (<= 14x14: BLAS's GEMMs would be narrow) or whose taps read padding often (>= 8%: dilated
+  'same', 1x7 / 7x1) by ``conv_blocked``: input and weights copied to blocks of 16 channels, a register block
+  of 32 output channels x 7 cells summed over every input channel and every tap that reads the input (weights
+  holding inf/NaN take the other paths, which multiply them by the padding as torch does).
 * ``TransposePlan`` (``conv_transpose_forward``): GEMM into a workspace, then col2im (never zero insertion);
   with stride == kernel the columns are stored, not added (no overlap: no clearing pass); tiny layers
   scatter directly.
 
-Which path runs is decided by the shapes alone, never by the values, and
-every path is tested against the reference loops and PyTorch.
+Which path runs is decided by the shapes (and the CPU's SIMD level) alone, never by the values (but for
+the inf/NaN fallbacks above), and every path is tested against the reference loops and PyTorch.
 """
 from __future__ import annotations
 
@@ -113,6 +118,16 @@ WINOGRAD_MIN_GEMM_TILES = 48        # ... but where that budget holds fewer tile
                                     # 9-21% when forced to 64 or more, so the budget stays where it holds this many
 WINOGRAD_MIN_TASK_TILES = 24        # ... must hold this many F(2x2) tiles (GEMMs this narrow lose to
                                     # im2col: 512 -> 512 channels in float32 do)
+BLOCKED = True                      # zero-padded float32 2-d/1-d layers (groups 1) on an AVX-512 CPU: conv_blocked,
+                                    # a direct kernel on blocks of 16 channels that skips every padding tap (see
+                                    # _blocked_runner); it beats im2col + BLAS and Winograd F(2x2) where BLAS's
+                                    # GEMMs are narrow (small planes) or padding is a large share (dilated 'same')
+BLOCKED_MIN_CHANNELS = 16           # C_in and C_out: fewer leave most of a 16-channel block zero
+BLOCKED_MAX_CHANNEL_WASTE = 0.125   # ... and channels rounded up to blocks of 16 may add at most this share
+BLOCKED_MAX_PLANE = 196             # ... taken for output planes up to this many cells (14x14)
+BLOCKED_MIN_PADDING = 0.08          # ... or where at least this share of the (output cell, tap) pairs read padding
+BLOCKED_LEVELS = ("x86-64-v4",)     # SIMD levels it is planned at (its x86-64-v3 and baseline copies, 8-wide,
+                                    # are correct but not measured against the GEMM path on an AVX2 CPU)
 ROW_BANDS = True                    # zero-padded layers whose kernel rows near the top and bottom read only padding
 ROW_BANDS_MIN_SAVING = 0.08         # (dilated 'same' layers: DeepLab's ASPP) as bands of output rows, each with only
                                     # the kernel rows that reach the input, when that skips at least this share of
@@ -232,6 +247,20 @@ def _rows_per_tile(row_bytes: int, rows: int, tasks: int, threads: int, row_len:
     return min(per, max(rows, 1))
 
 
+def _padding_share(size, blocks, kernel, stride, padding, dilation):
+    """The share of (output cell, kernel tap) pairs that read padding: 1 - the product over axes of the pairs
+    inside the input over all pairs (``padding`` on the low side; taps past the high side read padding too)."""
+    inside = 1.0
+    for n, o, k, s, p, d in zip(size, blocks, kernel, stride, padding, dilation):
+        hits = 0
+        for t in range(k):                  # outputs y with 0 <= y * s + t * d - p < n
+            lo = max(0, -(-(p - t * d) // s))
+            hi = min(o, (n - 1 + p - t * d) // s + 1) if n - 1 + p - t * d >= 0 else 0
+            hits += max(0, hi - lo)
+        inside *= hits / max(1, o * k)
+    return 1.0 - inside
+
+
 def _row_bands(x_shape, kernel, stride, padding, dilation, blocks):
     """Output rows (the second-to-last spatial axis of a 2-d or 3-d layer) grouped by the kernel rows that reach
     the input: ``[(y0, y1, a0, a1), ...]`` where output rows y0 <= y < y1 read input rows through kernel rows
@@ -321,7 +350,7 @@ class ConvPlan:
     __slots__ = ("run", "out_shape", "_direct")
 
     def __init__(self, x_shape, w_shape, dtype, kernel, stride, padding, dilation, blocks, groups, mode="zeros",
-                 row_bands=True):
+                 row_bands=True, blocked=True):
         n, c_in = x_shape[:2]
         c_out, cg = w_shape[:2]
         dtype = np.dtype(dtype)
@@ -352,9 +381,27 @@ class ConvPlan:
         tiny = macs < min(DIRECT_MAX_MACS, TINY_MAX_MACS)
         # conv_depthwise_cl would compute whole output rows (register-blocked over the width)
         cl_rows = _kernels.depthwise_cl_by_rows(kernel3, stride3, dilation3, blocks3)
+        winograd = WINOGRAD and kernel3[1:] == (3, 3) and kernel3[0] in WINOGRAD_DEPTH_TAPS \
+            and stride3 == (1, 1, 1) and dilation3 == (1, 1, 1) and groups == 1 \
+            and min(c_in, c_out) >= WINOGRAD_MIN_CHANNELS and blocks3[1] * blocks3[2] >= WINOGRAD_MIN_PLANE \
+            and 16 * (kernel3[0] * c_in + c_out) * dtype.itemsize * WINOGRAD_MIN_TASK_TILES <= WINOGRAD_TASK_BYTES
+        # conv_blocked: where BLAS's GEMMs would be narrow (small output planes) or padding taps many
+        blocked = blocked and BLOCKED and dtype == np.float32 and groups == 1 and mode == "zeros" \
+            and len(kernel) <= 2 and k > 1 and not winograd and not tiny and macs >= PARALLEL_MIN_MACS \
+            and min(c_in, c_out) >= BLOCKED_MIN_CHANNELS \
+            and max(-c_in % 16 / c_in, -c_out % 16 / c_out) <= BLOCKED_MAX_CHANNEL_WASTE \
+            and _kernels.simd_path() in BLOCKED_LEVELS \
+            and (length <= BLOCKED_MAX_PLANE
+                 or _padding_share(x_shape[2:], blocks, kernel, stride, padding, dilation) >= BLOCKED_MIN_PADDING)
         bands = _row_bands(x_shape, kernel, stride, padding, dilation, blocks) \
-            if row_bands and ROW_BANDS and mode == "zeros" and macs >= PARALLEL_MIN_MACS else None
-        if bands is not None:
+            if row_bands and ROW_BANDS and mode == "zeros" and macs >= PARALLEL_MIN_MACS and not blocked else None
+        if blocked:
+            def fallback():                     # the plan without conv_blocked, for weights holding inf/NaN
+                return ConvPlan(x_shape, w_shape, dtype, kernel, stride, padding, dilation, blocks, groups, mode,
+                                row_bands, blocked=False).run
+            run = _blocked_runner(x_shape, w_shape, kernel3[1:], stride3[1:], padding3[1:], dilation3[1:],
+                                  blocks3[1:], threads, out_shape, fallback)
+        elif bands is not None:
             run = _banded_runner(x_shape, w_shape, dtype, kernel, stride, padding, dilation, blocks, groups, bands,
                                  ConvPlan(x_shape, w_shape, dtype, kernel, stride, padding, dilation, blocks, groups,
                                           mode, row_bands=False).run)
@@ -416,10 +463,7 @@ class ConvPlan:
                 kern(np.ascontiguousarray(x).reshape(x5_shape), np.ascontiguousarray(w).reshape(w3), _bias(b, dtype),
                      out, *args, code, threads)
                 return out
-        elif WINOGRAD and kernel3[1:] == (3, 3) and kernel3[0] in WINOGRAD_DEPTH_TAPS and stride3 == (1, 1, 1) \
-                and dilation3 == (1, 1, 1) and groups == 1 and min(c_in, c_out) >= WINOGRAD_MIN_CHANNELS \
-                and blocks3[1] * blocks3[2] >= WINOGRAD_MIN_PLANE \
-                and 16 * (kernel3[0] * c_in + c_out) * dtype.itemsize * WINOGRAD_MIN_TASK_TILES <= WINOGRAD_TASK_BYTES:
+        elif winograd:
             run = _winograd_runner(x5_shape, c_out, kernel3[0], dtype, padding3, blocks3, MODE_CODES[mode], threads,
                                    _gemm_runner(x5_shape, c_out, cg, dtype, k, length, args, blocks, n, groups,
                                                 threads, mode, out_shape))
@@ -611,6 +655,40 @@ def _gemm_runner(x5_shape, c_out, cg, dtype, k, length, args, blocks, n, groups,
                  out, *args, code, per, ws, threads, samples, small_gemm=small)
         return out
     run.small_gemm = small
+    return run
+
+
+def _blocked_runner(x_shape, w_shape, kernel2, stride2, padding2, dilation2, blocks2, threads, out_shape,
+                    make_fallback):
+    """``run(x, w, b)`` through conv_blocked (2-d, or 1-d as one row): its input, weight and bias copies in
+    this thread's workspace; the output rows of a (pair of output blocks, sample) split into chunks when
+    there are fewer than 4 such tasks per thread. Weights holding an inf or NaN go to the plan
+    ``make_fallback()`` returns (made on first need), which computes the padding taps as torch does."""
+    n, c_in = x_shape[:2]
+    c_out = w_shape[0]
+    h, w_ = (1,) * (4 - len(x_shape)) + tuple(x_shape[2:])
+    x4 = (n, c_in, h, w_)
+    w3 = (c_out, c_in, kernel2[0] * kernel2[1])
+    sizes = _kernels.blocked_sizes(n, c_in, c_out, h, w_, w3[2])
+    cuts = np.cumsum(sizes)
+    tasks = -(-c_out // 32) * n
+    chunks = max(1, min(blocks2[0], -(-4 * threads // tasks))) if threads > 1 else 1
+    get_ws = workspace_getter((int(cuts[-1]),), np.float32)
+    kern = _kernels.conv_blocked
+
+    fallback = []
+
+    def run(x, w, b):
+        out = np.empty(out_shape, dtype=np.float32)
+        ws = get_ws()
+        if kern(np.ascontiguousarray(x).reshape(x4), np.ascontiguousarray(w).reshape(w3), _bias(b, np.float32), out,
+                kernel2, stride2, padding2, dilation2, blocks2, ws[:cuts[0]], ws[cuts[0]:cuts[1]], ws[cuts[1]:], chunks,
+                threads):
+            if not fallback:
+                fallback.append(make_fallback())
+            return fallback[0](x, w, b)
+        return out
+    run.row_chunks = chunks
     return run
 
 

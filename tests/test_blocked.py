@@ -1,0 +1,200 @@
+"""conv_blocked: float32 2-d/1-d layers (groups 1, zero padding) computed directly on blocks of 16 channels,
+skipping every tap that reads padding. Checked against the reference loops and torch on the shapes where its
+blocks and runs are partial, at every SIMD level this CPU runs; the planner's rule; the fallback for
+non-finite weights; the checks that stand before the unchecked inner loops."""
+import numpy as np
+import pytest
+
+import convlab
+import convlab.nn as nn
+from convlab import _kernels
+from convlab import reference as ref
+from convlab.ops import conv as conv_ops
+from helpers import assert_close, torch
+
+# every layer below takes conv_blocked, at every SIMD level (its 8-wide copies included)
+FORCE = dict(BLOCKED=True, BLOCKED_LEVELS=tuple(_kernels.simd_levels()), BLOCKED_MIN_CHANNELS=1,
+             BLOCKED_MAX_CHANNEL_WASTE=100.0, BLOCKED_MAX_PLANE=10**9, WINOGRAD=False, PARALLEL_MIN_MACS=0,
+             DIRECT_MAX_MACS=0, TINY_MAX_MACS=0)
+
+
+@pytest.fixture(autouse=True, params=_kernels.simd_levels())
+def simd_level(request):
+    """Every test of this file at every SIMD level this CPU runs (the active one is restored after)."""
+    before = _kernels.set_simd_level(request.param)
+    try:
+        yield request.param
+    finally:
+        _kernels.set_simd_level(before)
+
+
+@pytest.fixture
+def threads():
+    before = convlab.get_num_threads()
+    yield convlab.set_num_threads
+    convlab.set_num_threads(before)
+
+
+def _plan_kind(m):
+    (plan, _, _), = m._plans.values()
+    return plan.run.__qualname__.split(".")[0]
+
+
+def _padding(m, padding):
+    if padding != "same":
+        return m.padding
+    total = [d * (k - 1) for d, k in zip(m.dilation, m.kernel_size)]
+    return tuple((t // 2, t - t // 2) for t in total)
+
+
+@pytest.mark.parametrize("nthreads", [1, 2])
+@pytest.mark.parametrize("bias", [True, False])
+@pytest.mark.parametrize("nd,c_in,c_out,size,kernel,stride,padding,dilation", [
+    (2, 16, 32, (7, 7), 3, 1, 1, 1),                 # one pair of output blocks, one input block
+    (2, 17, 33, (9, 8), 3, 1, 1, 1),                 # partial input block; a pair and a lone output block
+    (2, 20, 16, (5, 15), (1, 7), 1, (0, 3), 1),      # 1x7: runs of 7 + 7 + 1 cells (v4), 6 + 6 + 3 (v3)
+    (2, 8, 24, (13, 6), (7, 1), 1, (3, 0), 1),       # 7x1: one run narrower than the register block
+    (2, 16, 16, (15, 14), 3, 2, 1, 1),               # strided
+    (2, 16, 32, (11, 12), 3, 1, 4, 3),               # dilated: rows and columns reach the input by 1-3 taps
+    (2, 16, 16, (3, 8), 3, 1, 5, 1),                 # output rows and columns that read only padding: the bias
+    (2, 24, 40, (6, 7), (2, 4), (1, 2), (1, 2), (2, 1)),  # even kernel, mixed stride and dilation
+    (2, 16, 16, (9, 10), 4, 1, "same", 1),           # 'same' with an even kernel: padded (1, 2) per axis
+    (1, 16, 32, (29,), 5, 2, 2, 1),                  # 1-d: one row
+    (1, 32, 16, (50,), 3, 1, 4, 4),
+])
+def test_blocked_matches_reference_and_torch(rng, monkeypatch, threads, nthreads, bias, nd, c_in, c_out, size,
+                                             kernel, stride, padding, dilation):
+    for name, value in FORCE.items():
+        monkeypatch.setattr(conv_ops, name, value)
+    threads(nthreads)
+    m = getattr(nn, f"Conv{nd}d")(c_in, c_out, kernel, stride=stride, padding=padding, dilation=dilation,
+                                  bias=bias, dtype=np.float32)
+    x = rng.standard_normal((3, c_in, *size)).astype(np.float32)
+    got = m(x)
+    assert _plan_kind(m) == "_blocked_runner"
+    want = ref.conv_nd(x.astype(np.float64), m.weight.astype(np.float64), m.bias, m.stride, _padding(m, padding),
+                       m.dilation, 1)
+    assert_close(got, want, np.float32, reduction=m.weight[0].size)
+    if torch is not None:
+        t = getattr(torch.nn.functional, f"conv{nd}d")(
+            torch.from_numpy(x), torch.from_numpy(m.weight), None if m.bias is None else torch.from_numpy(m.bias),
+            stride=m.stride, padding=padding if padding == "same" else m.padding, dilation=m.dilation).numpy()
+        assert_close(got, t, np.float32, reduction=m.weight[0].size)
+
+
+def test_blocked_row_chunks_split_few_tasks_over_threads(rng, monkeypatch, threads):
+    """One sample and one pair of output blocks is one task: with 2 threads its rows go in chunks, same result."""
+    for name, value in FORCE.items():
+        monkeypatch.setattr(conv_ops, name, value)
+    x = rng.standard_normal((1, 16, 10, 9)).astype(np.float32)
+    m = nn.Conv2d(16, 32, 3, padding=1, dtype=np.float32)
+    threads(1)
+    one = m(x)
+    threads(2)
+    m2 = nn.Conv2d(16, 32, 3, padding=1, dtype=np.float32)
+    m2.load_state_dict(m.state_dict())
+    two = m2(x)
+    (plan, _, _), = m2._plans.values()
+    assert plan.run.row_chunks == 8
+    np.testing.assert_array_equal(one, two)     # each output cell is one sum in one order either way
+
+
+@pytest.mark.parametrize("value", [np.inf, -np.inf, np.nan])
+def test_blocked_falls_back_for_nonfinite_weights(rng, monkeypatch, value):
+    """A non-finite weight times a zero-padding cell is NaN on every other path (and in torch's float64 layers,
+    test_kernel_paths.py); skipping that tap would lose it, so the layer runs the path that computes padding
+    taps: NaN and inf land where the GEMM path puts them. (torch's float32 result depends on its backend:
+    a 16 -> 32 3x3 layer padded by 2 on 6x5 gives no NaN there, a 16 -> 16 one padded by 1 on 5x5 does.)"""
+    for name, v in FORCE.items():
+        monkeypatch.setattr(conv_ops, name, v)
+    m = nn.Conv2d(16, 32, 3, padding=2, dtype=np.float32)
+    m.weight[0, 0, 0, 0] = value
+    m.weight[5, 3, 1, 2] = np.nan
+    x = rng.standard_normal((2, 16, 6, 5)).astype(np.float32)
+    with np.errstate(invalid="ignore"):
+        got = m(x)
+        assert _plan_kind(m) == "_blocked_runner"
+        monkeypatch.setattr(conv_ops, "BLOCKED", False)
+        g = nn.Conv2d(16, 32, 3, padding=2, dtype=np.float32)
+        g.load_state_dict(m.state_dict())
+        want = g(x)
+        assert _plan_kind(g) != "_blocked_runner"
+    assert np.isnan(want).any() and np.isfinite(want).any()
+    for test in (np.isnan, np.isposinf, np.isneginf):
+        np.testing.assert_array_equal(test(got), test(want), err_msg=test.__name__)
+    finite = np.isfinite(want)
+    assert_close(got[finite], want[finite], np.float32, reduction=m.weight[0].size)
+    monkeypatch.setattr(conv_ops, "BLOCKED", True)
+    m = nn.Conv2d(16, 32, 3, padding=2, dtype=np.float32)       # finite weights: the blocked result
+    got = m(x)
+    assert _plan_kind(m) == "_blocked_runner"
+    want = ref.conv_nd(x.astype(np.float64), m.weight.astype(np.float64), m.bias, m.stride, m.padding, m.dilation, 1)
+    assert_close(got, want, np.float32, reduction=m.weight[0].size)
+
+
+@pytest.mark.parametrize("size,kernel,stride,padding,dilation", [
+    ((7,), (3,), (1,), (1,), (1,)), ((33, 33), (3, 3), (1, 1), (6, 6), (6, 6)),
+    ((5, 9), (4, 2), (2, 3), (3, 0), (1, 2)), ((3,), (5,), (1,), (6,), (1,)),
+    ((12, 1), (1, 1), (1, 1), (0, 0), (1, 1)), ((10,), (3,), (4,), (9,), (5,)),
+])
+def test_padding_share_counts_the_taps_that_read_padding(size, kernel, stride, padding, dilation):
+    """_padding_share against a count over every (output cell, tap) pair of a zero-padded input."""
+    blocks = [(n + 2 * p - d * (k - 1) - 1) // s + 1 for n, k, s, p, d in zip(size, kernel, stride, padding, dilation)]
+    inside = np.ones(blocks + list(kernel), dtype=bool)
+    for axis, (n, o, k, s, p, d) in enumerate(zip(size, blocks, kernel, stride, padding, dilation)):
+        pos = np.arange(o)[:, None] * s + np.arange(k)[None, :] * d - p
+        ok = (pos >= 0) & (pos < n)
+        shape = [1] * (2 * len(size))
+        shape[axis], shape[len(size) + axis] = o, k
+        inside &= ok.reshape(shape)
+    want = 1 - inside.mean()
+    assert conv_ops._padding_share(size, blocks, kernel, stride, padding, dilation) == pytest.approx(want)
+
+
+@pytest.mark.parametrize("layer,shape,blocked", [
+    (lambda: nn.Conv2d(512, 512, 3, padding=1), (2, 512, 7, 7), True),            # small plane (ResNet)
+    (lambda: nn.Conv2d(256, 256, 3, padding=6, dilation=6), (1, 256, 33, 33), True),  # 23% padding taps
+    (lambda: nn.Conv2d(128, 128, (1, 7), padding=(0, 3)), (1, 128, 17, 17), True),   # 10% padding taps
+    (lambda: nn.Conv2d(64, 64, 3, padding=1), (1, 64, 56, 56), False),            # Winograd's
+    (lambda: nn.Conv2d(256, 512, 1, stride=2), (1, 256, 14, 14), False),          # 1x1: the GEMM's
+    (lambda: nn.Conv2d(64, 128, 4, stride=2, padding=1), (2, 64, 32, 32), False),  # 16x16 out, 3% padding
+    (lambda: nn.Conv1d(512, 512, 3, stride=2), (1, 512, 3199), False),            # long rows, no padding
+    (lambda: nn.Conv2d(512, 512, 3, padding=1, dtype=np.float64), (2, 512, 7, 7), False),
+    (lambda: nn.Conv2d(512, 512, 3, padding=1, groups=2), (2, 512, 7, 7), False),
+    (lambda: nn.Conv2d(512, 512, 3, padding=1, padding_mode="reflect"), (2, 512, 7, 7), False),
+    (lambda: nn.Conv2d(512, 36, 3, padding=1), (2, 512, 7, 7), False),           # 36 -> 48 channels: 33% waste
+    (lambda: nn.Conv2d(8, 512, 3, padding=1), (2, 8, 7, 7), False),              # half a block of input channels
+    (lambda: nn.Conv3d(64, 64, 3, padding=1), (1, 64, 4, 7, 7), False),
+])
+def test_planner_takes_blocked_by_its_rule(rng, simd_level, layer, shape, blocked):
+    """Default thresholds: conv_blocked for float32, groups-1, zero-padded 1-d/2-d layers of >= 16 channels with
+    small output planes or many padding taps, at x86-64-v4 only; the other layers keep their paths."""
+    m = layer()
+    m(rng.standard_normal(shape).astype(m.weight.dtype))
+    assert (_plan_kind(m) == "_blocked_runner") == (blocked and simd_level == "x86-64-v4")
+
+
+def test_conv_blocked_checks_its_arguments(rng):
+    """The unchecked inner loops run only on buffers and shapes that match: anything else is a ValueError."""
+    x = rng.standard_normal((2, 16, 5, 5)).astype(np.float32)
+    w = rng.standard_normal((32, 16, 9)).astype(np.float32)
+    out = np.empty((2, 32, 25), np.float32)
+    sizes = _kernels.blocked_sizes(2, 16, 32, 5, 5, 9)
+    assert sizes == (2 * 1 * 25 * 16, 2 * 1 * 9 * 256, 32)
+    bufs = [np.empty(n, np.float32) for n in sizes]
+    geo = ((3, 3), (1, 1), (1, 1), (1, 1), (5, 5))
+    assert _kernels.conv_blocked(x, w, None, out, *geo, *bufs) == 0
+    short = [np.empty(n - (i == j), np.float32) for j in range(3) for i, n in enumerate(sizes)]
+    for j in range(3):
+        with pytest.raises(ValueError, match="buffers"):
+            _kernels.conv_blocked(x, w, None, out, *geo, *short[3 * j:3 * j + 3])
+    with pytest.raises(ValueError, match="do not match"):
+        _kernels.conv_blocked(x, w, None, np.empty((2, 32, 24), np.float32), *geo, *bufs)
+    with pytest.raises(ValueError, match="do not match"):
+        _kernels.conv_blocked(x, np.ascontiguousarray(w[:, :, :8]), None, out, *geo, *bufs)
+    with pytest.raises(ValueError, match="do not match"):
+        _kernels.conv_blocked(x, w, np.zeros(31, np.float32), out, *geo, *bufs)
+    with pytest.raises(ValueError, match="stride"):
+        _kernels.conv_blocked(x, w, None, out, (3, 3), (0, 1), (1, 1), (1, 1), (5, 5), *bufs)
+    with pytest.raises(ValueError, match="row_chunks"):
+        _kernels.conv_blocked(x, w, None, out, *geo, *bufs, 0)
