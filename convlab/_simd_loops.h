@@ -793,7 +793,9 @@ static inline __attribute__((always_inline)) void CL_FN(cl_dconv_run)(
         ptrdiff_t nb, ptrdiff_t oy, ptrdiff_t ox0, ptrdiff_t nr, ptrdiff_t OW) {
     const ptrdiff_t KH = geom[0], KW = geom[1], SH = geom[2], SW = geom[3], PH = geom[4], PW = geom[5],
                     DH = geom[6], DW = geom[7];
-    const ptrdiff_t KK16 = KH * KW * 16, wcs = KK16 * 16, wbs = CB * wcs, xcs = H * W * 16;
+    /* wbs: from one block's weights to the next; a lone last block (nb == 1) reads its own twice (the second
+       sums are never stored), so nothing past the weights is read */
+    const ptrdiff_t KK16 = KH * KW * 16, wcs = KK16 * 16, wbs = nb > 1 ? CB * wcs : 0, xcs = H * W * 16;
     CL_DC_VT acc[CL_DC_NA][CL_DC_R];
     for (int a = 0; a < CL_DC_NA; a++) {
         CL_DC_VT b0 = (CL_DC_VT){0};

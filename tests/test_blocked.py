@@ -198,3 +198,39 @@ def test_conv_blocked_checks_its_arguments(rng):
         _kernels.conv_blocked(x, w, None, out, (3, 3), (0, 1), (1, 1), (1, 1), (5, 5), *bufs)
     with pytest.raises(ValueError, match="row_chunks"):
         _kernels.conv_blocked(x, w, None, out, *geo, *bufs, 0)
+
+
+def _guarded(n, dtype=np.float32):
+    """An array of n elements that ends where an unreadable page begins: a read past its end is a fault."""
+    import ctypes
+    import mmap
+    page = mmap.PAGESIZE
+    nbytes = n * np.dtype(dtype).itemsize
+    total = -(-nbytes // page) * page + page
+    region = mmap.mmap(-1, total)
+    base = ctypes.addressof(ctypes.c_char.from_buffer(region))
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.mprotect.argtypes = (ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int)
+    assert libc.mprotect(base + total - page, page, 0) == 0          # PROT_NONE
+    return np.frombuffer(region, dtype=dtype, count=n, offset=total - page - nbytes)
+
+
+@pytest.mark.parametrize("c_in,c_out", [(17, 48), (16, 16), (40, 80)])
+def test_conv_blocked_reads_nothing_past_its_buffers(rng, c_in, c_out):
+    """Input, weights, bias and the three buffers each end at an unreadable page (a lone last block of output
+    channels, partial input blocks, runs shorter than the register block): a read past any of them would crash."""
+    n, h, w = 2, 5, 9
+    x = _guarded(n * c_in * h * w).reshape(n, c_in, h, w)
+    x[...] = rng.standard_normal(x.shape)
+    wt = _guarded(c_out * c_in * 9).reshape(c_out, c_in, 9)
+    wt[...] = rng.standard_normal(wt.shape)
+    b = _guarded(c_out)
+    b[...] = rng.standard_normal(c_out)
+    oh, ow = (h + 4 - 3) // 2 + 1, (w + 4 - 3) // 2 + 1
+    out = np.empty((n, c_out, oh * ow), np.float32)
+    bufs = [_guarded(size) for size in _kernels.blocked_sizes(n, c_in, c_out, h, w, 9)]
+    for threads in (1, 2):
+        assert _kernels.conv_blocked(x, wt, b, out, (3, 3), (2, 2), (2, 2), (1, 1), (oh, ow), *bufs, 2, threads) == 0
+        want = ref.conv_nd(x.astype(np.float64), wt.reshape(c_out, c_in, 3, 3).astype(np.float64), b, (2, 2),
+                           (2, 2), (1, 1), 1)
+        assert_close(out.reshape(want.shape), want, np.float32, reduction=c_in * 9)
