@@ -1984,58 +1984,65 @@ cdef void _direct_all(const floating* x, const floating* w, const floating* bias
 
 
 def blocked_sizes(Py_ssize_t n, Py_ssize_t c_in, Py_ssize_t c_out, Py_ssize_t h, Py_ssize_t w, Py_ssize_t taps):
-    """Floats of conv_blocked's three buffers: ``(input, weights, bias)`` = ``(N * CB * H * W * 16,
-    OB * CB * taps * 256, OB * 16)`` with CB, OB the input and output channels in blocks of 16, rounded up."""
+    """Floats of conv_blocked's buffers: ``(input, weights per thread, bias)`` = ``(N * CB * H * W * 16,
+    2 * CB * taps * 256, OB * 16)`` with CB, OB the input and output channels in blocks of 16, rounded up
+    (a thread holds the weights of the pair of output blocks it works on)."""
     cdef Py_ssize_t cb = (c_in + 15) // 16, ob = (c_out + 15) // 16
-    return n * cb * h * w * 16, ob * cb * taps * 256, ob * 16
+    return n * cb * h * w * 16, 2 * cb * taps * 256, ob * 16
 
 
 def conv_blocked(const float[:, :, :, ::1] x, const float[:, :, ::1] w, const float[::1] bias,
                  float[:, :, ::1] out, tuple kernel, tuple stride, tuple padding, tuple dilation, tuple blocks,
-                 float[::1] xb, float[::1] wb, float[::1] bb, Py_ssize_t row_chunks=1, int num_threads=1):
+                 float[::1] xb, float[:, ::1] wb, float[::1] bb, Py_ssize_t sample_chunks=1, Py_ssize_t row_chunks=1,
+                 int num_threads=1):
     """Direct 2-d convolution (float32, groups 1, zero padding) on blocks of 16 channels, without im2col and
     without the multiply-adds of padding taps.
 
     NumPy equivalent: ``out[n] = w.reshape(C_out, -1) @ im2col(x)[n]`` (+ bias).
 
-    The input is copied to ``xb`` as [N][CB][H][W][16] (channels c >= C_in zero), the weights to ``wb`` as
-    [OB][CB * 16 ic][kh * kw][16 oc] (input channels >= C_in, output channels >= C_out zero), both by
-    ``cl_transpose_f``, the bias to ``bb`` (zero-padded); then a task (pair of output blocks, sample, chunk of
-    output rows) runs ``cl_dconv_f`` (_simd_loops.h): its micro-kernel keeps 32 output channels x 7 cells of a
-    row (x86-64-v4; 16 x 6 at x86-64-v3 and the baseline) in registers over every input channel and every tap
-    that reads the input, and stores them into ``out``.
+    The input is copied to ``xb`` as [N][CB][H][W][16] (channels c >= C_in zero, by ``cl_transpose_f``), the
+    bias to ``bb`` (zero-padded). A task is a pair of output blocks (32 channels) and a chunk of samples and
+    of output rows: it copies the pair's weights into its thread's row of ``wb`` as [2][CB * 16 ic][kh * kw]
+    [16 oc] (``cl_transpose_f``; input channels >= C_in, output channels >= C_out zero), where they stay in
+    L2 while ``cl_dconv_f`` (_simd_loops.h) runs its micro-kernel: 32 output channels x 7 cells of a row
+    (x86-64-v4; 16 x 6 at x86-64-v3 and the baseline) in registers over every input channel and every tap
+    that reads the input, stored into ``out``.
 
     x : (N, C_in, H, W); w : (C_out, C_in, kh * kw); bias : (C_out,) or None; out : (N, C_out, Ho * Wo),
     overwritten. kernel, stride, padding, dilation : (kh, kw), ... (2-tuples; padding on the top and left: taps
-    past the bottom and right edges read zeros too); blocks : (Ho, Wo).
-    xb, wb, bb : at least ``blocked_sizes(...)`` floats. row_chunks : output rows of a (block pair, sample)
-    split into this many tasks (so that few samples and channels still feed every thread).
+    past the bottom and right edges read zeros too); blocks : (Ho, Wo). xb, wb (num_threads rows), bb : at
+    least ``blocked_sizes(...)`` floats. sample_chunks, row_chunks : the samples and the output rows of a pair
+    split into this many tasks (so that few output channels still feed every thread).
 
-    Returns 0, or 1 without writing ``out`` when a weight is inf or NaN: skipping the padding taps would
-    drop the NaN that such a weight times a zero-padding cell makes (in torch and on every other path), so
-    the caller runs another path.
+    Returns 0, or 1 when a weight is inf or NaN (``out`` is then partly written): skipping the padding taps
+    would drop the NaN that such a weight times a zero-padding cell makes (in torch and on every other path),
+    so the caller runs another path.
     """
     cdef Py_ssize_t N = x.shape[0], C = x.shape[1], H = x.shape[2], W = x.shape[3], O = w.shape[0]
     cdef Py_ssize_t KH = kernel[0], KW = kernel[1], K = KH * KW
     cdef Py_ssize_t SH = stride[0], SW = stride[1], PH = padding[0], PW = padding[1], DH = dilation[0], DW = dilation[1]
-    cdef Py_ssize_t CB = (C + 15) // 16, OB = (O + 15) // 16, pairs = (OB + 1) // 2, HW = H * W
-    cdef Py_ssize_t OH, OW, RC = row_chunks, total, t, u, n, cb, ob, c, o, hw, p, ch, y0, y1, nbl
+    cdef Py_ssize_t CB = (C + 15) // 16, OB = (O + 15) // 16, pairs = (OB + 1) // 2, HW = H * W, WB = CB * K * 256
+    cdef Py_ssize_t OH, OW, NC = sample_chunks, RC = row_chunks, total, t, u, n, n0, n1, cb, ob, c, o, hw, p, q
+    cdef Py_ssize_t ch, y0, y1, nbl
     cdef Py_ssize_t geom[8]
     cdef float* dst
+    cdef float* wt
     cdef const float* bp = NULL
     cdef int bad = 0
-    if KH < 1 or KW < 1 or SH < 1 or SW < 1 or PH < 0 or PW < 0 or DH < 1 or DW < 1 or RC < 1:
-        raise ValueError(f"conv_blocked: needs kernel, stride, dilation >= 1, padding >= 0, row_chunks >= 1; got "
-                         f"{kernel}, {stride}, {dilation}, {padding}, {row_chunks}")
+    if KH < 1 or KW < 1 or SH < 1 or SW < 1 or PH < 0 or PW < 0 or DH < 1 or DW < 1 or NC < 1 or RC < 1 \
+            or num_threads < 1:
+        raise ValueError(f"conv_blocked: needs kernel, stride, dilation >= 1, padding >= 0, sample_chunks, "
+                         f"row_chunks, num_threads >= 1; got {kernel}, {stride}, {dilation}, {padding}, "
+                         f"{sample_chunks}, {row_chunks}, {num_threads}")
     OH = blocks[0]
     OW = blocks[1]
     if w.shape[1] != C or w.shape[2] != K or out.shape[0] != N or out.shape[1] != O or OH < 1 or OW < 1 \
             or out.shape[2] != OH * OW or (bias is not None and bias.shape[0] != O):
         raise ValueError(f"conv_blocked: w {tuple(w.shape)[:3]}, out {tuple(out.shape)[:3]} or bias do not match "
                          f"the input {tuple(x.shape)[:4]} and kernel {kernel}")
-    if xb.shape[0] < N * CB * HW * 16 or wb.shape[0] < OB * CB * K * 256 or bb.shape[0] < OB * 16:
-        raise ValueError(f"conv_blocked: buffers of {xb.shape[0]}, {wb.shape[0]}, {bb.shape[0]} floats, need "
-                         f"{blocked_sizes(N, C, O, H, W, K)}")
+    if xb.shape[0] < N * CB * HW * 16 or wb.shape[0] < num_threads or wb.shape[1] < 2 * WB or bb.shape[0] < OB * 16:
+        raise ValueError(f"conv_blocked: buffers of {xb.shape[0]}, {tuple(wb.shape)[:2]}, {bb.shape[0]} floats, "
+                         f"need {blocked_sizes(N, C, O, H, W, K)} ({num_threads} rows of weights)")
     if N == 0 or O == 0:
         return 0
     if C == 0 or HW == 0:
@@ -2045,9 +2052,11 @@ def conv_blocked(const float[:, :, :, ::1] x, const float[:, :, ::1] w, const fl
                     out[n, o, hw] = 0 if bias is None else bias[o]
         return 0
     geom[0] = KH; geom[1] = KW; geom[2] = SH; geom[3] = SW; geom[4] = PH; geom[5] = PW; geom[6] = DH; geom[7] = DW
+    if NC > N:
+        NC = N
     if RC > OH:
         RC = OH
-    total = pairs * N * RC
+    total = pairs * NC * RC
     if bias is not None:
         for o in range(OB * 16):
             bb[o] = bias[o] if o < O else 0
@@ -2061,27 +2070,31 @@ def conv_blocked(const float[:, :, :, ::1] x, const float[:, :, ::1] w, const fl
             if c < 16:
                 memset(dst, 0, HW * 16 * sizeof(float))
             cl_transpose_f(dst, 16, &x[n, cb * 16, 0, 0], HW, c, HW)
-        for ob in prange(OB, schedule="static"):            # 16 output channels x C_in * K -> C_in * K x 16
-            dst = &wb[ob * CB * K * 256]
-            o = O - ob * 16 if O - ob * 16 < 16 else 16
-            if o < 16 or C % 16:
-                memset(dst, 0, CB * K * 256 * sizeof(float))
-            cl_transpose_f(dst, 16, &w[ob * 16, 0, 0], C * K, o, C * K)
-            bad += cl_nonfinite_f(dst, CB * K * 256)
-    if bad:
-        return 1
     with nogil, parallel(num_threads=num_threads):
+        wt = &wb[threadid(), 0]
         for t in prange(total, schedule="static"):
-            p = t // (N * RC)
-            n = (t // RC) % N
+            p = t // (NC * RC)
+            q = (t // RC) % NC
             ch = t % RC
+            n0 = q * N // NC
+            n1 = (q + 1) * N // NC
             y0 = ch * OH // RC
             y1 = (ch + 1) * OH // RC
             nbl = OB - 2 * p if OB - 2 * p < 2 else 2
-            cl_dconv_f(&out[n, 2 * p * 16, 0], OH * OW, O - 2 * p * 16, &xb[n * CB * HW * 16],
-                       &wb[2 * p * CB * K * 256], bp + 2 * p * 16 if bp != NULL else NULL, CB, H, W, OW, geom,
-                       nbl, y0, y1)
-    return 0
+            for u in range(nbl):                           # 16 output channels x C_in * K -> C_in * K x 16
+                ob = 2 * p + u
+                dst = wt + u * WB
+                o = O - ob * 16 if O - ob * 16 < 16 else 16
+                if o < 16 or C % 16:
+                    memset(dst, 0, WB * sizeof(float))
+                cl_transpose_f(dst, 16, &w[ob * 16, 0, 0], C * K, o, C * K)
+            if cl_nonfinite_f(wt, nbl * WB):
+                bad += 1
+                continue
+            for n in range(n0, n1):
+                cl_dconv_f(&out[n, 2 * p * 16, 0], OH * OW, O - 2 * p * 16, &xb[n * CB * HW * 16], wt,
+                           bp + 2 * p * 16 if bp != NULL else NULL, CB, H, W, OW, geom, nbl, y0, y1)
+    return 1 if bad else 0
 
 
 def conv_direct(const floating[:, :, :, :, ::1] x, const floating[:, :, ::1] w, const floating[::1] bias,

@@ -82,20 +82,23 @@ def test_blocked_matches_reference_and_torch(rng, monkeypatch, threads, nthreads
         assert_close(got, t, np.float32, reduction=m.weight[0].size)
 
 
-def test_blocked_row_chunks_split_few_tasks_over_threads(rng, monkeypatch, threads):
-    """One sample and one pair of output blocks is one task: with 2 threads its rows go in chunks, same result."""
+@pytest.mark.parametrize("n,c_out,samples,chunks", [(1, 32, 1, 8), (3, 32, 3, 3), (8, 32, 8, 1), (1, 160, 1, 2),
+                                                     (2, 320, 1, 1)])
+def test_blocked_tasks_split_samples_then_rows_over_threads(rng, monkeypatch, threads, n, c_out, samples, chunks):
+    """A task is a pair of output blocks (32 channels) over all samples; with fewer than 4 pairs per thread the
+    samples split, then the rows (8 here): 2 threads give the 1-thread result bit for bit."""
     for name, value in FORCE.items():
         monkeypatch.setattr(conv_ops, name, value)
-    x = rng.standard_normal((1, 16, 10, 9)).astype(np.float32)
-    m = nn.Conv2d(16, 32, 3, padding=1, dtype=np.float32)
+    x = rng.standard_normal((n, 16, 10, 9)).astype(np.float32)
+    m = nn.Conv2d(16, c_out, 3, padding=1, dtype=np.float32)
     threads(1)
     one = m(x)
     threads(2)
-    m2 = nn.Conv2d(16, 32, 3, padding=1, dtype=np.float32)
+    m2 = nn.Conv2d(16, c_out, 3, padding=1, dtype=np.float32)
     m2.load_state_dict(m.state_dict())
     two = m2(x)
     (plan, _, _), = m2._plans.values()
-    assert plan.run.row_chunks == 8
+    assert (plan.run.sample_chunks, plan.run.row_chunks) == (samples, chunks)
     np.testing.assert_array_equal(one, two)     # each output cell is one sum in one order either way
 
 
@@ -181,13 +184,19 @@ def test_conv_blocked_checks_its_arguments(rng):
     out = np.empty((2, 32, 25), np.float32)
     sizes = _kernels.blocked_sizes(2, 16, 32, 5, 5, 9)
     assert sizes == (2 * 1 * 25 * 16, 2 * 1 * 9 * 256, 32)
-    bufs = [np.empty(n, np.float32) for n in sizes]
+
+    def buffers(threads=1, short=-1):
+        return [np.empty((threads, sizes[1] - (short == 1)) if i == 1 else sizes[i] - (short == i), np.float32)
+                for i in range(3)]
     geo = ((3, 3), (1, 1), (1, 1), (1, 1), (5, 5))
-    assert _kernels.conv_blocked(x, w, None, out, *geo, *bufs) == 0
-    short = [np.empty(n - (i == j), np.float32) for j in range(3) for i, n in enumerate(sizes)]
+    assert _kernels.conv_blocked(x, w, None, out, *geo, *buffers()) == 0
     for j in range(3):
         with pytest.raises(ValueError, match="buffers"):
-            _kernels.conv_blocked(x, w, None, out, *geo, *short[3 * j:3 * j + 3])
+            _kernels.conv_blocked(x, w, None, out, *geo, *buffers(short=j))
+    with pytest.raises(ValueError, match="buffers"):         # a row of weights per thread
+        _kernels.conv_blocked(x, w, None, out, *geo, *buffers(threads=1), 1, 1, 2)
+    assert _kernels.conv_blocked(x, w, None, out, *geo, *buffers(threads=2), 1, 1, 2) == 0
+    bufs = buffers()
     with pytest.raises(ValueError, match="do not match"):
         _kernels.conv_blocked(x, w, None, np.empty((2, 32, 24), np.float32), *geo, *bufs)
     with pytest.raises(ValueError, match="do not match"):
@@ -196,8 +205,9 @@ def test_conv_blocked_checks_its_arguments(rng):
         _kernels.conv_blocked(x, w, np.zeros(31, np.float32), out, *geo, *bufs)
     with pytest.raises(ValueError, match="stride"):
         _kernels.conv_blocked(x, w, None, out, (3, 3), (0, 1), (1, 1), (1, 1), (5, 5), *bufs)
-    with pytest.raises(ValueError, match="row_chunks"):
-        _kernels.conv_blocked(x, w, None, out, *geo, *bufs, 0)
+    for bad in ((0, 1, 1), (1, 0, 1), (1, 1, 0)):
+        with pytest.raises(ValueError, match="row_chunks"):
+            _kernels.conv_blocked(x, w, None, out, *geo, *bufs, *bad)
 
 
 def _guarded(n, dtype=np.float32):
@@ -228,9 +238,11 @@ def test_conv_blocked_reads_nothing_past_its_buffers(rng, c_in, c_out):
     b[...] = rng.standard_normal(c_out)
     oh, ow = (h + 4 - 3) // 2 + 1, (w + 4 - 3) // 2 + 1
     out = np.empty((n, c_out, oh * ow), np.float32)
-    bufs = [_guarded(size) for size in _kernels.blocked_sizes(n, c_in, c_out, h, w, 9)]
-    for threads in (1, 2):
-        assert _kernels.conv_blocked(x, wt, b, out, (3, 3), (2, 2), (2, 2), (1, 1), (oh, ow), *bufs, 2, threads) == 0
+    xs, ws, bs = _kernels.blocked_sizes(n, c_in, c_out, h, w, 9)
+    bufs = [_guarded(xs), _guarded(2 * ws).reshape(2, ws), _guarded(bs)]
+    for threads, samples, chunks in ((1, 1, 1), (2, 1, 2), (2, 2, 1), (2, 2, 3)):
+        assert _kernels.conv_blocked(x, wt, b, out, (3, 3), (2, 2), (2, 2), (1, 1), (oh, ow), *bufs, samples, chunks,
+                                     threads) == 0
         want = ref.conv_nd(x.astype(np.float64), wt.reshape(c_out, c_in, 3, 3).astype(np.float64), b, (2, 2),
                            (2, 2), (1, 1), 1)
         assert_close(out.reshape(want.shape), want, np.float32, reduction=c_in * 9)

@@ -660,34 +660,35 @@ def _gemm_runner(x5_shape, c_out, cg, dtype, k, length, args, blocks, n, groups,
 
 def _blocked_runner(x_shape, w_shape, kernel2, stride2, padding2, dilation2, blocks2, threads, out_shape,
                     make_fallback):
-    """``run(x, w, b)`` through conv_blocked (2-d, or 1-d as one row): its input, weight and bias copies in
-    this thread's workspace; the output rows of a (pair of output blocks, sample) split into chunks when
-    there are fewer than 4 such tasks per thread. Weights holding an inf or NaN go to the plan
-    ``make_fallback()`` returns (made on first need), which computes the padding taps as torch does."""
+    """``run(x, w, b)`` through conv_blocked (2-d, or 1-d as one row): the blocked input, each thread's pair of
+    weight blocks and the bias in this thread's workspace. A task is a pair of output blocks (its weights
+    copied once, into L2) over all samples; with fewer than 4 pairs per thread the samples, then the output
+    rows, split into chunks. Weights holding an inf or NaN go to the plan ``make_fallback()`` returns (made on
+    first need), which computes the padding taps as torch does."""
     n, c_in = x_shape[:2]
     c_out = w_shape[0]
     h, w_ = (1,) * (4 - len(x_shape)) + tuple(x_shape[2:])
     x4 = (n, c_in, h, w_)
     w3 = (c_out, c_in, kernel2[0] * kernel2[1])
-    sizes = _kernels.blocked_sizes(n, c_in, c_out, h, w_, w3[2])
-    cuts = np.cumsum(sizes)
-    tasks = -(-c_out // 32) * n
-    chunks = max(1, min(blocks2[0], -(-4 * threads // tasks))) if threads > 1 else 1
-    get_ws = workspace_getter((int(cuts[-1]),), np.float32)
+    xs, ws_, bs = _kernels.blocked_sizes(n, c_in, c_out, h, w_, w3[2])
+    pairs = -(-c_out // 32)
+    samples = min(n, -(-4 * threads // pairs)) if threads > 1 else 1
+    chunks = min(blocks2[0], -(-4 * threads // (pairs * samples))) if threads > 1 else 1
+    get_ws = workspace_getter((xs + threads * ws_ + bs,), np.float32)
     kern = _kernels.conv_blocked
-
     fallback = []
 
     def run(x, w, b):
         out = np.empty(out_shape, dtype=np.float32)
         ws = get_ws()
         if kern(np.ascontiguousarray(x).reshape(x4), np.ascontiguousarray(w).reshape(w3), _bias(b, np.float32), out,
-                kernel2, stride2, padding2, dilation2, blocks2, ws[:cuts[0]], ws[cuts[0]:cuts[1]], ws[cuts[1]:], chunks,
-                threads):
+                kernel2, stride2, padding2, dilation2, blocks2, ws[:xs], ws[xs:xs + threads * ws_].reshape(threads, ws_),
+                ws[xs + threads * ws_:], samples, chunks, threads):
             if not fallback:
                 fallback.append(make_fallback())
             return fallback[0](x, w, b)
         return out
+    run.sample_chunks = samples
     run.row_chunks = chunks
     return run
 
