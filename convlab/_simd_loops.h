@@ -786,6 +786,11 @@ CL_PADROWS(CL_FN(cl_pad_rows_d), CL_FN(cl_padcopy_d), CL_FN(cl_padfill_d), CL_FN
 #endif
 #define CL_DC_NA (CL_DC_OBK * CL_DC_NV)
 #define CL_DC_LANES (16 / CL_DC_NV)
+/* the blocks' weights for input channel ic of the tap at wk: CL_DC_NA vectors */
+#define CL_DC_WEIGHTS(w)                                                                               \
+    CL_DC_VT w[CL_DC_NA];                                                                              \
+    for (int a = 0; a < CL_DC_NA; a++)                                                                 \
+        w[a] = *(const CL_DC_VT *)(wk + (a / CL_DC_NV) * wbs + ic * KK16 + (a % CL_DC_NV) * CL_DC_LANES);
 /* one run: nb (1..CL_DC_OBK) blocks, cells [0, nr) of output row oy starting at column ox0 */
 static inline __attribute__((always_inline)) void CL_FN(cl_dconv_run)(
         float *restrict out, ptrdiff_t ldc, ptrdiff_t nvalid, const float *restrict xb, const float *restrict wb,
@@ -820,10 +825,7 @@ static inline __attribute__((always_inline)) void CL_FN(cl_dconv_run)(
                 if (lo == 0 && hi == CL_DC_R) {
                     const float *xp = xr + base * 16;
                     for (int ic = 0; ic < 16; ic++) {
-                        CL_DC_VT w[CL_DC_NA];
-                        for (int a = 0; a < CL_DC_NA; a++)
-                            w[a] = *(const CL_DC_VT *)(wk + (a / CL_DC_NV) * wbs + ic * KK16
-                                                       + (a % CL_DC_NV) * CL_DC_LANES);
+                        CL_DC_WEIGHTS(w)
 #pragma GCC unroll 8
                         for (int r = 0; r < CL_DC_R; r++) {
                             const float v = xp[r * SW * 16 + ic];   /* scalar x vector: a broadcast */
@@ -832,10 +834,7 @@ static inline __attribute__((always_inline)) void CL_FN(cl_dconv_run)(
                     }
                 } else {
                     for (int ic = 0; ic < 16; ic++) {
-                        CL_DC_VT w[CL_DC_NA];
-                        for (int a = 0; a < CL_DC_NA; a++)
-                            w[a] = *(const CL_DC_VT *)(wk + (a / CL_DC_NV) * wbs + ic * KK16
-                                                       + (a % CL_DC_NV) * CL_DC_LANES);
+                        CL_DC_WEIGHTS(w)
 #pragma GCC unroll 8
                         for (int r = 0; r < CL_DC_R; r++) {
                             if (r >= lo && r < hi) {
@@ -885,6 +884,7 @@ static int CL_FN(cl_nonfinite_f)(const float *p, ptrdiff_t n) {
     for (int l = 0; l < 16; l++) s += acc[l];
     return !(s == 0);
 }
+#undef CL_DC_WEIGHTS
 #undef CL_DC_VT
 #undef CL_DC_NV
 #undef CL_DC_OBK

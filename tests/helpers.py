@@ -1,10 +1,15 @@
-"""Test helpers shared by the test modules: the optional torch oracle and tolerance-aware comparison.
+"""Test helpers shared by the test modules: the optional torch oracle, tolerance-aware comparison, and the
+fixtures a module imports to run every test at every SIMD level (``simd_level``) or to set convlab's thread
+count (``threads``).
 
 (Kept out of conftest.py: tests/browser has a conftest of its own, and two modules both
 named ``conftest`` cannot both be imported by name.)
 """
 import numpy as np
 import pytest
+
+import convlab
+from convlab import _kernels
 
 try:
     import torch
@@ -27,6 +32,25 @@ def assert_close(actual, expected, dtype, reduction=1):
     assert actual.dtype == np.dtype(dtype), (actual.dtype, dtype)
     scale = max(1.0, float(np.max(np.abs(expected), initial=0.0)))
     np.testing.assert_allclose(actual, expected, rtol=tol(dtype, reduction), atol=tol(dtype, reduction) * scale)
+
+
+@pytest.fixture(autouse=True, params=_kernels.simd_levels())
+def simd_level(request):
+    """Every test of a module that imports this fixture, at every SIMD level this CPU runs (the active one is
+    restored after)."""
+    before = _kernels.set_simd_level(request.param)
+    try:
+        yield request.param
+    finally:
+        _kernels.set_simd_level(before)
+
+
+@pytest.fixture
+def threads():
+    """``convlab.set_num_threads``, with the thread count restored after the test."""
+    before = convlab.get_num_threads()
+    yield convlab.set_num_threads
+    convlab.set_num_threads(before)
 
 
 def run_in_threads(work, count):

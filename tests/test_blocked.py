@@ -5,34 +5,16 @@ non-finite weights; the checks that stand before the unchecked inner loops."""
 import numpy as np
 import pytest
 
-import convlab
 import convlab.nn as nn
 from convlab import _kernels
 from convlab import reference as ref
 from convlab.ops import conv as conv_ops
-from helpers import assert_close, torch
+from helpers import assert_close, simd_level, threads, torch  # noqa: F401 (fixtures: every test at every SIMD level)
 
 # every layer below takes conv_blocked, at every SIMD level (its 8-wide copies included)
 FORCE = dict(BLOCKED=True, BLOCKED_LEVELS=tuple(_kernels.simd_levels()), BLOCKED_MIN_CHANNELS=1,
              BLOCKED_MAX_CHANNEL_WASTE=100.0, BLOCKED_MAX_PLANE=10**9, WINOGRAD=False, PARALLEL_MIN_MACS=0,
              DIRECT_MAX_MACS=0, TINY_MAX_MACS=0)
-
-
-@pytest.fixture(autouse=True, params=_kernels.simd_levels())
-def simd_level(request):
-    """Every test of this file at every SIMD level this CPU runs (the active one is restored after)."""
-    before = _kernels.set_simd_level(request.param)
-    try:
-        yield request.param
-    finally:
-        _kernels.set_simd_level(before)
-
-
-@pytest.fixture
-def threads():
-    before = convlab.get_num_threads()
-    yield convlab.set_num_threads
-    convlab.set_num_threads(before)
 
 
 def _plan_kind(m):

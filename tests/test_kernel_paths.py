@@ -15,7 +15,7 @@ import convlab.nn as nn
 from convlab import _kernels
 from convlab import reference as ref
 from convlab.ops import conv as conv_ops
-from helpers import assert_close, run_in_threads, torch
+from helpers import assert_close, run_in_threads, simd_level, torch  # noqa: F401 (simd_level: every level)
 
 PATHS = {
     # non-depthwise layers: direct loop / GEMM per tile / several samples per GEMM; depthwise layers:
@@ -51,16 +51,6 @@ PATHS = {
                       WINOGRAD4_MIN_PLANE=1, WINOGRAD4_FLOAT32=True, WINOGRAD_TASK_BYTES=1,
                       WINOGRAD_MIN_TASK_TILES=0, WINOGRAD_MIN_GEMM_TILES=0),
 }
-
-
-@pytest.fixture(autouse=True, params=_kernels.simd_levels())
-def simd_level(request):
-    """Every test of this file at every SIMD level this CPU runs (the active one is restored after)."""
-    before = _kernels.set_simd_level(request.param)
-    try:
-        yield request.param
-    finally:
-        _kernels.set_simd_level(before)
 
 
 @pytest.fixture(params=list(PATHS))

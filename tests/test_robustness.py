@@ -23,7 +23,7 @@ from convlab import _kernels
 from convlab import reference as ref
 from convlab.ops import _blas
 from convlab.ops import conv as conv_ops
-from helpers import assert_close, requires_torch, run_in_threads, torch
+from helpers import assert_close, requires_torch, run_in_threads, threads, torch  # noqa: F401 (fixture)
 from test_kernel_paths import PATHS
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -34,13 +34,6 @@ def path(request, monkeypatch):
     for name, value in PATHS[request.param].items():
         monkeypatch.setattr(conv_ops, name, value)
     return request.param
-
-
-@pytest.fixture
-def threads():
-    before = convlab.get_num_threads()
-    yield convlab.set_num_threads
-    convlab.set_num_threads(before)
 
 
 def _views(values):
