@@ -63,14 +63,14 @@ static void NAME(T *restrict dst, T b, int set, const T *restrict w, const T *re
     if (set) {                                                                                         \
         for (ptrdiff_t e = 0; e < n; e++) {                                                            \
             T acc = b;                                                                                 \
-            _Pragma("GCC unroll 8")                                                                    \
+            _Pragma("GCC unroll 4")                                                                    \
             for (int t = 0; t < KW; t++) acc += wk[t] * src[e + t * dw];                               \
             dst[e] = acc;                                                                              \
         }                                                                                              \
     } else {                                                                                           \
         for (ptrdiff_t e = 0; e < n; e++) {                                                            \
             T acc = dst[e];                                                                            \
-            _Pragma("GCC unroll 8")                                                                    \
+            _Pragma("GCC unroll 4")                                                                    \
             for (int t = 0; t < KW; t++) acc += wk[t] * src[e + t * dw];                               \
             dst[e] = acc;                                                                              \
         }                                                                                              \
@@ -174,24 +174,24 @@ static void NAME(T *restrict out, ptrdiff_t ldo, const T *restrict init, const T
 #define CL_DWROW_BLOCK(T, U, LOAD, STORE, KW, S)                                                         \
     {                                                                                                  \
         U acc[CL_DWROW_R];                                                                             \
-        _Pragma("GCC unroll 8")                                                                        \
+        _Pragma("GCC unroll 4")                                                                        \
         for (int q = 0; q < CL_DWROW_R; q++) acc[q] = init ? LOAD(init + c) : zero;                    \
         for (ptrdiff_t r = 0; r < KR; r++) {                                                           \
             const T *row = base + rowoff[r] + e0 * S * ps + c, *wr = w + r * KW * ldw + c;             \
             U wv[KW];                                                                                  \
-            _Pragma("GCC unroll 8")                                                                    \
+            _Pragma("GCC unroll 4")                                                                    \
             for (int t = 0; t < KW; t++) wv[t] = LOAD(wr + t * ldw);                                   \
             _Pragma("GCC unroll 32")                                                                   \
             for (int j = 0; j < (CL_DWROW_R - 1) * S + KW; j++) {                                      \
                 const U in = LOAD(row + j * ps);                                                       \
-                _Pragma("GCC unroll 8")                                                                \
+                _Pragma("GCC unroll 4")                                                                \
                 for (int q = 0; q < CL_DWROW_R; q++) {                                                 \
                     const int t = j - q * S;                                                           \
                     if (t >= 0 && t < KW) acc[q] += wv[t] * in;                                        \
                 }                                                                                      \
             }                                                                                          \
         }                                                                                              \
-        _Pragma("GCC unroll 8")                                                                        \
+        _Pragma("GCC unroll 4")                                                                        \
         for (int q = 0; q < CL_DWROW_R; q++) STORE(out + (e0 + q) * ldo + c, acc[q]);                  \
     }
 #define CL_DWROW_KS(NAME, T, V, LANES, KW, S)                                                         \
@@ -640,9 +640,10 @@ CL_PAD_LOOPS static inline CL_INLINE void NAME(T *restrict dst, T v, ptrdiff_t n
 /* Rows j < nrows of F.pad's output, each lw + W + rw cells long and stored one after another from out:
    row j is all fill when rowsrc[j] < 0, else source row src + rowsrc[j] * W in its middle and edges by
    mode (CL_PAD_LEFT, CL_PAD_RIGHT; edges of 8 cells or more of the last three modes as one fill or copy).
-   The caller has checked lw, rw against W. With no column padding, rows with
-   consecutive sources are contiguous in both arrays, so a run of them is one copy. One row loop per mode
-   (CL_PAD_EACH_ROW): no mode test per row. */
+   The caller has checked lw, rw against W. run[j] >= 1 counts the rows from j on (past nrows too: the caller's
+   row blocks cut a plane's runs) that are all fill or whose sources follow rowsrc[j] one by one; computed once a
+   call, so no row loop looks at its neighbours' sources. With no column padding such a run is contiguous in both
+   arrays: one copy or fill. One row loop per mode (CL_PAD_EACH_ROW): no mode test per row. */
 #define CL_PAD_EACH_ROW(COPY, FILL, ...)                                                               \
     for (; j < nrows; j++) {                                                                           \
         o = out + j * Wo;                                                                              \
@@ -654,47 +655,84 @@ CL_PAD_LOOPS static inline CL_INLINE void NAME(T *restrict dst, T v, ptrdiff_t n
     }
 /* The rows of the common pads, 1, 2 or 3 cells on both sides of rows of VN to 1023 cells: P and the mode are
    constants where this is called (CL_PAD_FIXED_CASE), so the edges are a few plain moves, loaded before the
-   middle is copied and stored after it; the middle is copied two vectors a step, then one, then a last vector
-   moved back to end at W when W is not a multiple of VN (no per-row length tests as in CL_PADCOPY). Measured on
-   Zen 3 (256 planes of 32x32 padded by 1, circular, 1 thread, source rows 16 bytes off a cache line as NumPy
-   places them): callgrind through pad_volume 46 -> 40 instructions a row; in a C program, median of 40 rounds,
-   44-49 us against 52-55 us with CL_PADCOPY per row, 36-39 us for a memcpy of the output (a host under varying
-   load: the spread is the noise). */
-#define CL_PAD_FIXED(NAME, FILL, T, VT, VN)                                                            \
+   middle is copied and stored after it. A run of rows whose sources follow each other (run[j] of them: every row
+   of a plane but the padding rows) steps its source pointer by W instead of reading rowsrc per row, a run of fill
+   rows is one fill, and a middle of NV <= 4 vectors (CL_PAD_MID, NV a constant: one row loop per NV) is loaded
+   whole, then stored, its last vector moved back to end at W; longer middles (NV 0) are copied two vectors a
+   step (one loop per NV up to 8 took the build from 50 to 91 s for no gain measured on rows of 56).
+   Measured on Zen 4 (256 planes of 32x32 padded by 1, circular, 1 thread, x86-64-v4; the rows called through
+   ctypes, median of 40 rounds, np.copyto of the output 26.3-26.7 us): 32.7-33.6 us with rowsrc read per row and
+   the two-vectors-a-step loop, 30.5-31.1 with runs and NV switched per row, 29.3-29.8 with one loop per NV. (On
+   Zen 3 the edges as constants took callgrind's count from 46 to 40 instructions a row.) */
+#define CL_PAD_MID(NAME, T, VT, VN)                                                                    \
+CL_PAD_LOOPS static inline CL_INLINE void NAME(T *restrict d, const T *restrict s, ptrdiff_t W, const int NV) { \
+    VT v[4];                                                                                           \
+    _Pragma("GCC unroll 4") for (int q = 0; q < NV - 1; q++) v[q] = *(const VT *)(s + VN * q);         \
+    const VT t = *(const VT *)(s + W - VN);                                                            \
+    _Pragma("GCC unroll 4") for (int q = 0; q < NV - 1; q++) *(VT *)(d + VN * q) = v[q];               \
+    *(VT *)(d + W - VN) = t;                                                                           \
+}
+#define CL_PAD_FIXED_NV(NAME, MID, FILL, T, VT, VN)                                                    \
 CL_PAD_LOOPS static inline CL_INLINE void NAME(                                                        \
-        T *restrict out, const T *restrict src, const ptrdiff_t *restrict rowsrc, ptrdiff_t nrows,     \
-        ptrdiff_t W, const int P, const int mode, T fill) {                                            \
-    const ptrdiff_t Wo = W + 2 * P, last = W - VN;                                                     \
+        T *restrict out, const T *restrict src, const ptrdiff_t *restrict rowsrc, const ptrdiff_t *restrict run, \
+        ptrdiff_t nrows, ptrdiff_t W, const int P, const int mode, T fill, const int NV) {             \
+    const ptrdiff_t Wo = W + 2 * P;                                                                    \
     T *o = out;                                                                                        \
-    for (ptrdiff_t j = 0; j < nrows; j++, o += Wo) {                                                   \
-        const ptrdiff_t rs = rowsrc[j];                                                                \
-        if (__builtin_expect(rs < 0, 0)) { FILL(o, fill, Wo); continue; }  /* a fill row (zeros mode) */ \
-        const T *s = src + rs * W;                                                                     \
-        T *d = o + P;                                                                                  \
-        T l[3], r[3];                                                                                  \
-        for (int k = 0; k < P; k++) {                                                                  \
-            l[k] = CL_PAD_LEFT(mode, s, W, P, k, fill);                                                \
-            r[k] = CL_PAD_RIGHT(mode, s, W, k, fill);                                                  \
+    for (ptrdiff_t j = 0; j < nrows;) {                                                                \
+        const ptrdiff_t end = j + run[j] < nrows ? j + run[j] : nrows;                                 \
+        if (__builtin_expect(rowsrc[j] < 0, 0)) {       /* fill rows (zeros mode) */                   \
+            FILL(o, fill, (end - j) * Wo);                                                             \
+            o += (end - j) * Wo;                                                                       \
+            j = end;                                                                                   \
+            continue;                                                                                  \
         }                                                                                              \
-        const VT t = *(const VT *)(s + last);                                                          \
-        ptrdiff_t e = 0;                                                                               \
-        for (; e + 2 * VN <= W; e += 2 * VN) {                                                         \
-            const VT a = *(const VT *)(s + e), b = *(const VT *)(s + e + VN);                          \
-            *(VT *)(d + e) = a;                                                                        \
-            *(VT *)(d + e + VN) = b;                                                                   \
+        const T *s = src + rowsrc[j] * W;                                                              \
+        for (; j < end; j++, o += Wo, s += W) {                                                        \
+            T *d = o + P;                                                                              \
+            T l[3], r[3];                                                                              \
+            for (int k = 0; k < P; k++) {                                                              \
+                l[k] = CL_PAD_LEFT(mode, s, W, P, k, fill);                                            \
+                r[k] = CL_PAD_RIGHT(mode, s, W, k, fill);                                              \
+            }                                                                                          \
+            if (NV > 0) {                                                                              \
+                MID(d, s, W, NV);                                                                      \
+            } else {                                                                                   \
+                const VT t = *(const VT *)(s + W - VN);                                                \
+                ptrdiff_t e = 0;                                                                       \
+                for (; e + 2 * VN <= W; e += 2 * VN) {                                                 \
+                    const VT a = *(const VT *)(s + e), b = *(const VT *)(s + e + VN);                  \
+                    *(VT *)(d + e) = a;                                                                \
+                    *(VT *)(d + e + VN) = b;                                                           \
+                }                                                                                      \
+                if (e + VN <= W) { *(VT *)(d + e) = *(const VT *)(s + e); e += VN; }                   \
+                if (e < W) *(VT *)(d + W - VN) = t;                                                    \
+            }                                                                                          \
+            for (int k = 0; k < P; k++) { o[k] = l[k]; d[W + k] = r[k]; }                              \
         }                                                                                              \
-        if (e + VN <= W) { *(VT *)(d + e) = *(const VT *)(s + e); e += VN; }                           \
-        if (e < W) *(VT *)(d + last) = t;                                                              \
-        for (int k = 0; k < P; k++) { o[k] = l[k]; d[W + k] = r[k]; }                                  \
+    }                                                                                                  \
+}
+#define CL_PAD_FIXED(NAME, FIXED_NV, T)                                                                \
+CL_PAD_LOOPS static inline CL_INLINE void NAME(                                                        \
+        T *restrict out, const T *restrict src, const ptrdiff_t *restrict rowsrc, const ptrdiff_t *restrict run, \
+        ptrdiff_t nrows, ptrdiff_t W, const int P, const int mode, T fill, ptrdiff_t nv) {             \
+    switch (nv) {                                                                                      \
+    case 1: FIXED_NV(out, src, rowsrc, run, nrows, W, P, mode, fill, 1); return;                       \
+    case 2: FIXED_NV(out, src, rowsrc, run, nrows, W, P, mode, fill, 2); return;                       \
+    case 3: FIXED_NV(out, src, rowsrc, run, nrows, W, P, mode, fill, 3); return;                       \
+    case 4: FIXED_NV(out, src, rowsrc, run, nrows, W, P, mode, fill, 4); return;                       \
+    default: FIXED_NV(out, src, rowsrc, run, nrows, W, P, mode, fill, 0); return;                      \
     }                                                                                                  \
 }
 #define CL_PAD_FIXED_CASE(FIXED, MODE, P)                                                              \
-    case 4 * (MODE) + (P): FIXED(out, src, rowsrc, nrows, W, P, MODE, fill); return;
-#define CL_PADROWS(NAME, COPY, FILL, FIXED, T, VT, VN)                                                 \
-CL_PAD_FIXED(FIXED, FILL, T, VT, VN)                                                                   \
+    case 4 * (MODE) + (P): FIXED(out, src, rowsrc, run, nrows, W, P, MODE, fill, nv); return;  
+#define CL_PADROWS(NAME, COPY, FILL, FIXED, FIXED_NV, MID, T, VT, VN)                                  \
+CL_PAD_MID(MID, T, VT, VN)                                                                             \
+CL_PAD_FIXED_NV(FIXED_NV, MID, FILL, T, VT, VN)                                                        \
+CL_PAD_FIXED(FIXED, FIXED_NV, T)                                                                       \
 CL_PAD_LOOPS static void NAME(T *restrict out, const T *restrict src, const ptrdiff_t *restrict rowsrc, \
-                              ptrdiff_t nrows, ptrdiff_t W, ptrdiff_t lw, ptrdiff_t rw, int mode, T fill) { \
-    const ptrdiff_t Wo = lw + W + rw;                                                                  \
+                              const ptrdiff_t *restrict run, ptrdiff_t nrows, ptrdiff_t W, ptrdiff_t lw,  \
+                              ptrdiff_t rw, int mode, T fill) {                                        \
+    const ptrdiff_t Wo = lw + W + rw, nv = (W + VN - 1) / VN;                                          \
     ptrdiff_t j = 0, e, k;                                                                             \
     T *o, *r;                                                                                          \
     const T *s;                                                                                        \
@@ -709,14 +747,11 @@ CL_PAD_LOOPS static void NAME(T *restrict out, const T *restrict src, const ptrd
     if (lw == 0 && rw == 0) {                                                                          \
         while (j < nrows) {                                                                            \
             o = out + j * Wo;                                                                          \
-            e = j + 1;                                                                                 \
-            if (rowsrc[j] < 0) {                                                                       \
-                while (e < nrows && rowsrc[e] < 0) e++;                                                \
+            e = j + run[j] < nrows ? j + run[j] : nrows;                                               \
+            if (rowsrc[j] < 0)                                                                         \
                 FILL(o, fill, (e - j) * Wo);                                                           \
-            } else {                                                                                   \
-                while (e < nrows && rowsrc[e] == rowsrc[e - 1] + 1) e++;                               \
+            else                                                                                       \
                 COPY(o, src + rowsrc[j] * W, (e - j) * W);                                             \
-            }                                                                                          \
             j = e;                                                                                     \
         }                                                                                              \
         return;                                                                                        \
@@ -751,13 +786,17 @@ CL_PADCOPY(CL_FN(cl_padcopy_f), float, cl_v8f, 8)
 CL_PADCOPY(CL_FN(cl_padcopy_d), double, cl_v4d, 4)
 CL_PADFILL(CL_FN(cl_padfill_f), float, cl_v8f, 8)
 CL_PADFILL(CL_FN(cl_padfill_d), double, cl_v4d, 4)
-CL_PADROWS(CL_FN(cl_pad_rows_f), CL_FN(cl_padcopy_f), CL_FN(cl_padfill_f), CL_FN(cl_pad_fixed_f), float, cl_v8f, 8)
-CL_PADROWS(CL_FN(cl_pad_rows_d), CL_FN(cl_padcopy_d), CL_FN(cl_padfill_d), CL_FN(cl_pad_fixed_d), double, cl_v4d, 4)
+CL_PADROWS(CL_FN(cl_pad_rows_f), CL_FN(cl_padcopy_f), CL_FN(cl_padfill_f), CL_FN(cl_pad_fixed_f),
+           CL_FN(cl_pad_fixed_nv_f), CL_FN(cl_pad_mid_f), float, cl_v8f, 8)
+CL_PADROWS(CL_FN(cl_pad_rows_d), CL_FN(cl_padcopy_d), CL_FN(cl_padfill_d), CL_FN(cl_pad_fixed_d),
+           CL_FN(cl_pad_fixed_nv_d), CL_FN(cl_pad_mid_d), double, cl_v4d, 4)
 #undef CL_PADCOPY
 #undef CL_PADFILL
 #undef CL_PAD_EACH_ROW
 #undef CL_PADROWS
 #undef CL_PAD_FIXED
+#undef CL_PAD_MID
+#undef CL_PAD_FIXED_NV
 #undef CL_PAD_FIXED_CASE
 #undef CL_PAD_LEFT
 #undef CL_PAD_RIGHT

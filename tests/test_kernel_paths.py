@@ -850,9 +850,16 @@ PAD_ROW_CASES = [
     ((2, 2, 5, 4), (3, 3, 2, 2)),           # 3 each side of rows of 4 (shorter than a vector; reflect's limit)
     ((1, 2, 3, 4, 12), (1, 1, 2, 2, 1, 1)), # 1 each side, 3-d: fill rows and fill planes for 'constant'
     ((2, 3, 16), (3, 3)),                   # 1-d, 3 each side
-    ((2, 2, 3, 23), (1, 1, 1, 1)),          # rows of 23: two vectors a step, one more, a moved-back last (float32)
+    ((2, 2, 3, 23), (1, 1, 1, 1)),          # rows of 23: three vectors, the last moved back (float32); 6 float64 ones
     ((1, 2, 3, 24), (2, 2, 1, 1)),          # rows of 24: no moved-back vector (float32); 6 float64 vectors
     ((1, 1, 2, 3, 8), (3, 3, 1, 1, 1, 1)),  # rows of one float32 vector, two float64 ones, 3-d
+    # middles of NV = ceil(W / VN) <= 4 vectors loaded whole (CL_PAD_MID; VN 8 for float32, 4 for float64),
+    # longer ones two vectors a step; runs of rows with consecutive sources broken where the rows wrap
+    ((1, 2, 3, 13), (1, 1, 2, 2)),          # NV 2 (float32) / 4 (float64), rows padded by 2
+    ((1, 1, 4, 31), (3, 3, 1, 1)),          # NV 4 / two vectors a step and a moved-back last
+    ((1, 1, 2, 40), (2, 2, 2, 2)),          # NV 5 / 10: two vectors a step for both
+    ((2, 1, 3, 56), (2, 2, 3, 3)),          # rows padded by their count: runs of one row
+    ((1, 1, 2, 64), (1, 1, 0, 0)),          # rows not padded: one run per plane
     ((1, 2, 3, 1023), (1, 1, 2, 2)),        # the longest row of the fixed-width loop
     ((1, 2, 2, 1024), (3, 3, 1, 1)),        # the shortest past it: CL_PADCOPY's memcpy
 ]

@@ -19,12 +19,12 @@ _MODE_CODES = _kernels.padding_modes()
 _CODE = {"constant": _MODE_CODES["zeros"], "reflect": _MODE_CODES["reflect"],
          "replicate": _MODE_CODES["replicate"], "circular": _MODE_CODES["circular"]}
 _KERNELS = {np.dtype(np.float32): _kernels.pad_volume["float"], np.dtype(np.float64): _kernels.pad_volume["double"]}
-PARALLEL_MIN_BYTES = 1 << 26        # smaller outputs are padded on one thread. A pad is a memory-bound copy: a second
-                                    # thread helps only while both cores are free, and waits for a descheduled peer when
-                                    # one is not. On the 2-core Zen 3 VM under load (load average 5.3, other jobs):
-                                    # (8, 64, 56, 56) reflect p1 (6.6 MiB out) 0.61 ms on 1 thread, 6.8 ms on 2;
-                                    # 26 MiB 1.15x slower on 2; 105 MiB equal (0.99): nothing to gain below DRAM sizes
-                                    # that pays for the risk (bench/README.md, "F.pad at memory speed")
+PARALLEL_MIN_BYTES = 1 << 18        # smaller outputs are padded on one thread. On a quiet 2-core Zen 4 (the kernel
+                                    # alone, 2 threads against 1): 0.04 MiB out 1.6x slower (the team's start-up),
+                                    # 0.28 MiB 0.71x, 1.1 MiB 0.57x, 6.6 MiB 0.49x, 26 MiB 0.64x (bench/README.md,
+                                    # "F.pad's rows in runs"). On a host whose other core is busy a second thread
+                                    # waits for its peer to be scheduled (a loaded Zen 3: 6.6 MiB 11x slower), as in
+                                    # every parallel kernel: set_num_threads(1) there.
 
 
 def pad(input, pad, mode="constant", value=None):
