@@ -202,6 +202,10 @@ cdef extern from "_simd.h" nogil:
                     const float* bias, Py_ssize_t CB, Py_ssize_t H, Py_ssize_t W, Py_ssize_t OW,
                     const Py_ssize_t* geom, Py_ssize_t nblocks, Py_ssize_t y0, Py_ssize_t y1) noexcept
     int cl_nonfinite_f(const float* p, Py_ssize_t n) noexcept
+    # conv_wgrad_direct's kernel (x86-64-v4 only: cl_wgrad_available() says whether the active level has it)
+    void cl_wgrad_f(float* dW, const float* x, const float* go, const Py_ssize_t* geom, const unsigned short* masks,
+                    Py_ssize_t task0, Py_ssize_t task1) noexcept
+    int cl_wgrad_available() noexcept
     void cl_deinterleave_d(double* ev, double* od, const double* src, Py_ssize_t n) noexcept
     # dst[e] = (b if set else dst[e]) + sum_t w[t] * src[e + t dw], t < 5 / 7
     void cl_row5_f(float* dst, float b, int set, const float* w, const float* src, Py_ssize_t dw, Py_ssize_t n) noexcept
@@ -2116,6 +2120,85 @@ def conv_blocked(const float[:, :, :, ::1] x, const float[:, :, ::1] w, const fl
                 cl_dconv_f(&out[n, 2 * p * 16, 0], OH * OW, O - 2 * p * 16, &xb[n * CB * HW * 16], wt,
                            bp + 2 * p * 16 if bp != NULL else NULL, CB, H, W, OW, geom, nbl, y0, y1)
     return 1 if bad else 0
+
+
+def wgrad_direct_available():
+    """Whether the active SIMD level has conv_wgrad_direct's kernel (x86-64-v4: masked AVX-512 loads)."""
+    return cl_wgrad_available() != 0
+
+
+def conv_wgrad_direct(const float[:, :, :, :, ::1] x, const float[:, :, :, :, ::1] gout, float[:, :, ::1] gw,
+                      tuple kernel, tuple stride, tuple padding, tuple dilation, int groups, Py_ssize_t slab=64,
+                      int num_threads=1):
+    """Weight gradient of a zero-padded float32 convolution with stride 1 along rows, with no columns and no
+    BLAS: ``cl_wgrad_f`` (_simd_loops.h) keeps 4 output x 2 input channels x 3 taps of a row in AVX-512
+    registers over every output row of a slab of ``slab`` rows (all samples' rows one after another).
+
+    NumPy equivalent: ``gw[g*og + o, i, t] = sum_n gout[n, g*og + o] . im2col(x)[n, (g*cg + i, t)]``.
+
+    x : (N, C_in, D, H, W); gout : (N, C_out, OD, OH, OW), the output's shape for these arguments;
+    gw : (C_out, C_in/groups, KD*KH*KW), zeros on entry (the sums are added). kernel, stride, padding,
+    dilation: 3-tuples (depth, height, width), stride[2] == 1. Threads split each group's (4 output, 2 input
+    channel) blocks, which write disjoint cells of gw: no partial sums, the same result on any thread count.
+    """
+    cdef Py_ssize_t N = x.shape[0], C = x.shape[1], D = x.shape[2], H = x.shape[3], W = x.shape[4]
+    cdef Py_ssize_t C_out = gout.shape[1], OD = gout.shape[2], OH = gout.shape[3], OW = gout.shape[4]
+    cdef Py_ssize_t KD = kernel[0], KH = kernel[1], KW = kernel[2], sd = stride[0], sh = stride[1]
+    cdef Py_ssize_t pd = padding[0], ph = padding[1], pw = padding[2]
+    cdef Py_ssize_t dd = dilation[0], dh = dilation[1], dw = dilation[2]
+    cdef Py_ssize_t cg, og, KWp, nch, ntasks, c, t, l, xo, xi, g, p
+    cdef unsigned m
+    cdef Py_ssize_t geom[24]
+    cdef unsigned short* masks
+    if not cl_wgrad_available():
+        raise RuntimeError(f"conv_wgrad_direct needs SIMD level x86-64-v4; the active level is {simd_path()}")
+    if groups < 1 or C % groups or C_out % groups:
+        raise ValueError(f"conv_wgrad_direct: groups={groups} must divide C_in={C} and C_out={C_out}")
+    if stride[2] != 1 or min(sd, sh, dd, dh, dw, KD, KH, KW) < 1 or min(pd, ph, pw) < 0:
+        raise ValueError(f"conv_wgrad_direct: stride {stride} must end in 1, kernel {kernel}, the other strides and "
+                         f"dilation {dilation} >= 1, padding {padding} >= 0")
+    if gout.shape[0] != N or OD != (D + 2 * pd - dd * (KD - 1) - 1) // sd + 1 \
+            or OH != (H + 2 * ph - dh * (KH - 1) - 1) // sh + 1 or OW != W + 2 * pw - dw * (KW - 1) \
+            or min(OD, OH, OW) < 0:
+        raise ValueError(f"conv_wgrad_direct: gout {tuple(gout.shape)} is not the output of x {tuple(x.shape)[:5]} "
+                         f"with kernel {kernel}, stride {stride}, padding {padding}, dilation {dilation}")
+    cg = C // groups
+    og = C_out // groups
+    if gw.shape[0] != C_out or gw.shape[1] != cg or gw.shape[2] != KD * KH * KW:
+        raise ValueError(f"conv_wgrad_direct: gw must be ({C_out}, {cg}, {KD * KH * KW}), got {tuple(gw.shape)[:3]}")
+    if N * C * D * H * W == 0 or N * C_out * OD * OH * OW == 0:
+        return
+    KWp = (KW + 2) // 3 * 3
+    nch = (OW + 15) // 16
+    masks = <unsigned short*>malloc(nch * KWp * sizeof(unsigned short))
+    if masks == NULL:
+        raise MemoryError()
+    for c in range(nch):
+        for t in range(KWp):
+            m = 0
+            if t < KW:
+                for l in range(16):
+                    xo = c * 16 + l
+                    xi = xo + t * dw - pw
+                    if xo < OW and 0 <= xi < W:
+                        m = m | (1u << l)
+            masks[c * KWp + t] = <unsigned short>m
+    geom[0] = N; geom[1] = C; geom[2] = C_out; geom[3] = cg; geom[4] = og; geom[5] = D; geom[6] = H; geom[7] = W
+    geom[8] = OD; geom[9] = OH; geom[10] = OW; geom[11] = KD; geom[12] = KH; geom[13] = KW; geom[14] = sd
+    geom[15] = sh; geom[16] = dd; geom[17] = dh; geom[18] = dw; geom[19] = pd; geom[20] = ph; geom[21] = pw
+    geom[22] = max(1, slab); geom[23] = KWp
+    ntasks = ((og + 3) // 4) * ((cg + 1) // 2)
+    num_threads = max(1, min(num_threads, ntasks))
+    with nogil:
+        for g in range(groups):
+            if num_threads == 1:
+                cl_wgrad_f(&gw[g * og, 0, 0], &x[0, g * cg, 0, 0, 0], &gout[0, g * og, 0, 0, 0], geom, masks, 0,
+                           ntasks)
+            else:
+                for p in prange(num_threads, schedule="static", num_threads=num_threads):
+                    cl_wgrad_f(&gw[g * og, 0, 0], &x[0, g * cg, 0, 0, 0], &gout[0, g * og, 0, 0, 0], geom, masks,
+                               p * ntasks // num_threads, (p + 1) * ntasks // num_threads)
+    free(masks)
 
 
 def conv_direct(const floating[:, :, :, :, ::1] x, const floating[:, :, ::1] w, const floating[::1] bias,

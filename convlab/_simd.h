@@ -17,6 +17,9 @@
 #define CONVLAB_SIMD_H
 #include <stddef.h>
 #include <string.h>
+#if defined(__x86_64__)
+#include <immintrin.h>
+#endif
 
 #if defined(__GNUC__) && !defined(__clang__) && __GNUC__ >= 12 && defined(__x86_64__) \
     && !defined(CONVLAB_NO_CLONES)
@@ -97,6 +100,8 @@ typedef struct {
     void (*dconv_f)(float *, ptrdiff_t, ptrdiff_t, const float *, const float *, const float *, ptrdiff_t, ptrdiff_t,
                     ptrdiff_t, ptrdiff_t, const ptrdiff_t *, ptrdiff_t, ptrdiff_t, ptrdiff_t);
     int (*nonfinite_f)(const float *, ptrdiff_t);
+    void (*wgrad_f)(float *, const float *, const float *, const ptrdiff_t *, const unsigned short *, ptrdiff_t,
+                    ptrdiff_t);   /* NULL below x86-64-v4 */
 } cl_simd_table;
 
 /* level 0: the baseline, compiled with the build's own flags */
@@ -222,5 +227,7 @@ static int cl_simd_init(void) {
 #define cl_pad_rows_d (cl_simd->pad_rows_d)
 #define cl_dconv_f (cl_simd->dconv_f)
 #define cl_nonfinite_f (cl_simd->nonfinite_f)
+#define cl_wgrad_f (cl_simd->wgrad_f)
+static inline int cl_wgrad_available(void) { return cl_simd->wgrad_f != NULL; }
 
 #endif

@@ -931,6 +931,90 @@ static int CL_FN(cl_nonfinite_f)(const float *p, ptrdiff_t n) {
 #undef CL_DC_NA
 #undef CL_DC_LANES
 
+/* The weight gradient of a float32 layer with stride 1 along rows (conv_wgrad_direct), at x86-64-v4 only (masked
+   AVX-512 loads; the other levels' table entry is NULL): dW[co][ci][tz][ty][tx] = the sum over samples and output
+   cells of go[n][co][z][y][x] * x[n][ci][z*sd + tz*dd - pd][y*sh + ty*dh - ph][x + tx*dw - pw]. A register block
+   is 4 output channels x 2 input channels x 3 taps of a row (24 zmm sums, 16 output columns a lane each) over
+   every output row of a slab of rows; the lanes of a tap that read padding (every lane, for a tap row outside the
+   input) or lie past the row load zeros under a mask (masks[c * KWp + t]: chunk c of 16 output columns, tap t, 0
+   for t >= KW). The sums are reduced across lanes once per slab into dW (og, cg, KD, KH, KW), accumulated.
+   A task is one (4 output, 2 input channel) block; tasks [task0, task1) run slab by slab, so a slab's rows
+   stay in L2 while every block of the task range reads them. Blocks past og or cg read their last channel again
+   and drop the sums. x, go: the group's first channel of sample 0; geom = {N, C_in, C_out, cg, og, D, H, W, OD,
+   OH, OW, KD, KH, KW, sd, sh, dd, dh, dw, pd, ph, pw, slab, KWp}. */
+#if CL_VECTOR_BYTES == 64
+#define CL_WG_XT(B, T, XV)                                                                             \
+    XV = _mm512_maskz_loadu_ps(mk[T], xr##B + c * 16 + (T) * dw);
+#define CL_WG_FMA4(B, T, XV)                                                                           \
+    s0##B##T = _mm512_fmadd_ps(g0, XV, s0##B##T); s1##B##T = _mm512_fmadd_ps(g1, XV, s1##B##T);       \
+    s2##B##T = _mm512_fmadd_ps(g2, XV, s2##B##T); s3##B##T = _mm512_fmadd_ps(g3, XV, s3##B##T);
+#define CL_WG_STEP(B, T) { __m512 xv; CL_WG_XT(B, T, xv) CL_WG_FMA4(B, T, xv) }
+#define CL_WG_SUMS(A) __m512 s##A##00 = z0, s##A##01 = z0, s##A##02 = z0, s##A##10 = z0, s##A##11 = z0, s##A##12 = z0;
+#define CL_WG_PUT(A, B, T)                                                                             \
+    if (co0 + A < og && ci0 + B < cg && t0 + T < KW)                                                   \
+        dW[((((co0 + A) * cg + ci0 + B) * KD + tz) * KH + ty) * KW + t0 + T] += _mm512_reduce_add_ps(s##A##B##T);
+#define CL_WG_PUT6(A) CL_WG_PUT(A, 0, 0) CL_WG_PUT(A, 0, 1) CL_WG_PUT(A, 0, 2) CL_WG_PUT(A, 1, 0) CL_WG_PUT(A, 1, 1) \
+    CL_WG_PUT(A, 1, 2)
+static void CL_FN(cl_wgrad_f)(float *dW, const float *x, const float *go, const ptrdiff_t *geom,
+                              const unsigned short *masks, ptrdiff_t task0, ptrdiff_t task1) {
+    const ptrdiff_t N = geom[0], C_in = geom[1], C_out = geom[2], cg = geom[3], og = geom[4], D = geom[5],
+                    H = geom[6], W = geom[7], OD = geom[8], OH = geom[9], OW = geom[10], KD = geom[11],
+                    KH = geom[12], KW = geom[13], sd = geom[14], sh = geom[15], dd = geom[16], dh = geom[17],
+                    dw = geom[18], pd = geom[19], ph = geom[20], pw = geom[21], slab = geom[22], KWp = geom[23];
+    const ptrdiff_t xplane = D * H * W, gplane = OD * OH * OW, srows = OD * OH, rows = N * srows;
+    const ptrdiff_t nch = (OW + 15) / 16, ncib = (cg + 1) / 2;
+    const __m512 z0 = _mm512_setzero_ps();
+    static const unsigned short none[3] = {0, 0, 0};
+    for (ptrdiff_t r0 = 0; r0 < rows; r0 += slab) {
+        const ptrdiff_t r1 = r0 + slab < rows ? r0 + slab : rows;
+        for (ptrdiff_t task = task0; task < task1; task++) {
+            const ptrdiff_t co0 = task / ncib * 4, ci0 = task % ncib * 2;
+            ptrdiff_t co[4], ci[2];
+            for (int a = 0; a < 4; a++) co[a] = co0 + a < og ? co0 + a : og - 1;
+            for (int b = 0; b < 2; b++) ci[b] = ci0 + b < cg ? ci0 + b : cg - 1;
+            for (ptrdiff_t tz = 0; tz < KD; tz++)
+            for (ptrdiff_t ty = 0; ty < KH; ty++)
+            for (ptrdiff_t t0 = 0; t0 < KW; t0 += 3) {
+                CL_WG_SUMS(0) CL_WG_SUMS(1) CL_WG_SUMS(2) CL_WG_SUMS(3)
+                const unsigned short *mt = masks + t0;
+                for (ptrdiff_t r = r0; r < r1; r++) {
+                    const ptrdiff_t n = r / srows, zy = r - n * srows, z = zy / OH, y = zy - z * OH;
+                    const ptrdiff_t zi = z * sd + tz * dd - pd, yi = y * sh + ty * dh - ph;
+                    /* a tap row outside the input reads zeros (mask 0: nothing is loaded), so an inf or NaN in
+                       grad_output gives NaN there as on the GEMM path, whose columns hold the padding's zeros */
+                    const int inside = zi >= 0 && zi < D && yi >= 0 && yi < H;
+                    const float *g = go + n * C_out * gplane + zy * OW;
+                    const float *g_0 = g + co[0] * gplane, *g_1 = g + co[1] * gplane, *g_2 = g + co[2] * gplane,
+                                *g_3 = g + co[3] * gplane;
+                    const float *xs = x + n * C_in * xplane + (inside ? zi * H + yi : 0) * W + t0 * dw - pw;
+                    const float *xr0 = xs + ci[0] * xplane, *xr1 = xs + ci[1] * xplane;
+                    for (ptrdiff_t c = 0; c < nch; c++) {
+                        const __mmask16 om = c * 16 + 16 <= OW ? 0xFFFF : (__mmask16)((1u << (OW - c * 16)) - 1);
+                        const __m512 g0 = _mm512_maskz_loadu_ps(om, g_0 + c * 16),
+                                     g1 = _mm512_maskz_loadu_ps(om, g_1 + c * 16),
+                                     g2 = _mm512_maskz_loadu_ps(om, g_2 + c * 16),
+                                     g3 = _mm512_maskz_loadu_ps(om, g_3 + c * 16);
+                        const unsigned short *mk = inside ? mt + c * KWp : none;
+                        CL_WG_STEP(0, 0) CL_WG_STEP(0, 1) CL_WG_STEP(0, 2)
+                        CL_WG_STEP(1, 0) CL_WG_STEP(1, 1) CL_WG_STEP(1, 2)
+                    }
+                }
+                CL_WG_PUT6(0) CL_WG_PUT6(1) CL_WG_PUT6(2) CL_WG_PUT6(3)
+            }
+        }
+    }
+}
+#undef CL_WG_XT
+#undef CL_WG_FMA4
+#undef CL_WG_STEP
+#undef CL_WG_SUMS
+#undef CL_WG_PUT
+#undef CL_WG_PUT6
+#define CL_WGRAD_F CL_FN(cl_wgrad_f)
+#else
+#define CL_WGRAD_F NULL
+#endif
+
 static const cl_simd_table CL_FN(cl_table) = {
     CL_LEVEL_NAME, CL_FN(cl_fma_probe),
     CL_FN(cl_axpy_f), CL_FN(cl_axpy_d), CL_FN(cl_axpy3_f), CL_FN(cl_axpy3_d), CL_FN(cl_set3_f), CL_FN(cl_set3_d),
@@ -943,5 +1027,6 @@ static const cl_simd_table CL_FN(cl_table) = {
     CL_FN(cl_wino4_in_f), CL_FN(cl_wino4_in_d), CL_FN(cl_wino4_out_f), CL_FN(cl_wino4_out_d),
     CL_FN(cl_deinterleave4_f), CL_FN(cl_deinterleave4_d),
     CL_FN(cl_gemm_small_f), CL_FN(cl_gemm_small_d), CL_FN(cl_gemm_rows_f), CL_FN(cl_gemm_rows_d),
-    CL_FN(cl_pad_rows_f), CL_FN(cl_pad_rows_d), CL_FN(cl_dconv_f), CL_FN(cl_nonfinite_f),
+    CL_FN(cl_pad_rows_f), CL_FN(cl_pad_rows_d), CL_FN(cl_dconv_f), CL_FN(cl_nonfinite_f), CL_WGRAD_F,
 };
+#undef CL_WGRAD_F

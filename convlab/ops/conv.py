@@ -128,6 +128,12 @@ BLOCKED_MAX_PLANE = 196             # ... taken for output planes up to this man
 BLOCKED_MIN_PADDING = 0.08          # ... or where at least this share of the (output cell, tap) pairs read padding
 BLOCKED_LEVELS = ("x86-64-v4",)     # SIMD levels it is planned at (its x86-64-v3 and baseline copies, 8-wide,
                                     # are correct but not measured against the GEMM path on an AVX2 CPU)
+WGRAD_DIRECT = True                 # float32 weight gradients with stride 1 along rows, on an AVX-512 CPU:
+                                    # conv_wgrad_direct (no columns, no BLAS) instead of im2col + GEMM,
+WGRAD_DIRECT_MAX_NARROW = 32        # ... where the GEMM would be narrow: C_out/groups or C_in/groups * taps at most
+                                    # this (OpenBLAS at N = 16: 36-54 GFLOP/s of its ~100; bench/README.md)
+WGRAD_DIRECT_MIN_LANE_USE = 0.75    # ... and the output rows fill this share of their 16-lane chunks
+WGRAD_DIRECT_LEVELS = ("x86-64-v4",)    # (the kernel exists there only: masked AVX-512 loads)
 ROW_BANDS = True                    # zero-padded layers whose kernel rows near the top and bottom read only padding
 ROW_BANDS_MIN_SAVING = 0.08         # (dilated 'same' layers: DeepLab's ASPP) as bands of output rows, each with only
                                     # the kernel rows that reach the input, when that skips at least this share of
@@ -595,13 +601,30 @@ def conv_transpose_forward(x, w, out_size, kernel, stride, padding, dilation, gr
     return TransposePlan(x.shape, w.shape, x.dtype, out_size, kernel, stride, padding, dilation, groups)(x, w, bias)
 
 
+def _wgrad_direct_ok(x, kernel, stride, padding, dilation, blocks, og, cgk):
+    """Whether conv_weight_grad takes conv_wgrad_direct: float32, stride 1 along rows, the same padding on both
+    sides of every axis (the output size it implies is ``blocks``), at a level in WGRAD_DIRECT_LEVELS, a narrow
+    GEMM (``og`` = C_out/groups or ``cgk`` = C_in/groups * taps at most WGRAD_DIRECT_MAX_NARROW), and output
+    rows that use at least WGRAD_DIRECT_MIN_LANE_USE of their chunks of 16 lanes."""
+    if not WGRAD_DIRECT or min(og, cgk) > WGRAD_DIRECT_MAX_NARROW or x.dtype != np.float32 or stride[-1] != 1 \
+            or _kernels.simd_path() not in WGRAD_DIRECT_LEVELS:
+        return False
+    if any(b != (s + 2 * p - d * (k - 1) - 1) // st + 1
+           for b, s, p, d, k, st in zip(blocks, x.shape[2:], padding, dilation, kernel, stride)):
+        return False
+    ow = blocks[-1]
+    return ow / (16 * -(-ow // 16)) >= WGRAD_DIRECT_MIN_LANE_USE
+
+
 def conv_weight_grad(x, grad_out, kernel, stride, padding, dilation, blocks, groups):
     """``gw[g] = sum_n grad_out[n, g] @ im2col(x)[n, g].T``: the gradient of a zero-padded convolution with
     respect to its weight, as ``(C_out, C_in/groups * prod(kernel))``.
 
     x : (N, C_in, *S); grad_out : (N, C_out, *blocks), same dtype. im2col is fused with the GEMM tile by
     tile (conv_weight_gemm), so the extra memory is one small workspace and one weight-sized partial sum
-    per thread, never a sample's whole column matrix.
+    per thread, never a sample's whole column matrix. Where that GEMM would be narrow (few output channels,
+    or few input channels times taps) a float32 layer with stride 1 along rows takes conv_wgrad_direct on an
+    AVX-512 CPU instead (``_wgrad_direct_ok``): no columns, no BLAS, no extra memory.
     """
     n, c_in = x.shape[:2]
     c_out = grad_out.shape[1]
@@ -612,8 +635,16 @@ def conv_weight_grad(x, grad_out, kernel, stride, padding, dilation, blocks, gro
     if macs == 0:
         return np.zeros((c_out, cg * k), dtype=x.dtype)
     b3 = lift3(blocks, 1)
-    rows = length // b3[-1]
     threads = _threads(macs)
+    og = c_out // groups
+    if _wgrad_direct_ok(x, kernel, stride, padding, dilation, blocks, og, cg * k):
+        gw = np.zeros((c_out, cg, k), dtype=np.float32)
+        slab = min(512, max(8, (L2_BYTES // 2) // (4 * (og * b3[-1] + cg * x.shape[-1]))))
+        _kernels.conv_wgrad_direct(np.ascontiguousarray(x).reshape((n, c_in) + lift3(x.shape[2:], 1)),
+                                   np.ascontiguousarray(grad_out).reshape((n, c_out) + b3), gw, lift3(kernel, 1),
+                                   lift3(stride, 1), lift3(padding, 0), lift3(dilation, 1), groups, slab, threads)
+        return gw.reshape(c_out, cg * k)
+    rows = length // b3[-1]
     per = _rows_per_tile(cg * k * b3[-1] * x.itemsize, rows, n * groups, threads, b3[-1])
     threads = max(1, min(threads, n * groups * -(-rows // per)))
     ws = workspace((threads, cg * k * per * b3[-1]), x.dtype)
