@@ -63,14 +63,14 @@ static void NAME(T *restrict dst, T b, int set, const T *restrict w, const T *re
     if (set) {                                                                                         \
         for (ptrdiff_t e = 0; e < n; e++) {                                                            \
             T acc = b;                                                                                 \
-            _Pragma("GCC unroll 4")                                                                    \
+            _Pragma("GCC unroll 8")                                                                    \
             for (int t = 0; t < KW; t++) acc += wk[t] * src[e + t * dw];                               \
             dst[e] = acc;                                                                              \
         }                                                                                              \
     } else {                                                                                           \
         for (ptrdiff_t e = 0; e < n; e++) {                                                            \
             T acc = dst[e];                                                                            \
-            _Pragma("GCC unroll 4")                                                                    \
+            _Pragma("GCC unroll 8")                                                                    \
             for (int t = 0; t < KW; t++) acc += wk[t] * src[e + t * dw];                               \
             dst[e] = acc;                                                                              \
         }                                                                                              \
@@ -174,24 +174,24 @@ static void NAME(T *restrict out, ptrdiff_t ldo, const T *restrict init, const T
 #define CL_DWROW_BLOCK(T, U, LOAD, STORE, KW, S)                                                         \
     {                                                                                                  \
         U acc[CL_DWROW_R];                                                                             \
-        _Pragma("GCC unroll 4")                                                                        \
+        _Pragma("GCC unroll 8")                                                                        \
         for (int q = 0; q < CL_DWROW_R; q++) acc[q] = init ? LOAD(init + c) : zero;                    \
         for (ptrdiff_t r = 0; r < KR; r++) {                                                           \
             const T *row = base + rowoff[r] + e0 * S * ps + c, *wr = w + r * KW * ldw + c;             \
             U wv[KW];                                                                                  \
-            _Pragma("GCC unroll 4")                                                                    \
+            _Pragma("GCC unroll 8")                                                                    \
             for (int t = 0; t < KW; t++) wv[t] = LOAD(wr + t * ldw);                                   \
             _Pragma("GCC unroll 32")                                                                   \
             for (int j = 0; j < (CL_DWROW_R - 1) * S + KW; j++) {                                      \
                 const U in = LOAD(row + j * ps);                                                       \
-                _Pragma("GCC unroll 4")                                                                \
+                _Pragma("GCC unroll 8")                                                                \
                 for (int q = 0; q < CL_DWROW_R; q++) {                                                 \
                     const int t = j - q * S;                                                           \
                     if (t >= 0 && t < KW) acc[q] += wv[t] * in;                                        \
                 }                                                                                      \
             }                                                                                          \
         }                                                                                              \
-        _Pragma("GCC unroll 4")                                                                        \
+        _Pragma("GCC unroll 8")                                                                        \
         for (int q = 0; q < CL_DWROW_R; q++) STORE(out + (e0 + q) * ldo + c, acc[q]);                  \
     }
 #define CL_DWROW_KS(NAME, T, V, LANES, KW, S)                                                         \
