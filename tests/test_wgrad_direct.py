@@ -182,3 +182,16 @@ def test_wgrad_direct_checks_before_its_loops(rng):
             _kernels.conv_wgrad_direct(x, go, gw, *args)
     finally:
         _kernels.set_simd_level(before)
+
+
+@pytest.mark.parametrize("slab", [1, 3, 7, 10**6])
+@pytest.mark.parametrize("nthreads", [1, 2])
+def test_wgrad_direct_slabs_of_rows(rng, slab, nthreads):
+    """Slabs of 1 row, of rows that straddle two samples (3 and 7 of 2 x 5 x 4 rows) and of every row: the sums
+    reduced once per slab add up to the same gradient."""
+    x = rng.standard_normal((2, 6, 5, 4, 17)).astype(np.float32)
+    go = rng.standard_normal((2, 8, 5, 4, 17)).astype(np.float32)
+    gw = np.zeros((8, 6, 27), dtype=np.float32)
+    _kernels.conv_wgrad_direct(x, go, gw, (3, 3, 3), (1, 1, 1), (1, 1, 1), (1, 1, 1), 1, slab, nthreads)
+    want = _reference_grad(x, go, (8, 6, 3, 3, 3), 1, 1, 1, 1).reshape(8, 6, 27)
+    assert_close(gw, want, np.float32, reduction=2 * 5 * 4 * 17)
