@@ -724,7 +724,7 @@ CL_PAD_LOOPS static inline CL_INLINE void NAME(                                 
     }                                                                                                  \
 }
 #define CL_PAD_FIXED_CASE(FIXED, MODE, P)                                                              \
-    case 4 * (MODE) + (P): FIXED(out, src, rowsrc, run, nrows, W, P, MODE, fill, nv); return;  
+    case 4 * (MODE) + (P): FIXED(out, src, rowsrc, run, nrows, W, P, MODE, fill, nv); return;
 #define CL_PADROWS(NAME, COPY, FILL, FIXED, FIXED_NV, MID, T, VT, VN)                                  \
 CL_PAD_MID(MID, T, VT, VN)                                                                             \
 CL_PAD_FIXED_NV(FIXED_NV, MID, FILL, T, VT, VN)                                                        \

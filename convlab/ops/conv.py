@@ -637,25 +637,24 @@ def conv_weight_grad(x, grad_out, kernel, stride, padding, dilation, blocks, gro
     b3 = lift3(blocks, 1)
     threads = _threads(macs)
     og = c_out // groups
+    x5 = np.ascontiguousarray(x).reshape((n, c_in) + lift3(x.shape[2:], 1))
+    geometry = (lift3(kernel, 1), lift3(stride, 1), lift3(padding, 0), lift3(dilation, 1))
     if _wgrad_direct_ok(x, kernel, stride, padding, dilation, blocks, og, cg * k):
         gw = np.zeros((c_out, cg, k), dtype=np.float32)
+        # rows per slab: a slab's grad_output and input rows (og and cg channels) in half of L2
         slab = min(512, max(8, (L2_BYTES // 2) // (4 * (og * b3[-1] + cg * x.shape[-1]))))
-        _kernels.conv_wgrad_direct(np.ascontiguousarray(x).reshape((n, c_in) + lift3(x.shape[2:], 1)),
-                                   np.ascontiguousarray(grad_out).reshape((n, c_out) + b3), gw, lift3(kernel, 1),
-                                   lift3(stride, 1), lift3(padding, 0), lift3(dilation, 1), groups, slab, threads)
+        _kernels.conv_wgrad_direct(x5, np.ascontiguousarray(grad_out).reshape((n, c_out) + b3), gw, *geometry,
+                                   groups, slab, threads)
         return gw.reshape(c_out, cg * k)
     rows = length // b3[-1]
     per = _rows_per_tile(cg * k * b3[-1] * x.itemsize, rows, n * groups, threads, b3[-1])
     threads = max(1, min(threads, n * groups * -(-rows // per)))
     ws = workspace((threads, cg * k * per * b3[-1]), x.dtype)
-    og = c_out // groups
     parts = np.zeros((threads, groups * cg * k, og), dtype=x.dtype)   # each group's block transposed (kernel)
     pin = single_threaded_blas if blas_pinned_by_caller() else contextlib.nullcontext
     with pin():
-        _kernels.conv_weight_gemm(np.ascontiguousarray(x).reshape((n, c_in) + lift3(x.shape[2:], 1)),
-                                  np.ascontiguousarray(grad_out).reshape(n, c_out, length), parts,
-                                  lift3(kernel, 1), lift3(stride, 1), lift3(padding, 0), lift3(dilation, 1), b3,
-                                  groups, per, ws, threads)
+        _kernels.conv_weight_gemm(x5, np.ascontiguousarray(grad_out).reshape(n, c_out, length), parts, *geometry,
+                                  b3, groups, per, ws, threads)
     part = parts[0] if threads == 1 else parts.sum(axis=0)
     return np.ascontiguousarray(part.reshape(groups, cg * k, og).transpose(0, 2, 1)).reshape(c_out, cg * k)
 
