@@ -206,6 +206,10 @@ cdef extern from "_simd.h" nogil:
     void cl_wgrad_f(float* dW, const float* x, const float* go, const Py_ssize_t* geom, const unsigned short* masks,
                     Py_ssize_t task0, Py_ssize_t task1) noexcept
     int cl_wgrad_available() noexcept
+    # col2im's row at column stride 2: orow[2 e + t - pw] += src[t * ld + e] within [0, W) (x86-64-v4 only)
+    void cl_scatter2_f(float* orow, Py_ssize_t W, const float* src, Py_ssize_t ld, Py_ssize_t bw, Py_ssize_t kw,
+                       Py_ssize_t pw) noexcept
+    int cl_scatter2_available() noexcept
     void cl_deinterleave_d(double* ev, double* od, const double* src, Py_ssize_t n) noexcept
     # dst[e] = (b if set else dst[e]) + sum_t w[t] * src[e + t dw], t < 5 / 7
     void cl_row5_f(float* dst, float b, int set, const float* w, const float* src, Py_ssize_t dw, Py_ssize_t n) noexcept
@@ -619,6 +623,35 @@ cdef inline void _put(floating* dst, const floating* src, Py_ssize_t n, Py_ssize
             dst[e * step] = src[e] + b
 
 
+cdef void _scatter2(const float* ws, float* out, Py_ssize_t cg, Py_ssize_t r0, Py_ssize_t r1, Py_ssize_t ld,
+                    const Geom* g) noexcept nogil:
+    """_scatter (adding) at column stride 2 and dilation 1 on x86-64-v4: each output row gets all kw taps of an
+    input row in one pass (cl_scatter2_f), the same additions in the same order as _scatter's per-tap passes."""
+    cdef Py_ssize_t plane = g.D * g.H * g.W
+    cdef Py_ssize_t ci, ti, tj, r, a, b, zi, yi, col
+    cdef float* oc
+    cdef const float* row = ws
+    cdef Py_ssize_t a0 = r0 // g.bh, b0 = r0 - a0 * g.bh
+    for ci in range(cg):
+        oc = out + ci * plane
+        for ti in range(g.kd):
+            for tj in range(g.kh):
+                a = a0
+                b = b0
+                col = 0
+                for r in range(r0, r1):
+                    zi = a * g.sd - g.pd + ti * g.dd
+                    yi = b * g.sh - g.ph + tj * g.dh
+                    if 0 <= zi < g.D and 0 <= yi < g.H:
+                        cl_scatter2_f(oc + (zi * g.H + yi) * g.W, g.W, row + col, ld, g.bw, g.kw, g.pw)
+                    col = col + g.bw
+                    b = b + 1
+                    if b == g.bh:
+                        b = 0
+                        a = a + 1
+                row = row + g.kw * ld
+
+
 cdef void _scatter(const floating* ws, floating* out, Py_ssize_t cg, Py_ssize_t r0, Py_ssize_t r1, Py_ssize_t ld,
                    const Geom* g, bint overwrite=False, const floating* bias=NULL) noexcept nogil:
     """Adjoint of _gather (zero padding): add ws (cg*K, (r1-r0)*bw; row stride ld) into cg output channels.
@@ -631,6 +664,10 @@ cdef void _scatter(const floating* ws, floating* out, Py_ssize_t cg, Py_ssize_t 
     cdef floating* oc
     cdef const floating* row = ws
     cdef Py_ssize_t a0 = r0 // g.bh, b0 = r0 - a0 * g.bh
+    if floating is float:
+        if g.sw == 2 and g.dw == 1 and not overwrite and cl_scatter2_available():
+            _scatter2(ws, out, cg, r0, r1, ld, g)
+            return
     for ci in range(cg):
         oc = out + ci * plane
         for ti in range(g.kd):

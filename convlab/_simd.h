@@ -102,6 +102,8 @@ typedef struct {
     int (*nonfinite_f)(const float *, ptrdiff_t);
     void (*wgrad_f)(float *, const float *, const float *, const ptrdiff_t *, const unsigned short *, ptrdiff_t,
                     ptrdiff_t);   /* NULL below x86-64-v4 */
+    void (*scatter2_f)(float *, ptrdiff_t, const float *, ptrdiff_t, ptrdiff_t, ptrdiff_t, ptrdiff_t);
+                                  /* NULL below x86-64-v4 */
 } cl_simd_table;
 
 /* level 0: the baseline, compiled with the build's own flags */
@@ -229,5 +231,7 @@ static int cl_simd_init(void) {
 #define cl_nonfinite_f (cl_simd->nonfinite_f)
 #define cl_wgrad_f (cl_simd->wgrad_f)
 static inline int cl_wgrad_available(void) { return cl_simd->wgrad_f != NULL; }
+#define cl_scatter2_f (cl_simd->scatter2_f)
+static inline int cl_scatter2_available(void) { return cl_simd->scatter2_f != NULL; }
 
 #endif

@@ -1015,6 +1015,46 @@ static void CL_FN(cl_wgrad_f)(float *dW, const float *x, const float *go, const 
 #define CL_WGRAD_F NULL
 #endif
 
+/* col2im's scatter-add of one output row at column stride 2 (transposed layers and fold; a DCGAN generator's
+   4x4 stride-2 layers on 8x8 planes add 8-cell rows 4 times over each 16-cell output row), x86-64-v4 only:
+   orow[2 e + t - pw] += src[t * ld + e] for every tap t < kw and cell e < bw, the targets within [0, W).
+   Instead of one strided pass per tap, the row goes in chunks of 16 output cells held in one register: each
+   tap's (at most) 8 cells that land in the chunk are one masked load, spread over the even or the odd lanes by a
+   permute and added under a mask; the chunk is loaded and stored once, masked to [0, W) (the cells past the row
+   may be another thread's). The sums per cell run in tap order, as the per-tap passes did. */
+#if CL_VECTOR_BYTES == 64
+static void CL_FN(cl_scatter2_f)(float *restrict orow, ptrdiff_t W, const float *restrict src, ptrdiff_t ld,
+                                 ptrdiff_t bw, ptrdiff_t kw, ptrdiff_t pw) {
+    const __m512i pairs = _mm512_set_epi32(7, 7, 6, 6, 5, 5, 4, 4, 3, 3, 2, 2, 1, 1, 0, 0);
+    ptrdiff_t end = 2 * (bw - 1) + kw - pw;            /* one past the last cell any tap reaches */
+    if (end > W) end = W;
+    for (ptrdiff_t o0 = 0; o0 < end; o0 += 16) {
+        const unsigned rows = end - o0 < 16 ? (unsigned)(end - o0) : 16u;
+        const __mmask16 in_row = (__mmask16)((1u << rows) - 1);
+        __m512 acc = _mm512_maskz_loadu_ps(in_row, orow + o0);
+        for (ptrdiff_t t = 0; t < kw; t++) {
+            /* chunk lane k gets tap t's cell e = (o0 + k + pw - t) / 2 where that is whole: lanes of parity par,
+               cells e0 + i for lane 2 i + par */
+            const ptrdiff_t q = o0 + pw - t;
+            const ptrdiff_t par = q & 1, e0 = (q + par) / 2;     /* (q + par is even: exact for negative q) */
+            ptrdiff_t i0 = -e0, i1 = bw - e0;                    /* cells e0 + i inside [0, bw) */
+            if (i0 < 0) i0 = 0;
+            if (i1 > 8) i1 = 8;
+            if (i1 <= i0) continue;
+            const unsigned cells = ((1u << i1) - 1) & ~((1u << i0) - 1);
+            const __m512 v = _mm512_castps256_ps512(_mm256_maskz_loadu_ps((__mmask8)cells, src + t * ld + e0));
+            const unsigned lanes = (unsigned)_pdep_u32(cells, par ? 0xAAAAu : 0x5555u) & in_row;
+            /* lane k takes cell i = k / 2 of v: lane 2 i for par 0, 2 i + 1 for par 1 (the mask picks) */
+            acc = _mm512_mask_add_ps(acc, (__mmask16)lanes, acc, _mm512_permutexvar_ps(pairs, v));
+        }
+        _mm512_mask_storeu_ps(orow + o0, in_row, acc);
+    }
+}
+#define CL_SCATTER2_F CL_FN(cl_scatter2_f)
+#else
+#define CL_SCATTER2_F NULL
+#endif
+
 static const cl_simd_table CL_FN(cl_table) = {
     CL_LEVEL_NAME, CL_FN(cl_fma_probe),
     CL_FN(cl_axpy_f), CL_FN(cl_axpy_d), CL_FN(cl_axpy3_f), CL_FN(cl_axpy3_d), CL_FN(cl_set3_f), CL_FN(cl_set3_d),
@@ -1028,5 +1068,7 @@ static const cl_simd_table CL_FN(cl_table) = {
     CL_FN(cl_deinterleave4_f), CL_FN(cl_deinterleave4_d),
     CL_FN(cl_gemm_small_f), CL_FN(cl_gemm_small_d), CL_FN(cl_gemm_rows_f), CL_FN(cl_gemm_rows_d),
     CL_FN(cl_pad_rows_f), CL_FN(cl_pad_rows_d), CL_FN(cl_dconv_f), CL_FN(cl_nonfinite_f), CL_WGRAD_F,
+    CL_SCATTER2_F,
 };
 #undef CL_WGRAD_F
+#undef CL_SCATTER2_F

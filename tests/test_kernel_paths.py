@@ -150,6 +150,54 @@ def test_conv_transpose_paths_match_reference(rng, monkeypatch, tiling, threads,
         convlab.set_num_threads(before)
 
 
+# col2im at column stride 2 (cl_scatter2_f at x86-64-v4: all of an output row's taps in one pass, in chunks of 16
+# output cells): kernel widths 1-9, paddings up to kernel - 1 (taps whose first or last cells fall outside the row),
+# output rows of 1-35 cells (one chunk, a chunk and one cell, two full chunks, ...), output_padding (cells no tap
+# reaches), both tilings (a tile's rows, all samples' columns side by side)
+SCATTER2_CASES = [(kw, pw, width) for kw in range(1, 10) for pw in sorted({0, kw // 2, kw - 1})
+                  for width in (1, 4, 7, 8, 9, 16, 17) if (width - 1) * 2 - 2 * pw + kw > 0]
+
+
+@pytest.mark.parametrize("tiling", ["row-tiles", "batched"])
+@pytest.mark.parametrize("kw,pw,width", SCATTER2_CASES)
+def test_conv_transpose_column_stride_2_matches_reference_and_baseline(rng, monkeypatch, tiling, kw, pw, width):
+    """Every SIMD level gives the reference's result, and the same bits as the baseline level (whose per-tap
+    passes add in the order cl_scatter2_f keeps)."""
+    monkeypatch.setattr(conv_ops, "PARALLEL_MIN_MACS", 0)
+    monkeypatch.setattr(conv_ops, "TINY_MAX_MACS", 0)                # never the direct scatter of tiny layers
+    if tiling == "row-tiles":
+        monkeypatch.setattr(conv_ops, "WORKSPACE_BYTES", 1)
+        monkeypatch.setattr(conv_ops, "MIN_TILE_COLUMNS", 1)
+        monkeypatch.setattr(conv_ops, "BATCH_COLUMNS", 0)
+    else:
+        monkeypatch.setattr(conv_ops, "BATCH_COLUMNS", 10**9)
+    out_w = (width - 1) * 2 - 2 * pw + kw
+    op = 1 if out_w % 2 else 0                  # a cell no tap reaches on odd-width outputs
+    m = nn.ConvTranspose2d(3, 5, (2, kw), stride=(1, 2), padding=(0, pw), output_padding=(0, op))
+    x = rng.standard_normal((2, 3, 3, width)).astype(np.float32)
+    want = ref.conv_transpose_nd(x.astype(np.float64), m.weight.astype(np.float64), m.bias, m.stride, m.padding,
+                                 m.output_padding, 1, m.dilation)
+    got = m(x)
+    assert got.shape == want.shape
+    assert_close(got, want, np.float32, reduction=m.weight[:, 0].size)
+    level = _kernels.set_simd_level("baseline")
+    try:
+        np.testing.assert_array_equal(got, m(x))
+    finally:
+        _kernels.set_simd_level(level)
+
+
+@pytest.mark.parametrize("kw,pw,width", [(3, 1, 17), (4, 1, 9), (2, 0, 16), (5, 4, 8)])
+def test_fold_column_stride_2_matches_reference(rng, kw, pw, width):
+    """F.fold (col2im) at column stride 2 at every SIMD level: the reference's sums of overlapping blocks."""
+    import convlab.nn.functional as F
+    out_size = (4, (width - 1) * 2 - 2 * pw + kw)
+    blocks = 3 * width
+    cols = rng.standard_normal((2, 2 * 2 * kw, blocks)).astype(np.float32)
+    want = ref.fold_nd(cols.astype(np.float64), out_size, (2, kw), padding=(0, pw), stride=(1, 2))
+    assert_close(F.fold(cols, out_size, (2, kw), padding=(0, pw), stride=(1, 2)), want, np.float32, reduction=4)
+
+
 def _assert_matches_reference_with_and_without_bias(m, x, mode):
     """``m(x)`` against the reference loops, then again after ``m.bias = None``."""
     for _ in range(2):
