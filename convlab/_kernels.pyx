@@ -155,6 +155,11 @@ cdef extern from "_simd.h" nogil:
     # dst[e] = src[e * step]
     void cl_copy_f(float* dst, const float* src, Py_ssize_t n, Py_ssize_t step) noexcept
     void cl_copy_d(double* dst, const double* src, Py_ssize_t n, Py_ssize_t step) noexcept
+    # dst[t * ld + e] = src[off[t] + e], e < n, t < kw (im2col's taps of a row from its phase copies)
+    void cl_taps_f(float* dst, Py_ssize_t ld, const float* src, const Py_ssize_t* off, Py_ssize_t kw,
+                   Py_ssize_t n) noexcept
+    void cl_taps_d(double* dst, Py_ssize_t ld, const double* src, const Py_ssize_t* off, Py_ssize_t kw,
+                   Py_ssize_t n) noexcept
     # out[c] = init[c] (or 0 if NULL) + sum_k w[k * ldw + c] * src[k][c]: channels as vector lanes
     void cl_dwdot_f(float* out, const float* init, const float* w, Py_ssize_t ldw, const float** src,
                     Py_ssize_t K, Py_ssize_t n) noexcept
@@ -571,8 +576,10 @@ cdef void _gather_rows(const floating* x, floating* ws, Py_ssize_t cg, Py_ssize_
                             memcpy(base + lo[q], src + lo[q] + c0, (hi[q] - lo[q]) * sizeof(floating))
                         else:
                             _copy(base + lo[q], src + lo[q] * sw + c0, hi[q] - lo[q], sw)
-                    for tl in range(kw):
-                        memcpy(dst + tl * ld, buf + taps[tl], nbytes)
+                    if floating is float:
+                        cl_taps_f(dst, ld, buf, taps, kw, g.bw)
+                    else:
+                        cl_taps_d(dst, ld, buf, taps, kw, g.bw)
             rows = rows + kw * ld
 
 

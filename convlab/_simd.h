@@ -33,6 +33,8 @@ typedef float cl_v8f __attribute__((vector_size(32), aligned(4)));
 typedef double cl_v4d __attribute__((vector_size(32), aligned(8)));
 typedef float cl_v16f __attribute__((vector_size(64), aligned(4)));
 typedef double cl_v8d __attribute__((vector_size(64), aligned(8)));
+typedef float cl_v4f_half __attribute__((vector_size(16), aligned(4)));     /* half of a 32-byte vector */
+typedef double cl_v2d_half __attribute__((vector_size(16), aligned(8)));
 typedef int cl_v8i __attribute__((vector_size(32)));
 typedef long long cl_v4l __attribute__((vector_size(32)));
 
@@ -73,6 +75,8 @@ typedef struct {
     void (*copy_d)(double *, const double *, ptrdiff_t, ptrdiff_t);
     void (*add_f)(float *, const float *, ptrdiff_t, ptrdiff_t);
     void (*add_d)(double *, const double *, ptrdiff_t, ptrdiff_t);
+    void (*taps_f)(float *, ptrdiff_t, const float *, const ptrdiff_t *, ptrdiff_t, ptrdiff_t);
+    void (*taps_d)(double *, ptrdiff_t, const double *, const ptrdiff_t *, ptrdiff_t, ptrdiff_t);
     int (*wino_in_f)(const float *, ptrdiff_t, ptrdiff_t, float *, ptrdiff_t);
     int (*wino_in_d)(const double *, ptrdiff_t, ptrdiff_t, double *, ptrdiff_t);
     void (*wino_out_f)(const float *, ptrdiff_t, ptrdiff_t, float, float *, ptrdiff_t);
@@ -207,6 +211,8 @@ static int cl_simd_init(void) {
 #define cl_transpose_d (cl_simd->transpose_d)
 #define cl_copy_f (cl_simd->copy_f)
 #define cl_copy_d (cl_simd->copy_d)
+#define cl_taps_f (cl_simd->taps_f)
+#define cl_taps_d (cl_simd->taps_d)
 #define cl_add_f (cl_simd->add_f)
 #define cl_add_d (cl_simd->add_d)
 #define cl_wino_in_f (cl_simd->wino_in_f)
