@@ -598,6 +598,31 @@ def _plan_kind(m):
     return plan.run.__qualname__.split(".")[0]
 
 
+def test_rows_kernel_takes_stride_1_layers_of_up_to_64_channels_on_avx512_only():
+    """The planner's rule for conv_rows beyond 16 output channels per group: float32, stride 1, C_in/groups x taps
+    at most ROWS_WIDE_MAX_DEPTH, at a level of ROWS_WIDE_LEVELS; everything else as before (conv_rows up to 16)."""
+    before = _kernels.simd_path()
+    layers = [  # (layer, input shape, conv_rows at x86-64-v4?)
+        (nn.Conv2d(3, 64, 7, padding=3, padding_mode="reflect"), (1, 3, 40, 40), True),     # CycleGAN's first
+        (nn.Conv1d(64, 64, 3, dilation=4, padding=8), (2, 64, 1000), True),                # TCN: depth 192
+        (nn.Conv1d(64, 64, 4, dilation=4, padding=8), (2, 64, 1000), False),               # depth 256
+        (nn.Conv2d(3, 64, 7, stride=2, padding=3), (1, 3, 40, 40), False),                 # stride 2
+        (nn.Conv2d(3, 64, 3, padding=1, dtype=np.float64), (1, 3, 40, 40), False),         # float64
+        (nn.Conv2d(3, 65, 3, padding=1), (1, 3, 40, 40), False),                           # 65 channels
+        (nn.Conv2d(3, 16, 3, stride=2, padding=1), (1, 3, 40, 40), True),                  # <= 16: any stride
+    ]
+    try:
+        for level in _kernels.simd_levels():
+            _kernels.set_simd_level(level)
+            for m, shape, wide in layers:
+                m._plans.clear()
+                m(np.zeros(shape, m.weight.dtype))
+                rows = m.out_channels <= conv_ops.ROWS_MAX_CHANNELS or (wide and level in conv_ops.ROWS_WIDE_LEVELS)
+                assert (_plan_kind(m) == "_rows_runner") == rows, (level, m)
+    finally:
+        _kernels.set_simd_level(before)
+
+
 @pytest.mark.parametrize("nd,size", [(2, (22, 25)), (2, (30, 29)),            # F(2x2, 3x3), F(4x4, 3x3)
                                      (3, (6, 20, 21)), (3, (3, 30, 29))])     # ... 3x3x3, one per depth tap
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
@@ -1069,7 +1094,7 @@ def test_functional_plan_cache_keys_equal_but_refused_arguments(rng, transposed,
     (1, 1, 8, 63, 4, 0, "zeros"),           # multiplier x taps 504 < 512: conv_depthwise
     (1, 1, 8, 64, 4, 0, "zeros"),           # ... 512: conv_rows (8 outputs per group; the raw-audio front-end shape)
     (1, 2, 16, 32, 2, 3, "reflect"),        # 8 x 32 = 256: conv_depthwise, two groups
-    (2, 1, 64, 3, 1, 1, "replicate"),       # 64 x 9 = 576: the GEMM
+    (2, 1, 64, 3, 1, 1, "replicate"),       # 64 x 9 = 576: the GEMM (conv_rows for float32 at x86-64-v4)
     (3, 1, 32, 3, 1, 1, "zeros"),           # 32 x 27 = 864: the GEMM (a 3-d U-Net's first layer)
 ])
 def test_channel_multiplier_boundary_matches_reference(rng, threads, dtype, nd, c_in, c_out, kernel, stride,
@@ -1087,7 +1112,10 @@ def test_channel_multiplier_boundary_matches_reference(rng, threads, dtype, nd, 
                            m.dilation, c_in, padding_mode=mode)
         assert_close(m(x), want, dtype, reduction=m.weight[0].size)
         taps = math.prod(m.kernel_size)
-        gemm = "_rows_runner" if nd < 3 and c_out // c_in <= conv_ops.ROWS_MAX_CHANNELS else "_gemm_runner"
+        og = c_out // c_in
+        wide = stride == 1 and dtype == np.float32 and taps <= conv_ops.ROWS_WIDE_MAX_DEPTH \
+            and og <= conv_ops.ROWS_MAX_CHANNELS_STRIDE1 and _kernels.simd_path() in conv_ops.ROWS_WIDE_LEVELS
+        gemm = "_rows_runner" if nd < 3 and (og <= conv_ops.ROWS_MAX_CHANNELS or wide) else "_gemm_runner"
         expect = "ConvPlan" if (c_out // c_in) * taps < conv_ops.DEPTHWISE_MAX_MULTIPLIER_TAPS else gemm
         assert _plan_kind(m) == expect
     finally:
@@ -1133,7 +1161,8 @@ def test_module_plan_follows_threshold_changes(rng, monkeypatch, dtype):
     as the functional cache is: after a threshold changes, the next call plans again (modules once kept the
     plan made under the old thresholds). Forward: Winograd -> GEMM; transposed: the direct scatter -> GEMM."""
     from convlab import _kernels
-    monkeypatch.setattr(conv_ops, "BLOCKED", False)     # (on AVX-512 it would take this float32 layer from the GEMM)
+    monkeypatch.setattr(conv_ops, "BLOCKED", False)     # (on AVX-512 it would take this float32 layer from the GEMM,
+    monkeypatch.setattr(conv_ops, "ROWS_KERNEL", False)  # as would conv_rows)
     m = nn.Conv2d(16, 32, 3, padding=1, dtype=dtype)
     x = rng.standard_normal((2, 16, 16, 16)).astype(dtype)
     want = ref.conv_nd(x.astype(np.float64), m.weight.astype(np.float64), m.bias, 1, 1, 1, 1)

@@ -175,8 +175,8 @@ def test_huge_output_plane_leaves_32_bit_blas_for_the_direct_loop(lp64_blas, mon
     monkeypatch.setattr(conv_ops, "ROW_BANDS", False)
     small = conv_ops.ConvPlan(*args)
     assert _kernel_name(small) == "conv_rows"              # 3 output channels: no BLAS call at all
-    wide = conv_ops.ConvPlan((1, 2, 1, 1), (32, 2, 3, 3), np.float32, (3, 3), (1, 1), (100, 100), (1, 1),
-                             (199, 199), 1)
+    wide = conv_ops.ConvPlan((1, 2, 1, 1), (80, 2, 3, 3), np.float32, (3, 3), (1, 1), (100, 100), (1, 1),
+                             (199, 199), 1)                 # (more than conv_rows takes at any level)
     assert _kernel_name(wide) == "conv_gemm"
 
 

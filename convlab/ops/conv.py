@@ -98,6 +98,16 @@ DEPTHWISE_MAX_MULTIPLIER_TAPS = 512 # channel multiplier (C_out / C_in) x taps f
 WINOGRAD = True                     # 3x3 stride-1 layers by Winograd (see conv_winograd)
 ROWS_KERNEL = True                  # 1-d/2-d layers with few output channels per group: conv_rows (no im2col)
 ROWS_MAX_CHANNELS = 16              # ... up to this many output channels per group
+ROWS_MAX_CHANNELS_STRIDE1 = 64      # ... or this many at stride 1 on an AVX-512 CPU, where im2col would copy each
+                                    # input cell K times and BLAS pack the copies again, while conv_rows copies each
+                                    # once and multiplies in place (4 x 48 sums in 12 zmm). Tune row (paired, Zen 4,
+                                    # 1 thread): VGG 3x3 3->64 0.93; check rows: CycleGAN 7x7 3->64 0.89, TCN 64->64
+                                    # d4 0.96, WaveNet 32->32 1.03. At x86-64-v3 (12 ymm sums of 4 x 24) the same
+                                    # rows ran 1.08-1.29x the GEMM path's time under the AVX2 stand-in, so:
+ROWS_WIDE_LEVELS = ("x86-64-v4",)
+ROWS_WIDE_MAX_DEPTH = 192           # ... and only float32 layers of C_in/groups x taps <= 192 (the rows measured: 27-192),
+                                    # whose 48-column strip of runs (depth x 48 floats, 36 KiB at 192) stays near L1;
+                                    # cl_gemm_rows re-reads it for every 4 output channels
 SMALL_GEMM_MAX_ROWS = 16            # output channels per group up to this: conv_gemm's GEMMs by cl_gemm_small, which
                                     # reads the gathered tile in place; BLAS packs it first, which pays from ~24-32
                                     # rows (bench/thresholds.py measures the crossover on an L2-sized tile)
@@ -473,7 +483,10 @@ class ConvPlan:
             run = _winograd_runner(x5_shape, c_out, kernel3[0], dtype, padding3, blocks3, MODE_CODES[mode], threads,
                                    _gemm_runner(x5_shape, c_out, cg, dtype, k, length, args, blocks, n, groups,
                                                 threads, mode, out_shape))
-        elif ROWS_KERNEL and c_out // groups <= ROWS_MAX_CHANNELS and stride3[0] == 1 and kernel3[0] == 1 \
+        elif ROWS_KERNEL and c_out // groups <= (ROWS_MAX_CHANNELS_STRIDE1 if stride3 == (1, 1, 1)
+                                                 and dtype == np.float32 and cg * k <= ROWS_WIDE_MAX_DEPTH
+                                                 and _kernels.simd_path() in ROWS_WIDE_LEVELS
+                                                 else ROWS_MAX_CHANNELS) and stride3[0] == 1 and kernel3[0] == 1 \
                 and x5_shape[2] == 1 and not padding3[0] \
                 and _kernels.rows_workspace(cg, c_out // groups, kernel3, stride3, dilation3, blocks3, 1) \
                 * dtype.itemsize <= WORKSPACE_BYTES:
