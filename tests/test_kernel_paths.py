@@ -598,10 +598,10 @@ def _plan_kind(m):
     return plan.run.__qualname__.split(".")[0]
 
 
-def test_rows_kernel_takes_stride_1_layers_of_up_to_64_channels_on_avx512_only():
+def test_rows_kernel_takes_stride_1_layers_of_up_to_64_channels_on_avx512_only(simd_level):
     """The planner's rule for conv_rows beyond 16 output channels per group: float32, stride 1, C_in/groups x taps
-    at most ROWS_WIDE_MAX_DEPTH, at a level of ROWS_WIDE_LEVELS; everything else as before (conv_rows up to 16)."""
-    before = _kernels.simd_path()
+    at most ROWS_WIDE_MAX_DEPTH, at a level of ROWS_WIDE_LEVELS; everything else as before (conv_rows up to 16).
+    (Run at each level by the module's simd_level fixture.)"""
     layers = [  # (layer, input shape, conv_rows at x86-64-v4?)
         (nn.Conv2d(3, 64, 7, padding=3, padding_mode="reflect"), (1, 3, 40, 40), True),     # CycleGAN's first
         (nn.Conv1d(64, 64, 3, dilation=4, padding=8), (2, 64, 1000), True),                # TCN: depth 192
@@ -611,16 +611,10 @@ def test_rows_kernel_takes_stride_1_layers_of_up_to_64_channels_on_avx512_only()
         (nn.Conv2d(3, 65, 3, padding=1), (1, 3, 40, 40), False),                           # 65 channels
         (nn.Conv2d(3, 16, 3, stride=2, padding=1), (1, 3, 40, 40), True),                  # <= 16: any stride
     ]
-    try:
-        for level in _kernels.simd_levels():
-            _kernels.set_simd_level(level)
-            for m, shape, wide in layers:
-                m._plans.clear()
-                m(np.zeros(shape, m.weight.dtype))
-                rows = m.out_channels <= conv_ops.ROWS_MAX_CHANNELS or (wide and level in conv_ops.ROWS_WIDE_LEVELS)
-                assert (_plan_kind(m) == "_rows_runner") == rows, (level, m)
-    finally:
-        _kernels.set_simd_level(before)
+    for m, shape, wide in layers:
+        m(np.zeros(shape, m.weight.dtype))
+        rows = m.out_channels <= conv_ops.ROWS_MAX_CHANNELS or (wide and simd_level in conv_ops.ROWS_WIDE_LEVELS)
+        assert (_plan_kind(m) == "_rows_runner") == rows, (simd_level, m)
 
 
 @pytest.mark.parametrize("nd,size", [(2, (22, 25)), (2, (30, 29)),            # F(2x2, 3x3), F(4x4, 3x3)
