@@ -347,6 +347,19 @@ def suite():
                   (20, 16, 50), dtype=f64),
         lambda: C("f64 m5 audio Conv1d(1,64,80,s4) (8,1,16000)", "Conv1d", (1, 64, 80), dict(stride=4),
                   (8, 1, 16000), dtype=f64),
+        # appended 2026-12-04 (after the rows above, so their halves keep their parity): layers of the probe that
+        # chose BLOCKED_MIN_EXPANSION (bench/README.md), on both sides of it -- seen before the rule was set
+        lambda: C("pix2pix disc Conv2d(128,256,4,s2,p1) (4,128,64,64)", "Conv2d", (128, 256, 4),
+                  dict(stride=2, padding=1), (4, 128, 64, 64)),
+        lambda: C("resnet18 3x3 s2 64->128 (8,64,56,56)", "Conv2d", (64, 128, 3), dict(stride=2, padding=1),
+                  (8, 64, 56, 56), gemm=True),
+        lambda: C("Conv2d 5x5 64->64 p2 (8,64,32,32)", "Conv2d", (64, 64, 5), dict(padding=2), (8, 64, 32, 32)),
+        lambda: C("inception 3x3 s2 288->384 (8,288,35,35)", "Conv2d", (288, 384, 3), dict(stride=2),
+                  (8, 288, 35, 35), gemm=True),
+        lambda: C("vgg16 3x3 512->512 (4,512,28,28)", "Conv2d", (512, 512, 3), dict(padding=1), (4, 512, 28, 28),
+                  gemm=True),
+        lambda: C("hifigan Conv1d(256,256,7,p3) (4,256,4096)", "Conv1d", (256, 256, 7), dict(padding=3),
+                  (4, 256, 4096)),
     ]
 
 

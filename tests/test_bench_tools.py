@@ -1,4 +1,5 @@
-"""bench/pair.py, the A/B tool for kernel changes: it runs, pairs its bursts and refuses what it cannot compare."""
+"""bench/pair.py, the A/B tool for kernel changes, and bench/ab.py, the one for planner thresholds: they run, pair
+their bursts and refuse what they cannot compare."""
 import os
 import subprocess
 import sys
@@ -10,6 +11,7 @@ pytest.importorskip("threadpoolctl")
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 PAIR = os.path.join(ROOT, "bench", "pair.py")
+AB = os.path.join(ROOT, "bench", "ab.py")
 
 
 def _pair(*args):
@@ -36,6 +38,28 @@ def test_pair_refuses_what_it_cannot_compare(args, message):
     done = _pair(*(a.format(root=ROOT) for a in args))
     assert done.returncode != 0
     assert message in done.stderr
+
+
+def test_ab_runs_a_layer_at_both_values_of_a_threshold():
+    from convlab import _kernels
+    done = subprocess.run([sys.executable, AB, "BLOCKED_MIN_EXPANSION", "10**9", "--filter", "2x2 64->64",
+                           "--rounds", "2"], capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr
+    rows = [line.split() for line in done.stdout.splitlines() if line.startswith("2x2 64->64")]
+    assert len(rows) == 1, done.stdout
+    now, other = rows[0][-6:-4]
+    # 4 copies of the input in im2col's columns: the blocked kernel where it is planned (AVX-512), else the GEMM
+    assert now == ("blocked_runner" if _kernels.simd_path() == "x86-64-v4" else "gemm_runner"), done.stdout
+    assert other == "gemm_runner", done.stdout
+    ratio, quartiles = float(rows[0][-4]), rows[0][-3].strip("()").split("-")
+    assert float(quartiles[0]) <= ratio <= float(quartiles[1])
+
+
+def test_ab_refuses_a_name_that_is_not_a_threshold():
+    done = subprocess.run([sys.executable, AB, "NO_SUCH_THRESHOLD", "1"], capture_output=True, text=True,
+                          timeout=600)
+    assert done.returncode != 0
+    assert "is not a threshold of convlab.ops.conv" in done.stderr
 
 
 def _repaint():

@@ -131,11 +131,16 @@ WINOGRAD_MIN_TASK_TILES = 24        # ... must hold this many F(2x2) tiles (GEMM
 BLOCKED = True                      # zero-padded float32 2-d/1-d layers (groups 1) on an AVX-512 CPU: conv_blocked,
                                     # a direct kernel on blocks of 16 channels that skips every padding tap (see
                                     # _blocked_runner); it beats im2col + BLAS and Winograd F(2x2) where BLAS's
-                                    # GEMMs are narrow (small planes) or padding is a large share (dilated 'same')
+                                    # GEMMs are narrow (small planes), padding is a large share (dilated 'same')
+                                    # or the columns repeat each input cell many times (large kernels)
 BLOCKED_MIN_CHANNELS = 16           # C_in and C_out: fewer leave most of a 16-channel block zero
 BLOCKED_MAX_CHANNEL_WASTE = 0.125   # ... and channels rounded up to blocks of 16 may add at most this share
 BLOCKED_MAX_PLANE = 196             # ... taken for output planes up to this many cells (14x14)
 BLOCKED_MIN_PADDING = 0.08          # ... or where at least this share of the (output cell, tap) pairs read padding
+BLOCKED_MIN_EXPANSION = 4           # ... or where im2col's columns would hold taps / (stride product) >= this many
+                                    # copies of each input cell (5x5, 7x7, 1x7, 3x3 dilated, 4x4 s2, 2x2: the
+                                    # columns cost more to write and pack than the kernel's broadcasts; 3x3 s2 at
+                                    # 2.25 and 1-d k3/k4 s2 at 1.5-2 were as often slower, see bench/README.md)
 BLOCKED_LEVELS = ("x86-64-v4",)     # SIMD levels it is planned at (its x86-64-v3 and baseline copies, 8-wide,
                                     # are correct but not measured against the GEMM path on an AVX2 CPU)
 WGRAD_DIRECT = True                 # float32 weight gradients with stride 1 along rows, on an AVX-512 CPU:
@@ -401,13 +406,14 @@ class ConvPlan:
             and stride3 == (1, 1, 1) and dilation3 == (1, 1, 1) and groups == 1 \
             and min(c_in, c_out) >= WINOGRAD_MIN_CHANNELS and blocks3[1] * blocks3[2] >= WINOGRAD_MIN_PLANE \
             and 16 * (kernel3[0] * c_in + c_out) * dtype.itemsize * WINOGRAD_MIN_TASK_TILES <= WINOGRAD_TASK_BYTES
-        # conv_blocked: where BLAS's GEMMs would be narrow (small output planes) or padding taps many
+        # conv_blocked: where BLAS's GEMMs would be narrow (small output planes), the columns many copies of the
+        # input (taps / stride product) or padding taps many
         blocked = blocked and BLOCKED and dtype == np.float32 and groups == 1 and mode == "zeros" \
             and len(kernel) <= 2 and k > 1 and not winograd and not tiny and macs >= PARALLEL_MIN_MACS \
             and min(c_in, c_out) >= BLOCKED_MIN_CHANNELS \
             and max(-c_in % 16 / c_in, -c_out % 16 / c_out) <= BLOCKED_MAX_CHANNEL_WASTE \
             and _kernels.simd_path() in BLOCKED_LEVELS \
-            and (length <= BLOCKED_MAX_PLANE
+            and (length <= BLOCKED_MAX_PLANE or k >= BLOCKED_MIN_EXPANSION * math.prod(stride)
                  or _padding_share(x_shape[2:], blocks, kernel, stride, padding, dilation) >= BLOCKED_MIN_PADDING)
         bands = _row_bands(x_shape, kernel, stride, padding, dilation, blocks) \
             if row_bands and ROW_BANDS and mode == "zeros" and macs >= PARALLEL_MIN_MACS and not blocked else None

@@ -1,0 +1,139 @@
+"""One planner threshold of convlab.ops.conv at two values, on real layers outside the bench: which is faster?
+
+    python bench/ab.py BLOCKED_MIN_EXPANSION 10**9 --threads 1 --rounds 8 [--filter TEXT] [--suite]
+
+Each layer (``PROBE`` below; with ``--suite`` the rows of bench/run.py instead) runs in one process, in turns:
+a burst (~0.15 s) with the threshold as it is, a burst with VALUE (a Python expression), a burst of torch's
+layer, ``--rounds`` times. Setting a threshold bumps the planner's settings version, so each burst runs the plan
+that value gives (the layer's plans for both values stay cached). Printed per layer: the path of each value
+(the plan's runner), the paired ratio VALUE/current with its quartiles (> 1: the current value is faster),
+and each against torch. Every result is checked against torch first.
+
+``PROBE`` holds layers of real networks that bench/run.py did not have when a rule was set, on both sides of
+the rules they were gathered for (bench/README.md, "Large kernels on the blocked kernel"). Not a test and not
+the bench: a tool for choosing a threshold on layers the bench was not tuned on.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))  # run from a checkout
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+import numpy as np  # noqa: E402
+
+import run  # noqa: E402  (bench/run.py: its timing, its suite)
+
+# (name, class, constructor args, keyword args, input shape)
+PROBE = [
+    ("pix2pix disc 4x4 s2 128->256 (4,128,64,64)", "Conv2d", (128, 256, 4), dict(stride=2, padding=1),
+     (4, 128, 64, 64)),
+    ("pix2pix disc 4x4 s2 64->128 (4,64,128,128)", "Conv2d", (64, 128, 4), dict(stride=2, padding=1),
+     (4, 64, 128, 128)),
+    ("resnet18 3x3 s2 64->128 (8,64,56,56)", "Conv2d", (64, 128, 3), dict(stride=2, padding=1), (8, 64, 56, 56)),
+    ("resnet50 3x3 s2 128->128 (8,128,56,56)", "Conv2d", (128, 128, 3), dict(stride=2, padding=1),
+     (8, 128, 56, 56)),
+    ("darknet 3x3 s2 32->64 (4,32,208,208)", "Conv2d", (32, 64, 3), dict(stride=2, padding=1), (4, 32, 208, 208)),
+    ("darknet 3x3 s2 64->128 (4,64,104,104)", "Conv2d", (64, 128, 3), dict(stride=2, padding=1),
+     (4, 64, 104, 104)),
+    ("5x5 s2 64->64 p2 (8,64,64,64)", "Conv2d", (64, 64, 5), dict(stride=2, padding=2), (8, 64, 64, 64)),
+    ("5x5 64->64 p2 (8,64,32,32)", "Conv2d", (64, 64, 5), dict(padding=2), (8, 64, 32, 32)),
+    ("7x7 32->32 p3 (4,32,64,64)", "Conv2d", (32, 32, 7), dict(padding=3), (4, 32, 64, 64)),
+    ("inception 1x7 160->160 (8,160,35,35)", "Conv2d", (160, 160, (1, 7)), dict(padding=(0, 3)), (8, 160, 35, 35)),
+    ("inception 3x3 s2 288->384 (8,288,35,35)", "Conv2d", (288, 384, 3), dict(stride=2), (8, 288, 35, 35)),
+    ("vgg16 3x3 512->512 (4,512,28,28)", "Conv2d", (512, 512, 3), dict(padding=1), (4, 512, 28, 28)),
+    ("deeplab backbone 3x3 d2 256->256 (2,256,65,65)", "Conv2d", (256, 256, 3), dict(padding=2, dilation=2),
+     (2, 256, 65, 65)),
+    ("3x3 d2 64->64 (4,64,64,64)", "Conv2d", (64, 64, 3), dict(padding=2, dilation=2), (4, 64, 64, 64)),
+    ("2x2 64->64 (8,64,64,64)", "Conv2d", (64, 64, 2), {}, (8, 64, 64, 64)),
+    ("Conv1d 128->128 k4 s2 p1 (8,128,4096)", "Conv1d", (128, 128, 4), dict(stride=2, padding=1), (8, 128, 4096)),
+    ("Conv1d 256->256 k5 p2 (4,256,2048)", "Conv1d", (256, 256, 5), dict(padding=2), (4, 256, 2048)),
+    ("Conv1d 128->128 k4 p2 (8,128,2048)", "Conv1d", (128, 128, 4), dict(padding=2), (8, 128, 2048)),
+    ("hifigan Conv1d 256->256 k7 p3 (4,256,4096)", "Conv1d", (256, 256, 7), dict(padding=3), (4, 256, 4096)),
+    ("Conv1d 64->128 k3 s2 p1 (8,64,8000)", "Conv1d", (64, 128, 3), dict(stride=2, padding=1), (8, 64, 8000)),
+]
+
+
+def _path(module):
+    """The runner of the plan the module used last (its plans are kept per settings version)."""
+    plan = list(module._plans.values())[-1][0]
+    return plan.run.__qualname__.split(".")[0].lstrip("_")
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("name", help="a threshold of convlab.ops.conv, e.g. BLOCKED_MIN_EXPANSION")
+    ap.add_argument("value", help="the other value, a Python expression, e.g. 10**9")
+    ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--rounds", type=int, default=8)
+    ap.add_argument("--filter", default="", help="only layers whose name contains this text")
+    ap.add_argument("--suite", action="store_true", help="bench/run.py's rows instead of PROBE")
+    args = ap.parse_args(argv)
+
+    import torch
+    from threadpoolctl import threadpool_limits
+
+    import convlab
+    import convlab.nn as nn
+    from convlab import _kernels
+    from convlab.ops import conv as conv_ops
+    if args.name not in conv_ops._THRESHOLDS:
+        sys.exit(f"ab.py: {args.name!r} is not a threshold of convlab.ops.conv")
+    current, other = getattr(conv_ops, args.name), eval(args.value, {})
+    convlab.set_num_threads(args.threads)
+    torch.set_num_threads(args.threads)
+
+    def cases():
+        if args.suite:
+            for make in run.suite():
+                yield make()
+            return
+        for name, cls, a, kw, shape in PROBE:
+            m, tm = getattr(nn, cls)(*a, **kw), getattr(torch.nn, cls)(*a, **kw)
+            with torch.no_grad():
+                tm.weight.copy_(torch.from_numpy(m.weight))
+                tm.bias.copy_(torch.from_numpy(m.bias))
+            x = np.random.default_rng(0).standard_normal(shape).astype(np.float32)
+            tx = torch.from_numpy(x)
+            yield dict(name=name, ours=lambda m=m, x=x: m(x), torch=lambda tm=tm, tx=tx: tm(tx), module=m)
+
+    print(f"# {args.name}: {current!r} (current) against {other!r}; {args.threads} thread(s), {args.rounds} rounds;"
+          f" SIMD level {_kernels.simd_path()}")
+    print(f"{'layer':48s} {'path now':16s} {'path other':16s} {'other/now (quartiles)':>24s} {'now/torch':>9s}"
+          f" {'other/torch':>11s}")
+    try:
+        with threadpool_limits(limits=args.threads), torch.no_grad():
+            for case in cases():
+                if args.filter not in case["name"]:
+                    continue
+                paths = []
+                for value in (current, other):
+                    setattr(conv_ops, args.name, value)
+                    got = case["ours"]()
+                    want = case["torch"]().numpy()
+                    scale = max(1.0, float(np.abs(want).max()))
+                    if not np.allclose(got, want, rtol=2e-4, atol=2e-4 * scale):
+                        sys.exit(f"ab.py: {case['name']} at {args.name}={value!r} differs from torch")
+                    paths.append(_path(case["module"]) if "module" in case else "-")
+                ratios = []
+                for _ in range(args.rounds):
+                    times = []
+                    for value in (current, other):
+                        setattr(conv_ops, args.name, value)
+                        time.sleep(0.05)
+                        times.append(run._time(case["ours"], 0.15))
+                    time.sleep(0.05)
+                    times.append(run._time(case["torch"], 0.15))
+                    ratios.append((times[1] / times[0], times[0] / times[2], times[1] / times[2]))
+                q = np.percentile(np.array(ratios), [25, 50, 75], axis=0)
+                print(f"{case['name'][:48]:48s} {paths[0][:16]:16s} {paths[1][:16]:16s} "
+                      f"{q[1, 0]:7.3f} ({q[0, 0]:.3f}-{q[2, 0]:.3f}) {q[1, 1]:9.2f} {q[1, 2]:11.2f}", flush=True)
+    finally:
+        setattr(conv_ops, args.name, current)
+
+
+if __name__ == "__main__":
+    main()
