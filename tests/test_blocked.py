@@ -84,6 +84,34 @@ def test_blocked_tasks_split_samples_then_rows_over_threads(rng, monkeypatch, th
     np.testing.assert_array_equal(one, two)     # each output cell is one sum in one order either way
 
 
+@pytest.mark.parametrize("nthreads", [1, 2])
+@pytest.mark.parametrize("n,budget_samples,per_call", [(5, 2, 2), (7, 3, 3), (4, 3, 2), (3, 0, 1), (3, 9, 3)])
+def test_blocked_copies_at_most_its_budget_of_input_per_call(rng, monkeypatch, threads, nthreads, n,
+                                                             budget_samples, per_call):
+    """BLOCKED_INPUT_BYTES bounds the blocked copy of the input: the samples go to the kernel in calls of as many
+    as fit (at least one, the calls as even as they go: 5 samples in 2s are 2 + 2 + 1, 4 in 3s are 2 + 2), the
+    workspace stays that size, and the result is the one-call result bit for bit and the reference's."""
+    for name, value in FORCE.items():
+        monkeypatch.setattr(conv_ops, name, value)
+    threads(nthreads)
+    x = rng.standard_normal((n, 20, 6, 7)).astype(np.float32)          # 20 channels: 2 blocks of 16 per sample
+    m = nn.Conv2d(20, 40, 3, padding=1, dtype=np.float32)
+    whole = m(x)
+    per_sample = 2 * 16 * 6 * 7 * 4
+    monkeypatch.setattr(conv_ops, "BLOCKED_INPUT_BYTES", budget_samples * per_sample + per_sample // 2)
+    conv_ops.release_workspace()
+    m2 = nn.Conv2d(20, 40, 3, padding=1, dtype=np.float32)
+    m2.load_state_dict(m.state_dict())
+    got = m2(x)
+    (plan, _, _), = m2._plans.values()
+    assert plan.run.samples_per_call == per_call
+    xs, ws, bs = _kernels.blocked_sizes(per_call, 20, 40, 6, 7, 9)
+    assert conv_ops.workspace_bytes() == 4 * (xs + nthreads * ws + bs)
+    np.testing.assert_array_equal(got, whole)
+    want = ref.conv_nd(x.astype(np.float64), m.weight.astype(np.float64), m.bias, 1, 1, 1, 1)
+    assert_close(got, want, np.float32, reduction=m.weight[0].size)
+
+
 @pytest.mark.parametrize("value", [np.inf, -np.inf, np.nan])
 def test_blocked_falls_back_for_nonfinite_weights(rng, monkeypatch, value):
     """A non-finite weight times a zero-padding cell is NaN on every other path (and in torch's float64 layers,

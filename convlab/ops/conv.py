@@ -141,6 +141,10 @@ BLOCKED_MIN_EXPANSION = 4           # ... or where im2col's columns would hold t
                                     # copies of each input cell (5x5, 7x7, 1x7, 3x3 dilated, 4x4 s2, 2x2: the
                                     # columns cost more to write and pack than the kernel's broadcasts; 3x3 s2 at
                                     # 2.25 and 1-d k3/k4 s2 at 1.5-2 were as often slower, see bench/README.md)
+BLOCKED_INPUT_BYTES = 4 << 20      # its copy of the input in blocks of 16 channels holds at most this many bytes
+                                    # (or one sample): larger batches run in chunks of samples, so the workspace
+                                    # stays this size, not the input's (a 16 MiB input would otherwise be copied
+                                    # whole and the copy kept between calls)
 BLOCKED_LEVELS = ("x86-64-v4",)     # SIMD levels it is planned at (its x86-64-v3 and baseline copies, 8-wide,
                                     # are correct but not measured against the GEMM path on an AVX2 CPU)
 WGRAD_DIRECT = True                 # float32 weight gradients with stride 1 along rows, on an AVX-512 CPU:
@@ -710,18 +714,22 @@ def _gemm_runner(x5_shape, c_out, cg, dtype, k, length, args, blocks, n, groups,
 def _blocked_runner(x_shape, w_shape, kernel2, stride2, padding2, dilation2, blocks2, threads, out_shape,
                     make_fallback):
     """``run(x, w, b)`` through conv_blocked (2-d, or 1-d as one row): the blocked input, each thread's pair of
-    weight blocks and the bias in this thread's workspace. A task is a pair of output blocks (its weights
-    copied once, into L2) over all samples; with fewer than 4 pairs per thread the samples, then the output
-    rows, split into chunks. Weights holding an inf or NaN go to the plan ``make_fallback()`` returns (made on
+    weight blocks and the bias in this thread's workspace. The samples go to the kernel in calls of as many as
+    fit BLOCKED_INPUT_BYTES (at least one). A task is a pair of output blocks (its weights copied once, into L2)
+    over a call's samples; with fewer than 4 pairs per thread the samples, then the output rows, split into
+    chunks. Weights holding an inf or NaN go to the plan ``make_fallback()`` returns (made on
     first need), which computes the padding taps as torch does."""
     n, c_in = x_shape[:2]
     c_out = w_shape[0]
     h, w_ = (1,) * (4 - len(x_shape)) + tuple(x_shape[2:])
     x4 = (n, c_in, h, w_)
     w3 = (c_out, c_in, kernel2[0] * kernel2[1])
-    xs, ws_, bs = _kernels.blocked_sizes(n, c_in, c_out, h, w_, w3[2])
+    per_sample = _kernels.blocked_sizes(1, c_in, c_out, h, w_, w3[2])[0]
+    step = max(1, min(n, BLOCKED_INPUT_BYTES // (4 * max(per_sample, 1))))     # samples per kernel call,
+    step = -(-n // -(-n // step))                                                # the calls as even as they go
+    xs, ws_, bs = _kernels.blocked_sizes(step, c_in, c_out, h, w_, w3[2])
     pairs = -(-c_out // 32)
-    samples = min(n, -(-4 * threads // pairs)) if threads > 1 else 1
+    samples = min(step, -(-4 * threads // pairs)) if threads > 1 else 1
     chunks = min(blocks2[0], -(-4 * threads // (pairs * samples))) if threads > 1 else 1
     get_ws = workspace_getter((xs + threads * ws_ + bs,), np.float32)
     kern = _kernels.conv_blocked
@@ -730,13 +738,16 @@ def _blocked_runner(x_shape, w_shape, kernel2, stride2, padding2, dilation2, blo
     def run(x, w, b):
         out = np.empty(out_shape, dtype=np.float32)
         ws = get_ws()
-        if kern(np.ascontiguousarray(x).reshape(x4), np.ascontiguousarray(w).reshape(w3), _bias(b, np.float32), out,
-                kernel2, stride2, padding2, dilation2, blocks2, ws[:xs], ws[xs:xs + threads * ws_].reshape(threads, ws_),
-                ws[xs + threads * ws_:], samples, chunks, threads):
-            if not fallback:
-                fallback.append(make_fallback())
-            return fallback[0](x, w, b)
+        xc, wc, bias = np.ascontiguousarray(x).reshape(x4), np.ascontiguousarray(w).reshape(w3), _bias(b, np.float32)
+        for n0 in range(0, n, step):
+            if kern(xc[n0:n0 + step], wc, bias, out[n0:n0 + step], kernel2, stride2, padding2, dilation2, blocks2,
+                    ws[:xs], ws[xs:xs + threads * ws_].reshape(threads, ws_), ws[xs + threads * ws_:], samples,
+                    chunks, threads):
+                if not fallback:
+                    fallback.append(make_fallback())
+                return fallback[0](x, w, b)
         return out
+    run.samples_per_call = step
     run.sample_chunks = samples
     run.row_chunks = chunks
     return run
