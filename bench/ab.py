@@ -10,7 +10,7 @@ that value gives (the layer's plans for both values stay cached). Printed per la
 and each against torch. Every result is checked against torch first.
 
 ``PROBE`` holds layers of real networks that bench/run.py did not have when a rule was set, on both sides of
-the rules they were gathered for (bench/README.md, "Large kernels on the blocked kernel"). Not a test and not
+the rules they were gathered for (bench/README.md, "Large kernels and 3x3 stride 2 on the blocked kernel"). Not a test and not
 the bench: a tool for choosing a threshold on layers the bench was not tuned on.
 """
 from __future__ import annotations
@@ -54,6 +54,15 @@ PROBE = [
     ("Conv1d 128->128 k4 p2 (8,128,2048)", "Conv1d", (128, 128, 4), dict(padding=2), (8, 128, 2048)),
     ("hifigan Conv1d 256->256 k7 p3 (4,256,4096)", "Conv1d", (256, 256, 7), dict(padding=3), (4, 256, 4096)),
     ("Conv1d 64->128 k3 s2 p1 (8,64,8000)", "Conv1d", (64, 128, 3), dict(stride=2, padding=1), (8, 64, 8000)),
+    # added after the rows above had set BLOCKED_MIN_EXPANSION, to check its move from 4 to 2 (bench/README.md)
+    ("yolov5 3x3 s2 128->256 (2,128,80,80)", "Conv2d", (128, 256, 3), dict(stride=2, padding=1), (2, 128, 80, 80)),
+    ("conformer subsampling 3x3 s2 256->256 (4,256,99,39)", "Conv2d", (256, 256, 3), dict(stride=2),
+     (4, 256, 99, 39)),
+    ("3x3 s2 64->64 (4,64,112,112)", "Conv2d", (64, 64, 3), dict(stride=2, padding=1), (4, 64, 112, 112)),
+    ("Conv1d 256->256 k3 s2 p1 (8,256,1000)", "Conv1d", (256, 256, 3), dict(stride=2, padding=1), (8, 256, 1000)),
+    ("Conv1d 128->128 k2 s1 (8,128,2000)", "Conv1d", (128, 128, 2), {}, (8, 128, 2000)),
+    ("Conv1d 256->256 k3 p1 (8,256,2048)", "Conv1d", (256, 256, 3), dict(padding=1), (8, 256, 2048)),
+    ("Conv1d 128->128 k3 p1 (8,128,4000)", "Conv1d", (128, 128, 3), dict(padding=1), (8, 128, 4000)),
 ]
 
 

@@ -174,12 +174,15 @@ def test_padding_share_counts_the_taps_that_read_padding(size, kernel, stride, p
                                                                                    # 16 taps / 4: 4 copies (DCGAN)
     (lambda: nn.Conv2d(64, 64, 5, padding=2), (1, 64, 32, 32), True),             # 7% padding; 25 copies
     (lambda: nn.Conv2d(64, 64, 3, padding=2, dilation=2), (1, 64, 64, 64), True),  # dilated: not Winograd's
-    (lambda: nn.Conv2d(64, 64, 2), (1, 64, 32, 32), True),                        # 4 copies: the boundary
-    (lambda: nn.Conv2d(64, 64, (1, 7), stride=(1, 2), padding=(0, 3)), (1, 64, 16, 64), False),  # 3.5 copies
-    (lambda: nn.Conv2d(64, 128, 3, stride=2, padding=1), (1, 64, 56, 56), False),  # 2.25 copies (ResNet)
-    (lambda: nn.Conv2d(288, 384, 3, stride=2), (1, 288, 35, 35), False),          # 2.25, no padding (Inception)
+    (lambda: nn.Conv2d(64, 64, 2), (1, 64, 32, 32), True),                        # 4 copies
+    (lambda: nn.Conv2d(64, 64, (1, 7), stride=(1, 2), padding=(0, 3)), (1, 64, 16, 64), True),  # 3.5 copies
+    (lambda: nn.Conv2d(64, 128, 3, stride=2, padding=1), (1, 64, 56, 56), True),   # 2.25 copies (ResNet): the
+                                                                                   # boundary
+    (lambda: nn.Conv2d(288, 384, 3, stride=2), (1, 288, 35, 35), True),           # 2.25, no padding (Inception)
     (lambda: nn.Conv1d(512, 512, 3, stride=2), (1, 512, 3199), False),            # long rows, no padding, 1.5
+    (lambda: nn.Conv1d(128, 128, 2), (1, 128, 2000), False),                      # 2 copies
     (lambda: nn.Conv1d(128, 128, 5, padding=2), (1, 128, 2048), True),            # 5 copies
+    (lambda: nn.Conv1d(64, 64, 3, padding=8, dilation=4), (1, 64, 1000), False),  # 3 copies, but conv_rows' (TCN)
     (lambda: nn.Conv2d(512, 512, 3, padding=1, dtype=np.float64), (2, 512, 7, 7), False),
     (lambda: nn.Conv2d(512, 512, 3, padding=1, groups=2), (2, 512, 7, 7), False),
     (lambda: nn.Conv2d(512, 512, 3, padding=1, padding_mode="reflect"), (2, 512, 7, 7), False),
@@ -189,31 +192,35 @@ def test_padding_share_counts_the_taps_that_read_padding(size, kernel, stride, p
 ])
 def test_planner_takes_blocked_by_its_rule(rng, simd_level, layer, shape, blocked):
     """Default thresholds: conv_blocked for float32, groups-1, zero-padded 1-d/2-d layers of >= 16 channels with
-    small output planes, columns holding >= 4 copies of the input (taps / stride product) or many padding taps,
-    at x86-64-v4 only; the other layers keep their paths."""
+    small output planes, columns holding >= 2.25 copies of the input (taps / stride product; not conv_rows'
+    layers) or many padding taps, at x86-64-v4 only; the other layers keep their paths."""
     m = layer()
     m(rng.standard_normal(shape).astype(m.weight.dtype))
     assert (_plan_kind(m) == "_blocked_runner") == (blocked and simd_level == "x86-64-v4")
 
 
-@pytest.mark.parametrize("nd,c_in,c_out,size,kernel,stride,padding,dilation", [
-    (2, 16, 32, (17, 17), 2, 1, 0, 1),              # 4 copies of the input: conv_blocked (at x86-64-v4)
-    (2, 16, 32, (20, 33), (1, 7), (1, 2), (0, 3), 1),  # 3.5 copies: the GEMM
-    (2, 16, 16, (33, 35), 4, 2, 1, 1),              # 4x4 s2 (DCGAN): conv_blocked, 16x17 out
-    (2, 16, 16, (35, 33), 3, 2, 1, 1),              # 3x3 s2: the GEMM
-    (2, 16, 32, (24, 25), 3, 1, 2, 2),              # dilated 3x3: conv_blocked
-    (1, 16, 32, (300,), 4, 1, 1, 1),                # 1-d, 4 copies: conv_blocked
-    (1, 16, 32, (600,), 3, 2, 1, 1),                # 1-d, 1.5 copies: the GEMM
+@pytest.mark.parametrize("nd,c_in,c_out,size,kernel,stride,padding,dilation,blocked", [
+    (2, 16, 80, (17, 17), 2, 1, 0, 1, True),               # 4 copies of the input: conv_blocked (at x86-64-v4)
+    (2, 16, 32, (20, 33), (1, 7), (1, 2), (0, 3), 1, True),  # 3.5 copies
+    (2, 16, 48, (33, 35), 4, 2, 1, 1, True),               # 4x4 s2 (DCGAN), 16x17 out
+    (2, 16, 80, (35, 33), 3, 2, 1, 1, True),               # 3x3 s2: 2.25 copies, the boundary
+    (2, 16, 32, (24, 25), 3, 1, 2, 2, True),               # dilated 3x3
+    (1, 16, 80, (600,), 2, 1, 0, 1, False),                # 1-d k2: 2 copies, the GEMM
+    (1, 16, 32, (600,), 3, 2, 1, 1, False),                # 1-d k3 s2: 1.5 copies, the GEMM
+    (1, 16, 80, (300,), 4, 1, 1, 1, True),                 # 1-d k4: 4 copies
+    (1, 16, 32, (300,), 3, 1, 1, 1, False),                # 1-d k3, 3 copies: conv_rows' at x86-64-v4
+    (2, 16, 16, (33, 35), 4, 2, 1, 1, False),              # 4x4 s2, 16 channels: conv_rows' at every level
 ])
 def test_planner_expansion_boundary_matches_reference_and_torch(rng, simd_level, nd, c_in, c_out, size, kernel,
-                                                                 stride, padding, dilation):
+                                                                 stride, padding, dilation, blocked):
     """Both sides of BLOCKED_MIN_EXPANSION at the default thresholds (output planes over BLOCKED_MAX_PLANE,
     padding shares under BLOCKED_MIN_PADDING), against the reference loops and torch."""
     m = getattr(nn, f"Conv{nd}d")(c_in, c_out, kernel, stride=stride, padding=padding, dilation=dilation)
     x = rng.standard_normal((2, c_in, *size)).astype(np.float32)
     got = m(x)
-    expansion = np.prod(m.kernel_size) / np.prod(m.stride)
-    assert (_plan_kind(m) == "_blocked_runner") == (expansion >= 4 and simd_level == "x86-64-v4")
+    assert (_plan_kind(m) == "_blocked_runner") == (blocked and simd_level == "x86-64-v4")
+    if not blocked and c_out <= 64 and m.stride == (1,) and simd_level == "x86-64-v4":
+        assert _plan_kind(m) == "_rows_runner"
     want = ref.conv_nd(x.astype(np.float64), m.weight.astype(np.float64), m.bias, m.stride, m.padding, m.dilation, 1)
     assert_close(got, want, np.float32, reduction=m.weight[0].size)
     if torch is not None:

@@ -137,11 +137,12 @@ BLOCKED_MIN_CHANNELS = 16           # C_in and C_out: fewer leave most of a 16-c
 BLOCKED_MAX_CHANNEL_WASTE = 0.125   # ... and channels rounded up to blocks of 16 may add at most this share
 BLOCKED_MAX_PLANE = 196             # ... taken for output planes up to this many cells (14x14)
 BLOCKED_MIN_PADDING = 0.08          # ... or where at least this share of the (output cell, tap) pairs read padding
-BLOCKED_MIN_EXPANSION = 4           # ... or where im2col's columns would hold taps / (stride product) >= this many
-                                    # copies of each input cell (5x5, 7x7, 1x7, 3x3 dilated, 4x4 s2, 2x2: the
-                                    # columns cost more to write and pack than the kernel's broadcasts; 3x3 s2 at
-                                    # 2.25 and 1-d k3/k4 s2 at 1.5-2 were as often slower, see bench/README.md)
-BLOCKED_INPUT_BYTES = 4 << 20      # its copy of the input in blocks of 16 channels holds at most this many bytes
+BLOCKED_MIN_EXPANSION = 2.25        # ... or where im2col's columns would hold taps / (stride product) >= this many
+                                    # copies of each input cell (3x3 s2 and up: 5x5, 7x7, 1x7, 3x3 dilated, 4x4 s2,
+                                    # 1-d k3; the columns cost more to write and pack than the kernel's broadcasts;
+                                    # at 2 and 1.5, 1-d k2 and k3 s2, the GEMM was faster; see bench/README.md),
+                                    # unless conv_rows takes the layer
+BLOCKED_INPUT_BYTES = 4 << 20       # its copy of the input in blocks of 16 channels holds at most this many bytes
                                     # (or one sample): larger batches run in chunks of samples, so the workspace
                                     # stays this size, not the input's (a 16 MiB input would otherwise be copied
                                     # whole and the copy kept between calls)
@@ -410,6 +411,14 @@ class ConvPlan:
             and stride3 == (1, 1, 1) and dilation3 == (1, 1, 1) and groups == 1 \
             and min(c_in, c_out) >= WINOGRAD_MIN_CHANNELS and blocks3[1] * blocks3[2] >= WINOGRAD_MIN_PLANE \
             and 16 * (kernel3[0] * c_in + c_out) * dtype.itemsize * WINOGRAD_MIN_TASK_TILES <= WINOGRAD_TASK_BYTES
+        # conv_rows (1-d/2-d, few output channels per group; more at stride 1 in float32 on AVX-512 for shallow
+        # layers), unless a path above takes the layer
+        rows_max = ROWS_MAX_CHANNELS_STRIDE1 if stride3 == (1, 1, 1) and dtype == np.float32 \
+            and cg * k <= ROWS_WIDE_MAX_DEPTH and _kernels.simd_path() in ROWS_WIDE_LEVELS else ROWS_MAX_CHANNELS
+        rows_ok = ROWS_KERNEL and c_out // groups <= rows_max and stride3[0] == 1 and kernel3[0] == 1 \
+            and x5_shape[2] == 1 and not padding3[0] \
+            and _kernels.rows_workspace(cg, c_out // groups, kernel3, stride3, dilation3, blocks3, 1) \
+            * dtype.itemsize <= WORKSPACE_BYTES
         # conv_blocked: where BLAS's GEMMs would be narrow (small output planes), the columns many copies of the
         # input (taps / stride product) or padding taps many
         blocked = blocked and BLOCKED and dtype == np.float32 and groups == 1 and mode == "zeros" \
@@ -417,7 +426,7 @@ class ConvPlan:
             and min(c_in, c_out) >= BLOCKED_MIN_CHANNELS \
             and max(-c_in % 16 / c_in, -c_out % 16 / c_out) <= BLOCKED_MAX_CHANNEL_WASTE \
             and _kernels.simd_path() in BLOCKED_LEVELS \
-            and (length <= BLOCKED_MAX_PLANE or k >= BLOCKED_MIN_EXPANSION * math.prod(stride)
+            and (length <= BLOCKED_MAX_PLANE or (k >= BLOCKED_MIN_EXPANSION * math.prod(stride) and not rows_ok)
                  or _padding_share(x_shape[2:], blocks, kernel, stride, padding, dilation) >= BLOCKED_MIN_PADDING)
         bands = _row_bands(x_shape, kernel, stride, padding, dilation, blocks) \
             if row_bands and ROW_BANDS and mode == "zeros" and macs >= PARALLEL_MIN_MACS and not blocked else None
@@ -493,13 +502,7 @@ class ConvPlan:
             run = _winograd_runner(x5_shape, c_out, kernel3[0], dtype, padding3, blocks3, MODE_CODES[mode], threads,
                                    _gemm_runner(x5_shape, c_out, cg, dtype, k, length, args, blocks, n, groups,
                                                 threads, mode, out_shape))
-        elif ROWS_KERNEL and c_out // groups <= (ROWS_MAX_CHANNELS_STRIDE1 if stride3 == (1, 1, 1)
-                                                 and dtype == np.float32 and cg * k <= ROWS_WIDE_MAX_DEPTH
-                                                 and _kernels.simd_path() in ROWS_WIDE_LEVELS
-                                                 else ROWS_MAX_CHANNELS) and stride3[0] == 1 and kernel3[0] == 1 \
-                and x5_shape[2] == 1 and not padding3[0] \
-                and _kernels.rows_workspace(cg, c_out // groups, kernel3, stride3, dilation3, blocks3, 1) \
-                * dtype.itemsize <= WORKSPACE_BYTES:
+        elif rows_ok:
             run = _rows_runner(x5_shape, c_out, cg, dtype, args, n, groups, threads, mode, out_shape)
         else:
             run = _gemm_runner(x5_shape, c_out, cg, dtype, k, length, args, blocks, n, groups, threads, mode,
@@ -726,7 +729,7 @@ def _blocked_runner(x_shape, w_shape, kernel2, stride2, padding2, dilation2, blo
     w3 = (c_out, c_in, kernel2[0] * kernel2[1])
     per_sample = _kernels.blocked_sizes(1, c_in, c_out, h, w_, w3[2])[0]
     step = max(1, min(n, BLOCKED_INPUT_BYTES // (4 * max(per_sample, 1))))     # samples per kernel call,
-    step = -(-n // -(-n // step))                                                # the calls as even as they go
+    step = -(-n // -(-n // step)) if n else 1                                    # the calls as even as they go
     xs, ws_, bs = _kernels.blocked_sizes(step, c_in, c_out, h, w_, w3[2])
     pairs = -(-c_out // 32)
     samples = min(step, -(-4 * threads // pairs)) if threads > 1 else 1
