@@ -10,8 +10,8 @@ that value gives (the layer's plans for both values stay cached). Printed per la
 and each against torch. Every result is checked against torch first.
 
 ``PROBE`` holds layers of real networks that bench/run.py did not have when a rule was set, on both sides of
-the rules they were gathered for (bench/README.md, "Large kernels and 3x3 stride 2 on the blocked kernel"). Not a test and not
-the bench: a tool for choosing a threshold on layers the bench was not tuned on.
+the rules they were gathered for (bench/README.md, "Large kernels and 3x3 stride 2 on the blocked kernel"). Not a
+test and not the bench: a tool for choosing a threshold on layers the bench was not tuned on.
 """
 from __future__ import annotations
 
@@ -121,11 +121,10 @@ def main(argv=None):
                 paths = []
                 for value in (current, other):
                     setattr(conv_ops, args.name, value)
-                    got = case["ours"]()
-                    want = case["torch"]().numpy()
-                    scale = max(1.0, float(np.abs(want).max()))
-                    if not np.allclose(got, want, rtol=2e-4, atol=2e-4 * scale):
-                        sys.exit(f"ab.py: {case['name']} at {args.name}={value!r} differs from torch")
+                    try:
+                        run.check_against_torch(case)
+                    except AssertionError as e:
+                        sys.exit(f"ab.py: at {args.name}={value!r}, {e}")
                     paths.append(_path(case["module"]) if "module" in case else "-")
                 ratios = []
                 for _ in range(args.rounds):
