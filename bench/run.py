@@ -7,8 +7,9 @@
 Every case is first checked against torch (allclose), then timed: the three
 implementations take turns for ``--repeats`` rounds, so drifting machine load
 hits them alike; each turn starts after a 0.3 s pause, so no library's spinning
-thread pool (OpenBLAS's workers spin ~0.1 s after a call) eats into the next. Per case it prints median and min times, convlab/torch and
-convlab/numpy ratios (of medians; < 1 means convlab is faster), convlab's
+thread pool (OpenBLAS's workers spin ~0.1 s after a call) eats into the next. A turn's time is the median of
+up to 9 batch means (``_time``). Per case it prints median and min times, convlab/torch and convlab/numpy
+ratios (medians over rounds of the round's ratio, ``paired_ratio``; < 1 means convlab is faster), convlab's
 GFLOP/s, and the extra memory of one convlab call (peak traced allocation minus
 the output array; convlab's workspace, kept between calls, is released first so the
 call counts it). The last line is the geometric mean of convlab/torch.
@@ -404,7 +405,8 @@ def run_grad_case(case, repeats):
     times = _take_turns(case, ("ours", "torch"), repeats)
     med = {k: statistics.median(v) for k, v in times.items()}
     extra = extra_memory(case["ours"])
-    return dict(name=case["name"], median=med, ratio_torch=med["ours"] / med["torch"], extra_mb=extra / 2**20,
+    return dict(name=case["name"], median=med, ratio_torch=paired_ratio(times["ours"], times["torch"]),
+                ratio_of_medians=med["ours"] / med["torch"], extra_mb=extra / 2**20,
                 inputs_mb=case["inputs"] / 2**20, extra_per_input=extra / case["inputs"])
 
 
@@ -412,18 +414,31 @@ def run_grad_case(case, repeats):
 SETTLE_S = 0.3
 
 
-def _time(fn, budget_s=0.25):
-    """Median-friendly timing: repeat ``fn`` enough times to fill ~budget (at least once); seconds per call."""
+def _time(fn, budget_s=0.25, batches=9):
+    """Seconds per call: ``fn`` repeated to fill ~budget (at least once) in up to ``batches`` equal batches, and
+    the median of the batches' means. A burst of the host's other work that slows one batch (seen here: a 47 ms
+    call taking 72-81 ms three times in a row, then 47 ms again) moves the median by at most one place, where it
+    would move a mean over the whole burst."""
     t0 = time.perf_counter()
     fn()
     dt = time.perf_counter() - t0
     reps = max(1, min(2000, int(budget_s / max(dt, 1e-7))))
     if reps == 1:
         return dt
-    t0 = time.perf_counter()
-    for _ in range(reps):
-        fn()
-    return (time.perf_counter() - t0) / reps
+    per = -(-reps // batches)
+    means = []
+    for _ in range(-(-reps // per)):
+        t0 = time.perf_counter()
+        for _ in range(per):
+            fn()
+        means.append((time.perf_counter() - t0) / per)
+    return statistics.median(means)
+
+
+def paired_ratio(a, b):
+    """Median over rounds of ``a[i] / b[i]``: each round's two turns are under a second apart and see the same
+    host load, where the medians of ``a`` and ``b`` may come from different phases of it."""
+    return statistics.median(x / y for x, y in zip(a, b))
 
 
 def _take_turns(case, keys, repeats):
@@ -476,8 +491,10 @@ def run_case(case, repeats, numpy=True):
     mn = {k: min(v) for k, v in times.items()}
     med.setdefault("numpy", float("nan"))
     mn.setdefault("numpy", float("nan"))
-    return dict(name=case["name"], median=med, min=mn, ratio_torch=med["ours"] / med["torch"],
-                ratio_numpy=med["ours"] / med["numpy"],
+    return dict(name=case["name"], median=med, min=mn, rounds=times,
+                ratio_torch=paired_ratio(times["ours"], times["torch"]),
+                ratio_numpy=paired_ratio(times["ours"], times["numpy"]) if "numpy" in times else float("nan"),
+                ratio_of_medians=med["ours"] / med["torch"],
                 gflops=(case["flops"] / med["ours"] / 1e9) if case["flops"] else None,
                 gemm=case.get("gemm", False), extra_mb=extra_memory(case["ours"]) / 2**20)
 
@@ -599,7 +616,9 @@ def main(argv=None):
             if hr:
                 worst = max(hr, key=lambda r: r["ratio_torch"])
                 print(f"# {t}T {h:5s}: {len(hr)} rows, geomean convlab/torch "
-                      f"{geomean(r['ratio_torch'] for r in hr):.2f}, worst {worst['ratio_torch']:.2f} ({worst['name']})")
+                      f"{geomean(r['ratio_torch'] for r in hr):.2f}, worst {worst['ratio_torch']:.2f} ({worst['name']}); "
+                      f"as ratios of medians: geomean {geomean(r['ratio_of_medians'] for r in hr):.2f}, worst "
+                      f"{max(r['ratio_of_medians'] for r in hr):.2f}")
         if args.no_grad:
             continue
         print(f"{'weight gradient':58s} {'convlab med':>11s} {'torch med':>11s} {'/torch':>7s} {'extraMB':>8s} "

@@ -99,3 +99,65 @@ def test_every_bench_row_name_is_a_constant_of_its_maker():
     hidden = [name for make, name in built
               if not any(isinstance(c, str) and name in c for c in make.__code__.co_consts)]
     assert not hidden, f"rows pair.py could not select: {hidden}"
+
+
+def _bench_run():
+    sys.path.insert(0, os.path.join(ROOT, "bench"))
+    try:
+        import run
+    finally:
+        sys.path.pop(0)
+    return run
+
+
+class _Clock:
+    """A fake perf_counter: a call of a timed function moves it on by its cost, so the timings are exact."""
+    def __init__(self):
+        self.now = 0.0
+
+    def __call__(self):
+        return self.now
+
+
+def test_a_turn_is_the_median_of_its_batches_so_a_short_burst_of_load_does_not_move_it(monkeypatch):
+    run = _bench_run()
+    clock = _Clock()
+    monkeypatch.setattr(run.time, "perf_counter", clock)
+    calls = []
+
+    def fn():                               # 1 ms a call; calls 20-27 (one batch of 8 and a bit) take 31 ms
+        calls.append(None)
+        clock.now += 0.031 if 20 <= len(calls) < 28 else 0.001
+
+    took = run._time(fn, budget_s=0.07, batches=9)
+    assert len(calls) == 1 + 72               # the first call sizes the burst: 70 calls, in 9 batches of 8
+    assert took == pytest.approx(0.001)       # the mean of the burst would be (64 * 1 + 8 * 31) / 72 = 4.3 ms
+
+
+def test_the_ratio_is_paired_round_by_round(monkeypatch):
+    """Load that rises between convlab's and torch's turns of round 3 and stays: the medians of the two lists come
+    from different phases of it (1 ms against 10 ms: 0.1), the rounds' own ratios stay 0.5."""
+    import numpy as np
+    import torch
+    run = _bench_run()
+    clock = _Clock()
+    turns = []
+    monkeypatch.setattr(run.time, "perf_counter", clock)
+    monkeypatch.setattr(run.time, "sleep", lambda s: turns.append(s))    # each turn starts with the pause
+    load = lambda: 5.0 if len(turns) >= 6 else 1.0                      # noqa: E731 (turn 6: torch's of round 3)
+
+    def ours():
+        clock.now += 0.001 * load()
+        return np.zeros(1, dtype=np.float32)
+
+    def theirs():
+        clock.now += 0.002 * load()
+        return torch.zeros(1)
+
+    case = dict(name="fake", ours=ours, torch=theirs, flops=0, gemm=False)
+    r = run.run_case(case, repeats=5, numpy=False)
+    assert len(turns) == 10
+    assert [t / 1e-3 for t in r["rounds"]["ours"]] == pytest.approx([1, 1, 1, 5, 5])
+    assert [t / 2e-3 for t in r["rounds"]["torch"]] == pytest.approx([1, 1, 5, 5, 5])
+    assert r["ratio_torch"] == pytest.approx(0.5)
+    assert r["ratio_of_medians"] == pytest.approx(0.1)
