@@ -525,6 +525,19 @@ def test_workspace_is_reused_per_thread_and_grown_on_demand():
     assert conv_ops.workspace_bytes() == 0
 
 
+def test_workspace_starts_on_a_cache_line_whatever_its_size():
+    """conv_blocked loads 64-byte vectors of weights from the workspace; NumPy aligns its arrays to 16 bytes only,
+    and a large one (its own mmap) starts 16 bytes past a page, so every such load spanned two cache lines."""
+    assert conv_ops.WORKSPACE_ALIGN % 64 == 0
+    for nbytes in (64, 1000, 4096 + 8, 1 << 20, (5 << 20) + 12, 40 << 20):
+        conv_ops.release_workspace()
+        for dtype in (np.float32, np.float64):
+            ws = conv_ops.workspace((nbytes // np.dtype(dtype).itemsize,), dtype)
+            assert ws.__array_interface__["data"][0] % conv_ops.WORKSPACE_ALIGN == 0, (nbytes, dtype)
+            ws[:] = 1                                     # all of it is writable memory of the buffer
+    conv_ops.release_workspace()
+
+
 def test_layers_called_from_two_python_threads_at_once(rng):
     """The kernels release the GIL: two threads running layers at the same time must not share scratch."""
     m = nn.Conv2d(8, 16, 3, padding=1)

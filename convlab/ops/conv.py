@@ -72,6 +72,8 @@ def cache_bytes(level: int, default: int, root: str = "/sys/devices/system/cpu/c
 L2_BYTES = cache_bytes(2, 512 * 1024)  # per core (Zen 3: 512 KiB; Zen 4: 1 MiB; Zen 5: 1 MiB; Skylake-SP: 1 MiB)
 WORKSPACE_BYTES = max(64 * 1024, L2_BYTES // 2)  # per thread: a tile's columns (or padded plane) in half of L2,
                                     # the other half for the weights and the output rows being written
+WORKSPACE_ALIGN = 64                # the workspace starts on a cache line: the kernels load 64-byte vectors from
+                                    # it (conv_blocked's weights), and a vector across two lines is two loads
 PARALLEL_MIN_MACS = 200_000         # below this, threads cost more than they save
 DIRECT_MAX_MACS = 4096              # below this the direct loop is as fast as the GEMM path
 TINY_MAX_MACS = 1024                # below this (and DIRECT_MAX_MACS) a call is mostly its entry: the direct loop
@@ -200,9 +202,16 @@ def workspace(shape, dtype) -> np.ndarray:
     nbytes = math.prod(shape) * dtype.itemsize
     buf = getattr(_local, "buffer", None)
     if buf is None or buf.nbytes < nbytes:
-        buf = np.empty(max(nbytes, 64), dtype=np.uint8)
+        buf = _aligned_bytes(max(nbytes, 64))
         _local.buffer = buf
     return buf[:nbytes].view(dtype).reshape(shape)
+
+
+def _aligned_bytes(nbytes: int) -> np.ndarray:
+    """``nbytes`` uninitialised bytes starting on a WORKSPACE_ALIGN boundary (NumPy aligns to 16 bytes only)."""
+    raw = np.empty(nbytes + WORKSPACE_ALIGN, dtype=np.uint8)
+    skip = -raw.__array_interface__["data"][0] % WORKSPACE_ALIGN
+    return raw[skip:skip + nbytes]
 
 
 def workspace_getter(shape, dtype):
