@@ -616,8 +616,9 @@ def main(argv=None):
             if hr:
                 worst = max(hr, key=lambda r: r["ratio_torch"])
                 print(f"# {t}T {h:5s}: {len(hr)} rows, geomean convlab/torch "
-                      f"{geomean(r['ratio_torch'] for r in hr):.2f}, worst {worst['ratio_torch']:.2f} ({worst['name']}); "
-                      f"as ratios of medians: geomean {geomean(r['ratio_of_medians'] for r in hr):.2f}, worst "
+                      f"{geomean(r['ratio_torch'] for r in hr):.2f}, worst {worst['ratio_torch']:.2f} "
+                      f"({worst['name']}); as ratios of medians: geomean "
+                      f"{geomean(r['ratio_of_medians'] for r in hr):.2f}, worst "
                       f"{max(r['ratio_of_medians'] for r in hr):.2f}")
         if args.no_grad:
             continue
