@@ -89,11 +89,7 @@ def test_every_bench_row_name_is_a_constant_of_its_maker():
     """pair.py builds only the rows whose maker holds the filter text as a string constant (building all 70
     takes seconds and memory per worker); a row whose name were put together at run time would be skipped
     without a word, so every row's name must be written out in its maker."""
-    sys.path.insert(0, os.path.join(ROOT, "bench"))
-    try:
-        import run
-    finally:
-        sys.path.pop(0)
+    run = _bench_run()
     built = [(make, make()["name"]) for make in run.suite()]
     assert len(built) >= 40
     hidden = [name for make, name in built
