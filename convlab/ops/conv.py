@@ -750,11 +750,11 @@ def _blocked_runner(x_shape, w_shape, kernel2, stride2, padding2, dilation2, blo
     def run(x, w, b):
         out = np.empty(out_shape, dtype=np.float32)
         ws = get_ws()
+        xb, wb, bb = ws[:xs], ws[xs:xs + threads * ws_].reshape(threads, ws_), ws[xs + threads * ws_:]
         xc, wc, bias = np.ascontiguousarray(x).reshape(x4), np.ascontiguousarray(w).reshape(w3), _bias(b, np.float32)
         for n0 in range(0, n, step):
             if kern(xc[n0:n0 + step], wc, bias, out[n0:n0 + step], kernel2, stride2, padding2, dilation2, blocks2,
-                    ws[:xs], ws[xs:xs + threads * ws_].reshape(threads, ws_), ws[xs + threads * ws_:], samples,
-                    chunks, threads):
+                    xb, wb, bb, samples, chunks, threads):
                 if not fallback:
                     fallback.append(make_fallback())
                 return fallback[0](x, w, b)
