@@ -121,7 +121,7 @@ def test_a_turn_is_the_median_of_its_batches_so_a_short_burst_of_load_does_not_m
     monkeypatch.setattr(run.time, "perf_counter", clock)
     calls = []
 
-    def fn():                               # 1 ms a call; calls 20-27 (one batch of 8 and a bit) take 31 ms
+    def fn():                               # 1 ms a call; calls 20-27 (in two of the 9 batches) take 31 ms
         calls.append(None)
         clock.now += 0.031 if 20 <= len(calls) < 28 else 0.001
 
