@@ -1249,7 +1249,8 @@ def conv_weight_gemm(const floating[:, :, :, :, ::1] x, const floating[:, :, ::1
 def conv_transpose_gemm(const floating[:, :, ::1] x, const floating[:, ::1] w2d, floating[:, :, :, :, ::1] out,
                         tuple kernel, tuple stride, tuple padding, tuple dilation, tuple blocks, int groups,
                         Py_ssize_t rows_per_tile, floating[:, ::1] workspace, int num_threads=1,
-                        Py_ssize_t samples=1, const floating[::1] bias=None, bint overwrite=False):
+                        Py_ssize_t samples=1, const floating[::1] bias=None, bint overwrite=False,
+                        Py_ssize_t channel_chunks=1):
     """Transposed convolution: columns = w2d[g]^T @ x[n, g] per tile of input rows, then col2im.
 
     NumPy equivalent: ``out[n] = col2im(w2d.T @ x[n])`` per group (overlaps summed).
@@ -1259,7 +1260,9 @@ def conv_transpose_gemm(const floating[:, :, ::1] x, const floating[:, ::1] w2d,
     workspace : (num_threads, P*rows_per_tile*bw), one row per thread (allocated by the caller).
     samples > 1 (small inputs; rows_per_tile must cover a whole sample): that many samples' inputs are
     copied side by side and multiplied in one GEMM; the workspace rows then hold (P + cg) * samples * L_in.
-    Threads split sample x group (each owns its output channels, so no write races).
+    Threads split sample x group x chunk of output channels (each task owns its output channels, so no write
+    races): channel_chunks > 1 splits each group's C_out/groups channels into that many runs, one GEMM (that
+    many columns fewer) and one col2im each, so a single sample still feeds every thread.
     overwrite (no-overlap path, stride == kernel and dilation 1 only): every output cell a block reaches
     is stored once as column + bias (bias may be None), so out need not be initialised there; cells
     no block reaches (an output_padding tail) are the caller's to fill.
@@ -1269,7 +1272,8 @@ def conv_transpose_gemm(const floating[:, :, ::1] x, const floating[:, ::1] w2d,
     cdef Py_ssize_t cg = C // groups, K = g.kd * g.kh * g.kw, og = P // K
     cdef Py_ssize_t rows = g.bd * g.bh, L = rows * g.bw
     cdef Py_ssize_t S = samples if samples > 1 else 1, nblocks = (N + S - 1) // S
-    cdef Py_ssize_t total = nblocks * groups, t, n, gi, r0, r1, s, ns, cols, ci, e
+    cdef Py_ssize_t OC = channel_chunks if 1 < channel_chunks <= og else 1, per_chunk = (og + OC - 1) // OC
+    cdef Py_ssize_t total = nblocks * groups * OC, t, n, gi, r0, r1, s, ns, cols, ci, e, o0, oc
     cdef Py_ssize_t kk = cg, lda = L, ldb = P, m, pp = P
     cdef floating* ws
     cdef floating* xs
@@ -1289,8 +1293,13 @@ def conv_transpose_gemm(const floating[:, :, ::1] x, const floating[:, ::1] w2d,
     with nogil, parallel(num_threads=num_threads):
         ws = &workspace[threadid(), 0]       # this thread's (P, rows_per_tile*bw) buffer
         for t in prange(total, schedule="static"):
-            n = (t // groups) * S
-            gi = t % groups
+            n = (t // (groups * OC)) * S
+            gi = (t // OC) % groups
+            o0 = (t % OC) * per_chunk                      # this task's output channels: o0 .. o0 + oc - 1
+            oc = og - o0 if og - o0 < per_chunk else per_chunk
+            if oc <= 0:
+                continue
+            pp = oc * K
             if S > 1:
                 # ws = [columns (P, ns*L) | inputs side by side (cg, ns*L)]
                 ns = N - n if N - n < S else S
@@ -1302,10 +1311,10 @@ def conv_transpose_gemm(const floating[:, :, ::1] x, const floating[:, ::1] w2d,
                         for e in range(L):
                             xs[ci * cols + s * L + e] = xrow[e]
                 m = cols
-                _gemm(no, tr, m, pp, kk, xs, m, &w2d[gi * cg, 0], ldb, 0, ws, m)
+                _gemm(no, tr, m, pp, kk, xs, m, &w2d[gi * cg, o0 * K], ldb, 0, ws, m)
                 for s in range(ns):
-                    _scatter(ws + s * L, &out[n + s, gi * og, 0, 0, 0], og, 0, rows, cols, &g, overwrite,
-                             bp + gi * og if bp != NULL else NULL)
+                    _scatter(ws + s * L, &out[n + s, gi * og + o0, 0, 0, 0], oc, 0, rows, cols, &g, overwrite,
+                             bp + gi * og + o0 if bp != NULL else NULL)
                 continue
             r0 = 0
             while r0 < rows:
@@ -1314,9 +1323,9 @@ def conv_transpose_gemm(const floating[:, :, ::1] x, const floating[:, ::1] w2d,
                     r1 = rows
                 m = (r1 - r0) * g.bw
                 # row-major ws[P, m] = w[cg, P]^T @ x[cg, m]  <=>  column-major ws^T = x^T @ w
-                _gemm(no, tr, m, pp, kk, &x[n, gi * cg, r0 * g.bw], lda, &w2d[gi * cg, 0], ldb, 0, ws, m)
-                _scatter(ws, &out[n, gi * og, 0, 0, 0], og, r0, r1, m, &g, overwrite,
-                         bp + gi * og if bp != NULL else NULL)
+                _gemm(no, tr, m, pp, kk, &x[n, gi * cg, r0 * g.bw], lda, &w2d[gi * cg, o0 * K], ldb, 0, ws, m)
+                _scatter(ws, &out[n, gi * og + o0, 0, 0, 0], oc, r0, r1, m, &g, overwrite,
+                         bp + gi * og + o0 if bp != NULL else NULL)
                 r0 = r1
     _blas_restore()
 

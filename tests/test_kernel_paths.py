@@ -150,6 +150,57 @@ def test_conv_transpose_paths_match_reference(rng, monkeypatch, tiling, threads,
         convlab.set_num_threads(before)
 
 
+@pytest.mark.parametrize("tiling", ["row-tiles", "batched"])
+@pytest.mark.parametrize("n,groups,og,threads,chunks", [
+    (1, 1, 8, 2, 2),            # one sample: its 8 output channels as two runs of 4
+    (1, 1, 5, 2, 2),            # uneven: 3 + 2
+    (1, 1, 1, 2, 1),            # one output channel: nothing to split, one thread
+    (1, 2, 3, 3, 2),            # 2 groups on 3 threads: each group's 3 channels as runs of 2 + 1
+    (1, 1, 3, 4, 3),            # more threads than channels: one channel per run, 3 threads
+    (2, 1, 6, 2, 1),            # two samples feed both threads already (but when in one GEMM: "batched")
+])
+def test_conv_transpose_splits_output_channels_when_samples_are_fewer_than_threads(
+        rng, monkeypatch, tiling, n, groups, og, threads, chunks):
+    """Fewer (sample block, group) tasks than threads: the GEMM + col2im path gives each thread a run of a
+    group's output channels (bias included), and the result is the reference's and torch's, the same bits as on
+    one thread (each cell's sum runs over the same taps in the same order, whoever computes it)."""
+    monkeypatch.setattr(conv_ops, "PARALLEL_MIN_MACS", 0)
+    monkeypatch.setattr(conv_ops, "TINY_MAX_MACS", 0)                # never the direct scatter of tiny layers
+    if tiling == "row-tiles":
+        monkeypatch.setattr(conv_ops, "WORKSPACE_BYTES", 1)
+        monkeypatch.setattr(conv_ops, "MIN_TILE_COLUMNS", 1)
+        monkeypatch.setattr(conv_ops, "BATCH_COLUMNS", 0)
+    else:                                                           # every sample's columns in one GEMM
+        monkeypatch.setattr(conv_ops, "_samples_per_gemm", lambda n, groups, length, threads: n)
+        if n > 1:
+            chunks = threads                                        # so two samples are one task to split
+    c_in = 2 * groups
+    m = nn.ConvTranspose2d(c_in, og * groups, (4, 3), stride=2, padding=1, output_padding=(1, 0), groups=groups)
+    x = rng.standard_normal((n, c_in, 5, 6)).astype(np.float32)
+    want = ref.conv_transpose_nd(x.astype(np.float64), m.weight.astype(np.float64), m.bias, m.stride, m.padding,
+                                 m.output_padding, groups, m.dilation)
+    before = convlab.get_num_threads()
+    try:
+        convlab.set_num_threads(1)
+        one = m(x)
+        convlab.set_num_threads(threads)
+        plan = conv_ops.TransposePlan(x.shape, m.weight.shape, x.dtype, want.shape[2:], m.kernel_size, m.stride,
+                                      m.padding, m.dilation, groups)
+        assert (plan.run.channel_chunks, plan.run.threads) == (chunks, min(threads, n * groups * chunks))
+        got = m(x)
+    finally:
+        convlab.set_num_threads(before)
+    assert_close(got, want, np.float32, reduction=m.weight[:, 0].size)
+    np.testing.assert_array_equal(got, one)
+    if torch is not None:
+        t = torch.nn.ConvTranspose2d(c_in, og * groups, (4, 3), stride=2, padding=1, output_padding=(1, 0),
+                                     groups=groups)
+        with torch.no_grad():
+            t.weight.copy_(torch.from_numpy(m.weight))
+            t.bias.copy_(torch.from_numpy(m.bias))
+            assert_close(got, t(torch.from_numpy(x)).numpy(), np.float32, reduction=m.weight[:, 0].size)
+
+
 # col2im at column stride 2 (cl_scatter2_f at x86-64-v4: all of an output row's taps in one pass, in chunks of 16
 # output cells): kernel widths 1-9, paddings up to kernel - 1 (taps whose first or last cells fall outside the row),
 # output rows of 1-35 cells (one chunk, a chunk and one cell, two full chunks, ...), output_padding (cells no tap

@@ -22,7 +22,8 @@ ever allocated (a call's extra memory is one small workspace per thread):
   holding inf/NaN take the other paths, which multiply them by the padding as torch does).
 * ``TransposePlan`` (``conv_transpose_forward``): GEMM into a workspace, then col2im (never zero insertion);
   with stride == kernel the columns are stored, not added (no overlap: no clearing pass); tiny layers
-  scatter directly.
+  scatter directly. Threads split samples x groups, and each group's output channels too where there are
+  fewer of those than threads (a single sample).
 
 Which path runs is decided by the shapes (and the CPU's SIMD level) alone, never by the values (but for
 the inf/NaN fallbacks above), and every path is tested against the reference loops and PyTorch.
@@ -150,6 +151,9 @@ BLOCKED_INPUT_BYTES = 4 << 20       # its copy of the input in blocks of 16 chan
                                     # whole and the copy kept between calls)
 BLOCKED_LEVELS = ("x86-64-v4",)     # SIMD levels it is planned at (its x86-64-v3 and baseline copies, 8-wide,
                                     # are correct but not measured against the GEMM path on an AVX2 CPU)
+TRANSPOSE_CHANNEL_CHUNKS = True     # transposed layers with fewer samples x groups than threads (one sample): the
+                                    # GEMM + col2im path splits each group's output channels among the threads
+                                    # (it ran one thread per sample x group)
 WGRAD_DIRECT = True                 # float32 weight gradients with stride 1 along rows, on an AVX-512 CPU:
                                     # conv_wgrad_direct (no columns, no BLAS) instead of im2col + GEMM,
 WGRAD_DIRECT_MAX_NARROW = 32        # ... where the GEMM would be narrow: C_out/groups or C_in/groups * taps at most
@@ -551,7 +555,9 @@ class TransposePlan:
     :class:`ConvPlan` for the forward one): ``TransposePlan(...)(x, w, b)`` returns ``(N, C_out, *out_size)``.
 
     Tiny layers (fewer MACs per sample than TINY_MAX_MACS and DIRECT_MAX_MACS) scatter directly
-    (``_kernels.DirectTransposePlan``); the others run the GEMM into a workspace, then col2im.
+    (``_kernels.DirectTransposePlan``); the others run the GEMM into a workspace, then col2im, each thread on
+    its own (block of samples, group, run of output channels): the channels split into ``run.channel_chunks``
+    runs where samples x groups alone would leave threads idle.
     """
 
     __slots__ = ("run", "_direct")
@@ -585,15 +591,20 @@ class TransposePlan:
         out5 = (n, c_out) + lift3(out_size, 1)
         args = (lift3(kernel, 1), lift3(stride, 1), lift3(padding, 0), lift3(dilation, 1), lift3(size, 1), groups)
         blocks = args[4]
-        per = samples = 1
+        per = samples = chunks = 1
         get_ws = None
         threads = max(threads, 1)
         if macs:                              # (an empty input may have empty axes: nothing to tile)
             rows = length // blocks[-1]
             per = _rows_per_tile(og * k * blocks[-1] * dtype.itemsize, rows, 1, 1, blocks[-1])
             samples = _samples_per_gemm(n, groups, length, threads) if per >= rows else 1
+            # fewer (sample block, group) tasks than threads (one sample: pix2pix's decoder at batch 1): each
+            # group's output channels split into runs, so that every thread gets a task
+            tasks = -(-n // samples) * groups
+            want = _threads(macs)
+            chunks = min(og, -(-want // tasks)) if tasks < want and TRANSPOSE_CHANNEL_CHUNKS else 1
+            threads = max(1, min(want, tasks * chunks))
             if samples > 1:                   # small inputs: several samples per GEMM
-                threads = min(threads, -(-n // samples) * groups)
                 get_ws = workspace_getter((threads, (og * k + c_in // groups) * samples * length), dtype)
             else:
                 get_ws = workspace_getter((threads, og * k * per * blocks[-1]), dtype)
@@ -615,8 +626,10 @@ class TransposePlan:
             b = np.ascontiguousarray(b, dtype=dtype) if overwrite and b is not None else None
             with single_threaded_blas():
                 kern(np.ascontiguousarray(x).reshape(x3_shape), np.ascontiguousarray(w).reshape(w2_shape),
-                     out.reshape(out5), *args[:5], groups, per, get_ws(), threads, samples, b, overwrite)
+                     out.reshape(out5), *args[:5], groups, per, get_ws(), threads, samples, b, overwrite, chunks)
             return out
+        run.channel_chunks = chunks
+        run.threads = threads
         self.run = run
 
     def __call__(self, x, w, b=None):
