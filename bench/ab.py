@@ -1,13 +1,14 @@
 """One planner threshold of convlab.ops.conv at two values, on real layers outside the bench: which is faster?
 
-    python bench/ab.py BLOCKED_MIN_EXPANSION 10**9 --threads 1 --rounds 8 [--filter TEXT] [--suite]
+    python bench/ab.py BLOCKED_MIN_EXPANSION 10**9 --threads 1 --rounds 8 [--filter TEXT] [--suite] [--batch N]
 
 Each layer (``PROBE`` below; with ``--suite`` the rows of bench/run.py instead) runs in one process, in turns:
 a burst (~0.15 s) with the threshold as it is, a burst with VALUE (a Python expression), a burst of torch's
 layer, ``--rounds`` times. Setting a threshold bumps the planner's settings version, so each burst runs the plan
 that value gives (the layer's plans for both values stay cached). Printed per layer: the path of each value
 (the plan's runner), the paired ratio VALUE/current with its quartiles (> 1: the current value is faster),
-and each against torch. Every result is checked against torch first.
+and each against torch. Every result is checked against torch first. ``--batch N`` gives every layer N samples
+(the conv rows of the suite too; its other rows keep theirs).
 
 ``PROBE`` holds layers of real networks that bench/run.py did not have when a rule was set, on both sides of
 the rules they were gathered for (bench/README.md, "Large kernels and 3x3 stride 2 on the blocked kernel"). Not a
@@ -103,6 +104,8 @@ def main(argv=None):
     ap.add_argument("--rounds", type=int, default=8)
     ap.add_argument("--filter", default="", help="only layers whose name contains this text")
     ap.add_argument("--suite", action="store_true", help="bench/run.py's rows instead of PROBE")
+    ap.add_argument("--batch", type=int, default=0,
+                    help="every layer with this many samples instead of its own (1: inference on one sample)")
     args = ap.parse_args(argv)
 
     import torch
@@ -118,8 +121,14 @@ def main(argv=None):
     convlab.set_num_threads(args.threads)
     torch.set_num_threads(args.threads)
 
+    def batch(shape):
+        return (args.batch,) + tuple(shape[1:]) if args.batch else tuple(shape)
+
     def cases():
         if args.suite:
+            conv_case = run.conv_case
+            run.conv_case = lambda name, cls, a, kw, shape, *rest, **more: conv_case(name, cls, a, kw, batch(shape),
+                                                                                    *rest, **more)
             for make in run.suite():
                 yield make()
             return
@@ -128,7 +137,7 @@ def main(argv=None):
             with torch.no_grad():
                 tm.weight.copy_(torch.from_numpy(m.weight))
                 tm.bias.copy_(torch.from_numpy(m.bias))
-            x = np.random.default_rng(0).standard_normal(shape).astype(np.float32)
+            x = np.random.default_rng(0).standard_normal(batch(shape)).astype(np.float32)
             tx = torch.from_numpy(x)
             yield dict(name=name, ours=lambda m=m, x=x: m(x), torch=lambda tm=tm, tx=tx: tm(tx), module=m)
 

@@ -999,7 +999,7 @@ def conv_gemm(const floating[:, :, :, :, ::1] x, const floating[:, ::1] w2d, con
               floating[:, :, ::1] out,
               tuple kernel, tuple stride, tuple padding, tuple dilation, tuple blocks, int groups,
               int mode, Py_ssize_t rows_per_tile, floating[:, ::1] workspace, int num_threads=1,
-              Py_ssize_t samples=1, bint small_gemm=False):
+              Py_ssize_t samples=1, bint small_gemm=False, Py_ssize_t col_tile=0):
     """Forward convolution, im2col fused with GEMM per tile of output rows.
 
     NumPy equivalent: ``out[n, g] = w2d[g] @ im2col(x)[n, g]`` for every sample and group.
@@ -1011,12 +1011,20 @@ def conv_gemm(const floating[:, :, :, :, ::1] x, const floating[:, ::1] w2d, con
     (cg*K + og) * samples * L elements.
     BLAS must run single-threaded here (the caller pins it): threads split sample x group x tile.
     small_gemm: the GEMMs through cl_gemm_small instead of BLAS (few output channels per group).
+    col_tile > 0 (one output row per sample: 1-d layers; samples 1): tiles of that many output cells of the row,
+    so that a long signal is several tasks (one sample still feeds every thread) whose columns fit the
+    workspace (rows_per_tile is then 1 and the workspace rows hold cg*K*col_tile). A tile is the layer on the
+    columns [c0, c1): the same geometry with c1 - c0 blocks and padding pw - c0*sw (negative past the first
+    tile: the tile starts inside the input).
     """
     cdef Geom g = _geom((x.shape[2], x.shape[3], x.shape[4]), kernel, stride, padding, dilation, blocks, mode)
     cdef Py_ssize_t N = x.shape[0], C = x.shape[1], C_out = w2d.shape[0]
     cdef Py_ssize_t cg = C // groups, og = C_out // groups, K = g.kd * g.kh * g.kw
     cdef Py_ssize_t rows = g.bd * g.bh, L = rows * g.bw
-    cdef Py_ssize_t ntiles = (rows + rows_per_tile - 1) // rows_per_tile
+    cdef Py_ssize_t ntiles = (rows + rows_per_tile - 1) // rows_per_tile if col_tile <= 0 else \
+        (g.bw + col_tile - 1) // col_tile
+    cdef Geom gl = g
+    cdef Py_ssize_t c0 = 0
     cdef Py_ssize_t S = samples if samples > 1 else 1, nblocks = (N + S - 1) // S
     cdef Py_ssize_t total = nblocks * groups * ntiles, t, n, gi, r0, co, e, s, ns, cols
     cdef GemmTask task
@@ -1027,6 +1035,9 @@ def conv_gemm(const floating[:, :, :, :, ::1] x, const floating[:, ::1] w2d, con
     cdef const floating* rrow
     cdef floating bv
     cdef bint has_bias = bias is not None
+    if col_tile > 0 and (rows != 1 or S > 1 or rows_per_tile != 1):
+        raise ValueError(f"conv_gemm: col_tile needs one output row per sample, samples 1 and rows_per_tile 1; "
+                         f"got {rows} rows, samples {samples}, rows_per_tile {rows_per_tile}")
     if total == 0:
         return
     _check_blas_sizes("conv_gemm", (kk, ldc, nn, S * L if S > 1 else rows_per_tile * g.bw))
@@ -1057,6 +1068,21 @@ def conv_gemm(const floating[:, :, :, :, ::1] x, const floating[:, ::1] w2d, con
                         else:
                             for e in range(L):
                                 orow[e] = rrow[e]
+                continue
+            if col_tile > 0:                        # columns [c0, c0 + m) of the one output row
+                c0 = (t % ntiles) * col_tile
+                gl = g
+                gl.bw = g.bw - c0 if g.bw - c0 < col_tile else col_tile
+                gl.pw = g.pw - c0 * g.sw
+                m = gl.bw
+                _gather(&x[n, gi * cg, 0, 0, 0], ws, cg, 0, 1, m, &gl)
+                if has_bias:
+                    for co in range(gi * og, (gi + 1) * og):
+                        orow = &out[n, co, c0]
+                        for e in range(m):
+                            orow[e] = bias[co]
+                _gemm_rows(nn, m, kk, &w2d[gi * og, 0], kk, ws, m, &out[n, gi * og, c0], ldc, has_bias,
+                           small_gemm)
                 continue
             r0 = task.r0
             m = (task.r1 - r0) * g.bw

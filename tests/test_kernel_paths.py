@@ -115,6 +115,59 @@ def test_conv_paths_match_reference(rng, path, threads, dtype, nd, size, kernel,
         convlab.set_num_threads(before)
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("n,groups,threads,length,kernel,stride,padding,dilation,mode,tile", [
+    (1, 1, 2, 40, 3, 1, 1, 1, "zeros", 20),             # one sample: its row in two tiles of 20 cells
+    (1, 1, 2, 41, 3, 1, 1, 1, "reflect", 21),           # ... 21 + 20: the last tile shorter
+    (1, 1, 3, 40, 5, 2, 2, 1, "circular", 7),           # strided: 18 outputs, tiles of 7, 7, 4
+    (1, 1, 2, 47, 4, 1, "same", 3, "replicate", 24),    # 'same', even dilated kernel: one more cell on the right
+    (1, 1, 2, 30, 7, 1, 0, 1, "zeros", 12),             # no padding: the second tile starts inside the input
+    (1, 2, 3, 33, 3, 2, 4, 2, "zeros", 10),             # 2 groups on 3 threads: each group's 19 cells as 10 + 9
+    (1, 1, 2, 1, 3, 1, 1, 1, "zeros", 0),               # a one-cell row: nothing to split
+    (2, 1, 2, 40, 3, 1, 1, 1, "zeros", 0),              # two samples feed both threads: whole rows
+])
+def test_conv1d_gemm_splits_one_row_into_column_tiles_for_idle_threads(
+        rng, monkeypatch, dtype, n, groups, threads, length, kernel, stride, padding, dilation, mode, tile):
+    """A 1-d output is one row per sample: with fewer samples x groups than threads, conv_gemm takes tiles of
+    the row's cells (each a task: its columns' padding, then the GEMM into its part of the row). Every tile
+    boundary, padding mode and the uneven 'same' padding give the reference's and torch's result, and one
+    thread's within rounding (not the same bits: a GEMM's column blocks, and so its edge code, move with the
+    tile's width)."""
+    for name, value in PATHS["gemm"].items():
+        monkeypatch.setattr(conv_ops, name, value)
+    monkeypatch.setattr(conv_ops, "MIN_TILE_COLUMNS", 1)
+    monkeypatch.setattr(conv_ops, "BLOCKED", False)
+    c_in, c_out = 2 * groups, 3 * groups
+    m = nn.Conv1d(c_in, c_out, kernel, stride=stride, padding=padding, dilation=dilation, groups=groups,
+                  padding_mode=mode, dtype=dtype)
+    x = rng.standard_normal((n, c_in, length)).astype(dtype)
+    if padding == "same":
+        total = dilation * (kernel - 1)
+        pad = ((total // 2, total - total // 2),)
+    else:
+        pad = m.padding
+    want = ref.conv_nd(x.astype(np.float64), m.weight.astype(np.float64), m.bias, m.stride, pad, m.dilation, groups,
+                       padding_mode=mode)
+    before = convlab.get_num_threads()
+    try:
+        convlab.set_num_threads(1)
+        one = m(x)
+        convlab.set_num_threads(threads)
+        got = m(x)
+        run = list(m._plans.values())[-1][0].run
+        assert run.__qualname__.split(".")[0] == "_gemm_runner" and run.col_tile == tile
+    finally:
+        convlab.set_num_threads(before)
+    assert_close(got, want, dtype, reduction=m.weight[0].size)
+    assert_close(got, one, dtype, reduction=m.weight[0].size)
+    if torch is not None:
+        t = torch.nn.Conv1d(c_in, c_out, kernel, stride=stride, padding=padding, dilation=dilation, groups=groups,
+                            padding_mode=mode).to(torch.float64 if dtype == np.float64 else torch.float32)
+        t.load_state_dict({k: torch.from_numpy(np.array(v)) for k, v in m.state_dict().items()})
+        with torch.no_grad():
+            assert_close(got, t(torch.from_numpy(x)).numpy(), dtype, reduction=m.weight[0].size)
+
+
 @pytest.mark.parametrize("threads", [1, 2])
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("nd,size,kernel,stride,padding,output_padding,dilation,groups", [

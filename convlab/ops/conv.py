@@ -6,7 +6,8 @@ same path with the steps fused per tile, so no whole-batch column matrix is
 ever allocated (a call's extra memory is one small workspace per thread):
 
 * ``ConvPlan``: padding applied by index while gathering, then GEMM, tile by tile (several
-  small samples per GEMM; up to 16 output channels per group by cl_gemm_small instead of BLAS); 1-d/2-d
+  small samples per GEMM; tiles of a 1-d row's cells where samples x groups would leave threads idle; up to
+  16 output channels per group by cl_gemm_small instead of BLAS); 1-d/2-d
   layers with few output channels per group without im2col (``conv_rows``: padded input rows, phase planes
   when strided, each tap a run at a fixed offset); two depthwise kernels (padded plane; channels-last for tiny
   planes, strided layers and 5/7-wide kernel rows);
@@ -151,6 +152,11 @@ BLOCKED_INPUT_BYTES = 4 << 20       # its copy of the input in blocks of 16 chan
                                     # whole and the copy kept between calls)
 BLOCKED_LEVELS = ("x86-64-v4",)     # SIMD levels it is planned at (its x86-64-v3 and baseline copies, 8-wide,
                                     # are correct but not measured against the GEMM path on an AVX2 CPU)
+COLUMN_TILES = True                 # outputs of one row per sample (1-d layers) on the GEMM path, with fewer
+                                    # samples x groups than threads (one sample of audio ran on one thread): the
+                                    # row in one tile of its cells per thread. Only there: L2-sized tiles of the
+                                    # row (as tiles of rows are sized) ran M5, wav2vec 2.0's 512 -> 512 and f64 M5
+                                    # 0.89-0.94x as fast at the bench's batches (Zen 4, 1 and 2 threads)
 TRANSPOSE_CHANNEL_CHUNKS = True     # transposed layers with fewer samples x groups than threads (one sample): the
                                     # GEMM + col2im path splits each group's output channels among the threads
                                     # (it ran one thread per sample x group)
@@ -716,9 +722,14 @@ def _gemm_runner(x5_shape, c_out, cg, dtype, k, length, args, blocks, n, groups,
     samples = _samples_per_gemm(n, groups, length, threads) if per >= rows else 1
     w2 = (c_out, cg * k)
     code = MODE_CODES[mode]
+    cols = 0
     if samples > 1:                       # one tile per sample, several samples per GEMM
         per = rows
         ws_shape = (threads, (cg * k + c_out // groups) * samples * length)
+    elif rows == 1 and COLUMN_TILES and n * groups < threads:   # one row (1-d) and idle threads: tiles of it
+        cols = max(-(-blocks[-1] // -(-threads // (n * groups))), MIN_TILE_COLUMNS)
+        cols = 0 if cols >= blocks[-1] else cols
+        ws_shape = (threads, cg * k * (cols or blocks[-1]))
     else:
         ws_shape = (threads, cg * k * per * blocks[-1])   # one small buffer per thread, never the batch
     get_ws = workspace_getter(ws_shape, dtype)
@@ -730,9 +741,10 @@ def _gemm_runner(x5_shape, c_out, cg, dtype, k, length, args, blocks, n, groups,
         ws = get_ws()
         with pin():
             kern(np.ascontiguousarray(x).reshape(x5_shape), np.ascontiguousarray(w).reshape(w2), _bias(b, dtype),
-                 out, *args, code, per, ws, threads, samples, small_gemm=small)
+                 out, *args, code, per, ws, threads, samples, small_gemm=small, col_tile=cols)
         return out
     run.small_gemm = small
+    run.col_tile = cols
     return run
 
 
