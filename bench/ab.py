@@ -64,7 +64,18 @@ PROBE = [
     ("Conv1d 128->128 k2 s1 (8,128,2000)", "Conv1d", (128, 128, 2), {}, (8, 128, 2000)),
     ("Conv1d 256->256 k3 p1 (8,256,2048)", "Conv1d", (256, 256, 3), dict(padding=1), (8, 256, 2048)),
     ("Conv1d 128->128 k3 p1 (8,128,4000)", "Conv1d", (128, 128, 3), dict(padding=1), (8, 128, 4000)),
-    # transposed layers, for TRANSPOSE_PHASES (bench/README.md, "Transposed convolutions by output phase")
+    # one sample (inference) on Winograd's layers, for WINOGRAD_MIN_THREAD_CELLS (bench/README.md, "One sample per call")
+    ("resnet18 3x3 256->256 (1,256,14,14)", "Conv2d", (256, 256, 3), dict(padding=1), (1, 256, 14, 14)),
+    ("resnet50 3x3 128->128 (1,128,28,28)", "Conv2d", (128, 128, 3), dict(padding=1), (1, 128, 28, 28)),
+    ("resnet50 3x3 128->128 (2,128,28,28)", "Conv2d", (128, 128, 3), dict(padding=1), (2, 128, 28, 28)),
+    ("yolo 3x3 256->256 (1,256,20,20)", "Conv2d", (256, 256, 3), dict(padding=1), (1, 256, 20, 20)),
+    ("unet 3x3 512->512 (1,512,32,32)", "Conv2d", (512, 512, 3), dict(padding=1), (1, 512, 32, 32)),
+    ("3x3 64->64 (1,64,28,28)", "Conv2d", (64, 64, 3), dict(padding=1), (1, 64, 28, 28)),
+    ("3x3 64->64 (2,64,20,20)", "Conv2d", (64, 64, 3), dict(padding=1), (2, 64, 20, 20)),
+    ("fpn 3x3 256->256 (1,256,50,50)", "Conv2d", (256, 256, 3), dict(padding=1), (1, 256, 50, 50)),
+    ("unet3d 3x3x3 64->64 (1,64,8,16,16)", "Conv3d", (64, 64, 3), dict(padding=1), (1, 64, 8, 16, 16)),
+    # transposed layers (bench/README.md, "One sample per call"): TRANSPOSE_CHANNEL_CHUNKS with --batch 1, and the
+    # output-phase split measured there
     ("dcgan ConvT2d(512,256,4,s2,p1) (16,512,4,4)", "ConvTranspose2d", (512, 256, 4), dict(stride=2, padding=1),
      (16, 512, 4, 4)),
     ("dcgan ConvT2d(128,64,4,s2,p1) (16,128,16,16)", "ConvTranspose2d", (128, 64, 4), dict(stride=2, padding=1),

@@ -38,16 +38,16 @@ PATHS = {
     "serial": dict(DIRECT_MAX_MACS=0, PARALLEL_MIN_MACS=10**12),
     # 3x3 stride-1 layers by Winograd F(2x2, 3x3) / F(4x4, 3x3), one tile row per task (other layers fall
     # through to the GEMM)
-    "winograd": dict(DIRECT_MAX_MACS=0, PARALLEL_MIN_MACS=0, WINOGRAD_MIN_CHANNELS=1, WINOGRAD_MIN_PLANE=1,
+    "winograd": dict(DIRECT_MAX_MACS=0, PARALLEL_MIN_MACS=0, WINOGRAD_MIN_CHANNELS=1, WINOGRAD_MIN_PLANE=1, WINOGRAD_MIN_THREAD_CELLS=0,
                      WINOGRAD4_MIN_PLANE=10**9, WINOGRAD_TASK_BYTES=1, WINOGRAD_MIN_TASK_TILES=0,
                      WINOGRAD_MIN_GEMM_TILES=0),
     # ... tasks of 5 tiles or more (whole tile rows, across samples and depths): the budget holds none
-    "winograd-wide-tasks": dict(DIRECT_MAX_MACS=0, PARALLEL_MIN_MACS=0, WINOGRAD_MIN_CHANNELS=1, WINOGRAD_MIN_PLANE=1,
+    "winograd-wide-tasks": dict(DIRECT_MAX_MACS=0, PARALLEL_MIN_MACS=0, WINOGRAD_MIN_CHANNELS=1, WINOGRAD_MIN_PLANE=1, WINOGRAD_MIN_THREAD_CELLS=0,
                                 WINOGRAD4_MIN_PLANE=10**9, WINOGRAD_TASK_BYTES=1, WINOGRAD_MIN_TASK_TILES=0,
                                 WINOGRAD_MIN_GEMM_TILES=5),
     # zero-padded 2-d/3-d layers as bands of output rows, each with the kernel rows that reach the input
     "row-bands": dict(DIRECT_MAX_MACS=0, PARALLEL_MIN_MACS=0, ROW_BANDS_MIN_SAVING=0, MIN_TILE_COLUMNS=1),
-    "winograd4": dict(DIRECT_MAX_MACS=0, PARALLEL_MIN_MACS=0, WINOGRAD_MIN_CHANNELS=1, WINOGRAD_MIN_PLANE=1,
+    "winograd4": dict(DIRECT_MAX_MACS=0, PARALLEL_MIN_MACS=0, WINOGRAD_MIN_CHANNELS=1, WINOGRAD_MIN_PLANE=1, WINOGRAD_MIN_THREAD_CELLS=0,
                       WINOGRAD4_MIN_PLANE=1, WINOGRAD4_FLOAT32=True, WINOGRAD_TASK_BYTES=1,
                       WINOGRAD_MIN_TASK_TILES=0, WINOGRAD_MIN_GEMM_TILES=0),
 }
@@ -771,6 +771,7 @@ def test_winograd_task_is_its_byte_budget_or_the_minimum_gemm_width(monkeypatch,
     of C_in + C_out values per tile); where the budget holds fewer than WINOGRAD_MIN_GEMM_TILES tiles (wide
     channels), the fewest whole rows that reach that many (the GEMMs' width)."""
     monkeypatch.setattr(conv_ops, "PARALLEL_MIN_MACS", 10**15)
+    monkeypatch.setattr(conv_ops, "WINOGRAD_MIN_THREAD_CELLS", 0)      # (two 14x14 samples: too few cells)
     itemsize = np.dtype(dtype).itemsize
     plan = conv_ops.ConvPlan((2, channels, plane, plane), (channels, channels, 3, 3), dtype, (3, 3), (1, 1), (1, 1),
                              (1, 1), (plane, plane), 1)
@@ -784,6 +785,35 @@ def test_winograd_task_is_its_byte_budget_or_the_minimum_gemm_width(monkeypatch,
         assert tiles >= conv_ops.WINOGRAD_MIN_GEMM_TILES > tiles - per_row, (budget, tiles, per_row)
     else:
         assert tiles <= max(budget, per_row) < tiles + per_row, (budget, tiles, per_row)
+
+
+@pytest.mark.parametrize("threads,n,channels,plane,winograd", [
+    (1, 1, 256, 14, False),     # one 14x14 sample: 196 output cells, under 2.5 x 256 = 640
+    (1, 4, 256, 14, True),      # four: 784
+    (2, 4, 256, 14, False),     # ... but 392 per thread on two
+    (2, 2, 256, 25, False),     # RetinaNet's head on two samples: 1250, under 2 x 640
+    (1, 2, 256, 25, True),
+    (1, 1, 64, 28, True),       # 64 channels: 160 cells per thread are enough
+    (2, 1, 64, 28, True),
+])
+def test_winograd_needs_output_cells_per_thread_and_channel(rng, threads, n, channels, plane, winograd):
+    """Few output cells per thread make the transformed GEMMs too narrow for Winograd to pay (one sample of
+    ResNet's 256 -> 256 on 14x14 ran 1.5x the time of the other path): below WINOGRAD_MIN_THREAD_CELLS cells per
+    thread and channel another path takes the layer, with torch's result."""
+    before = convlab.get_num_threads()
+    convlab.set_num_threads(threads)
+    try:
+        m = nn.Conv2d(channels, channels, 3, padding=1)
+        x = rng.standard_normal((n, channels, plane, plane)).astype(np.float32)
+        got = m(x)
+        assert (_plan_kind(m) == "_winograd_runner") == winograd, _plan_kind(m)
+    finally:
+        convlab.set_num_threads(before)
+    if torch is not None:
+        t = torch.nn.Conv2d(channels, channels, 3, padding=1)
+        t.load_state_dict({k: torch.from_numpy(np.array(v)) for k, v in m.state_dict().items()})
+        with torch.no_grad():
+            assert_close(got, t(torch.from_numpy(x)).numpy(), np.float32, reduction=m.weight[0].size)
 
 
 @pytest.mark.parametrize("kwargs", [dict(stride=2), dict(dilation=2), dict(groups=2), dict(kernel_size=(3, 5))])

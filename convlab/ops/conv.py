@@ -118,6 +118,12 @@ SMALL_GEMM_MAX_ROWS = 16            # output channels per group up to this: conv
 WINOGRAD_DEPTH_TAPS = (1, 3)        # kernel depths taken: (1, 3, 3) (and 2-d 3x3) and 3x3x3 layers
 WINOGRAD_MIN_CHANNELS = 16          # C_in and C_out: narrower GEMMs lose what the transforms save
 WINOGRAD_MIN_PLANE = 196            # output cells per plane (14x14): smaller planes waste their edge tiles
+WINOGRAD_MIN_THREAD_CELLS = 2.5     # ... and the call's output cells (samples x depth x plane) at least this many per
+                                    # thread and per channel (of the wider side): fewer tiles make GEMMs too narrow
+                                    # for the transforms to pay. One sample of ResNet's 256 -> 256 on 14x14 (196
+                                    # cells) ran 1.52x the blocked kernel's time at 1 thread; 128 -> 128 on one 28x28
+                                    # sample (392 cells per thread at 2 threads) still 0.90x (bench/README.md,
+                                    # "One sample per call")
 WINOGRAD4_MIN_PLANE = 784           # ... F(4x4, 3x3) on planes of 28x28 and more (4x fewer multiplications)
 WINOGRAD4_FLOAT32 = False           # ... in float32 too: ResNet's 3x3 64->64 layer runs 1.7x faster than with
                                     # F(2x2), but F(4x4)'s constants (1/6, 1/24, 8) make its rounding error
@@ -429,6 +435,7 @@ class ConvPlan:
         winograd = WINOGRAD and kernel3[1:] == (3, 3) and kernel3[0] in WINOGRAD_DEPTH_TAPS \
             and stride3 == (1, 1, 1) and dilation3 == (1, 1, 1) and groups == 1 \
             and min(c_in, c_out) >= WINOGRAD_MIN_CHANNELS and blocks3[1] * blocks3[2] >= WINOGRAD_MIN_PLANE \
+            and n * length >= WINOGRAD_MIN_THREAD_CELLS * max(c_in, c_out) * threads \
             and 16 * (kernel3[0] * c_in + c_out) * dtype.itemsize * WINOGRAD_MIN_TASK_TILES <= WINOGRAD_TASK_BYTES
         # conv_rows (1-d/2-d, few output channels per group; more at stride 1 in float32 on AVX-512 for shallow
         # layers), unless a path above takes the layer
