@@ -168,6 +168,31 @@ def test_conv1d_gemm_splits_one_row_into_column_tiles_for_idle_threads(
             assert_close(got, t(torch.from_numpy(x)).numpy(), dtype, reduction=m.weight[0].size)
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("c,k,dilation,padding,length", [(16, 3, 4, 8, 1000),     # TCN-like: conv_rows on 1 thread
+                                                         (32, 7, 1, 3, 4000)])    # conv_blocked (AVX-512, float32)
+def test_conv1d_with_idle_threads_takes_gemm_column_tiles(rng, simd_level, dtype, c, k, dilation, padding, length):
+    """conv_rows splits its work by samples, groups and output rows, conv_blocked by samples, pairs of 16-channel
+    blocks and rows; a 1-d sample is one row, so one sample of a layer they take on one thread (up to 32 output
+    channels: one pair) goes to the GEMM's column tiles on two."""
+    m = nn.Conv1d(c, c, k, dilation=dilation, padding=padding, dtype=dtype)
+    x = rng.standard_normal((1, c, length)).astype(dtype)
+    want = ref.conv_nd(x.astype(np.float64), m.weight.astype(np.float64), m.bias, m.stride, m.padding, m.dilation, 1)
+    alone = "_rows_runner" if c <= conv_ops.ROWS_MAX_CHANNELS else \
+        "_blocked_runner" if simd_level == "x86-64-v4" and dtype == np.float32 else "_gemm_runner"
+    before = convlab.get_num_threads()
+    try:
+        for threads, kind in ((1, alone), (2, "_gemm_runner")):
+            convlab.set_num_threads(threads)
+            got = m(x)
+            run = list(m._plans.values())[-1][0].run           # (a plan per thread count)
+            assert run.__qualname__.split(".")[0] == kind, threads
+            assert_close(got, want, dtype, reduction=m.weight[0].size)
+        assert run.col_tile == got.shape[-1] // 2                   # (even output lengths: two equal tiles)
+    finally:
+        convlab.set_num_threads(before)
+
+
 @pytest.mark.parametrize("threads", [1, 2])
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("nd,size,kernel,stride,padding,output_padding,dilation,groups", [

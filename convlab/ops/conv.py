@@ -445,13 +445,18 @@ class ConvPlan:
             and x5_shape[2] == 1 and not padding3[0] \
             and _kernels.rows_workspace(cg, c_out // groups, kernel3, stride3, dilation3, blocks3, 1) \
             * dtype.itemsize <= WORKSPACE_BYTES
+        # conv_rows splits samples, groups and rows, conv_blocked samples, pairs of 16-channel blocks and rows: a 1-d
+        # sample is one row, so one sample would leave threads idle, and the GEMM's column tiles take it instead
+        # (TCN's 64 -> 64 k3 d4 on one sample, 2 threads: 1.72x as fast; a 32 -> 32 k7: 1.55x)
+        one_row = COLUMN_TILES and blocks3[0] * blocks3[1] == 1
+        rows_idle = one_row and n * groups < threads
         # conv_blocked: where BLAS's GEMMs would be narrow (small output planes), the columns many copies of the
         # input (taps / stride product) or padding taps many
         blocked = blocked and BLOCKED and dtype == np.float32 and groups == 1 and mode == "zeros" \
             and len(kernel) <= 2 and k > 1 and not winograd and not tiny and macs >= PARALLEL_MIN_MACS \
             and min(c_in, c_out) >= BLOCKED_MIN_CHANNELS \
             and max(-c_in % 16 / c_in, -c_out % 16 / c_out) <= BLOCKED_MAX_CHANNEL_WASTE \
-            and _kernels.simd_path() in BLOCKED_LEVELS \
+            and _kernels.simd_path() in BLOCKED_LEVELS and not (one_row and n * -(-c_out // 32) < threads) \
             and (length <= BLOCKED_MAX_PLANE or (k >= BLOCKED_MIN_EXPANSION * math.prod(stride) and not rows_ok)
                  or _padding_share(x_shape[2:], blocks, kernel, stride, padding, dilation) >= BLOCKED_MIN_PADDING)
         bands = _row_bands(x_shape, kernel, stride, padding, dilation, blocks) \
@@ -528,7 +533,7 @@ class ConvPlan:
             run = _winograd_runner(x5_shape, c_out, kernel3[0], dtype, padding3, blocks3, MODE_CODES[mode], threads,
                                    _gemm_runner(x5_shape, c_out, cg, dtype, k, length, args, blocks, n, groups,
                                                 threads, mode, out_shape))
-        elif rows_ok:
+        elif rows_ok and not rows_idle:
             run = _rows_runner(x5_shape, c_out, cg, dtype, args, n, groups, threads, mode, out_shape)
         else:
             run = _gemm_runner(x5_shape, c_out, cg, dtype, k, length, args, blocks, n, groups, threads, mode,
