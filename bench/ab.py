@@ -137,9 +137,7 @@ def main(argv=None):
 
     def cases():
         if args.suite:
-            conv_case = run.conv_case
-            run.conv_case = lambda name, cls, a, kw, shape, *rest, **more: conv_case(name, cls, a, kw, batch(shape),
-                                                                                    *rest, **more)
+            run.BATCH = args.batch
             for make in run.suite():
                 yield make()
             return

@@ -143,10 +143,16 @@ def _numeric_padding(m):
     return m.padding
 
 
+BATCH = 0       # --batch N: every conv row's input with N samples instead of its own (0: the suite's)
+
+
 def conv_case(name, cls, args, kwargs, shape, dtype=np.float32, depthwise=False, gemm=False, functional=False):
     """One layer: convlab's module (or ``F.conv*`` with ``functional=True``) against torch's, and a NumPy
     baseline. ``gemm=True`` marks a GEMM-shaped layer (many input and output channels): its GFLOP/s is
-    also printed as a share of the machine's measured sgemm rate."""
+    also printed as a share of the machine's measured sgemm rate. With ``BATCH`` set, the input has that
+    many samples (the name keeps the suite's shape)."""
+    if BATCH:
+        shape = (BATCH,) + tuple(shape[1:])
     nd = int(cls[-2])
     transposed = "Transpose" in cls
     m = getattr(nn, cls)(*args, dtype=dtype, **kwargs)
@@ -435,6 +441,18 @@ def _time(fn, budget_s=0.25, batches=9):
     return statistics.median(means)
 
 
+def host_steal_s(path="/proc/stat"):
+    """Seconds of CPU time the hypervisor has given to other guests ("steal", the 8th number of /proc/stat's
+    ``cpu`` line, summed over CPUs) since boot, or None where there is no such counter. A row during which it
+    grows was timed with fewer CPUs than it asked for: a 2-thread turn waits for its slower thread."""
+    try:
+        with open(path) as fh:
+            fields = fh.readline().split()
+        return int(fields[8]) / os.sysconf("SC_CLK_TCK") if fields[0] == "cpu" and len(fields) > 8 else None
+    except (OSError, ValueError, IndexError):
+        return None
+
+
 def paired_ratio(a, b):
     """Median over rounds of ``a[i] / b[i]``: each round's two turns are under a second apart and see the same
     host load, where the medians of ``a`` and ``b`` may come from different phases of it."""
@@ -484,9 +502,12 @@ def check_against_torch(case):
 
 def run_case(case, repeats, numpy=True):
     check_against_torch(case)
+    stolen = host_steal_s()
     with torch.no_grad():
         keys = ("ours", "torch", "numpy") if numpy or case.get("check_numpy") is False else ("ours", "torch")
         times = _take_turns(case, keys, repeats)
+    after = host_steal_s()
+    stolen = None if stolen is None or after is None else after - stolen
     med = {k: statistics.median(v) for k, v in times.items()}
     mn = {k: min(v) for k, v in times.items()}
     med.setdefault("numpy", float("nan"))
@@ -496,7 +517,7 @@ def run_case(case, repeats, numpy=True):
                 ratio_numpy=paired_ratio(times["ours"], times["numpy"]) if "numpy" in times else float("nan"),
                 ratio_of_medians=med["ours"] / med["torch"],
                 gflops=(case["flops"] / med["ours"] / 1e9) if case["flops"] else None,
-                gemm=case.get("gemm", False), extra_mb=extra_memory(case["ours"]) / 2**20)
+                gemm=case.get("gemm", False), extra_mb=extra_memory(case["ours"]) / 2**20, steal_s=stolen)
 
 
 def sgemm_rate(n=2048, rounds=5):
@@ -549,6 +570,11 @@ def geomean(values):
     return math.exp(statistics.fmean(math.log(v) for v in values)) if values else float("nan")
 
 
+def fmt_steal(seconds):
+    """A row's host steal in ms (7 wide), '-' where the host has no counter."""
+    return f"{'-':>7s}" if seconds is None else f"{1000 * seconds:7.0f}"
+
+
 def fmt_ratio(r):
     return f"{r:7.2f}" if r == r else f"{'-':>7s}"
 
@@ -570,8 +596,12 @@ def main(argv=None):
     ap.add_argument("--no-numpy", action="store_true",
                     help="time the NumPy baseline only where it is the yardstick (F.pad rows: a copy)")
     ap.add_argument("--json", default=None, help="also write the results to this JSON file")
+    ap.add_argument("--batch", type=int, default=0,
+                    help="every conv row with this many samples (1: inference); the names keep the suite's shapes")
     args = ap.parse_args(argv)
     threads = [int(t) for t in args.threads.split(",")]
+    global BATCH
+    BATCH = args.batch
     from convlab import _kernels
     from convlab.ops._blas import blas_backend
     print(f"# machine: {platform.machine()}, python {platform.python_version()}, numpy {np.__version__}, "
@@ -586,6 +616,8 @@ def main(argv=None):
     print("# sgemm rate (NumPy matmul, 2048^3 float32, best of 5): "
           + ", ".join(f"{t}T {r:.1f} GFLOP/s" for t, r in rates.items()))
     print("# halves: row i of the suite is 'tune' (T) for even i, 'check' (C) for odd i")
+    if BATCH:
+        print(f"# --batch {BATCH}: every conv row's input has {BATCH} sample(s); the names keep the suite's shapes")
     results = {}
     for t in threads:
         convlab.set_num_threads(t)
@@ -593,7 +625,7 @@ def main(argv=None):
         rows = []
         print(f"\n## {t} thread(s)")
         print(f"{'case':58s} {'h':1s} {'convlab med':>11s} {'min':>10s} {'torch med':>11s} {'numpy med':>11s} "
-              f"{'/torch':>7s} {'/numpy':>7s} {'GFLOP/s':>8s} {'%sgemm':>6s} {'extraMB':>8s}")
+              f"{'/torch':>7s} {'/numpy':>7s} {'GFLOP/s':>8s} {'%sgemm':>6s} {'extraMB':>8s} {'stealms':>7s}")
         with threadpool_limits(limits=t):
             for index, make in enumerate(suite()):
                 if args.half != "both" and half(index) != args.half:
@@ -609,12 +641,17 @@ def main(argv=None):
                 print(f"{r['name'][:58]:58s} {r['half'][0].upper()} {fmt_t(r['median']['ours']):>11s} "
                       f"{fmt_t(r['min']['ours']):>10s} {fmt_t(r['median']['torch']):>11s} "
                       f"{fmt_t(r['median']['numpy']):>11s} {r['ratio_torch']:7.2f} {fmt_ratio(r['ratio_numpy'])} {gf} "
-                      f"{eff} {r['extra_mb']:8.1f}", flush=True)
+                      f"{eff} {r['extra_mb']:8.1f} {fmt_steal(r['steal_s'])}", flush=True)
         results[t] = rows
         for h in ("tune", "check"):
             hr = [r for r in rows if r["half"] == h]
             if hr:
                 worst = max(hr, key=lambda r: r["ratio_torch"])
+                stolen = [r["steal_s"] for r in hr if r["steal_s"] is not None]
+                if stolen and sum(stolen) > 0:
+                    marked = sum(1 for v in stolen if v >= 0.01)
+                    print(f"# {t}T {h:5s}: the host stole {sum(stolen):.2f} s of CPU time during these rows' turns "
+                          f"({marked} rows with 10 ms or more: their ratios are suspect)")
                 print(f"# {t}T {h:5s}: {len(hr)} rows, geomean convlab/torch "
                       f"{geomean(r['ratio_torch'] for r in hr):.2f}, worst {worst['ratio_torch']:.2f} "
                       f"({worst['name']}); as ratios of medians: geomean "

@@ -97,6 +97,31 @@ def test_every_bench_row_name_is_a_constant_of_its_maker():
     assert not hidden, f"rows pair.py could not select: {hidden}"
 
 
+@pytest.mark.parametrize("batch,samples", [(0, 5), (1, 1), (3, 3)])
+def test_batch_option_gives_a_conv_row_that_many_samples(monkeypatch, batch, samples):
+    """``run.py --batch N`` (and ``ab.py --batch N``): a conv row's input has N samples, torch's too; 0 keeps the
+    row's own."""
+    run = _bench_run()
+    monkeypatch.setattr(run, "BATCH", batch)
+    case = run.conv_case("a row", "Conv2d", (4, 8, 3), {}, (5, 4, 9, 9))
+    ours, theirs = case["ours"](), case["torch"]()
+    assert ours.shape == tuple(theirs.shape) == (samples, 8, 7, 7)
+
+
+def test_host_steal_is_the_eighth_number_of_the_cpu_line(tmp_path):
+    """run.py's ``stealms`` column: the hypervisor's steal counter (in clock ticks) of /proc/stat's first line,
+    as seconds; None for a file without it (another OS, an older kernel)."""
+    run = _bench_run()
+    stat = tmp_path / "stat"
+    ticks = os.sysconf("SC_CLK_TCK")
+    stat.write_text(f"cpu  10 20 30 40 50 60 70 {3 * ticks} 0 0\ncpu0 1 2 3 4 5 6 7 8 0 0\n")
+    assert run.host_steal_s(str(stat)) == 3.0
+    stat.write_text("cpu  10 20 30 40\n")
+    assert run.host_steal_s(str(stat)) is None
+    assert run.host_steal_s(str(tmp_path / "missing")) is None
+    assert run.fmt_steal(None).strip() == "-" and run.fmt_steal(0.0123).strip() == "12"
+
+
 def _bench_run():
     sys.path.insert(0, os.path.join(ROOT, "bench"))
     try:
