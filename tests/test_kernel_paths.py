@@ -115,6 +115,17 @@ def test_conv_paths_match_reference(rng, path, threads, dtype, nd, size, kernel,
         convlab.set_num_threads(before)
 
 
+def _transpose_tiling(monkeypatch, tiling):
+    """The transposed GEMM path's two tilings: "row-tiles", one input row per tile (many tiles); "batched", all
+    samples' inputs side by side in one GEMM."""
+    if tiling == "row-tiles":
+        monkeypatch.setattr(conv_ops, "WORKSPACE_BYTES", 1)
+        monkeypatch.setattr(conv_ops, "MIN_TILE_COLUMNS", 1)
+        monkeypatch.setattr(conv_ops, "BATCH_COLUMNS", 0)
+    else:
+        monkeypatch.setattr(conv_ops, "BATCH_COLUMNS", 10**9)
+
+
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("n,groups,threads,length,kernel,stride,padding,dilation,mode,tile", [
     (1, 1, 2, 40, 3, 1, 1, 1, "zeros", 20),             # one sample: its row in two tiles of 20 cells
@@ -208,12 +219,7 @@ def test_conv1d_with_idle_threads_takes_gemm_column_tiles(rng, simd_level, dtype
 def test_conv_transpose_paths_match_reference(rng, monkeypatch, tiling, threads, dtype, nd, size, kernel, stride,
                                               padding, output_padding, dilation, groups):
     monkeypatch.setattr(conv_ops, "PARALLEL_MIN_MACS", 0)
-    if tiling == "row-tiles":
-        monkeypatch.setattr(conv_ops, "WORKSPACE_BYTES", 1)      # one input row per tile: many tiles
-        monkeypatch.setattr(conv_ops, "MIN_TILE_COLUMNS", 1)
-        monkeypatch.setattr(conv_ops, "BATCH_COLUMNS", 0)
-    else:
-        monkeypatch.setattr(conv_ops, "BATCH_COLUMNS", 10**9)    # all samples' inputs side by side in one GEMM
+    _transpose_tiling(monkeypatch, tiling)
     before = convlab.get_num_threads()
     convlab.set_num_threads(threads)
     try:
@@ -244,11 +250,8 @@ def test_conv_transpose_splits_output_channels_when_samples_are_fewer_than_threa
     one thread (each cell's sum runs over the same taps in the same order, whoever computes it)."""
     monkeypatch.setattr(conv_ops, "PARALLEL_MIN_MACS", 0)
     monkeypatch.setattr(conv_ops, "TINY_MAX_MACS", 0)                # never the direct scatter of tiny layers
-    if tiling == "row-tiles":
-        monkeypatch.setattr(conv_ops, "WORKSPACE_BYTES", 1)
-        monkeypatch.setattr(conv_ops, "MIN_TILE_COLUMNS", 1)
-        monkeypatch.setattr(conv_ops, "BATCH_COLUMNS", 0)
-    else:                                                           # every sample's columns in one GEMM
+    _transpose_tiling(monkeypatch, tiling)
+    if tiling == "batched":                                         # every sample's columns in one GEMM
         monkeypatch.setattr(conv_ops, "_samples_per_gemm", lambda n, groups, length, threads: n)
         if n > 1:
             chunks = threads                                        # so two samples are one task to split
@@ -294,12 +297,7 @@ def test_conv_transpose_column_stride_2_matches_reference_and_baseline(rng, monk
     passes add in the order cl_scatter2_f keeps)."""
     monkeypatch.setattr(conv_ops, "PARALLEL_MIN_MACS", 0)
     monkeypatch.setattr(conv_ops, "TINY_MAX_MACS", 0)                # never the direct scatter of tiny layers
-    if tiling == "row-tiles":
-        monkeypatch.setattr(conv_ops, "WORKSPACE_BYTES", 1)
-        monkeypatch.setattr(conv_ops, "MIN_TILE_COLUMNS", 1)
-        monkeypatch.setattr(conv_ops, "BATCH_COLUMNS", 0)
-    else:
-        monkeypatch.setattr(conv_ops, "BATCH_COLUMNS", 10**9)
+    _transpose_tiling(monkeypatch, tiling)
     out_w = (width - 1) * 2 - 2 * pw + kw
     op = 1 if out_w % 2 else 0                  # a cell no tap reaches on odd-width outputs
     m = nn.ConvTranspose2d(3, 5, (2, kw), stride=(1, 2), padding=(0, pw), output_padding=(0, op))
