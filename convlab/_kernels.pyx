@@ -1026,7 +1026,7 @@ def conv_gemm(const floating[:, :, :, :, ::1] x, const floating[:, ::1] w2d, con
     cdef Geom gl = g
     cdef Py_ssize_t c0 = 0
     cdef Py_ssize_t S = samples if samples > 1 else 1, nblocks = (N + S - 1) // S
-    cdef Py_ssize_t total = nblocks * groups * ntiles, t, n, gi, r0, co, e, s, ns, cols
+    cdef Py_ssize_t total = nblocks * groups * ntiles, t, n, gi, r0, r1, co, e, s, ns, cols
     cdef GemmTask task
     cdef Py_ssize_t kk = cg * K, ldc = L, m, nn = og
     cdef floating* ws
@@ -1069,32 +1069,27 @@ def conv_gemm(const floating[:, :, :, :, ::1] x, const floating[:, ::1] w2d, con
                             for e in range(L):
                                 orow[e] = rrow[e]
                 continue
+            gl = g
             if col_tile > 0:                        # columns [c0, c0 + m) of the one output row
                 c0 = (t % ntiles) * col_tile
-                gl = g
                 gl.bw = g.bw - c0 if g.bw - c0 < col_tile else col_tile
                 gl.pw = g.pw - c0 * g.sw
+                r0 = 0
+                r1 = 1
                 m = gl.bw
-                _gather(&x[n, gi * cg, 0, 0, 0], ws, cg, 0, 1, m, &gl)
-                if has_bias:
-                    for co in range(gi * og, (gi + 1) * og):
-                        orow = &out[n, co, c0]
-                        for e in range(m):
-                            orow[e] = bias[co]
-                _gemm_rows(nn, m, kk, &w2d[gi * og, 0], kk, ws, m, &out[n, gi * og, c0], ldc, has_bias,
-                           small_gemm)
-                continue
-            r0 = task.r0
-            m = (task.r1 - r0) * g.bw
-            _gather(&x[n, gi * cg, 0, 0, 0], ws, cg, r0, task.r1, m, &g)
+            else:                                   # output rows [r0, r1)
+                r0 = task.r0
+                r1 = task.r1
+                m = (r1 - r0) * g.bw
+                c0 = r0 * g.bw
+            _gather(&x[n, gi * cg, 0, 0, 0], ws, cg, r0, r1, m, &gl)
             if has_bias:
                 for co in range(gi * og, (gi + 1) * og):
-                    orow = &out[n, co, r0 * g.bw]
+                    orow = &out[n, co, c0]
                     for e in range(m):
                         orow[e] = bias[co]
-            # out[og, m] = w[og, kk] @ ws[kk, m] (+ out: the bias)
-            _gemm_rows(nn, m, kk, &w2d[gi * og, 0], kk, ws, m, &out[n, gi * og, r0 * g.bw], ldc, has_bias,
-                       small_gemm)
+            # out[og, m] = w[og, kk] @ ws[kk, m] (+ out: the bias), from the tile's first output cell c0
+            _gemm_rows(nn, m, kk, &w2d[gi * og, 0], kk, ws, m, &out[n, gi * og, c0], ldc, has_bias, small_gemm)
     _blas_restore()
 
 
