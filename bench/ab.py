@@ -64,7 +64,8 @@ PROBE = [
     ("Conv1d 128->128 k2 s1 (8,128,2000)", "Conv1d", (128, 128, 2), {}, (8, 128, 2000)),
     ("Conv1d 256->256 k3 p1 (8,256,2048)", "Conv1d", (256, 256, 3), dict(padding=1), (8, 256, 2048)),
     ("Conv1d 128->128 k3 p1 (8,128,4000)", "Conv1d", (128, 128, 3), dict(padding=1), (8, 128, 4000)),
-    # one sample (inference) on Winograd's layers, for WINOGRAD_MIN_THREAD_CELLS (bench/README.md, "One sample per call")
+    # one sample (inference) on Winograd's layers, for WINOGRAD_MIN_THREAD_CELLS (bench/README.md, "One sample
+    # per call")
     ("resnet18 3x3 256->256 (1,256,14,14)", "Conv2d", (256, 256, 3), dict(padding=1), (1, 256, 14, 14)),
     ("resnet50 3x3 128->128 (1,128,28,28)", "Conv2d", (128, 128, 3), dict(padding=1), (1, 128, 28, 28)),
     ("resnet50 3x3 128->128 (2,128,28,28)", "Conv2d", (128, 128, 3), dict(padding=1), (2, 128, 28, 28)),
@@ -123,7 +124,6 @@ def main(argv=None):
     from threadpoolctl import threadpool_limits
 
     import convlab
-    import convlab.nn as nn
     from convlab import _kernels
     from convlab.ops import conv as conv_ops
     if args.name not in conv_ops._THRESHOLDS:
@@ -132,23 +132,15 @@ def main(argv=None):
     convlab.set_num_threads(args.threads)
     torch.set_num_threads(args.threads)
 
-    def batch(shape):
-        return (args.batch,) + tuple(shape[1:]) if args.batch else tuple(shape)
+    run.BATCH = args.batch                # conv_case gives every layer this many samples (0: its own)
 
     def cases():
         if args.suite:
-            run.BATCH = args.batch
             for make in run.suite():
                 yield make()
             return
         for name, cls, a, kw, shape in PROBE:
-            m, tm = getattr(nn, cls)(*a, **kw), getattr(torch.nn, cls)(*a, **kw)
-            with torch.no_grad():
-                tm.weight.copy_(torch.from_numpy(m.weight))
-                tm.bias.copy_(torch.from_numpy(m.bias))
-            x = np.random.default_rng(0).standard_normal(batch(shape)).astype(np.float32)
-            tx = torch.from_numpy(x)
-            yield dict(name=name, ours=lambda m=m, x=x: m(x), torch=lambda tm=tm, tx=tx: tm(tx), module=m)
+            yield run.conv_case(name, cls, a, kw, shape)
 
     print(f"# {args.name}: {current!r} (current) against {other!r}; {args.threads} thread(s), {args.rounds} rounds;"
           f" SIMD level {_kernels.simd_path()}")

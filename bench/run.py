@@ -180,7 +180,10 @@ def conv_case(name, cls, args, kwargs, shape, dtype=np.float32, depthwise=False,
         tw, tb = tm.weight.detach(), tm.bias.detach()
         kw = dict(stride=m.stride, padding=m.padding, dilation=m.dilation, groups=m.groups)
         ours, theirs = (lambda: fn(x, w, b, **kw)), (lambda: tfn(tx, tw, tb, **kw))
-    return dict(name=name, ours=ours, torch=theirs, numpy=numpy_fn, flops=flops, nd=nd, gemm=gemm)
+    case = dict(name=name, ours=ours, torch=theirs, numpy=numpy_fn, flops=flops, nd=nd, gemm=gemm)
+    if not functional:
+        case["module"] = m                      # (bench/ab.py prints the path of its cached plan)
+    return case
 
 
 def pad_case(name, shape, pad, mode, dtype=np.float32):
