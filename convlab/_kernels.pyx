@@ -1012,10 +1012,9 @@ def conv_gemm(const floating[:, :, :, :, ::1] x, const floating[:, ::1] w2d, con
     BLAS must run single-threaded here (the caller pins it): threads split sample x group x tile.
     small_gemm: the GEMMs through cl_gemm_small instead of BLAS (few output channels per group).
     col_tile > 0 (one output row per sample: 1-d layers; samples 1): tiles of that many output cells of the row,
-    so that a long signal is several tasks (one sample still feeds every thread) whose columns fit the
-    workspace (rows_per_tile is then 1 and the workspace rows hold cg*K*col_tile). A tile is the layer on the
-    columns [c0, c1): the same geometry with c1 - c0 blocks and padding pw - c0*sw (negative past the first
-    tile: the tile starts inside the input).
+    so that one sample is several tasks and still feeds every thread (rows_per_tile is then 1 and the workspace
+    rows hold cg*K*col_tile). A tile is the layer on the columns [c0, c1): the same geometry with c1 - c0 blocks
+    and padding pw - c0*sw (negative past the first tile: the tile starts inside the input).
     """
     cdef Geom g = _geom((x.shape[2], x.shape[3], x.shape[4]), kernel, stride, padding, dilation, blocks, mode)
     cdef Py_ssize_t N = x.shape[0], C = x.shape[1], C_out = w2d.shape[0]

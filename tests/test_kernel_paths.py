@@ -38,18 +38,18 @@ PATHS = {
     "serial": dict(DIRECT_MAX_MACS=0, PARALLEL_MIN_MACS=10**12),
     # 3x3 stride-1 layers by Winograd F(2x2, 3x3) / F(4x4, 3x3), one tile row per task (other layers fall
     # through to the GEMM)
-    "winograd": dict(DIRECT_MAX_MACS=0, PARALLEL_MIN_MACS=0, WINOGRAD_MIN_CHANNELS=1, WINOGRAD_MIN_PLANE=1, WINOGRAD_MIN_THREAD_CELLS=0,
-                     WINOGRAD4_MIN_PLANE=10**9, WINOGRAD_TASK_BYTES=1, WINOGRAD_MIN_TASK_TILES=0,
-                     WINOGRAD_MIN_GEMM_TILES=0),
+    "winograd": dict(DIRECT_MAX_MACS=0, PARALLEL_MIN_MACS=0, WINOGRAD_MIN_CHANNELS=1, WINOGRAD_MIN_PLANE=1,
+                     WINOGRAD_MIN_THREAD_CELLS=0, WINOGRAD4_MIN_PLANE=10**9, WINOGRAD_TASK_BYTES=1,
+                     WINOGRAD_MIN_TASK_TILES=0, WINOGRAD_MIN_GEMM_TILES=0),
     # ... tasks of 5 tiles or more (whole tile rows, across samples and depths): the budget holds none
-    "winograd-wide-tasks": dict(DIRECT_MAX_MACS=0, PARALLEL_MIN_MACS=0, WINOGRAD_MIN_CHANNELS=1, WINOGRAD_MIN_PLANE=1, WINOGRAD_MIN_THREAD_CELLS=0,
-                                WINOGRAD4_MIN_PLANE=10**9, WINOGRAD_TASK_BYTES=1, WINOGRAD_MIN_TASK_TILES=0,
-                                WINOGRAD_MIN_GEMM_TILES=5),
+    "winograd-wide-tasks": dict(DIRECT_MAX_MACS=0, PARALLEL_MIN_MACS=0, WINOGRAD_MIN_CHANNELS=1, WINOGRAD_MIN_PLANE=1,
+                                WINOGRAD_MIN_THREAD_CELLS=0, WINOGRAD4_MIN_PLANE=10**9, WINOGRAD_TASK_BYTES=1,
+                                WINOGRAD_MIN_TASK_TILES=0, WINOGRAD_MIN_GEMM_TILES=5),
     # zero-padded 2-d/3-d layers as bands of output rows, each with the kernel rows that reach the input
     "row-bands": dict(DIRECT_MAX_MACS=0, PARALLEL_MIN_MACS=0, ROW_BANDS_MIN_SAVING=0, MIN_TILE_COLUMNS=1),
-    "winograd4": dict(DIRECT_MAX_MACS=0, PARALLEL_MIN_MACS=0, WINOGRAD_MIN_CHANNELS=1, WINOGRAD_MIN_PLANE=1, WINOGRAD_MIN_THREAD_CELLS=0,
-                      WINOGRAD4_MIN_PLANE=1, WINOGRAD4_FLOAT32=True, WINOGRAD_TASK_BYTES=1,
-                      WINOGRAD_MIN_TASK_TILES=0, WINOGRAD_MIN_GEMM_TILES=0),
+    "winograd4": dict(DIRECT_MAX_MACS=0, PARALLEL_MIN_MACS=0, WINOGRAD_MIN_CHANNELS=1, WINOGRAD_MIN_PLANE=1,
+                      WINOGRAD_MIN_THREAD_CELLS=0, WINOGRAD4_MIN_PLANE=1, WINOGRAD4_FLOAT32=True,
+                      WINOGRAD_TASK_BYTES=1, WINOGRAD_MIN_TASK_TILES=0, WINOGRAD_MIN_GEMM_TILES=0),
 }
 
 
@@ -58,6 +58,14 @@ def path(request, monkeypatch):
     for name, value in PATHS[request.param].items():
         monkeypatch.setattr(conv_ops, name, value)
     return request.param
+
+
+def _reference_padding(m):
+    """A module's padding as the reference loops take it: 'same' as (left, right) per axis (the extra cell of an
+    even reach on the right, as torch pads), else the module's ints."""
+    if m.padding != "same":
+        return m.padding
+    return tuple((t // 2, t - t // 2) for t in (d * (k - 1) for d, k in zip(m.dilation, m.kernel_size)))
 
 
 @pytest.mark.parametrize("threads", [1, 2])
@@ -93,11 +101,7 @@ def test_conv_paths_match_reference(rng, path, threads, dtype, nd, size, kernel,
         m = getattr(nn, f"Conv{nd}d")(4, 8, kernel, stride=stride, padding=padding, dilation=dilation, groups=groups,
                                       padding_mode=mode, dtype=dtype)
         x = rng.standard_normal((3, 4, *size)).astype(dtype)
-        if padding == "same":
-            total = [d * (k - 1) for d, k in zip(m.dilation, m.kernel_size)]
-            pad = tuple((t // 2, t - t // 2) for t in total)
-        else:
-            pad = m.padding
+        pad = _reference_padding(m)
         want = ref.conv_nd(x.astype(np.float64), m.weight.astype(np.float64), m.bias, m.stride, pad, m.dilation,
                            groups, padding_mode=mode)
         got = m(x)
@@ -152,11 +156,7 @@ def test_conv1d_gemm_splits_one_row_into_column_tiles_for_idle_threads(
     m = nn.Conv1d(c_in, c_out, kernel, stride=stride, padding=padding, dilation=dilation, groups=groups,
                   padding_mode=mode, dtype=dtype)
     x = rng.standard_normal((n, c_in, length)).astype(dtype)
-    if padding == "same":
-        total = dilation * (kernel - 1)
-        pad = ((total // 2, total - total // 2),)
-    else:
-        pad = m.padding
+    pad = _reference_padding(m)
     want = ref.conv_nd(x.astype(np.float64), m.weight.astype(np.float64), m.bias, m.stride, pad, m.dilation, groups,
                        padding_mode=mode)
     before = convlab.get_num_threads()
