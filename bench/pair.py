@@ -1,6 +1,7 @@
 """Two builds of convlab on the same bench rows, in alternating bursts: is a change faster?
 
     python bench/pair.py OLD_CHECKOUT NEW_CHECKOUT --filter "resnet18 3x3 s2" --threads 1 --rounds 60
+    python bench/pair.py OLD_CHECKOUT NEW_CHECKOUT --filter "g32 s2" --batch 1     # one sample per call
 
 Each checkout must be built in place (``python setup.py build_ext --inplace``). One worker process per
 checkout imports its convlab, builds the rows of ``bench/run.py``'s suite whose names contain ``--filter``
@@ -26,13 +27,14 @@ import time
 BURST_S = 0.05
 
 
-def _worker(root: str, pattern: str, threads: int) -> None:
+def _worker(root: str, pattern: str, threads: int, batch: int = 0) -> None:
     """Build the matching rows with ``root``'s convlab, then answer each line ``i`` of stdin with the time of
     one burst of row i, in milliseconds per call."""
     sys.path.insert(0, os.path.abspath(root))
     import convlab                                             # noqa: F401  (this checkout's, before run.py's)
     sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
     import run
+    run.BATCH = batch
     if os.path.dirname(os.path.abspath(convlab.__file__)) != os.path.join(os.path.abspath(root), "convlab"):
         sys.exit(f"pair.py: imported convlab from {convlab.__file__}, not from {root}")
     from threadpoolctl import threadpool_limits
@@ -72,18 +74,21 @@ def main(argv=None) -> int:
     ap.add_argument("--filter", default="", help="rows whose names contain this text (default: all)")
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--rounds", type=int, default=40, help="paired bursts per row (default 40)")
+    ap.add_argument("--batch", type=int, default=0,
+                    help="every conv row with this many samples, as bench/run.py --batch (default: the suite's)")
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] == ["--worker"]:                  # (one build's process, started below)
-        _worker(argv[1], argv[2], int(argv[3]))
+        _worker(argv[1], argv[2], int(argv[3]), int(argv[4]))
         return 0
     args = ap.parse_args(argv)
-    if args.rounds < 1 or args.threads < 1:
-        ap.error(f"--rounds and --threads must be at least 1, got {args.rounds} and {args.threads}")
+    if args.rounds < 1 or args.threads < 1 or args.batch < 0:
+        ap.error(f"--rounds and --threads must be at least 1 and --batch at least 0, got {args.rounds}, "
+                 f"{args.threads} and {args.batch}")
     for root in (args.old, args.new):
         if not os.path.isdir(os.path.join(root, "convlab")):
             ap.error(f"{root!r} is not a convlab checkout (no convlab/ folder in it)")
     procs = [subprocess.Popen([sys.executable, os.path.abspath(__file__), "--worker", root, args.filter,
-                               str(args.threads)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+                               str(args.threads), str(args.batch)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
              for root in (args.old, args.new)]
     try:
         names = []
@@ -96,7 +101,8 @@ def main(argv=None) -> int:
         if not names[0]:
             sys.exit(f"pair.py: no bench row's name contains {args.filter!r}")
         print(f"# {args.old} (old) vs {args.new} (new), {args.threads} thread(s), {args.rounds} paired bursts "
-              f"of ~{BURST_S * 1e3:.0f} ms per row; ratio new/old, < 1: new is faster")
+              f"of ~{BURST_S * 1e3:.0f} ms per row"
+              + (f", {args.batch} sample(s) per call" if args.batch else "") + "; ratio new/old, < 1: new is faster")
         print(f"{'row':58s} {'old ms':>9s} {'new ms':>9s} {'ratio':>6s} {'q1':>6s} {'q3':>6s}")
         for i, name in enumerate(names[0]):
             times = ([], [])

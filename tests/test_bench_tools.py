@@ -29,10 +29,21 @@ def test_pair_compares_a_checkout_with_itself():
     assert 0.2 < ratio < 5              # the same build on both sides: only the host's noise between them
 
 
+def test_pair_runs_rows_with_one_sample():
+    done = _pair(ROOT, ROOT, "--filter", "resnet18 1x1 s2", "--rounds", "2", "--batch", "1")
+    assert done.returncode == 0, done.stderr
+    assert "1 sample(s) per call" in done.stdout.splitlines()[0]
+    rows = [line for line in done.stdout.splitlines() if line.startswith("resnet18 1x1 s2")]
+    assert len(rows) == 1, done.stdout
+    old, new = (float(v) for v in rows[0].split()[-5:-3])
+    assert 0 < old and 0 < new
+
+
 @pytest.mark.parametrize("args,message", [
     (("{root}", "{root}/no-such-checkout"), "is not a convlab checkout"),
     (("{root}", "{root}", "--filter", "no row has this name"), "no bench row's name contains"),
     (("{root}", "{root}", "--rounds", "0"), "must be at least 1"),
+    (("{root}", "{root}", "--batch", "-1"), "--batch at least 0"),
 ])
 def test_pair_refuses_what_it_cannot_compare(args, message):
     done = _pair(*(a.format(root=ROOT) for a in args))
