@@ -216,6 +216,11 @@ cdef extern from "_simd.h" nogil:
                        Py_ssize_t pw) noexcept
     int cl_scatter2_available() noexcept
     void cl_deinterleave_d(double* ev, double* od, const double* src, Py_ssize_t n) noexcept
+    # dst[s * ldd + e] = src[s * lds + e] + b, s < rows, e < n
+    void cl_bias_rows_f(float* dst, Py_ssize_t ldd, const float* src, Py_ssize_t lds, Py_ssize_t rows, Py_ssize_t n,
+                        float b) noexcept
+    void cl_bias_rows_d(double* dst, Py_ssize_t ldd, const double* src, Py_ssize_t lds, Py_ssize_t rows,
+                        Py_ssize_t n, double b) noexcept
     # dst[e] = (b if set else dst[e]) + sum_t w[t] * src[e + t dw], t < 5 / 7
     void cl_row5_f(float* dst, float b, int set, const float* w, const float* src, Py_ssize_t dw, Py_ssize_t n) noexcept
     void cl_row5_d(double* dst, double b, int set, const double* w, const double* src, Py_ssize_t dw,
@@ -405,6 +410,8 @@ cdef inline Py_ssize_t _chi(Py_ssize_t tl, const Geom* g) noexcept nogil:
 
 cdef enum:
     GATHER_OFFSETS = 2048       # source row offsets _gather keeps on its stack: kd * kh per output row
+    PAIR_AHEAD = 2              # _phase_pair asks for the input row this many rows of its phase ahead (ResNeXt g32
+                                # s2 on one sample, paired bursts: 0.989, quartiles 0.981-0.999)
     PREFETCH_ROW_LINES = 4      # cache lines of the next channel's input row _gather asks for (longer rows are
                                 # streamed by the hardware's own prefetch)
 
@@ -1103,6 +1110,65 @@ def rows_workspace(Py_ssize_t cg, Py_ssize_t og, tuple kernel, tuple stride, tup
     return (cg * sh * sw * (rows_per_task + (kh - 1) * dh // sh) + og * rows_per_task) * wq
 
 
+cdef void _phase_pair(const floating* xc, floating* p0, Py_ssize_t plane, Py_ssize_t wq, Py_ssize_t r0,
+                      Py_ssize_t rows, Py_ssize_t a, const Geom* g) noexcept nogil:
+    """conv_rows' two column phases at column stride 2, for one channel and row phase a: row s of phase b, at
+    p0 + b * plane + s * wq, holds padded input row (r0 + s) * sh + a at padded columns 2e + b (e < wq). The
+    input cells of both phases come from one pass over the input row (cl_deinterleave: its even columns feed
+    one phase, its odd the other); where the phases' ranges of input cells differ, and at the padding cells,
+    cell by cell. (Phase by phase, a strided copy each, read every row twice: 19% of ResNeXt's g32 s2 layer.)"""
+    cdef Py_ssize_t lo[2]
+    cdef Py_ssize_t hi[2]
+    cdef Py_ssize_t off[2]
+    cdef Py_ssize_t b, e, s, ys, xs, jlo, jhi, pe, po
+    cdef floating* row
+    cdef const floating* src
+    for b in range(2):                  # phase b's cells [lo, hi) are input columns; cell e reads input column
+        lo[b] = (g.pw - b + 1) // 2 if g.pw > b else 0      # 2 (e + off[b]) + ((b - pw) & 1)
+        hi[b] = (g.W + g.pw - b + 1) // 2 if g.W + g.pw > b else 0
+        hi[b] = min(hi[b], wq)
+        lo[b] = min(lo[b], hi[b])
+        off[b] = (b - g.pw - ((b - g.pw) & 1)) // 2
+    pe = g.pw & 1                       # the phase of even input columns (b - pw even), and of odd ones
+    po = 1 - pe
+    jlo = max(lo[pe] + off[pe], lo[po] + off[po])       # input column pairs (2j, 2j + 1) both phases hold
+    jhi = min(hi[pe] + off[pe], hi[po] + off[po])
+    if jhi < jlo:
+        jhi = jlo
+    for s in range(rows):
+        ys = _src((r0 + s) * g.sh + a - g.ph, g.H, g.mode)
+        if ys < 0:
+            memset(p0 + s * wq, 0, wq * sizeof(floating))
+            memset(p0 + plane + s * wq, 0, wq * sizeof(floating))
+            continue
+        src = xc + ys * g.W
+        if ys + PAIR_AHEAD * g.sh < g.H:
+            cl_prefetch(src + PAIR_AHEAD * g.sh * g.W, g.W * sizeof(floating), PREFETCH_ROW_LINES)
+        if jhi > jlo:
+            if floating is float:
+                cl_deinterleave_f(p0 + pe * plane + s * wq + jlo - off[pe], p0 + po * plane + s * wq + jlo - off[po],
+                                  src + 2 * jlo, jhi - jlo)
+            else:
+                cl_deinterleave_d(p0 + pe * plane + s * wq + jlo - off[pe], p0 + po * plane + s * wq + jlo - off[po],
+                                  src + 2 * jlo, jhi - jlo)
+        for b in range(2):
+            row = p0 + b * plane + s * wq
+            for e in range(lo[b]):
+                xs = _src(2 * e + b - g.pw, g.W, g.mode)
+                row[e] = src[xs] if xs >= 0 else 0
+            for e in range(hi[b], wq):
+                xs = _src(2 * e + b - g.pw, g.W, g.mode)
+                row[e] = src[xs] if xs >= 0 else 0
+            if jhi > jlo:
+                for e in range(lo[b], jlo - off[b]):
+                    row[e] = src[2 * e + b - g.pw]
+                for e in range(jhi - off[b], hi[b]):
+                    row[e] = src[2 * e + b - g.pw]
+            else:
+                for e in range(lo[b], hi[b]):
+                    row[e] = src[2 * e + b - g.pw]
+
+
 def conv_rows(const floating[:, :, :, :, ::1] x, const floating[:, ::1] w2d, const floating[::1] bias,
               floating[:, :, ::1] out, tuple kernel, tuple stride, tuple padding, tuple dilation, tuple blocks,
               int groups, int mode, Py_ssize_t rows_per_task, floating[:, ::1] workspace, int num_threads=1):
@@ -1171,6 +1237,9 @@ def conv_rows(const floating[:, :, :, :, ::1] x, const floating[:, ::1] w2d, con
             for ci in range(cg):
                 xc = &x[n, gi * cg + ci, 0, 0, 0]
                 for a in range(sh):
+                    if sw == 2:
+                        _phase_pair(xc, slab + ci * sh * 2 * plane + a * 2 * plane, plane, wq, r0, nr + extra, a, &g)
+                        continue
                     for b in range(sw):
                         # plane columns [lo, hi) read input columns lo * sw + b - pw ... inside [0, W)
                         lo = (g.pw - b + sw - 1) // sw if g.pw > b else 0
@@ -1201,11 +1270,10 @@ def conv_rows(const floating[:, :, :, :, ::1] x, const floating[:, ::1] w2d, con
                 cl_gemm_rows_d(og, ncols, kk, &w2d[gi * og, 0], kk, bp, sums, R * wq, 0)
             for co in range(og):
                 bv = bias[gi * og + co] if bias is not None else 0
-                orow = &out[n, gi * og + co, r0 * g.bw]
-                for s in range(nr):
-                    row = sums + co * R * wq + s * wq
-                    for e in range(g.bw):
-                        orow[s * g.bw + e] = row[e] + bv
+                if floating is float:
+                    cl_bias_rows_f(&out[n, gi * og + co, r0 * g.bw], g.bw, sums + co * R * wq, wq, nr, g.bw, bv)
+                else:
+                    cl_bias_rows_d(&out[n, gi * og + co, r0 * g.bw], g.bw, sums + co * R * wq, wq, nr, g.bw, bv)
     free(bp_all)
 
 

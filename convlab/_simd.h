@@ -37,6 +37,8 @@ typedef float cl_v4f_half __attribute__((vector_size(16), aligned(4)));     /* h
 typedef double cl_v2d_half __attribute__((vector_size(16), aligned(8)));
 typedef int cl_v8i __attribute__((vector_size(32)));
 typedef long long cl_v4l __attribute__((vector_size(32)));
+typedef int cl_v16i __attribute__((vector_size(64)));
+typedef long long cl_v8l __attribute__((vector_size(64)));
 
 /* Ask for the cache lines of [p, p + nbytes), at most max_lines of them (a hint: it never faults and never
    changes a result). im2col asks for the next channel's input row while it copies this one's. */
@@ -108,6 +110,8 @@ typedef struct {
                     ptrdiff_t);   /* NULL below x86-64-v4 */
     void (*scatter2_f)(float *, ptrdiff_t, const float *, ptrdiff_t, ptrdiff_t, ptrdiff_t, ptrdiff_t);
                                   /* NULL below x86-64-v4 */
+    void (*bias_rows_f)(float *, ptrdiff_t, const float *, ptrdiff_t, ptrdiff_t, ptrdiff_t, float);
+    void (*bias_rows_d)(double *, ptrdiff_t, const double *, ptrdiff_t, ptrdiff_t, ptrdiff_t, double);
 } cl_simd_table;
 
 /* level 0: the baseline, compiled with the build's own flags */
@@ -221,6 +225,8 @@ static int cl_simd_init(void) {
 #define cl_wino_out_d (cl_simd->wino_out_d)
 #define cl_deinterleave_f (cl_simd->deinterleave_f)
 #define cl_deinterleave_d (cl_simd->deinterleave_d)
+#define cl_bias_rows_f (cl_simd->bias_rows_f)
+#define cl_bias_rows_d (cl_simd->bias_rows_d)
 #define cl_wino4_in_f (cl_simd->wino4_in_f)
 #define cl_wino4_in_d (cl_simd->wino4_in_d)
 #define cl_wino4_out_f (cl_simd->wino4_out_f)

@@ -913,6 +913,59 @@ def test_small_gemm_is_chosen_by_output_channels_per_group(rng, monkeypatch, gro
     assert_close(got, want, np.float32, reduction=m.weight[0].size)
 
 
+# conv_rows at column stride 2 (_phase_pair): each input row split into its even and odd columns in one pass
+# (cl_deinterleave: whole vectors of pairs, the last moved back to end at the row's last pair; fewer pairs than a
+# vector one by one), the cells only one phase holds and the padding cell by cell. Widths put the pairs both
+# phases hold around 1, 2 and 4 vectors (16 float32 lanes at x86-64-v4, 8 below; float64 half that); the left
+# padding's parity decides which phase takes the even columns. The output widths also end cl_gemm_rows' rows
+# on a vector, one past it and short of it (its last vector moved back), and cl_bias_rows' copy-out likewise.
+PHASE_PAIR_CASES = [
+    # width, kernel width, left/right padding
+    (3, 3, 2),          # more padding than input: the phases share no pair (no vector call)
+    (8, 3, 1),          # 3 pairs: cell by cell; output width 4
+    (15, 3, 0),         # 7 / 6 pairs (odd width: the odd phase holds one pair fewer)
+    (30, 3, 1),         # 14 / 15 pairs; output width 15
+    (32, 2, 0),         # 16 pairs: one float32 vector at x86-64-v4, output width 16
+    (33, 3, 0),         # 16 / 15 pairs
+    (34, 3, 2),         # 17 pairs: a vector and one moved back by 15; output width 18
+    (35, 5, 2),
+    (65, 3, 1),         # 32 / 33 pairs; output width 33
+    (66, 4, 3),
+    (67, 3, 0),
+]
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("mode", ["zeros", "reflect", "replicate", "circular"])
+@pytest.mark.parametrize("width,kw,pw", PHASE_PAIR_CASES)
+def test_conv_rows_splits_rows_into_both_column_phases_at_once(rng, monkeypatch, dtype, mode, width, kw, pw):
+    monkeypatch.setattr(conv_ops, "DIRECT_MAX_MACS", 0)
+    monkeypatch.setattr(conv_ops, "PARALLEL_MIN_MACS", 0)
+    m = nn.Conv2d(4, 6, (3, kw), stride=2, padding=(1, pw), groups=2, padding_mode=mode, dtype=dtype)
+    x = rng.standard_normal((2, 4, 5, width)).astype(dtype)
+    got = m(x)
+    assert _plan_kind(m) == "_rows_runner"
+    want = ref.conv_nd(x.astype(np.float64), m.weight.astype(np.float64), m.bias, m.stride, m.padding, m.dilation,
+                       2, padding_mode=mode)
+    assert_close(got, want, dtype, reduction=m.weight[0].size)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("width", [30, 32, 33, 34, 35, 66, 67])
+def test_winograd_splits_wide_rows_by_vectors(rng, monkeypatch, dtype, width):
+    """Winograd F(2x2)'s band rows are split into even and odd columns by the same cl_deinterleave: rows of
+    14-33 column pairs cross its vector boundaries (the cases above stay under one vector there)."""
+    for name, value in PATHS["winograd"].items():
+        monkeypatch.setattr(conv_ops, name, value)
+    m = nn.Conv2d(4, 8, 3, padding=1, padding_mode="reflect", dtype=dtype)
+    x = rng.standard_normal((2, 4, 6, width)).astype(dtype)
+    got = m(x)
+    assert _plan_kind(m) == "_winograd_runner"
+    want = ref.conv_nd(x.astype(np.float64), m.weight.astype(np.float64), m.bias, m.stride, m.padding, m.dilation,
+                       1, padding_mode="reflect")
+    assert_close(got, want, dtype, reduction=m.weight[0].size)
+
+
 # im2col's two row copies (_gather in _kernels.pyx): kernel rows wider than the column stride are copied from each
 # input row's column phases (_gather_rows), the others tap by tap (_gather_taps). Each case sits on one side of
 # that rule or on an edge of the phase rows.
