@@ -99,6 +99,27 @@ PROBE = [
      (4, 128, 2048)),
     ("hifigan ConvT1d(64,32,4,s2,p1) (4,64,4096)", "ConvTranspose1d", (64, 32, 4), dict(stride=2, padding=1),
      (4, 64, 4096)),
+    # shallow strided layers (first layers: few input channels, 16-64 outputs), for conv_rows' wide rule
+    ("mobilenetv2 stem 3x3 s2 3->32 (8,3,224,224)", "Conv2d", (3, 32, 3), dict(stride=2, padding=1),
+     (8, 3, 224, 224)),
+    ("yolov5 stem 6x6 s2 3->32 (2,3,640,640)", "Conv2d", (3, 32, 6), dict(stride=2, padding=2), (2, 3, 640, 640)),
+    ("dcgan disc 4x4 s2 3->64 (16,3,64,64)", "Conv2d", (3, 64, 4), dict(stride=2, padding=1), (16, 3, 64, 64)),
+    ("pix2pix disc 4x4 s2 3->64 (1,3,256,256)", "Conv2d", (3, 64, 4), dict(stride=2, padding=1), (1, 3, 256, 256)),
+    ("shufflenet stem 3x3 s2 3->24 (8,3,224,224)", "Conv2d", (3, 24, 3), dict(stride=2, padding=1),
+     (8, 3, 224, 224)),
+    ("conformer subsampling 3x3 s2 1->64 (8,1,400,80)", "Conv2d", (1, 64, 3), dict(stride=2), (8, 1, 400, 80)),
+    ("resnet-d stem 3x3 s2 3->32 (8,3,224,224)", "Conv2d", (3, 32, 3), dict(stride=2, padding=1), (8, 3, 224, 224)),
+    ("grouped 3x3 s2 g4 64->128 (8,64,56,56)", "Conv2d", (64, 128, 3), dict(stride=2, padding=1, groups=4),
+     (8, 64, 56, 56)),
+    ("3x3 1->64 (8,1,200,40)", "Conv2d", (1, 64, 3), dict(padding=1), (8, 1, 200, 40)),
+    ("3x3 1->32 (8,1,128,128)", "Conv2d", (1, 32, 3), dict(padding=1), (8, 1, 128, 128)),
+    ("3x3 2->64 (8,2,128,128)", "Conv2d", (2, 64, 3), dict(padding=1), (8, 2, 128, 128)),
+    ("3x3 s2 2->32 (8,2,256,256)", "Conv2d", (2, 32, 3), dict(stride=2, padding=1), (8, 2, 256, 256)),
+    ("5x5 s2 1->32 (8,1,128,128)", "Conv2d", (1, 32, 5), dict(stride=2, padding=2), (8, 1, 128, 128)),
+    ("3x3 s2 16->32 (8,16,112,112)", "Conv2d", (16, 32, 3), dict(stride=2, padding=1), (8, 16, 112, 112)),
+    ("3x3 s2 16->64 (8,16,56,56)", "Conv2d", (16, 64, 3), dict(stride=2, padding=1), (8, 16, 56, 56)),
+    ("1x7 s(1,2) 16->32 (8,16,64,64)", "Conv2d", (16, 32, (1, 7)), dict(stride=(1, 2), padding=(0, 3)),
+     (8, 16, 64, 64)),
 ]
 
 

@@ -201,7 +201,8 @@ def test_planner_takes_blocked_by_its_rule(rng, simd_level, layer, shape, blocke
 
 @pytest.mark.parametrize("nd,c_in,c_out,size,kernel,stride,padding,dilation,blocked", [
     (2, 16, 80, (17, 17), 2, 1, 0, 1, True),               # 4 copies of the input: conv_blocked (at x86-64-v4)
-    (2, 16, 32, (20, 33), (1, 7), (1, 2), (0, 3), 1, True),  # 3.5 copies
+    (2, 16, 80, (20, 33), (1, 7), (1, 2), (0, 3), 1, True),  # 3.5 copies
+    (2, 16, 32, (20, 33), (1, 7), (1, 2), (0, 3), 1, False),  # ... but depth 112, 32 outputs: conv_rows' (v4)
     (2, 16, 48, (33, 35), 4, 2, 1, 1, True),               # 4x4 s2 (DCGAN), 16x17 out
     (2, 16, 80, (35, 33), 3, 2, 1, 1, True),               # 3x3 s2: 2.25 copies, the boundary
     (2, 16, 32, (24, 25), 3, 1, 2, 2, True),               # dilated 3x3
@@ -219,7 +220,7 @@ def test_planner_expansion_boundary_matches_reference_and_torch(rng, simd_level,
     x = rng.standard_normal((2, c_in, *size)).astype(np.float32)
     got = m(x)
     assert (_plan_kind(m) == "_blocked_runner") == (blocked and simd_level == "x86-64-v4")
-    if not blocked and c_out <= 64 and m.stride == (1,) and simd_level == "x86-64-v4":
+    if not blocked and c_out <= 64 and m.stride in ((1,), (1, 2)) and simd_level == "x86-64-v4":
         assert _plan_kind(m) == "_rows_runner"
     want = ref.conv_nd(x.astype(np.float64), m.weight.astype(np.float64), m.bias, m.stride, m.padding, m.dilation, 1)
     assert_close(got, want, np.float32, reduction=m.weight[0].size)

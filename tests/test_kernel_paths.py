@@ -738,23 +738,35 @@ def _plan_kind(m):
     return plan.run.__qualname__.split(".")[0]
 
 
-def test_rows_kernel_takes_stride_1_layers_of_up_to_64_channels_on_avx512_only(simd_level):
-    """The planner's rule for conv_rows beyond 16 output channels per group: float32, stride 1, C_in/groups x taps
-    at most ROWS_WIDE_MAX_DEPTH, at a level of ROWS_WIDE_LEVELS; everything else as before (conv_rows up to 16).
-    (Run at each level by the module's simd_level fixture.)"""
+def test_rows_kernel_takes_shallow_layers_of_up_to_64_channels_on_avx512_only(simd_level):
+    """The planner's rule for conv_rows beyond 16 output channels per group: float32, C_in/groups x taps from
+    ROWS_WIDE_MIN_DEPTH to ROWS_WIDE_MAX_DEPTH, output planes of at least ROWS_WIDE_MIN_CELLS, at a level of
+    ROWS_WIDE_LEVELS; everything else as before (conv_rows up to 16). (Run at each level by the module's
+    simd_level fixture.)"""
     layers = [  # (layer, input shape, conv_rows at x86-64-v4?)
         (nn.Conv2d(3, 64, 7, padding=3, padding_mode="reflect"), (1, 3, 40, 40), True),     # CycleGAN's first
         (nn.Conv1d(64, 64, 3, dilation=4, padding=8), (2, 64, 1000), True),                # TCN: depth 192
         (nn.Conv1d(64, 64, 4, dilation=4, padding=8), (2, 64, 1000), False),               # depth 256
-        (nn.Conv2d(3, 64, 7, stride=2, padding=3), (1, 3, 40, 40), False),                 # stride 2
+        (nn.Conv2d(3, 64, 7, stride=2, padding=3), (1, 3, 40, 40), True),                  # ResNet's stem, stride 2
         (nn.Conv2d(3, 64, 3, padding=1, dtype=np.float64), (1, 3, 40, 40), False),         # float64
         (nn.Conv2d(3, 65, 3, padding=1), (1, 3, 40, 40), False),                           # 65 channels
         (nn.Conv2d(3, 16, 3, stride=2, padding=1), (1, 3, 40, 40), True),                  # <= 16: any stride
+        (nn.Conv2d(2, 64, 3, padding=1), (1, 2, 40, 40), True),                            # depth 18
+        (nn.Conv2d(1, 64, 4, padding=1), (1, 1, 40, 40), True),                            # depth 16
+        (nn.Conv2d(1, 64, 3, padding=1), (1, 1, 40, 40), False),                           # depth 9
+        (nn.Conv2d(3, 64, 3, stride=2, padding=1), (1, 3, 11, 15), True),                  # 6 x 8 = 48 cells
+        (nn.Conv2d(3, 64, 3, stride=2, padding=1), (1, 3, 13, 11), False),                 # 7 x 6 = 42
+        (nn.Conv1d(16, 33, 3, stride=2), (2, 16, 50), False),                              # the article's: 24 cells
     ]
+    rng = np.random.default_rng(5)
     for m, shape, wide in layers:
-        m(np.zeros(shape, m.weight.dtype))
+        x = rng.standard_normal(shape).astype(m.weight.dtype)
+        got = m(x)
         rows = m.out_channels <= conv_ops.ROWS_MAX_CHANNELS or (wide and simd_level in conv_ops.ROWS_WIDE_LEVELS)
-        assert (_plan_kind(m) == "_rows_runner") == rows, (simd_level, m)
+        assert (_plan_kind(m) == "_rows_runner") == rows, (simd_level, m, shape)
+        want = ref.conv_nd(x.astype(np.float64), m.weight.astype(np.float64), m.bias, m.stride, m.padding,
+                           m.dilation, 1, padding_mode=m.padding_mode)
+        assert_close(got, want, x.dtype, reduction=m.weight[0].size)
 
 
 @pytest.mark.parametrize("nd,size", [(2, (22, 25)), (2, (30, 29)),            # F(2x2, 3x3), F(4x4, 3x3)
@@ -1333,8 +1345,10 @@ def test_channel_multiplier_boundary_matches_reference(rng, threads, dtype, nd, 
         assert_close(m(x), want, dtype, reduction=m.weight[0].size)
         taps = math.prod(m.kernel_size)
         og = c_out // c_in
-        wide = stride == 1 and dtype == np.float32 and taps <= conv_ops.ROWS_WIDE_MAX_DEPTH \
-            and og <= conv_ops.ROWS_MAX_CHANNELS_STRIDE1 and _kernels.simd_path() in conv_ops.ROWS_WIDE_LEVELS
+        cells = math.prod(m(x).shape[2:])
+        wide = dtype == np.float32 and conv_ops.ROWS_WIDE_MIN_DEPTH <= taps <= conv_ops.ROWS_WIDE_MAX_DEPTH \
+            and cells >= conv_ops.ROWS_WIDE_MIN_CELLS and og <= conv_ops.ROWS_MAX_CHANNELS_WIDE \
+            and _kernels.simd_path() in conv_ops.ROWS_WIDE_LEVELS
         gemm = "_rows_runner" if nd < 3 and (og <= conv_ops.ROWS_MAX_CHANNELS or wide) else "_gemm_runner"
         expect = "ConvPlan" if (c_out // c_in) * taps < conv_ops.DEPTHWISE_MAX_MULTIPLIER_TAPS else gemm
         assert _plan_kind(m) == expect

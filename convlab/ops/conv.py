@@ -102,16 +102,26 @@ DEPTHWISE_MAX_MULTIPLIER_TAPS = 512 # channel multiplier (C_out / C_in) x taps f
 WINOGRAD = True                     # 3x3 stride-1 layers by Winograd (see conv_winograd)
 ROWS_KERNEL = True                  # 1-d/2-d layers with few output channels per group: conv_rows (no im2col)
 ROWS_MAX_CHANNELS = 16              # ... up to this many output channels per group
-ROWS_MAX_CHANNELS_STRIDE1 = 64      # ... or this many at stride 1 on an AVX-512 CPU, where im2col would copy each
-                                    # input cell K times and BLAS pack the copies again, while conv_rows copies each
-                                    # once and multiplies in place (4 x 48 sums in 12 zmm). Tune row (paired, Zen 4,
-                                    # 1 thread): VGG 3x3 3->64 0.93; check rows: CycleGAN 7x7 3->64 0.89, TCN 64->64
-                                    # d4 0.96, WaveNet 32->32 1.03. At x86-64-v3 (12 ymm sums of 4 x 24) the same
-                                    # rows ran 1.08-1.29x the GEMM path's time under the AVX2 stand-in, so:
+ROWS_MAX_CHANNELS_WIDE = 64         # ... or this many on an AVX-512 CPU, where im2col would copy each input cell
+                                    # K / stride-product times and BLAS pack the copies again, while conv_rows copies
+                                    # each once and multiplies in place (4 x 48 sums in 12 zmm). Stride 1 first: tune
+                                    # row (paired, Zen 4, 1 thread) VGG 3x3 3->64 0.93; check rows CycleGAN 7x7 3->64
+                                    # 0.89, TCN 64->64 d4 0.96, WaveNet 32->32 1.03. Strided since cl_gemm_rows' last
+                                    # columns are a vector (they were summed cell by cell): ResNet's 7x7 s2 stem 0.91 /
+                                    # 0.90 (1 / 2 threads), PROBE's stems and first layers 0.65-0.98 / 0.53-0.99
+                                    # (bench/README.md); 16-channel strided layers, which conv_blocked also takes,
+                                    # ran on it 0.88-0.98x conv_rows' time at 1 thread, 1.03-1.75x at 2: conv_rows
+                                    # keeps them. At x86-64-v3 (12 ymm sums of 4 x 24) the stride-1 rows ran
+                                    # 1.08-1.29x the GEMM path's time under the AVX2 stand-in, so:
 ROWS_WIDE_LEVELS = ("x86-64-v4",)
-ROWS_WIDE_MAX_DEPTH = 192           # ... and only float32 layers of C_in/groups x taps <= 192 (the rows measured: 27-192),
-                                    # whose 48-column strip of runs (depth x 48 floats, 36 KiB at 192) stays near L1;
-                                    # cl_gemm_rows re-reads it for every 4 output channels
+ROWS_WIDE_MIN_DEPTH = 16            # ... only float32 layers of C_in/groups x taps >= 16: at depth 9 (one input
+                                    # channel, 3x3) the GEMM ran 1.4-1.6x as fast (1 -> 64 channels, both strides),
+                                    # at 18 (2 -> 64, 2 -> 32 s2) conv_rows 1.01-1.4x
+ROWS_WIDE_MIN_CELLS = 48            # ... with output planes of at least one 48-column strip: the article's
+                                    # Conv1d(16, 33, 3, s2) (24 cells a sample) ran 1.36x the GEMM path's time
+ROWS_WIDE_MAX_DEPTH = 192           # ... and C_in/groups x taps <= 192 (the deepest row measured), whose 48-column
+                                    # strip of runs (depth x 48 floats, 36 KiB at 192) stays near L1; cl_gemm_rows
+                                    # re-reads it for every 4 output channels
 SMALL_GEMM_MAX_ROWS = 16            # output channels per group up to this: conv_gemm's GEMMs by cl_gemm_small, which
                                     # reads the gathered tile in place; BLAS packs it first, which pays from ~24-32
                                     # rows (bench/thresholds.py measures the crossover on an L2-sized tile)
@@ -437,10 +447,11 @@ class ConvPlan:
             and min(c_in, c_out) >= WINOGRAD_MIN_CHANNELS and blocks3[1] * blocks3[2] >= WINOGRAD_MIN_PLANE \
             and n * length >= WINOGRAD_MIN_THREAD_CELLS * max(c_in, c_out) * threads \
             and 16 * (kernel3[0] * c_in + c_out) * dtype.itemsize * WINOGRAD_MIN_TASK_TILES <= WINOGRAD_TASK_BYTES
-        # conv_rows (1-d/2-d, few output channels per group; more at stride 1 in float32 on AVX-512 for shallow
-        # layers), unless a path above takes the layer
-        rows_max = ROWS_MAX_CHANNELS_STRIDE1 if stride3 == (1, 1, 1) and dtype == np.float32 \
-            and cg * k <= ROWS_WIDE_MAX_DEPTH and _kernels.simd_path() in ROWS_WIDE_LEVELS else ROWS_MAX_CHANNELS
+        # conv_rows (1-d/2-d, few output channels per group; more in float32 on AVX-512 for shallow layers), unless
+        # a path above takes the layer
+        wide = dtype == np.float32 and ROWS_WIDE_MIN_DEPTH <= cg * k <= ROWS_WIDE_MAX_DEPTH \
+            and blocks3[1] * blocks3[2] >= ROWS_WIDE_MIN_CELLS and _kernels.simd_path() in ROWS_WIDE_LEVELS
+        rows_max = ROWS_MAX_CHANNELS_WIDE if wide else ROWS_MAX_CHANNELS
         rows_ok = ROWS_KERNEL and c_out // groups <= rows_max and stride3[0] == 1 and kernel3[0] == 1 \
             and x5_shape[2] == 1 and not padding3[0] \
             and _kernels.rows_workspace(cg, c_out // groups, kernel3, stride3, dilation3, blocks3, 1) \
