@@ -617,6 +617,13 @@ CL_DEINTERLEAVE4(CL_FN(cl_deinterleave4_d), double)
    A. A block of fewer than 4 rows repeats its last row (computed, not stored). The columns after the last whole
    vector are one vector moved back to end at n (cell by cell, 11 columns left of ResNeXt's 811 took 15% of its
    g32 s2 layer's time); only rows shorter than a vector are summed cell by cell. */
+#define CL_GEMM_SMALL_VEC(V, BROW, J)   /* sr[r]: rows a0..a3's sums at the columns from J */          \
+    V s0 = {0}, s1 = {0}, s2 = {0}, s3 = {0};                                                          \
+    for (ptrdiff_t p = 0; p < k; p++) {                                                                \
+        const V b0 = *(const V *)(BROW(p) + (J));                                                      \
+        s0 += a0[p] * b0; s1 += a1[p] * b0; s2 += a2[p] * b0; s3 += a3[p] * b0;                        \
+    }                                                                                                  \
+    const V sr[4] = {s0, s1, s2, s3};
 #define CL_GEMM_SMALL_BODY(T, V, LANES, BROW)                                                          \
     for (ptrdiff_t i = 0; i < m; i += 4) {                                                             \
         const ptrdiff_t mr = m - i < 4 ? m - i : 4;                                                    \
@@ -642,12 +649,7 @@ CL_DEINTERLEAVE4(CL_FN(cl_deinterleave4_d), double)
                 }                                                                                      \
         }                                                                                              \
         for (; j + LANES <= n; j += LANES) {                                                           \
-            V s0 = {0}, s1 = {0}, s2 = {0}, s3 = {0};                                                  \
-            for (ptrdiff_t p = 0; p < k; p++) {                                                        \
-                const V b0 = *(const V *)(BROW(p) + j);                                                \
-                s0 += a0[p] * b0; s1 += a1[p] * b0; s2 += a2[p] * b0; s3 += a3[p] * b0;                \
-            }                                                                                          \
-            const V sr[4] = {s0, s1, s2, s3};                                                          \
+            CL_GEMM_SMALL_VEC(V, BROW, j)                                                              \
             for (ptrdiff_t r = 0; r < mr; r++) {                                                       \
                 V *o = (V *)(c[r] + j);                                                                \
                 *o = acc ? *o + sr[r] : sr[r];                                                         \
@@ -656,12 +658,7 @@ CL_DEINTERLEAVE4(CL_FN(cl_deinterleave4_d), double)
         if (j < n && n >= LANES) {      /* the last columns: one vector ending at n, whose first lanes   \
                                            (columns done above) are computed again but not stored */    \
             const ptrdiff_t j0 = n - LANES;                                                            \
-            V s0 = {0}, s1 = {0}, s2 = {0}, s3 = {0};                                                  \
-            for (ptrdiff_t p = 0; p < k; p++) {                                                        \
-                const V b0 = *(const V *)(BROW(p) + j0);                                               \
-                s0 += a0[p] * b0; s1 += a1[p] * b0; s2 += a2[p] * b0; s3 += a3[p] * b0;                \
-            }                                                                                          \
-            const V sr[4] = {s0, s1, s2, s3};                                                          \
+            CL_GEMM_SMALL_VEC(V, BROW, j0)                                                             \
             for (ptrdiff_t r = 0; r < mr; r++)                                                         \
                 for (ptrdiff_t q = j - j0; q < LANES; q++)                                             \
                     c[r][j0 + q] = acc ? c[r][j0 + q] + sr[r][q] : sr[r][q];                           \
@@ -694,6 +691,7 @@ CL_GEMM_SMALL(CL_FN(cl_gemm_small_f), CL_FN(cl_gemm_rows_f), float, cl_v8f, 8)
 CL_GEMM_SMALL(CL_FN(cl_gemm_small_d), CL_FN(cl_gemm_rows_d), double, cl_v4d, 4)
 #endif
 #undef CL_GEMM_SMALL
+#undef CL_GEMM_SMALL_VEC
 #undef CL_GEMM_SMALL_BODY
 #undef CL_STRIDED_ROW
 #undef CL_POINTED_ROW
