@@ -88,7 +88,8 @@ def main(argv=None) -> int:
         if not os.path.isdir(os.path.join(root, "convlab")):
             ap.error(f"{root!r} is not a convlab checkout (no convlab/ folder in it)")
     procs = [subprocess.Popen([sys.executable, os.path.abspath(__file__), "--worker", root, args.filter,
-                               str(args.threads), str(args.batch)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+                               str(args.threads), str(args.batch)],
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
              for root in (args.old, args.new)]
     try:
         names = []

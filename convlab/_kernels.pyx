@@ -1110,6 +1110,31 @@ def rows_workspace(Py_ssize_t cg, Py_ssize_t og, tuple kernel, tuple stride, tup
     return (cg * sh * sw * (rows_per_task + (kh - 1) * dh // sh) + og * rows_per_task) * wq
 
 
+cdef inline void _phase_cells(const Geom* g, Py_ssize_t b, Py_ssize_t sw, Py_ssize_t wq, Py_ssize_t* lo,
+                              Py_ssize_t* hi) noexcept nogil:
+    """Cells [lo, hi) of a conv_rows column-phase row (wq cells, cell e holding padded column e * sw + b) that are
+    input columns, read from input column e * sw + b - pw; the cells outside are padding."""
+    lo[0] = (g.pw - b + sw - 1) // sw if g.pw > b else 0
+    hi[0] = (g.W + g.pw - b + sw - 1) // sw if g.W + g.pw > b else 0
+    if hi[0] > wq:
+        hi[0] = wq
+    if lo[0] > hi[0]:
+        lo[0] = hi[0]
+
+
+cdef inline void _phase_padding(floating* row, const floating* src, Py_ssize_t lo, Py_ssize_t hi, Py_ssize_t wq,
+                                Py_ssize_t b, Py_ssize_t sw, const Geom* g) noexcept nogil:
+    """The padding cells of a conv_rows column-phase row (cells before lo and from hi, see _phase_cells), by the
+    padding mode, from the input row src."""
+    cdef Py_ssize_t e, xs
+    for e in range(lo):
+        xs = _src(e * sw + b - g.pw, g.W, g.mode)
+        row[e] = src[xs] if xs >= 0 else 0
+    for e in range(hi, wq):
+        xs = _src(e * sw + b - g.pw, g.W, g.mode)
+        row[e] = src[xs] if xs >= 0 else 0
+
+
 cdef void _phase_pair(const floating* xc, floating* p0, Py_ssize_t plane, Py_ssize_t wq, Py_ssize_t r0,
                       Py_ssize_t rows, Py_ssize_t a, const Geom* g) noexcept nogil:
     """conv_rows' two column phases at column stride 2, for one channel and row phase a: row s of phase b, at
@@ -1120,14 +1145,11 @@ cdef void _phase_pair(const floating* xc, floating* p0, Py_ssize_t plane, Py_ssi
     cdef Py_ssize_t lo[2]
     cdef Py_ssize_t hi[2]
     cdef Py_ssize_t off[2]
-    cdef Py_ssize_t b, e, s, ys, xs, jlo, jhi, pe, po
+    cdef Py_ssize_t b, e, s, ys, jlo, jhi, pe, po
     cdef floating* row
     cdef const floating* src
     for b in range(2):                  # phase b's cells [lo, hi) are input columns; cell e reads input column
-        lo[b] = (g.pw - b + 1) // 2 if g.pw > b else 0      # 2 (e + off[b]) + ((b - pw) & 1)
-        hi[b] = (g.W + g.pw - b + 1) // 2 if g.W + g.pw > b else 0
-        hi[b] = min(hi[b], wq)
-        lo[b] = min(lo[b], hi[b])
+        _phase_cells(g, b, 2, wq, &lo[b], &hi[b])           # 2 (e + off[b]) + ((b - pw) & 1)
         off[b] = (b - g.pw - ((b - g.pw) & 1)) // 2
     pe = g.pw & 1                       # the phase of even input columns (b - pw even), and of odd ones
     po = 1 - pe
@@ -1153,12 +1175,7 @@ cdef void _phase_pair(const floating* xc, floating* p0, Py_ssize_t plane, Py_ssi
                                   src + 2 * jlo, jhi - jlo)
         for b in range(2):
             row = p0 + b * plane + s * wq
-            for e in range(lo[b]):
-                xs = _src(2 * e + b - g.pw, g.W, g.mode)
-                row[e] = src[xs] if xs >= 0 else 0
-            for e in range(hi[b], wq):
-                xs = _src(2 * e + b - g.pw, g.W, g.mode)
-                row[e] = src[xs] if xs >= 0 else 0
+            _phase_padding(row, src, lo[b], hi[b], wq, b, 2, g)
             if jhi > jlo:
                 for e in range(lo[b], jlo - off[b]):
                     row[e] = src[2 * e + b - g.pw]
@@ -1195,7 +1212,7 @@ def conv_rows(const floating[:, :, :, :, ::1] x, const floating[:, ::1] w2d, con
     cdef Py_ssize_t R = rows_per_task, sh = g.sh, sw = g.sw, wq = g.bw + (g.kw - 1) * g.dw // g.sw
     cdef Py_ssize_t extra = (g.kh - 1) * g.dh // g.sh, prow = R + extra, plane = prow * wq
     cdef Py_ssize_t th = (g.bh + R - 1) // R, total = N * groups * th
-    cdef Py_ssize_t t, n, gi, r0, nr, ci, cs, s, ys, e, xs, co, ti, tl, q, ncols, lo, hi, a, b
+    cdef Py_ssize_t t, n, gi, r0, nr, ci, cs, s, ys, co, ti, tl, q, ncols, lo, hi, a, b
     cdef floating* ws
     cdef floating* slab
     cdef floating* sums
@@ -1241,13 +1258,7 @@ def conv_rows(const floating[:, :, :, :, ::1] x, const floating[:, ::1] w2d, con
                         _phase_pair(xc, slab + ci * sh * 2 * plane + a * 2 * plane, plane, wq, r0, nr + extra, a, &g)
                         continue
                     for b in range(sw):
-                        # plane columns [lo, hi) read input columns lo * sw + b - pw ... inside [0, W)
-                        lo = (g.pw - b + sw - 1) // sw if g.pw > b else 0
-                        hi = (g.W + g.pw - b + sw - 1) // sw if g.W + g.pw > b else 0
-                        if hi > wq:
-                            hi = wq
-                        if lo > hi:
-                            lo = hi
+                        _phase_cells(&g, b, sw, wq, &lo, &hi)
                         for s in range(nr + extra):
                             row = slab + ((ci * sh + a) * sw + b) * plane + s * wq
                             ys = _src((r0 + s) * sh + a - g.ph, g.H, g.mode)
@@ -1255,14 +1266,9 @@ def conv_rows(const floating[:, :, :, :, ::1] x, const floating[:, ::1] w2d, con
                                 memset(row, 0, wq * sizeof(floating))
                                 continue
                             src = xc + ys * g.W
-                            for e in range(lo):
-                                xs = _src(e * sw + b - g.pw, g.W, g.mode)
-                                row[e] = src[xs] if xs >= 0 else 0
+                            _phase_padding(row, src, lo, hi, wq, b, sw, &g)
                             if hi > lo:
                                 _copy(row + lo, src + lo * sw + b - g.pw, hi - lo, sw)
-                            for e in range(hi, wq):
-                                xs = _src(e * sw + b - g.pw, g.W, g.mode)
-                                row[e] = src[xs] if xs >= 0 else 0
             ncols = (nr - 1) * wq + g.bw                # the last row's spare numbers would read past the planes
             if floating is float:
                 cl_gemm_rows_f(og, ncols, kk, &w2d[gi * og, 0], kk, bp, sums, R * wq, 0)
