@@ -25,8 +25,9 @@
   weights (``winograd_weights``).
 * ``conv_blocked``: float32 1-d/2-d layers (groups 1, zero padding) directly on blocks of 16 channels:
   input and weights transposed so that 16 output channels' weights are one vector, a register block of
-  32 output channels x 7 cells (16 x 6 below AVX-512) summed over every input channel and every tap that
-  reads the input; no column matrix, no BLAS, no multiply-adds with the padding.
+  32 output channels x up to 8 cells of a row (16 x 6 below AVX-512; a row in the fewest runs, as even as
+  they go) summed over every input channel and every tap that reads the input; no column matrix, no BLAS,
+  no multiply-adds with the padding.
 * ``conv_direct``: plain loops for tiny problems, where a GEMM would be mostly
   overhead. The innermost loop runs along contiguous memory.
 
@@ -2176,7 +2177,7 @@ def conv_blocked(const float[:, :, :, ::1] x, const float[:, :, ::1] w, const fl
     bias to ``bb`` (zero-padded). A task is a pair of output blocks (32 channels) and a chunk of samples and
     of output rows: it copies the pair's weights into its thread's row of ``wb`` as [2][CB * 16 ic][kh * kw]
     [16 oc] (``cl_transpose_f``; input channels >= C_in, output channels >= C_out zero), where they stay in
-    L2 while ``cl_dconv_f`` (_simd_loops.h) runs its micro-kernel: 32 output channels x 7 cells of a row
+    L2 while ``cl_dconv_f`` (_simd_loops.h) runs its micro-kernel: 32 output channels x up to 8 cells of a row
     (x86-64-v4; 16 x 6 at x86-64-v3 and the baseline) in registers over every input channel and every tap
     that reads the input, stored into ``out``.
 

@@ -910,7 +910,7 @@ CL_PADROWS(CL_FN(cl_pad_rows_d), CL_FN(cl_padcopy_d), CL_FN(cl_padfill_d), CL_FN
 #define CL_DC_VT cl_v16f
 #define CL_DC_NV 1
 #define CL_DC_OBK 2
-#define CL_DC_R 7
+#define CL_DC_R 8
 #else
 #define CL_DC_VT cl_v8f
 #define CL_DC_NV 2
@@ -924,11 +924,12 @@ CL_PADROWS(CL_FN(cl_pad_rows_d), CL_FN(cl_padcopy_d), CL_FN(cl_padfill_d), CL_FN
     CL_DC_VT w[CL_DC_NA];                                                                              \
     for (int a = 0; a < CL_DC_NA; a++)                                                                 \
         w[a] = *(const CL_DC_VT *)(wk + (a / CL_DC_NV) * wbs + ic * KK16 + (a % CL_DC_NV) * CL_DC_LANES);
-/* one run: nb (1..CL_DC_OBK) blocks, cells [0, nr) of output row oy starting at column ox0 */
+/* one run: nb (1..CL_DC_OBK) blocks, the R cells of output row oy from column ox0 on (R a constant once inlined:
+   its sums stay in registers) */
 static inline __attribute__((always_inline)) void CL_FN(cl_dconv_run)(
         float *restrict out, ptrdiff_t ldc, ptrdiff_t nvalid, const float *restrict xb, const float *restrict wb,
         const float *restrict bias, ptrdiff_t CB, ptrdiff_t H, ptrdiff_t W, const ptrdiff_t *restrict geom,
-        ptrdiff_t nb, ptrdiff_t oy, ptrdiff_t ox0, ptrdiff_t nr, ptrdiff_t OW) {
+        ptrdiff_t nb, ptrdiff_t oy, ptrdiff_t ox0, const int R, ptrdiff_t OW) {
     const ptrdiff_t KH = geom[0], KW = geom[1], SH = geom[2], SW = geom[3], PH = geom[4], PW = geom[5],
                     DH = geom[6], DW = geom[7];
     /* wbs: from one block's weights to the next; a lone last block (nb == 1) reads its own twice (the second
@@ -939,7 +940,7 @@ static inline __attribute__((always_inline)) void CL_FN(cl_dconv_run)(
         CL_DC_VT b0 = (CL_DC_VT){0};
         if (bias && a / CL_DC_NV < nb)
             b0 = *(const CL_DC_VT *)(bias + (a / CL_DC_NV) * 16 + (a % CL_DC_NV) * CL_DC_LANES);
-        for (int r = 0; r < CL_DC_R; r++) acc[a][r] = b0;
+        for (int r = 0; r < R; r++) acc[a][r] = b0;
     }
     ptrdiff_t kh0 = 0, kh1 = KH;
     while (kh0 < KH && oy * SH + kh0 * DH - PH < 0) kh0++;
@@ -952,15 +953,15 @@ static inline __attribute__((always_inline)) void CL_FN(cl_dconv_run)(
                 const ptrdiff_t base = ox0 * SW + kw * DW - PW;     /* input column of cell 0 */
                 const ptrdiff_t lo = base < 0 ? (-base + SW - 1) / SW : 0;
                 ptrdiff_t hi = W - base <= 0 ? 0 : (W - base + SW - 1) / SW;
-                if (hi > nr) hi = nr;
+                if (hi > R) hi = R;
                 if (lo >= hi) continue;
                 const float *wk = wc + (kh * KW + kw) * 16;
-                if (lo == 0 && hi == CL_DC_R) {
+                if (lo == 0 && hi == R) {
                     const float *xp = xr + base * 16;
                     for (int ic = 0; ic < 16; ic++) {
                         CL_DC_WEIGHTS(w)
-#pragma GCC unroll 8
-                        for (int r = 0; r < CL_DC_R; r++) {
+#pragma GCC unroll 16
+                        for (int r = 0; r < R; r++) {
                             const float v = xp[r * SW * 16 + ic];   /* scalar x vector: a broadcast */
                             for (int a = 0; a < CL_DC_NA; a++) acc[a][r] += v * w[a];
                         }
@@ -968,8 +969,8 @@ static inline __attribute__((always_inline)) void CL_FN(cl_dconv_run)(
                 } else {
                     for (int ic = 0; ic < 16; ic++) {
                         CL_DC_WEIGHTS(w)
-#pragma GCC unroll 8
-                        for (int r = 0; r < CL_DC_R; r++) {
+#pragma GCC unroll 16
+                        for (int r = 0; r < R; r++) {
                             if (r >= lo && r < hi) {
                                 const float v = xr[(base + r * SW) * 16 + ic];
                                 for (int a = 0; a < CL_DC_NA; a++) acc[a][r] += v * w[a];
@@ -982,26 +983,44 @@ static inline __attribute__((always_inline)) void CL_FN(cl_dconv_run)(
     }
     float cells[CL_DC_R][CL_DC_OBK * 16];
     for (int a = 0; a < CL_DC_NA; a++)
-        for (int r = 0; r < CL_DC_R; r++)
+        for (int r = 0; r < R; r++)
             *(CL_DC_VT *)(&cells[r][a * CL_DC_LANES]) = acc[a][r];
     for (ptrdiff_t c = 0; c < nb * 16 && c < nvalid; c++) {
         float *o = out + c * ldc + oy * OW + ox0;
-        for (ptrdiff_t r = 0; r < nr; r++) o[r] = cells[r][c];
+        for (ptrdiff_t r = 0; r < R; r++) o[r] = cells[r][c];
     }
 }
+/* a run of nr (1..CL_DC_R) cells, by the copy of cl_dconv_run compiled for that length */
+static void CL_FN(cl_dconv_runs)(float *out, ptrdiff_t ldc, ptrdiff_t nvalid, const float *xb, const float *wb,
+                                 const float *bias, ptrdiff_t CB, ptrdiff_t H, ptrdiff_t W, const ptrdiff_t *geom,
+                                 ptrdiff_t nb, ptrdiff_t oy, ptrdiff_t ox0, ptrdiff_t nr, ptrdiff_t OW) {
+#define CL_DC_CASE(R) case R: CL_FN(cl_dconv_run)(out, ldc, nvalid, xb, wb, bias, CB, H, W, geom, nb, oy, ox0, R, OW); \
+    break;
+    switch (nr) {
+    CL_DC_CASE(1) CL_DC_CASE(2) CL_DC_CASE(3) CL_DC_CASE(4) CL_DC_CASE(5) CL_DC_CASE(6)
+#if CL_DC_R > 6
+    CL_DC_CASE(7) CL_DC_CASE(8)
+#endif
+    default: break;
+    }
+#undef CL_DC_CASE
+}
 /* out: this sample's first channel of block b0 (NCHW, channel stride ldc = OH * OW); O_left: output channels
-   from block b0 on that exist */
+   from block b0 on that exist. A row's OW cells are split into the fewest runs of at most CL_DC_R cells, as even
+   as they go (OW = 16: 8 + 8, where 7 + 7 + 2 left a short run with a third of the row's weight traffic) */
 static void CL_FN(cl_dconv_f)(float *out, ptrdiff_t ldc, ptrdiff_t O_left, const float *xb, const float *wb,
                               const float *bias, ptrdiff_t CB, ptrdiff_t H, ptrdiff_t W, ptrdiff_t OW,
                               const ptrdiff_t *geom, ptrdiff_t nblocks, ptrdiff_t y0, ptrdiff_t y1) {
-    const ptrdiff_t wbs = CB * geom[0] * geom[1] * 256;
+    const ptrdiff_t wbs = CB * geom[0] * geom[1] * 256, runs = (OW + CL_DC_R - 1) / CL_DC_R;
     for (ptrdiff_t b = 0; b < nblocks; b += CL_DC_OBK) {
         const ptrdiff_t nb = nblocks - b < CL_DC_OBK ? nblocks - b : CL_DC_OBK;
         for (ptrdiff_t oy = y0; oy < y1; oy++)
-            for (ptrdiff_t ox = 0; ox < OW; ox += CL_DC_R)
-                CL_FN(cl_dconv_run)(out + b * 16 * ldc, ldc, O_left - b * 16, xb, wb + b * wbs,
-                                    bias ? bias + b * 16 : NULL, CB, H, W, geom, nb, oy, ox,
-                                    OW - ox < CL_DC_R ? OW - ox : CL_DC_R, OW);
+            for (ptrdiff_t j = 0; j < runs; j++) {
+                const ptrdiff_t ox = j * OW / runs;
+                CL_FN(cl_dconv_runs)(out + b * 16 * ldc, ldc, O_left - b * 16, xb, wb + b * wbs,
+                                     bias ? bias + b * 16 : NULL, CB, H, W, geom, nb, oy, ox,
+                                     (j + 1) * OW / runs - ox, OW);
+            }
     }
 }
 /* 1 if any of p[0], ..., p[n - 1] is an inf or a NaN (x - x is 0 for every finite x, NaN otherwise) */

@@ -34,7 +34,7 @@ def _padding(m, padding):
 @pytest.mark.parametrize("nd,c_in,c_out,size,kernel,stride,padding,dilation", [
     (2, 16, 32, (7, 7), 3, 1, 1, 1),                 # one pair of output blocks, one input block
     (2, 17, 33, (9, 8), 3, 1, 1, 1),                 # partial input block; a pair and a lone output block
-    (2, 20, 16, (5, 15), (1, 7), 1, (0, 3), 1),      # 1x7: runs of 7 + 7 + 1 cells (v4), 6 + 6 + 3 (v3)
+    (2, 20, 16, (5, 15), (1, 7), 1, (0, 3), 1),      # 1x7: rows in runs of 7 + 8 cells (v4), 5 + 5 + 5 (v3)
     (2, 8, 24, (13, 6), (7, 1), 1, (3, 0), 1),       # 7x1: one run narrower than the register block
     (2, 16, 16, (15, 14), 3, 2, 1, 1),               # strided
     (2, 16, 32, (11, 12), 3, 1, 4, 3),               # dilated: rows and columns reach the input by 1-3 taps
@@ -61,6 +61,27 @@ def test_blocked_matches_reference_and_torch(rng, monkeypatch, threads, nthreads
         t = getattr(torch.nn.functional, f"conv{nd}d")(
             torch.from_numpy(x), torch.from_numpy(m.weight), None if m.bias is None else torch.from_numpy(m.bias),
             stride=m.stride, padding=padding if padding == "same" else m.padding, dilation=m.dilation).numpy()
+        assert_close(got, t, np.float32, reduction=m.weight[0].size)
+
+
+@pytest.mark.parametrize("stride", [1, 2])
+@pytest.mark.parametrize("out_w", list(range(1, 18)))
+def test_blocked_runs_of_every_length_match_reference_and_torch(rng, monkeypatch, threads, out_w, stride):
+    """A row of out_w cells goes to the micro-kernel in the fewest runs of at most 8 cells (x86-64-v4; 6 on the
+    8-wide levels), as even as they go, each run by the copy compiled for its length. Widths 1-17 give every
+    length at both register widths, with the first and last run of a row reading the left and right padding."""
+    for name, value in FORCE.items():
+        monkeypatch.setattr(conv_ops, name, value)
+    threads(1)
+    m = nn.Conv2d(16, 48, 3, stride=stride, padding=1, dtype=np.float32)   # a pair of blocks and a lone one
+    x = rng.standard_normal((2, 16, 3, stride * out_w)).astype(np.float32)
+    got = m(x)
+    assert _plan_kind(m) == "_blocked_runner" and got.shape[-1] == out_w
+    want = ref.conv_nd(x.astype(np.float64), m.weight.astype(np.float64), m.bias, stride, 1, 1, 1)
+    assert_close(got, want, np.float32, reduction=m.weight[0].size)
+    if torch is not None:
+        t = torch.nn.functional.conv2d(torch.from_numpy(x), torch.from_numpy(m.weight), torch.from_numpy(m.bias),
+                                       stride=stride, padding=1).numpy()
         assert_close(got, t, np.float32, reduction=m.weight[0].size)
 
 
