@@ -185,6 +185,13 @@ def test_padding_share_counts_the_taps_that_read_padding(size, kernel, stride, p
     assert conv_ops._padding_share(size, blocks, kernel, stride, padding, dilation) == pytest.approx(want)
 
 
+def _level_takes(simd_level, m):
+    """The levels the rule runs at: every layer at x86-64-v4; at x86-64-v3 (8-wide sums) only stride-1 layers
+    with kernels 5 or more cells wide along an axis."""
+    return simd_level == "x86-64-v4" or (simd_level == "x86-64-v3" and max(m.kernel_size) >= 5
+                                         and max(m.stride) == 1)
+
+
 @pytest.mark.parametrize("layer,shape,blocked", [
     (lambda: nn.Conv2d(512, 512, 3, padding=1), (2, 512, 7, 7), True),            # small plane (ResNet)
     (lambda: nn.Conv2d(256, 256, 3, padding=6, dilation=6), (1, 256, 33, 33), True),  # 23% padding taps
@@ -214,15 +221,18 @@ def test_padding_share_counts_the_taps_that_read_padding(size, kernel, stride, p
 def test_planner_takes_blocked_by_its_rule(rng, simd_level, layer, shape, blocked):
     """Default thresholds: conv_blocked for float32, groups-1, zero-padded 1-d/2-d layers of >= 16 channels with
     small output planes, columns holding >= 2.25 copies of the input (taps / stride product; not conv_rows'
-    layers) or many padding taps, at x86-64-v4 only; the other layers keep their paths."""
+    layers) or many padding taps, at x86-64-v4, and at x86-64-v3 those of them with kernels 4+ cells wide; the
+    other layers keep their paths."""
     m = layer()
     m(rng.standard_normal(shape).astype(m.weight.dtype))
-    assert (_plan_kind(m) == "_blocked_runner") == (blocked and simd_level == "x86-64-v4")
+    assert (_plan_kind(m) == "_blocked_runner") == (blocked and _level_takes(simd_level, m))
 
 
 @pytest.mark.parametrize("nd,c_in,c_out,size,kernel,stride,padding,dilation,blocked", [
     (2, 16, 80, (17, 17), 2, 1, 0, 1, True),               # 4 copies of the input: conv_blocked (at x86-64-v4)
     (2, 16, 80, (20, 33), (1, 7), (1, 2), (0, 3), 1, True),  # 3.5 copies
+    (2, 16, 80, (12, 20), (1, 5), 1, (0, 2), 1, True),      # 1x5 at stride 1: 5 copies, at x86-64-v3 too
+    (2, 16, 80, (12, 20), (1, 4), 1, (0, 2), 1, True),      # 1x4: at x86-64-v4 only
     (2, 16, 32, (20, 33), (1, 7), (1, 2), (0, 3), 1, False),  # ... but depth 112, 32 outputs: conv_rows' (v4)
     (2, 16, 48, (33, 35), 4, 2, 1, 1, True),               # 4x4 s2 (DCGAN), 16x17 out
     (2, 16, 80, (35, 33), 3, 2, 1, 1, True),               # 3x3 s2: 2.25 copies, the boundary
@@ -240,7 +250,7 @@ def test_planner_expansion_boundary_matches_reference_and_torch(rng, simd_level,
     m = getattr(nn, f"Conv{nd}d")(c_in, c_out, kernel, stride=stride, padding=padding, dilation=dilation)
     x = rng.standard_normal((2, c_in, *size)).astype(np.float32)
     got = m(x)
-    assert (_plan_kind(m) == "_blocked_runner") == (blocked and simd_level == "x86-64-v4")
+    assert (_plan_kind(m) == "_blocked_runner") == (blocked and _level_takes(simd_level, m))
     if not blocked and c_out <= 64 and m.stride in ((1,), (1, 2)) and simd_level == "x86-64-v4":
         assert _plan_kind(m) == "_rows_runner"
     want = ref.conv_nd(x.astype(np.float64), m.weight.astype(np.float64), m.bias, m.stride, m.padding, m.dilation, 1)

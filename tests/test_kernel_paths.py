@@ -181,7 +181,8 @@ def test_conv1d_gemm_splits_one_row_into_column_tiles_for_idle_threads(
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("c,k,dilation,padding,length", [(16, 3, 4, 8, 1000),     # TCN-like: conv_rows on 1 thread
-                                                         (32, 7, 1, 3, 4000)])    # conv_blocked (AVX-512, float32)
+                                                         (32, 7, 1, 3, 4000)])    # conv_blocked (float32; AVX-512,
+                                                                                  # or AVX2 for k >= 5 at stride 1)
 def test_conv1d_with_idle_threads_takes_gemm_column_tiles(rng, simd_level, dtype, c, k, dilation, padding, length):
     """conv_rows splits its work by samples, groups and output rows, conv_blocked by samples, pairs of 16-channel
     blocks and rows; a 1-d sample is one row, so one sample of a layer they take on one thread (up to 32 output
@@ -190,7 +191,7 @@ def test_conv1d_with_idle_threads_takes_gemm_column_tiles(rng, simd_level, dtype
     x = rng.standard_normal((1, c, length)).astype(dtype)
     want = ref.conv_nd(x.astype(np.float64), m.weight.astype(np.float64), m.bias, m.stride, m.padding, m.dilation, 1)
     alone = "_rows_runner" if c <= conv_ops.ROWS_MAX_CHANNELS else \
-        "_blocked_runner" if simd_level == "x86-64-v4" and dtype == np.float32 else "_gemm_runner"
+        "_blocked_runner" if simd_level in ("x86-64-v4", "x86-64-v3") and dtype == np.float32 else "_gemm_runner"
     before = convlab.get_num_threads()
     try:
         for threads, kind in ((1, alone), (2, "_gemm_runner")):
@@ -857,8 +858,9 @@ def test_winograd_is_not_chosen_outside_3x3_stride_1(rng, simd_level, kwargs):
     m = nn.Conv2d(32, 32, **kwargs)
     m(rng.standard_normal((1, 32, 30, 30)).astype(np.float32))
     # groups=2: 16 output channels per group, a stride-1 layer for conv_rows; 3x3 s2, dilated 3x3 and 3x5 kernels
-    # put 2.25, 9 and 15 copies of the input in im2col's columns: conv_blocked at x86-64-v4, else the GEMM
-    blocked = simd_level == "x86-64-v4"
+    # put 2.25, 9 and 15 copies of the input in im2col's columns: conv_blocked at x86-64-v4 (and the 3x5 kernel,
+    # stride 1 and 5 wide, at x86-64-v3), else the GEMM
+    blocked = simd_level == "x86-64-v4" or (simd_level == "x86-64-v3" and kwargs["kernel_size"] == (3, 5))
     assert _plan_kind(m) == ("_rows_runner" if kwargs.get("groups") == 2
                              else "_blocked_runner" if blocked else "_gemm_runner")
 

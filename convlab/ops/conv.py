@@ -20,7 +20,8 @@ ever allocated (a call's extra memory is one small workspace per thread):
   plane is small (<= 14x14: BLAS's GEMMs would be narrow) or whose taps read padding often (>= 8%: dilated
   'same', 1x7 / 7x1) by ``conv_blocked``: input and weights copied to blocks of 16 channels, a register block
   of 32 output channels x up to 8 cells summed over every input channel and every tap that reads the input (weights
-  holding inf/NaN take the other paths, which multiply them by the padding as torch does).
+  holding inf/NaN take the other paths, which multiply them by the padding as torch does); on x86-64-v3 (AVX2)
+  only its stride-1 layers with kernels 5+ cells wide (16 channels x 6 cells there).
 * ``TransposePlan`` (``conv_transpose_forward``): GEMM into a workspace, then col2im (never zero insertion);
   with stride == kernel the columns are stored, not added (no overlap: no clearing pass); tiny layers
   scatter directly. Threads split samples x groups, and each group's output channels too where there are
@@ -148,7 +149,7 @@ WINOGRAD_MIN_GEMM_TILES = 48        # ... but where that budget holds fewer tile
                                     # 9-21% when forced to 64 or more, so the budget stays where it holds this many
 WINOGRAD_MIN_TASK_TILES = 24        # ... must hold this many F(2x2) tiles (GEMMs this narrow lose to
                                     # im2col: 512 -> 512 channels in float32 do)
-BLOCKED = True                      # zero-padded float32 2-d/1-d layers (groups 1) on an AVX-512 CPU: conv_blocked,
+BLOCKED = True                      # zero-padded float32 1-d/2-d layers (groups 1; AVX-512, AVX2 below): conv_blocked,
                                     # a direct kernel on blocks of 16 channels that skips every padding tap (see
                                     # _blocked_runner); it beats im2col + BLAS and Winograd F(2x2) where BLAS's
                                     # GEMMs are narrow (small planes), padding is a large share (dilated 'same')
@@ -166,8 +167,15 @@ BLOCKED_INPUT_BYTES = 4 << 20       # its copy of the input in blocks of 16 chan
                                     # (or one sample): larger batches run in chunks of samples, so the workspace
                                     # stays this size, not the input's (a 16 MiB input would otherwise be copied
                                     # whole and the copy kept between calls)
-BLOCKED_LEVELS = ("x86-64-v4",)     # SIMD levels it is planned at (its x86-64-v3 and baseline copies, 8-wide,
-                                    # are correct but not measured against the GEMM path on an AVX2 CPU)
+BLOCKED_LEVELS = ("x86-64-v4",)     # SIMD levels it is planned at by the rule above (its 8-wide copies, 16
+                                    # channels x 6 cells in 12 ymm sums, are tested at every level)
+BLOCKED_WIDE_KERNEL_LEVELS = ("x86-64-v3",)  # ... and levels where it takes only those of the rule's layers with
+BLOCKED_WIDE_KERNEL_MIN_SIZE = 5    # stride 1 and kernels this many cells wide or more along an axis (5x5, 7x7,
+                                    # 1x7, 1-d k5+). Under an AVX2 stand-in (x86-64-v3, OpenBLAS's and oneDNN's
+                                    # AVX2 kernels on Zen 4; paired, layers outside the bench) these ran in
+                                    # 0.75-1.00x the GEMM path's time at 1 thread, 0.76-1.03x at 2; 4x4 / 5x5 at
+                                    # stride 2 in 0.89-1.05x at 1 thread but 0.98-1.13x at 2; 3x3 layers in
+                                    # 0.78-1.12x at 1 (bench/README.md)
 COLUMN_TILES = True                 # outputs of one row per sample (1-d layers) on the GEMM path, with fewer
                                     # samples x groups than threads (one sample of audio ran on one thread): the
                                     # row in one tile of its cells per thread. Only there: L2-sized tiles of the
@@ -449,8 +457,9 @@ class ConvPlan:
             and 16 * (kernel3[0] * c_in + c_out) * dtype.itemsize * WINOGRAD_MIN_TASK_TILES <= WINOGRAD_TASK_BYTES
         # conv_rows (1-d/2-d, few output channels per group; more in float32 on AVX-512 for shallow layers), unless
         # a path above takes the layer
+        simd = _kernels.simd_path()
         wide = dtype == np.float32 and ROWS_WIDE_MIN_DEPTH <= cg * k <= ROWS_WIDE_MAX_DEPTH \
-            and blocks3[1] * blocks3[2] >= ROWS_WIDE_MIN_CELLS and _kernels.simd_path() in ROWS_WIDE_LEVELS
+            and blocks3[1] * blocks3[2] >= ROWS_WIDE_MIN_CELLS and simd in ROWS_WIDE_LEVELS
         rows_max = ROWS_MAX_CHANNELS_WIDE if wide else ROWS_MAX_CHANNELS
         rows_ok = ROWS_KERNEL and c_out // groups <= rows_max and stride3[0] == 1 and kernel3[0] == 1 \
             and x5_shape[2] == 1 and not padding3[0] \
@@ -467,7 +476,10 @@ class ConvPlan:
             and len(kernel) <= 2 and k > 1 and not winograd and not tiny and macs >= PARALLEL_MIN_MACS \
             and min(c_in, c_out) >= BLOCKED_MIN_CHANNELS \
             and max(-c_in % 16 / c_in, -c_out % 16 / c_out) <= BLOCKED_MAX_CHANNEL_WASTE \
-            and _kernels.simd_path() in BLOCKED_LEVELS and not (one_row and n * -(-c_out // 32) < threads) \
+            and (simd in BLOCKED_LEVELS
+                 or (simd in BLOCKED_WIDE_KERNEL_LEVELS and max(kernel) >= BLOCKED_WIDE_KERNEL_MIN_SIZE
+                     and max(stride) == 1)) \
+            and not (one_row and n * -(-c_out // 32) < threads) \
             and (length <= BLOCKED_MAX_PLANE or (k >= BLOCKED_MIN_EXPANSION * math.prod(stride) and not rows_ok)
                  or _padding_share(x_shape[2:], blocks, kernel, stride, padding, dilation) >= BLOCKED_MIN_PADDING)
         bands = _row_bands(x_shape, kernel, stride, padding, dilation, blocks) \
