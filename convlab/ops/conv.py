@@ -174,7 +174,7 @@ BLOCKED_WIDE_KERNEL_MIN_SIZE = 5    # stride 1 and kernels this many cells wide 
                                     # 1x7, 1-d k5+). Under an AVX2 stand-in (x86-64-v3, OpenBLAS's and oneDNN's
                                     # AVX2 kernels on Zen 4; paired, layers outside the bench) these ran in
                                     # 0.75-1.00x the GEMM path's time at 1 thread, 0.76-1.03x at 2; 4x4 / 5x5 at
-                                    # stride 2 in 0.89-1.05x at 1 thread but 0.98-1.13x at 2; 3x3 layers in
+                                    # stride 2 in 0.89-1.05x at 1 thread but 1.07-1.12x at 2; 3x3 layers in
                                     # 0.78-1.12x at 1 (bench/README.md)
 COLUMN_TILES = True                 # outputs of one row per sample (1-d layers) on the GEMM path, with fewer
                                     # samples x groups than threads (one sample of audio ran on one thread): the
