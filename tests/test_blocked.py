@@ -221,8 +221,8 @@ def _level_takes(simd_level, m):
 def test_planner_takes_blocked_by_its_rule(rng, simd_level, layer, shape, blocked):
     """Default thresholds: conv_blocked for float32, groups-1, zero-padded 1-d/2-d layers of >= 16 channels with
     small output planes, columns holding >= 2.25 copies of the input (taps / stride product; not conv_rows'
-    layers) or many padding taps, at x86-64-v4, and at x86-64-v3 those of them with kernels 4+ cells wide; the
-    other layers keep their paths."""
+    layers) or many padding taps, at x86-64-v4, and at x86-64-v3 those of them with stride 1 and kernels 5+
+    cells wide; the other layers keep their paths."""
     m = layer()
     m(rng.standard_normal(shape).astype(m.weight.dtype))
     assert (_plan_kind(m) == "_blocked_runner") == (blocked and _level_takes(simd_level, m))
