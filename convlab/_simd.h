@@ -100,9 +100,9 @@ typedef struct {
     void (*gemm_rows_d)(ptrdiff_t, ptrdiff_t, ptrdiff_t, const double *, ptrdiff_t, const double *const *, double *,
                         ptrdiff_t, int);
     void (*pad_rows_f)(float *, const float *, const ptrdiff_t *, const ptrdiff_t *, ptrdiff_t, ptrdiff_t, ptrdiff_t,
-                       ptrdiff_t, int, float);
+                       ptrdiff_t, int, float, ptrdiff_t, ptrdiff_t);
     void (*pad_rows_d)(double *, const double *, const ptrdiff_t *, const ptrdiff_t *, ptrdiff_t, ptrdiff_t,
-                       ptrdiff_t, ptrdiff_t, int, double);
+                       ptrdiff_t, ptrdiff_t, int, double, ptrdiff_t, ptrdiff_t);
     void (*dconv_f)(float *, ptrdiff_t, ptrdiff_t, const float *, const float *, const float *, ptrdiff_t, ptrdiff_t,
                     ptrdiff_t, ptrdiff_t, const ptrdiff_t *, ptrdiff_t, ptrdiff_t, ptrdiff_t);
     int (*nonfinite_f)(const float *, ptrdiff_t);

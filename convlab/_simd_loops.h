@@ -748,31 +748,69 @@ CL_PAD_LOOPS static inline CL_INLINE void NAME(T *restrict dst, T v, ptrdiff_t n
         __VA_ARGS__                                                                                    \
     }
 /* The rows of the common pads, 1, 2 or 3 cells on both sides of rows of VN to 1023 cells: P and the mode are
-   constants where this is called (CL_PAD_FIXED_CASE), so the edges are a few plain moves, loaded before the
-   middle is copied and stored after it. A run of rows whose sources follow each other (run[j] of them: every row
-   of a plane but the padding rows) steps its source pointer by W instead of reading rowsrc per row, a run of fill
-   rows is one fill, and a middle of NV <= 4 vectors (CL_PAD_MID, NV a constant: one row loop per NV) is loaded
-   whole, then stored, its last vector moved back to end at W; longer middles (NV 0) are copied two vectors a
-   step (one loop per NV up to 8 took the build from 50 to 91 s for no gain measured on rows of 56).
-   Measured on Zen 4 (256 planes of 32x32 padded by 1, circular, 1 thread, x86-64-v4; the rows called through
-   ctypes, median of 40 rounds, np.copyto of the output 26.3-26.7 us): 32.7-33.6 us with rowsrc read per row and
-   the two-vectors-a-step loop, 30.5-31.1 with runs and NV switched per row, 29.3-29.8 with one loop per NV. (On
-   Zen 3 the edges as constants took callgrind's count from 46 to 40 instructions a row.) */
-#define CL_PAD_MID(NAME, T, VT, VN)                                                                    \
-CL_PAD_LOOPS static inline CL_INLINE void NAME(T *restrict d, const T *restrict s, ptrdiff_t W, const int NV) { \
-    VT v[4];                                                                                           \
-    _Pragma("GCC unroll 4") for (int q = 0; q < NV - 1; q++) v[q] = *(const VT *)(s + VN * q);         \
-    const VT t = *(const VT *)(s + W - VN);                                                            \
-    _Pragma("GCC unroll 4") for (int q = 0; q < NV - 1; q++) *(VT *)(d + VN * q) = v[q];               \
-    *(VT *)(d + W - VN) = t;                                                                           \
+   constants where this is called (CL_PAD_FIXED_CASE), and the same rows of np planes (source planes sp cells
+   apart) go through one call, so the row loop is chosen once for all of them. A run of rows whose sources
+   follow each other (run[j] of them: every row of a plane but the padding rows) steps its source pointer by W
+   instead of reading rowsrc per row, and a run of fill rows is one fill. An output row of Wo = W + 2P cells is
+   written in whole vectors: its first VN cells (the P left edge cells, then source cells 0 to VN - P - 1) and
+   its last VN are each a permute and a blend of the row's first and last source vectors a and t (every mode's
+   edge cells are cells of a or t, or the fill: CL_PAD_EDGES); between them, K = (W + P) / VN - 1 vectors at
+   output cells VN (q + 1), each VN source cells read at VN (q + 1) - P; if these leave cells before the last
+   vector uncovered (fewer than P of them), t is stored once more, to end at the last source cell. So a row of
+   34 cells (W 32, P 1) is 5 vector stores where it was a middle of 4 vectors and 2 single-cell edges, and a row
+   of 34 with P 3 is 5 where it was 4 and 6 single cells. K <= 4 is a constant (one row loop per K), longer
+   rows a loop two vectors a step.
+   Measured on Zen 4 (x86-64-v4, 1 thread; the rows of all planes through a C harness, medians of 11 rounds,
+   against np.copyto of the output): 256 planes of 32x32 padded by 1, circular: a call per plane with edges of
+   single cells 29.4-30.0 us, one call for all planes 28.7-29.4, with vector edges 28.9-29.7 (copy 26.0);
+   reflect 27.3-28.3 / 26.6-26.7 / 26.7-26.8; 64 planes of 28x28 padded by 3, circular: 9.4-9.6 / 9.0-9.4 /
+   6.7-7.0 (copy 5.9-6.1); 64 of 14x14 by 1, reflect: 2.8 / 2.6 / 2.4 (copy 1.8-1.9). Rows of 56 padded by 1
+   lost 1-3% with vector edges (160-166 against 159-161 us, copy 164-172). Earlier (one call per plane): rowsrc
+   read per row 32.7-33.6 us on the 32x32 planes, runs 30.5-31.1, a loop per middle length 29.3-29.8.
+   A two-vector __builtin_shuffle of a and t (one vpermt2ps at v4) ran the 32x32 rows ~3% slower than a
+   vpermps and a blend with a broadcast cell, so float32's permutes, blends and broadcasts are intrinsics from
+   x86-64-v3 on (GCC otherwise merges them back: a blend with a broadcast fill became two lane inserts). */
+/* Lanes of a row's first vector from a (the row's first N source cells) and of its last from t (its last N):
+   the edge lanes say the cell for reflect (mirrored) and replicate (the end cell); circular and zeros overwrite
+   theirs with a blend (CL_PAD_BLEND_*: lane N + i is lane i of the second operand) of the other end of the row
+   (from t or a, or one broadcast cell when P is 1) or of the fill. */
+#define CL_PAD_A_LANE(mode, P, N, i) ((i) >= (P) ? (i) - (P) : (mode) == 1 ? (P) - (i) : 0)
+#define CL_PAD_T_LANE(mode, P, N, i) ((i) < (N) - (P) ? (i) + (P) : (mode) == 1 ? 2 * (N) - 2 - (i) - (P) : (N) - 1)
+#define CL_PAD_TL_LANE(mode, P, N, i) ((i) < (P) ? (N) - (P) + (i) : 0)
+#define CL_PAD_AR_LANE(mode, P, N, i) ((i) >= (N) - (P) ? (i) - (N) + (P) : 0)
+#define CL_PAD_BLEND_L(mode, P, N, i) ((i) < (P) ? (N) + (i) : (i))
+#define CL_PAD_BLEND_R(mode, P, N, i) ((i) >= (N) - (P) ? (N) + (i) : (i))
+#define CL_LANES4(F, mode, P, N) F(mode, P, N, 0), F(mode, P, N, 1), F(mode, P, N, 2), F(mode, P, N, 3)
+#define CL_LANES8(F, mode, P, N) CL_LANES4(F, mode, P, N), F(mode, P, N, 4), F(mode, P, N, 5), F(mode, P, N, 6), \
+    F(mode, P, N, 7)
+/* The first and last vectors of an output row (see CL_PAD_FIXED_NV). PERM is a one-vector permute: vpermps
+   for float32 from x86-64-v3 on (GCC's two-vector shuffle of a and t became one vpermt2ps at v4 and ran the
+   32x32 rows 3% slower than a vpermps and a blend with a broadcast cell), __builtin_shuffle otherwise. */
+#define CL_PAD_EDGES(NAME, T, VT, IT, VN, LANES, PERM, BLEND, BCAST)                                   \
+CL_PAD_LOOPS static inline CL_INLINE void NAME(VT *first, VT *last, const VT *a, const VT *t, const T *restrict s, \
+                                               ptrdiff_t W, const int P, const int mode, T fill) {     \
+    const IT ma = {LANES(CL_PAD_A_LANE, mode, P, VN)}, mt = {LANES(CL_PAD_T_LANE, mode, P, VN)};       \
+    const IT bl = {LANES(CL_PAD_BLEND_L, mode, P, VN)}, br = {LANES(CL_PAD_BLEND_R, mode, P, VN)};     \
+    const IT mtl = {LANES(CL_PAD_TL_LANE, mode, P, VN)}, mar = {LANES(CL_PAD_AR_LANE, mode, P, VN)};   \
+    VT x = PERM(*a, ma), y = PERM(*t, mt), el, er;                                                     \
+    (void)bl; (void)br;                        /* (the intrinsic BLEND takes its lanes as bits) */     \
+    if (mode == 1 || mode == 2) { *first = x; *last = y; return; }                                     \
+    if (mode == 3 && P == 1) { el = BCAST(s + W - 1); er = BCAST(s); }                                 \
+    else if (mode == 3) { el = PERM(*t, mtl); er = PERM(*a, mar); }                                    \
+    else { el = (VT){0} + fill; er = el; }                                                             \
+    *first = BLEND(x, el, bl, (1 << P) - 1);                                                           \
+    *last = BLEND(y, er, br, ((1 << P) - 1) << (VN - P));                                              \
 }
-#define CL_PAD_FIXED_NV(NAME, MID, FILL, T, VT, VN)                                                    \
+#define CL_PAD_FIXED_NV(NAME, EDGES, FILL, T, VT, VN)                                                  \
 CL_PAD_LOOPS static inline CL_INLINE void NAME(                                                        \
         T *restrict out, const T *restrict src, const ptrdiff_t *restrict rowsrc, const ptrdiff_t *restrict run, \
-        ptrdiff_t nrows, ptrdiff_t W, const int P, const int mode, T fill, const int NV) {             \
-    const ptrdiff_t Wo = W + 2 * P;                                                                    \
+        ptrdiff_t nrows, ptrdiff_t W, const int P, const int mode, T fill, const int NM, ptrdiff_t np, \
+        ptrdiff_t sp) {                                                                                \
+    const ptrdiff_t Wo = W + 2 * P, K = (W + P) / VN - 1;                                              \
+    const int gap = VN * (K + 1) < Wo - VN;                                                            \
     T *o = out;                                                                                        \
-    for (ptrdiff_t j = 0; j < nrows;) {                                                                \
+    for (ptrdiff_t j = 0, pl = 0; pl < np; pl++, j = 0, src += sp)                                     \
+    while (j < nrows) {                                                                                \
         const ptrdiff_t end = j + run[j] < nrows ? j + run[j] : nrows;                                 \
         if (__builtin_expect(rowsrc[j] < 0, 0)) {       /* fill rows (zeros mode) */                   \
             FILL(o, fill, (end - j) * Wo);                                                             \
@@ -782,62 +820,55 @@ CL_PAD_LOOPS static inline CL_INLINE void NAME(                                 
         }                                                                                              \
         const T *s = src + rowsrc[j] * W;                                                              \
         for (; j < end; j++, o += Wo, s += W) {                                                        \
-            T *d = o + P;                                                                              \
-            T l[3], r[3];                                                                              \
-            for (int k = 0; k < P; k++) {                                                              \
-                l[k] = CL_PAD_LEFT(mode, s, W, P, k, fill);                                            \
-                r[k] = CL_PAD_RIGHT(mode, s, W, k, fill);                                              \
-            }                                                                                          \
-            if (NV > 0) {                                                                              \
-                MID(d, s, W, NV);                                                                      \
+            const VT a = *(const VT *)s, t = *(const VT *)(s + W - VN);                                \
+            VT first, last;                                                                            \
+            EDGES(&first, &last, &a, &t, s, W, P, mode, fill);                                         \
+            *(VT *)o = first;                                                                          \
+            /* output cells VN (q + 1) <- source cells VN (q + 1) - P, q < K (NM = K a constant, or -1) */ \
+            if (NM >= 0) {                                                                             \
+                _Pragma("GCC unroll 4") for (int q = 0; q < NM; q++)                                   \
+                    *(VT *)(o + VN * (q + 1)) = *(const VT *)(s + VN * (q + 1) - P);                   \
             } else {                                                                                   \
-                const VT t = *(const VT *)(s + W - VN);                                                \
-                ptrdiff_t e = 0;                                                                       \
-                for (; e + 2 * VN <= W; e += 2 * VN) {                                                 \
-                    const VT a = *(const VT *)(s + e), b = *(const VT *)(s + e + VN);                  \
-                    *(VT *)(d + e) = a;                                                                \
-                    *(VT *)(d + e + VN) = b;                                                           \
+                ptrdiff_t e = VN;                                                                      \
+                for (; e + VN < VN * (K + 1); e += 2 * VN) {                                           \
+                    const VT b0 = *(const VT *)(s + e - P), b1 = *(const VT *)(s + e + VN - P);        \
+                    *(VT *)(o + e) = b0;                                                               \
+                    *(VT *)(o + e + VN) = b1;                                                          \
                 }                                                                                      \
-                if (e + VN <= W) { *(VT *)(d + e) = *(const VT *)(s + e); e += VN; }                   \
-                if (e < W) *(VT *)(d + W - VN) = t;                                                    \
+                if (e < VN * (K + 1)) *(VT *)(o + e) = *(const VT *)(s + e - P);                       \
             }                                                                                          \
-            for (int k = 0; k < P; k++) { o[k] = l[k]; d[W + k] = r[k]; }                              \
+            if (gap) *(VT *)(o + W + P - VN) = t;                                                      \
+            *(VT *)(o + Wo - VN) = last;                                                               \
         }                                                                                              \
     }                                                                                                  \
 }
 #define CL_PAD_FIXED(NAME, FIXED_NV, T)                                                                \
 CL_PAD_LOOPS static inline CL_INLINE void NAME(                                                        \
         T *restrict out, const T *restrict src, const ptrdiff_t *restrict rowsrc, const ptrdiff_t *restrict run, \
-        ptrdiff_t nrows, ptrdiff_t W, const int P, const int mode, T fill, ptrdiff_t nv) {             \
-    switch (nv) {                                                                                      \
-    case 1: FIXED_NV(out, src, rowsrc, run, nrows, W, P, mode, fill, 1); return;                       \
-    case 2: FIXED_NV(out, src, rowsrc, run, nrows, W, P, mode, fill, 2); return;                       \
-    case 3: FIXED_NV(out, src, rowsrc, run, nrows, W, P, mode, fill, 3); return;                       \
-    case 4: FIXED_NV(out, src, rowsrc, run, nrows, W, P, mode, fill, 4); return;                       \
-    default: FIXED_NV(out, src, rowsrc, run, nrows, W, P, mode, fill, 0); return;                      \
+        ptrdiff_t nrows, ptrdiff_t W, const int P, const int mode, T fill, ptrdiff_t nm, ptrdiff_t np, \
+        ptrdiff_t sp) {                                                                                \
+    switch (nm) {                                                                                      \
+    case 0: FIXED_NV(out, src, rowsrc, run, nrows, W, P, mode, fill, 0, np, sp); return;               \
+    case 1: FIXED_NV(out, src, rowsrc, run, nrows, W, P, mode, fill, 1, np, sp); return;               \
+    case 2: FIXED_NV(out, src, rowsrc, run, nrows, W, P, mode, fill, 2, np, sp); return;               \
+    case 3: FIXED_NV(out, src, rowsrc, run, nrows, W, P, mode, fill, 3, np, sp); return;               \
+    case 4: FIXED_NV(out, src, rowsrc, run, nrows, W, P, mode, fill, 4, np, sp); return;               \
+    default: FIXED_NV(out, src, rowsrc, run, nrows, W, P, mode, fill, -1, np, sp); return;             \
     }                                                                                                  \
 }
 #define CL_PAD_FIXED_CASE(FIXED, MODE, P)                                                              \
-    case 4 * (MODE) + (P): FIXED(out, src, rowsrc, run, nrows, W, P, MODE, fill, nv); return;
-#define CL_PADROWS(NAME, COPY, FILL, FIXED, FIXED_NV, MID, T, VT, VN)                                  \
-CL_PAD_MID(MID, T, VT, VN)                                                                             \
-CL_PAD_FIXED_NV(FIXED_NV, MID, FILL, T, VT, VN)                                                        \
+    case 4 * (MODE) + (P): FIXED(out, src, rowsrc, run, nrows, W, P, MODE, fill, nm, np, sp); return;
+#define CL_PADROWS(NAME, PLANE, COPY, FILL, FIXED, FIXED_NV, EDGES, T, VT, IT, VN, LANES, PERM, BLEND, BCAST) \
+CL_PAD_EDGES(EDGES, T, VT, IT, VN, LANES, PERM, BLEND, BCAST)                                          \
+CL_PAD_FIXED_NV(FIXED_NV, EDGES, FILL, T, VT, VN)                                                      \
 CL_PAD_FIXED(FIXED, FIXED_NV, T)                                                                       \
-CL_PAD_LOOPS static void NAME(T *restrict out, const T *restrict src, const ptrdiff_t *restrict rowsrc, \
-                              const ptrdiff_t *restrict run, ptrdiff_t nrows, ptrdiff_t W, ptrdiff_t lw,  \
-                              ptrdiff_t rw, int mode, T fill) {                                        \
-    const ptrdiff_t Wo = lw + W + rw, nv = (W + VN - 1) / VN;                                          \
+CL_PAD_LOOPS static inline void PLANE(T *restrict out, const T *restrict src, const ptrdiff_t *restrict rowsrc, \
+                                      const ptrdiff_t *restrict run, ptrdiff_t nrows, ptrdiff_t W, ptrdiff_t lw, \
+                                      ptrdiff_t rw, int mode, T fill) {                                \
+    const ptrdiff_t Wo = lw + W + rw;                                                                  \
     ptrdiff_t j = 0, e, k;                                                                             \
     T *o, *r;                                                                                          \
     const T *s;                                                                                        \
-    if (lw == rw && lw >= 1 && lw <= 3 && mode >= 0 && mode <= 3 && W >= VN && W < 1024) {             \
-        switch (4 * mode + lw) {                                                                       \
-        CL_PAD_FIXED_CASE(FIXED, 0, 1) CL_PAD_FIXED_CASE(FIXED, 0, 2) CL_PAD_FIXED_CASE(FIXED, 0, 3)   \
-        CL_PAD_FIXED_CASE(FIXED, 1, 1) CL_PAD_FIXED_CASE(FIXED, 1, 2) CL_PAD_FIXED_CASE(FIXED, 1, 3)   \
-        CL_PAD_FIXED_CASE(FIXED, 2, 1) CL_PAD_FIXED_CASE(FIXED, 2, 2) CL_PAD_FIXED_CASE(FIXED, 2, 3)   \
-        CL_PAD_FIXED_CASE(FIXED, 3, 1) CL_PAD_FIXED_CASE(FIXED, 3, 2) CL_PAD_FIXED_CASE(FIXED, 3, 3)   \
-        }                                                                                              \
-    }                                                                                                  \
     if (lw == 0 && rw == 0) {                                                                          \
         while (j < nrows) {                                                                            \
             o = out + j * Wo;                                                                          \
@@ -875,21 +906,68 @@ CL_PAD_LOOPS static void NAME(T *restrict out, const T *restrict src, const ptrd
             if (lw < 8) { for (k = 0; k < lw; k++) o[k] = fill; } else FILL(o, fill, lw);              \
             if (rw < 8) { for (k = 0; k < rw; k++) r[k] = fill; } else FILL(r, fill, rw);)             \
     }                                                                                                  \
+}                                                                                                      \
+CL_PAD_LOOPS static void NAME(T *restrict out, const T *restrict src, const ptrdiff_t *restrict rowsrc, \
+                              const ptrdiff_t *restrict run, ptrdiff_t nrows, ptrdiff_t W, ptrdiff_t lw,  \
+                              ptrdiff_t rw, int mode, T fill, ptrdiff_t np, ptrdiff_t sp) {            \
+    const ptrdiff_t Wo = lw + W + rw, nm = (W + lw) / VN - 1 > 4 ? -1 : (W + lw) / VN - 1;             \
+    if (lw == rw && lw >= 1 && lw <= 3 && mode >= 0 && mode <= 3 && W >= VN && W < 1024) {             \
+        switch (4 * mode + lw) {                                                                       \
+        CL_PAD_FIXED_CASE(FIXED, 0, 1) CL_PAD_FIXED_CASE(FIXED, 0, 2) CL_PAD_FIXED_CASE(FIXED, 0, 3)   \
+        CL_PAD_FIXED_CASE(FIXED, 1, 1) CL_PAD_FIXED_CASE(FIXED, 1, 2) CL_PAD_FIXED_CASE(FIXED, 1, 3)   \
+        CL_PAD_FIXED_CASE(FIXED, 2, 1) CL_PAD_FIXED_CASE(FIXED, 2, 2) CL_PAD_FIXED_CASE(FIXED, 2, 3)   \
+        CL_PAD_FIXED_CASE(FIXED, 3, 1) CL_PAD_FIXED_CASE(FIXED, 3, 2) CL_PAD_FIXED_CASE(FIXED, 3, 3)   \
+        }                                                                                              \
+    }                                                                                                  \
+    for (ptrdiff_t pl = 0; pl < np; pl++)                                                              \
+        PLANE(out + pl * nrows * Wo, src + pl * sp, rowsrc, run, nrows, W, lw, rw, mode, fill);        \
 }
 CL_PADCOPY(CL_FN(cl_padcopy_f), float, cl_v8f, 8)
 CL_PADCOPY(CL_FN(cl_padcopy_d), double, cl_v4d, 4)
 CL_PADFILL(CL_FN(cl_padfill_f), float, cl_v8f, 8)
 CL_PADFILL(CL_FN(cl_padfill_d), double, cl_v4d, 4)
-CL_PADROWS(CL_FN(cl_pad_rows_f), CL_FN(cl_padcopy_f), CL_FN(cl_padfill_f), CL_FN(cl_pad_fixed_f),
-           CL_FN(cl_pad_fixed_nv_f), CL_FN(cl_pad_mid_f), float, cl_v8f, 8)
-CL_PADROWS(CL_FN(cl_pad_rows_d), CL_FN(cl_padcopy_d), CL_FN(cl_padfill_d), CL_FN(cl_pad_fixed_d),
-           CL_FN(cl_pad_fixed_nv_d), CL_FN(cl_pad_mid_d), double, cl_v4d, 4)
+/* the edges' vector operations; from x86-64-v3 on, float32's are intrinsics, so that GCC keeps them as one
+   vpermps, vbroadcastss and vblendps each (see CL_PAD_EDGES) */
+#define CL_PAD_PERM(v, m) __builtin_shuffle(v, m)
+#define CL_PAD_BLEND(x, y, m, bits) __builtin_shuffle(x, y, m)
+#define CL_PAD_BCAST_F(p) ((cl_v8f){0} + *(p))
+#define CL_PAD_BCAST_D(p) ((cl_v4d){0} + *(p))
+#if defined(__AVX2__)
+#define CL_PAD_PERM_F(v, m) ((cl_v8f)_mm256_permutevar8x32_ps((__m256)(v), (__m256i)(m)))
+#define CL_PAD_BLEND_F(x, y, m, bits) ((cl_v8f)_mm256_blend_ps((__m256)(x), (__m256)(y), (bits)))
+#define CL_PAD_BCAST_FV(p) ((cl_v8f)_mm256_broadcast_ss(p))
+#else
+#define CL_PAD_PERM_F CL_PAD_PERM
+#define CL_PAD_BLEND_F CL_PAD_BLEND
+#define CL_PAD_BCAST_FV CL_PAD_BCAST_F
+#endif
+CL_PADROWS(CL_FN(cl_pad_rows_f), CL_FN(cl_pad_plane_f), CL_FN(cl_padcopy_f), CL_FN(cl_padfill_f), CL_FN(cl_pad_fixed_f),
+           CL_FN(cl_pad_fixed_nv_f), CL_FN(cl_pad_edges_f), float, cl_v8f, cl_v8i, 8, CL_LANES8, CL_PAD_PERM_F,
+           CL_PAD_BLEND_F, CL_PAD_BCAST_FV)
+CL_PADROWS(CL_FN(cl_pad_rows_d), CL_FN(cl_pad_plane_d), CL_FN(cl_padcopy_d), CL_FN(cl_padfill_d), CL_FN(cl_pad_fixed_d),
+           CL_FN(cl_pad_fixed_nv_d), CL_FN(cl_pad_edges_d), double, cl_v4d, cl_v4l, 4, CL_LANES4, CL_PAD_PERM,
+           CL_PAD_BLEND, CL_PAD_BCAST_D)
 #undef CL_PADCOPY
 #undef CL_PADFILL
 #undef CL_PAD_EACH_ROW
 #undef CL_PADROWS
 #undef CL_PAD_FIXED
-#undef CL_PAD_MID
+#undef CL_PAD_A_LANE
+#undef CL_PAD_T_LANE
+#undef CL_PAD_TL_LANE
+#undef CL_PAD_AR_LANE
+#undef CL_PAD_BLEND_L
+#undef CL_PAD_BLEND_R
+#undef CL_PAD_EDGES
+#undef CL_PAD_PERM_F
+#undef CL_PAD_PERM
+#undef CL_PAD_BLEND_F
+#undef CL_PAD_BLEND
+#undef CL_PAD_BCAST_FV
+#undef CL_PAD_BCAST_F
+#undef CL_PAD_BCAST_D
+#undef CL_LANES4
+#undef CL_LANES8
 #undef CL_PAD_FIXED_NV
 #undef CL_PAD_FIXED_CASE
 #undef CL_PAD_LEFT

@@ -1202,6 +1202,36 @@ def test_pad_rows_match_numpy_and_torch(monkeypatch, rng, threads, dtype, mode, 
         convlab.set_num_threads(before)
 
 
+@pytest.mark.parametrize("threads", [1, 2])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("mode", ["constant", "reflect", "replicate", "circular"])
+@pytest.mark.parametrize("p", [1, 2, 3])
+def test_pad_rows_of_every_width_match_numpy_and_torch(monkeypatch, rng, threads, dtype, mode, p):
+    """The same pad p on both sides of rows 4-45 cells wide (float32 vectors of 8, float64 of 4): rows shorter
+    than a vector (the general loop), then rows written as whole vectors -- a first and a last vector holding
+    the edges, K = (W + p) // VN - 1 middle vectors (none, one to four, or the loop past four, odd and even
+    counts) and, where they leave cells uncovered, the row's last source vector once more. Five planes, so two
+    threads split them unevenly, each thread's planes going to the row loop in one call."""
+    from convlab.nn import functional as F
+    from convlab.ops import step1_pad
+    monkeypatch.setattr(step1_pad, "PARALLEL_MIN_BYTES", 0)
+    before = convlab.get_num_threads()
+    convlab.set_num_threads(threads)
+    try:
+        for width in range(4, 46):
+            if mode == "reflect" and p >= width:
+                continue
+            x = rng.standard_normal((1, 5, 4, width)).astype(dtype)
+            value = -1.5 if mode == "constant" else None
+            got = F.pad(x, (p, p, p, p), mode=mode, value=value)
+            np.testing.assert_array_equal(got, _np_pad(x, (p, p, p, p), mode, -1.5), err_msg=f"width {width}")
+            if torch is not None:
+                t = torch.nn.functional.pad(torch.from_numpy(x), (p, p, p, p), mode=mode, value=value)
+                np.testing.assert_array_equal(got, t.numpy(), err_msg=f"width {width}")
+    finally:
+        convlab.set_num_threads(before)
+
+
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("shape,pad", [((2, 3, 0), (1, 2)), ((2, 0, 3), (1, 1, 2, 0)), ((0, 2, 3), (1, 1)),
                                        ((1, 0, 2, 3), (0, 0, 1, 1, 1, 1)), ((2, 1, 3), (20, 9))])
@@ -1242,6 +1272,38 @@ def test_pad_plan_cache_keeps_every_check(rng):
     assert got.dtype == np.float64
     np.testing.assert_array_equal(got, _np_pad(x64, (2, 1), "reflect", 0))
     step1_pad._PLANS.clear()
+
+
+def test_pad_volume_checks_its_arrays_and_sizes_before_its_loops():
+    """_kernels.pad_volume takes the volumes' sizes as numbers (F.pad's cached calls pass no 4-d views), so it
+    checks them against the arrays and the pads against the sizes before its unchecked loops run; a valid
+    call pads as np.pad does."""
+    from convlab import _kernels
+    modes = _kernels.padding_modes()
+    x = np.arange(2 * 3 * 4, dtype=np.float32).reshape(2, 3, 4)
+    out = np.empty((2, 5, 6), np.float32)
+    ok = (2, 1, 3, 4, 1, 5, 6, 0, 1, 1)                        # P, D, H, W, Do, Ho, Wo, ld, lh, lw
+    _kernels.pad_volume(x, out, *ok, modes["reflect"])
+    np.testing.assert_array_equal(out, np.pad(x, [(0, 0), (1, 1), (1, 1)], mode="reflect"))
+    cases = [
+        ((x.astype(np.float64), out, *ok, modes["reflect"]), TypeError, "got float64 and float32"),
+        ((x.astype(np.int32), out.astype(np.int32), *ok, modes["reflect"]), TypeError, "int32"),
+        ((list(x.ravel()), out, *ok, modes["reflect"]), TypeError, "list"),
+        ((x[:, :, ::-1], out, *ok, modes["reflect"]), ValueError, "C-contiguous"),
+        ((x, out[:, :, :3].copy(), *ok, modes["reflect"]), ValueError, "out 30"),
+        ((x, out, 2, 1, 3, 5, 1, 5, 6, 0, 1, 1, modes["reflect"]), ValueError, r"\(2, 1, 3, 5\)"),
+        ((x, out, 2, 1, 3, 4, 1, 5, 6, 0, 3, 1, modes["reflect"]), ValueError,
+         r"height axis must be >= 0, got \(3, -1\)"),
+        ((x[:, :2].copy(), np.empty((2, 6, 6), np.float32), 2, 1, 2, 4, 1, 6, 6, 0, 2, 1, modes["reflect"]),
+         ValueError, r"reflect pads of the height axis must be < its size 2, got \(2, 2\)"),
+        ((x, np.empty((2, 11, 6), np.float32), 2, 1, 3, 4, 1, 11, 6, 0, 4, 1, modes["circular"]),
+         ValueError, r"circular pads of the height axis must be <= its size 3, got \(4, 4\)"),
+        ((x, out, *ok, 7), ValueError, "mode must be"),
+        ((x, out, *ok, modes["reflect"], 0.0, 0), ValueError, "num_threads"),
+    ]
+    for args, error, message in cases:
+        with pytest.raises(error, match=message):
+            _kernels.pad_volume(*args)
 
 
 # --- the functional plan cache ---------------------------------------------------------------------

@@ -18,7 +18,7 @@ MODES = ("constant", "reflect", "replicate", "circular")
 _MODE_CODES = _kernels.padding_modes()
 _CODE = {"constant": _MODE_CODES["zeros"], "reflect": _MODE_CODES["reflect"],
          "replicate": _MODE_CODES["replicate"], "circular": _MODE_CODES["circular"]}
-_KERNELS = {np.dtype(np.float32): _kernels.pad_volume["float"], np.dtype(np.float64): _kernels.pad_volume["double"]}
+_PAD_VOLUME = _kernels.pad_volume
 PARALLEL_MIN_BYTES = 1 << 18        # smaller outputs are padded on one thread. On a quiet 2-core Zen 4 (the kernel
                                     # alone, 2 threads against 1): 0.04 MiB out 1.6x slower (the team's start-up),
                                     # 0.28 MiB 0.71x, 1.1 MiB 0.57x, 6.6 MiB 0.49x, 26 MiB 0.64x (bench/README.md,
@@ -118,8 +118,8 @@ def _plan(key, x, widths, npad, out_shape, mode, fill=0.0):
     lift = (1,) * (3 - npad)
     planes = math.prod(x.shape[:lead])
     left = (0,) * (3 - npad) + tuple(a for a, _ in widths[lead:])
-    plan = ((planes,) + lift + x.shape[lead:], out_shape, (planes,) + lift + out_shape[lead:], left, _CODE[mode],
-            fill, math.prod(out_shape) * x.itemsize)
+    dims = (planes,) + lift + x.shape[lead:] + lift + out_shape[lead:] + left     # P, D, H, W, Do, Ho, Wo, ld, lh, lw
+    plan = (out_shape, dims, _CODE[mode], fill, math.prod(out_shape) * x.itemsize)
     if key is not None:
         if len(_PLANS) >= _PLANS_MAX:
             _PLANS.clear()
@@ -131,12 +131,12 @@ def _plan(key, x, widths, npad, out_shape, mode, fill=0.0):
 
 
 def _run(x, plan):
-    """Allocate the output and fill it with ``pad_volume`` (the dtype's specialisation, called directly)."""
-    shape4, out_shape, out_shape4, (ld, lh, lw), code, fill, nbytes = plan
+    """Allocate the output and fill it with ``pad_volume``, which takes the sizes of the padded volumes from the
+    plan and checks them against the arrays (so no 4-d views are made)."""
+    out_shape, dims, code, fill, nbytes = plan
     out = np.empty(out_shape, dtype=x.dtype)
-    threads = get_num_threads() if nbytes >= PARALLEL_MIN_BYTES else 1
-    _KERNELS[x.dtype](np.ascontiguousarray(x).reshape(shape4), out.reshape(out_shape4), ld, lh, lw, code, fill,
-                      threads)
+    _PAD_VOLUME(np.ascontiguousarray(x), out, *dims, code, fill,
+                get_num_threads() if nbytes >= PARALLEL_MIN_BYTES else 1)
     return out
 
 
