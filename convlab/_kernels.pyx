@@ -890,6 +890,8 @@ def pad_volume(x, out, Py_ssize_t P, Py_ssize_t D, Py_ssize_t H, Py_ssize_t W, P
         raise TypeError(f"pad_volume: x and out must both be float32 or both float64, got {x.dtype} and {out.dtype}")
     if not cnp.PyArray_IS_C_CONTIGUOUS(xa) or not cnp.PyArray_IS_C_CONTIGUOUS(oa) or not cnp.PyArray_ISWRITEABLE(oa):
         raise ValueError("pad_volume: x and out must be C-contiguous and out writeable")
+    if P < 0 or D < 0 or H < 0 or W < 0 or Do < 0 or Ho < 0 or Wo < 0:
+        raise ValueError(f"pad_volume: sizes must be >= 0, got ({P}, {D}, {H}, {W}) and ({P}, {Do}, {Ho}, {Wo})")
     if not _is_product(cnp.PyArray_SIZE(xa), P, D, H, W) or not _is_product(cnp.PyArray_SIZE(oa), P, Do, Ho, Wo):
         raise ValueError(f"pad_volume: x has {x.size} cells and out {out.size}; the sizes say "
                          f"({P}, {D}, {H}, {W}) and ({P}, {Do}, {Ho}, {Wo})")

@@ -1298,6 +1298,7 @@ def test_pad_volume_checks_its_arrays_and_sizes_before_its_loops():
          ValueError, r"reflect pads of the height axis must be < its size 2, got \(2, 2\)"),
         ((x, np.empty((2, 11, 6), np.float32), 2, 1, 3, 4, 1, 11, 6, 0, 4, 1, modes["circular"]),
          ValueError, r"circular pads of the height axis must be <= its size 3, got \(4, 4\)"),
+        ((x, out, -2, -1, 3, 4, -1, 5, 6, 0, 1, 1, modes["reflect"]), ValueError, "sizes must be >= 0"),
         ((x, out, *ok, 7), ValueError, "mode must be"),
         ((x, out, *ok, modes["reflect"], 0.0, 0), ValueError, "num_threads"),
     ]
