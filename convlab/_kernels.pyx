@@ -800,8 +800,6 @@ cdef int _pad_run(const floating* x0, floating* o0, Py_ssize_t P, Py_ssize_t D, 
     cdef Py_ssize_t* run
     if planes * Ho == 0 or Wo == 0:
         return 0
-    if P * D * H * W == 0:
-        x0 = NULL
     if num_threads > 1 and planes < 8:
         nb = min(Ho, 8)
     rowsrc = <Py_ssize_t*>malloc(2 * Ho * sizeof(Py_ssize_t))
