@@ -1669,9 +1669,33 @@ cdef inline void _transpose(floating* dst, Py_ssize_t ldd, const floating* src, 
         cl_transpose_d(dst, ldd, src, lds, rows, cols)
 
 
+cdef enum:
+    CL_ROWWISE_MIN_W = 8          # input rows at least this wide: transposed one by one into the padded extent
+
+
+cdef inline Py_ssize_t _cl_staged(Py_ssize_t D, Py_ssize_t H, Py_ssize_t W) noexcept nogil:
+    """Cells per channel of conv_depthwise_cl's channels-last copy of the input plane: the whole plane for
+    rows narrower than CL_ROWWISE_MIN_W (one transpose of the plane, then row copies into the padded
+    extent), none for wider rows (each row transposed straight into the padded extent)."""
+    return D * H * W if W < CL_ROWWISE_MIN_W else 0
+
+
 def depthwise_cl_workspace(tuple shape, tuple kernel, tuple stride, tuple dilation, tuple blocks):
-    """Cells per channel of conv_depthwise_cl's per-thread workspace: the input plane and its padded
-    extent (channels-last) and the output plane."""
+    """Cells per channel of conv_depthwise_cl's per-thread workspace: the channels-last input plane (narrow
+    rows only, see _cl_staged), its padded extent and the output plane."""
+    cdef Py_ssize_t padded = 1, length = 1, a
+    for a in range(3):
+        padded *= (blocks[a] - 1) * stride[a] + (kernel[a] - 1) * dilation[a] + 1
+        length *= blocks[a]
+    return padded + _cl_staged(shape[0], shape[1], shape[2]) + length
+
+
+def depthwise_cl_task_cells(tuple shape, tuple kernel, tuple stride, tuple dilation, tuple blocks):
+    """Cells per channel that one conv_depthwise_cl task moves through the cache: the input plane it reads
+    (staged in the workspace or not), the padded extent and the output plane. The planner sizes the channel
+    block by this count: with rows transposed straight into the padded extent, a block sized by the workspace
+    alone (twice the channels on 56x56 planes) let the input it streams evict the extent from L2 (1.7 ms where
+    16 channels took 0.95, MobileNetV2's (8,144,56,56) 3x3 s2 at one thread, Zen 4)."""
     cdef Py_ssize_t padded = 1, plane = 1, length = 1, a
     for a in range(3):
         padded *= (blocks[a] - 1) * stride[a] + (kernel[a] - 1) * dilation[a] + 1
@@ -1688,9 +1712,10 @@ cdef void _dw_cl_block(const floating* x, const floating* wt, const floating* bi
     transpose back. Every tap of every position is then base + a fixed offset, borders included.
 
     x : (C, D, H, W) of the sample; wt : (K, C); out : (C, L) of the sample; bias : (C,) or NULL.
-    ws : depthwise_cl_workspace(...) * ldc elements: the input plane, the padded extent (Dp, Hp, Wp),
-    the output block, each (position, channel), a position ldc >= nc elements apart. With zero padding
-    the caller zeroed the padded extent once, and only its real cells are written here.
+    ws : depthwise_cl_workspace(...) * ldc elements: the input plane (rows narrower than CL_ROWWISE_MIN_W
+    only), the padded extent (Dp, Hp, Wp), the output block, each (position, channel), a position ldc >= nc
+    elements apart. With zero padding the caller zeroed the padded extent once, and only its real cells are
+    written here.
     """
     cdef Py_ssize_t K = g.kd * g.kh * g.kw, plane = g.D * g.H * g.W, L = g.bd * g.bh * g.bw
     cdef Py_ssize_t Dp = (g.bd - 1) * g.sd + (g.kd - 1) * g.dd + 1
@@ -1698,18 +1723,25 @@ cdef void _dw_cl_block(const floating* x, const floating* wt, const floating* bi
     cdef Py_ssize_t Wp = (g.bw - 1) * g.sw + (g.kw - 1) * g.dw + 1
     cdef Py_ssize_t c, a, b, e, k, ti, tj, tl, zs, ys, xs, pos, r3, r2, c_lo, c_hi, step_a, step_b, step_e
     cdef floating* xt = ws
-    cdef floating* xp = ws + plane * ldc
+    cdef floating* xp = ws + _cl_staged(g.D, g.H, g.W) * ldc
     cdef floating* ot = xp + Dp * Hp * Wp * ldc
     cdef floating* row
     cdef const floating* srow
+    cdef const floating* xrow
+    cdef const floating* xc = x + c0 * plane
     cdef const floating* base
     cdef const floating* src[CL_MAX_TAPS]
     cdef Py_ssize_t off[CL_MAX_TAPS]
     cdef Py_ssize_t rowoff[CL_MAX_TAPS]
-    cdef bint by_rows
-    _transpose(xt, ldc, x + c0 * plane, plane, nc, plane)
-    # the padded extent: real rows in one copy each, border cells by _src (zeros: w * 0, NaN for a
-    # non-finite w, as torch)
+    cdef bint by_rows, staged
+    # the padded extent: each row's real cells [c_lo, c_hi), then its border cells by _src (zeros: w * 0,
+    # NaN for a non-finite w, as torch). Narrow rows: the plane is transposed once (to xt) and each row
+    # copied from it; wider rows are transposed from x straight into the extent, a border row (other modes)
+    # from its source row again, and its border cells copied from its own real cells where the extent
+    # holds them (a border cell's source cell can lie past the extent's last column: read from x).
+    staged = g.W < CL_ROWWISE_MIN_W
+    if staged:
+        _transpose(xt, ldc, xc, plane, nc, plane)
     c_lo = g.pw if g.pw < Wp else Wp
     c_hi = g.pw + g.W if g.pw + g.W < Wp else Wp
     for r3 in range(Dp):
@@ -1719,16 +1751,27 @@ cdef void _dw_cl_block(const floating* x, const floating* wt, const floating* bi
             row = xp + (r3 * Hp + r2) * Wp * ldc
             if zs < 0 or ys < 0:
                 continue                    # zero padding (the only mode with negative _src): already zero
-            srow = xt + (zs * g.H + ys) * g.W * ldc
-            if c_hi > c_lo:
-                memcpy(row + c_lo * ldc, srow + (c_lo - g.pw) * ldc, (c_hi - c_lo) * ldc * sizeof(floating))
+            if staged:
+                srow = xt + (zs * g.H + ys) * g.W * ldc
+                if c_hi > c_lo:
+                    memcpy(row + c_lo * ldc, srow + (c_lo - g.pw) * ldc, (c_hi - c_lo) * ldc * sizeof(floating))
+            else:
+                xrow = xc + (zs * g.H + ys) * g.W
+                if c_hi > c_lo:
+                    _transpose(row + c_lo * ldc, ldc, xrow + (c_lo - g.pw), plane, nc, c_hi - c_lo)
             if g.mode == ZEROS:
                 continue
             for c in range(Wp):
                 if c_lo <= c < c_hi:
                     continue
                 xs = _src(c - g.pw, g.W, g.mode)
-                memcpy(row + c * ldc, srow + xs * ldc, nc * sizeof(floating))
+                if staged:
+                    memcpy(row + c * ldc, srow + xs * ldc, nc * sizeof(floating))
+                elif c_lo <= xs + g.pw < c_hi:
+                    memcpy(row + c * ldc, row + (xs + g.pw) * ldc, nc * sizeof(floating))
+                else:
+                    for e in range(nc):
+                        row[c * ldc + e] = xrow[e * plane + xs]
     k = 0
     for ti in range(g.kd):
         for tj in range(g.kh):
@@ -1792,7 +1835,9 @@ def conv_depthwise_cl(const floating[:, :, :, :, ::1] x, const floating[:, ::1] 
     On a 7x7 plane a per-channel loop is all overhead, and with a stride conv_depthwise's runs are
     short and gathered; here a task moves a block of channels to channels-last order (8x8 register
     transposes) and pads it, computes each output position as one vector dot product over the taps
-    (any stride and dilation: the taps are fixed offsets), and moves the result back.
+    (any stride and dilation: the taps are fixed offsets), and moves the result back. Input rows 8 or
+    more wide are transposed straight into the padded extent, one row per call; narrower rows (7x7
+    planes) are transposed as one plane and copied into it.
 
     x : (N, C, D, H, W) unpadded; wt : (K, C), the weight transposed, K <= 64; out : (N, C, L).
     workspace : (num_threads, depthwise_cl_workspace(...) * (channels_per_task + 32 // itemsize)).
@@ -1803,7 +1848,7 @@ def conv_depthwise_cl(const floating[:, :, :, :, ::1] x, const floating[:, ::1] 
     # channels down a column would fall in a quarter of the L1 cache's sets (and evict itself on 7x7 planes)
     cdef Py_ssize_t ldc = cb + 32 // sizeof(floating)
     cdef Py_ssize_t nb = (C + cb - 1) // cb, total = N * nb, t, n, c0, nc
-    cdef Py_ssize_t plane = g.D * g.H * g.W
+    cdef Py_ssize_t staged = _cl_staged(g.D, g.H, g.W)
     cdef Py_ssize_t padded = ((g.bd - 1) * g.sd + (g.kd - 1) * g.dd + 1) * ((g.bh - 1) * g.sh + (g.kh - 1) * g.dh + 1) \
         * ((g.bw - 1) * g.sw + (g.kw - 1) * g.dw + 1)
     cdef floating* ws
@@ -1812,7 +1857,7 @@ def conv_depthwise_cl(const floating[:, :, :, :, ::1] x, const floating[:, ::1] 
         return
     if g.kd * g.kh * g.kw > CL_MAX_TAPS or wt.shape[0] != g.kd * g.kh * g.kw or wt.shape[1] != C:
         raise ValueError(f"conv_depthwise_cl: wt must be (K <= {CL_MAX_TAPS}, {C}), got ({wt.shape[0]}, {wt.shape[1]})")
-    if cb < 1 or workspace.shape[0] < num_threads or workspace.shape[1] < (plane + padded + g.bd * g.bh * g.bw) * ldc:
+    if cb < 1 or workspace.shape[0] < num_threads or workspace.shape[1] < (staged + padded + g.bd * g.bh * g.bw) * ldc:
         raise ValueError(f"conv_depthwise_cl: workspace must be (>= {num_threads}, >= depthwise_cl_workspace(...) * "
                          f"{ldc}), got ({workspace.shape[0]}, {workspace.shape[1]})")
     if bias is not None:
@@ -1821,7 +1866,7 @@ def conv_depthwise_cl(const floating[:, :, :, :, ::1] x, const floating[:, ::1] 
     with nogil, parallel(num_threads=num_threads):
         ws = &workspace[threadid(), 0]
         if g.mode == ZEROS:             # the zero border of the padded extent, kept across blocks
-            memset(ws + plane * ldc, 0, padded * ldc * sizeof(floating))
+            memset(ws + staged * ldc, 0, padded * ldc * sizeof(floating))
         for t in prange(total, schedule="static"):
             n = t // nb
             c0 = (t - n * nb) * cb

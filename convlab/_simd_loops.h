@@ -86,8 +86,8 @@ CL_ROWK(CL_FN(cl_row7_d), double, 7)
    out[c] = init[c] + sum_k w[k * ldw + c] * src[k][c] for c < n (init may be NULL: zeros).
    The channels are the vector lanes (GCC vector types: 512-bit at x86-64-v4, 256-bit at x86-64-v3,
    two SSE registers per 256-bit vector at the baseline); four vectors of channels at a time in independent accumulators,
-   then one vector at a time, then single channels. */
-#define CL_DWDOT(NAME, T, V, LANES)                                                                   \
+   then one vector at a time, then one half-width vector (HV) if half a vector or more is left, then single channels. */
+#define CL_DWDOT(NAME, T, V, LANES, HV)                                                               \
 static void NAME(T *restrict out, const T *restrict init, const T *restrict w,          \
                                 ptrdiff_t ldw, const T *const *src, ptrdiff_t K, ptrdiff_t n) {        \
     ptrdiff_t c = 0, k;                                                                                \
@@ -113,6 +113,13 @@ static void NAME(T *restrict out, const T *restrict init, const T *restrict w,  
         for (k = 0; k < K; k++) a0 += *(const V *)(w + k * ldw + c) * *(const V *)(src[k] + c);       \
         *(V *)(out + c) = a0;                                                                          \
     }                                                                                                  \
+    if (c + LANES / 2 <= n) {                                                                          \
+        const HV hzero = {0};                                                                          \
+        HV a0 = init ? *(const HV *)(init + c) : hzero;                                                \
+        for (k = 0; k < K; k++) a0 += *(const HV *)(w + k * ldw + c) * *(const HV *)(src[k] + c);     \
+        *(HV *)(out + c) = a0;                                                                         \
+        c += LANES / 2;                                                                                \
+    }                                                                                                  \
     for (; c < n; c++) {                                                                               \
         T acc = init ? init[c] : (T)0;                                                                 \
         for (k = 0; k < K; k++) acc += w[k * ldw + c] * src[k][c];                                     \
@@ -122,7 +129,7 @@ static void NAME(T *restrict out, const T *restrict init, const T *restrict w,  
 /* Two output positions at once (conv_depthwise_cl's rows): out[c] from src[k] and out[ldo + c] from src[k] + ps,
    c < n. Eight independent sums per block of four vectors of channels (four would leave the FMA units waiting on
    their own latency), and each weight vector is loaded once for both positions. */
-#define CL_DWDOT2(NAME, T, V, LANES)                                                                  \
+#define CL_DWDOT2(NAME, T, V, LANES, HV)                                                              \
 static void NAME(T *restrict out, ptrdiff_t ldo, const T *restrict init, const T *restrict w, ptrdiff_t ldw,     \
                  const T *const *src, ptrdiff_t ps, ptrdiff_t K, ptrdiff_t n) {                        \
     ptrdiff_t c = 0, k;                                                                                \
@@ -156,6 +163,16 @@ static void NAME(T *restrict out, ptrdiff_t ldo, const T *restrict init, const T
         }                                                                                              \
         *(V *)(out + c) = a0; *(V *)(out + ldo + c) = b0;                                              \
     }                                                                                                  \
+    if (c + LANES / 2 <= n) {                                                                          \
+        const HV hzero = {0};                                                                          \
+        HV a0 = init ? *(const HV *)(init + c) : hzero, b0 = a0;                                       \
+        for (k = 0; k < K; k++) {                                                                      \
+            const HV wv = *(const HV *)(w + k * ldw + c);                                              \
+            a0 += wv * *(const HV *)(src[k] + c); b0 += wv * *(const HV *)(src[k] + ps + c);           \
+        }                                                                                              \
+        *(HV *)(out + c) = a0; *(HV *)(out + ldo + c) = b0;                                            \
+        c += LANES / 2;                                                                                \
+    }                                                                                                  \
     for (; c < n; c++) {                                                                               \
         T a0 = init ? init[c] : (T)0, b0 = a0;                                                         \
         for (k = 0; k < K; k++) { a0 += w[k * ldw + c] * src[k][c]; b0 += w[k * ldw + c] * src[k][ps + c]; } \
@@ -169,7 +186,8 @@ static void NAME(T *restrict out, ptrdiff_t ldo, const T *restrict init, const T
    kernel row is loaded once and feeds every output whose window covers it (13 loads for 49 FMAs in a 7-wide
    row at stride 1, where a dot product per position loads 49), the row's KW weight vectors stay in registers
    (7 + 7 + 1 of AVX2's 16). A width not a multiple of 7 ends with a block that overlaps the one before (the
-   same values written twice). Channels beyond the last whole vector: the same loop on scalars. */
+   same values written twice). Channels beyond the last whole vector: one half-width vector if half a vector or
+   more is left (the 8 channels a block of 40 leaves at x86-64-v4), then the same loop on scalars. */
 #define CL_DWROW_R 7
 #define CL_DWROW_BLOCK(T, U, LOAD, STORE, KW, S)                                                         \
     {                                                                                                  \
@@ -194,7 +212,7 @@ static void NAME(T *restrict out, ptrdiff_t ldo, const T *restrict init, const T
         _Pragma("GCC unroll 8")                                                                        \
         for (int q = 0; q < CL_DWROW_R; q++) STORE(out + (e0 + q) * ldo + c, acc[q]);                  \
     }
-#define CL_DWROW_KS(NAME, T, V, LANES, KW, S)                                                         \
+#define CL_DWROW_KS(NAME, T, V, LANES, HV, KW, S)                                                     \
 static void NAME(T *restrict out0, ptrdiff_t ldo, const T *restrict init, const T *restrict w, ptrdiff_t ldw,    \
                  const T *restrict base0, ptrdiff_t ps, const ptrdiff_t *rowoff, ptrdiff_t KR, ptrdiff_t bw,    \
                  ptrdiff_t n, ptrdiff_t nrows, ptrdiff_t in_rstep) {                                   \
@@ -209,6 +227,18 @@ static void NAME(T *restrict out0, ptrdiff_t ldo, const T *restrict init, const 
                 CL_DWROW_BLOCK(T, V, CL_VLOAD_##V, CL_VSTORE_##V, KW, S)                               \
             }                                                                                          \
         }                                                                                              \
+    }                                                                                                  \
+    if (c + LANES / 2 <= n) {                                                                          \
+        const HV zero = {0};                                                                           \
+        for (ptrdiff_t b = 0; b < nrows; b++) {                                                        \
+            const T *base = base0 + b * in_rstep;                                                      \
+            T *out = out0 + b * bw * ldo;                                                              \
+            for (ptrdiff_t e = 0; e < bw; e += CL_DWROW_R) {                                           \
+                const ptrdiff_t e0 = e + CL_DWROW_R <= bw ? e : bw - CL_DWROW_R;                       \
+                CL_DWROW_BLOCK(T, HV, CL_VLOAD_##HV, CL_VSTORE_##HV, KW, S)                            \
+            }                                                                                          \
+        }                                                                                              \
+        c += LANES / 2;                                                                                \
     }                                                                                                  \
     for (; c < n; c++) {                                                                               \
         const T zero = 0;                                                                              \
@@ -232,11 +262,15 @@ static void NAME(T *restrict out0, ptrdiff_t ldo, const T *restrict init, const 
 #define CL_VSTORE_cl_v16f(p, v) (*(cl_v16f *)(p) = (v))
 #define CL_VLOAD_cl_v8d(p) (*(const cl_v8d *)(p))
 #define CL_VSTORE_cl_v8d(p, v) (*(cl_v8d *)(p) = (v))
+#define CL_VLOAD_cl_v4f_half(p) (*(const cl_v4f_half *)(p))
+#define CL_VSTORE_cl_v4f_half(p, v) (*(cl_v4f_half *)(p) = (v))
+#define CL_VLOAD_cl_v2d_half(p) (*(const cl_v2d_half *)(p))
+#define CL_VSTORE_cl_v2d_half(p, v) (*(cl_v2d_half *)(p) = (v))
 /* the dispatcher: returns 0 (and writes nothing) for a kernel width or stride it has no copy for */
-#define CL_DWROW(NAME, T, V, LANES)                                                                   \
-CL_DWROW_KS(CL_FN(NAME##_3_1), T, V, LANES, 3, 1) CL_DWROW_KS(CL_FN(NAME##_5_1), T, V, LANES, 5, 1)    \
-CL_DWROW_KS(CL_FN(NAME##_7_1), T, V, LANES, 7, 1) CL_DWROW_KS(CL_FN(NAME##_3_2), T, V, LANES, 3, 2)    \
-CL_DWROW_KS(CL_FN(NAME##_5_2), T, V, LANES, 5, 2) CL_DWROW_KS(CL_FN(NAME##_7_2), T, V, LANES, 7, 2)    \
+#define CL_DWROW(NAME, T, V, LANES, HV)                                                               \
+CL_DWROW_KS(CL_FN(NAME##_3_1), T, V, LANES, HV, 3, 1) CL_DWROW_KS(CL_FN(NAME##_5_1), T, V, LANES, HV, 5, 1) \
+CL_DWROW_KS(CL_FN(NAME##_7_1), T, V, LANES, HV, 7, 1) CL_DWROW_KS(CL_FN(NAME##_3_2), T, V, LANES, HV, 3, 2) \
+CL_DWROW_KS(CL_FN(NAME##_5_2), T, V, LANES, HV, 5, 2) CL_DWROW_KS(CL_FN(NAME##_7_2), T, V, LANES, HV, 7, 2) \
 static int CL_FN(NAME)(T *out, ptrdiff_t ldo, const T *init, const T *w, ptrdiff_t ldw, const T *base,       \
                        ptrdiff_t ps, const ptrdiff_t *rowoff, ptrdiff_t KR, ptrdiff_t KW, ptrdiff_t S,        \
                        ptrdiff_t bw, ptrdiff_t n, ptrdiff_t nrows, ptrdiff_t in_rstep) {               \
@@ -251,19 +285,19 @@ static int CL_FN(NAME)(T *out, ptrdiff_t ldo, const T *init, const T *w, ptrdiff
     return 1;                                                                                          \
 }
 #if CL_VECTOR_BYTES == 64           /* x86-64-v4: one zmm register per vector */
-CL_DWDOT(CL_FN(cl_dwdot_f), float, cl_v16f, 16)
-CL_DWDOT(CL_FN(cl_dwdot_d), double, cl_v8d, 8)
-CL_DWDOT2(CL_FN(cl_dwdot2_f), float, cl_v16f, 16)
-CL_DWDOT2(CL_FN(cl_dwdot2_d), double, cl_v8d, 8)
-CL_DWROW(cl_dwrow_f, float, cl_v16f, 16)
-CL_DWROW(cl_dwrow_d, double, cl_v8d, 8)
+CL_DWDOT(CL_FN(cl_dwdot_f), float, cl_v16f, 16, cl_v8f)
+CL_DWDOT(CL_FN(cl_dwdot_d), double, cl_v8d, 8, cl_v4d)
+CL_DWDOT2(CL_FN(cl_dwdot2_f), float, cl_v16f, 16, cl_v8f)
+CL_DWDOT2(CL_FN(cl_dwdot2_d), double, cl_v8d, 8, cl_v4d)
+CL_DWROW(cl_dwrow_f, float, cl_v16f, 16, cl_v8f)
+CL_DWROW(cl_dwrow_d, double, cl_v8d, 8, cl_v4d)
 #else
-CL_DWDOT(CL_FN(cl_dwdot_f), float, cl_v8f, 8)
-CL_DWDOT(CL_FN(cl_dwdot_d), double, cl_v4d, 4)
-CL_DWDOT2(CL_FN(cl_dwdot2_f), float, cl_v8f, 8)
-CL_DWDOT2(CL_FN(cl_dwdot2_d), double, cl_v4d, 4)
-CL_DWROW(cl_dwrow_f, float, cl_v8f, 8)
-CL_DWROW(cl_dwrow_d, double, cl_v4d, 4)
+CL_DWDOT(CL_FN(cl_dwdot_f), float, cl_v8f, 8, cl_v4f_half)
+CL_DWDOT(CL_FN(cl_dwdot_d), double, cl_v4d, 4, cl_v2d_half)
+CL_DWDOT2(CL_FN(cl_dwdot2_f), float, cl_v8f, 8, cl_v4f_half)
+CL_DWDOT2(CL_FN(cl_dwdot2_d), double, cl_v4d, 4, cl_v2d_half)
+CL_DWROW(cl_dwrow_f, float, cl_v8f, 8, cl_v4f_half)
+CL_DWROW(cl_dwrow_d, double, cl_v4d, 4, cl_v2d_half)
 #endif
 #undef CL_DWDOT
 #undef CL_DWDOT2
@@ -281,17 +315,33 @@ CL_DWROW(cl_dwrow_d, double, cl_v4d, 4)
 #undef CL_VSTORE_cl_v16f
 #undef CL_VLOAD_cl_v8d
 #undef CL_VSTORE_cl_v8d
+#undef CL_VLOAD_cl_v4f_half
+#undef CL_VSTORE_cl_v4f_half
+#undef CL_VLOAD_cl_v2d_half
+#undef CL_VSTORE_cl_v2d_half
 
 /* dst[j * ldd + i] = src[i * lds + j] for i < rows, j < cols: 8x8 (float) / 4x4 (double) blocks
-   transposed in registers (unpack, shuffle, swap 128-bit halves), the edges one element at a time. */
+   transposed in registers (unpack, shuffle, swap 128-bit halves). A row or column count that is not a multiple
+   of the block ends on a block moved back to end at the last row or column (it overlaps the one before and
+   writes its cells again with the same values); only fewer rows or columns than one block go one element at
+   a time. */
+#define CL_TRANSPOSE_EDGE(B)                                                                           \
+    if (rows < B || cols < B) {                                                                        \
+        for (i = 0; i < rows; i++)                                                                     \
+            for (j = 0; j < cols; j++) dst[j * ldd + i] = src[i * lds + j];                            \
+        return;                                                                                        \
+    }
 static void CL_FN(cl_transpose_f)(float *restrict dst, ptrdiff_t ldd, const float *restrict src,
                                           ptrdiff_t lds, ptrdiff_t rows, ptrdiff_t cols) {
     const cl_v8i lo = {0, 8, 1, 9, 4, 12, 5, 13}, hi = {2, 10, 3, 11, 6, 14, 7, 15};
     const cl_v8i plo = {0, 1, 8, 9, 4, 5, 12, 13}, phi = {2, 3, 10, 11, 6, 7, 14, 15};
     const cl_v8i h0 = {0, 1, 2, 3, 8, 9, 10, 11}, h1 = {4, 5, 6, 7, 12, 13, 14, 15};
     ptrdiff_t i, j, i0, j0;
-    for (i0 = 0; i0 + 8 <= rows; i0 += 8) {
-        for (j0 = 0; j0 + 8 <= cols; j0 += 8) {
+    CL_TRANSPOSE_EDGE(8)
+    for (i0 = 0; i0 < rows; i0 += 8) {
+        if (i0 + 8 > rows) i0 = rows - 8;
+        for (j0 = 0; j0 < cols; j0 += 8) {
+            if (j0 + 8 > cols) j0 = cols - 8;
             const float *s = src + i0 * lds + j0;
             cl_v8f r0 = *(const cl_v8f *)s, r1 = *(const cl_v8f *)(s + lds);
             cl_v8f r2 = *(const cl_v8f *)(s + 2 * lds), r3 = *(const cl_v8f *)(s + 3 * lds);
@@ -315,19 +365,18 @@ static void CL_FN(cl_transpose_f)(float *restrict dst, ptrdiff_t ldd, const floa
             *(cl_v8f *)(d + 6 * ldd) = __builtin_shuffle(u2, u6, h1);
             *(cl_v8f *)(d + 7 * ldd) = __builtin_shuffle(u3, u7, h1);
         }
-        for (i = i0; i < i0 + 8; i++)
-            for (j = j0; j < cols; j++) dst[j * ldd + i] = src[i * lds + j];
     }
-    for (i = i0; i < rows; i++)
-        for (j = 0; j < cols; j++) dst[j * ldd + i] = src[i * lds + j];
 }
 
 static void CL_FN(cl_transpose_d)(double *restrict dst, ptrdiff_t ldd, const double *restrict src,
                                           ptrdiff_t lds, ptrdiff_t rows, ptrdiff_t cols) {
     const cl_v4l lo = {0, 4, 2, 6}, hi = {1, 5, 3, 7}, h0 = {0, 1, 4, 5}, h1 = {2, 3, 6, 7};
     ptrdiff_t i, j, i0, j0;
-    for (i0 = 0; i0 + 4 <= rows; i0 += 4) {
-        for (j0 = 0; j0 + 4 <= cols; j0 += 4) {
+    CL_TRANSPOSE_EDGE(4)
+    for (i0 = 0; i0 < rows; i0 += 4) {
+        if (i0 + 4 > rows) i0 = rows - 4;
+        for (j0 = 0; j0 < cols; j0 += 4) {
+            if (j0 + 4 > cols) j0 = cols - 4;
             const double *s = src + i0 * lds + j0;
             cl_v4d r0 = *(const cl_v4d *)s, r1 = *(const cl_v4d *)(s + lds);
             cl_v4d r2 = *(const cl_v4d *)(s + 2 * lds), r3 = *(const cl_v4d *)(s + 3 * lds);
@@ -339,12 +388,9 @@ static void CL_FN(cl_transpose_d)(double *restrict dst, ptrdiff_t ldd, const dou
             *(cl_v4d *)(d + 2 * ldd) = __builtin_shuffle(t0, t2, h1);
             *(cl_v4d *)(d + 3 * ldd) = __builtin_shuffle(t1, t3, h1);
         }
-        for (i = i0; i < i0 + 4; i++)
-            for (j = j0; j < cols; j++) dst[j * ldd + i] = src[i * lds + j];
     }
-    for (i = i0; i < rows; i++)
-        for (j = 0; j < cols; j++) dst[j * ldd + i] = src[i * lds + j];
 }
+#undef CL_TRANSPOSE_EDGE
 
 /* dst[e] = src[e * step], e < n (im2col's strided row copies). Step 2 with more than one vector of cells: two
    loads and a shuffle per vector of even cells, the last vector moved back to end at n (loaded one cell early,

@@ -1575,6 +1575,77 @@ def test_depthwise_planner_boundaries_match_reference_and_torch(rng, monkeypatch
         convlab.set_num_threads(before)
 
 
+@pytest.mark.parametrize("threads", [1, 2])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("mode", ["zeros", "reflect", "replicate", "circular"])
+@pytest.mark.parametrize("c,size,kernel,stride,padding", [
+    (5, (9, 7), 3, 1, 1),              # rows 7 wide: the plane transposed once, then row copies (staged)
+    (5, (9, 8), 3, 1, 1),              # rows 8 wide: each row transposed into the padded extent; 5 channels
+    (11, (9, 8), 3, 1, 1),             # ... 11 channels: a block of 8, then one moved back to end at 11
+    (19, (6, 13), 5, 1, 2),            # 13 wide: a block of 8, then one moved back to end at 13
+    (9, (10, 10), 3, 5, 1),            # stride 5: the extent ends before the last real column (7 of 10 kept)
+    (9, (20, 20), 5, 7, 2),            # ... 17 of 20 kept; circular's left border reads columns past the extent
+    (11, (3, 5, 9), 3, (1, 2, 2), 1),  # 3-d
+    (13, (30,), 5, 3, 2),              # 1-d
+])
+def test_depthwise_channels_last_padded_extent_matches_reference_and_torch(rng, monkeypatch, threads, dtype, mode,
+                                                                          c, size, kernel, stride, padding):
+    """conv_depthwise_cl builds each task's padded extent in one of two ways: rows narrower than 8 from one
+    transpose of the whole plane, wider rows each transposed straight into the extent (border rows again from
+    their source row, border cells from the row's own cells, or from x where the extent stops short of them).
+    Both, on every padding mode, with channel and column counts off the 8x8 transpose block, against the
+    reference loops and torch."""
+    monkeypatch.setattr(conv_ops, "PARALLEL_MIN_MACS", 0)
+    monkeypatch.setattr(conv_ops, "TINY_MAX_MACS", 0)
+    monkeypatch.setattr(conv_ops, "DEPTHWISE_CL_MAX_PLANE", 10**9)
+    monkeypatch.setattr(conv_ops, "DEPTHWISE_CL_MIN_CHANNELS", 1)
+    calls = []
+    real = _kernels.conv_depthwise_cl
+
+    class Spy:
+        def __getitem__(self, spec):
+            kern = real[spec]
+
+            def run(*args):
+                calls.append("conv_depthwise_cl")
+                return kern(*args)
+            return run
+    monkeypatch.setattr(_kernels, "conv_depthwise_cl", Spy())
+    before = convlab.get_num_threads()
+    convlab.set_num_threads(threads)
+    try:
+        nd = len(size)
+        m = getattr(nn, f"Conv{nd}d")(c, c, kernel, stride=stride, padding=padding, groups=c, padding_mode=mode,
+                                      dtype=dtype)
+        x = rng.standard_normal((3, c, *size)).astype(dtype)
+        got = m(x)
+        assert calls == ["conv_depthwise_cl"]
+        want = _reference_once(x.astype(np.float64), m.weight.astype(np.float64), m.bias.astype(np.float64),
+                               m.stride, m.padding, m.dilation, c, padding_mode=mode)
+        assert_close(got, want, dtype, reduction=m.weight[0].size)
+        if torch is not None:
+            tm = getattr(torch.nn, f"Conv{nd}d")(c, c, kernel, stride=stride, padding=padding, groups=c,
+                                                 padding_mode=mode, dtype=torch.float64)
+            with torch.no_grad():
+                tm.weight.copy_(torch.from_numpy(m.weight.astype(np.float64)))
+                tm.bias.copy_(torch.from_numpy(m.bias.astype(np.float64)))
+                assert_close(got, tm(torch.from_numpy(x.astype(np.float64))).numpy(), dtype,
+                             reduction=m.weight[0].size)
+    finally:
+        convlab.set_num_threads(before)
+
+
+def test_depthwise_cl_task_cells_count_the_input_plane():
+    """The planner sizes conv_depthwise_cl's channel blocks by the cells a task moves (input plane, padded
+    extent, output plane), also where the workspace holds no copy of the input plane (rows 8 or more wide)."""
+    args = ((1, 3, 3), (1, 2, 2), (1, 1, 1), (1, 28, 28))     # MobileNetV2's 3x3 s2 on 56x56: extent 57x57
+    assert _kernels.depthwise_cl_workspace((1, 56, 56), *args) == 57 * 57 + 28 * 28
+    assert _kernels.depthwise_cl_task_cells((1, 56, 56), *args) == 56 * 56 + 57 * 57 + 28 * 28
+    args = ((1, 3, 3), (1, 1, 1), (1, 1, 1), (1, 7, 7))       # 7 wide: the plane is staged in the workspace
+    assert _kernels.depthwise_cl_workspace((1, 7, 7), *args) == 49 + 81 + 49
+    assert _kernels.depthwise_cl_task_cells((1, 7, 7), *args) == 49 + 81 + 49
+
+
 @pytest.mark.parametrize("nd", [1, 2, 3])
 @pytest.mark.parametrize("groups", [1, 2, 4])
 @pytest.mark.parametrize("threads", [1, 2])

@@ -515,7 +515,8 @@ class ConvPlan:
             # short and gathered; and a whole 7-wide output row in registers loads each input once per kernel row)
             kern = _kernels.conv_depthwise_cl[spec]
             cells = _kernels.depthwise_cl_workspace(x5_shape[2:], *args[:2], args[3], args[4])
-            cb = min(c_out, _cl_channels(cells, dtype.itemsize, cl_rows))
+            task_cells = _kernels.depthwise_cl_task_cells(x5_shape[2:], *args[:2], args[3], args[4])
+            cb = min(c_out, _cl_channels(task_cells, dtype.itemsize, cl_rows))
             code = MODE_CODES[mode]
             threads = min(threads, n * -(-c_out // cb))
             get_ws = workspace_getter((max(threads, 1), cells * (cb + 32 // dtype.itemsize)), dtype)  # (see the kernel)
