@@ -1515,7 +1515,12 @@ def _reference_once(x, w, b, *args, **kw):
     (16, (11, 12), 5, (1, 2), 2, 1, "reflect", "channels-last"),  # a stride along one axis is enough
     (15, (11, 12), 5, 2, 2, 1, "zeros", "padded-plane"),         # one channel under DEPTHWISE_CL_MIN_CHANNELS
     (16, (10, 10), 3, 1, 1, 1, "circular", "channels-last"),     # plane 100 = DEPTHWISE_CL_MAX_PLANE
-    (16, (10, 11), 3, 1, 1, 1, "circular", "padded-plane"),      # plane 110
+    (16, (10, 11), 3, 1, 1, 1, "circular", "channels-last"),     # plane 110, 3-wide rows 11 wide: by rows
+    (16, (20, 6), 3, 1, 1, 1, "circular", "padded-plane"),       # ... plane 120, output rows 6 wide: not by rows
+    (16, (32, 32), 3, 1, 1, 1, "zeros", "padded-plane"),         # 3-wide rows, planes 4 KiB apart: crowded L1 sets
+    (16, (32, 30), 3, 1, 1, 1, "reflect", "channels-last"),      # ... planes 3840 bytes apart: spread
+    (16, (32, 32), 5, 1, 2, 1, "zeros", "channels-last"),        # ... 5-wide rows on the crowded planes: by rows
+    (64, (16, 16), 3, 1, 1, 1, "replicate", "padded-plane"),     # 64 channels of planes 1 KiB apart: crowded
     (16, (19, 20), 8, 2, 3, 1, "replicate", "channels-last"),    # 64 taps = DEPTHWISE_CL_MAX_TAPS
     (16, (19, 20), (5, 13), 2, 3, 1, "replicate", "padded-plane"),  # 65 taps
     (40, (70, 71), 3, 2, 1, 2, "zeros", "channels-last"),        # large plane: 32 channels per task, 8 left
@@ -1633,6 +1638,23 @@ def test_depthwise_channels_last_padded_extent_matches_reference_and_torch(rng, 
                              reduction=m.weight[0].size)
     finally:
         convlab.set_num_threads(before)
+
+
+@pytest.mark.parametrize("sets,ways", [(64, 8), (64, 12), (32, 8)])
+def test_cl_crowded_matches_a_count_of_lines_per_set(monkeypatch, sets, ways):
+    """_cl_crowded (channel planes too crowded in L1 for conv_depthwise_cl's 3-wide rows) against a count: the
+    first line of each of the channel rows, the set it maps to, and the most lines any set receives."""
+    monkeypatch.setattr(conv_ops, "L1_SETS", sets)
+    monkeypatch.setattr(conv_ops, "L1_WAYS", ways)
+    monkeypatch.setattr(conv_ops, "LINE_BYTES", 64)
+    for plane_bytes in (64, 256, 1024, 2048, 3136, 3840, 4096, 8192, 9216, 12544, 50176, 200704):
+        for channels in (8, 12, 16, 24, 32, 48, 64, 96):
+            per_set = {}
+            for c in range(channels):
+                line_set = (c * plane_bytes // 64) % sets
+                per_set[line_set] = per_set.get(line_set, 0) + 1
+            counted = plane_bytes % 64 == 0 and max(per_set.values()) > ways
+            assert conv_ops._cl_crowded(plane_bytes, channels) == counted, (plane_bytes, channels)
 
 
 def test_depthwise_cl_task_cells_count_the_input_plane():

@@ -72,6 +72,32 @@ def cache_bytes(level: int, default: int, root: str = "/sys/devices/system/cpu/c
     return default
 
 
+def cache_geometry(level: int, default: tuple, root: str = "/sys/devices/system/cpu/cpu0/cache") -> tuple:
+    """(sets, ways, line bytes) of this CPU's level-``level`` data cache, as Linux reports them in
+    ``root/index*/{number_of_sets,ways_of_associativity,coherency_line_size}``; ``default`` where they cannot
+    be read."""
+    try:
+        for entry in sorted(os.listdir(root)):
+            base = os.path.join(root, entry)
+            with open(os.path.join(base, "level")) as f:
+                if int(f.read()) != level:
+                    continue
+            with open(os.path.join(base, "type")) as f:
+                if f.read().strip() == "Instruction":
+                    continue
+            values = []
+            for name in ("number_of_sets", "ways_of_associativity", "coherency_line_size"):
+                with open(os.path.join(base, name)) as f:
+                    values.append(int(f.read()))
+            if min(values) > 0:
+                return tuple(values)
+    except (OSError, ValueError):
+        pass
+    return default
+
+
+L1_SETS, L1_WAYS, LINE_BYTES = cache_geometry(1, (64, 8, 64))  # 32 KiB, 8 ways (Zen 2-5, Skylake); 48 KiB, 12
+                                    # ways (Ice Lake on): 64 sets of 64-byte lines on all of them
 L2_BYTES = cache_bytes(2, 512 * 1024)  # per core (Zen 3: 512 KiB; Zen 4: 1 MiB; Zen 5: 1 MiB; Skylake-SP: 1 MiB)
 WORKSPACE_BYTES = max(64 * 1024, L2_BYTES // 2)  # per thread: a tile's columns (or padded plane) in half of L2,
                                     # the other half for the weights and the output rows being written
@@ -90,9 +116,12 @@ DEPTHWISE_CL_CHANNELS = 64          # channels per task: 8 AVX vectors of float3
                                     # _cl_channels)
 DEPTHWISE_CL_MIN_TASK_CHANNELS = 32 # ... but not fewer: 4 vectors of float32, cl_dwdot's 4 independent sums
 DEPTHWISE_CL_STRIDED = True         # strided depthwise layers take the channels-last kernel on any plane
-DEPTHWISE_CL_ROWS_MIN_KW = 5        # stride-1 layers with kernel rows this wide or wider that the channels-last
+DEPTHWISE_CL_ROWS_MIN_KW = 3        # stride-1 layers with kernel rows this wide or wider that the channels-last
                                     # kernel computes a row at a time (depthwise_cl_by_rows), 2-d and 3-d, take it
-                                    # on any plane (3x3 rows stay on the padded plane: 3.0 vs 3.6 ms on 56x56)
+                                    # on any plane (3x3 on (8,144,56,56): 2.6 vs 3.3 ms; on (8,384,14,14): 0.30
+                                    # vs 0.60; the padded plane was 1.27-1.44x torch on 14x14 to 28x28 planes) ...
+DEPTHWISE_CL_CROWDED_MAX_KW = 3     # ... except rows this narrow (or narrower) when a task's channel rows crowd
+                                    # the L1 sets (_cl_crowded: 32x32 float32 planes, 4 KiB apart, 0.47 vs 0.34 ms)
 DEPTHWISE_CL_ROWS_MIN_TASK_CHANNELS = 16  # ... with fewer channels per task on large planes than a dot product
                                     # per position needs (each vector of channels keeps its own 7 sums)
 DEPTHWISE_MAX_WORKSPACE_RATIO = 4   # conv_depthwise's padded plane at most this many times input + output plane
@@ -288,6 +317,19 @@ def _cl_channels(cells: int, itemsize: int, by_rows: bool = False) -> int:
     fit = WORKSPACE_BYTES // max(cells * itemsize, 1) // 8 * 8
     least = DEPTHWISE_CL_ROWS_MIN_TASK_CHANNELS if by_rows else DEPTHWISE_CL_MIN_TASK_CHANNELS
     return max(min(DEPTHWISE_CL_CHANNELS, fit), least)
+
+
+def _cl_crowded(plane_bytes: int, channels: int) -> bool:
+    """True if the rows of ``channels`` channel planes ``plane_bytes`` apart fall in so few L1 sets that more
+    of them share a set than it has ways. conv_depthwise_cl's transposes read a row of every channel of a task
+    into the padded extent and write every channel's output row back: with planes a multiple of 4 KiB apart
+    (32x32 float32) all of them land in one set and evict each other's half-written lines (the output
+    transpose alone took 5x as long as for 28x28 planes in a C copy of the data movement), and the few
+    multiply-adds of a 3-wide row do not pay for that."""
+    if plane_bytes % LINE_BYTES:
+        return False                    # rows spread over the sets
+    sets = L1_SETS // math.gcd(plane_bytes // LINE_BYTES, L1_SETS)
+    return channels > sets * L1_WAYS
 
 
 def _samples_per_gemm(n: int, groups: int, length: int, threads: int) -> int:
@@ -509,14 +551,16 @@ class ConvPlan:
                 return out
         elif not tiny and cg == 1 and c_out == c_in >= DEPTHWISE_CL_MIN_CHANNELS and k <= DEPTHWISE_CL_MAX_TAPS \
                 and (plane <= DEPTHWISE_CL_MAX_PLANE or (DEPTHWISE_CL_STRIDED and max(stride) > 1)
-                     or (cl_rows and kernel3[2] >= DEPTHWISE_CL_ROWS_MIN_KW and kernel3[1] > 1)):
+                     or (cl_rows and kernel3[2] >= DEPTHWISE_CL_ROWS_MIN_KW and kernel3[1] > 1
+                         and not (kernel3[2] <= DEPTHWISE_CL_CROWDED_MAX_KW
+                                  and _cl_crowded(plane * dtype.itemsize, self._cl_block(x5_shape, args, dtype,
+                                                                                         cl_rows))))):
             # depthwise on tiny planes (MobileNet's 7x7), strided, or with 5/7-wide rows: channels-last, the
             # channels are the vector lanes (conv_depthwise's long runs need stride 1; strided, its rows are
             # short and gathered; and a whole 7-wide output row in registers loads each input once per kernel row)
             kern = _kernels.conv_depthwise_cl[spec]
             cells = _kernels.depthwise_cl_workspace(x5_shape[2:], *args[:2], args[3], args[4])
-            task_cells = _kernels.depthwise_cl_task_cells(x5_shape[2:], *args[:2], args[3], args[4])
-            cb = min(c_out, _cl_channels(task_cells, dtype.itemsize, cl_rows))
+            cb = self._cl_block(x5_shape, args, dtype, cl_rows)
             code = MODE_CODES[mode]
             threads = min(threads, n * -(-c_out // cb))
             get_ws = workspace_getter((max(threads, 1), cells * (cb + 32 // dtype.itemsize)), dtype)  # (see the kernel)
@@ -563,6 +607,12 @@ class ConvPlan:
             run = _gemm_runner(x5_shape, c_out, cg, dtype, k, length, args, blocks, n, groups, threads, mode,
                                out_shape)
         self.run = run
+
+    @staticmethod
+    def _cl_block(x5_shape, args, dtype, by_rows):
+        """Channels per conv_depthwise_cl task for this layer (a depthwise layer: C_out == C_in)."""
+        task_cells = _kernels.depthwise_cl_task_cells(x5_shape[2:], *args[:2], args[3], args[4])
+        return min(x5_shape[1], _cl_channels(task_cells, dtype.itemsize, by_rows))
 
     def __call__(self, x, w, b=None):
         return self.run(x, w, b)
