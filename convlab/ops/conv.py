@@ -555,9 +555,10 @@ class ConvPlan:
                          and not (kernel3[2] <= DEPTHWISE_CL_CROWDED_MAX_KW
                                   and _cl_crowded(plane * dtype.itemsize, self._cl_block(x5_shape, args, dtype,
                                                                                          cl_rows))))):
-            # depthwise on tiny planes (MobileNet's 7x7), strided, or with 5/7-wide rows: channels-last, the
-            # channels are the vector lanes (conv_depthwise's long runs need stride 1; strided, its rows are
-            # short and gathered; and a whole 7-wide output row in registers loads each input once per kernel row)
+            # depthwise on tiny planes (MobileNet's 7x7), strided, or with 3/5/7-wide rows (3-wide unless the
+            # planes crowd L1): channels-last, the channels are the vector lanes (conv_depthwise's long runs need
+            # stride 1; strided, its rows are short and gathered; and a whole 7-wide output row in registers loads
+            # each input once per kernel row)
             kern = _kernels.conv_depthwise_cl[spec]
             cells = _kernels.depthwise_cl_workspace(x5_shape[2:], *args[:2], args[3], args[4])
             cb = self._cl_block(x5_shape, args, dtype, cl_rows)
