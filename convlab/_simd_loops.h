@@ -212,45 +212,32 @@ static void NAME(T *restrict out, ptrdiff_t ldo, const T *restrict init, const T
         _Pragma("GCC unroll 8")                                                                        \
         for (int q = 0; q < CL_DWROW_R; q++) STORE(out + (e0 + q) * ldo + c, acc[q]);                  \
     }
-#define CL_DWROW_KS(NAME, T, V, LANES, HV, KW, S)                                                     \
-static void NAME(T *restrict out0, ptrdiff_t ldo, const T *restrict init, const T *restrict w, ptrdiff_t ldw,    \
-                 const T *restrict base0, ptrdiff_t ps, const ptrdiff_t *rowoff, ptrdiff_t KR, ptrdiff_t bw,    \
+/* every output row of channels [c, c + width of U), U a vector type or T itself (one channel) */
+#define CL_DWROW_PASS(T, U, LOAD, STORE, KW, S)                                                        \
+    {                                                                                                  \
+        const U zero = {0};                                                                            \
+        for (ptrdiff_t b = 0; b < nrows; b++) {                                                        \
+            const T *base = base0 + b * in_rstep;                                                      \
+            T *out = out0 + b * bw * ldo;                                                              \
+            for (ptrdiff_t e = 0; e < bw; e += CL_DWROW_R) {                                           \
+                const ptrdiff_t e0 = e + CL_DWROW_R <= bw ? e : bw - CL_DWROW_R;                       \
+                CL_DWROW_BLOCK(T, U, LOAD, STORE, KW, S)                                               \
+            }                                                                                          \
+        }                                                                                              \
+    }
+#define CL_DWROW_KS(NAME, T, V, LANES, HV, KW, S)                                                      \
+static void NAME(T *restrict out0, ptrdiff_t ldo, const T *restrict init, const T *restrict w, ptrdiff_t ldw,\
+                 const T *restrict base0, ptrdiff_t ps, const ptrdiff_t *rowoff, ptrdiff_t KR, ptrdiff_t bw,\
                  ptrdiff_t n, ptrdiff_t nrows, ptrdiff_t in_rstep) {                                   \
     ptrdiff_t c = 0;                                                                                   \
-    for (; c + LANES <= n; c += LANES) {                                                               \
-        const V zero = {0};                                                                            \
-        for (ptrdiff_t b = 0; b < nrows; b++) {                                                        \
-            const T *base = base0 + b * in_rstep;                                                      \
-            T *out = out0 + b * bw * ldo;                                                              \
-            for (ptrdiff_t e = 0; e < bw; e += CL_DWROW_R) {                                           \
-                const ptrdiff_t e0 = e + CL_DWROW_R <= bw ? e : bw - CL_DWROW_R;                       \
-                CL_DWROW_BLOCK(T, V, CL_VLOAD_##V, CL_VSTORE_##V, KW, S)                               \
-            }                                                                                          \
-        }                                                                                              \
-    }                                                                                                  \
+    for (; c + LANES <= n; c += LANES)                                                                 \
+        CL_DWROW_PASS(T, V, CL_VLOAD_##V, CL_VSTORE_##V, KW, S)                                        \
     if (c + LANES / 2 <= n) {                                                                          \
-        const HV zero = {0};                                                                           \
-        for (ptrdiff_t b = 0; b < nrows; b++) {                                                        \
-            const T *base = base0 + b * in_rstep;                                                      \
-            T *out = out0 + b * bw * ldo;                                                              \
-            for (ptrdiff_t e = 0; e < bw; e += CL_DWROW_R) {                                           \
-                const ptrdiff_t e0 = e + CL_DWROW_R <= bw ? e : bw - CL_DWROW_R;                       \
-                CL_DWROW_BLOCK(T, HV, CL_VLOAD_##HV, CL_VSTORE_##HV, KW, S)                            \
-            }                                                                                          \
-        }                                                                                              \
+        CL_DWROW_PASS(T, HV, CL_VLOAD_##HV, CL_VSTORE_##HV, KW, S)                                     \
         c += LANES / 2;                                                                                \
     }                                                                                                  \
-    for (; c < n; c++) {                                                                               \
-        const T zero = 0;                                                                              \
-        for (ptrdiff_t b = 0; b < nrows; b++) {                                                        \
-            const T *base = base0 + b * in_rstep;                                                      \
-            T *out = out0 + b * bw * ldo;                                                              \
-            for (ptrdiff_t e = 0; e < bw; e += CL_DWROW_R) {                                           \
-                const ptrdiff_t e0 = e + CL_DWROW_R <= bw ? e : bw - CL_DWROW_R;                       \
-                CL_DWROW_BLOCK(T, T, CL_SLOAD, CL_SSTORE, KW, S)                                       \
-            }                                                                                          \
-        }                                                                                              \
-    }                                                                                                  \
+    for (; c < n; c++)                                                                                 \
+        CL_DWROW_PASS(T, T, CL_SLOAD, CL_SSTORE, KW, S)                                                \
 }
 #define CL_SLOAD(p) (*(p))
 #define CL_SSTORE(p, v) (*(p) = (v))
@@ -303,6 +290,7 @@ CL_DWROW(cl_dwrow_d, double, cl_v4d, 4, cl_v2d_half)
 #undef CL_DWDOT2
 #undef CL_DWROW
 #undef CL_DWROW_KS
+#undef CL_DWROW_PASS
 #undef CL_DWROW_BLOCK
 #undef CL_DWROW_R
 #undef CL_SLOAD

@@ -1538,6 +1538,25 @@ def test_depthwise_planner_boundaries_match_reference_and_torch(rng, monkeypatch
     """Both sides of every switch between the two depthwise kernels (stride, plane size, channel count, taps,
     channels per task), with the planner's own thresholds, against the reference loops and torch."""
     monkeypatch.setattr(conv_ops, "PARALLEL_MIN_MACS", 0)
+    calls = _spy_depthwise_kernels(monkeypatch)
+    before = convlab.get_num_threads()
+    convlab.set_num_threads(threads)
+    try:
+        nd = len(size)
+        m = getattr(nn, f"Conv{nd}d")(c, c, kernel, stride=stride, padding=padding, dilation=dilation, groups=c,
+                                      padding_mode=mode, dtype=dtype)
+        x = rng.standard_normal((3, c, *size)).astype(dtype)
+        m.weight[...] = rng.uniform(-0.5, 0.5, m.weight.shape)     # the same layer at every level and thread count
+        m.bias[...] = rng.uniform(-0.5, 0.5, m.bias.shape)
+        got = m(x)
+        assert calls == ["conv_depthwise_cl" if kernel_name == "channels-last" else "conv_depthwise"]
+        _assert_depthwise_matches_reference_and_torch(m, x, got)
+    finally:
+        convlab.set_num_threads(before)
+
+
+def _spy_depthwise_kernels(monkeypatch):
+    """A list that records the name of each depthwise kernel (conv_depthwise, conv_depthwise_cl) as it runs."""
     calls = []
     for name in ("conv_depthwise", "conv_depthwise_cl"):
         real = getattr(_kernels, name)
@@ -1554,30 +1573,25 @@ def test_depthwise_planner_boundaries_match_reference_and_torch(rng, monkeypatch
                     return kern(*args)
                 return run
         monkeypatch.setattr(_kernels, name, Spy(real, name))
-    before = convlab.get_num_threads()
-    convlab.set_num_threads(threads)
-    try:
-        nd = len(size)
-        m = getattr(nn, f"Conv{nd}d")(c, c, kernel, stride=stride, padding=padding, dilation=dilation, groups=c,
-                                      padding_mode=mode, dtype=dtype)
-        x = rng.standard_normal((3, c, *size)).astype(dtype)
-        m.weight[...] = rng.uniform(-0.5, 0.5, m.weight.shape)     # the same layer at every level and thread count
-        m.bias[...] = rng.uniform(-0.5, 0.5, m.bias.shape)
-        got = m(x)
-        assert calls == ["conv_depthwise_cl" if kernel_name == "channels-last" else "conv_depthwise"]
-        want = _reference_once(x.astype(np.float64), m.weight.astype(np.float64), m.bias.astype(np.float64),
-                               m.stride, m.padding, m.dilation, c, padding_mode=mode)
-        assert_close(got, want, dtype, reduction=m.weight[0].size)
-        if torch is not None:
-            tm = getattr(torch.nn, f"Conv{nd}d")(c, c, kernel, stride=stride, padding=padding, dilation=dilation,
-                                                 groups=c, padding_mode=mode, dtype=torch.float64)
-            with torch.no_grad():
-                tm.weight.copy_(torch.from_numpy(m.weight.astype(np.float64)))
-                tm.bias.copy_(torch.from_numpy(m.bias.astype(np.float64)))
-                assert_close(got, tm(torch.from_numpy(x.astype(np.float64))).numpy(), dtype,
-                             reduction=m.weight[0].size)
-    finally:
-        convlab.set_num_threads(before)
+    return calls
+
+
+def _assert_depthwise_matches_reference_and_torch(m, x, got):
+    """``got = m(x)`` for a depthwise layer ``m``, against the reference loops and torch's layer with the same
+    weights (float64)."""
+    nd, c = x.ndim - 2, x.shape[1]
+    want = _reference_once(x.astype(np.float64), m.weight.astype(np.float64), m.bias.astype(np.float64),
+                           m.stride, m.padding, m.dilation, c, padding_mode=m.padding_mode)
+    assert_close(got, want, x.dtype, reduction=m.weight[0].size)
+    if torch is not None:
+        tm = getattr(torch.nn, f"Conv{nd}d")(c, c, m.kernel_size, stride=m.stride, padding=m.padding,
+                                             dilation=m.dilation, groups=c, padding_mode=m.padding_mode,
+                                             dtype=torch.float64)
+        with torch.no_grad():
+            tm.weight.copy_(torch.from_numpy(m.weight.astype(np.float64)))
+            tm.bias.copy_(torch.from_numpy(m.bias.astype(np.float64)))
+            assert_close(got, tm(torch.from_numpy(x.astype(np.float64))).numpy(), x.dtype,
+                         reduction=m.weight[0].size)
 
 
 @pytest.mark.parametrize("threads", [1, 2])
@@ -1604,18 +1618,7 @@ def test_depthwise_channels_last_padded_extent_matches_reference_and_torch(rng, 
     monkeypatch.setattr(conv_ops, "TINY_MAX_MACS", 0)
     monkeypatch.setattr(conv_ops, "DEPTHWISE_CL_MAX_PLANE", 10**9)
     monkeypatch.setattr(conv_ops, "DEPTHWISE_CL_MIN_CHANNELS", 1)
-    calls = []
-    real = _kernels.conv_depthwise_cl
-
-    class Spy:
-        def __getitem__(self, spec):
-            kern = real[spec]
-
-            def run(*args):
-                calls.append("conv_depthwise_cl")
-                return kern(*args)
-            return run
-    monkeypatch.setattr(_kernels, "conv_depthwise_cl", Spy())
+    calls = _spy_depthwise_kernels(monkeypatch)
     before = convlab.get_num_threads()
     convlab.set_num_threads(threads)
     try:
@@ -1625,19 +1628,34 @@ def test_depthwise_channels_last_padded_extent_matches_reference_and_torch(rng, 
         x = rng.standard_normal((3, c, *size)).astype(dtype)
         got = m(x)
         assert calls == ["conv_depthwise_cl"]
-        want = _reference_once(x.astype(np.float64), m.weight.astype(np.float64), m.bias.astype(np.float64),
-                               m.stride, m.padding, m.dilation, c, padding_mode=mode)
-        assert_close(got, want, dtype, reduction=m.weight[0].size)
-        if torch is not None:
-            tm = getattr(torch.nn, f"Conv{nd}d")(c, c, kernel, stride=stride, padding=padding, groups=c,
-                                                 padding_mode=mode, dtype=torch.float64)
-            with torch.no_grad():
-                tm.weight.copy_(torch.from_numpy(m.weight.astype(np.float64)))
-                tm.bias.copy_(torch.from_numpy(m.bias.astype(np.float64)))
-                assert_close(got, tm(torch.from_numpy(x.astype(np.float64))).numpy(), dtype,
-                             reduction=m.weight[0].size)
+        _assert_depthwise_matches_reference_and_torch(m, x, got)
     finally:
         convlab.set_num_threads(before)
+
+
+def test_cache_sizes_and_geometry_from_a_sysfs_tree(tmp_path):
+    """cache_bytes and cache_geometry read Linux's cache folders: the data (or unified) cache of the level asked
+    for, never the instruction cache listed before it; the default where a file is missing or unreadable."""
+    caches = {"index0": dict(level=1, type="Instruction", size="64K", number_of_sets=128, ways_of_associativity=8,
+                             coherency_line_size=64),
+              "index1": dict(level=1, type="Data", size="48K", number_of_sets=64, ways_of_associativity=12,
+                             coherency_line_size=64),
+              "index2": dict(level=2, type="Unified", size="2M", number_of_sets=2048, ways_of_associativity=16,
+                             coherency_line_size=64)}
+    for entry, files in caches.items():
+        (tmp_path / entry).mkdir()
+        for name, value in files.items():
+            (tmp_path / entry / name).write_text(f"{value}\n")
+    root = str(tmp_path)
+    assert conv_ops.cache_bytes(1, 0, root) == 48 << 10 and conv_ops.cache_bytes(2, 0, root) == 2 << 20
+    assert conv_ops.cache_geometry(1, None, root) == (64, 12, 64)
+    assert conv_ops.cache_geometry(2, None, root) == (2048, 16, 64)
+    assert conv_ops.cache_bytes(3, 7, root) == 7 and conv_ops.cache_geometry(3, (1, 2, 3), root) == (1, 2, 3)
+    (tmp_path / "index1" / "ways_of_associativity").unlink()
+    assert conv_ops.cache_geometry(1, (64, 8, 64), root) == (64, 8, 64)
+    (tmp_path / "index2" / "size").write_text("lots\n")
+    assert conv_ops.cache_bytes(2, 5, root) == 5
+    assert conv_ops.cache_bytes(2, 5, str(tmp_path / "missing")) == 5
 
 
 @pytest.mark.parametrize("sets,ways", [(64, 8), (64, 12), (32, 8)])

@@ -49,18 +49,25 @@ from ._volume import lift3
 MODE_CODES = _kernels.padding_modes()        # the PaddingMode codes of _kernels.pxd
 
 
+def _data_caches(level: int, root: str):
+    """The ``root/index*`` folders of this CPU's level-``level`` data (or unified) caches, as Linux lists them
+    (``level`` and ``type`` files); raises OSError or ValueError where they cannot be read."""
+    for entry in sorted(os.listdir(root)):
+        base = os.path.join(root, entry)
+        with open(os.path.join(base, "level")) as f:
+            if int(f.read()) != level:
+                continue
+        with open(os.path.join(base, "type")) as f:
+            if f.read().strip() == "Instruction":
+                continue
+        yield base
+
+
 def cache_bytes(level: int, default: int, root: str = "/sys/devices/system/cpu/cpu0/cache") -> int:
     """The size of this CPU's level-``level`` data (or unified) cache per core, as Linux reports it in
     ``root/index*/{level,type,size}`` ("512K", "1M"); ``default`` where that cannot be read."""
     try:
-        for entry in sorted(os.listdir(root)):
-            base = os.path.join(root, entry)
-            with open(os.path.join(base, "level")) as f:
-                if int(f.read()) != level:
-                    continue
-            with open(os.path.join(base, "type")) as f:
-                if f.read().strip() == "Instruction":
-                    continue
+        for base in _data_caches(level, root):
             with open(os.path.join(base, "size")) as f:
                 text = f.read().strip().upper()
             scale = {"K": 1 << 10, "M": 1 << 20, "G": 1 << 30}.get(text[-1:], 1)
@@ -77,14 +84,7 @@ def cache_geometry(level: int, default: tuple, root: str = "/sys/devices/system/
     ``root/index*/{number_of_sets,ways_of_associativity,coherency_line_size}``; ``default`` where they cannot
     be read."""
     try:
-        for entry in sorted(os.listdir(root)):
-            base = os.path.join(root, entry)
-            with open(os.path.join(base, "level")) as f:
-                if int(f.read()) != level:
-                    continue
-            with open(os.path.join(base, "type")) as f:
-                if f.read().strip() == "Instruction":
-                    continue
+        for base in _data_caches(level, root):
             values = []
             for name in ("number_of_sets", "ways_of_associativity", "coherency_line_size"):
                 with open(os.path.join(base, name)) as f:
