@@ -1683,11 +1683,8 @@ cdef inline Py_ssize_t _cl_staged(Py_ssize_t D, Py_ssize_t H, Py_ssize_t W) noex
 def depthwise_cl_workspace(tuple shape, tuple kernel, tuple stride, tuple dilation, tuple blocks):
     """Cells per channel of conv_depthwise_cl's per-thread workspace: the channels-last input plane (narrow
     rows only, see _cl_staged), its padded extent and the output plane."""
-    cdef Py_ssize_t padded = 1, length = 1, a
-    for a in range(3):
-        padded *= (blocks[a] - 1) * stride[a] + (kernel[a] - 1) * dilation[a] + 1
-        length *= blocks[a]
-    return padded + _cl_staged(shape[0], shape[1], shape[2]) + length
+    cdef Py_ssize_t D = shape[0], H = shape[1], W = shape[2]
+    return depthwise_cl_task_cells(shape, kernel, stride, dilation, blocks) - D * H * W + _cl_staged(D, H, W)
 
 
 def depthwise_cl_task_cells(tuple shape, tuple kernel, tuple stride, tuple dilation, tuple blocks):
