@@ -25,9 +25,9 @@
   weights (``winograd_weights``).
 * ``conv_blocked``: float32 1-d/2-d layers (groups 1, zero padding) directly on blocks of 16 channels:
   input and weights transposed so that 16 output channels' weights are one vector, a register block of
-  32 output channels x up to 8 cells of a row (16 x 6 below AVX-512; a row in the fewest runs, as even as
-  they go) summed over every input channel and every tap that reads the input; no column matrix, no BLAS,
-  no multiply-adds with the padding.
+  64 output channels x up to 7 cells of a row, or 32 x 8 (AVX-512; 16 x 6 below; a row in the fewest runs,
+  as even as they go) summed over every input channel and every tap where the run reads the input (its
+  edge cells read zero columns); no column matrix, no BLAS.
 * ``conv_direct``: plain loops for tiny problems, where a GEMM would be mostly
   overhead. The innermost loop runs along contiguous memory.
 
@@ -2282,9 +2282,16 @@ cdef void _direct_all(const floating* x, const floating* w, const floating* bias
 def blocked_sizes(Py_ssize_t n, Py_ssize_t c_in, Py_ssize_t c_out, Py_ssize_t h, Py_ssize_t w, Py_ssize_t taps):
     """Floats of conv_blocked's buffers: ``(input, weights per thread, bias)`` = ``(N * CB * H * W * 16,
     2 * CB * taps * 256, OB * 16)`` with CB, OB the input and output channels in blocks of 16, rounded up
-    (a thread holds the weights of the pair of output blocks it works on)."""
+    (a thread holds the weights of the pair of output blocks it works on). W is the width of the blocked
+    input's rows, zero columns included: ``blocked_width(...)``."""
     cdef Py_ssize_t cb = (c_in + 15) // 16, ob = (c_out + 15) // 16
     return n * cb * h * w * 16, 2 * cb * taps * 256, ob * 16
+
+
+def blocked_width(Py_ssize_t w, Py_ssize_t out_w, Py_ssize_t kw, Py_ssize_t sw, Py_ssize_t pw, Py_ssize_t dw):
+    """Cells per row of conv_blocked's blocked input: the row's w cells, pw zero columns on the left and, on the
+    right, as many as the last output cell's taps reach past the row."""
+    return w + pw + max(0, (out_w - 1) * sw + (kw - 1) * dw - pw - (w - 1))
 
 
 def conv_blocked(const float[:, :, :, ::1] x, const float[:, :, ::1] w, const float[::1] bias,
@@ -2292,23 +2299,24 @@ def conv_blocked(const float[:, :, :, ::1] x, const float[:, :, ::1] w, const fl
                  float[::1] xb, float[:, ::1] wb, float[::1] bb, Py_ssize_t sample_chunks=1, Py_ssize_t row_chunks=1,
                  int num_threads=1):
     """Direct 2-d convolution (float32, groups 1, zero padding) on blocks of 16 channels, without im2col and
-    without the multiply-adds of padding taps.
+    without the multiply-adds of the taps whose run of cells reads only padding.
 
     NumPy equivalent: ``out[n] = w.reshape(C_out, -1) @ im2col(x)[n]`` (+ bias).
 
-    The input is copied to ``xb`` as [N][CB][H][W][16] (channels c >= C_in zero, by ``cl_transpose_f``), the
-    bias to ``bb`` (zero-padded). A task is a pair of output blocks (32 channels) and a chunk of samples and
-    of output rows: it copies the pair's weights into its thread's row of ``wb`` as [2][CB * 16 ic][kh * kw]
-    [16 oc] (``cl_transpose_f``; input channels >= C_in, output channels >= C_out zero), where they stay in
-    L2 while ``cl_dconv_f`` (_simd_loops.h) runs its micro-kernel: 32 output channels x up to 8 cells of a row
-    (x86-64-v4; 16 x 6 at x86-64-v3 and the baseline) in registers over every input channel and every tap
-    that reads the input, stored into ``out``.
+    The input is copied to ``xb`` as [N][CB][H][WP][16] (channels c >= C_in zero, by ``cl_transpose_f``; each
+    row between padding[1] zero columns and as many on the right as the last output cell reaches, WP =
+    ``blocked_width(...)``), the bias to ``bb`` (zero-padded). A task is a pair of output blocks (32 channels)
+    and a chunk of samples and of output rows: it copies the pair's weights into its thread's row of ``wb``,
+    interleaved as [CB * 16 ic][kh * kw][2][16 oc] (``cl_transpose_f``; input channels >= C_in, output channels
+    >= C_out zero), where they stay in L2 while ``cl_dconv_f`` (_simd_loops.h) runs its micro-kernel: 32 output
+    channels x up to 8 cells of a row (x86-64-v4; 16 x 6 at x86-64-v3 and the baseline) in registers over every
+    input channel and every tap where a cell of the run reads the input, stored into ``out``.
 
     x : (N, C_in, H, W); w : (C_out, C_in, kh * kw); bias : (C_out,) or None; out : (N, C_out, Ho * Wo),
     overwritten. kernel, stride, padding, dilation : (kh, kw), ... (2-tuples; padding on the top and left: taps
     past the bottom and right edges read zeros too); blocks : (Ho, Wo). xb, wb (num_threads rows), bb : at
-    least ``blocked_sizes(...)`` floats. sample_chunks, row_chunks : the samples and the output rows of a pair
-    split into this many tasks (so that few output channels still feed every thread).
+    least ``blocked_sizes(N, C_in, C_out, H, WP, kh * kw)`` floats. sample_chunks, row_chunks : the samples and
+    the output rows of a pair split into this many tasks (so that few output channels still feed every thread).
 
     Returns 0, or 1 when a weight is inf or NaN (``out`` is then partly written): skipping the padding taps
     would drop the NaN that such a weight times a zero-padding cell makes (in torch and on every other path),
@@ -2319,8 +2327,8 @@ def conv_blocked(const float[:, :, :, ::1] x, const float[:, :, ::1] w, const fl
     cdef Py_ssize_t SH = stride[0], SW = stride[1], PH = padding[0], PW = padding[1], DH = dilation[0], DW = dilation[1]
     cdef Py_ssize_t CB = (C + 15) // 16, OB = (O + 15) // 16, pairs = (OB + 1) // 2, HW = H * W, WB = CB * K * 256
     cdef Py_ssize_t OH, OW, NC = sample_chunks, RC = row_chunks, total, t, u, n, n0, n1, cb, ob, c, o, hw, p, q
-    cdef Py_ssize_t ch, y0, y1, nbl
-    cdef Py_ssize_t geom[8]
+    cdef Py_ssize_t ch, y0, y1, nbl, WP, PWR, h
+    cdef Py_ssize_t geom[9]
     cdef float* dst
     cdef float* wt
     cdef const float* bp = NULL
@@ -2336,9 +2344,12 @@ def conv_blocked(const float[:, :, :, ::1] x, const float[:, :, ::1] w, const fl
             or out.shape[2] != OH * OW or (bias is not None and bias.shape[0] != O):
         raise ValueError(f"conv_blocked: w {tuple(w.shape)[:3]}, out {tuple(out.shape)[:3]} or bias do not match "
                          f"the input {tuple(x.shape)[:4]} and kernel {kernel}")
-    if xb.shape[0] < N * CB * HW * 16 or wb.shape[0] < num_threads or wb.shape[1] < 2 * WB or bb.shape[0] < OB * 16:
+    WP = blocked_width(W, OW, KW, SW, PW, DW)
+    PWR = WP - W - PW
+    if xb.shape[0] < N * CB * H * WP * 16 or wb.shape[0] < num_threads or wb.shape[1] < 2 * WB \
+            or bb.shape[0] < OB * 16:
         raise ValueError(f"conv_blocked: buffers of {xb.shape[0]}, {tuple(wb.shape)[:2]}, {bb.shape[0]} floats, "
-                         f"need {blocked_sizes(N, C, O, H, W, K)} ({num_threads} rows of weights)")
+                         f"need {blocked_sizes(N, C, O, H, WP, K)} ({num_threads} rows of weights)")
     if N == 0 or O == 0:
         return 0
     if C == 0 or HW == 0:
@@ -2348,6 +2359,7 @@ def conv_blocked(const float[:, :, :, ::1] x, const float[:, :, ::1] w, const fl
                     out[n, o, hw] = 0 if bias is None else bias[o]
         return 0
     geom[0] = KH; geom[1] = KW; geom[2] = SH; geom[3] = SW; geom[4] = PH; geom[5] = PW; geom[6] = DH; geom[7] = DW
+    geom[8] = WP
     if NC > N:
         NC = N
     if RC > OH:
@@ -2358,14 +2370,21 @@ def conv_blocked(const float[:, :, :, ::1] x, const float[:, :, ::1] w, const fl
             bb[o] = bias[o] if o < O else 0
         bp = &bb[0]
     with nogil, parallel(num_threads=num_threads):
-        for u in prange(N * CB, schedule="static"):         # 16 channels x H * W -> H * W x 16
+        for u in prange(N * CB, schedule="static"):         # 16 channels x H * W -> H * WP x 16
             n = u // CB
             cb = u - n * CB
-            dst = &xb[u * HW * 16]
+            dst = &xb[u * H * WP * 16]
             c = C - cb * 16 if C - cb * 16 < 16 else 16
             if c < 16:
-                memset(dst, 0, HW * 16 * sizeof(float))
-            cl_transpose_f(dst, 16, &x[n, cb * 16, 0, 0], HW, c, HW)
+                memset(dst, 0, H * WP * 16 * sizeof(float))
+            if WP == W:                                     # no zero columns: the plane in one call
+                cl_transpose_f(dst, 16, &x[n, cb * 16, 0, 0], HW, c, HW)
+            else:
+                for h in range(H):
+                    if c == 16:
+                        memset(dst + h * WP * 16, 0, PW * 16 * sizeof(float))
+                        memset(dst + (h * WP + PW + W) * 16, 0, PWR * 16 * sizeof(float))
+                    cl_transpose_f(dst + (h * WP + PW) * 16, 16, &x[n, cb * 16, h, 0], HW, c, W)
     with nogil, parallel(num_threads=num_threads):
         wt = &wb[threadid(), 0]
         for t in prange(total, schedule="static"):
@@ -2377,18 +2396,17 @@ def conv_blocked(const float[:, :, :, ::1] x, const float[:, :, ::1] w, const fl
             y0 = ch * OH // RC
             y1 = (ch + 1) * OH // RC
             nbl = OB - 2 * p if OB - 2 * p < 2 else 2
-            for u in range(nbl):                           # 16 output channels x C_in * K -> C_in * K x 16
+            if nbl < 2 or C % 16 or O < (2 * p + nbl) * 16:     # slots no transpose writes: zeros
+                memset(wt, 0, 2 * WB * sizeof(float))
+            for u in range(nbl):                    # 16 output channels x C_in * K -> C_in * K rows, 16 of 32
                 ob = 2 * p + u
-                dst = wt + u * WB
                 o = O - ob * 16 if O - ob * 16 < 16 else 16
-                if o < 16 or C % 16:
-                    memset(dst, 0, WB * sizeof(float))
-                cl_transpose_f(dst, 16, &w[ob * 16, 0, 0], C * K, o, C * K)
-            if cl_nonfinite_f(wt, nbl * WB):
+                cl_transpose_f(wt + u * 16, 32, &w[ob * 16, 0, 0], C * K, o, C * K)
+            if cl_nonfinite_f(wt, 2 * WB):
                 bad += 1
                 continue
             for n in range(n0, n1):
-                cl_dconv_f(&out[n, 2 * p * 16, 0], OH * OW, O - 2 * p * 16, &xb[n * CB * HW * 16], wt,
+                cl_dconv_f(&out[n, 2 * p * 16, 0], OH * OW, O - 2 * p * 16, &xb[n * CB * H * WP * 16], wt,
                            bp + 2 * p * 16 if bp != NULL else NULL, CB, H, W, OW, geom, nbl, y0, y1)
     return 1 if bad else 0
 

@@ -1009,82 +1009,95 @@ CL_PADROWS(CL_FN(cl_pad_rows_d), CL_FN(cl_pad_plane_d), CL_FN(cl_padcopy_d), CL_
 #undef CL_PAD_LOOPS
 #undef CL_INLINE
 
-/* Direct convolution on channel blocks (conv_blocked, float32): the input of one sample as [CB][H][W][16] (16
-   input channels side by side per cell), the weights as [OB][CB * 16 ic][KH][KW][16 oc], so that one input value
-   (a broadcast) times one vector of 16 output channels' weights is a step of 16 multiply-adds. A micro-kernel
-   keeps CL_DC_OBK blocks of 16 output channels x CL_DC_R output cells of one row in registers over all input
-   channels and taps (CL_DC_NV vectors per block), and skips every tap that reads padding: kernel rows per output
-   row, and per kernel column the cells of the run whose input column is outside the row (the run's first or last
-   cells), so its multiply-adds are those of the unpadded sum. Sums start from the bias and are stored into the
-   NCHW output (cells of channels >= O, the zero-padded last block, are dropped).
-   geom = {KH, KW, SH, SW, PH, PW, DH, DW}; rows [y0, y1) and output blocks [b0, b1) of the sample. */
+/* Direct convolution on channel blocks (conv_blocked, float32): the input of one sample as [CB][H][WP][16] (16
+   input channels side by side per cell; each row between PW zero columns on the left and WP - W - PW on the
+   right, as many as the last output cell's taps reach past it), a task's pair of blocks of 16 output channels'
+   weights interleaved as [CB * 16 ic][KH][KW][2][16 oc], so that one input value (a broadcast) times one vector
+   of 16 output channels' weights is a step of 16 multiply-adds, and the weights of a step are 128 contiguous
+   bytes (one stream for the prefetcher). A micro-kernel keeps CL_DC_OBK blocks of 16 output channels x
+   CL_DC_R output cells of one row in registers over all input channels and taps (CL_DC_NV vectors per block),
+   and skips the taps that read only padding:
+   kernel rows above or below the input per output row, and kernel columns where every cell of the run reads a
+   padding column. A run's first or last cells may read a zero column where the others read the row: where one
+   cell does, the run computes them all (3x3 with padding 1: 1 cell of 7 at one tap of 3 in a row's first and
+   last run; the branch per cell cost more on Sapphire Rapids, where conv_blocked ran at 1.09-1.29x torch's
+   time), else only the cells that read the row (2 or more: the same time either way on Sapphire Rapids, and on
+   Zen 4, FMA-bound, reading zeros for every such cell lost 1.6-9%, bench/README.md). Sums start from the bias and are stored into the NCHW output (cells of
+   channels >= O, the zero-padded last block, are dropped). (Tasks of 4 blocks, 28 sums of 7 cells in zmm,
+   ran in the same time as pairs on Sapphire Rapids: 0.99-1.00x, paired, 6 layers.)
+   geom = {KH, KW, SH, SW, PH, PW, DH, DW, WP}; rows [y0, y1) and output blocks [b0, b1) of the sample. */
 #if CL_VECTOR_BYTES == 64
 #define CL_DC_VT cl_v16f
 #define CL_DC_NV 1
 #define CL_DC_OBK 2
 #define CL_DC_R 8
+#define CL_DC_RR 2                  /* two output rows per run, of at most CL_DC_R2 cells each: 28 sums */
+#define CL_DC_R2 7
 #else
 #define CL_DC_VT cl_v8f
 #define CL_DC_NV 2
 #define CL_DC_OBK 1
 #define CL_DC_R 6
+#define CL_DC_RR 1
+#define CL_DC_R2 6
 #endif
 #define CL_DC_NA (CL_DC_OBK * CL_DC_NV)
 #define CL_DC_LANES (16 / CL_DC_NV)
+#define CL_DC_WROW 32               /* floats of one (input channel, tap) row of a pair's weights */
 /* the blocks' weights for input channel ic of the tap at wk: CL_DC_NA vectors */
 #define CL_DC_WEIGHTS(w)                                                                               \
     CL_DC_VT w[CL_DC_NA];                                                                              \
     for (int a = 0; a < CL_DC_NA; a++)                                                                 \
-        w[a] = *(const CL_DC_VT *)(wk + (a / CL_DC_NV) * wbs + ic * KK16 + (a % CL_DC_NV) * CL_DC_LANES);
-/* one run: nb (1..CL_DC_OBK) blocks, the R cells of output row oy from column ox0 on (R a constant once inlined:
-   its sums stay in registers) */
+        w[a] = *(const CL_DC_VT *)(wk + ic * KKW + (a / CL_DC_NV) * 16 + (a % CL_DC_NV) * CL_DC_LANES);
+/* one run: nb (1..CL_DC_OBK) blocks, the R cells from column ox0 on of RR output rows from oy on (RR 2 at
+   x86-64-v4, rows whose kernel rows [kh0, kh1) reach the input alike: each weight vector, read from L2, serves
+   twice the cells). R and RR are constants once inlined: the sums stay in registers. wb: the weights of the
+   run's first block in its pair's rows; a lone last block (nb == 1) at x86-64-v4 reads the pair's zero-filled
+   second slot (its sums are never stored). */
 static inline __attribute__((always_inline)) void CL_FN(cl_dconv_run)(
         float *restrict out, ptrdiff_t ldc, ptrdiff_t nvalid, const float *restrict xb, const float *restrict wb,
         const float *restrict bias, ptrdiff_t CB, ptrdiff_t H, ptrdiff_t W, const ptrdiff_t *restrict geom,
-        ptrdiff_t nb, ptrdiff_t oy, ptrdiff_t ox0, const int R, ptrdiff_t OW) {
+        ptrdiff_t nb, ptrdiff_t oy, ptrdiff_t ox0, const int R, const int RR, ptrdiff_t kh0, ptrdiff_t kh1,
+        ptrdiff_t OW) {
     const ptrdiff_t KH = geom[0], KW = geom[1], SH = geom[2], SW = geom[3], PH = geom[4], PW = geom[5],
-                    DH = geom[6], DW = geom[7];
-    /* wbs: from one block's weights to the next; a lone last block (nb == 1) reads its own twice (the second
-       sums are never stored), so nothing past the weights is read */
-    const ptrdiff_t KK16 = KH * KW * 16, wcs = KK16 * 16, wbs = nb > 1 ? CB * wcs : 0, xcs = H * W * 16;
-    CL_DC_VT acc[CL_DC_NA][CL_DC_R];
+                    DH = geom[6], DW = geom[7], WP = geom[8];
+    const ptrdiff_t KKW = KH * KW * CL_DC_WROW, wcs = KKW * 16, xcs = H * WP * 16, rs = SH * WP * 16;
+    CL_DC_VT acc[CL_DC_NA][CL_DC_RR * CL_DC_R];
     for (int a = 0; a < CL_DC_NA; a++) {
         CL_DC_VT b0 = (CL_DC_VT){0};
         if (bias && a / CL_DC_NV < nb)
             b0 = *(const CL_DC_VT *)(bias + (a / CL_DC_NV) * 16 + (a % CL_DC_NV) * CL_DC_LANES);
-        for (int r = 0; r < R; r++) acc[a][r] = b0;
+        for (int r = 0; r < RR * R; r++) acc[a][r] = b0;
     }
-    ptrdiff_t kh0 = 0, kh1 = KH;
-    while (kh0 < KH && oy * SH + kh0 * DH - PH < 0) kh0++;
-    while (kh1 > kh0 && oy * SH + (kh1 - 1) * DH - PH >= H) kh1--;
     for (ptrdiff_t cb = 0; cb < CB; cb++) {
         const float *xc = xb + cb * xcs, *wc = wb + cb * wcs;
         for (ptrdiff_t kh = kh0; kh < kh1; kh++) {
-            const float *xr = xc + (oy * SH + kh * DH - PH) * W * 16;
+            const float *xr = xc + ((oy * SH + kh * DH - PH) * WP + PW) * 16;   /* input column 0 of the row */
             for (ptrdiff_t kw = 0; kw < KW; kw++) {
                 const ptrdiff_t base = ox0 * SW + kw * DW - PW;     /* input column of cell 0 */
                 const ptrdiff_t lo = base < 0 ? (-base + SW - 1) / SW : 0;
                 ptrdiff_t hi = W - base <= 0 ? 0 : (W - base + SW - 1) / SW;
                 if (hi > R) hi = R;
-                if (lo >= hi) continue;
-                const float *wk = wc + (kh * KW + kw) * 16;
-                if (lo == 0 && hi == R) {
-                    const float *xp = xr + base * 16;
+                if (lo >= hi) continue;             /* every cell of the run reads padding at this tap */
+                const float *wk = wc + (kh * KW + kw) * CL_DC_WROW, *xp = xr + base * 16;
+                if (hi - lo >= R - 1) {
+                    /* the whole run, its one cell r < lo or >= hi (if any) on a zero column beside the row */
                     for (int ic = 0; ic < 16; ic++) {
                         CL_DC_WEIGHTS(w)
 #pragma GCC unroll 16
-                        for (int r = 0; r < R; r++) {
-                            const float v = xp[r * SW * 16 + ic];   /* scalar x vector: a broadcast */
+                        for (int r = 0; r < RR * R; r++) {
+                            const float v = xp[(r / R) * rs + (r % R) * SW * 16 + ic];  /* a broadcast */
                             for (int a = 0; a < CL_DC_NA; a++) acc[a][r] += v * w[a];
                         }
                     }
                 } else {
+                    /* 2 or more cells on zero columns (5x5, 1x7, dilated 'same'): the cells that read the row */
                     for (int ic = 0; ic < 16; ic++) {
                         CL_DC_WEIGHTS(w)
 #pragma GCC unroll 16
-                        for (int r = 0; r < R; r++) {
-                            if (r >= lo && r < hi) {
-                                const float v = xr[(base + r * SW) * 16 + ic];
+                        for (int r = 0; r < RR * R; r++) {
+                            if (r % R >= lo && r % R < hi) {
+                                const float v = xp[(r / R) * rs + (r % R) * SW * 16 + ic];
                                 for (int a = 0; a < CL_DC_NA; a++) acc[a][r] += v * w[a];
                             }
                         }
@@ -1093,46 +1106,73 @@ static inline __attribute__((always_inline)) void CL_FN(cl_dconv_run)(
             }
         }
     }
-    float cells[CL_DC_R][CL_DC_OBK * 16];
+    float cells[CL_DC_RR * CL_DC_R][CL_DC_OBK * 16];
     for (int a = 0; a < CL_DC_NA; a++)
-        for (int r = 0; r < R; r++)
+        for (int r = 0; r < RR * R; r++)
             *(CL_DC_VT *)(&cells[r][a * CL_DC_LANES]) = acc[a][r];
-    for (ptrdiff_t c = 0; c < nb * 16 && c < nvalid; c++) {
-        float *o = out + c * ldc + oy * OW + ox0;
-        for (ptrdiff_t r = 0; r < R; r++) o[r] = cells[r][c];
-    }
+    for (ptrdiff_t c = 0; c < nb * 16 && c < nvalid; c++)
+        for (int q = 0; q < RR; q++) {
+            float *o = out + c * ldc + (oy + q) * OW + ox0;
+            for (ptrdiff_t r = 0; r < R; r++) o[r] = cells[q * R + r][c];
+        }
 }
-/* a run of nr (1..CL_DC_R) cells, by the copy of cl_dconv_run compiled for that length */
+/* a run of nr (1..CL_DC_R; 1..CL_DC_R2 on rr = 2 rows) cells, by the copy of cl_dconv_run compiled for that
+   shape */
 static void CL_FN(cl_dconv_runs)(float *out, ptrdiff_t ldc, ptrdiff_t nvalid, const float *xb, const float *wb,
                                  const float *bias, ptrdiff_t CB, ptrdiff_t H, ptrdiff_t W, const ptrdiff_t *geom,
-                                 ptrdiff_t nb, ptrdiff_t oy, ptrdiff_t ox0, ptrdiff_t nr, ptrdiff_t OW) {
-#define CL_DC_CASE(R) case R: CL_FN(cl_dconv_run)(out, ldc, nvalid, xb, wb, bias, CB, H, W, geom, nb, oy, ox0, R, OW); \
-    break;
+                                 ptrdiff_t nb, ptrdiff_t oy, ptrdiff_t ox0, ptrdiff_t nr, int rr, ptrdiff_t kh0,
+                                 ptrdiff_t kh1, ptrdiff_t OW) {
+#define CL_DC_CASE(R, RR) case R: CL_FN(cl_dconv_run)(out, ldc, nvalid, xb, wb, bias, CB, H, W, geom, nb, oy, ox0, \
+                                                      R, RR, kh0, kh1, OW); break;
+#if CL_DC_RR > 1
+    if (rr == 2) {
+        switch (nr) {
+        CL_DC_CASE(1, 2) CL_DC_CASE(2, 2) CL_DC_CASE(3, 2) CL_DC_CASE(4, 2) CL_DC_CASE(5, 2) CL_DC_CASE(6, 2)
+        CL_DC_CASE(7, 2)
+        default: break;
+        }
+        return;
+    }
+#endif
+    (void)rr;
     switch (nr) {
-    CL_DC_CASE(1) CL_DC_CASE(2) CL_DC_CASE(3) CL_DC_CASE(4) CL_DC_CASE(5) CL_DC_CASE(6)
+    CL_DC_CASE(1, 1) CL_DC_CASE(2, 1) CL_DC_CASE(3, 1) CL_DC_CASE(4, 1) CL_DC_CASE(5, 1) CL_DC_CASE(6, 1)
 #if CL_DC_R > 6
-    CL_DC_CASE(7) CL_DC_CASE(8)
+    CL_DC_CASE(7, 1) CL_DC_CASE(8, 1)
 #endif
     default: break;
     }
 #undef CL_DC_CASE
 }
 /* out: this sample's first channel of block b0 (NCHW, channel stride ldc = OH * OW); O_left: output channels
-   from block b0 on that exist. A row's OW cells are split into the fewest runs of at most CL_DC_R cells, as even
-   as they go (OW = 16: 8 + 8, where 7 + 7 + 2 left a short run with a third of the row's weight traffic) */
+   from block b0 on that exist; wb: the pair's weights (interleaved). A row's OW cells are split into the fewest
+   runs of at most CL_DC_R cells, as even as they go (OW = 16: 8 + 8, where 7 + 7 + 2 left a short run with a
+   third of the row's weight traffic); two rows whose kernel rows reach the input alike go together, in runs
+   of at most CL_DC_R2 cells each (x86-64-v4). */
 static void CL_FN(cl_dconv_f)(float *out, ptrdiff_t ldc, ptrdiff_t O_left, const float *xb, const float *wb,
                               const float *bias, ptrdiff_t CB, ptrdiff_t H, ptrdiff_t W, ptrdiff_t OW,
                               const ptrdiff_t *geom, ptrdiff_t nblocks, ptrdiff_t y0, ptrdiff_t y1) {
-    const ptrdiff_t wbs = CB * geom[0] * geom[1] * 256, runs = (OW + CL_DC_R - 1) / CL_DC_R;
+    const ptrdiff_t KH = geom[0], SH = geom[2], PH = geom[4], DH = geom[6];
+    const ptrdiff_t runs = (OW + CL_DC_R - 1) / CL_DC_R, runs2 = (OW + CL_DC_R2 - 1) / CL_DC_R2;
     for (ptrdiff_t b = 0; b < nblocks; b += CL_DC_OBK) {
         const ptrdiff_t nb = nblocks - b < CL_DC_OBK ? nblocks - b : CL_DC_OBK;
-        for (ptrdiff_t oy = y0; oy < y1; oy++)
-            for (ptrdiff_t j = 0; j < runs; j++) {
-                const ptrdiff_t ox = j * OW / runs;
-                CL_FN(cl_dconv_runs)(out + b * 16 * ldc, ldc, O_left - b * 16, xb, wb + b * wbs,
-                                     bias ? bias + b * 16 : NULL, CB, H, W, geom, nb, oy, ox,
-                                     (j + 1) * OW / runs - ox, OW);
+        float *ob = out + b * 16 * ldc;
+        const float *wbb = wb + b * 16, *bb = bias ? bias + b * 16 : NULL;
+        for (ptrdiff_t oy = y0; oy < y1;) {
+            ptrdiff_t kh0 = 0, kh1 = KH, k0 = 0, k1 = KH;     /* kernel rows that reach the input: oy, oy + 1 */
+            while (kh0 < KH && oy * SH + kh0 * DH - PH < 0) kh0++;
+            while (kh1 > kh0 && oy * SH + (kh1 - 1) * DH - PH >= H) kh1--;
+            while (k0 < KH && (oy + 1) * SH + k0 * DH - PH < 0) k0++;
+            while (k1 > k0 && (oy + 1) * SH + (k1 - 1) * DH - PH >= H) k1--;
+            const int rr = CL_DC_RR > 1 && oy + 1 < y1 && k0 == kh0 && k1 == kh1 ? 2 : 1;
+            const ptrdiff_t n = rr == 2 ? runs2 : runs;
+            for (ptrdiff_t j = 0; j < n; j++) {
+                const ptrdiff_t ox = j * OW / n;
+                CL_FN(cl_dconv_runs)(ob, ldc, O_left - b * 16, xb, wbb, bb, CB, H, W, geom, nb, oy, ox,
+                                     (j + 1) * OW / n - ox, rr, kh0, kh1, OW);
             }
+            oy += rr;
+        }
     }
 }
 /* 1 if any of p[0], ..., p[n - 1] is an inf or a NaN (x - x is 0 for every finite x, NaN otherwise) */
@@ -1153,8 +1193,11 @@ static int CL_FN(cl_nonfinite_f)(const float *p, ptrdiff_t n) {
 #undef CL_DC_NV
 #undef CL_DC_OBK
 #undef CL_DC_R
+#undef CL_DC_RR
+#undef CL_DC_R2
 #undef CL_DC_NA
 #undef CL_DC_LANES
+#undef CL_DC_WROW
 
 /* The weight gradient of a float32 layer with stride 1 along rows (conv_wgrad_direct), at x86-64-v4 only (masked
    AVX-512 loads; the other levels' table entry is NULL): dW[co][ci][tz][ty][tx] = the sum over samples and output

@@ -1,7 +1,8 @@
 """conv_blocked: float32 2-d/1-d layers (groups 1, zero padding) computed directly on blocks of 16 channels,
-skipping every tap that reads padding. Checked against the reference loops and torch on the shapes where its
-blocks and runs are partial, at every SIMD level this CPU runs; the planner's rule; the fallback for
-non-finite weights; the checks that stand before the unchecked inner loops."""
+skipping the taps whose run of cells reads only padding (a run's edge cells read zero columns). Checked against
+the reference loops and torch on the shapes where its blocks, tasks and runs are partial, at every SIMD level this
+CPU runs; the planner's rules; the fallback for non-finite weights; the checks that stand before the unchecked
+inner loops."""
 import numpy as np
 import pytest
 
@@ -15,6 +16,11 @@ from helpers import assert_close, simd_level, threads, torch  # noqa: F401 (fixt
 FORCE = dict(BLOCKED=True, BLOCKED_LEVELS=tuple(_kernels.simd_levels()), BLOCKED_MIN_CHANNELS=1,
              BLOCKED_MAX_CHANNEL_WASTE=100.0, BLOCKED_MAX_PLANE=10**9, WINOGRAD=False, PARALLEL_MIN_MACS=0,
              DIRECT_MAX_MACS=0, TINY_MAX_MACS=0)
+
+
+def _force(monkeypatch):
+    for name, value in FORCE.items():
+        monkeypatch.setattr(conv_ops, name, value)
 
 
 def _plan_kind(m):
@@ -43,11 +49,14 @@ def _padding(m, padding):
     (2, 16, 16, (9, 10), 4, 1, "same", 1),           # 'same' with an even kernel: padded (1, 2) per axis
     (1, 16, 32, (29,), 5, 2, 2, 1),                  # 1-d: one row
     (1, 32, 16, (50,), 3, 1, 4, 4),
+    (2, 16, 64, (9, 15), 3, 1, 1, 1),                # two pairs; 15 cells in runs of 7 + 8 / 5 + 5 + 5
+    (2, 17, 80, (8, 13), 3, 1, 1, 1),                # two pairs and a lone block (a zero slot); 13 = 6 + 7 / 7 + 6
+    (2, 33, 100, (7, 7), 3, 2, 1, 1),                # the last pair partial; a partial input block
+    (2, 16, 32, (9, 33), 3, 1, 6, 6),                # dilated 'same': edge runs read mostly zero columns
 ])
 def test_blocked_matches_reference_and_torch(rng, monkeypatch, threads, nthreads, bias, nd, c_in, c_out, size,
                                              kernel, stride, padding, dilation):
-    for name, value in FORCE.items():
-        monkeypatch.setattr(conv_ops, name, value)
+    _force(monkeypatch)
     threads(nthreads)
     m = getattr(nn, f"Conv{nd}d")(c_in, c_out, kernel, stride=stride, padding=padding, dilation=dilation,
                                   bias=bias, dtype=np.float32)
@@ -64,17 +73,21 @@ def test_blocked_matches_reference_and_torch(rng, monkeypatch, threads, nthreads
         assert_close(got, t, np.float32, reduction=m.weight[0].size)
 
 
+@pytest.mark.parametrize("rows", [3, 7])
 @pytest.mark.parametrize("stride", [1, 2])
 @pytest.mark.parametrize("out_w", list(range(1, 18)))
-def test_blocked_runs_of_every_length_match_reference_and_torch(rng, monkeypatch, threads, out_w, stride):
+def test_blocked_runs_of_every_length_match_reference_and_torch(rng, monkeypatch, threads, out_w, stride, rows):
     """A row of out_w cells goes to the micro-kernel in the fewest runs of at most 8 cells (x86-64-v4; 6 on the
-    8-wide levels), as even as they go, each run by the copy compiled for its length. Widths 1-17 give every
-    length at both register widths, with the first and last run of a row reading the left and right padding."""
-    for name, value in FORCE.items():
-        monkeypatch.setattr(conv_ops, name, value)
+    8-wide levels), as even as they go, each run by the copy compiled for its length; at x86-64-v4 two rows
+    whose kernel rows reach the input alike go together, in runs of at most 7 cells each. Widths 1-17 give every
+    length at each register block, with the first and last run of a row reading the left and right zero columns.
+    3 rows padded by 1: three kinds of rows (top, inside, bottom), each alone; 7 rows at stride 1: the top row
+    alone, 2 pairs of inside rows, the last inside row alone (its neighbour is the bottom row) and the bottom
+    row (stride 2: 4 rows, the 2 inside ones a pair)."""
+    _force(monkeypatch)
     threads(1)
     m = nn.Conv2d(16, 48, 3, stride=stride, padding=1, dtype=np.float32)   # a pair of blocks and a lone one
-    x = rng.standard_normal((2, 16, 3, stride * out_w)).astype(np.float32)
+    x = rng.standard_normal((2, 16, rows, stride * out_w)).astype(np.float32)
     got = m(x)
     assert _plan_kind(m) == "_blocked_runner" and got.shape[-1] == out_w
     want = ref.conv_nd(x.astype(np.float64), m.weight.astype(np.float64), m.bias, stride, 1, 1, 1)
@@ -90,8 +103,7 @@ def test_blocked_runs_of_every_length_match_reference_and_torch(rng, monkeypatch
 def test_blocked_tasks_split_samples_then_rows_over_threads(rng, monkeypatch, threads, n, c_out, samples, chunks):
     """A task is a pair of output blocks (32 channels) over all samples; with fewer than 4 pairs per thread the
     samples split, then the rows (8 here): 2 threads give the 1-thread result bit for bit."""
-    for name, value in FORCE.items():
-        monkeypatch.setattr(conv_ops, name, value)
+    _force(monkeypatch)
     x = rng.standard_normal((n, 16, 10, 9)).astype(np.float32)
     m = nn.Conv2d(16, c_out, 3, padding=1, dtype=np.float32)
     threads(1)
@@ -118,7 +130,7 @@ def test_blocked_copies_at_most_its_budget_of_input_per_call(rng, monkeypatch, t
     x = rng.standard_normal((n, 20, 6, 7)).astype(np.float32)          # 20 channels: 2 blocks of 16 per sample
     m = nn.Conv2d(20, 40, 3, padding=1, dtype=np.float32)
     whole = m(x)
-    per_sample = 2 * 16 * 6 * 7 * 4
+    per_sample = 2 * 16 * 6 * 9 * 4                                     # rows of 7 cells between 2 zero columns
     monkeypatch.setattr(conv_ops, "BLOCKED_INPUT_BYTES", budget_samples * per_sample + per_sample // 2)
     conv_ops.release_workspace()
     m2 = nn.Conv2d(20, 40, 3, padding=1, dtype=np.float32)
@@ -126,7 +138,7 @@ def test_blocked_copies_at_most_its_budget_of_input_per_call(rng, monkeypatch, t
     got = m2(x)
     (plan, _, _), = m2._plans.values()
     assert plan.run.samples_per_call == per_call
-    xs, ws, bs = _kernels.blocked_sizes(per_call, 20, 40, 6, 7, 9)
+    xs, ws, bs = _kernels.blocked_sizes(per_call, 20, 40, 6, 9, 9)
     assert conv_ops.workspace_bytes() == 4 * (xs + nthreads * ws + bs)
     np.testing.assert_array_equal(got, whole)
     want = ref.conv_nd(x.astype(np.float64), m.weight.astype(np.float64), m.bias, 1, 1, 1, 1)
@@ -262,13 +274,30 @@ def test_planner_expansion_boundary_matches_reference_and_torch(rng, simd_level,
         assert_close(got, t, np.float32, reduction=m.weight[0].size)
 
 
+@pytest.mark.parametrize("w,out_w,kw,sw,pw,dw,right", [
+    (5, 5, 3, 1, 1, 1, 1),          # 'same' 3x3: one zero column either side
+    (9, 5, 3, 2, 2, 1, 0),          # stride 2: the last output cell's taps end on the row's last cell
+    (10, 10, 4, 1, 1, 1, 2),        # 'same' with an even kernel: padded (1, 2)
+    (33, 33, 3, 1, 6, 6, 6),        # dilated 'same' (ASPP d6)
+    (8, 3, 2, 3, 0, 1, 0),          # stride past the kernel: cells the taps never reach, no zero column
+    (12, 4, 3, 2, 3, 5, 2),         # dilated and strided, padded by 3: the taps reach 2 of the 3 on the right
+])
+def test_blocked_width_counts_the_zero_columns_the_taps_reach(w, out_w, kw, sw, pw, dw, right):
+    """blocked_width = the row, pw zero columns on the left and, on the right, as many as a count of the columns
+    the output cells' taps read past the row."""
+    reach = max(x * sw + t * dw - pw for x in range(out_w) for t in range(kw))
+    assert right == max(0, reach - (w - 1))
+    assert _kernels.blocked_width(w, out_w, kw, sw, pw, dw) == w + pw + right
+
+
 def test_conv_blocked_checks_its_arguments(rng):
     """The unchecked inner loops run only on buffers and shapes that match: anything else is a ValueError."""
     x = rng.standard_normal((2, 16, 5, 5)).astype(np.float32)
     w = rng.standard_normal((32, 16, 9)).astype(np.float32)
     out = np.empty((2, 32, 25), np.float32)
-    sizes = _kernels.blocked_sizes(2, 16, 32, 5, 5, 9)
-    assert sizes == (2 * 1 * 25 * 16, 2 * 1 * 9 * 256, 32)
+    assert _kernels.blocked_width(5, 5, 3, 1, 1, 1) == 7        # a zero column either side
+    sizes = _kernels.blocked_sizes(2, 16, 32, 5, 7, 9)
+    assert sizes == (2 * 1 * 5 * 7 * 16, 2 * 1 * 9 * 256, 32)
 
     def buffers(threads=1, short=-1):
         return [np.empty((threads, sizes[1] - (short == 1)) if i == 1 else sizes[i] - (short == i), np.float32)
@@ -310,10 +339,12 @@ def _guarded(n, dtype=np.float32):
     return np.frombuffer(region, dtype=dtype, count=n, offset=total - page - nbytes)
 
 
-@pytest.mark.parametrize("c_in,c_out", [(17, 48), (16, 16), (40, 80)])
+@pytest.mark.parametrize("c_in,c_out", [(17, 48), (16, 16), (40, 80), (16, 112)])
 def test_conv_blocked_reads_nothing_past_its_buffers(rng, c_in, c_out):
     """Input, weights, bias and the three buffers each end at an unreadable page (a lone last block of output
-    channels, partial input blocks, runs shorter than the register block): a read past any of them would crash."""
+    channels, partial input blocks, runs shorter than the register block): a read past any of them would crash.
+    The buffers start full of NaN: every cell the micro-kernel reads (zero columns, zero weight slots of absent
+    blocks and channels) is written by the call first."""
     n, h, w = 2, 5, 9
     x = _guarded(n * c_in * h * w).reshape(n, c_in, h, w)
     x[...] = rng.standard_normal(x.shape)
@@ -323,9 +354,11 @@ def test_conv_blocked_reads_nothing_past_its_buffers(rng, c_in, c_out):
     b[...] = rng.standard_normal(c_out)
     oh, ow = (h + 4 - 3) // 2 + 1, (w + 4 - 3) // 2 + 1
     out = np.empty((n, c_out, oh * ow), np.float32)
-    xs, ws, bs = _kernels.blocked_sizes(n, c_in, c_out, h, w, 9)
+    xs, ws, bs = _kernels.blocked_sizes(n, c_in, c_out, h, _kernels.blocked_width(w, ow, 3, 2, 2, 1), 9)
     bufs = [_guarded(xs), _guarded(2 * ws).reshape(2, ws), _guarded(bs)]
     for threads, samples, chunks in ((1, 1, 1), (2, 1, 2), (2, 2, 1), (2, 2, 3)):
+        for buf in bufs:
+            buf[...] = np.nan
         assert _kernels.conv_blocked(x, wt, b, out, (3, 3), (2, 2), (2, 2), (1, 1), (oh, ow), *bufs, samples, chunks,
                                      threads) == 0
         want = ref.conv_nd(x.astype(np.float64), wt.reshape(c_out, c_in, 3, 3).astype(np.float64), b, (2, 2),

@@ -179,7 +179,7 @@ WINOGRAD_MIN_GEMM_TILES = 48        # ... but where that budget holds fewer tile
 WINOGRAD_MIN_TASK_TILES = 24        # ... must hold this many F(2x2) tiles (GEMMs this narrow lose to
                                     # im2col: 512 -> 512 channels in float32 do)
 BLOCKED = True                      # zero-padded float32 1-d/2-d layers (groups 1; AVX-512, AVX2 below): conv_blocked,
-                                    # a direct kernel on blocks of 16 channels that skips every padding tap (see
+                                    # a direct kernel on blocks of 16 channels that skips the padding taps (see
                                     # _blocked_runner); it beats im2col + BLAS and Winograd F(2x2) where BLAS's
                                     # GEMMs are narrow (small planes), padding is a large share (dilated 'same')
                                     # or the columns repeat each input cell many times (large kernels)
@@ -848,10 +848,11 @@ def _blocked_runner(x_shape, w_shape, kernel2, stride2, padding2, dilation2, blo
     h, w_ = (1,) * (4 - len(x_shape)) + tuple(x_shape[2:])
     x4 = (n, c_in, h, w_)
     w3 = (c_out, c_in, kernel2[0] * kernel2[1])
-    per_sample = _kernels.blocked_sizes(1, c_in, c_out, h, w_, w3[2])[0]
+    wp = _kernels.blocked_width(w_, blocks2[1], kernel2[1], stride2[1], padding2[1], dilation2[1])
+    per_sample = _kernels.blocked_sizes(1, c_in, c_out, h, wp, w3[2])[0]
     step = max(1, min(n, BLOCKED_INPUT_BYTES // (4 * max(per_sample, 1))))     # samples per kernel call,
     step = -(-n // -(-n // step)) if n else 1                                    # the calls as even as they go
-    xs, ws_, bs = _kernels.blocked_sizes(step, c_in, c_out, h, w_, w3[2])
+    xs, ws_, bs = _kernels.blocked_sizes(step, c_in, c_out, h, wp, w3[2])
     pairs = -(-c_out // 32)
     samples = min(step, -(-4 * threads // pairs)) if threads > 1 else 1
     chunks = min(blocks2[0], -(-4 * threads // (pairs * samples))) if threads > 1 else 1
