@@ -25,9 +25,9 @@
   weights (``winograd_weights``).
 * ``conv_blocked``: float32 1-d/2-d layers (groups 1, zero padding) directly on blocks of 16 channels:
   input and weights transposed so that 16 output channels' weights are one vector, a register block of
-  64 output channels x up to 7 cells of a row, or 32 x 8 (AVX-512; 16 x 6 below; a row in the fewest runs,
-  as even as they go) summed over every input channel and every tap where the run reads the input (its
-  edge cells read zero columns); no column matrix, no BLAS.
+  32 output channels x up to 8 cells of a row, or of two rows x up to 7 (AVX-512; 16 x 6 below; a row in
+  the fewest runs, as even as they go) summed over every input channel and every tap where the run reads the
+  input (its edge cells read zero columns); no column matrix, no BLAS.
 * ``conv_direct``: plain loops for tiny problems, where a GEMM would be mostly
   overhead. The innermost loop runs along contiguous memory.
 
@@ -2309,8 +2309,9 @@ def conv_blocked(const float[:, :, :, ::1] x, const float[:, :, ::1] w, const fl
     and a chunk of samples and of output rows: it copies the pair's weights into its thread's row of ``wb``,
     interleaved as [CB * 16 ic][kh * kw][2][16 oc] (``cl_transpose_f``; input channels >= C_in, output channels
     >= C_out zero), where they stay in L2 while ``cl_dconv_f`` (_simd_loops.h) runs its micro-kernel: 32 output
-    channels x up to 8 cells of a row (x86-64-v4; 16 x 6 at x86-64-v3 and the baseline) in registers over every
-    input channel and every tap where a cell of the run reads the input, stored into ``out``.
+    channels x up to 8 cells of a row, or of two rows x up to 7 whose kernel rows reach the input alike
+    (x86-64-v4; 16 x 6 of one row at x86-64-v3 and the baseline) in registers over every input channel and every
+    tap where a cell of the run reads the input, stored into ``out``.
 
     x : (N, C_in, H, W); w : (C_out, C_in, kh * kw); bias : (C_out,) or None; out : (N, C_out, Ho * Wo),
     overwritten. kernel, stride, padding, dilation : (kh, kw), ... (2-tuples; padding on the top and left: taps
