@@ -1015,16 +1015,17 @@ CL_PADROWS(CL_FN(cl_pad_rows_d), CL_FN(cl_pad_plane_d), CL_FN(cl_padcopy_d), CL_
    weights interleaved as [CB * 16 ic][KH][KW][2][16 oc], so that one input value (a broadcast) times one vector
    of 16 output channels' weights is a step of 16 multiply-adds, and the weights of a step are 128 contiguous
    bytes (one stream for the prefetcher). A micro-kernel keeps CL_DC_OBK blocks of 16 output channels x
-   CL_DC_R output cells of one row in registers over all input channels and taps (CL_DC_NV vectors per block),
-   and skips the taps that read only padding:
-   kernel rows above or below the input per output row, and kernel columns where every cell of the run reads a
-   padding column. A run's first or last cells may read a zero column where the others read the row: where one
-   cell does, the run computes them all (3x3 with padding 1: 1 cell of 7 at one tap of 3 in a row's first and
-   last run; the branch per cell cost more on Sapphire Rapids, where conv_blocked ran at 1.09-1.29x torch's
-   time), else only the cells that read the row (2 or more: the same time either way on Sapphire Rapids, and on
-   Zen 4, FMA-bound, reading zeros for every such cell lost 1.6-9%, bench/README.md). Sums start from the bias and are stored into the NCHW output (cells of
-   channels >= O, the zero-padded last block, are dropped). (Tasks of 4 blocks, 28 sums of 7 cells in zmm,
-   ran in the same time as pairs on Sapphire Rapids: 0.99-1.00x, paired, 6 layers.)
+   CL_DC_R output cells of one row (or CL_DC_R2 cells of each of two rows, at x86-64-v4) in registers over all
+   input channels and taps (CL_DC_NV vectors per block), and skips the taps that read only padding: kernel rows
+   above or below the input per output row, and kernel columns where every cell of the run reads a padding
+   column. A run's first or last cells may read a zero column where the others read the row: where one cell
+   does, the run computes them all (3x3 with padding 1: 1 cell of 7 at one tap of 3 in a row's first and last
+   run; the branch per cell cost more on Sapphire Rapids, where conv_blocked ran at 1.09-1.29x torch's time),
+   else only the cells that read the row (2 or more: the same time either way on Sapphire Rapids, and on Zen 4,
+   FMA-bound, reading zeros for every such cell lost 1.6-9%, bench/README.md). Sums start from the bias and are
+   stored into the NCHW output (cells of channels >= O, the zero-padded last block, are dropped). (Tasks of 4
+   blocks, 28 sums of 7 cells in zmm, ran in the same time as pairs on Sapphire Rapids: 0.99-1.00x, paired, 6
+   layers.)
    geom = {KH, KW, SH, SW, PH, PW, DH, DW, WP}; rows [y0, y1) and output blocks [b0, b1) of the sample. */
 #if CL_VECTOR_BYTES == 64
 #define CL_DC_VT cl_v16f
