@@ -1145,6 +1145,15 @@ static void CL_FN(cl_dconv_runs)(float *out, ptrdiff_t ldc, ptrdiff_t nvalid, co
     }
 #undef CL_DC_CASE
 }
+/* [*k0, *k1): the kernel rows whose input row (oy * SH + kh * DH - PH) lies inside 0..H-1 (empty: *k0 == *k1) */
+static inline void CL_FN(cl_dc_kernel_rows)(ptrdiff_t oy, ptrdiff_t H, ptrdiff_t KH, ptrdiff_t SH, ptrdiff_t PH,
+                                            ptrdiff_t DH, ptrdiff_t *k0, ptrdiff_t *k1) {
+    ptrdiff_t a = 0, b = KH;
+    while (a < KH && oy * SH + a * DH - PH < 0) a++;
+    while (b > a && oy * SH + (b - 1) * DH - PH >= H) b--;
+    *k0 = a;
+    *k1 = b;
+}
 /* out: this sample's first channel of block b0 (NCHW, channel stride ldc = OH * OW); O_left: output channels
    from block b0 on that exist; wb: the pair's weights (interleaved). A row's OW cells are split into the fewest
    runs of at most CL_DC_R cells, as even as they go (OW = 16: 8 + 8, where 7 + 7 + 2 left a short run with a
@@ -1160,11 +1169,9 @@ static void CL_FN(cl_dconv_f)(float *out, ptrdiff_t ldc, ptrdiff_t O_left, const
         float *ob = out + b * 16 * ldc;
         const float *wbb = wb + b * 16, *bb = bias ? bias + b * 16 : NULL;
         for (ptrdiff_t oy = y0; oy < y1;) {
-            ptrdiff_t kh0 = 0, kh1 = KH, k0 = 0, k1 = KH;     /* kernel rows that reach the input: oy, oy + 1 */
-            while (kh0 < KH && oy * SH + kh0 * DH - PH < 0) kh0++;
-            while (kh1 > kh0 && oy * SH + (kh1 - 1) * DH - PH >= H) kh1--;
-            while (k0 < KH && (oy + 1) * SH + k0 * DH - PH < 0) k0++;
-            while (k1 > k0 && (oy + 1) * SH + (k1 - 1) * DH - PH >= H) k1--;
+            ptrdiff_t kh0, kh1, k0, k1;                       /* kernel rows that reach the input: oy, oy + 1 */
+            CL_FN(cl_dc_kernel_rows)(oy, H, KH, SH, PH, DH, &kh0, &kh1);
+            CL_FN(cl_dc_kernel_rows)(oy + 1, H, KH, SH, PH, DH, &k0, &k1);
             const int rr = CL_DC_RR > 1 && oy + 1 < y1 && k0 == kh0 && k1 == kh1 ? 2 : 1;
             const ptrdiff_t n = rr == 2 ? runs2 : runs;
             for (ptrdiff_t j = 0; j < n; j++) {
