@@ -1058,10 +1058,10 @@ CL_PADROWS(CL_FN(cl_pad_rows_d), CL_FN(cl_pad_plane_d), CL_FN(cl_padcopy_d), CL_
 static inline __attribute__((always_inline)) void CL_FN(cl_dconv_run)(
         float *restrict out, ptrdiff_t ldc, ptrdiff_t nvalid, const float *restrict xb, const float *restrict wb,
         const float *restrict bias, ptrdiff_t CB, ptrdiff_t H, ptrdiff_t W, const ptrdiff_t *restrict geom,
-        ptrdiff_t nb, ptrdiff_t oy, ptrdiff_t ox0, const int R, const int RR, ptrdiff_t kh0, ptrdiff_t kh1,
-        ptrdiff_t OW) {
-    const ptrdiff_t KH = geom[0], KW = geom[1], SH = geom[2], SW = geom[3], PH = geom[4], PW = geom[5],
-                    DH = geom[6], DW = geom[7], WP = geom[8];
+        ptrdiff_t nb, ptrdiff_t oy, ptrdiff_t ox0, const int R, const int RR, const int SWC, ptrdiff_t kh0,
+        ptrdiff_t kh1, ptrdiff_t OW) {
+    const ptrdiff_t KH = geom[0], KW = geom[1], SH = geom[2], SW = SWC ? SWC : geom[3], PH = geom[4],
+                    PW = geom[5], DH = geom[6], DW = geom[7], WP = geom[8];
     const ptrdiff_t KKW = KH * KW * CL_DC_WROW, wcs = KKW * 16, xcs = H * WP * 16, rs = SH * WP * 16;
     CL_DC_VT acc[CL_DC_NA][CL_DC_RR * CL_DC_R];
     for (int a = 0; a < CL_DC_NA; a++) {
@@ -1081,13 +1081,14 @@ static inline __attribute__((always_inline)) void CL_FN(cl_dconv_run)(
                 if (hi > R) hi = R;
                 if (lo >= hi) continue;             /* every cell of the run reads padding at this tap */
                 const float *wk = wc + (kh * KW + kw) * CL_DC_WROW, *xp = xr + base * 16;
+                const float *xq[2] = {xp, xp + rs};                 /* the run's first cell in each row */
                 if (hi - lo >= R - 1) {
                     /* the whole run, its one cell r < lo or >= hi (if any) on a zero column beside the row */
                     for (int ic = 0; ic < 16; ic++) {
                         CL_DC_WEIGHTS(w)
 #pragma GCC unroll 16
                         for (int r = 0; r < RR * R; r++) {
-                            const float v = xp[(r / R) * rs + (r % R) * SW * 16 + ic];  /* a broadcast */
+                            const float v = xq[r / R][(r % R) * SW * 16 + ic];  /* a broadcast */
                             for (int a = 0; a < CL_DC_NA; a++) acc[a][r] += v * w[a];
                         }
                     }
@@ -1098,7 +1099,7 @@ static inline __attribute__((always_inline)) void CL_FN(cl_dconv_run)(
 #pragma GCC unroll 16
                         for (int r = 0; r < RR * R; r++) {
                             if (r % R >= lo && r % R < hi) {
-                                const float v = xp[(r / R) * rs + (r % R) * SW * 16 + ic];
+                                const float v = xq[r / R][(r % R) * SW * 16 + ic];
                                 for (int a = 0; a < CL_DC_NA; a++) acc[a][r] += v * w[a];
                             }
                         }
@@ -1118,13 +1119,16 @@ static inline __attribute__((always_inline)) void CL_FN(cl_dconv_run)(
         }
 }
 /* a run of nr (1..CL_DC_R; 1..CL_DC_R2 on rr = 2 rows) cells, by the copy of cl_dconv_run compiled for that
-   shape */
-static void CL_FN(cl_dconv_runs)(float *out, ptrdiff_t ldc, ptrdiff_t nvalid, const float *xb, const float *wb,
-                                 const float *bias, ptrdiff_t CB, ptrdiff_t H, ptrdiff_t W, const ptrdiff_t *geom,
-                                 ptrdiff_t nb, ptrdiff_t oy, ptrdiff_t ox0, ptrdiff_t nr, int rr, ptrdiff_t kh0,
-                                 ptrdiff_t kh1, ptrdiff_t OW) {
+   shape and, for SW 1 and 2, that stride along rows (SWC; 0: SW read from geom): with the cells' offsets
+   constants, each broadcast addresses its cell as a displacement from the row's first cell, where a variable
+   stride kept an index register per cell and, 14 cells being more than the free registers, reloaded 4 of them
+   from the stack every step (Sapphire Rapids: conv_blocked's rows 0.95-0.96x the time, paired) */
+static inline __attribute__((always_inline)) void CL_FN(cl_dconv_runs_sw)(
+        float *out, ptrdiff_t ldc, ptrdiff_t nvalid, const float *xb, const float *wb, const float *bias,
+        ptrdiff_t CB, ptrdiff_t H, ptrdiff_t W, const ptrdiff_t *geom, ptrdiff_t nb, ptrdiff_t oy, ptrdiff_t ox0,
+        ptrdiff_t nr, int rr, const int SWC, ptrdiff_t kh0, ptrdiff_t kh1, ptrdiff_t OW) {
 #define CL_DC_CASE(R, RR) case R: CL_FN(cl_dconv_run)(out, ldc, nvalid, xb, wb, bias, CB, H, W, geom, nb, oy, ox0, \
-                                                      R, RR, kh0, kh1, OW); break;
+                                                      R, RR, SWC, kh0, kh1, OW); break;
 #if CL_DC_RR > 1
     if (rr == 2) {
         switch (nr) {
@@ -1144,6 +1148,17 @@ static void CL_FN(cl_dconv_runs)(float *out, ptrdiff_t ldc, ptrdiff_t nvalid, co
     default: break;
     }
 #undef CL_DC_CASE
+}
+static void CL_FN(cl_dconv_runs)(float *out, ptrdiff_t ldc, ptrdiff_t nvalid, const float *xb, const float *wb,
+                                 const float *bias, ptrdiff_t CB, ptrdiff_t H, ptrdiff_t W, const ptrdiff_t *geom,
+                                 ptrdiff_t nb, ptrdiff_t oy, ptrdiff_t ox0, ptrdiff_t nr, int rr, ptrdiff_t kh0,
+                                 ptrdiff_t kh1, ptrdiff_t OW) {
+    if (geom[3] == 1)
+        CL_FN(cl_dconv_runs_sw)(out, ldc, nvalid, xb, wb, bias, CB, H, W, geom, nb, oy, ox0, nr, rr, 1, kh0, kh1, OW);
+    else if (geom[3] == 2)
+        CL_FN(cl_dconv_runs_sw)(out, ldc, nvalid, xb, wb, bias, CB, H, W, geom, nb, oy, ox0, nr, rr, 2, kh0, kh1, OW);
+    else
+        CL_FN(cl_dconv_runs_sw)(out, ldc, nvalid, xb, wb, bias, CB, H, W, geom, nb, oy, ox0, nr, rr, 0, kh0, kh1, OW);
 }
 /* [*k0, *k1): the kernel rows whose input row (oy * SH + kh * DH - PH) lies inside 0..H-1 (empty: *k0 == *k1) */
 static inline void CL_FN(cl_dc_kernel_rows)(ptrdiff_t oy, ptrdiff_t H, ptrdiff_t KH, ptrdiff_t SH, ptrdiff_t PH,

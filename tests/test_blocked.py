@@ -42,7 +42,8 @@ def _padding(m, padding):
     (2, 17, 33, (9, 8), 3, 1, 1, 1),                 # partial input block; a pair and a lone output block
     (2, 20, 16, (5, 15), (1, 7), 1, (0, 3), 1),      # 1x7: rows in runs of 7 + 8 cells (v4), 5 + 5 + 5 (v3)
     (2, 8, 24, (13, 6), (7, 1), 1, (3, 0), 1),       # 7x1: one run narrower than the register block
-    (2, 16, 16, (15, 14), 3, 2, 1, 1),               # strided
+    (2, 16, 16, (15, 14), 3, 2, 1, 1),               # strided (stride 2 along rows: its own compiled copy)
+    (2, 16, 32, (11, 20), 4, (2, 3), 1, 1),          # stride 3 along rows: the copy with the stride a variable
     (2, 16, 32, (11, 12), 3, 1, 4, 3),               # dilated: rows and columns reach the input by 1-3 taps
     (2, 16, 16, (3, 8), 3, 1, 5, 1),                 # output rows and columns that read only padding: the bias
     (2, 24, 40, (6, 7), (2, 4), (1, 2), (1, 2), (2, 1)),  # even kernel, mixed stride and dilation
@@ -74,7 +75,7 @@ def test_blocked_matches_reference_and_torch(rng, monkeypatch, threads, nthreads
 
 
 @pytest.mark.parametrize("rows", [3, 7])
-@pytest.mark.parametrize("stride", [1, 2])
+@pytest.mark.parametrize("stride", [1, 2, 3])
 @pytest.mark.parametrize("out_w", list(range(1, 18)))
 def test_blocked_runs_of_every_length_match_reference_and_torch(rng, monkeypatch, threads, out_w, stride, rows):
     """A row of out_w cells goes to the micro-kernel in the fewest runs of at most 8 cells (x86-64-v4; 6 on the
@@ -83,7 +84,8 @@ def test_blocked_runs_of_every_length_match_reference_and_torch(rng, monkeypatch
     length at each register block, with the first and last run of a row reading the left and right zero columns.
     3 rows padded by 1: three kinds of rows (top, inside, bottom), each alone; 7 rows at stride 1: the top row
     alone, 2 pairs of inside rows, the last inside row alone (its neighbour is the bottom row) and the bottom
-    row (stride 2: 4 rows, the 2 inside ones a pair)."""
+    row (stride 2: 4 rows, the 2 inside ones a pair). Strides 1 and 2 run copies with the stride a constant
+    (the cells' offsets are constants), stride 3 the copy that reads it from the geometry."""
     _force(monkeypatch)
     threads(1)
     m = nn.Conv2d(16, 48, 3, stride=stride, padding=1, dtype=np.float32)   # a pair of blocks and a lone one
