@@ -112,7 +112,9 @@ def test_conv_paths_match_reference(rng, path, threads, dtype, nd, size, kernel,
         if path == "row-bands" and mode == "zeros" and nd > 1 and m.kernel_size[-2] > 1 and pad[-2] != 0:
             assert _plan_kind(m) == "_banded_runner"
         lift = [(1,) * (3 - nd) + tuple(v) for v in (m.kernel_size, m.stride, m.dilation, got.shape[2:])]
-        fits = _kernels.rows_workspace(4 // groups, 8 // groups, *lift, 1) * x.itemsize <= conv_ops.WORKSPACE_BYTES
+        fits = _kernels.rows_workspace(4 // groups, 0, *lift, 1) * x.itemsize <= conv_ops.WORKSPACE_BYTES \
+            and _kernels.rows_workspace(4 // groups, 8 // groups, *lift, 1) * x.itemsize \
+            <= conv_ops.ROWS_MAX_WORKSPACE_BYTES
         if path.startswith("rows") and nd < 3 and groups < 4 and math.prod(m.kernel_size) > 1 and fits:
             assert _plan_kind(m) == "_rows_runner"
     finally:
@@ -768,6 +770,40 @@ def test_rows_kernel_takes_shallow_layers_of_up_to_64_channels_on_avx512_only(si
         want = ref.conv_nd(x.astype(np.float64), m.weight.astype(np.float64), m.bias, m.stride, m.padding,
                            m.dilation, 1, padding_mode=m.padding_mode)
         assert_close(got, want, x.dtype, reduction=m.weight[0].size)
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_rows_kernel_takes_long_rows_whose_sums_pass_half_of_l2(monkeypatch, threads, simd_level):
+    """conv_rows' workspace is its phase planes (re-read by every 4 output channels: within WORKSPACE_BYTES) and
+    the sums of the task's output rows (written once, copied out once: within ROWS_MAX_WORKSPACE_BYTES). A raw-audio
+    front-end (M5's Conv1d(1, 64, 80, stride 4)) has planes of 4 x 4000 cells and 64 x 4000 sums: at the bounds
+    conv_rows takes it, a byte under either the GEMM path does, and both match the reference and torch."""
+    m = nn.Conv1d(1, 64, 80, stride=4)
+    x = np.random.default_rng(11).standard_normal((2, 1, 16000)).astype(np.float32)
+    lift = ((1, 1, 80), (1, 1, 4), (1, 1, 1), (1, 1, 3981))
+    planes = _kernels.rows_workspace(1, 0, *lift, 1) * 4
+    total = _kernels.rows_workspace(1, 64, *lift, 1) * 4
+    assert planes == 4 * 4000 * 4 and total == 68 * 4000 * 4          # Wq = 3981 + 79 // 4 cells a row
+    want = ref.conv_nd(x.astype(np.float64), m.weight.astype(np.float64), m.bias, m.stride, m.padding, m.dilation, 1)
+    t = None if torch is None else torch.nn.functional.conv1d(
+        torch.from_numpy(x), torch.from_numpy(m.weight), torch.from_numpy(m.bias), stride=4).numpy()
+    before = convlab.get_num_threads()
+    convlab.set_num_threads(threads)
+    try:
+        for work, most, kind in [(planes, total, "_rows_runner"), (planes - 1, total, "_gemm_runner"),
+                                 (planes, total - 1, "_gemm_runner")]:
+            monkeypatch.setattr(conv_ops, "WORKSPACE_BYTES", work)
+            monkeypatch.setattr(conv_ops, "ROWS_MAX_WORKSPACE_BYTES", most)
+            layer = nn.Conv1d(1, 64, 80, stride=4)                # a module whose one plan is this setting's
+            layer.load_state_dict(m.state_dict())
+            got = layer(x)
+            rows = simd_level in conv_ops.ROWS_WIDE_LEVELS and kind == "_rows_runner"
+            assert _plan_kind(layer) == ("_rows_runner" if rows else "_gemm_runner"), (work, most, simd_level)
+            assert_close(got, want, np.float32, reduction=m.weight[0].size)
+            if t is not None:
+                assert_close(got, t, np.float32, reduction=m.weight[0].size)
+    finally:
+        convlab.set_num_threads(before)
 
 
 @pytest.mark.parametrize("nd,size", [(2, (22, 25)), (2, (30, 29)),            # F(2x2, 3x3), F(4x4, 3x3)
