@@ -135,7 +135,7 @@ PROBE = [
 def _path(module):
     """The runner of the plan the module used last (its plans are kept per settings version)."""
     plan = list(module._plans.values())[-1][0]
-    return plan.run.__qualname__.split(".")[0].lstrip("_")
+    return getattr(plan.run, "__qualname__", type(plan.run).__name__).split(".")[0].lstrip("_")
 
 
 def main(argv=None):

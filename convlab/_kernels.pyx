@@ -28,6 +28,9 @@
   32 output channels x up to 8 cells of a row, or of two rows x up to 7 (AVX-512; 16 x 6 below; a row in
   the fewest runs, as even as they go) summed over every input channel and every tap where the run reads the
   input (its edge cells read zero columns); no column matrix, no BLAS.
+* ``conv_transpose_blocked``: float32 transposed 1-d/2-d layers (groups 1, dilation 1, kernel >= stride) as
+  their output phases (``transpose_phases``), each a stride-1 convolution on conv_blocked's micro-kernel over
+  one shared blocked input, stored into every stride-th output cell; no columns, no col2im.
 * ``conv_direct``: plain loops for tiny problems, where a GEMM would be mostly
   overhead. The innermost loop runs along contiguous memory.
 
@@ -49,7 +52,8 @@ Map of this file (shared declarations -- ``Geom``, the padding modes, the BLAS t
 ``_kernels.pxd``): 0. geometry helpers and SIMD wrappers; 1. gather / scatter (``im2col``,
 ``col2im``, ``pad_volume``); 2. GEMM (the BLAS call, ``conv_gemm``, ``conv_weight_gemm``); 3. transposed
 (``conv_transpose_gemm``); 4. depthwise (``conv_depthwise``, ``conv_depthwise_cl``);
-5. Winograd (``winograd_weights``, ``conv_winograd``); 6. direct (``conv_blocked``, ``conv_direct``, and the
+5. Winograd (``winograd_weights``, ``conv_winograd``); 6. direct (``conv_blocked``, ``conv_transpose_blocked``,
+``conv_direct``, and the
 lean entries of tiny calls: ``DirectPlan``, ``DirectTransposePlan``).
 
 Per spatial axis, block (output) index ``o``, tap ``t``::
@@ -2329,7 +2333,7 @@ def conv_blocked(const float[:, :, :, ::1] x, const float[:, :, ::1] w, const fl
     cdef Py_ssize_t CB = (C + 15) // 16, OB = (O + 15) // 16, pairs = (OB + 1) // 2, HW = H * W, WB = CB * K * 256
     cdef Py_ssize_t OH, OW, NC = sample_chunks, RC = row_chunks, total, t, u, n, n0, n1, cb, ob, c, o, hw, p, q
     cdef Py_ssize_t ch, y0, y1, nbl, WP, PWR, h
-    cdef Py_ssize_t geom[9]
+    cdef Py_ssize_t geom[12]
     cdef float* dst
     cdef float* wt
     cdef const float* bp = NULL
@@ -2360,7 +2364,7 @@ def conv_blocked(const float[:, :, :, ::1] x, const float[:, :, ::1] w, const fl
                     out[n, o, hw] = 0 if bias is None else bias[o]
         return 0
     geom[0] = KH; geom[1] = KW; geom[2] = SH; geom[3] = SW; geom[4] = PH; geom[5] = PW; geom[6] = DH; geom[7] = DW
-    geom[8] = WP
+    geom[8] = WP; geom[9] = PW; geom[10] = OW; geom[11] = 1
     if NC > N:
         NC = N
     if RC > OH:
@@ -2410,6 +2414,199 @@ def conv_blocked(const float[:, :, :, ::1] x, const float[:, :, ::1] w, const fl
                 cl_dconv_f(&out[n, 2 * p * 16, 0], OH * OW, O - 2 * p * 16, &xb[n * CB * H * WP * 16], wt,
                            bp + 2 * p * 16 if bp != NULL else NULL, CB, H, W, OW, geom, nbl, y0, y1)
     return 1 if bad else 0
+
+
+def transpose_phases(Py_ssize_t out_n, Py_ssize_t k, Py_ssize_t s, Py_ssize_t p):
+    """The output phases of one axis of a transposed convolution (kernel k >= stride s, dilation 1, padding p):
+    output cell s * m + r (phase r) sums input cell m + c - j times tap t0 + s * j, j < J, with t0 = (r + p) % s,
+    J = ceil((k - t0) / s), c = (r + p) // s. Read with the J taps flipped, phase r is a stride-1 convolution of
+    the input with J taps and padding J - 1 - c on the left (negative: its first cell reads past input cell 0).
+    Returns one ``(taps J, padding, cells of the phase, t0)`` per r < s."""
+    if k < s or s < 1 or p < 0 or out_n < 0:
+        raise ValueError(f"transpose_phases: needs kernel >= stride >= 1, padding >= 0, out >= 0; got "
+                         f"{k}, {s}, {p}, {out_n}")
+    return [((k - (r + p) % s + s - 1) // s, (k - (r + p) % s + s - 1) // s - 1 - (r + p) // s,
+             (out_n - r + s - 1) // s if out_n > r else 0, (r + p) % s) for r in range(s)]
+
+
+def transpose_blocked_width(Py_ssize_t w, Py_ssize_t out_w, Py_ssize_t kw, Py_ssize_t sw, Py_ssize_t pw):
+    """``(WP, PWL)``: the blocked input's row width and its zero columns on the left for conv_transpose_blocked
+    (one blocked input for every output phase: as many zero columns on each side as any phase reaches)."""
+    cdef Py_ssize_t left = 0, right = 0
+    for taps, pad, cells, _ in transpose_phases(out_w, kw, sw, pw):
+        if cells:
+            left = max(left, pad)
+            right = max(right, cells - 1 + taps - 1 - pad - (w - 1))
+    return w + left + right, left
+
+
+def conv_transpose_blocked(const float[:, :, :, ::1] x, const float[:, :, ::1] w, const float[::1] bias,
+                           float[:, :, ::1] out, tuple kernel, tuple stride, tuple padding, tuple blocks,
+                           float[::1] xb, float[:, ::1] wb, float[::1] bb, Py_ssize_t sample_chunks=1,
+                           Py_ssize_t row_chunks=1, int num_threads=1):
+    """Transposed 2-d convolution (float32, groups 1, dilation 1, kernel >= stride on both axes) as its output
+    phases, each a stride-1 convolution on conv_blocked's micro-kernel (``cl_dconv_f``), written in place.
+
+    NumPy equivalent: ``out[n, co, i * s - p + t] += x[n, ci, i] * w[ci, co, t]`` over ci, i, t (+ bias), per
+    axis.
+
+    The output cells (s_h * a + r_h, s_w * b + r_w) form phase (r_h, r_w): a convolution of the input with the
+    taps that reach it, flipped (``transpose_phases``; kernel 4, stride 2, padding 1: four 2x2 convolutions).
+    The input is copied once to ``xb`` as [N][CB][H][WP][16] with the zero columns every phase reads
+    (``transpose_blocked_width``). A task is a pair of output blocks (32 channels) and a chunk of samples and of
+    each phase's rows: it deals the pair's weights to the phases' slots in its thread's row of ``wb`` ([CB * 16
+    ic][phase taps][2][16 oc] per phase, then K x 32 floats of scratch), and runs every phase, storing each
+    phase's cells with row stride s_h * Wo and column stride s_w. Every output cell belongs to one phase and
+    gets bias + its sums (no zero fill, no col2im).
+
+    x : (N, C_in, H, W); w : (C_in, C_out, kh * kw); bias : (C_out,) or None; out : (N, C_out, Ho * Wo),
+    overwritten. kernel, stride, padding : 2-tuples; blocks : (Ho, Wo), output_padding included. xb, wb
+    (num_threads rows), bb : at least ``transpose_blocked_sizes(...)`` floats. sample_chunks, row_chunks : as
+    conv_blocked.
+
+    Returns 0, or 1 when a weight is inf or NaN (``out`` is then partly written): a phase's run computes taps that
+    read zero columns, where inf x 0 would make a NaN that the scatter (col2im) never makes, so the caller runs
+    the GEMM path.
+    """
+    cdef Py_ssize_t N = x.shape[0], C = x.shape[1], H = x.shape[2], W = x.shape[3], O = w.shape[1]
+    cdef Py_ssize_t KH = kernel[0], KW = kernel[1], K = KH * KW
+    cdef Py_ssize_t SH = stride[0], SW = stride[1], PH = padding[0], PW = padding[1]
+    cdef Py_ssize_t CB = (C + 15) // 16, OB = (O + 15) // 16, pairs = (OB + 1) // 2, HW = H * W, WB = CB * K * 256
+    cdef Py_ssize_t OH, OW, NC = sample_chunks, RC = row_chunks, total, t, u, n, n0, n1, cb, ob, c, o, hw, p, q
+    cdef Py_ssize_t ch, y0, y1, nbl, WP, PWL, PWR, h, ph, nph = SH * SW, ci, ky, kx, ry, rx
+    cdef Py_ssize_t* geoms = NULL
+    cdef Py_ssize_t* route = NULL
+    cdef Py_ssize_t* gp
+    cdef float* dst
+    cdef float* wt
+    cdef float* tmp
+    cdef const float* bp = NULL
+    cdef int bad = 0
+    if KH < 1 or KW < 1 or SH < 1 or SW < 1 or PH < 0 or PW < 0 or KH < SH or KW < SW or NC < 1 or RC < 1 \
+            or num_threads < 1:
+        raise ValueError(f"conv_transpose_blocked: needs kernel >= stride >= 1, padding >= 0, sample_chunks, "
+                         f"row_chunks, num_threads >= 1; got {kernel}, {stride}, {padding}, {sample_chunks}, "
+                         f"{row_chunks}, {num_threads}")
+    OH = blocks[0]
+    OW = blocks[1]
+    if w.shape[0] != C or w.shape[2] != K or out.shape[0] != N or out.shape[1] != O or OH < 0 or OW < 0 \
+            or out.shape[2] != OH * OW or (bias is not None and bias.shape[0] != O):
+        raise ValueError(f"conv_transpose_blocked: w {tuple(w.shape)[:3]}, out {tuple(out.shape)[:3]} or bias do "
+                         f"not match the input {tuple(x.shape)[:4]} and kernel {kernel}")
+    WP, PWL = transpose_blocked_width(W, OW, KW, SW, PW)
+    PWR = WP - W - PWL
+    rows_h, cols_w = transpose_phases(OH, KH, SH, PH), transpose_phases(OW, KW, SW, PW)
+    if xb.shape[0] < N * CB * H * WP * 16 or wb.shape[0] < num_threads or wb.shape[1] < 2 * WB + K * 32 \
+            or bb.shape[0] < OB * 16:
+        raise ValueError(f"conv_transpose_blocked: buffers of {xb.shape[0]}, {tuple(wb.shape)[:2]}, {bb.shape[0]} "
+                         f"floats, need {transpose_blocked_sizes(N, C, O, H, WP, K)} ({num_threads} rows of "
+                         f"weights)")
+    if N == 0 or O == 0 or OH * OW == 0:
+        return 0
+    if C == 0 or HW == 0:
+        for n in range(N):
+            for o in range(O):
+                for hw in range(OH * OW):
+                    out[n, o, hw] = 0 if bias is None else bias[o]
+        return 0
+    geoms = <Py_ssize_t*>malloc(nph * 14 * sizeof(Py_ssize_t))
+    route = <Py_ssize_t*>malloc(K * sizeof(Py_ssize_t) * 2)
+    if geoms == NULL or route == NULL:
+        free(geoms)
+        free(route)
+        raise MemoryError("conv_transpose_blocked: no memory for the phases' geometry")
+    q = 0                                            # floats of the phases' weight slots so far
+    for ry in range(SH):
+        for rx in range(SW):
+            gp = geoms + (ry * SW + rx) * 14
+            gp[0] = rows_h[ry][0]; gp[1] = cols_w[rx][0]; gp[2] = 1; gp[3] = 1
+            gp[4] = rows_h[ry][1]; gp[5] = cols_w[rx][1]; gp[6] = 1; gp[7] = 1
+            gp[8] = WP; gp[9] = PWL; gp[10] = SH * OW; gp[11] = SW
+            gp[12] = q                               # the phase's slot in a thread's weights
+            gp[13] = rows_h[ry][2] * cols_w[rx][2]   # its cells (0: nothing to run)
+            q += CB * 16 * gp[0] * gp[1] * 32
+    for ky in range(KH):                             # tap (ky, kx): its phase and its (flipped) place there
+        for kx in range(KW):
+            ry = ((ky - PH) % SH + SH) % SH          # (C's %: the sign of ky - PH)
+            rx = ((kx - PW) % SW + SW) % SW
+            gp = geoms + (ry * SW + rx) * 14
+            route[2 * (ky * KW + kx)] = ry * SW + rx
+            route[2 * (ky * KW + kx) + 1] = (gp[0] - 1 - ky // SH) * gp[1] + gp[1] - 1 - kx // SW
+    if NC > N:
+        NC = N
+    RC = min(RC, max([r[2] for r in rows_h]))
+    total = pairs * NC * RC
+    if bias is not None:
+        for o in range(OB * 16):
+            bb[o] = bias[o] if o < O else 0
+        bp = &bb[0]
+    try:
+        with nogil, parallel(num_threads=num_threads):
+            for u in prange(N * CB, schedule="static"):         # 16 channels x H * W -> H * WP x 16
+                n = u // CB
+                cb = u - n * CB
+                dst = &xb[u * H * WP * 16]
+                c = C - cb * 16 if C - cb * 16 < 16 else 16
+                if c < 16:
+                    memset(dst, 0, H * WP * 16 * sizeof(float))
+                if WP == W:
+                    cl_transpose_f(dst, 16, &x[n, cb * 16, 0, 0], HW, c, HW)
+                else:
+                    for h in range(H):
+                        if c == 16:
+                            memset(dst + h * WP * 16, 0, PWL * 16 * sizeof(float))
+                            memset(dst + (h * WP + PWL + W) * 16, 0, PWR * 16 * sizeof(float))
+                        cl_transpose_f(dst + (h * WP + PWL) * 16, 16, &x[n, cb * 16, h, 0], HW, c, W)
+        with nogil, parallel(num_threads=num_threads):
+            wt = &wb[threadid(), 0]
+            tmp = wt + 2 * WB
+            for t in prange(total, schedule="static"):
+                p = t // (NC * RC)
+                q = (t // RC) % NC
+                ch = t % RC
+                n0 = q * N // NC
+                n1 = (q + 1) * N // NC
+                nbl = OB - 2 * p if OB - 2 * p < 2 else 2
+                if nbl < 2 or C % 16 or O < (2 * p + nbl) * 16:     # slots no row copy fills: zeros, and the
+                    memset(wt, 0, (2 * WB + K * 32) * sizeof(float))  # scratch's columns no transpose writes
+                for ci in range(C):                  # input channel ci: 32 output channels x K taps, dealt
+                    for u in range(nbl):
+                        ob = 2 * p + u
+                        o = O - ob * 16 if O - ob * 16 < 16 else 16
+                        cl_transpose_f(tmp + u * 16, 32, &w[ci, ob * 16, 0], K, o, K)
+                    for hw in range(K):
+                        gp = geoms + route[2 * hw] * 14
+                        memcpy(wt + gp[12] + (ci * gp[0] * gp[1] + route[2 * hw + 1]) * 32, tmp + hw * 32,
+                               32 * sizeof(float))
+                if cl_nonfinite_f(wt, 2 * WB):
+                    bad += 1
+                    continue
+                for n in range(n0, n1):
+                    for ph in range(nph):
+                        gp = geoms + ph * 14
+                        if gp[13] == 0:
+                            continue
+                        ry = ph // SW
+                        h = (OH - ry + SH - 1) // SH         # the phase's rows
+                        y0 = ch * h // RC
+                        y1 = (ch + 1) * h // RC
+                        if y0 < y1:
+                            cl_dconv_f(&out[n, 2 * p * 16, 0] + ry * OW + ph % SW, OH * OW, O - 2 * p * 16,
+                                       &xb[n * CB * H * WP * 16], wt + gp[12],
+                                       bp + 2 * p * 16 if bp != NULL else NULL, CB, H, W,
+                                       (OW - ph % SW + SW - 1) // SW, gp, nbl, y0, y1)
+    finally:
+        free(geoms)
+        free(route)
+    return 1 if bad else 0
+
+
+def transpose_blocked_sizes(Py_ssize_t n, Py_ssize_t c_in, Py_ssize_t c_out, Py_ssize_t h, Py_ssize_t w,
+                            Py_ssize_t taps):
+    """Floats of conv_transpose_blocked's buffers: as ``blocked_sizes``, each thread's weights followed by
+    taps x 32 floats of scratch (one input channel's weights for the pair, before they are dealt)."""
+    xs, ws, bs = blocked_sizes(n, c_in, c_out, h, w, taps)
+    return xs, ws + taps * 32, bs
 
 
 def wgrad_direct_available():

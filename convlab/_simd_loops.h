@@ -1010,7 +1010,7 @@ CL_PADROWS(CL_FN(cl_pad_rows_d), CL_FN(cl_pad_plane_d), CL_FN(cl_padcopy_d), CL_
 #undef CL_INLINE
 
 /* Direct convolution on channel blocks (conv_blocked, float32): the input of one sample as [CB][H][WP][16] (16
-   input channels side by side per cell; each row between PW zero columns on the left and WP - W - PW on the
+   input channels side by side per cell; each row between PWL zero columns on the left and WP - W - PWL on the
    right, as many as the last output cell's taps reach past it), a task's pair of blocks of 16 output channels'
    weights interleaved as [CB * 16 ic][KH][KW][2][16 oc], so that one input value (a broadcast) times one vector
    of 16 output channels' weights is a step of 16 multiply-adds, and the weights of a step are 128 contiguous
@@ -1026,7 +1026,11 @@ CL_PADROWS(CL_FN(cl_pad_rows_d), CL_FN(cl_pad_plane_d), CL_FN(cl_padcopy_d), CL_
    stored into the NCHW output (cells of channels >= O, the zero-padded last block, are dropped). (Tasks of 4
    blocks, 28 sums of 7 cells in zmm, ran in the same time as pairs on Sapphire Rapids: 0.99-1.00x, paired, 6
    layers.)
-   geom = {KH, KW, SH, SW, PH, PW, DH, DW, WP}; rows [y0, y1) and output blocks [b0, b1) of the sample. */
+   geom = {KH, KW, SH, SW, PH, PW, DH, DW, WP, PWL, ORS, OCS}: the blocked input's rows hold PWL >= PW zero columns on
+   the left (a transposed layer's output phases share one blocked input, each with its own PW, which may be
+   negative: the phase's first cell reads past column 0), and output cell (y, x) of a channel is stored at
+   y * ORS + x * OCS (OW, 1 for a plain layer; a phase of a stride-s transposed layer writes every s-th cell of
+   every s-th row); rows [y0, y1) of the sample. */
 #if CL_VECTOR_BYTES == 64
 #define CL_DC_VT cl_v16f
 #define CL_DC_NV 1
@@ -1061,7 +1065,9 @@ static inline __attribute__((always_inline)) void CL_FN(cl_dconv_run)(
         ptrdiff_t nb, ptrdiff_t oy, ptrdiff_t ox0, const int R, const int RR, const int SWC, ptrdiff_t kh0,
         ptrdiff_t kh1, ptrdiff_t OW) {
     const ptrdiff_t KH = geom[0], KW = geom[1], SH = geom[2], SW = SWC ? SWC : geom[3], PH = geom[4],
-                    PW = geom[5], DH = geom[6], DW = geom[7], WP = geom[8];
+                    PW = geom[5], DH = geom[6], DW = geom[7], WP = geom[8], PWL = geom[9], ORS = geom[10],
+                    OCS = geom[11];
+    (void)OW;
     const ptrdiff_t KKW = KH * KW * CL_DC_WROW, wcs = KKW * 16, xcs = H * WP * 16, rs = SH * WP * 16;
     CL_DC_VT acc[CL_DC_NA][CL_DC_RR * CL_DC_R];
     for (int a = 0; a < CL_DC_NA; a++) {
@@ -1073,7 +1079,7 @@ static inline __attribute__((always_inline)) void CL_FN(cl_dconv_run)(
     for (ptrdiff_t cb = 0; cb < CB; cb++) {
         const float *xc = xb + cb * xcs, *wc = wb + cb * wcs;
         for (ptrdiff_t kh = kh0; kh < kh1; kh++) {
-            const float *xr = xc + ((oy * SH + kh * DH - PH) * WP + PW) * 16;   /* input column 0 of the row */
+            const float *xr = xc + ((oy * SH + kh * DH - PH) * WP + PWL) * 16;  /* input column 0 of the row */
             for (ptrdiff_t kw = 0; kw < KW; kw++) {
                 const ptrdiff_t base = ox0 * SW + kw * DW - PW;     /* input column of cell 0 */
                 const ptrdiff_t lo = base < 0 ? (-base + SW - 1) / SW : 0;
@@ -1114,8 +1120,8 @@ static inline __attribute__((always_inline)) void CL_FN(cl_dconv_run)(
             *(CL_DC_VT *)(&cells[r][a * CL_DC_LANES]) = acc[a][r];
     for (ptrdiff_t c = 0; c < nb * 16 && c < nvalid; c++)
         for (int q = 0; q < RR; q++) {
-            float *o = out + c * ldc + (oy + q) * OW + ox0;
-            for (ptrdiff_t r = 0; r < R; r++) o[r] = cells[q * R + r][c];
+            float *o = out + c * ldc + (oy + q) * ORS + ox0 * OCS;
+            for (ptrdiff_t r = 0; r < R; r++) o[r * OCS] = cells[q * R + r][c];
         }
 }
 /* a run of nr (1..CL_DC_R; 1..CL_DC_R2 on rr = 2 rows) cells, by the copy of cl_dconv_run compiled for that

@@ -15,4 +15,4 @@ workers=()
 if python3 -c "import xdist" 2>/dev/null; then workers=(-n "${TEST_WORKERS:-auto}"); fi
 PYTHONPATH="$tmp" python3 -m pytest -q -p no:cacheprovider "${workers[@]}" tests/test_reference.py tests/test_kernel_paths.py tests/test_golden.py tests/test_errors.py \
     tests/test_robustness.py tests/test_fuzz.py tests/test_tiny_calls.py tests/test_blocked.py \
-    tests/test_wgrad_direct.py
+    tests/test_wgrad_direct.py tests/test_transpose_phases.py

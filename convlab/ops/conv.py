@@ -214,6 +214,15 @@ COLUMN_TILES = True                 # outputs of one row per sample (1-d layers)
                                     # row in one tile of its cells per thread. Only there: L2-sized tiles of the
                                     # row (as tiles of rows are sized) ran M5, wav2vec 2.0's 512 -> 512 and f64 M5
                                     # 0.89-0.94x as fast at the bench's batches (Zen 4, 1 and 2 threads)
+TRANSPOSE_PHASES = True             # float32 transposed layers (groups 1, 1-d/2-d, dilation 1, kernel >= stride and
+                                    # longer on an axis) at BLOCKED_LEVELS, channels as conv_blocked takes them: by
+                                    # output phases on its micro-kernel (conv_transpose_blocked), where GEMM + col2im
+                                    # wrote a column of og x taps rows per input cell and scattered it
+TRANSPOSE_PHASES_MIN_CELLS = 256    # ... with at least this many input cells (samples x plane): each call deals the
+                                    # weights to the phases (~1 ns a weight), which each input cell then uses once
+                                    # per output phase it reaches. pix2pix's 1024 -> 512 on one 8x8 sample (64 cells)
+                                    # ran 1.26x the GEMM path's time, MelGAN's 512 -> 256 k16 s8 on 4 x 32 (128) 1.04x,
+                                    # DCGAN's 512 -> 256 on 16 x 4x4 (256) 0.85x (paired, 1 thread, bench/README.md)
 TRANSPOSE_CHANNEL_CHUNKS = True     # transposed layers with fewer samples x groups than threads (one sample): the
                                     # GEMM + col2im path splits each group's output channels among the threads
                                     # (it ran one thread per sample x group)
@@ -654,14 +663,15 @@ class TransposePlan:
     :class:`ConvPlan` for the forward one): ``TransposePlan(...)(x, w, b)`` returns ``(N, C_out, *out_size)``.
 
     Tiny layers (fewer MACs per sample than TINY_MAX_MACS and DIRECT_MAX_MACS) scatter directly
-    (``_kernels.DirectTransposePlan``); the others run the GEMM into a workspace, then col2im, each thread on
-    its own (block of samples, group, run of output channels): the channels split into ``run.channel_chunks``
-    runs where samples x groups alone would leave threads idle.
+    (``_kernels.DirectTransposePlan``); float32 layers with kernel >= stride on AVX-512 run as their output phases
+    (``_phases_runner``, the rule at TRANSPOSE_PHASES); the others run the GEMM into a workspace, then col2im,
+    each thread on its own (block of samples, group, run of output channels): the channels split into
+    ``run.channel_chunks`` runs where samples x groups alone would leave threads idle.
     """
 
     __slots__ = ("run", "_direct")
 
-    def __init__(self, x_shape, w_shape, dtype, out_size, kernel, stride, padding, dilation, groups):
+    def __init__(self, x_shape, w_shape, dtype, out_size, kernel, stride, padding, dilation, groups, phases=True):
         n, c_in, *size = x_shape
         og = w_shape[1]
         c_out = og * groups
@@ -678,6 +688,21 @@ class TransposePlan:
             self._direct = ((n, c_in) + lift3(size, 1), (c_in, og, k), dtype, lift3(out_size, 1), lift3(kernel, 1),
                             lift3(stride, 1), lift3(padding, 0), lift3(dilation, 1), groups, max(threads, 1))
             self.run = _kernels.DirectTransposePlan(*self._direct, out_shape)
+            return
+        # by output phases on conv_blocked's micro-kernel (see conv_transpose_blocked): float32, groups 1, 1-d/2-d,
+        # dilation 1, every kernel axis at least its stride and some axis longer (a phase of one tap is a 1x1
+        # convolution, the GEMM's shape), channels as conv_blocked takes them
+        if phases and TRANSPOSE_PHASES and dtype == np.float32 and groups == 1 and len(kernel) <= 2 \
+                and macs >= PARALLEL_MIN_MACS and n * length >= TRANSPOSE_PHASES_MIN_CELLS \
+                and all(d == 1 for d in dilation) \
+                and all(kk >= s_ for kk, s_ in zip(kernel, stride)) and any(kk > s_ for kk, s_ in zip(kernel, stride)) \
+                and min(c_in, c_out) >= BLOCKED_MIN_CHANNELS \
+                and max(-c_in % 16 / c_in, -c_out % 16 / c_out) <= BLOCKED_MAX_CHANNEL_WASTE \
+                and _kernels.simd_path() in BLOCKED_LEVELS:
+            def fallback():                     # the GEMM + col2im plan, for weights holding inf/NaN
+                return TransposePlan(x_shape, w_shape, dtype, out_size, kernel, stride, padding, dilation, groups,
+                                     phases=False).run
+            self.run = _phases_runner(x_shape, w_shape, out_size, kernel, stride, padding, _threads(macs), fallback)
             return
         # no overlap (stride == kernel, dilation 1, no padding): every output cell gets at most one column
         # entry, so the kernel stores column + bias and only the cells no block reaches are filled here
@@ -881,6 +906,52 @@ def _blocked_runner(x_shape, w_shape, kernel2, stride2, padding2, dilation2, blo
     run.samples_per_call = step
     run.sample_chunks = samples
     run.row_chunks = chunks
+    return run
+
+
+def _phases_runner(x_shape, w_shape, out_size, kernel, stride, padding, threads, make_fallback):
+    """``run(x, w, b)`` of a transposed layer through conv_transpose_blocked (2-d, or 1-d as one row): its output
+    phases as stride-1 convolutions on conv_blocked's micro-kernel, written in place. Workspace, calls of samples
+    and tasks as ``_blocked_runner``'s; weights holding an inf or NaN go to the plan ``make_fallback()`` returns
+    (GEMM + col2im)."""
+    n, c_in = x_shape[:2]
+    c_out = w_shape[1]
+    lift = (lambda v, e: (e,) * (2 - len(v)) + tuple(v))
+    h, w_ = lift(x_shape[2:], 1)
+    kernel2, stride2, padding2, blocks2 = lift(kernel, 1), lift(stride, 1), lift(padding, 0), lift(out_size, 1)
+    x4, w3 = (n, c_in, h, w_), (c_in, c_out, kernel2[0] * kernel2[1])
+    out_shape = (n, c_out, *out_size)
+    out3 = (n, c_out, blocks2[0] * blocks2[1])
+    wp, _ = _kernels.transpose_blocked_width(w_, blocks2[1], kernel2[1], stride2[1], padding2[1])
+    per_sample = _kernels.transpose_blocked_sizes(1, c_in, c_out, h, wp, w3[2])[0]
+    step = max(1, min(n, BLOCKED_INPUT_BYTES // (4 * max(per_sample, 1))))     # samples per kernel call,
+    step = -(-n // -(-n // step)) if n else 1                                    # the calls as even as they go
+    xs, ws_, bs = _kernels.transpose_blocked_sizes(step, c_in, c_out, h, wp, w3[2])
+    pairs = -(-c_out // 32)
+    rows = max(-(-(blocks2[0] - r) // stride2[0]) for r in range(stride2[0]))   # the tallest phase's rows
+    samples = min(step, -(-4 * threads // pairs)) if threads > 1 else 1
+    chunks = max(1, min(rows, -(-4 * threads // (pairs * samples)))) if threads > 1 else 1
+    get_ws = workspace_getter((xs + threads * ws_ + bs,), np.float32)
+    kern = _kernels.conv_transpose_blocked
+    fallback = []
+
+    def run(x, w, b):
+        out = np.empty(out_shape, dtype=np.float32)
+        o3 = out.reshape(out3)
+        ws = get_ws()
+        xb, wb, bb = ws[:xs], ws[xs:xs + threads * ws_].reshape(threads, ws_), ws[xs + threads * ws_:]
+        xc, wc, bias = np.ascontiguousarray(x).reshape(x4), np.ascontiguousarray(w).reshape(w3), _bias(b, np.float32)
+        for n0 in range(0, n, step):
+            if kern(xc[n0:n0 + step], wc, bias, o3[n0:n0 + step], kernel2, stride2, padding2, blocks2, xb, wb, bb,
+                    samples, chunks, threads):
+                if not fallback:
+                    fallback.append(make_fallback())
+                return fallback[0](x, w, b)
+        return out
+    run.samples_per_call = step
+    run.sample_chunks = samples
+    run.row_chunks = chunks
+    run.threads = threads
     return run
 
 
