@@ -221,6 +221,9 @@ cdef extern from "_simd.h" nogil:
                        Py_ssize_t pw) noexcept
     int cl_scatter2_available() noexcept
     void cl_deinterleave_d(double* ev, double* od, const double* src, Py_ssize_t n) noexcept
+    # u[e * es + i] = (G w_i G^T)[e] for n 3x3 filters w_i = w + 9 i, F(tile x tile, 3x3); 1 if a weight is not finite
+    int cl_wino_w_f(const float* w, Py_ssize_t n, float* u, Py_ssize_t es, int tile) noexcept
+    int cl_wino_w_d(const double* w, Py_ssize_t n, double* u, Py_ssize_t es, int tile) noexcept
     # dst[s * ldd + e] = src[s * lds + e] + b, s < rows, e < n
     void cl_bias_rows_f(float* dst, Py_ssize_t ldd, const float* src, Py_ssize_t lds, Py_ssize_t rows, Py_ssize_t n,
                         float b) noexcept
@@ -1897,49 +1900,6 @@ def conv_depthwise_cl(const floating[:, :, :, :, ::1] x, const floating[:, ::1] 
 # with U = G g G^T the transformed weights and V = B^T d B the transformed input patches.
 # The transforms are in _simd.h (cl_wino_in/out: m = 2, cl_wino4_in/out: m = 4).
 
-cdef inline void _g2(floating g0, floating g1, floating g2, floating* t) noexcept nogil:
-    """t = G2 @ (g0, g1, g2), the 4 rows of F(2x2, 3x3)'s G."""
-    t[0] = g0
-    t[1] = (g0 + g1 + g2) * <floating>0.5
-    t[2] = (g0 - g1 + g2) * <floating>0.5
-    t[3] = g2
-
-
-cdef inline void _g4(floating g0, floating g1, floating g2, floating* t) noexcept nogil:
-    """t = G4 @ (g0, g1, g2), the 6 rows of F(4x4, 3x3)'s G."""
-    t[0] = g0 / 4
-    t[1] = -(g0 + g1 + g2) / 6
-    t[2] = -(g0 - g1 + g2) / 6
-    t[3] = g0 / 24 + g1 / 12 + g2 / 6
-    t[4] = g0 / 24 - g1 / 12 + g2 / 6
-    t[5] = g2
-
-
-cdef floating _wino_filter(const floating* g, floating* u, Py_ssize_t es, int tile) noexcept nogil:
-    """u[e * es] = (G g G^T)[e] for one 3x3 filter g (row-major); returns 0, or NaN if g is not finite."""
-    cdef floating rows[6][3]
-    cdef floating col[6]
-    cdef floating chk = 0
-    cdef Py_ssize_t a, c, q, n = tile + 2
-    for a in range(9):
-        chk += g[a] * 0
-    for c in range(3):                       # G g, one column at a time
-        if tile == 2:
-            _g2(g[c], g[3 + c], g[6 + c], col)
-        else:
-            _g4(g[c], g[3 + c], g[6 + c], col)
-        for a in range(n):
-            rows[a][c] = col[a]
-    for a in range(n):                       # (G g) G^T, one row at a time
-        if tile == 2:
-            _g2(rows[a][0], rows[a][1], rows[a][2], col)
-        else:
-            _g4(rows[a][0], rows[a][1], rows[a][2], col)
-        for q in range(n):
-            u[(n * a + q) * es] = col[q]
-    return chk
-
-
 def winograd_weights(const floating[:, :, ::1] w, floating[:, ::1] u, int num_threads=1, int tile=2):
     """U[e, co * C_in + ci] = (G w[co, ci] G^T)[e] for 3x3 filters, F(tile x tile, 3x3) (tile 2 or 4);
     returns False if a weight is inf or NaN.
@@ -1947,8 +1907,8 @@ def winograd_weights(const floating[:, :, ::1] w, floating[:, ::1] u, int num_th
     w : (C_out, C_in, 9) (3x3 filters, row-major); u : ((tile + 2)^2, >= C_out * C_in), overwritten. A row
     longer than C_out * C_in (by winograd_skew()) keeps the rows off the same cache sets.
     """
-    cdef Py_ssize_t Co = w.shape[0], C = w.shape[1], total = Co * C, t
-    cdef floating chk = 0
+    cdef Py_ssize_t Co = w.shape[0], C = w.shape[1], total = Co * C, t, t0, t1, chunks
+    cdef int bad = 0
     if tile != 2 and tile != 4:
         raise ValueError(f"winograd_weights: tile must be 2 or 4, got {tile}")
     if w.shape[2] != 9 or u.shape[0] != (tile + 2) ** 2 or u.shape[1] < Co * C:
@@ -1956,10 +1916,16 @@ def winograd_weights(const floating[:, :, ::1] w, floating[:, ::1] u, int num_th
                          f"got ({w.shape[0]}, {w.shape[1]}, {w.shape[2]}) and ({u.shape[0]}, {u.shape[1]})")
     if total == 0:
         return True
+    chunks = min(num_threads, (total + 255) // 256)         # runs of whole 16-filter blocks, one per thread
     with nogil:
-        for t in prange(total, schedule="static", num_threads=num_threads):
-            chk += _wino_filter(&w[t // C, t % C, 0], &u[0, t], u.shape[1], tile)
-    return chk == 0
+        for t in prange(chunks, schedule="static", num_threads=chunks):
+            t0 = t * total // chunks // 16 * 16
+            t1 = (t + 1) * total // chunks // 16 * 16 if t + 1 < chunks else total
+            if floating is float:
+                bad += cl_wino_w_f(&w[0, 0, 0] + 9 * t0, t1 - t0, &u[0, t0], u.shape[1], tile)
+            else:
+                bad += cl_wino_w_d(&w[0, 0, 0] + 9 * t0, t1 - t0, &u[0, t0], u.shape[1], tile)
+    return bad == 0
 
 
 cdef void _wino_band(const floating* xc, floating* band, Py_ssize_t ty, Py_ssize_t hw, Py_ssize_t Ho,

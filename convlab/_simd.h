@@ -112,6 +112,8 @@ typedef struct {
                                   /* NULL below x86-64-v4 */
     void (*bias_rows_f)(float *, ptrdiff_t, const float *, ptrdiff_t, ptrdiff_t, ptrdiff_t, float);
     void (*bias_rows_d)(double *, ptrdiff_t, const double *, ptrdiff_t, ptrdiff_t, ptrdiff_t, double);
+    int (*wino_w_f)(const float *, ptrdiff_t, float *, ptrdiff_t, int);
+    int (*wino_w_d)(const double *, ptrdiff_t, double *, ptrdiff_t, int);
 } cl_simd_table;
 
 /* level 0: the baseline, compiled with the build's own flags */
@@ -241,6 +243,8 @@ static int cl_simd_init(void) {
 #define cl_pad_rows_d (cl_simd->pad_rows_d)
 #define cl_dconv_f (cl_simd->dconv_f)
 #define cl_nonfinite_f (cl_simd->nonfinite_f)
+#define cl_wino_w_f (cl_simd->wino_w_f)
+#define cl_wino_w_d (cl_simd->wino_w_d)
 #define cl_wgrad_f (cl_simd->wgrad_f)
 static inline int cl_wgrad_available(void) { return cl_simd->wgrad_f != NULL; }
 #define cl_scatter2_f (cl_simd->scatter2_f)

@@ -561,6 +561,65 @@ CL_BIAS_ROWS(CL_FN(cl_bias_rows_d), double, cl_v4d)
 #endif
 #undef CL_BIAS_ROWS
 
+/* Winograd's weight transform (winograd_weights) for n 3x3 filters w (row-major, 9 floats apart): u[e * es + i] =
+   (G w_i G^T)[e] for filter i, e < (tile + 2)^2, F(tile x tile, 3x3), tile 2 or 4 (G in CL_WINO_G: the rows of
+   Lavin and Gray's F(2, 3) and F(4, 3), whose output transforms are cl_wino_out_f / cl_wino4_out_f). 16 filters at
+   a time, filter i in lane i: the 16 results of
+   an e go to u as one contiguous run (one filter at a time scattered its 16 (or 36) results over as many rows, and
+   its index was two integer divisions). Returns 1 if a weight is inf or NaN (x * 0 is 0 for every finite x). */
+#define CL_WINO_W(NAME, T)                                                                             \
+static int NAME(const T *restrict w, ptrdiff_t n, T *restrict u, ptrdiff_t es, int tile) {             \
+    const int nn = tile + 2;                                                                           \
+    const T half = (T)0.5;                                                                             \
+    T chk[16] = {0};                    /* per lane: one serial sum would bound the loop by its adds */  \
+    for (ptrdiff_t i0 = 0; i0 < n; i0 += 16) {                                                         \
+        const int m = n - i0 < 16 ? (int)(n - i0) : 16;                                               \
+        T g[9][16], r[6][3][16], c[6][16];                                                             \
+        const T *wb = w + i0 * 9;                                                                      \
+        if (m == 16)                                                                                   \
+            for (int a = 0; a < 9; a++)                                                                \
+                for (int i = 0; i < 16; i++) g[a][i] = wb[i * 9 + a];                                  \
+        else                                                                                           \
+            for (int a = 0; a < 9; a++)                                                                \
+                for (int i = 0; i < 16; i++) g[a][i] = i < m ? wb[i * 9 + a] : 0;                      \
+        for (int a = 0; a < 9; a++)                                                                    \
+            for (int i = 0; i < 16; i++) chk[i] += g[a][i] * 0;                                        \
+        for (int k = 0; k < 3; k++)             /* G g, one column at a time */                        \
+            CL_WINO_G(g[k], g[3 + k], g[6 + k], r, [k])                                                \
+        for (int a = 0; a < nn; a++) {          /* (G g) G^T, one row at a time */                     \
+            CL_WINO_G(r[a][0], r[a][1], r[a][2], c, )                                                  \
+            for (int q = 0; q < nn; q++)                                                               \
+                for (int i = 0; i < m; i++) u[(ptrdiff_t)(nn * a + q) * es + i0 + i] = c[q][i];          \
+        }                                                                                              \
+    }                                                                                                  \
+    T all = 0;                                                                                         \
+    for (int i = 0; i < 16; i++) all += chk[i];                                                        \
+    return !(all == 0);                                                                                \
+}
+/* t[j] IDX[i] = (G (g0, g1, g2))[j] in lane i, G the 4 rows of F(2x2, 3x3) or the 6 of F(4x4, 3x3) */
+#define CL_WINO_G(g0, g1, g2, t, IDX)                                                                  \
+    if (tile == 2) {                                                                                   \
+        for (int i = 0; i < 16; i++) {                                                                 \
+            t[0] IDX[i] = g0[i];                                                                       \
+            t[1] IDX[i] = (g0[i] + g1[i] + g2[i]) * half;                                              \
+            t[2] IDX[i] = (g0[i] - g1[i] + g2[i]) * half;                                              \
+            t[3] IDX[i] = g2[i];                                                                       \
+        }                                                                                              \
+    } else {                                                                                           \
+        for (int i = 0; i < 16; i++) {                                                                 \
+            t[0] IDX[i] = g0[i] / 4;                                                                   \
+            t[1] IDX[i] = -(g0[i] + g1[i] + g2[i]) / 6;                                                \
+            t[2] IDX[i] = -(g0[i] - g1[i] + g2[i]) / 6;                                                \
+            t[3] IDX[i] = g0[i] / 24 + g1[i] / 12 + g2[i] / 6;                                         \
+            t[4] IDX[i] = g0[i] / 24 - g1[i] / 12 + g2[i] / 6;                                         \
+            t[5] IDX[i] = g2[i];                                                                       \
+        }                                                                                              \
+    }
+CL_WINO_W(CL_FN(cl_wino_w_f), float)
+CL_WINO_W(CL_FN(cl_wino_w_d), double)
+#undef CL_WINO_W
+#undef CL_WINO_G
+
 /* F(4x4, 3x3): 6x6 input patches, 4x4 output tiles, 36 products (Lavin & Gray's matrices, points
    0, -1, 1, -2, 2 and infinity). The band holds 6 rows, each split into 4 phases: band[(4k + q) * hw + j]
    = row k, column 4j + q. v[e * es + j], e = 6 * row + col. */
@@ -1365,7 +1424,7 @@ static const cl_simd_table CL_FN(cl_table) = {
     CL_FN(cl_deinterleave4_f), CL_FN(cl_deinterleave4_d),
     CL_FN(cl_gemm_small_f), CL_FN(cl_gemm_small_d), CL_FN(cl_gemm_rows_f), CL_FN(cl_gemm_rows_d),
     CL_FN(cl_pad_rows_f), CL_FN(cl_pad_rows_d), CL_FN(cl_dconv_f), CL_FN(cl_nonfinite_f), CL_WGRAD_F,
-    CL_SCATTER2_F, CL_FN(cl_bias_rows_f), CL_FN(cl_bias_rows_d),
+    CL_SCATTER2_F, CL_FN(cl_bias_rows_f), CL_FN(cl_bias_rows_d), CL_FN(cl_wino_w_f), CL_FN(cl_wino_w_d),
 };
 #undef CL_WGRAD_F
 #undef CL_SCATTER2_F

@@ -806,6 +806,35 @@ def test_rows_kernel_takes_long_rows_whose_sums_pass_half_of_l2(monkeypatch, thr
         convlab.set_num_threads(before)
 
 
+# Lavin and Gray's filter transforms (arXiv:1509.09308): F(2, 3) and F(4, 3)
+_WINO_G = {2: np.array([[1, 0, 0], [1 / 2, 1 / 2, 1 / 2], [1 / 2, -1 / 2, 1 / 2], [0, 0, 1]]),
+           4: np.array([[1 / 4, 0, 0], [-1 / 6, -1 / 6, -1 / 6], [-1 / 6, 1 / 6, -1 / 6], [1 / 24, 1 / 12, 1 / 6],
+                        [1 / 24, -1 / 12, 1 / 6], [0, 0, 1]])}
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("tile", [2, 4])
+@pytest.mark.parametrize("c_out,c_in,nthreads", [(3, 5, 1), (16, 16, 2), (7, 33, 2), (17, 16, 2), (40, 40, 2)])
+def test_winograd_weights_match_g_w_gt_in_blocks_of_16_filters(dtype, tile, c_out, c_in, nthreads):
+    """U[e, f] = (G w_f G^T)[e] for every filter f, 16 filters a vector (15, 231 or 272 filters: a partial last
+    block; 2 threads: runs of whole blocks), against G w G^T in float64; the row's skew past C_out x C_in is never
+    written; an inf or NaN anywhere (first filter, last of a partial block, the second thread's run) is reported."""
+    rng = np.random.default_rng(tile + c_out)
+    w = rng.standard_normal((c_out, c_in, 9)).astype(dtype)
+    n, total = (tile + 2) ** 2, c_out * c_in
+    u = np.full((n, total + 7), np.nan, dtype)
+    assert _kernels.winograd_weights(w, u, nthreads, tile)
+    g = _WINO_G[tile]
+    want = np.einsum("ab,fbc,dc->fad", g, w.reshape(total, 3, 3).astype(np.float64), g).reshape(total, n).T
+    assert_close(u[:, :total], want, dtype, reduction=9)
+    assert np.isnan(u[:, total:]).all()
+    for f in sorted({0, total - 1, total // 2 + 1}):
+        for bad in (np.inf, np.nan):
+            v = w.copy()
+            v.reshape(total, 9)[f, f % 9] = bad
+            assert not _kernels.winograd_weights(v, u, nthreads, tile), (f, bad)
+
+
 @pytest.mark.parametrize("nd,size", [(2, (22, 25)), (2, (30, 29)),            # F(2x2, 3x3), F(4x4, 3x3)
                                      (3, (6, 20, 21)), (3, (3, 30, 29))])     # ... 3x3x3, one per depth tap
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
