@@ -2264,6 +2264,52 @@ def blocked_width(Py_ssize_t w, Py_ssize_t out_w, Py_ssize_t kw, Py_ssize_t sw, 
     return w + pw + max(0, (out_w - 1) * sw + (kw - 1) * dw - pw - (w - 1))
 
 
+cdef void _blocked_input(const float[:, :, :, ::1] x, float[::1] xb, Py_ssize_t WP, Py_ssize_t PWL,
+                         int num_threads) noexcept nogil:
+    """conv_blocked's and conv_transpose_blocked's blocked input: x (N, C, H, W) -> xb as [N][CB][H][WP][16], 16
+    channels side by side per cell, each row between PWL zero columns on the left and WP - W - PWL on the right;
+    channels c >= C zero."""
+    cdef Py_ssize_t N = x.shape[0], C = x.shape[1], H = x.shape[2], W = x.shape[3], HW = H * W
+    cdef Py_ssize_t CB = (C + 15) // 16, PWR = WP - W - PWL, u, n, cb, c, h
+    cdef float* dst
+    with nogil, parallel(num_threads=num_threads):
+        for u in prange(N * CB, schedule="static"):         # 16 channels x H * W -> H * WP x 16
+            n = u // CB
+            cb = u - n * CB
+            dst = &xb[u * H * WP * 16]
+            c = C - cb * 16 if C - cb * 16 < 16 else 16
+            if c < 16:
+                memset(dst, 0, H * WP * 16 * sizeof(float))
+            if WP == W:                                     # no zero columns: the plane in one call
+                cl_transpose_f(dst, 16, &x[n, cb * 16, 0, 0], HW, c, HW)
+            else:
+                for h in range(H):
+                    if c == 16:
+                        memset(dst + h * WP * 16, 0, PWL * 16 * sizeof(float))
+                        memset(dst + (h * WP + PWL + W) * 16, 0, PWR * 16 * sizeof(float))
+                    cl_transpose_f(dst + (h * WP + PWL) * 16, 16, &x[n, cb * 16, h, 0], HW, c, W)
+
+
+cdef void _bias_only(float[:, :, ::1] out, const float[::1] bias) noexcept:
+    """Every output cell the bias (or 0): the layer of no input channels or cells."""
+    cdef Py_ssize_t n, o, hw
+    for n in range(out.shape[0]):
+        for o in range(out.shape[1]):
+            for hw in range(out.shape[2]):
+                out[n, o, hw] = 0 if bias is None else bias[o]
+
+
+cdef const float* _blocked_bias(const float[::1] bias, float[::1] bb, Py_ssize_t OB) noexcept:
+    """The bias copied to bb, zero-padded to OB blocks of 16 channels; NULL for no bias."""
+    cdef Py_ssize_t o, O
+    if bias is None:
+        return NULL
+    O = bias.shape[0]
+    for o in range(OB * 16):
+        bb[o] = bias[o] if o < O else 0
+    return &bb[0]
+
+
 def conv_blocked(const float[:, :, :, ::1] x, const float[:, :, ::1] w, const float[::1] bias,
                  float[:, :, ::1] out, tuple kernel, tuple stride, tuple padding, tuple dilation, tuple blocks,
                  float[::1] xb, float[:, ::1] wb, float[::1] bb, Py_ssize_t sample_chunks=1, Py_ssize_t row_chunks=1,
@@ -2297,10 +2343,9 @@ def conv_blocked(const float[:, :, :, ::1] x, const float[:, :, ::1] w, const fl
     cdef Py_ssize_t KH = kernel[0], KW = kernel[1], K = KH * KW
     cdef Py_ssize_t SH = stride[0], SW = stride[1], PH = padding[0], PW = padding[1], DH = dilation[0], DW = dilation[1]
     cdef Py_ssize_t CB = (C + 15) // 16, OB = (O + 15) // 16, pairs = (OB + 1) // 2, HW = H * W, WB = CB * K * 256
-    cdef Py_ssize_t OH, OW, NC = sample_chunks, RC = row_chunks, total, t, u, n, n0, n1, cb, ob, c, o, hw, p, q
-    cdef Py_ssize_t ch, y0, y1, nbl, WP, PWR, h
+    cdef Py_ssize_t OH, OW, NC = sample_chunks, RC = row_chunks, total, t, u, n, n0, n1, ob, o, p, q
+    cdef Py_ssize_t ch, y0, y1, nbl, WP
     cdef Py_ssize_t geom[12]
-    cdef float* dst
     cdef float* wt
     cdef const float* bp = NULL
     cdef int bad = 0
@@ -2316,7 +2361,6 @@ def conv_blocked(const float[:, :, :, ::1] x, const float[:, :, ::1] w, const fl
         raise ValueError(f"conv_blocked: w {tuple(w.shape)[:3]}, out {tuple(out.shape)[:3]} or bias do not match "
                          f"the input {tuple(x.shape)[:4]} and kernel {kernel}")
     WP = blocked_width(W, OW, KW, SW, PW, DW)
-    PWR = WP - W - PW
     if xb.shape[0] < N * CB * H * WP * 16 or wb.shape[0] < num_threads or wb.shape[1] < 2 * WB \
             or bb.shape[0] < OB * 16:
         raise ValueError(f"conv_blocked: buffers of {xb.shape[0]}, {tuple(wb.shape)[:2]}, {bb.shape[0]} floats, "
@@ -2324,10 +2368,7 @@ def conv_blocked(const float[:, :, :, ::1] x, const float[:, :, ::1] w, const fl
     if N == 0 or O == 0:
         return 0
     if C == 0 or HW == 0:
-        for n in range(N):
-            for o in range(O):
-                for hw in range(OH * OW):
-                    out[n, o, hw] = 0 if bias is None else bias[o]
+        _bias_only(out, bias)
         return 0
     geom[0] = KH; geom[1] = KW; geom[2] = SH; geom[3] = SW; geom[4] = PH; geom[5] = PW; geom[6] = DH; geom[7] = DW
     geom[8] = WP; geom[9] = PW; geom[10] = OW; geom[11] = 1
@@ -2336,26 +2377,8 @@ def conv_blocked(const float[:, :, :, ::1] x, const float[:, :, ::1] w, const fl
     if RC > OH:
         RC = OH
     total = pairs * NC * RC
-    if bias is not None:
-        for o in range(OB * 16):
-            bb[o] = bias[o] if o < O else 0
-        bp = &bb[0]
-    with nogil, parallel(num_threads=num_threads):
-        for u in prange(N * CB, schedule="static"):         # 16 channels x H * W -> H * WP x 16
-            n = u // CB
-            cb = u - n * CB
-            dst = &xb[u * H * WP * 16]
-            c = C - cb * 16 if C - cb * 16 < 16 else 16
-            if c < 16:
-                memset(dst, 0, H * WP * 16 * sizeof(float))
-            if WP == W:                                     # no zero columns: the plane in one call
-                cl_transpose_f(dst, 16, &x[n, cb * 16, 0, 0], HW, c, HW)
-            else:
-                for h in range(H):
-                    if c == 16:
-                        memset(dst + h * WP * 16, 0, PW * 16 * sizeof(float))
-                        memset(dst + (h * WP + PW + W) * 16, 0, PWR * 16 * sizeof(float))
-                    cl_transpose_f(dst + (h * WP + PW) * 16, 16, &x[n, cb * 16, h, 0], HW, c, W)
+    bp = _blocked_bias(bias, bb, OB)
+    _blocked_input(x, xb, WP, PW, num_threads)
     with nogil, parallel(num_threads=num_threads):
         wt = &wb[threadid(), 0]
         for t in prange(total, schedule="static"):
@@ -2438,12 +2461,11 @@ def conv_transpose_blocked(const float[:, :, :, ::1] x, const float[:, :, ::1] w
     cdef Py_ssize_t KH = kernel[0], KW = kernel[1], K = KH * KW
     cdef Py_ssize_t SH = stride[0], SW = stride[1], PH = padding[0], PW = padding[1]
     cdef Py_ssize_t CB = (C + 15) // 16, OB = (O + 15) // 16, pairs = (OB + 1) // 2, HW = H * W, WB = CB * K * 256
-    cdef Py_ssize_t OH, OW, NC = sample_chunks, RC = row_chunks, total, t, u, n, n0, n1, cb, ob, c, o, hw, p, q
-    cdef Py_ssize_t ch, y0, y1, nbl, WP, PWL, PWR, h, ph, nph = SH * SW, ci, ky, kx, ry, rx
+    cdef Py_ssize_t OH, OW, NC = sample_chunks, RC = row_chunks, total, t, u, n, n0, n1, ob, o, hw, p, q
+    cdef Py_ssize_t ch, y0, y1, nbl, WP, PWL, h, ph, nph = SH * SW, ci, ky, kx, ry, rx
     cdef Py_ssize_t* geoms = NULL
     cdef Py_ssize_t* route = NULL
     cdef Py_ssize_t* gp
-    cdef float* dst
     cdef float* wt
     cdef float* tmp
     cdef const float* bp = NULL
@@ -2460,7 +2482,6 @@ def conv_transpose_blocked(const float[:, :, :, ::1] x, const float[:, :, ::1] w
         raise ValueError(f"conv_transpose_blocked: w {tuple(w.shape)[:3]}, out {tuple(out.shape)[:3]} or bias do "
                          f"not match the input {tuple(x.shape)[:4]} and kernel {kernel}")
     WP, PWL = transpose_blocked_width(W, OW, KW, SW, PW)
-    PWR = WP - W - PWL
     rows_h, cols_w = transpose_phases(OH, KH, SH, PH), transpose_phases(OW, KW, SW, PW)
     if xb.shape[0] < N * CB * H * WP * 16 or wb.shape[0] < num_threads or wb.shape[1] < 2 * WB + K * 32 \
             or bb.shape[0] < OB * 16:
@@ -2470,10 +2491,7 @@ def conv_transpose_blocked(const float[:, :, :, ::1] x, const float[:, :, ::1] w
     if N == 0 or O == 0 or OH * OW == 0:
         return 0
     if C == 0 or HW == 0:
-        for n in range(N):
-            for o in range(O):
-                for hw in range(OH * OW):
-                    out[n, o, hw] = 0 if bias is None else bias[o]
+        _bias_only(out, bias)
         return 0
     geoms = <Py_ssize_t*>malloc(nph * 14 * sizeof(Py_ssize_t))
     route = <Py_ssize_t*>malloc(K * sizeof(Py_ssize_t) * 2)
@@ -2502,27 +2520,9 @@ def conv_transpose_blocked(const float[:, :, :, ::1] x, const float[:, :, ::1] w
         NC = N
     RC = min(RC, max([r[2] for r in rows_h]))
     total = pairs * NC * RC
-    if bias is not None:
-        for o in range(OB * 16):
-            bb[o] = bias[o] if o < O else 0
-        bp = &bb[0]
+    bp = _blocked_bias(bias, bb, OB)
     try:
-        with nogil, parallel(num_threads=num_threads):
-            for u in prange(N * CB, schedule="static"):         # 16 channels x H * W -> H * WP x 16
-                n = u // CB
-                cb = u - n * CB
-                dst = &xb[u * H * WP * 16]
-                c = C - cb * 16 if C - cb * 16 < 16 else 16
-                if c < 16:
-                    memset(dst, 0, H * WP * 16 * sizeof(float))
-                if WP == W:
-                    cl_transpose_f(dst, 16, &x[n, cb * 16, 0, 0], HW, c, HW)
-                else:
-                    for h in range(H):
-                        if c == 16:
-                            memset(dst + h * WP * 16, 0, PWL * 16 * sizeof(float))
-                            memset(dst + (h * WP + PWL + W) * 16, 0, PWR * 16 * sizeof(float))
-                        cl_transpose_f(dst + (h * WP + PWL) * 16, 16, &x[n, cb * 16, h, 0], HW, c, W)
+        _blocked_input(x, xb, WP, PWL, num_threads)
         with nogil, parallel(num_threads=num_threads):
             wt = &wb[threadid(), 0]
             tmp = wt + 2 * WB

@@ -877,62 +877,29 @@ def _blocked_runner(x_shape, w_shape, kernel2, stride2, padding2, dilation2, blo
     n, c_in = x_shape[:2]
     c_out = w_shape[0]
     h, w_ = (1,) * (4 - len(x_shape)) + tuple(x_shape[2:])
-    x4 = (n, c_in, h, w_)
     w3 = (c_out, c_in, kernel2[0] * kernel2[1])
     wp = _kernels.blocked_width(w_, blocks2[1], kernel2[1], stride2[1], padding2[1], dilation2[1])
-    per_sample = _kernels.blocked_sizes(1, c_in, c_out, h, wp, w3[2])[0]
-    step = max(1, min(n, BLOCKED_INPUT_BYTES // (4 * max(per_sample, 1))))     # samples per kernel call,
+    return _blocked_calls("_blocked_runner", _kernels.conv_blocked, (n, c_in, h, w_), w3, out_shape, out_shape,
+                          (kernel2, stride2, padding2, dilation2, blocks2),
+                          lambda step: _kernels.blocked_sizes(step, c_in, c_out, h, wp, w3[2]), blocks2[0], threads,
+                          make_fallback)
+
+
+def _blocked_calls(name, kern, x4, w3, out_shape, out3, geometry, sizes, rows, threads, make_fallback):
+    """``run(x, w, b)`` for conv_blocked and conv_transpose_blocked: ``kern(x, w, bias, out, *geometry, xb, wb,
+    bb, sample_chunks, row_chunks, threads)`` on calls of as many samples as fit BLOCKED_INPUT_BYTES (at least
+    one), its buffers (``sizes(samples)`` floats) in this thread's workspace; a kernel's 1 (inf or NaN weights)
+    hands the call to the plan ``make_fallback()`` returns (made on first need). x4 : (N, C_in, H, W); out3 : the
+    output as the kernel takes it (N, C_out, cells); rows : the output rows a pair's tasks may split. The runner
+    is named as its caller's (``name``: what a plan's path is known by)."""
+    n, c_out = x4[0], out3[1]
+    step = max(1, min(n, BLOCKED_INPUT_BYTES // (4 * max(sizes(1)[0], 1))))    # samples per kernel call,
     step = -(-n // -(-n // step)) if n else 1                                    # the calls as even as they go
-    xs, ws_, bs = _kernels.blocked_sizes(step, c_in, c_out, h, wp, w3[2])
+    xs, ws_, bs = sizes(step)
     pairs = -(-c_out // 32)
-    samples = min(step, -(-4 * threads // pairs)) if threads > 1 else 1
-    chunks = min(blocks2[0], -(-4 * threads // (pairs * samples))) if threads > 1 else 1
-    get_ws = workspace_getter((xs + threads * ws_ + bs,), np.float32)
-    kern = _kernels.conv_blocked
-    fallback = []
-
-    def run(x, w, b):
-        out = np.empty(out_shape, dtype=np.float32)
-        ws = get_ws()
-        xb, wb, bb = ws[:xs], ws[xs:xs + threads * ws_].reshape(threads, ws_), ws[xs + threads * ws_:]
-        xc, wc, bias = np.ascontiguousarray(x).reshape(x4), np.ascontiguousarray(w).reshape(w3), _bias(b, np.float32)
-        for n0 in range(0, n, step):
-            if kern(xc[n0:n0 + step], wc, bias, out[n0:n0 + step], kernel2, stride2, padding2, dilation2, blocks2,
-                    xb, wb, bb, samples, chunks, threads):
-                if not fallback:
-                    fallback.append(make_fallback())
-                return fallback[0](x, w, b)
-        return out
-    run.samples_per_call = step
-    run.sample_chunks = samples
-    run.row_chunks = chunks
-    return run
-
-
-def _phases_runner(x_shape, w_shape, out_size, kernel, stride, padding, threads, make_fallback):
-    """``run(x, w, b)`` of a transposed layer through conv_transpose_blocked (2-d, or 1-d as one row): its output
-    phases as stride-1 convolutions on conv_blocked's micro-kernel, written in place. Workspace, calls of samples
-    and tasks as ``_blocked_runner``'s; weights holding an inf or NaN go to the plan ``make_fallback()`` returns
-    (GEMM + col2im)."""
-    n, c_in = x_shape[:2]
-    c_out = w_shape[1]
-    lift = (lambda v, e: (e,) * (2 - len(v)) + tuple(v))
-    h, w_ = lift(x_shape[2:], 1)
-    kernel2, stride2, padding2, blocks2 = lift(kernel, 1), lift(stride, 1), lift(padding, 0), lift(out_size, 1)
-    x4, w3 = (n, c_in, h, w_), (c_in, c_out, kernel2[0] * kernel2[1])
-    out_shape = (n, c_out, *out_size)
-    out3 = (n, c_out, blocks2[0] * blocks2[1])
-    wp, _ = _kernels.transpose_blocked_width(w_, blocks2[1], kernel2[1], stride2[1], padding2[1])
-    per_sample = _kernels.transpose_blocked_sizes(1, c_in, c_out, h, wp, w3[2])[0]
-    step = max(1, min(n, BLOCKED_INPUT_BYTES // (4 * max(per_sample, 1))))     # samples per kernel call,
-    step = -(-n // -(-n // step)) if n else 1                                    # the calls as even as they go
-    xs, ws_, bs = _kernels.transpose_blocked_sizes(step, c_in, c_out, h, wp, w3[2])
-    pairs = -(-c_out // 32)
-    rows = max(-(-(blocks2[0] - r) // stride2[0]) for r in range(stride2[0]))   # the tallest phase's rows
     samples = min(step, -(-4 * threads // pairs)) if threads > 1 else 1
     chunks = max(1, min(rows, -(-4 * threads // (pairs * samples)))) if threads > 1 else 1
     get_ws = workspace_getter((xs + threads * ws_ + bs,), np.float32)
-    kern = _kernels.conv_transpose_blocked
     fallback = []
 
     def run(x, w, b):
@@ -942,17 +909,37 @@ def _phases_runner(x_shape, w_shape, out_size, kernel, stride, padding, threads,
         xb, wb, bb = ws[:xs], ws[xs:xs + threads * ws_].reshape(threads, ws_), ws[xs + threads * ws_:]
         xc, wc, bias = np.ascontiguousarray(x).reshape(x4), np.ascontiguousarray(w).reshape(w3), _bias(b, np.float32)
         for n0 in range(0, n, step):
-            if kern(xc[n0:n0 + step], wc, bias, o3[n0:n0 + step], kernel2, stride2, padding2, blocks2, xb, wb, bb,
-                    samples, chunks, threads):
+            if kern(xc[n0:n0 + step], wc, bias, o3[n0:n0 + step], *geometry, xb, wb, bb, samples, chunks, threads):
                 if not fallback:
                     fallback.append(make_fallback())
                 return fallback[0](x, w, b)
         return out
+    run.__qualname__ = f"{name}.<locals>.run"
     run.samples_per_call = step
     run.sample_chunks = samples
     run.row_chunks = chunks
     run.threads = threads
     return run
+
+
+def _phases_runner(x_shape, w_shape, out_size, kernel, stride, padding, threads, make_fallback):
+    """``run(x, w, b)`` of a transposed layer through conv_transpose_blocked (2-d, or 1-d as one row): its output
+    phases as stride-1 convolutions on conv_blocked's micro-kernel, written in place. Calls, workspace and tasks
+    as ``_blocked_runner``'s (the rows a task may split: the tallest phase's); weights holding an inf or NaN go to
+    the plan ``make_fallback()`` returns (GEMM + col2im)."""
+    n, c_in = x_shape[:2]
+    c_out = w_shape[1]
+    lift = (lambda v, e: (e,) * (2 - len(v)) + tuple(v))
+    h, w_ = lift(x_shape[2:], 1)
+    kernel2, stride2, padding2, blocks2 = lift(kernel, 1), lift(stride, 1), lift(padding, 0), lift(out_size, 1)
+    w3 = (c_in, c_out, kernel2[0] * kernel2[1])
+    wp, _ = _kernels.transpose_blocked_width(w_, blocks2[1], kernel2[1], stride2[1], padding2[1])
+    rows = max(-(-(blocks2[0] - r) // stride2[0]) for r in range(stride2[0]))   # the tallest phase's rows
+    return _blocked_calls("_phases_runner", _kernels.conv_transpose_blocked, (n, c_in, h, w_), w3,
+                          (n, c_out, *out_size), (n, c_out, blocks2[0] * blocks2[1]),
+                          (kernel2, stride2, padding2, blocks2),
+                          lambda step: _kernels.transpose_blocked_sizes(step, c_in, c_out, h, wp, w3[2]), rows,
+                          threads, make_fallback)
 
 
 def _rows_runner(x5_shape, c_out, cg, dtype, args, n, groups, threads, mode, out_shape):
