@@ -564,9 +564,9 @@ CL_BIAS_ROWS(CL_FN(cl_bias_rows_d), double, cl_v4d)
 /* Winograd's weight transform (winograd_weights) for n 3x3 filters w (row-major, 9 floats apart): u[e * es + i] =
    (G w_i G^T)[e] for filter i, e < (tile + 2)^2, F(tile x tile, 3x3), tile 2 or 4 (G in CL_WINO_G: the rows of
    Lavin and Gray's F(2, 3) and F(4, 3), whose output transforms are cl_wino_out_f / cl_wino4_out_f). 16 filters at
-   a time, filter i in lane i: the 16 results of
-   an e go to u as one contiguous run (one filter at a time scattered its 16 (or 36) results over as many rows, and
-   its index was two integer divisions). Returns 1 if a weight is inf or NaN (x * 0 is 0 for every finite x). */
+   a time, filter i in lane i: the 16 results of an e go to u as one contiguous run (one filter at a time scattered
+   its 16 (or 36) results over as many rows, and its index was two integer divisions). Returns 1 if a weight is inf
+   or NaN (x * 0 is 0 for every finite x). */
 #define CL_WINO_W(NAME, T)                                                                             \
 static int NAME(const T *restrict w, ptrdiff_t n, T *restrict u, ptrdiff_t es, int tile) {             \
     const int nn = tile + 2;                                                                           \
@@ -1122,11 +1122,10 @@ static inline __attribute__((always_inline)) void CL_FN(cl_dconv_run)(
         float *restrict out, ptrdiff_t ldc, ptrdiff_t nvalid, const float *restrict xb, const float *restrict wb,
         const float *restrict bias, ptrdiff_t CB, ptrdiff_t H, ptrdiff_t W, const ptrdiff_t *restrict geom,
         ptrdiff_t nb, ptrdiff_t oy, ptrdiff_t ox0, const int R, const int RR, const int SWC, ptrdiff_t kh0,
-        ptrdiff_t kh1, ptrdiff_t OW) {
+        ptrdiff_t kh1) {
     const ptrdiff_t KH = geom[0], KW = geom[1], SH = geom[2], SW = SWC ? SWC : geom[3], PH = geom[4],
                     PW = geom[5], DH = geom[6], DW = geom[7], WP = geom[8], PWL = geom[9], ORS = geom[10],
                     OCS = geom[11];
-    (void)OW;
     const ptrdiff_t KKW = KH * KW * CL_DC_WROW, wcs = KKW * 16, xcs = H * WP * 16, rs = SH * WP * 16;
     CL_DC_VT acc[CL_DC_NA][CL_DC_RR * CL_DC_R];
     for (int a = 0; a < CL_DC_NA; a++) {
@@ -1191,9 +1190,9 @@ static inline __attribute__((always_inline)) void CL_FN(cl_dconv_run)(
 static inline __attribute__((always_inline)) void CL_FN(cl_dconv_runs_sw)(
         float *out, ptrdiff_t ldc, ptrdiff_t nvalid, const float *xb, const float *wb, const float *bias,
         ptrdiff_t CB, ptrdiff_t H, ptrdiff_t W, const ptrdiff_t *geom, ptrdiff_t nb, ptrdiff_t oy, ptrdiff_t ox0,
-        ptrdiff_t nr, int rr, const int SWC, ptrdiff_t kh0, ptrdiff_t kh1, ptrdiff_t OW) {
+        ptrdiff_t nr, int rr, const int SWC, ptrdiff_t kh0, ptrdiff_t kh1) {
 #define CL_DC_CASE(R, RR) case R: CL_FN(cl_dconv_run)(out, ldc, nvalid, xb, wb, bias, CB, H, W, geom, nb, oy, ox0, \
-                                                      R, RR, SWC, kh0, kh1, OW); break;
+                                                      R, RR, SWC, kh0, kh1); break;
 #if CL_DC_RR > 1
     if (rr == 2) {
         switch (nr) {
@@ -1217,13 +1216,13 @@ static inline __attribute__((always_inline)) void CL_FN(cl_dconv_runs_sw)(
 static void CL_FN(cl_dconv_runs)(float *out, ptrdiff_t ldc, ptrdiff_t nvalid, const float *xb, const float *wb,
                                  const float *bias, ptrdiff_t CB, ptrdiff_t H, ptrdiff_t W, const ptrdiff_t *geom,
                                  ptrdiff_t nb, ptrdiff_t oy, ptrdiff_t ox0, ptrdiff_t nr, int rr, ptrdiff_t kh0,
-                                 ptrdiff_t kh1, ptrdiff_t OW) {
+                                 ptrdiff_t kh1) {
     if (geom[3] == 1)
-        CL_FN(cl_dconv_runs_sw)(out, ldc, nvalid, xb, wb, bias, CB, H, W, geom, nb, oy, ox0, nr, rr, 1, kh0, kh1, OW);
+        CL_FN(cl_dconv_runs_sw)(out, ldc, nvalid, xb, wb, bias, CB, H, W, geom, nb, oy, ox0, nr, rr, 1, kh0, kh1);
     else if (geom[3] == 2)
-        CL_FN(cl_dconv_runs_sw)(out, ldc, nvalid, xb, wb, bias, CB, H, W, geom, nb, oy, ox0, nr, rr, 2, kh0, kh1, OW);
+        CL_FN(cl_dconv_runs_sw)(out, ldc, nvalid, xb, wb, bias, CB, H, W, geom, nb, oy, ox0, nr, rr, 2, kh0, kh1);
     else
-        CL_FN(cl_dconv_runs_sw)(out, ldc, nvalid, xb, wb, bias, CB, H, W, geom, nb, oy, ox0, nr, rr, 0, kh0, kh1, OW);
+        CL_FN(cl_dconv_runs_sw)(out, ldc, nvalid, xb, wb, bias, CB, H, W, geom, nb, oy, ox0, nr, rr, 0, kh0, kh1);
 }
 /* [*k0, *k1): the kernel rows whose input row (oy * SH + kh * DH - PH) lies inside 0..H-1 (empty: *k0 == *k1) */
 static inline void CL_FN(cl_dc_kernel_rows)(ptrdiff_t oy, ptrdiff_t H, ptrdiff_t KH, ptrdiff_t SH, ptrdiff_t PH,
@@ -1234,11 +1233,11 @@ static inline void CL_FN(cl_dc_kernel_rows)(ptrdiff_t oy, ptrdiff_t H, ptrdiff_t
     *k0 = a;
     *k1 = b;
 }
-/* out: this sample's first channel of block b0 (NCHW, channel stride ldc = OH * OW); O_left: output channels
-   from block b0 on that exist; wb: the pair's weights (interleaved). A row's OW cells are split into the fewest
-   runs of at most CL_DC_R cells, as even as they go (OW = 16: 8 + 8, where 7 + 7 + 2 left a short run with a
-   third of the row's weight traffic); two rows whose kernel rows reach the input alike go together, in runs
-   of at most CL_DC_R2 cells each (x86-64-v4). */
+/* out: this sample's first channel of block b0 (NCHW, channel stride ldc: the output's plane); OW: the cells of a
+   row (of the phase, for a transposed layer's); O_left: output channels from block b0 on that exist; wb: the
+   pair's weights (interleaved). A row's OW cells are split into the fewest runs of at most CL_DC_R cells, as even
+   as they go (OW = 16: 8 + 8, where 7 + 7 + 2 left a short run with a third of the row's weight traffic); two rows
+   whose kernel rows reach the input alike go together, in runs of at most CL_DC_R2 cells each (x86-64-v4). */
 static void CL_FN(cl_dconv_f)(float *out, ptrdiff_t ldc, ptrdiff_t O_left, const float *xb, const float *wb,
                               const float *bias, ptrdiff_t CB, ptrdiff_t H, ptrdiff_t W, ptrdiff_t OW,
                               const ptrdiff_t *geom, ptrdiff_t nblocks, ptrdiff_t y0, ptrdiff_t y1) {
@@ -1257,7 +1256,7 @@ static void CL_FN(cl_dconv_f)(float *out, ptrdiff_t ldc, ptrdiff_t O_left, const
             for (ptrdiff_t j = 0; j < n; j++) {
                 const ptrdiff_t ox = j * OW / n;
                 CL_FN(cl_dconv_runs)(ob, ldc, O_left - b * 16, xb, wbb, bb, CB, H, W, geom, nb, oy, ox,
-                                     (j + 1) * OW / n - ox, rr, kh0, kh1, OW);
+                                     (j + 1) * OW / n - ox, rr, kh0, kh1);
             }
             oy += rr;
         }
