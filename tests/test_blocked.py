@@ -292,6 +292,25 @@ def test_blocked_width_counts_the_zero_columns_the_taps_reach(w, out_w, kw, sw, 
     assert _kernels.blocked_width(w, out_w, kw, sw, pw, dw) == w + pw + right
 
 
+def buffers(sizes, threads=1, short=-1):
+    """The three float32 buffers of a blocked kernel (input, ``threads`` rows of weights, bias) of ``sizes``,
+    buffer ``short`` one float short."""
+    return [np.empty((threads, sizes[1] - (short == 1)) if i == 1 else sizes[i] - (short == i), np.float32)
+            for i in range(3)]
+
+
+def check_buffer_sizes(call, sizes):
+    """``call(xb, wb, bb[, sample_chunks, row_chunks, threads])`` runs on buffers of ``sizes`` and is a ValueError
+    naming the buffers when one is a float short or there are fewer rows of weights than threads."""
+    assert call(*buffers(sizes)) == 0
+    for j in range(3):
+        with pytest.raises(ValueError, match="buffers"):
+            call(*buffers(sizes, short=j))
+    with pytest.raises(ValueError, match="buffers"):         # a row of weights per thread
+        call(*buffers(sizes, threads=1), 1, 1, 2)
+    assert call(*buffers(sizes, threads=2), 1, 1, 2) == 0
+
+
 def test_conv_blocked_checks_its_arguments(rng):
     """The unchecked inner loops run only on buffers and shapes that match: anything else is a ValueError."""
     x = rng.standard_normal((2, 16, 5, 5)).astype(np.float32)
@@ -301,18 +320,9 @@ def test_conv_blocked_checks_its_arguments(rng):
     sizes = _kernels.blocked_sizes(2, 16, 32, 5, 7, 9)
     assert sizes == (2 * 1 * 5 * 7 * 16, 2 * 1 * 9 * 256, 32)
 
-    def buffers(threads=1, short=-1):
-        return [np.empty((threads, sizes[1] - (short == 1)) if i == 1 else sizes[i] - (short == i), np.float32)
-                for i in range(3)]
     geo = ((3, 3), (1, 1), (1, 1), (1, 1), (5, 5))
-    assert _kernels.conv_blocked(x, w, None, out, *geo, *buffers()) == 0
-    for j in range(3):
-        with pytest.raises(ValueError, match="buffers"):
-            _kernels.conv_blocked(x, w, None, out, *geo, *buffers(short=j))
-    with pytest.raises(ValueError, match="buffers"):         # a row of weights per thread
-        _kernels.conv_blocked(x, w, None, out, *geo, *buffers(threads=1), 1, 1, 2)
-    assert _kernels.conv_blocked(x, w, None, out, *geo, *buffers(threads=2), 1, 1, 2) == 0
-    bufs = buffers()
+    check_buffer_sizes(lambda *args: _kernels.conv_blocked(x, w, None, out, *geo, *args), sizes)
+    bufs = buffers(sizes)
     with pytest.raises(ValueError, match="do not match"):
         _kernels.conv_blocked(x, w, None, np.empty((2, 32, 24), np.float32), *geo, *bufs)
     with pytest.raises(ValueError, match="do not match"):

@@ -14,7 +14,7 @@ from convlab import _kernels
 from convlab import reference as ref
 from convlab.ops import conv as conv_ops
 from helpers import assert_close, simd_level, threads, torch  # noqa: F401 (fixtures: every test at every SIMD level)
-from test_blocked import _guarded
+from test_blocked import _guarded, buffers, check_buffer_sizes
 
 # every layer below takes the phases, at every SIMD level (conv_blocked's 8-wide copies included)
 FORCE = dict(TRANSPOSE_PHASES=True, TRANSPOSE_PHASES_MIN_CELLS=0, BLOCKED_LEVELS=tuple(_kernels.simd_levels()),
@@ -180,18 +180,9 @@ def test_conv_transpose_blocked_checks_its_arguments(rng):
     sizes = _kernels.transpose_blocked_sizes(2, 16, 32, 5, wp, 16)
     assert sizes == (2 * 1 * 5 * 7 * 16, 2 * 1 * 16 * 256 + 16 * 32, 32)
 
-    def buffers(threads=1, short=-1):
-        return [np.empty((threads, sizes[1] - (short == 1)) if i == 1 else sizes[i] - (short == i), np.float32)
-                for i in range(3)]
     geo = ((4, 4), (2, 2), (1, 1), (10, 10))
-    assert _kernels.conv_transpose_blocked(x, w, None, out, *geo, *buffers()) == 0
-    for j in range(3):
-        with pytest.raises(ValueError, match="buffers"):
-            _kernels.conv_transpose_blocked(x, w, None, out, *geo, *buffers(short=j))
-    with pytest.raises(ValueError, match="buffers"):         # a row of weights per thread
-        _kernels.conv_transpose_blocked(x, w, None, out, *geo, *buffers(threads=1), 1, 1, 2)
-    assert _kernels.conv_transpose_blocked(x, w, None, out, *geo, *buffers(threads=2), 1, 1, 2) == 0
-    bufs = buffers()
+    check_buffer_sizes(lambda *args: _kernels.conv_transpose_blocked(x, w, None, out, *geo, *args), sizes)
+    bufs = buffers(sizes)
     with pytest.raises(ValueError, match="do not match"):
         _kernels.conv_transpose_blocked(x, w, None, np.empty((2, 32, 99), np.float32), *geo, *bufs)
     with pytest.raises(ValueError, match="do not match"):
