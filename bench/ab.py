@@ -161,6 +161,7 @@ def main(argv=None):
     current, other = getattr(conv_ops, args.name), eval(args.value, {})
     convlab.set_num_threads(args.threads)
     torch.set_num_threads(args.threads)
+    run.pin_allocator()                   # (as bench/run.py: every layer starts from the same allocator state)
 
     run.BATCH = args.batch                # conv_case gives every layer this many samples (0: its own)
 

@@ -35,6 +35,7 @@ def _worker(root: str, pattern: str, threads: int, batch: int = 0) -> None:
     sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
     import run
     run.BATCH = batch
+    run.pin_allocator()                 # (as bench/run.py: both builds' bursts start from the same allocator state)
     if os.path.dirname(os.path.abspath(convlab.__file__)) != os.path.join(os.path.abspath(root), "convlab"):
         sys.exit(f"pair.py: imported convlab from {convlab.__file__}, not from {root}")
     from threadpoolctl import threadpool_limits

@@ -22,6 +22,7 @@ every fast path is covered by the parity tests.
 from __future__ import annotations
 
 import argparse
+import ctypes
 import json
 import math
 import os
@@ -533,6 +534,32 @@ def sgemm_rate(n=2048, rounds=5):
     return 2 * n ** 3 / best / 1e9
 
 
+MMAP_THRESHOLD = 32 << 20     # glibc's ceiling for its dynamic mmap threshold on 64-bit (DEFAULT_MMAP_THRESHOLD_MAX)
+
+
+def pin_allocator():
+    """Fix glibc malloc's mmap threshold at 32 MiB and its trim threshold at 64 MiB, the state its dynamic rule
+    reaches once a process has freed one mmapped block of 32 MiB; return a line for the header (None where the C
+    library has no ``mallopt``).
+
+    By default glibc serves a request of 128 KiB or more with a fresh mapping, whose every 4 KiB page faults on
+    first touch, and raises that threshold to the size of each mapped block freed. So which rows ran before
+    decided whether a library's large buffers were faulted in on every call: torch's ResNet-18 stem
+    (8, 3, 224, 224) took 33 ms per call at 1 thread early in the suite and 11 ms once a larger block had been
+    freed, convlab's 15.4 and 13.4 ms. A long-running program (a training loop) sits in the second state; the
+    bench now starts there, the same for every row and every library."""
+    try:
+        mallopt = ctypes.CDLL(None).mallopt
+    except (OSError, AttributeError):
+        return None
+    mallopt.argtypes, mallopt.restype = (ctypes.c_int, ctypes.c_int), ctypes.c_int
+    M_TRIM_THRESHOLD, M_MMAP_THRESHOLD = -1, -3
+    if not (mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD) and mallopt(M_TRIM_THRESHOLD, 2 * MMAP_THRESHOLD)):
+        return None
+    return (f"glibc malloc's mmap threshold pinned at {MMAP_THRESHOLD >> 20} MiB, trim at "
+            f"{2 * MMAP_THRESHOLD >> 20} MiB (pin_allocator)")
+
+
 def cpu_description():
     """Model name, family/model and L2/L3 sizes from /proc/cpuinfo and sysconf (Linux), else platform."""
     model, fam, mod = platform.processor() or platform.machine(), "?", "?"
@@ -610,6 +637,7 @@ def main(argv=None):
     print(f"# machine: {platform.machine()}, python {platform.python_version()}, numpy {np.__version__}, "
           f"torch {torch.__version__}, convlab {convlab.__version__}")
     print(f"# cpu: {cpu_description()}")
+    print(f"# allocator: {pin_allocator() or 'as the C library starts (no mallopt)'}")
     print(f"# convlab kernels: SIMD level {_kernels.simd_path()} (this CPU runs: {', '.join(_kernels.simd_levels())};"
           f" CONVLAB_SIMD forces one), GEMMs through {blas_backend()}")
     rates = {}

@@ -193,3 +193,40 @@ def test_the_ratio_is_paired_round_by_round(monkeypatch):
     assert [t / 2e-3 for t in r["rounds"]["torch"]] == pytest.approx([1, 1, 5, 5, 5])
     assert r["ratio_torch"] == pytest.approx(0.5)
     assert r["ratio_of_medians"] == pytest.approx(0.1)
+
+
+_MAPPED_BLOCKS = """
+import ctypes, sys
+import numpy as np
+sys.path.insert(0, sys.argv[1])
+import run
+class Info(ctypes.Structure):
+    _fields_ = [(n, ctypes.c_size_t) for n in ("arena", "ordblks", "smblks", "hblks", "hblkhd", "usmblks",
+                                                "fsmblks", "uordblks", "fordblks", "keepcost")]
+info = ctypes.CDLL(None).mallinfo2
+info.restype = Info
+if sys.argv[2] == "pin":
+    assert run.pin_allocator() is not None
+counts = []
+for _ in range(3):                       # a 24 MiB buffer, written, freed, three times
+    before = info().hblks
+    a = np.ones(24 << 20, dtype=np.uint8)
+    counts.append(info().hblks - before)
+    del a
+print(*counts)
+"""
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc's malloc")
+@pytest.mark.parametrize("pin,mapped", [("pin", [0, 0, 0]), ("no", [1, 0, 0])])
+def test_pin_allocator_serves_large_buffers_from_the_heap_from_the_first_call(pin, mapped):
+    """bench/run.py's ``pin_allocator``: without it, glibc maps the first 24 MiB buffer afresh (its every page
+    faults on first touch) and the heap serves the next ones only after that block was freed, so a library's
+    first rows paid the faults and later ones did not; pinned, the heap serves every one."""
+    import ctypes
+    if not hasattr(ctypes.CDLL(None), "mallinfo2"):
+        pytest.skip("a C library without mallinfo2 (glibc < 2.33)")
+    done = subprocess.run([sys.executable, "-c", _MAPPED_BLOCKS, os.path.join(ROOT, "bench"), pin],
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert [int(v) for v in done.stdout.split()] == mapped
