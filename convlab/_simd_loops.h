@@ -725,16 +725,18 @@ CL_DEINTERLEAVE4(CL_FN(cl_deinterleave4_d), double)
         T *c[4] = {C + i * ldc, C + (i + 1) * ldc, C + (i + 2) * ldc, C + (i + 3) * ldc};              \
         ptrdiff_t j = 0;                                                                               \
         for (; j + 3 * LANES <= n; j += 3 * LANES) {                                                   \
-            V s[4][3] = {{0}};                                                                         \
+            V s00 = {0}, s01 = {0}, s02 = {0}, s10 = {0}, s11 = {0}, s12 = {0};                        \
+            V s20 = {0}, s21 = {0}, s22 = {0}, s30 = {0}, s31 = {0}, s32 = {0};                        \
             for (ptrdiff_t p = 0; p < k; p++) {                                                        \
                 const T *b = BROW(p) + j;                                                              \
                 const V b0 = *(const V *)b, b1 = *(const V *)(b + LANES), b2 = *(const V *)(b + 2 * LANES); \
                 const T w0 = a0[p], w1 = a1[p], w2 = a2[p], w3 = a3[p];                                \
-                s[0][0] += w0 * b0; s[0][1] += w0 * b1; s[0][2] += w0 * b2;                            \
-                s[1][0] += w1 * b0; s[1][1] += w1 * b1; s[1][2] += w1 * b2;                            \
-                s[2][0] += w2 * b0; s[2][1] += w2 * b1; s[2][2] += w2 * b2;                            \
-                s[3][0] += w3 * b0; s[3][1] += w3 * b1; s[3][2] += w3 * b2;                            \
+                s00 += w0 * b0; s01 += w0 * b1; s02 += w0 * b2;                                        \
+                s10 += w1 * b0; s11 += w1 * b1; s12 += w1 * b2;                                        \
+                s20 += w2 * b0; s21 += w2 * b1; s22 += w2 * b2;                                        \
+                s30 += w3 * b0; s31 += w3 * b1; s32 += w3 * b2;                                        \
             }                                                                                          \
+            const V s[4][3] = {{s00, s01, s02}, {s10, s11, s12}, {s20, s21, s22}, {s30, s31, s32}};    \
             for (ptrdiff_t r = 0; r < mr; r++)                                                         \
                 for (int q = 0; q < 3; q++) {                                                          \
                     V *o = (V *)(c[r] + j + q * LANES);                                                \
