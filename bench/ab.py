@@ -120,7 +120,8 @@ PROBE = [
     ("3x3 s2 16->64 (8,16,56,56)", "Conv2d", (16, 64, 3), dict(stride=2, padding=1), (8, 16, 56, 56)),
     ("1x7 s(1,2) 16->32 (8,16,64,64)", "Conv2d", (16, 32, (1, 7)), dict(stride=(1, 2), padding=(0, 3)),
      (8, 16, 64, 64)),
-    # raw-audio front-ends with long rows (conv_rows' output sums past WORKSPACE_BYTES: ROWS_MAX_WORKSPACE_BYTES)
+    # raw-audio front-ends with long rows (conv_rows' output sums past WORKSPACE_BYTES: ROWS_MAX_WORKSPACE_BYTES,
+    # until conv_rows stored its sums straight into the output on 2026-12-05)
     ("m11 Conv1d(1,64,80,s4) (2,1,32000)", "Conv1d", (1, 64, 80), dict(stride=4), (2, 1, 32000)),
     ("m5 Conv1d(1,128,80,s4) (8,1,16000)", "Conv1d", (1, 128, 80), dict(stride=4), (8, 1, 16000)),
     ("Conv1d(1,32,80,s4) (4,1,64000)", "Conv1d", (1, 32, 80), dict(stride=4), (4, 1, 64000)),

@@ -204,9 +204,11 @@ cdef extern from "_simd.h" nogil:
     void cl_gemm_small_d(Py_ssize_t m, Py_ssize_t n, Py_ssize_t k, const double* A, Py_ssize_t lda, const double* B,
                          Py_ssize_t ldb, double* C, Py_ssize_t ldc, int acc) noexcept
     void cl_gemm_rows_f(Py_ssize_t m, Py_ssize_t n, Py_ssize_t k, const float* A, Py_ssize_t lda,
-                        const float* const* Bp, float* C, Py_ssize_t ldc, int acc) noexcept
+                        const float* const* Bp, float* C, Py_ssize_t ldc, Py_ssize_t wq, Py_ssize_t bw,
+                        const float* bias) noexcept
     void cl_gemm_rows_d(Py_ssize_t m, Py_ssize_t n, Py_ssize_t k, const double* A, Py_ssize_t lda,
-                        const double* const* Bp, double* C, Py_ssize_t ldc, int acc) noexcept
+                        const double* const* Bp, double* C, Py_ssize_t ldc, Py_ssize_t wq, Py_ssize_t bw,
+                        const double* bias) noexcept
     void cl_deinterleave_f(float* ev, float* od, const float* src, Py_ssize_t n) noexcept
     void cl_dconv_f(float* out, Py_ssize_t ldc, Py_ssize_t o_left, const float* xb, const float* wb,
                     const float* bias, Py_ssize_t CB, Py_ssize_t H, Py_ssize_t W, Py_ssize_t OW,
@@ -224,11 +226,6 @@ cdef extern from "_simd.h" nogil:
     # u[e * es + i] = (G w_i G^T)[e] for n 3x3 filters w_i = w + 9 i, F(tile x tile, 3x3); 1 if a weight is not finite
     int cl_wino_w_f(const float* w, Py_ssize_t n, float* u, Py_ssize_t es, int tile) noexcept
     int cl_wino_w_d(const double* w, Py_ssize_t n, double* u, Py_ssize_t es, int tile) noexcept
-    # dst[s * ldd + e] = src[s * lds + e] + b, s < rows, e < n
-    void cl_bias_rows_f(float* dst, Py_ssize_t ldd, const float* src, Py_ssize_t lds, Py_ssize_t rows, Py_ssize_t n,
-                        float b) noexcept
-    void cl_bias_rows_d(double* dst, Py_ssize_t ldd, const double* src, Py_ssize_t lds, Py_ssize_t rows,
-                        Py_ssize_t n, double b) noexcept
     # dst[e] = (b if set else dst[e]) + sum_t w[t] * src[e + t dw], t < 5 / 7
     void cl_row5_f(float* dst, float b, int set, const float* w, const float* src, Py_ssize_t dw, Py_ssize_t n) noexcept
     void cl_row5_d(double* dst, double b, int set, const double* w, const double* src, Py_ssize_t dw,
@@ -1189,14 +1186,14 @@ def conv_gemm(const floating[:, :, :, :, ::1] x, const floating[:, ::1] w2d, con
 
 
 
-def rows_workspace(Py_ssize_t cg, Py_ssize_t og, tuple kernel, tuple stride, tuple dilation, tuple blocks,
+def rows_workspace(Py_ssize_t cg, tuple kernel, tuple stride, tuple dilation, tuple blocks,
                    Py_ssize_t rows_per_task):
     """Elements of conv_rows's per-thread workspace: for each of cg channels, sh x sw phase planes of
-    rows_per_task + (kh - 1) * dh // sh rows of Wq = Wo + (kw - 1) * dw // sw cells; og x rows_per_task rows
-    of Wq sums."""
+    rows_per_task + (kh - 1) * dh // sh rows of Wq = Wo + (kw - 1) * dw // sw cells (the sums go straight to the
+    output)."""
     cdef Py_ssize_t kh = kernel[1], kw = kernel[2], sh = stride[1], sw = stride[2], dh = dilation[1]
     cdef Py_ssize_t dw = dilation[2], wq = blocks[2] + (kw - 1) * dw // sw
-    return (cg * sh * sw * (rows_per_task + (kh - 1) * dh // sh) + og * rows_per_task) * wq
+    return cg * sh * sw * (rows_per_task + (kh - 1) * dh // sh) * wq
 
 
 cdef inline void _phase_cells(const Geom* g, Py_ssize_t b, Py_ssize_t sw, Py_ssize_t wq, Py_ssize_t* lo,
@@ -1287,9 +1284,10 @@ def conv_rows(const floating[:, :, :, :, ::1] x, const floating[:, ::1] w2d, con
     Wq = Wo + (kw - 1) * dw // sw long. Output (r, e) of the block reads, for tap (ty, tx), plane
     (ty * dh % sh, tx * dw % sw) at (r + ty * dh // sh, e + tx * dw // sw): numbering outputs q = r * Wq + e
     (the Wq - Wo last numbers of a row are spare), every (channel, tap) is one run of a plane at a fixed
-    offset. cl_gemm_rows multiplies the group's weights (og, cg * K) by those cg * K runs; the Wo real cells of
-    each row are then copied out, bias added. The planes hold each input cell once where im2col copies it about
-    K / (sh * sw) times.
+    offset. cl_gemm_rows multiplies the group's weights (og, cg * K) by those cg * K runs and stores the Wo real
+    cells of each row of sums straight into out, bias added (a vector that reaches a row's spare numbers is
+    stored under a lane mask). The planes hold each input cell once where im2col copies it about K / (sh * sw)
+    times.
 
     x : (N, C_in, 1, H, W); w2d : (C_out, C_in/groups * kh * kw); out : (N, C_out, Ho * Wo), overwritten;
     stride (1, sh, sw); padding (0, ph, pw) on the left; blocks (1, Ho, Wo).
@@ -1301,22 +1299,19 @@ def conv_rows(const floating[:, :, :, :, ::1] x, const floating[:, ::1] w2d, con
     cdef Py_ssize_t R = rows_per_task, sh = g.sh, sw = g.sw, wq = g.bw + (g.kw - 1) * g.dw // g.sw
     cdef Py_ssize_t extra = (g.kh - 1) * g.dh // g.sh, prow = R + extra, plane = prow * wq
     cdef Py_ssize_t th = (g.bh + R - 1) // R, total = N * groups * th
-    cdef Py_ssize_t t, n, gi, r0, nr, ci, cs, s, ys, co, ti, tl, q, ncols, lo, hi, a, b
+    cdef Py_ssize_t t, n, gi, r0, nr, ci, cs, s, ys, ti, tl, q, ncols, lo, hi, a, b
     cdef floating* ws
     cdef floating* slab
-    cdef floating* sums
     cdef floating* row
-    cdef floating* orow
     cdef const floating* xc
     cdef const floating* src
     cdef const floating** bp
     cdef const floating** bp_all
-    cdef floating bv
     if g.kd != 1 or g.D != 1 or g.bd != 1 or g.pd != 0 or g.sd != 1 or R < 1 or sh < 1 or sw < 1:
         raise ValueError("conv_rows: needs kernel depth 1, input depth 1, no depth padding or stride, "
                          "rows_per_task >= 1")
     if w2d.shape[1] != kk or C_out % groups or C % groups or out.shape[1] != C_out or out.shape[2] != g.bh * g.bw \
-            or workspace.shape[1] < cg * sh * sw * plane + og * R * wq:
+            or workspace.shape[1] < cg * sh * sw * plane:
         raise ValueError("conv_rows: w2d, out or workspace do not match the input and blocks")
     if total == 0 or C_out == 0:
         return
@@ -1326,7 +1321,6 @@ def conv_rows(const floating[:, :, :, :, ::1] x, const floating[:, ::1] w2d, con
     with nogil, parallel(num_threads=num_threads):
         ws = &workspace[threadid(), 0]
         slab = ws
-        sums = ws + cg * sh * sw * plane
         bp = bp_all + threadid() * kk
         q = 0                                           # the run of (channel, tap): fixed offsets into the slab
         for cs in range(cg):
@@ -1360,15 +1354,11 @@ def conv_rows(const floating[:, :, :, :, ::1] x, const floating[:, ::1] w2d, con
                                 _copy(row + lo, src + lo * sw + b - g.pw, hi - lo, sw)
             ncols = (nr - 1) * wq + g.bw                # the last row's spare numbers would read past the planes
             if floating is float:
-                cl_gemm_rows_f(og, ncols, kk, &w2d[gi * og, 0], kk, bp, sums, R * wq, 0)
+                cl_gemm_rows_f(og, ncols, kk, &w2d[gi * og, 0], kk, bp, &out[n, gi * og, r0 * g.bw], out.shape[2],
+                               wq, g.bw, &bias[gi * og] if bias is not None else NULL)
             else:
-                cl_gemm_rows_d(og, ncols, kk, &w2d[gi * og, 0], kk, bp, sums, R * wq, 0)
-            for co in range(og):
-                bv = bias[gi * og + co] if bias is not None else 0
-                if floating is float:
-                    cl_bias_rows_f(&out[n, gi * og + co, r0 * g.bw], g.bw, sums + co * R * wq, wq, nr, g.bw, bv)
-                else:
-                    cl_bias_rows_d(&out[n, gi * og + co, r0 * g.bw], g.bw, sums + co * R * wq, wq, nr, g.bw, bv)
+                cl_gemm_rows_d(og, ncols, kk, &w2d[gi * og, 0], kk, bp, &out[n, gi * og, r0 * g.bw], out.shape[2],
+                               wq, g.bw, &bias[gi * og] if bias is not None else NULL)
     free(bp_all)
 
 

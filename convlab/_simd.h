@@ -96,9 +96,9 @@ typedef struct {
     void (*gemm_small_d)(ptrdiff_t, ptrdiff_t, ptrdiff_t, const double *, ptrdiff_t, const double *, ptrdiff_t,
                          double *, ptrdiff_t, int);
     void (*gemm_rows_f)(ptrdiff_t, ptrdiff_t, ptrdiff_t, const float *, ptrdiff_t, const float *const *, float *,
-                        ptrdiff_t, int);
+                        ptrdiff_t, ptrdiff_t, ptrdiff_t, const float *);
     void (*gemm_rows_d)(ptrdiff_t, ptrdiff_t, ptrdiff_t, const double *, ptrdiff_t, const double *const *, double *,
-                        ptrdiff_t, int);
+                        ptrdiff_t, ptrdiff_t, ptrdiff_t, const double *);
     void (*pad_rows_f)(float *, const float *, const ptrdiff_t *, const ptrdiff_t *, ptrdiff_t, ptrdiff_t, ptrdiff_t,
                        ptrdiff_t, int, float, ptrdiff_t, ptrdiff_t);
     void (*pad_rows_d)(double *, const double *, const ptrdiff_t *, const ptrdiff_t *, ptrdiff_t, ptrdiff_t,
@@ -110,8 +110,6 @@ typedef struct {
                     ptrdiff_t);   /* NULL below x86-64-v4 */
     void (*scatter2_f)(float *, ptrdiff_t, const float *, ptrdiff_t, ptrdiff_t, ptrdiff_t, ptrdiff_t);
                                   /* NULL below x86-64-v4 */
-    void (*bias_rows_f)(float *, ptrdiff_t, const float *, ptrdiff_t, ptrdiff_t, ptrdiff_t, float);
-    void (*bias_rows_d)(double *, ptrdiff_t, const double *, ptrdiff_t, ptrdiff_t, ptrdiff_t, double);
     int (*wino_w_f)(const float *, ptrdiff_t, float *, ptrdiff_t, int);
     int (*wino_w_d)(const double *, ptrdiff_t, double *, ptrdiff_t, int);
 } cl_simd_table;
@@ -227,8 +225,6 @@ static int cl_simd_init(void) {
 #define cl_wino_out_d (cl_simd->wino_out_d)
 #define cl_deinterleave_f (cl_simd->deinterleave_f)
 #define cl_deinterleave_d (cl_simd->deinterleave_d)
-#define cl_bias_rows_f (cl_simd->bias_rows_f)
-#define cl_bias_rows_d (cl_simd->bias_rows_d)
 #define cl_wino4_in_f (cl_simd->wino4_in_f)
 #define cl_wino4_in_d (cl_simd->wino4_in_d)
 #define cl_wino4_out_f (cl_simd->wino4_out_f)

@@ -535,32 +535,6 @@ CL_DEINTERLEAVE(CL_FN(cl_deinterleave_d), double, cl_v4d, cl_v4l, 0, 2, 4, 6)
 #endif
 #undef CL_DEINTERLEAVE
 
-/* dst[s * ldd + e] = src[s * lds + e] + b, s < rows, e < n (conv_rows' sums copied out, the bias added): whole
-   vectors, each row's last one moved back to end at n */
-#define CL_BIAS_ROWS(NAME, T, VT)                                                                      \
-static void NAME(T *restrict dst, ptrdiff_t ldd, const T *restrict src, ptrdiff_t lds, ptrdiff_t rows,  \
-                 ptrdiff_t n, T b) {                                                                   \
-    const ptrdiff_t vn = sizeof(VT) / sizeof(T);                                                       \
-    for (ptrdiff_t s = 0; s < rows; s++) {                                                             \
-        T *d = dst + s * ldd;                                                                          \
-        const T *r = src + s * lds;                                                                    \
-        if (n >= vn) {                                                                                 \
-            for (ptrdiff_t e = 0; e + vn < n; e += vn) *(VT *)(d + e) = *(const VT *)(r + e) + b;      \
-            *(VT *)(d + n - vn) = *(const VT *)(r + n - vn) + b;                                       \
-        } else {                                                                                       \
-            for (ptrdiff_t e = 0; e < n; e++) d[e] = r[e] + b;                                         \
-        }                                                                                              \
-    }                                                                                                  \
-}
-#if CL_VECTOR_BYTES == 64
-CL_BIAS_ROWS(CL_FN(cl_bias_rows_f), float, cl_v16f)
-CL_BIAS_ROWS(CL_FN(cl_bias_rows_d), double, cl_v8d)
-#else
-CL_BIAS_ROWS(CL_FN(cl_bias_rows_f), float, cl_v8f)
-CL_BIAS_ROWS(CL_FN(cl_bias_rows_d), double, cl_v4d)
-#endif
-#undef CL_BIAS_ROWS
-
 /* Winograd's weight transform (winograd_weights) for n 3x3 filters w (row-major, 9 floats apart): u[e * es + i] =
    (G w_i G^T)[e] for filter i, e < (tile + 2)^2, F(tile x tile, 3x3), tile 2 or 4 (G in CL_WINO_G: the rows of
    Lavin and Gray's F(2, 3) and F(4, 3), whose output transforms are cl_wino_out_f / cl_wino4_out_f). 16 filters at
@@ -706,10 +680,12 @@ CL_DEINTERLEAVE4(CL_FN(cl_deinterleave4_d), double)
    output channels of a group) and long rows (output positions), reading B where it lies (no packing pass, which
    costs BLAS more than it saves at m <= 16). B_p is row p of a matrix (cl_gemm_small: B + p ldb, a gathered tile)
    or any p-th pointer (cl_gemm_rows: Bp[p], a tap's run in a padded input slab). Registers: 4 rows of A x 3
-   vectors of columns = 12 sums; each p loads 3 vectors of B_p once for the 4 rows and broadcasts 4 elements of
-   A. A block of fewer than 4 rows repeats its last row (computed, not stored). The columns after the last whole
-   vector are one vector moved back to end at n (cell by cell, 11 columns left of ResNeXt's 811 took 15% of its
-   g32 s2 layer's time); only rows shorter than a vector are summed cell by cell. */
+   vectors of columns = 12 sums (named vectors: as an array, GCC rotated three of them through copies every step);
+   each p loads 3 vectors of B_p once for the 4 rows and broadcasts 4 elements of A. A block of fewer than 4 rows
+   repeats its last row (computed, not stored). The columns after the last whole vector are one vector moved back
+   to end at n (cell by cell, 11 columns left of ResNeXt's 811 took 15% of its g32 s2 layer's time); only rows
+   shorter than a vector are summed cell by cell. PUT(V, LANES, J, SR, FROM) stores lanes FROM.. of the rows' sums SR[r] at
+   column J, PUT1(J, r, SUM) one sum: cl_gemm_small into C's rows, cl_gemm_rows into output rows (see there). */
 #define CL_GEMM_SMALL_VEC(V, BROW, J)   /* sr[r]: rows a0..a3's sums at the columns from J */          \
     V s0 = {0}, s1 = {0}, s2 = {0}, s3 = {0};                                                          \
     for (ptrdiff_t p = 0; p < k; p++) {                                                                \
@@ -717,12 +693,14 @@ CL_DEINTERLEAVE4(CL_FN(cl_deinterleave4_d), double)
         s0 += a0[p] * b0; s1 += a1[p] * b0; s2 += a2[p] * b0; s3 += a3[p] * b0;                        \
     }                                                                                                  \
     const V sr[4] = {s0, s1, s2, s3};
-#define CL_GEMM_SMALL_BODY(T, V, LANES, BROW)                                                          \
+#define CL_GEMM_SMALL_BODY(T, V, LANES, BROW, PUT, PUT1)                                               \
     for (ptrdiff_t i = 0; i < m; i += 4) {                                                             \
         const ptrdiff_t mr = m - i < 4 ? m - i : 4;                                                    \
         const T *a0 = A + i * lda, *a1 = a0 + (mr > 1) * lda, *a2 = a0 + (mr > 2 ? 2 : mr - 1) * lda;  \
         const T *a3 = a0 + (mr - 1) * lda;                                                             \
         T *c[4] = {C + i * ldc, C + (i + 1) * ldc, C + (i + 2) * ldc, C + (i + 3) * ldc};              \
+        const T bv[4] = {bias ? bias[i] : 0, bias && mr > 1 ? bias[i + 1] : 0,                         \
+                         bias && mr > 2 ? bias[i + 2] : 0, bias && mr > 3 ? bias[i + 3] : 0};          \
         ptrdiff_t j = 0;                                                                               \
         for (; j + 3 * LANES <= n; j += 3 * LANES) {                                                   \
             V s00 = {0}, s01 = {0}, s02 = {0}, s10 = {0}, s11 = {0}, s12 = {0};                        \
@@ -736,27 +714,19 @@ CL_DEINTERLEAVE4(CL_FN(cl_deinterleave4_d), double)
                 s20 += w2 * b0; s21 += w2 * b1; s22 += w2 * b2;                                        \
                 s30 += w3 * b0; s31 += w3 * b1; s32 += w3 * b2;                                        \
             }                                                                                          \
-            const V s[4][3] = {{s00, s01, s02}, {s10, s11, s12}, {s20, s21, s22}, {s30, s31, s32}};    \
-            for (ptrdiff_t r = 0; r < mr; r++)                                                         \
-                for (int q = 0; q < 3; q++) {                                                          \
-                    V *o = (V *)(c[r] + j + q * LANES);                                                \
-                    *o = acc ? *o + s[r][q] : s[r][q];                                                 \
-                }                                                                                      \
+            const V q0[4] = {s00, s10, s20, s30}, q1[4] = {s01, s11, s21, s31};                        \
+            const V q2[4] = {s02, s12, s22, s32};                                                      \
+            PUT(V, LANES, j, q0, 0) PUT(V, LANES, j + LANES, q1, 0) PUT(V, LANES, j + 2 * LANES, q2, 0)                              \
         }                                                                                              \
         for (; j + LANES <= n; j += LANES) {                                                           \
             CL_GEMM_SMALL_VEC(V, BROW, j)                                                              \
-            for (ptrdiff_t r = 0; r < mr; r++) {                                                       \
-                V *o = (V *)(c[r] + j);                                                                \
-                *o = acc ? *o + sr[r] : sr[r];                                                         \
-            }                                                                                          \
+            PUT(V, LANES, j, sr, 0)                                                                    \
         }                                                                                              \
         if (j < n && n >= LANES) {      /* the last columns: one vector ending at n, whose first lanes   \
                                            (columns done above) are computed again but not stored */    \
             const ptrdiff_t j0 = n - LANES;                                                            \
             CL_GEMM_SMALL_VEC(V, BROW, j0)                                                             \
-            for (ptrdiff_t r = 0; r < mr; r++)                                                         \
-                for (ptrdiff_t q = j - j0; q < LANES; q++)                                             \
-                    c[r][j0 + q] = acc ? c[r][j0 + q] + sr[r][q] : sr[r][q];                           \
+            PUT(V, LANES, j0, sr, j - j0)                                                              \
             j = n;                                                                                     \
         }                                                                                              \
         for (; j < n; j++)                                                                             \
@@ -764,28 +734,96 @@ CL_DEINTERLEAVE4(CL_FN(cl_deinterleave4_d), double)
                 const T *ar = A + (i + r) * lda;                                                       \
                 T sum = 0;                                                                             \
                 for (ptrdiff_t p = 0; p < k; p++) sum += ar[p] * BROW(p)[j];                           \
-                c[r][j] = acc ? c[r][j] + sum : sum;                                                   \
+                PUT1(j, r, sum)                                                                        \
             }                                                                                          \
     }
 #define CL_STRIDED_ROW(p) (B + (p) * ldb)
 #define CL_POINTED_ROW(p) (Bp[p])
-#define CL_GEMM_SMALL(NAME, ROWS_NAME, T, V, LANES)                                                    \
+/* cl_gemm_small's stores: column J of C's rows, added to what is there with acc */
+#define CL_SMALL_PUT(V, LANES, J, SR, FROM)                                                                    \
+    for (ptrdiff_t r = 0; r < mr; r++) {                                                               \
+        if ((FROM) == 0) {                                                                             \
+            V *o = (V *)(c[r] + (J));                                                                  \
+            *o = acc ? *o + SR[r] : SR[r];                                                             \
+        } else {                                                                                       \
+            for (ptrdiff_t q = (FROM); q < LANES; q++)                                                 \
+                c[r][(J) + q] = acc ? c[r][(J) + q] + SR[r][q] : SR[r][q];                             \
+        }                                                                                              \
+    }
+#define CL_SMALL_PUT1(J, r, SUM) c[r][J] = acc ? c[r][J] + (SUM) : (SUM);
+/* cl_gemm_rows' stores (conv_rows): column J numbers output (J / wq, J % wq) of rows wq apart, of which the first bw
+   are real and the rest spare; C's rows hold the outputs bw apart, the bias added. A vector within one row's real
+   cells is one store; one that reaches a row's spare cells or the next row goes through LANES_PUT (stores under a
+   lane mask), and no sum goes through a workspace (copying the sums out took 10% of the ResNet-18 stem's time). */
+#define CL_ROWS_PUT(V, LANES, J, SR, FROM) {                                                                   \
+        const ptrdiff_t rr = (J) / wq, e0 = (J) - rr * wq;                                             \
+        if ((FROM) == 0 && e0 + LANES <= bw) {                                                         \
+            for (ptrdiff_t r = 0; r < mr; r++) *(V *)(c[r] + rr * bw + e0) = SR[r] + bv[r];            \
+        } else {                                                                                       \
+            for (ptrdiff_t r = 0; r < mr; r++) LANES_PUT(c[r] + rr * bw + e0, SR[r] + bv[r], FROM, e0, wq, bw); \
+        }                                                                                              \
+    }
+#define CL_ROWS_PUT1(J, r, SUM) {                                                                      \
+        const ptrdiff_t rr = (J) / wq, e0 = (J) - rr * wq;                                             \
+        if (e0 < bw) c[r][rr * bw + e0] = (SUM) + bv[r];                                               \
+    }
+/* lanes [from, LANES) of v into output rows: lane l of row t (l in [t wq - e0, t wq - e0 + bw)) goes to
+   d - t (wq - bw) + l, as MSTORE(dst, v, a, b) stores lanes [a, b) of v at dst + a .. dst + b - 1 */
+#define CL_LANES_PUT(NAME, T, V, LANES, MSTORE)                                                        \
+static inline void NAME(T *d, V v, ptrdiff_t from, ptrdiff_t e0, ptrdiff_t wq, ptrdiff_t bw) {         \
+    for (ptrdiff_t lo = -e0; lo < LANES; lo += wq, d -= wq - bw) {                                     \
+        const ptrdiff_t a = lo > from ? lo : from, b = lo + bw < LANES ? lo + bw : LANES;              \
+        if (a < b) MSTORE(d, v, a, b);                                                                 \
+    }                                                                                                  \
+}
+#define CL_GEMM_SMALL(NAME, ROWS_NAME, PUT_NAME, T, V, LANES, MSTORE)                                  \
 static void NAME(ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, const T *restrict A, ptrdiff_t lda,            \
                  const T *restrict B, ptrdiff_t ldb, T *restrict C, ptrdiff_t ldc, int acc) {          \
-    CL_GEMM_SMALL_BODY(T, V, LANES, CL_STRIDED_ROW)                                                    \
+    const T *bias = NULL;                                                                              \
+    CL_GEMM_SMALL_BODY(T, V, LANES, CL_STRIDED_ROW, CL_SMALL_PUT, CL_SMALL_PUT1)                       \
 }                                                                                                      \
+CL_LANES_PUT(PUT_NAME, T, V, LANES, MSTORE)                                                            \
 static void ROWS_NAME(ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, const T *restrict A, ptrdiff_t lda,       \
-                      const T *const *Bp, T *restrict C, ptrdiff_t ldc, int acc) {                     \
-    CL_GEMM_SMALL_BODY(T, V, LANES, CL_POINTED_ROW)                                                    \
+                      const T *const *Bp, T *restrict C, ptrdiff_t ldc, ptrdiff_t wq, ptrdiff_t bw,    \
+                      const T *restrict bias) {                                                        \
+    CL_GEMM_SMALL_BODY(T, V, LANES, CL_POINTED_ROW, CL_ROWS_PUT, CL_ROWS_PUT1)                         \
 }
+#define CL_MASK_BITS(a, b) ((1u << (b)) - (1u << (a)))
 #if CL_VECTOR_BYTES == 64
-CL_GEMM_SMALL(CL_FN(cl_gemm_small_f), CL_FN(cl_gemm_rows_f), float, cl_v16f, 16)
-CL_GEMM_SMALL(CL_FN(cl_gemm_small_d), CL_FN(cl_gemm_rows_d), double, cl_v8d, 8)
+#define CL_MSTORE_F(d, v, a, b) _mm512_mask_storeu_ps(d, (__mmask16)CL_MASK_BITS(a, b), (__m512)(v))
+#define CL_MSTORE_D(d, v, a, b) _mm512_mask_storeu_pd(d, (__mmask8)CL_MASK_BITS(a, b), (__m512d)(v))
+#define LANES_PUT CL_FN(cl_lanes_put_f)
+CL_GEMM_SMALL(CL_FN(cl_gemm_small_f), CL_FN(cl_gemm_rows_f), CL_FN(cl_lanes_put_f), float, cl_v16f, 16, CL_MSTORE_F)
+#undef LANES_PUT
+#define LANES_PUT CL_FN(cl_lanes_put_d)
+CL_GEMM_SMALL(CL_FN(cl_gemm_small_d), CL_FN(cl_gemm_rows_d), CL_FN(cl_lanes_put_d), double, cl_v8d, 8, CL_MSTORE_D)
+#undef LANES_PUT
 #else
-CL_GEMM_SMALL(CL_FN(cl_gemm_small_f), CL_FN(cl_gemm_rows_f), float, cl_v8f, 8)
-CL_GEMM_SMALL(CL_FN(cl_gemm_small_d), CL_FN(cl_gemm_rows_d), double, cl_v4d, 4)
+#if defined(__AVX2__)
+#define CL_MSTORE_F(d, v, a, b) _mm256_maskstore_ps(d, (__m256i)(((cl_v8i){0, 1, 2, 3, 4, 5, 6, 7} >= (int)(a))    \
+                                                    & ((cl_v8i){0, 1, 2, 3, 4, 5, 6, 7} < (int)(b))), (__m256)(v))
+#define CL_MSTORE_D(d, v, a, b) _mm256_maskstore_pd(d, (__m256i)(((cl_v4l){0, 1, 2, 3} >= (long long)(a))           \
+                                                    & ((cl_v4l){0, 1, 2, 3} < (long long)(b))), (__m256d)(v))
+#else
+#define CL_MSTORE_F(d, v, a, b) for (ptrdiff_t q_ = (a); q_ < (b); q_++) (d)[q_] = (v)[q_];
+#define CL_MSTORE_D CL_MSTORE_F
 #endif
+#define LANES_PUT CL_FN(cl_lanes_put_f)
+CL_GEMM_SMALL(CL_FN(cl_gemm_small_f), CL_FN(cl_gemm_rows_f), CL_FN(cl_lanes_put_f), float, cl_v8f, 8, CL_MSTORE_F)
+#undef LANES_PUT
+#define LANES_PUT CL_FN(cl_lanes_put_d)
+CL_GEMM_SMALL(CL_FN(cl_gemm_small_d), CL_FN(cl_gemm_rows_d), CL_FN(cl_lanes_put_d), double, cl_v4d, 4, CL_MSTORE_D)
+#undef LANES_PUT
+#endif
+#undef CL_MASK_BITS
+#undef CL_MSTORE_F
+#undef CL_MSTORE_D
 #undef CL_GEMM_SMALL
+#undef CL_LANES_PUT
+#undef CL_SMALL_PUT
+#undef CL_SMALL_PUT1
+#undef CL_ROWS_PUT
+#undef CL_ROWS_PUT1
 #undef CL_GEMM_SMALL_VEC
 #undef CL_GEMM_SMALL_BODY
 #undef CL_STRIDED_ROW
@@ -1425,7 +1463,7 @@ static const cl_simd_table CL_FN(cl_table) = {
     CL_FN(cl_deinterleave4_f), CL_FN(cl_deinterleave4_d),
     CL_FN(cl_gemm_small_f), CL_FN(cl_gemm_small_d), CL_FN(cl_gemm_rows_f), CL_FN(cl_gemm_rows_d),
     CL_FN(cl_pad_rows_f), CL_FN(cl_pad_rows_d), CL_FN(cl_dconv_f), CL_FN(cl_nonfinite_f), CL_WGRAD_F,
-    CL_SCATTER2_F, CL_FN(cl_bias_rows_f), CL_FN(cl_bias_rows_d), CL_FN(cl_wino_w_f), CL_FN(cl_wino_w_d),
+    CL_SCATTER2_F, CL_FN(cl_wino_w_f), CL_FN(cl_wino_w_d),
 };
 #undef CL_WGRAD_F
 #undef CL_SCATTER2_F

@@ -112,9 +112,7 @@ def test_conv_paths_match_reference(rng, path, threads, dtype, nd, size, kernel,
         if path == "row-bands" and mode == "zeros" and nd > 1 and m.kernel_size[-2] > 1 and pad[-2] != 0:
             assert _plan_kind(m) == "_banded_runner"
         lift = [(1,) * (3 - nd) + tuple(v) for v in (m.kernel_size, m.stride, m.dilation, got.shape[2:])]
-        fits = _kernels.rows_workspace(4 // groups, 0, *lift, 1) * x.itemsize <= conv_ops.WORKSPACE_BYTES \
-            and _kernels.rows_workspace(4 // groups, 8 // groups, *lift, 1) * x.itemsize \
-            <= conv_ops.ROWS_MAX_WORKSPACE_BYTES
+        fits = _kernels.rows_workspace(4 // groups, *lift, 1) * x.itemsize <= conv_ops.WORKSPACE_BYTES
         if path.startswith("rows") and nd < 3 and groups < 4 and math.prod(m.kernel_size) > 1 and fits:
             assert _plan_kind(m) == "_rows_runner"
     finally:
@@ -773,37 +771,72 @@ def test_rows_kernel_takes_shallow_layers_of_up_to_64_channels_on_avx512_only(si
 
 
 @pytest.mark.parametrize("threads", [1, 2])
-def test_rows_kernel_takes_long_rows_whose_sums_pass_half_of_l2(monkeypatch, threads, simd_level):
-    """conv_rows' workspace is its phase planes (re-read by every 4 output channels: within WORKSPACE_BYTES) and
-    the sums of the task's output rows (written once, copied out once: within ROWS_MAX_WORKSPACE_BYTES). A raw-audio
-    front-end (M5's Conv1d(1, 64, 80, stride 4)) has planes of 4 x 4000 cells and 64 x 4000 sums: at the bounds
-    conv_rows takes it, a byte under either the GEMM path does, and both match the reference and torch."""
+def test_rows_kernel_takes_long_rows_whose_planes_fit_its_workspace(monkeypatch, threads, simd_level):
+    """conv_rows' workspace is its phase planes (re-read by every 4 output channels: within WORKSPACE_BYTES); the
+    sums go straight to the output, so the output's size bounds nothing. A raw-audio front-end (M5's Conv1d(1, 64,
+    80, stride 4)) has planes of 4 x 4000 cells and 64 x 3981 outputs a sample: at the bound conv_rows takes it, a
+    byte under the GEMM path does, and both match the reference and torch."""
     m = nn.Conv1d(1, 64, 80, stride=4)
     x = np.random.default_rng(11).standard_normal((2, 1, 16000)).astype(np.float32)
     lift = ((1, 1, 80), (1, 1, 4), (1, 1, 1), (1, 1, 3981))
-    planes = _kernels.rows_workspace(1, 0, *lift, 1) * 4
-    total = _kernels.rows_workspace(1, 64, *lift, 1) * 4
-    assert planes == 4 * 4000 * 4 and total == 68 * 4000 * 4          # Wq = 3981 + 79 // 4 cells a row
+    planes = _kernels.rows_workspace(1, *lift, 1) * 4
+    assert planes == 4 * 4000 * 4                                      # Wq = 3981 + 79 // 4 cells a row
     want = ref.conv_nd(x.astype(np.float64), m.weight.astype(np.float64), m.bias, m.stride, m.padding, m.dilation, 1)
     t = None if torch is None else torch.nn.functional.conv1d(
         torch.from_numpy(x), torch.from_numpy(m.weight), torch.from_numpy(m.bias), stride=4).numpy()
     before = convlab.get_num_threads()
     convlab.set_num_threads(threads)
     try:
-        for work, most, kind in [(planes, total, "_rows_runner"), (planes - 1, total, "_gemm_runner"),
-                                 (planes, total - 1, "_gemm_runner")]:
+        for work, kind in [(planes, "_rows_runner"), (planes - 1, "_gemm_runner")]:
             monkeypatch.setattr(conv_ops, "WORKSPACE_BYTES", work)
-            monkeypatch.setattr(conv_ops, "ROWS_MAX_WORKSPACE_BYTES", most)
             layer = nn.Conv1d(1, 64, 80, stride=4)                # a module whose one plan is this setting's
             layer.load_state_dict(m.state_dict())
             got = layer(x)
             rows = simd_level in conv_ops.ROWS_WIDE_LEVELS and kind == "_rows_runner"
-            assert _plan_kind(layer) == ("_rows_runner" if rows else "_gemm_runner"), (work, most, simd_level)
+            assert _plan_kind(layer) == ("_rows_runner" if rows else "_gemm_runner"), (work, simd_level)
             assert_close(got, want, np.float32, reduction=m.weight[0].size)
             if t is not None:
                 assert_close(got, t, np.float32, reduction=m.weight[0].size)
     finally:
         convlab.set_num_threads(before)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("c_in,c_out,groups,size,kernel,stride,padding,dilation,per,bias", [
+    (3, 64, 1, (20, 37), 7, 2, 3, 1, 4, True),       # a stem: 19 outputs in rows of 22, vectors across rows
+    (2, 5, 1, (9, 4), 3, 1, 1, 1, 9, True),          # rows of 4 in 6: one vector spans 3+ rows; a lone 5th output
+    (1, 4, 1, (5, 60), (2, 35), 1, 0, 1, 2, False),  # 34 spare numbers a row, more than a vector's lanes
+    (2, 3, 1, (3, 5), 3, 1, 0, 1, 1, True),          # one row of 3 outputs: fewer than a vector, cell by cell
+    (2, 4, 1, (4, 4), 3, 1, 0, 1, 2, True),          # 2 rows of 2 in 4: 6 numbers in all
+    (4, 8, 2, (11, 14), 3, 2, 2, 2, 3, False),       # dilated, strided, grouped; the last vector moved back
+    (1, 16, 1, (1, 300), (1, 9), (1, 3), (0, 4), 1, 1, True),   # a 1-d row of 100
+])
+def test_rows_kernel_stores_each_real_output_once_and_nothing_else(rng, dtype, c_in, c_out, groups, size, kernel,
+                                                                   stride, padding, dilation, per, bias):
+    """conv_rows stores its sums straight into the output: rows of Wo real cells, numbered Wq apart in its GEMM.
+    Vectors within a row, across rows, over a row's spare numbers, past more spare numbers than a vector holds,
+    the moved-back last vector and cell-by-cell rows, on 2 threads with several tasks a sample: each output cell
+    matches the reference, and the samples before and after the output (NaN) are untouched."""
+    two = lambda v: v if isinstance(v, tuple) else (v, v)  # noqa: E731
+    kernel, stride, padding, dilation = two(kernel), two(stride), two(padding), two(dilation)
+    n, cg = 3, c_in // groups
+    x = rng.standard_normal((n, c_in) + size).astype(dtype)
+    w = rng.standard_normal((c_out, cg) + kernel).astype(dtype)
+    b = rng.standard_normal(c_out).astype(dtype) if bias else None
+    out_size = tuple((s + 2 * p - d * (k - 1) - 1) // st + 1 for s, p, d, k, st in zip(size, padding, dilation,
+                                                                                      kernel, stride))
+    lift = [(1,) + v for v in (kernel, stride, dilation, out_size)]
+    big = np.full((n + 2, c_out, math.prod(out_size)), np.nan, dtype=dtype)
+    ws = np.full((2, _kernels.rows_workspace(cg, *lift, per)), np.nan, dtype=dtype)
+    kern = _kernels.conv_rows["float" if dtype == np.float32 else "double"]
+    kern(x.reshape((n, c_in, 1) + size), w.reshape(c_out, -1), b, big[1:-1], lift[0], lift[1],
+         (0,) + padding, lift[2], lift[3], groups, conv_ops.MODE_CODES["zeros"], per, ws, 2)
+    want = ref.conv_nd(x.astype(np.float64), w.astype(np.float64), b, stride, padding, dilation, groups)
+    assert_close(big[1:-1].reshape(want.shape), want, dtype, reduction=cg * math.prod(kernel))
+    assert np.isnan(big[0]).all() and np.isnan(big[-1]).all()
+    with pytest.raises(ValueError, match="do not match"):
+        kern(x.reshape((n, c_in, 1) + size), w.reshape(c_out, -1), b, big[1:-1], lift[0], lift[1], (0,) + padding,
+             lift[2], lift[3], groups, 0, per + 1, ws, 2)
 
 
 # Lavin and Gray's filter transforms (arXiv:1509.09308): F(2, 3) and F(4, 3)

@@ -144,10 +144,6 @@ ROWS_MAX_CHANNELS_WIDE = 64         # ... or this many on an AVX-512 CPU, where 
                                     # keeps them. At x86-64-v3 (12 ymm sums of 4 x 24) the stride-1 rows ran
                                     # 1.08-1.29x the GEMM path's time under the AVX2 stand-in, so:
 ROWS_WIDE_LEVELS = ("x86-64-v4",)
-ROWS_MAX_WORKSPACE_BYTES = 4 << 20  # conv_rows' workspace per thread: its phase planes, which every 4 output
-                                    # channels re-read, within WORKSPACE_BYTES; the output rows' sums, written once
-                                    # and read once (copied out), within this (long 1-d rows: M5's 64 x 4000 sums,
-                                    # 1 MiB)
 ROWS_WIDE_MIN_DEPTH = 16            # ... only float32 layers of C_in/groups x taps >= 16: at depth 9 (one input
                                     # channel, 3x3) the GEMM ran 1.4-1.6x as fast (1 -> 64 channels, both strides),
                                     # at 18 (2 -> 64, 2 -> 32 s2) conv_rows 1.01-1.4x
@@ -518,10 +514,8 @@ class ConvPlan:
         rows_max = ROWS_MAX_CHANNELS_WIDE if wide else ROWS_MAX_CHANNELS
         rows_ok = ROWS_KERNEL and c_out // groups <= rows_max and stride3[0] == 1 and kernel3[0] == 1 \
             and x5_shape[2] == 1 and not padding3[0] \
-            and _kernels.rows_workspace(cg, 0, kernel3, stride3, dilation3, blocks3, 1) * dtype.itemsize \
-            <= WORKSPACE_BYTES \
-            and _kernels.rows_workspace(cg, c_out // groups, kernel3, stride3, dilation3, blocks3, 1) \
-            * dtype.itemsize <= ROWS_MAX_WORKSPACE_BYTES
+            and _kernels.rows_workspace(cg, kernel3, stride3, dilation3, blocks3, 1) * dtype.itemsize \
+            <= WORKSPACE_BYTES
         # conv_rows splits samples, groups and rows, conv_blocked samples, pairs of 16-channel blocks and rows: a 1-d
         # sample is one row, so one sample would leave threads idle, and the GEMM's column tiles take it instead
         # (TCN's 64 -> 64 k3 d4 on one sample, 2 threads: 1.72x as fast; a 32 -> 32 k7: 1.55x)
@@ -949,15 +943,15 @@ def _rows_runner(x5_shape, c_out, cg, dtype, args, n, groups, threads, mode, out
     spec = "float" if dtype == np.float32 else "double"
     kern = _kernels.conv_rows[spec]
     kernel3, stride3, padding3, dilation3, blocks3, _ = args
-    og, rows = c_out // groups, blocks3[1]
-    one = _kernels.rows_workspace(cg, og, kernel3, stride3, dilation3, blocks3, 1)
-    two = _kernels.rows_workspace(cg, og, kernel3, stride3, dilation3, blocks3, 2)
+    rows = blocks3[1]
+    one = _kernels.rows_workspace(cg, kernel3, stride3, dilation3, blocks3, 1)
+    two = _kernels.rows_workspace(cg, kernel3, stride3, dilation3, blocks3, 2)
     per = max(1, 1 + (WORKSPACE_BYTES // dtype.itemsize - one) // max(two - one, 1))
     if threads > 1 and n * groups * -(-rows // per) < 2 * threads:
         per = max(1, -(-rows * n * groups // (2 * threads)))
     per = min(per, rows)
     threads = max(1, min(threads, n * groups * -(-rows // per)))
-    get_ws = workspace_getter((threads, _kernels.rows_workspace(cg, og, kernel3, stride3, dilation3, blocks3, per)),
+    get_ws = workspace_getter((threads, _kernels.rows_workspace(cg, kernel3, stride3, dilation3, blocks3, per)),
                               dtype)
     w2 = (c_out, cg * math.prod(kernel3))
     code = MODE_CODES[mode]
