@@ -130,6 +130,12 @@ PROBE = [
     ("Conv1d(2,64,40,s2) (4,2,16000)", "Conv1d", (2, 64, 40), dict(stride=2), (4, 2, 16000)),
     ("Conv1d(1,48,25,s5) (8,1,48000)", "Conv1d", (1, 48, 25), dict(stride=5), (8, 1, 48000)),
     ("Conv1d(4,32,16,s1,p8) (4,4,16000)", "Conv1d", (4, 32, 16), dict(padding=8), (4, 4, 16000)),
+    # shallow layers of 65-128 output channels, for ROWS_MAX_CHANNELS_WIDE (after conv_rows stored its sums
+    # straight into the output, 2026-12-05)
+    ("samplecnn Conv1d(1,128,3,s3) (8,1,59049)", "Conv1d", (1, 128, 3), dict(stride=3), (8, 1, 59049)),
+    ("Conv2d(3,128,3,p1) (4,3,128,128)", "Conv2d", (3, 128, 3), dict(padding=1), (4, 3, 128, 128)),
+    ("Conv2d(3,96,7,s2,p3) (8,3,224,224)", "Conv2d", (3, 96, 7), dict(stride=2, padding=3), (8, 3, 224, 224)),
+    ("Conv2d(16,128,3,s2,p1) (8,16,56,56)", "Conv2d", (16, 128, 3), dict(stride=2, padding=1), (8, 16, 56, 56)),
 ]
 
 
