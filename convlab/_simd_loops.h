@@ -759,6 +759,15 @@ CL_DEINTERLEAVE4(CL_FN(cl_deinterleave4_d), double)
         const ptrdiff_t rr = (J) / wq, e0 = (J) - rr * wq;                                             \
         if ((FROM) == 0 && e0 + LANES <= bw) {                                                         \
             for (ptrdiff_t r = 0; r < mr; r++) *(V *)(c[r] + rr * bw + e0) = SR[r] + bv[r];            \
+        } else if (wq >= LANES) {       /* two rows at most: this row's real cells, the next row's */  \
+            const ptrdiff_t hi0 = bw - e0 < LANES ? bw - e0 : LANES, lo1 = wq - e0 > (FROM) ? wq - e0 : (FROM); \
+            const ptrdiff_t hi1 = wq - e0 + bw < LANES ? wq - e0 + bw : LANES;                         \
+            for (ptrdiff_t r = 0; r < mr; r++) {                                                       \
+                __typeof__(c[0]) d = c[r] + rr * bw + e0;                                              \
+                const V v = SR[r] + bv[r];                                                             \
+                if ((FROM) < hi0) ROWS_MSTORE(d, v, (FROM), hi0);                                      \
+                if (lo1 < hi1) ROWS_MSTORE(d - (wq - bw), v, lo1, hi1);                                \
+            }                                                                                          \
         } else {                                                                                       \
             for (ptrdiff_t r = 0; r < mr; r++) LANES_PUT(c[r] + rr * bw + e0, SR[r] + bv[r], FROM, e0, wq, bw); \
         }                                                                                              \
@@ -793,11 +802,15 @@ static void ROWS_NAME(ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, const T *restrict A
 #define CL_MSTORE_F(d, v, a, b) _mm512_mask_storeu_ps(d, (__mmask16)CL_MASK_BITS(a, b), (__m512)(v))
 #define CL_MSTORE_D(d, v, a, b) _mm512_mask_storeu_pd(d, (__mmask8)CL_MASK_BITS(a, b), (__m512d)(v))
 #define LANES_PUT CL_FN(cl_lanes_put_f)
+#define ROWS_MSTORE CL_MSTORE_F
 CL_GEMM_SMALL(CL_FN(cl_gemm_small_f), CL_FN(cl_gemm_rows_f), CL_FN(cl_lanes_put_f), float, cl_v16f, 16, CL_MSTORE_F)
 #undef LANES_PUT
+#undef ROWS_MSTORE
 #define LANES_PUT CL_FN(cl_lanes_put_d)
+#define ROWS_MSTORE CL_MSTORE_D
 CL_GEMM_SMALL(CL_FN(cl_gemm_small_d), CL_FN(cl_gemm_rows_d), CL_FN(cl_lanes_put_d), double, cl_v8d, 8, CL_MSTORE_D)
 #undef LANES_PUT
+#undef ROWS_MSTORE
 #else
 #if defined(__AVX2__)
 #define CL_MSTORE_F(d, v, a, b) _mm256_maskstore_ps(d, (__m256i)(((cl_v8i){0, 1, 2, 3, 4, 5, 6, 7} >= (int)(a))    \
@@ -809,11 +822,15 @@ CL_GEMM_SMALL(CL_FN(cl_gemm_small_d), CL_FN(cl_gemm_rows_d), CL_FN(cl_lanes_put_
 #define CL_MSTORE_D CL_MSTORE_F
 #endif
 #define LANES_PUT CL_FN(cl_lanes_put_f)
+#define ROWS_MSTORE CL_MSTORE_F
 CL_GEMM_SMALL(CL_FN(cl_gemm_small_f), CL_FN(cl_gemm_rows_f), CL_FN(cl_lanes_put_f), float, cl_v8f, 8, CL_MSTORE_F)
 #undef LANES_PUT
+#undef ROWS_MSTORE
 #define LANES_PUT CL_FN(cl_lanes_put_d)
+#define ROWS_MSTORE CL_MSTORE_D
 CL_GEMM_SMALL(CL_FN(cl_gemm_small_d), CL_FN(cl_gemm_rows_d), CL_FN(cl_lanes_put_d), double, cl_v4d, 4, CL_MSTORE_D)
 #undef LANES_PUT
+#undef ROWS_MSTORE
 #endif
 #undef CL_MASK_BITS
 #undef CL_MSTORE_F
