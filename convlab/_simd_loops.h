@@ -701,6 +701,7 @@ CL_DEINTERLEAVE4(CL_FN(cl_deinterleave4_d), double)
         T *c[4] = {C + i * ldc, C + (i + 1) * ldc, C + (i + 2) * ldc, C + (i + 3) * ldc};              \
         const T bv[4] = {bias ? bias[i] : 0, bias && mr > 1 ? bias[i + 1] : 0,                         \
                          bias && mr > 2 ? bias[i + 2] : 0, bias && mr > 3 ? bias[i + 3] : 0};          \
+        (void)bv;                       /* (cl_gemm_small stores no bias) */                           \
         ptrdiff_t j = 0;                                                                               \
         for (; j + 3 * LANES <= n; j += 3 * LANES) {                                                   \
             V s00 = {0}, s01 = {0}, s02 = {0}, s10 = {0}, s11 = {0}, s12 = {0};                        \
@@ -753,8 +754,10 @@ CL_DEINTERLEAVE4(CL_FN(cl_deinterleave4_d), double)
 #define CL_SMALL_PUT1(J, r, SUM) c[r][J] = acc ? c[r][J] + (SUM) : (SUM);
 /* cl_gemm_rows' stores (conv_rows): column J numbers output (J / wq, J % wq) of rows wq apart, of which the first bw
    are real and the rest spare; C's rows hold the outputs bw apart, the bias added. A vector within one row's real
-   cells is one store; one that reaches a row's spare cells or the next row goes through LANES_PUT (stores under a
-   lane mask), and no sum goes through a workspace (copying the sums out took 10% of the ResNet-18 stem's time). */
+   cells is one store; one that reaches a row's spare cells or the next row goes under lane masks (ROWS_MSTORE): in
+   rows of at least a vector, two at most, their bounds worked out once for the block's rows; in shorter rows, one
+   per row it reaches (LANES_PUT). No sum goes through a workspace (copying the sums out took 10% of the ResNet-18
+   stem's time). */
 #define CL_ROWS_PUT(V, LANES, J, SR, FROM) {                                                                   \
         const ptrdiff_t rr = (J) / wq, e0 = (J) - rr * wq;                                             \
         if ((FROM) == 0 && e0 + LANES <= bw) {                                                         \
@@ -801,16 +804,10 @@ static void ROWS_NAME(ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, const T *restrict A
 #if CL_VECTOR_BYTES == 64
 #define CL_MSTORE_F(d, v, a, b) _mm512_mask_storeu_ps(d, (__mmask16)CL_MASK_BITS(a, b), (__m512)(v))
 #define CL_MSTORE_D(d, v, a, b) _mm512_mask_storeu_pd(d, (__mmask8)CL_MASK_BITS(a, b), (__m512d)(v))
-#define LANES_PUT CL_FN(cl_lanes_put_f)
-#define ROWS_MSTORE CL_MSTORE_F
-CL_GEMM_SMALL(CL_FN(cl_gemm_small_f), CL_FN(cl_gemm_rows_f), CL_FN(cl_lanes_put_f), float, cl_v16f, 16, CL_MSTORE_F)
-#undef LANES_PUT
-#undef ROWS_MSTORE
-#define LANES_PUT CL_FN(cl_lanes_put_d)
-#define ROWS_MSTORE CL_MSTORE_D
-CL_GEMM_SMALL(CL_FN(cl_gemm_small_d), CL_FN(cl_gemm_rows_d), CL_FN(cl_lanes_put_d), double, cl_v8d, 8, CL_MSTORE_D)
-#undef LANES_PUT
-#undef ROWS_MSTORE
+#define CL_GS_VF cl_v16f
+#define CL_GS_LF 16
+#define CL_GS_VD cl_v8d
+#define CL_GS_LD 8
 #else
 #if defined(__AVX2__)
 #define CL_MSTORE_F(d, v, a, b) _mm256_maskstore_ps(d, (__m256i)(((cl_v8i){0, 1, 2, 3, 4, 5, 6, 7} >= (int)(a))    \
@@ -821,17 +818,27 @@ CL_GEMM_SMALL(CL_FN(cl_gemm_small_d), CL_FN(cl_gemm_rows_d), CL_FN(cl_lanes_put_
 #define CL_MSTORE_F(d, v, a, b) for (ptrdiff_t q_ = (a); q_ < (b); q_++) (d)[q_] = (v)[q_];
 #define CL_MSTORE_D CL_MSTORE_F
 #endif
+#define CL_GS_VF cl_v8f
+#define CL_GS_LF 8
+#define CL_GS_VD cl_v4d
+#define CL_GS_LD 4
+#endif
 #define LANES_PUT CL_FN(cl_lanes_put_f)
 #define ROWS_MSTORE CL_MSTORE_F
-CL_GEMM_SMALL(CL_FN(cl_gemm_small_f), CL_FN(cl_gemm_rows_f), CL_FN(cl_lanes_put_f), float, cl_v8f, 8, CL_MSTORE_F)
+CL_GEMM_SMALL(CL_FN(cl_gemm_small_f), CL_FN(cl_gemm_rows_f), CL_FN(cl_lanes_put_f), float, CL_GS_VF, CL_GS_LF,
+              CL_MSTORE_F)
 #undef LANES_PUT
 #undef ROWS_MSTORE
 #define LANES_PUT CL_FN(cl_lanes_put_d)
 #define ROWS_MSTORE CL_MSTORE_D
-CL_GEMM_SMALL(CL_FN(cl_gemm_small_d), CL_FN(cl_gemm_rows_d), CL_FN(cl_lanes_put_d), double, cl_v4d, 4, CL_MSTORE_D)
+CL_GEMM_SMALL(CL_FN(cl_gemm_small_d), CL_FN(cl_gemm_rows_d), CL_FN(cl_lanes_put_d), double, CL_GS_VD, CL_GS_LD,
+              CL_MSTORE_D)
 #undef LANES_PUT
 #undef ROWS_MSTORE
-#endif
+#undef CL_GS_VF
+#undef CL_GS_LF
+#undef CL_GS_VD
+#undef CL_GS_LD
 #undef CL_MASK_BITS
 #undef CL_MSTORE_F
 #undef CL_MSTORE_D
