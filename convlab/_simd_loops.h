@@ -684,8 +684,8 @@ CL_DEINTERLEAVE4(CL_FN(cl_deinterleave4_d), double)
    each p loads 3 vectors of B_p once for the 4 rows and broadcasts 4 elements of A. A block of fewer than 4 rows
    repeats its last row (computed, not stored). The columns after the last whole vector are one vector moved back
    to end at n (cell by cell, 11 columns left of ResNeXt's 811 took 15% of its g32 s2 layer's time); only rows
-   shorter than a vector are summed cell by cell. PUT(V, LANES, J, SR, FROM) stores lanes FROM.. of the rows' sums SR[r] at
-   column J, PUT1(J, r, SUM) one sum: cl_gemm_small into C's rows, cl_gemm_rows into output rows (see there). */
+   shorter than a vector are summed cell by cell. PUT(V, LANES, J, SR, FROM) stores lanes FROM.. of the rows'
+   sums SR[r] at column J, PUT1(J, r, SUM) one sum: cl_gemm_small into C's rows, cl_gemm_rows into output rows. */
 #define CL_GEMM_SMALL_VEC(V, BROW, J)   /* sr[r]: rows a0..a3's sums at the columns from J */          \
     V s0 = {0}, s1 = {0}, s2 = {0}, s3 = {0};                                                          \
     for (ptrdiff_t p = 0; p < k; p++) {                                                                \
@@ -717,7 +717,9 @@ CL_DEINTERLEAVE4(CL_FN(cl_deinterleave4_d), double)
             }                                                                                          \
             const V q0[4] = {s00, s10, s20, s30}, q1[4] = {s01, s11, s21, s31};                        \
             const V q2[4] = {s02, s12, s22, s32};                                                      \
-            PUT(V, LANES, j, q0, 0) PUT(V, LANES, j + LANES, q1, 0) PUT(V, LANES, j + 2 * LANES, q2, 0)                              \
+            PUT(V, LANES, j, q0, 0)                                                                    \
+            PUT(V, LANES, j + LANES, q1, 0)                                                            \
+            PUT(V, LANES, j + 2 * LANES, q2, 0)                                                        \
         }                                                                                              \
         for (; j + LANES <= n; j += LANES) {                                                           \
             CL_GEMM_SMALL_VEC(V, BROW, j)                                                              \
@@ -741,7 +743,7 @@ CL_DEINTERLEAVE4(CL_FN(cl_deinterleave4_d), double)
 #define CL_STRIDED_ROW(p) (B + (p) * ldb)
 #define CL_POINTED_ROW(p) (Bp[p])
 /* cl_gemm_small's stores: column J of C's rows, added to what is there with acc */
-#define CL_SMALL_PUT(V, LANES, J, SR, FROM)                                                                    \
+#define CL_SMALL_PUT(V, LANES, J, SR, FROM)                                                            \
     for (ptrdiff_t r = 0; r < mr; r++) {                                                               \
         if ((FROM) == 0) {                                                                             \
             V *o = (V *)(c[r] + (J));                                                                  \
@@ -754,16 +756,18 @@ CL_DEINTERLEAVE4(CL_FN(cl_deinterleave4_d), double)
 #define CL_SMALL_PUT1(J, r, SUM) c[r][J] = acc ? c[r][J] + (SUM) : (SUM);
 /* cl_gemm_rows' stores (conv_rows): column J numbers output (J / wq, J % wq) of rows wq apart, of which the first bw
    are real and the rest spare; C's rows hold the outputs bw apart, the bias added. A vector within one row's real
-   cells is one store; one that reaches a row's spare cells or the next row goes under lane masks (ROWS_MSTORE): in
-   rows of at least a vector, two at most, their bounds worked out once for the block's rows; in shorter rows, one
-   per row it reaches (LANES_PUT). No sum goes through a workspace (copying the sums out took 10% of the ResNet-18
-   stem's time). */
-#define CL_ROWS_PUT(V, LANES, J, SR, FROM) {                                                                   \
+   cells is one store; one that reaches a row's spare cells or the next row goes under lane masks (ROWS_MSTORE(d, v,
+   a, b) stores lanes [a, b) of v at d + a ..): in rows of at least a vector, two at most, their bounds worked out
+   once for the block's rows; in shorter rows, one per row it reaches (lane l of row t, l in [t wq - e0, t wq - e0
+   + bw), goes to d - t (wq - bw) + l). No sum goes through a workspace (copying the sums out took 10% of the
+   ResNet-18 stem's time). */
+#define CL_ROWS_PUT(V, LANES, J, SR, FROM) {                                                           \
         const ptrdiff_t rr = (J) / wq, e0 = (J) - rr * wq;                                             \
         if ((FROM) == 0 && e0 + LANES <= bw) {                                                         \
             for (ptrdiff_t r = 0; r < mr; r++) *(V *)(c[r] + rr * bw + e0) = SR[r] + bv[r];            \
         } else if (wq >= LANES) {       /* two rows at most: this row's real cells, the next row's */  \
-            const ptrdiff_t hi0 = bw - e0 < LANES ? bw - e0 : LANES, lo1 = wq - e0 > (FROM) ? wq - e0 : (FROM); \
+            const ptrdiff_t hi0 = bw - e0 < LANES ? bw - e0 : LANES;                                   \
+            const ptrdiff_t lo1 = wq - e0 > (FROM) ? wq - e0 : (FROM);                                 \
             const ptrdiff_t hi1 = wq - e0 + bw < LANES ? wq - e0 + bw : LANES;                         \
             for (ptrdiff_t r = 0; r < mr; r++) {                                                       \
                 __typeof__(c[0]) d = c[r] + rr * bw + e0;                                              \
@@ -772,29 +776,26 @@ CL_DEINTERLEAVE4(CL_FN(cl_deinterleave4_d), double)
                 if (lo1 < hi1) ROWS_MSTORE(d - (wq - bw), v, lo1, hi1);                                \
             }                                                                                          \
         } else {                                                                                       \
-            for (ptrdiff_t r = 0; r < mr; r++) LANES_PUT(c[r] + rr * bw + e0, SR[r] + bv[r], FROM, e0, wq, bw); \
+            for (ptrdiff_t r = 0; r < mr; r++) {                                                       \
+                __typeof__(c[0]) d = c[r] + rr * bw + e0;                                              \
+                const V v = SR[r] + bv[r];                                                             \
+                for (ptrdiff_t lo = -e0; lo < LANES; lo += wq, d -= wq - bw) {                         \
+                    const ptrdiff_t a = lo > (FROM) ? lo : (FROM), b = lo + bw < LANES ? lo + bw : LANES; \
+                    if (a < b) ROWS_MSTORE(d, v, a, b);                                                \
+                }                                                                                      \
+            }                                                                                          \
         }                                                                                              \
     }
 #define CL_ROWS_PUT1(J, r, SUM) {                                                                      \
         const ptrdiff_t rr = (J) / wq, e0 = (J) - rr * wq;                                             \
         if (e0 < bw) c[r][rr * bw + e0] = (SUM) + bv[r];                                               \
     }
-/* lanes [from, LANES) of v into output rows: lane l of row t (l in [t wq - e0, t wq - e0 + bw)) goes to
-   d - t (wq - bw) + l, as MSTORE(dst, v, a, b) stores lanes [a, b) of v at dst + a .. dst + b - 1 */
-#define CL_LANES_PUT(NAME, T, V, LANES, MSTORE)                                                        \
-static inline void NAME(T *d, V v, ptrdiff_t from, ptrdiff_t e0, ptrdiff_t wq, ptrdiff_t bw) {         \
-    for (ptrdiff_t lo = -e0; lo < LANES; lo += wq, d -= wq - bw) {                                     \
-        const ptrdiff_t a = lo > from ? lo : from, b = lo + bw < LANES ? lo + bw : LANES;              \
-        if (a < b) MSTORE(d, v, a, b);                                                                 \
-    }                                                                                                  \
-}
-#define CL_GEMM_SMALL(NAME, ROWS_NAME, PUT_NAME, T, V, LANES, MSTORE)                                  \
+#define CL_GEMM_SMALL(NAME, ROWS_NAME, T, V, LANES)                                                    \
 static void NAME(ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, const T *restrict A, ptrdiff_t lda,            \
                  const T *restrict B, ptrdiff_t ldb, T *restrict C, ptrdiff_t ldc, int acc) {          \
     const T *bias = NULL;                                                                              \
     CL_GEMM_SMALL_BODY(T, V, LANES, CL_STRIDED_ROW, CL_SMALL_PUT, CL_SMALL_PUT1)                       \
 }                                                                                                      \
-CL_LANES_PUT(PUT_NAME, T, V, LANES, MSTORE)                                                            \
 static void ROWS_NAME(ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, const T *restrict A, ptrdiff_t lda,       \
                       const T *const *Bp, T *restrict C, ptrdiff_t ldc, ptrdiff_t wq, ptrdiff_t bw,    \
                       const T *restrict bias) {                                                        \
@@ -823,17 +824,11 @@ static void ROWS_NAME(ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, const T *restrict A
 #define CL_GS_VD cl_v4d
 #define CL_GS_LD 4
 #endif
-#define LANES_PUT CL_FN(cl_lanes_put_f)
 #define ROWS_MSTORE CL_MSTORE_F
-CL_GEMM_SMALL(CL_FN(cl_gemm_small_f), CL_FN(cl_gemm_rows_f), CL_FN(cl_lanes_put_f), float, CL_GS_VF, CL_GS_LF,
-              CL_MSTORE_F)
-#undef LANES_PUT
+CL_GEMM_SMALL(CL_FN(cl_gemm_small_f), CL_FN(cl_gemm_rows_f), float, CL_GS_VF, CL_GS_LF)
 #undef ROWS_MSTORE
-#define LANES_PUT CL_FN(cl_lanes_put_d)
 #define ROWS_MSTORE CL_MSTORE_D
-CL_GEMM_SMALL(CL_FN(cl_gemm_small_d), CL_FN(cl_gemm_rows_d), CL_FN(cl_lanes_put_d), double, CL_GS_VD, CL_GS_LD,
-              CL_MSTORE_D)
-#undef LANES_PUT
+CL_GEMM_SMALL(CL_FN(cl_gemm_small_d), CL_FN(cl_gemm_rows_d), double, CL_GS_VD, CL_GS_LD)
 #undef ROWS_MSTORE
 #undef CL_GS_VF
 #undef CL_GS_LF
@@ -843,7 +838,6 @@ CL_GEMM_SMALL(CL_FN(cl_gemm_small_d), CL_FN(cl_gemm_rows_d), CL_FN(cl_lanes_put_
 #undef CL_MSTORE_F
 #undef CL_MSTORE_D
 #undef CL_GEMM_SMALL
-#undef CL_LANES_PUT
 #undef CL_SMALL_PUT
 #undef CL_SMALL_PUT1
 #undef CL_ROWS_PUT
