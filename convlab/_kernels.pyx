@@ -1341,6 +1341,8 @@ def conv_rows(const floating[:, :, :, :, ::1] x, const floating[:, ::1] w2d, con
                         _phase_pair(xc, slab + ci * sh * 2 * plane + a * 2 * plane, plane, wq, r0, nr + extra, a, &g)
                         continue
                     for b in range(sw):
+                        lo = 0                  # (assigned in the loop, so each thread has its own: prange
+                        hi = 0                  # shares a variable that is only written through a pointer)
                         _phase_cells(&g, b, sw, wq, &lo, &hi)
                         for s in range(nr + extra):
                             row = slab + ((ci * sh + a) * sw + b) * plane + s * wq

@@ -1881,3 +1881,23 @@ def test_banded_layers_match_torch_and_take_the_bands_by_default(rng, threads, d
         assert_close(got, want, dtype, reduction=m.weight[0].size)
     finally:
         convlab.set_num_threads(before)
+
+
+def test_rows_kernel_column_phases_on_many_threads_match_the_reference(rng):
+    """conv_rows at column stride 3 on 4 threads, 20 output rows a task: each task copies 3 column phases, whose
+    first and last input cells differ by phase (60 columns, padding 2). Those bounds were once shared by the
+    threads (a prange variable written only through a pointer), so a thread could copy its phase's rows with
+    another phase's bounds, reading a cell before or past an input row. 40 calls, each against the reference."""
+    n, c_in, c_out, h, w, s = 4, 2, 8, 81, 60, 3
+    x = rng.standard_normal((n, c_in, 1, h, w)).astype(np.float32)
+    wt = rng.standard_normal((c_out, c_in, 3, 7)).astype(np.float32)
+    b = rng.standard_normal(c_out).astype(np.float32)
+    oh, ow = h + 2 - 2, (w + 2 * 2 - 7) // s + 1
+    lift = [(1, 3, 7), (1, 1, s), (1, 1, 1), (1, oh, ow)]
+    want = ref.conv_nd(x[:, :, 0].astype(np.float64), wt.astype(np.float64), b, (1, s), (1, 2), 1, 1)
+    ws = np.full((4, _kernels.rows_workspace(c_in, *lift, 20)), np.nan, dtype=np.float32)
+    for _ in range(40):
+        out = np.full((n, c_out, oh * ow), np.nan, dtype=np.float32)
+        _kernels.conv_rows["float"](x, wt.reshape(c_out, -1), b, out, lift[0], lift[1], (0, 1, 2), lift[2], lift[3],
+                                    1, conv_ops.MODE_CODES["zeros"], 20, ws, 4)
+        assert_close(out.reshape(want.shape), want, np.float32, reduction=c_in * 21)
