@@ -2242,10 +2242,11 @@ cdef void _direct_all(const floating* x, const floating* w, const floating* bias
 
 
 def blocked_sizes(Py_ssize_t n, Py_ssize_t c_in, Py_ssize_t c_out, Py_ssize_t h, Py_ssize_t w, Py_ssize_t taps):
-    """Floats of conv_blocked's buffers: ``(input, weights per thread, bias)`` = ``(N * CB * H * W * 16,
+    """Floats of conv_blocked's buffers: ``(input, a row of weights, bias)`` = ``(N * CB * H * W * 16,
     2 * CB * taps * 256, OB * 16)`` with CB, OB the input and output channels in blocks of 16, rounded up
-    (a thread holds the weights of the pair of output blocks it works on). W is the width of the blocked
-    input's rows, zero columns included: ``blocked_width(...)``."""
+    (a row holds a pair of output blocks' weights; there is a row per thread, or per pair where the weights
+    are kept between calls). W is the width of the blocked input's rows, zero columns included:
+    ``blocked_width(...)``."""
     cdef Py_ssize_t cb = (c_in + 15) // 16, ob = (c_out + 15) // 16
     return n * cb * h * w * 16, 2 * cb * taps * 256, ob * 16
 
@@ -2302,10 +2303,24 @@ cdef const float* _blocked_bias(const float[::1] bias, float[::1] bb, Py_ssize_t
     return &bb[0]
 
 
+cdef int _blocked_deal(const float[:, :, ::1] w, float* wt, Py_ssize_t p, Py_ssize_t C, Py_ssize_t O,
+                       Py_ssize_t OB, Py_ssize_t K, Py_ssize_t WB) noexcept nogil:
+    """Deals pair p's weights (output blocks 2p and 2p + 1) to wt as conv_blocked reads them; 1 if one of them
+    is an inf or a NaN."""
+    cdef Py_ssize_t nbl = OB - 2 * p if OB - 2 * p < 2 else 2, u, ob, o
+    if nbl < 2 or C % 16 or O < (2 * p + nbl) * 16:     # slots no transpose writes: zeros
+        memset(wt, 0, 2 * WB * sizeof(float))
+    for u in range(nbl):                    # 16 output channels x C_in * K -> C_in * K rows, 16 of 32
+        ob = 2 * p + u
+        o = O - ob * 16 if O - ob * 16 < 16 else 16
+        cl_transpose_f(wt + u * 16, 32, &w[ob * 16, 0, 0], C * K, o, C * K)
+    return 1 if cl_nonfinite_f(wt, 2 * WB) else 0
+
+
 def conv_blocked(const float[:, :, :, ::1] x, const float[:, :, ::1] w, const float[::1] bias,
                  float[:, :, ::1] out, tuple kernel, tuple stride, tuple padding, tuple dilation, tuple blocks,
                  float[::1] xb, float[:, ::1] wb, float[::1] bb, Py_ssize_t sample_chunks=1, Py_ssize_t row_chunks=1,
-                 int num_threads=1):
+                 int num_threads=1, int keep_weights=0):
     """Direct 2-d convolution (float32, groups 1, zero padding) on blocks of 16 channels, without im2col and
     without the multiply-adds of the taps whose run of cells reads only padding.
 
@@ -2314,18 +2329,22 @@ def conv_blocked(const float[:, :, :, ::1] x, const float[:, :, ::1] w, const fl
     The input is copied to ``xb`` as [N][CB][H][WP][16] (channels c >= C_in zero, by ``cl_transpose_f``; each
     row between padding[1] zero columns and as many on the right as the last output cell reaches, WP =
     ``blocked_width(...)``), the bias to ``bb`` (zero-padded). A task is a pair of output blocks (32 channels)
-    and a chunk of samples and of output rows: it copies the pair's weights into its thread's row of ``wb``,
-    interleaved as [CB * 16 ic][kh * kw][2][16 oc] (``cl_transpose_f``; input channels >= C_in, output channels
-    >= C_out zero), where they stay in L2 while ``cl_dconv_f`` (_simd_loops.h) runs its micro-kernel: 32 output
+    and a chunk of samples and of output rows. A pair's weights are dealt to a row of ``wb``, interleaved as
+    [CB * 16 ic][kh * kw][2][16 oc] (``cl_transpose_f``; input channels >= C_in, output channels >= C_out zero):
+    with ``keep_weights`` 0, by each task into its thread's row (the row stays in L2 from task to task); with 1,
+    to row p for pair p, by the pair's task where a pair is one task, else by the threads before any task runs,
+    so that calls on the caller's next chunks of samples, with 2, find them there and deal nothing. A task's
+    weights stay in L2 while ``cl_dconv_f`` (_simd_loops.h) runs its micro-kernel: 32 output
     channels x up to 8 cells of a row, or of two rows x up to 7 whose kernel rows reach the input alike
     (x86-64-v4; 16 x 6 of one row at x86-64-v3 and the baseline) in registers over every input channel and every
     tap where a cell of the run reads the input, stored into ``out``.
 
     x : (N, C_in, H, W); w : (C_out, C_in, kh * kw); bias : (C_out,) or None; out : (N, C_out, Ho * Wo),
     overwritten. kernel, stride, padding, dilation : (kh, kw), ... (2-tuples; padding on the top and left: taps
-    past the bottom and right edges read zeros too); blocks : (Ho, Wo). xb, wb (num_threads rows), bb : at
-    least ``blocked_sizes(N, C_in, C_out, H, WP, kh * kw)`` floats. sample_chunks, row_chunks : the samples and
-    the output rows of a pair split into this many tasks (so that few output channels still feed every thread).
+    past the bottom and right edges read zeros too); blocks : (Ho, Wo). xb, wb (num_threads rows; with
+    keep_weights 1 or 2, a row per pair: ceil(C_out / 32)), bb : at least ``blocked_sizes(N, C_in, C_out, H, WP,
+    kh * kw)`` floats. sample_chunks, row_chunks : the samples and the output rows of a pair split into this
+    many tasks (so that few output channels still feed every thread).
 
     Returns 0, or 1 when a weight is inf or NaN (``out`` is then partly written): skipping the padding taps
     would drop the NaN that such a weight times a zero-padding cell makes (in torch and on every other path),
@@ -2335,17 +2354,18 @@ def conv_blocked(const float[:, :, :, ::1] x, const float[:, :, ::1] w, const fl
     cdef Py_ssize_t KH = kernel[0], KW = kernel[1], K = KH * KW
     cdef Py_ssize_t SH = stride[0], SW = stride[1], PH = padding[0], PW = padding[1], DH = dilation[0], DW = dilation[1]
     cdef Py_ssize_t CB = (C + 15) // 16, OB = (O + 15) // 16, pairs = (OB + 1) // 2, HW = H * W, WB = CB * K * 256
-    cdef Py_ssize_t OH, OW, NC = sample_chunks, RC = row_chunks, total, t, u, n, n0, n1, ob, o, p, q
+    cdef Py_ssize_t OH, OW, NC = sample_chunks, RC = row_chunks, total, t, n, n0, n1, p, q
     cdef Py_ssize_t ch, y0, y1, nbl, WP
+    cdef bint in_task
     cdef Py_ssize_t geom[12]
     cdef float* wt
     cdef const float* bp = NULL
     cdef int bad = 0
     if KH < 1 or KW < 1 or SH < 1 or SW < 1 or PH < 0 or PW < 0 or DH < 1 or DW < 1 or NC < 1 or RC < 1 \
-            or num_threads < 1:
+            or num_threads < 1 or not 0 <= keep_weights <= 2:
         raise ValueError(f"conv_blocked: needs kernel, stride, dilation >= 1, padding >= 0, sample_chunks, "
-                         f"row_chunks, num_threads >= 1; got {kernel}, {stride}, {dilation}, {padding}, "
-                         f"{sample_chunks}, {row_chunks}, {num_threads}")
+                         f"row_chunks, num_threads >= 1, keep_weights 0, 1 or 2; got {kernel}, {stride}, "
+                         f"{dilation}, {padding}, {sample_chunks}, {row_chunks}, {num_threads}, {keep_weights}")
     OH = blocks[0]
     OW = blocks[1]
     if w.shape[1] != C or w.shape[2] != K or out.shape[0] != N or out.shape[1] != O or OH < 1 or OW < 1 \
@@ -2353,10 +2373,12 @@ def conv_blocked(const float[:, :, :, ::1] x, const float[:, :, ::1] w, const fl
         raise ValueError(f"conv_blocked: w {tuple(w.shape)[:3]}, out {tuple(out.shape)[:3]} or bias do not match "
                          f"the input {tuple(x.shape)[:4]} and kernel {kernel}")
     WP = blocked_width(W, OW, KW, SW, PW, DW)
-    if xb.shape[0] < N * CB * H * WP * 16 or wb.shape[0] < num_threads or wb.shape[1] < 2 * WB \
-            or bb.shape[0] < OB * 16:
+    if xb.shape[0] < N * CB * H * WP * 16 or wb.shape[0] < (pairs if keep_weights else num_threads) \
+            or wb.shape[1] < 2 * WB or bb.shape[0] < OB * 16:
         raise ValueError(f"conv_blocked: buffers of {xb.shape[0]}, {tuple(wb.shape)[:2]}, {bb.shape[0]} floats, "
-                         f"need {blocked_sizes(N, C, O, H, WP, K)} ({num_threads} rows of weights)")
+                         f"need {blocked_sizes(N, C, O, H, WP, K)} ("
+                         + (f"{pairs} rows of weights, one per pair of 16-channel output blocks)" if keep_weights
+                            else f"{num_threads} rows of weights, one per thread)"))
     if N == 0 or O == 0:
         return 0
     if C == 0 or HW == 0:
@@ -2369,10 +2391,16 @@ def conv_blocked(const float[:, :, :, ::1] x, const float[:, :, ::1] w, const fl
     if RC > OH:
         RC = OH
     total = pairs * NC * RC
+    in_task = keep_weights == 0 or (keep_weights == 1 and total == pairs)
+    if keep_weights == 1 and not in_task:
+        with nogil, parallel(num_threads=num_threads):
+            for p in prange(pairs, schedule="static"):
+                bad += _blocked_deal(w, &wb[p, 0], p, C, O, OB, K, WB)
+        if bad:
+            return 1
     bp = _blocked_bias(bias, bb, OB)
     _blocked_input(x, xb, WP, PW, num_threads)
     with nogil, parallel(num_threads=num_threads):
-        wt = &wb[threadid(), 0]
         for t in prange(total, schedule="static"):
             p = t // (NC * RC)
             q = (t // RC) % NC
@@ -2382,13 +2410,8 @@ def conv_blocked(const float[:, :, :, ::1] x, const float[:, :, ::1] w, const fl
             y0 = ch * OH // RC
             y1 = (ch + 1) * OH // RC
             nbl = OB - 2 * p if OB - 2 * p < 2 else 2
-            if nbl < 2 or C % 16 or O < (2 * p + nbl) * 16:     # slots no transpose writes: zeros
-                memset(wt, 0, 2 * WB * sizeof(float))
-            for u in range(nbl):                    # 16 output channels x C_in * K -> C_in * K rows, 16 of 32
-                ob = 2 * p + u
-                o = O - ob * 16 if O - ob * 16 < 16 else 16
-                cl_transpose_f(wt + u * 16, 32, &w[ob * 16, 0, 0], C * K, o, C * K)
-            if cl_nonfinite_f(wt, 2 * WB):
+            wt = &wb[p if keep_weights else threadid(), 0]
+            if in_task and _blocked_deal(w, wt, p, C, O, OB, K, WB):
                 bad += 1
                 continue
             for n in range(n0, n1):

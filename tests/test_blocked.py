@@ -141,10 +141,69 @@ def test_blocked_copies_at_most_its_budget_of_input_per_call(rng, monkeypatch, t
     (plan, _, _), = m2._plans.values()
     assert plan.run.samples_per_call == per_call
     xs, ws, bs = _kernels.blocked_sizes(per_call, 20, 40, 6, 9, 9)
-    assert conv_ops.workspace_bytes() == 4 * (xs + nthreads * ws + bs)
+    rows = 2 if per_call < n else nthreads          # several calls keep a row of weights per pair (40: 2 pairs)
+    assert conv_ops.workspace_bytes() == 4 * (xs + rows * ws + bs)
     np.testing.assert_array_equal(got, whole)
     want = ref.conv_nd(x.astype(np.float64), m.weight.astype(np.float64), m.bias, 1, 1, 1, 1)
     assert_close(got, want, np.float32, reduction=m.weight[0].size)
+
+
+@pytest.mark.parametrize("nthreads", [1, 2])
+@pytest.mark.parametrize("n,c_out", [(5, 40), (3, 100), (4, 16)])
+def test_blocked_weights_kept_across_calls_are_this_calls_weights(rng, monkeypatch, threads, nthreads, n, c_out):
+    """On several kernel calls (one sample each here) the first deals the weights to a row per pair and the
+    others reuse them: each layer call deals afresh, so weights changed in place between calls (as an optimiser
+    does) give the new result, on every sample, not the last call's; and the result is the one-call result bit
+    for bit. 2 threads on 2 or 4 pairs split samples or rows into chunks (the weights dealt before the tasks);
+    7 pairs on 2 threads give a task per pair (dealt by the tasks)."""
+    _force(monkeypatch)
+    threads(nthreads)
+    x = rng.standard_normal((n, 20, 6, 7)).astype(np.float32)
+    m = nn.Conv2d(20, c_out, 3, padding=1, dtype=np.float32)
+    whole = m(x)
+    monkeypatch.setattr(conv_ops, "BLOCKED_INPUT_BYTES", 1)         # a sample per call
+    m2 = nn.Conv2d(20, c_out, 3, padding=1, dtype=np.float32)
+    m2.load_state_dict(m.state_dict())
+    np.testing.assert_array_equal(m2(x), whole)
+    (plan, _, _), = m2._plans.values()
+    assert plan.run.samples_per_call == 1 and _plan_kind(m2) == "_blocked_runner"
+    for step in range(3):
+        m2.weight[...] = rng.standard_normal(m2.weight.shape).astype(np.float32)     # in place: the same array
+        m2.bias[...] = rng.standard_normal(c_out).astype(np.float32)
+        got = m2(x)
+        want = ref.conv_nd(x.astype(np.float64), m2.weight.astype(np.float64), m2.bias, 1, 1, 1, 1)
+        assert_close(got, want, np.float32, reduction=m2.weight[0].size)
+
+
+@pytest.mark.parametrize("nthreads,c_out", [(1, 64), (2, 64), (2, 128)])
+def test_blocked_kept_weights_are_read_from_the_rows_not_from_w(rng, nthreads, c_out):
+    """keep_weights 2 computes with the rows an earlier call dealt (keep_weights 1), not with the w it is
+    given: a w of NaN then gives the first w's result. Each keep_weights on its own gives the reference, and a
+    NaN weight found while dealing (keep_weights 1, before the tasks or by them) returns 1."""
+    x = rng.standard_normal((3, 16, 5, 6)).astype(np.float32)
+    w = rng.standard_normal((c_out, 16, 9)).astype(np.float32)
+    b = rng.standard_normal(c_out).astype(np.float32)
+    want = ref.conv_nd(x.astype(np.float64), w.reshape(c_out, 16, 3, 3).astype(np.float64), b, 1, 1, 1, 1)
+    xs, ws, bs = _kernels.blocked_sizes(1, 16, c_out, 5, 8, 9)
+    pairs = c_out // 32
+    geo = ((3, 3), (1, 1), (1, 1), (1, 1), (5, 6))
+    for chunks in (1, 2):                     # 1: a task per pair on 2 pairs and 2 threads; 2: rows in chunks
+        xb, wb, bb = np.empty(xs, np.float32), np.full((pairs, ws), np.nan, np.float32), np.empty(bs, np.float32)
+        out = np.full((3, c_out, 30), np.nan, np.float32)
+        for i in range(3):
+            keep = 1 if i == 0 else 2
+            wi = w if i == 0 else np.full_like(w, np.nan)
+            assert _kernels.conv_blocked(x[i:i + 1], wi, b, out[i:i + 1], *geo, xb, wb, bb, 1, chunks, nthreads,
+                                         keep) == 0
+        assert_close(out.reshape(want.shape), want, np.float32, reduction=16 * 9)
+        bad = w.copy()
+        bad[-1, 3, 4] = np.nan                # the last pair's
+        assert _kernels.conv_blocked(x[:1], bad, b, out[:1], *geo, xb, wb, bb, 1, chunks, nthreads, 1) == 1
+    out = np.empty((3, c_out, 30), np.float32)
+    xb3 = np.empty(_kernels.blocked_sizes(3, 16, c_out, 5, 8, 9)[0], np.float32)
+    assert _kernels.conv_blocked(x, w, b, out, *geo, xb3, np.empty((nthreads, ws), np.float32), bb, 1, 1,
+                                 nthreads, 0) == 0
+    assert_close(out.reshape(want.shape), want, np.float32, reduction=16 * 9)
 
 
 @pytest.mark.parametrize("value", [np.inf, -np.inf, np.nan])
@@ -331,9 +390,18 @@ def test_conv_blocked_checks_its_arguments(rng):
         _kernels.conv_blocked(x, w, np.zeros(31, np.float32), out, *geo, *bufs)
     with pytest.raises(ValueError, match="stride"):
         _kernels.conv_blocked(x, w, None, out, (3, 3), (0, 1), (1, 1), (1, 1), (5, 5), *bufs)
-    for bad in ((0, 1, 1), (1, 0, 1), (1, 1, 0)):
+    for bad in ((0, 1, 1), (1, 0, 1), (1, 1, 0), (1, 1, 1, 3), (1, 1, 1, -1)):
         with pytest.raises(ValueError, match="row_chunks"):
             _kernels.conv_blocked(x, w, None, out, *geo, *bufs, *bad)
+    w64 = rng.standard_normal((64, 16, 9)).astype(np.float32)       # 2 pairs: kept weights need 2 rows
+    out64 = np.empty((2, 64, 25), np.float32)
+    xb, _, bb = buffers(_kernels.blocked_sizes(2, 16, 64, 5, 7, 9))
+    for keep in (1, 2):
+        with pytest.raises(ValueError, match="2 rows of weights, one per pair"):
+            _kernels.conv_blocked(x, w64, None, out64, *geo, xb, np.empty((1, sizes[1]), np.float32), bb, 1, 1, 2,
+                                  keep)
+        assert _kernels.conv_blocked(x, w64, None, out64, *geo, xb, np.zeros((2, sizes[1]), np.float32), bb, 1, 1,
+                                     2, keep) == 0
 
 
 def _guarded(n, dtype=np.float32):
@@ -368,11 +436,15 @@ def test_conv_blocked_reads_nothing_past_its_buffers(rng, c_in, c_out):
     out = np.empty((n, c_out, oh * ow), np.float32)
     xs, ws, bs = _kernels.blocked_sizes(n, c_in, c_out, h, _kernels.blocked_width(w, ow, 3, 2, 2, 1), 9)
     bufs = [_guarded(xs), _guarded(2 * ws).reshape(2, ws), _guarded(bs)]
+    pairs = -(-c_out // 32)
+    kept = [bufs[0], _guarded(pairs * ws).reshape(pairs, ws), bufs[2]]     # a row per pair (keep_weights 1, 2)
+    want = ref.conv_nd(x.astype(np.float64), wt.reshape(c_out, c_in, 3, 3).astype(np.float64), b, (2, 2),
+                       (2, 2), (1, 1), 1)
     for threads, samples, chunks in ((1, 1, 1), (2, 1, 2), (2, 2, 1), (2, 2, 3)):
-        for buf in bufs:
-            buf[...] = np.nan
-        assert _kernels.conv_blocked(x, wt, b, out, (3, 3), (2, 2), (2, 2), (1, 1), (oh, ow), *bufs, samples, chunks,
-                                     threads) == 0
-        want = ref.conv_nd(x.astype(np.float64), wt.reshape(c_out, c_in, 3, 3).astype(np.float64), b, (2, 2),
-                           (2, 2), (1, 1), 1)
-        assert_close(out.reshape(want.shape), want, np.float32, reduction=c_in * 9)
+        for keep, use in ((0, bufs), (1, kept), (2, kept)):
+            for buf in use[:1] + use[2:] + (use[1:2] if keep < 2 else []):
+                buf[...] = np.nan
+            out[...] = np.nan
+            assert _kernels.conv_blocked(x, wt, b, out, (3, 3), (2, 2), (2, 2), (1, 1), (oh, ow), *use, samples,
+                                         chunks, threads, keep) == 0
+            assert_close(out.reshape(want.shape), want, np.float32, reduction=c_in * 9)

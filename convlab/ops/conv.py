@@ -192,10 +192,13 @@ BLOCKED_MIN_EXPANSION = 2.25        # ... or where im2col's columns would hold t
                                     # 1-d k3; the columns cost more to write and pack than the kernel's broadcasts;
                                     # at 2 and 1.5, 1-d k2 and k3 s2, the GEMM was faster; see bench/README.md),
                                     # unless conv_rows takes the layer
-BLOCKED_INPUT_BYTES = 4 << 20       # its copy of the input in blocks of 16 channels holds at most this many bytes
-                                    # (or one sample): larger batches run in chunks of samples, so the workspace
-                                    # stays this size, not the input's (a 16 MiB input would otherwise be copied
-                                    # whole and the copy kept between calls)
+BLOCKED_INPUT_BYTES = min(4 << 20, L2_BYTES // 2)  # its copy of the input in blocks of 16 channels holds at
+                                    # most this many bytes (or one sample): larger batches run in chunks of
+                                    # samples, so the workspace stays this size, not the input's; every pair's task
+                                    # reads the whole chunk, from L2 where it fits in half of it (2 MiB L2: 1 MiB
+                                    # against 4 MiB ran ResNet-18's 3x3 s2 64 -> 128 in 0.92x the time, 128 -> 256
+                                    # 0.94x, Inception's 3x3 s2 0.96x, AlexNet's 13x13 1.02x; paired, 1 thread)
+TRANSPOSE_BLOCKED_INPUT_BYTES = 4 << 20  # ... and conv_transpose_blocked's (its tasks deal their weights per call)
 BLOCKED_LEVELS = ("x86-64-v4",)     # SIMD levels it is planned at by the rule above (its 8-wide copies, 16
                                     # channels x 6 cells in 12 ymm sums, are tested at every level)
 BLOCKED_WIDE_KERNEL_LEVELS = ("x86-64-v3",)  # ... and levels where it takes only those of the rule's layers with
@@ -862,12 +865,15 @@ def _gemm_runner(x5_shape, c_out, cg, dtype, k, length, args, blocks, n, groups,
 
 def _blocked_runner(x_shape, w_shape, kernel2, stride2, padding2, dilation2, blocks2, threads, out_shape,
                     make_fallback):
-    """``run(x, w, b)`` through conv_blocked (2-d, or 1-d as one row): the blocked input, each thread's pair of
-    weight blocks and the bias in this thread's workspace. The samples go to the kernel in calls of as many as
-    fit BLOCKED_INPUT_BYTES (at least one). A task is a pair of output blocks (its weights copied once, into L2)
-    over a call's samples; with fewer than 4 pairs per thread the samples, then the output rows, split into
-    chunks. Weights holding an inf or NaN go to the plan ``make_fallback()`` returns (made on
-    first need), which computes the padding taps as torch does."""
+    """``run(x, w, b)`` through conv_blocked (2-d, or 1-d as one row): the blocked input, the dealt weights and
+    the bias in this thread's workspace. The samples go to the kernel in calls of as many as fit
+    BLOCKED_INPUT_BYTES (at least one). A task is a pair of output blocks (its weights dealt into L2) over a
+    call's samples; with fewer than 4 pairs per thread the samples, then the output rows, split into chunks. One
+    call deals each task's weights into its thread's row; several calls keep a row per pair, dealt by the first
+    call (to deal them on every call cost Inception's 3x3 s2 288 -> 384, 8 calls, 5%; to keep them on one call,
+    the rows fresh memory on each, ResNet-18's 512 -> 512 on 7x7 7-10%; 1 thread, paired). Weights holding an
+    inf or NaN go to the plan ``make_fallback()`` returns (made on first need), which computes the padding taps
+    as torch does."""
     n, c_in = x_shape[:2]
     c_out = w_shape[0]
     h, w_ = (1,) * (4 - len(x_shape)) + tuple(x_shape[2:])
@@ -876,34 +882,43 @@ def _blocked_runner(x_shape, w_shape, kernel2, stride2, padding2, dilation2, blo
     return _blocked_calls("_blocked_runner", _kernels.conv_blocked, (n, c_in, h, w_), w3, out_shape, out_shape,
                           (kernel2, stride2, padding2, dilation2, blocks2),
                           lambda step: _kernels.blocked_sizes(step, c_in, c_out, h, wp, w3[2]), blocks2[0], threads,
-                          make_fallback)
+                          make_fallback, BLOCKED_INPUT_BYTES, -(-c_out // 32))
 
 
-def _blocked_calls(name, kern, x4, w3, out_shape, out3, geometry, sizes, rows, threads, make_fallback):
+def _blocked_calls(name, kern, x4, w3, out_shape, out3, geometry, sizes, rows, threads, make_fallback, budget,
+                   weight_rows=None):
     """``run(x, w, b)`` for conv_blocked and conv_transpose_blocked: ``kern(x, w, bias, out, *geometry, xb, wb,
-    bb, sample_chunks, row_chunks, threads)`` on calls of as many samples as fit BLOCKED_INPUT_BYTES (at least
-    one), its buffers (``sizes(samples)`` floats) in this thread's workspace; a kernel's 1 (inf or NaN weights)
-    hands the call to the plan ``make_fallback()`` returns (made on first need). x4 : (N, C_in, H, W); out3 : the
-    output as the kernel takes it (N, C_out, cells); rows : the output rows a pair's tasks may split. The runner
-    is named as its caller's (``name``: what a plan's path is known by)."""
+    bb, sample_chunks, row_chunks, threads)`` on calls of as many samples as fit ``budget`` bytes of blocked
+    input (at least one), its buffers (``sizes(samples)`` floats) in this thread's workspace; a kernel's 1 (inf
+    or NaN weights) hands the call to the plan ``make_fallback()`` returns (made on first need). x4 : (N, C_in,
+    H, W); out3 : the output as the kernel takes it (N, C_out, cells); rows : the output rows a pair's tasks may
+    split. weight_rows : None, a row of weights per thread (the kernel deals a task's pair into its thread's
+    row); or the pairs of a kernel that can keep them (conv_blocked's ``keep_weights``): on several calls, a row
+    per pair, dealt by the first call, kept by the others. The runner is named as its caller's (``name``: what
+    a plan's path is known by)."""
     n, c_out = x4[0], out3[1]
-    step = max(1, min(n, BLOCKED_INPUT_BYTES // (4 * max(sizes(1)[0], 1))))    # samples per kernel call,
+    step = max(1, min(n, budget // (4 * max(sizes(1)[0], 1))))                # samples per kernel call,
     step = -(-n // -(-n // step)) if n else 1                                    # the calls as even as they go
     xs, ws_, bs = sizes(step)
     pairs = -(-c_out // 32)
     samples = min(step, -(-4 * threads // pairs)) if threads > 1 else 1
     chunks = max(1, min(rows, -(-4 * threads // (pairs * samples)))) if threads > 1 else 1
-    get_ws = workspace_getter((xs + threads * ws_ + bs,), np.float32)
+    keep = weight_rows is not None and step < n         # several calls: the weights dealt once, kept in rows
+    nrows = weight_rows if keep else threads
+    get_ws = workspace_getter((xs + nrows * ws_ + bs,), np.float32)
     fallback = []
 
     def run(x, w, b):
         out = np.empty(out_shape, dtype=np.float32)
         o3 = out.reshape(out3)
         ws = get_ws()
-        xb, wb, bb = ws[:xs], ws[xs:xs + threads * ws_].reshape(threads, ws_), ws[xs + threads * ws_:]
+        xb, wb, bb = ws[:xs], ws[xs:xs + nrows * ws_].reshape(nrows, ws_), ws[xs + nrows * ws_:]
         xc, wc, bias = np.ascontiguousarray(x).reshape(x4), np.ascontiguousarray(w).reshape(w3), _bias(b, np.float32)
         for n0 in range(0, n, step):
-            if kern(xc[n0:n0 + step], wc, bias, o3[n0:n0 + step], *geometry, xb, wb, bb, samples, chunks, threads):
+            if (kern(xc[n0:n0 + step], wc, bias, o3[n0:n0 + step], *geometry, xb, wb, bb, samples, chunks,
+                     threads, 2 if n0 else 1) if keep else
+                    kern(xc[n0:n0 + step], wc, bias, o3[n0:n0 + step], *geometry, xb, wb, bb, samples, chunks,
+                         threads)):
                 if not fallback:
                     fallback.append(make_fallback())
                 return fallback[0](x, w, b)
@@ -933,7 +948,7 @@ def _phases_runner(x_shape, w_shape, out_size, kernel, stride, padding, threads,
                           (n, c_out, *out_size), (n, c_out, blocks2[0] * blocks2[1]),
                           (kernel2, stride2, padding2, blocks2),
                           lambda step: _kernels.transpose_blocked_sizes(step, c_in, c_out, h, wp, w3[2]), rows,
-                          threads, make_fallback)
+                          threads, make_fallback, TRANSPOSE_BLOCKED_INPUT_BYTES)
 
 
 def _rows_runner(x5_shape, c_out, cg, dtype, args, n, groups, threads, mode, out_shape):
