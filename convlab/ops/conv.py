@@ -882,20 +882,20 @@ def _blocked_runner(x_shape, w_shape, kernel2, stride2, padding2, dilation2, blo
     return _blocked_calls("_blocked_runner", _kernels.conv_blocked, (n, c_in, h, w_), w3, out_shape, out_shape,
                           (kernel2, stride2, padding2, dilation2, blocks2),
                           lambda step: _kernels.blocked_sizes(step, c_in, c_out, h, wp, w3[2]), blocks2[0], threads,
-                          make_fallback, BLOCKED_INPUT_BYTES, -(-c_out // 32))
+                          make_fallback, BLOCKED_INPUT_BYTES, can_keep=True)
 
 
 def _blocked_calls(name, kern, x4, w3, out_shape, out3, geometry, sizes, rows, threads, make_fallback, budget,
-                   weight_rows=None):
+                   can_keep=False):
     """``run(x, w, b)`` for conv_blocked and conv_transpose_blocked: ``kern(x, w, bias, out, *geometry, xb, wb,
     bb, sample_chunks, row_chunks, threads)`` on calls of as many samples as fit ``budget`` bytes of blocked
     input (at least one), its buffers (``sizes(samples)`` floats) in this thread's workspace; a kernel's 1 (inf
     or NaN weights) hands the call to the plan ``make_fallback()`` returns (made on first need). x4 : (N, C_in,
     H, W); out3 : the output as the kernel takes it (N, C_out, cells); rows : the output rows a pair's tasks may
-    split. weight_rows : None, a row of weights per thread (the kernel deals a task's pair into its thread's
-    row); or the pairs of a kernel that can keep them (conv_blocked's ``keep_weights``): on several calls, a row
-    per pair, dealt by the first call, kept by the others. The runner is named as its caller's (``name``: what
-    a plan's path is known by)."""
+    split. A row of weights per thread (the kernel deals a task's pair into its thread's row), or, where the
+    kernel can keep them (``can_keep``: conv_blocked's ``keep_weights``) and there are several calls, a row per
+    pair, dealt by the first call and kept by the others. The runner is named as its caller's (``name``: what a
+    plan's path is known by)."""
     n, c_out = x4[0], out3[1]
     step = max(1, min(n, budget // (4 * max(sizes(1)[0], 1))))                # samples per kernel call,
     step = -(-n // -(-n // step)) if n else 1                                    # the calls as even as they go
@@ -903,8 +903,8 @@ def _blocked_calls(name, kern, x4, w3, out_shape, out3, geometry, sizes, rows, t
     pairs = -(-c_out // 32)
     samples = min(step, -(-4 * threads // pairs)) if threads > 1 else 1
     chunks = max(1, min(rows, -(-4 * threads // (pairs * samples)))) if threads > 1 else 1
-    keep = weight_rows is not None and step < n         # several calls: the weights dealt once, kept in rows
-    nrows = weight_rows if keep else threads
+    keep = can_keep and step < n                        # several calls: the weights dealt once, kept in rows
+    nrows = pairs if keep else threads
     get_ws = workspace_getter((xs + nrows * ws_ + bs,), np.float32)
     fallback = []
 
@@ -915,10 +915,9 @@ def _blocked_calls(name, kern, x4, w3, out_shape, out3, geometry, sizes, rows, t
         xb, wb, bb = ws[:xs], ws[xs:xs + nrows * ws_].reshape(nrows, ws_), ws[xs + nrows * ws_:]
         xc, wc, bias = np.ascontiguousarray(x).reshape(x4), np.ascontiguousarray(w).reshape(w3), _bias(b, np.float32)
         for n0 in range(0, n, step):
-            if (kern(xc[n0:n0 + step], wc, bias, o3[n0:n0 + step], *geometry, xb, wb, bb, samples, chunks,
-                     threads, 2 if n0 else 1) if keep else
-                    kern(xc[n0:n0 + step], wc, bias, o3[n0:n0 + step], *geometry, xb, wb, bb, samples, chunks,
-                         threads)):
+            kept = (2 if n0 else 1,) if keep else ()    # keep_weights: deal on the first call, reuse after
+            if kern(xc[n0:n0 + step], wc, bias, o3[n0:n0 + step], *geometry, xb, wb, bb, samples, chunks, threads,
+                    *kept):
                 if not fallback:
                     fallback.append(make_fallback())
                 return fallback[0](x, w, b)
