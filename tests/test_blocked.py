@@ -154,8 +154,8 @@ def test_blocked_weights_kept_across_calls_are_this_calls_weights(rng, monkeypat
     """On several kernel calls (one sample each here) the first deals the weights to a row per pair and the
     others reuse them: each layer call deals afresh, so weights changed in place between calls (as an optimiser
     does) give the new result, on every sample, not the last call's; and the result is the one-call result bit
-    for bit. 2 threads on 2 or 4 pairs split samples or rows into chunks (the weights dealt before the tasks);
-    7 pairs on 2 threads give a task per pair (dealt by the tasks)."""
+    for bit. On 1 thread a pair is one task (the tasks deal the weights); on 2, the output rows of 1, 2 or 4 pairs
+    split into chunks (the weights dealt before the tasks)."""
     _force(monkeypatch)
     threads(nthreads)
     x = rng.standard_normal((n, 20, 6, 7)).astype(np.float32)
@@ -167,7 +167,7 @@ def test_blocked_weights_kept_across_calls_are_this_calls_weights(rng, monkeypat
     np.testing.assert_array_equal(m2(x), whole)
     (plan, _, _), = m2._plans.values()
     assert plan.run.samples_per_call == 1 and _plan_kind(m2) == "_blocked_runner"
-    for step in range(3):
+    for _ in range(3):
         m2.weight[...] = rng.standard_normal(m2.weight.shape).astype(np.float32)     # in place: the same array
         m2.bias[...] = rng.standard_normal(c_out).astype(np.float32)
         got = m2(x)
