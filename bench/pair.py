@@ -2,6 +2,7 @@
 
     python bench/pair.py OLD_CHECKOUT NEW_CHECKOUT --filter "resnet18 3x3 s2" --threads 1 --rounds 60
     python bench/pair.py OLD_CHECKOUT NEW_CHECKOUT --filter "g32 s2" --batch 1     # one sample per call
+    python bench/pair.py OLD_CHECKOUT NEW_CHECKOUT --filter "1x1" --probe   # bench/ab.py's PROBE layers
 
 Each checkout must be built in place (``python setup.py build_ext --inplace``). One worker process per
 checkout imports its convlab, builds the rows of ``bench/run.py``'s suite whose names contain ``--filter``
@@ -27,7 +28,7 @@ import time
 BURST_S = 0.05
 
 
-def _worker(root: str, pattern: str, threads: int, batch: int = 0) -> None:
+def _worker(root: str, pattern: str, threads: int, batch: int = 0, probe: bool = False) -> None:
     """Build the matching rows with ``root``'s convlab, then answer each line ``i`` of stdin with the time of
     one burst of row i, in milliseconds per call."""
     sys.path.insert(0, os.path.abspath(root))
@@ -41,9 +42,13 @@ def _worker(root: str, pattern: str, threads: int, batch: int = 0) -> None:
     from threadpoolctl import threadpool_limits
     convlab.set_num_threads(threads)
     rows = []
-    for make in run.suite():            # a row's name is a string constant of its maker (a test holds every row to
+    makers = run.suite()
+    if probe:                           # ab.py's PROBE layers instead of the suite's rows
+        import ab
+        makers = [(lambda spec=spec: run.conv_case(*spec)) for spec in ab.PROBE if pattern in spec[0]]
+    for make in makers:                 # a row's name is a string constant of its maker (a test holds every row to
         # it): build only the rows whose maker holds the filter text
-        if any(isinstance(c, str) and pattern in c for c in make.__code__.co_consts):
+        if probe or any(isinstance(c, str) and pattern in c for c in make.__code__.co_consts):
             case = make()
             if pattern in case["name"]:
                 case["ours"]()
@@ -77,9 +82,10 @@ def main(argv=None) -> int:
     ap.add_argument("--rounds", type=int, default=40, help="paired bursts per row (default 40)")
     ap.add_argument("--batch", type=int, default=0,
                     help="every conv row with this many samples, as bench/run.py --batch (default: the suite's)")
+    ap.add_argument("--probe", action="store_true", help="bench/ab.py's PROBE layers instead of the suite's rows")
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] == ["--worker"]:                  # (one build's process, started below)
-        _worker(argv[1], argv[2], int(argv[3]), int(argv[4]))
+        _worker(argv[1], argv[2], int(argv[3]), int(argv[4]), argv[5] == "1")
         return 0
     args = ap.parse_args(argv)
     if args.rounds < 1 or args.threads < 1 or args.batch < 0:
@@ -89,7 +95,7 @@ def main(argv=None) -> int:
         if not os.path.isdir(os.path.join(root, "convlab")):
             ap.error(f"{root!r} is not a convlab checkout (no convlab/ folder in it)")
     procs = [subprocess.Popen([sys.executable, os.path.abspath(__file__), "--worker", root, args.filter,
-                               str(args.threads), str(args.batch)],
+                               str(args.threads), str(args.batch), str(int(args.probe))],
                               stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
              for root in (args.old, args.new)]
     try:
@@ -101,7 +107,7 @@ def main(argv=None) -> int:
             sys.exit(f"pair.py: the two checkouts' suites differ for --filter {args.filter!r}: "
                      f"{names[0]} / {names[1]}")
         if not names[0]:
-            sys.exit(f"pair.py: no bench row's name contains {args.filter!r}")
+            sys.exit(f"pair.py: no {'PROBE layer' if args.probe else 'bench row'}'s name contains {args.filter!r}")
         print(f"# {args.old} (old) vs {args.new} (new), {args.threads} thread(s), {args.rounds} paired bursts "
               f"of ~{BURST_S * 1e3:.0f} ms per row"
               + (f", {args.batch} sample(s) per call" if args.batch else "") + "; ratio new/old, < 1: new is faster")
