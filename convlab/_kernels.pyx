@@ -442,8 +442,9 @@ cdef void _gather(const floating* x, floating* ws, Py_ssize_t cg, Py_ssize_t r0,
     The input row that each (ti, tj, output row) reads is looked up once per call (``_row_offsets``), for
     chunks of output rows. Kernel rows wider than the column stride (taps share input cells) go through
     _gather_rows, which copies each input row once into its column phases, the padding mode applied, and
-    every tap's run from there (a memcpy each); the others (1x1, kernel <= stride, or no memory for the
-    phase rows) through _gather_taps, tap by tap from the input.
+    every tap's run from there (a memcpy each); 1x1(x1) kernels without padding through _gather_point, a plane
+    at a time; the others (kernel <= stride, or no memory for the phase rows) through _gather_taps, tap by tap
+    from the input.
 
     Both ask the cache for the next channel's input row (cl_prefetch) as they copy a row of the first kernel
     row (the others read mostly the same input rows), where rows are a cache line or longer: on small planes the
@@ -457,6 +458,9 @@ cdef void _gather(const floating* x, floating* ws, Py_ssize_t cg, Py_ssize_t r0,
     cdef Py_ssize_t offs_here[GATHER_OFFSETS]
     cdef Py_ssize_t* offs = offs_here
     cdef Py_ssize_t chunk = GATHER_OFFSETS // (g.kd * g.kh), c0 = r0, c1
+    if g.kd == 1 and g.kh == 1 and g.kw == 1 and g.pd == 0 and g.ph == 0 and g.pw == 0:
+        _gather_point(x, ws, cg, r0, r1, ld, g, ns, x_step, ws_step)
+        return
     cdef Py_ssize_t span = 0        # cells of each column phase row (_gather_rows only)
     cdef floating* buf = NULL
     cdef Py_ssize_t* taps = NULL
@@ -485,6 +489,35 @@ cdef void _gather(const floating* x, floating* ws, Py_ssize_t cg, Py_ssize_t r0,
     if buf != NULL:
         free(buf)
         free(taps)
+
+
+cdef void _gather_point(const floating* x, floating* ws, Py_ssize_t cg, Py_ssize_t r0, Py_ssize_t r1,
+                        Py_ssize_t ld, const Geom* g, Py_ssize_t ns, Py_ssize_t x_step,
+                        Py_ssize_t ws_step) noexcept nogil:
+    """_gather for a 1x1(x1) kernel without padding: each (sample, channel) ws row is the input plane read with
+    the layer's strides, one memcpy where the strides are 1 (the output rows are then a contiguous run of the
+    input). The general loops spend most of their time per output row (its offset, padding and prefetch checks):
+    on ResNet-18's 1x1 s2 256 -> 512 (7-cell rows) they were 9% of the layer (perf, 1 thread)."""
+    cdef Py_ssize_t plane = g.D * g.H * g.W, si, ci, r, a, b
+    cdef bint whole = g.sd == 1 and g.sh == 1 and g.sw == 1 and g.bw == g.W and g.bh == g.H
+    cdef const floating* src
+    cdef floating* dst
+    for si in range(ns):
+        for ci in range(cg):
+            src = x + si * x_step + ci * plane
+            dst = ws + ci * ld + si * ws_step
+            if whole:
+                memcpy(dst, src + r0 * g.W, (r1 - r0) * g.W * sizeof(floating))
+                continue
+            a = r0 // g.bh
+            b = r0 - a * g.bh
+            for r in range(r0, r1):
+                _copy(dst, src + (a * g.sd * g.H + b * g.sh) * g.W, g.bw, g.sw)
+                dst = dst + g.bw
+                b = b + 1
+                if b == g.bh:
+                    b = 0
+                    a = a + 1
 
 
 cdef inline Py_ssize_t _row_offset(const Geom* g, const Py_ssize_t* offs, Py_ssize_t k, Py_ssize_t r0,
@@ -1099,6 +1132,8 @@ def conv_gemm(const floating[:, :, :, :, ::1] x, const floating[:, ::1] w2d, con
 
     x   : (N, C_in, D, H, W) unpadded; w2d : (C_out, C_in/groups * K); out : (N, C_out, L), overwritten.
     workspace : (num_threads, cg*K*rows_per_tile*bw), one row per thread (allocated by the caller).
+    A 1x1(x1) kernel at stride 1 without padding (samples 1) reads its tiles' columns from x in place: no copy,
+    the workspace unused.
     samples > 1 (only with one tile per sample, for small outputs): that many samples' columns side by
     side in one GEMM, whose (og, samples*L) result is then copied out; the workspace rows then hold
     (cg*K + og) * samples * L elements.
@@ -1125,13 +1160,23 @@ def conv_gemm(const floating[:, :, :, :, ::1] x, const floating[:, ::1] w2d, con
     cdef floating* res
     cdef floating* orow
     cdef const floating* rrow
+    cdef const floating* B
+    cdef Py_ssize_t ldb
     cdef floating bv
     cdef bint has_bias = bias is not None
+    # a 1x1(x1) kernel at stride 1 without padding: a tile's columns are the input's cells as they lie
+    cdef bint in_place = K == 1 and g.sd == 1 and g.sh == 1 and g.sw == 1 and g.pd == 0 and g.ph == 0 \
+        and g.pw == 0 and S == 1 and col_tile <= 0
     if col_tile > 0 and (rows != 1 or S > 1 or rows_per_tile != 1):
         raise ValueError(f"conv_gemm: col_tile needs one output row per sample, samples 1 and rows_per_tile 1; "
                          f"got {rows} rows, samples {samples}, rows_per_tile {rows_per_tile}")
     if total == 0:
         return
+    cdef Py_ssize_t need = 0 if in_place else (kk + og) * S * L if S > 1 else \
+        kk * (col_tile if col_tile > 0 else rows_per_tile * g.bw)
+    if workspace.shape[0] < num_threads or workspace.shape[1] < need:
+        raise ValueError(f"conv_gemm: the workspace ({workspace.shape[0]}, {workspace.shape[1]}) is smaller than "
+                         f"({num_threads}, {need}): a row of that many elements per thread")
     _check_blas_sizes("conv_gemm", (kk, ldc, nn, S * L if S > 1 else rows_per_tile * g.bw))
     ws = NULL
     _blas_single()                      # BLAS runs single-threaded inside our threads
@@ -1174,14 +1219,20 @@ def conv_gemm(const floating[:, :, :, :, ::1] x, const floating[:, ::1] w2d, con
                 r1 = task.r1
                 m = (r1 - r0) * g.bw
                 c0 = r0 * g.bw
-            _gather(&x[n, gi * cg, 0, 0, 0], ws, cg, r0, r1, m, &gl)
+            if in_place:
+                B = &x[n, gi * cg, 0, 0, 0] + c0
+                ldb = L
+            else:
+                _gather(&x[n, gi * cg, 0, 0, 0], ws, cg, r0, r1, m, &gl)
+                B = ws
+                ldb = m
             if has_bias:
                 for co in range(gi * og, (gi + 1) * og):
                     orow = &out[n, co, c0]
                     for e in range(m):
                         orow[e] = bias[co]
-            # out[og, m] = w[og, kk] @ ws[kk, m] (+ out: the bias), from the tile's first output cell c0
-            _gemm_rows(nn, m, kk, &w2d[gi * og, 0], kk, ws, m, &out[n, gi * og, c0], ldc, has_bias, small_gemm)
+            # out[og, m] = w[og, kk] @ cols[kk, m] (+ out: the bias), from the tile's first output cell c0
+            _gemm_rows(nn, m, kk, &w2d[gi * og, 0], kk, B, ldb, &out[n, gi * og, c0], ldc, has_bias, small_gemm)
     _blas_restore()
 
 

@@ -24,6 +24,7 @@ PATHS = {
                    DEPTHWISE_CL_STRIDED=False, DEPTHWISE_CL_ROWS_MIN_KW=10**9),
     "gemm": dict(DIRECT_MAX_MACS=0, PARALLEL_MIN_MACS=0, BATCH_COLUMNS=0, ROWS_KERNEL=False),
     "gemm-batched": dict(DIRECT_MAX_MACS=0, PARALLEL_MIN_MACS=0, WORKSPACE_BYTES=10**9, BATCH_COLUMNS=10**9,
+                         BATCH_MAX_LENGTH=10**9,
                          DEPTHWISE_CL_MAX_PLANE=10**9, DEPTHWISE_CL_MIN_CHANNELS=1, ROWS_KERNEL=False),
     # 1-d/2-d layers without im2col (conv_rows, phase planes when strided): whole planes per task, and one or two
     # rows per task
@@ -34,6 +35,7 @@ PATHS = {
     "gemm-tiny-tiles": dict(DIRECT_MAX_MACS=0, PARALLEL_MIN_MACS=0, WORKSPACE_BYTES=1, MIN_TILE_COLUMNS=1,
                             SMALL_GEMM_MAX_ROWS=0, ROWS_KERNEL=False),
     "gemm-blas-batched": dict(DIRECT_MAX_MACS=0, PARALLEL_MIN_MACS=0, WORKSPACE_BYTES=10**9, BATCH_COLUMNS=10**9,
+                              BATCH_MAX_LENGTH=10**9,
                               SMALL_GEMM_MAX_ROWS=0, ROWS_KERNEL=False),
     "serial": dict(DIRECT_MAX_MACS=0, PARALLEL_MIN_MACS=10**12),
     # 3x3 stride-1 layers by Winograd F(2x2, 3x3) / F(4x4, 3x3), one tile row per task (other layers fall
@@ -77,6 +79,7 @@ def _reference_padding(m):
     (2, (6, 7), 3, 1, 2, 1, 4, "circular"),                 # depthwise
     (2, (6, 5), 1, 1, 0, 1, 1, "zeros"),                    # 1x1 stride 1
     (2, (6, 5), 1, 2, 0, 1, 2, "zeros"),                    # 1x1 strided, grouped
+    (3, (4, 5, 6), 1, (2, 1, 2), 0, 1, 1, "zeros"),         # 1x1x1 strided: a tile's rows across depth planes
     (3, (4, 5, 6), (2, 3, 2), (1, 2, 1), (1, 1, 0), (2, 1, 3), 2, "reflect"),
     (2, (7, 9), 3, 1, 1, 1, 1, "zeros"),                    # 3x3 stride 1: Winograd-eligible
     (2, (6, 5), 3, 1, "same", 1, 1, "reflect"),             # ... odd output width: clipped edge tiles
@@ -125,9 +128,10 @@ def _transpose_tiling(monkeypatch, tiling):
     if tiling == "row-tiles":
         monkeypatch.setattr(conv_ops, "WORKSPACE_BYTES", 1)
         monkeypatch.setattr(conv_ops, "MIN_TILE_COLUMNS", 1)
-        monkeypatch.setattr(conv_ops, "BATCH_COLUMNS", 0)
+        monkeypatch.setattr(conv_ops, "TRANSPOSE_BATCH_COLUMNS", 0)
     else:
-        monkeypatch.setattr(conv_ops, "BATCH_COLUMNS", 10**9)
+        monkeypatch.setattr(conv_ops, "TRANSPOSE_BATCH_COLUMNS", 10**9)
+        monkeypatch.setattr(conv_ops, "BATCH_MAX_LENGTH", 10**9)
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
@@ -253,7 +257,7 @@ def test_conv_transpose_splits_output_channels_when_samples_are_fewer_than_threa
     monkeypatch.setattr(conv_ops, "TINY_MAX_MACS", 0)                # never the direct scatter of tiny layers
     _transpose_tiling(monkeypatch, tiling)
     if tiling == "batched":                                         # every sample's columns in one GEMM
-        monkeypatch.setattr(conv_ops, "_samples_per_gemm", lambda n, groups, length, threads: n)
+        monkeypatch.setattr(conv_ops, "_samples_per_gemm", lambda n, groups, length, threads, columns=None: n)
         if n > 1:
             chunks = threads                                        # so two samples are one task to split
     c_in = 2 * groups
@@ -1093,7 +1097,12 @@ GATHER_CASES = [
     (2, (15, 14), 7, 2, 3, 1, "replicate"),   # rows: ResNet's 7x7 s2 p3 stem
     (2, (8, 9), (1, 7), 1, (0, 3), 1, "circular"),   # rows: Inception's 1x7, stride 1
     (2, (8, 9), (7, 1), 1, (3, 0), 1, "reflect"),    # taps: 7x1 (one tap per row)
-    (2, (9, 9), 1, 2, 0, 1, "zeros"),         # taps: 1x1 s2
+    (2, (9, 9), 1, 2, 0, 1, "zeros"),         # point (1x1, no padding): s2, 5-cell rows
+    (2, (9, 9), 1, (2, 1), 0, 1, "zeros"),    # point: every other row, each copied whole
+    (2, (5, 10), 1, (1, 3), 0, 1, "zeros"),   # point: column stride 3
+    (3, (5, 6, 7), 1, (2, 1, 2), 0, 1, "zeros"),  # point: depth stride 2, output rows across depth planes
+    (1, (20,), 1, 3, 0, 1, "zeros"),          # point: 1-d, stride 3
+    (2, (6, 7), 1, 1, 1, 1, "reflect"),       # taps: 1x1 with padding (the point copy takes none)
     # stride-2 row copies (cl_copy_f/d): a vector of cells and more by shuffles, the last vector moved back
     (2, (3, 10), 1, 2, 0, 1, "zeros"),        # taps: 5 cells (float64: one vector + the last moved back by 3)
     (2, (3, 16), 1, 2, 0, 1, "zeros"),        # taps: 8 cells (float32: exactly one vector, copied cell by cell)
@@ -1165,6 +1174,76 @@ def test_samples_per_gemm_gives_every_thread_as_many_blocks(n, groups, length, t
     tasks = -(-n // s) * groups
     if threads > 1 and tasks < n * groups:                    # not already one sample per task
         assert tasks % threads == 0, (s, tasks)
+
+
+@pytest.mark.parametrize("n,length", [(8, 49), (8, 100), (30, 49), (8, 128), (8, 129), (8, 196), (3, 10), (1, 10)])
+def test_samples_per_gemm_fill_batch_columns_up_to_batch_max_length(n, length):
+    """At one thread, outputs of up to BATCH_MAX_LENGTH cells share a GEMM with as many samples as fit
+    BATCH_COLUMNS columns (or all of them); longer outputs keep a GEMM each."""
+    s = conv_ops._samples_per_gemm(n, 1, length, 1)
+    if length > conv_ops.BATCH_MAX_LENGTH:
+        assert s == 1
+    else:
+        assert 2 <= s * length <= conv_ops.BATCH_COLUMNS or n == 1
+        assert s == n or (s + 1) * length > conv_ops.BATCH_COLUMNS, s
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("n,size,stride,kinds", [
+    # kinds: the runner at 1 and at 2 threads
+    (8, (7, 7), 1, ("_gemm_runner",) * 2),    # small planes: the samples' columns side by side in one GEMM
+    (8, (7, 7), 2, ("_gemm_runner",) * 2),    # ... strided: the same, every other cell gathered
+    (4, (5, 9, 4), 1, ("_gemm_runner",) * 2),  # 3-d, 180 cells (BATCH_MAX_LENGTH 180 here): 2 samples per GEMM
+    (1, (7, 7), 1, ("_gemm_runner", "ConvPlan")),   # one sample: its columns read in place; at 2 threads a
+                                                    # matmul (BLAS's threads split the sample's GEMM)
+    (4, (12, 12), 1, ("_gemm_runner",) * 2),  # 144 cells: a GEMM per sample, its columns read in place
+    (2, (20, 21), 1, ("_gemm_runner",) * 2),  # ... 2 threads: each sample in 2 tiles of 10 rows
+    (3, (20, 21), 1, ("_gemm_runner",) * 2),  # ... 3 samples: tiles of 15 and 5 rows
+])
+def test_pointwise_layers_take_batched_or_in_place_gemms(rng, monkeypatch, threads, dtype, n, size, stride, kinds):
+    """1x1(x1) layers: several samples on small planes go to conv_gemm's batched GEMMs (the 1x1 gather,
+    _gather_point), a sample or more per thread to its GEMMs on tiles read in place, fewer samples than threads to
+    one matmul per sample; each matches the reference and torch."""
+    monkeypatch.setattr(conv_ops, "DIRECT_MAX_MACS", 0)
+    monkeypatch.setattr(conv_ops, "PARALLEL_MIN_MACS", 0)
+    monkeypatch.setattr(conv_ops, "ROWS_KERNEL", False)      # (conv_rows takes 40 outputs on AVX-512)
+    if len(size) == 3:
+        monkeypatch.setattr(conv_ops, "BATCH_MAX_LENGTH", 180)
+    before = convlab.get_num_threads()
+    convlab.set_num_threads(threads)
+    try:
+        m = getattr(nn, f"Conv{len(size)}d")(24, 40, 1, stride=stride, dtype=dtype)
+        x = rng.standard_normal((n, 24, *size)).astype(dtype)
+        got = m(x)
+        want = ref.conv_nd(x.astype(np.float64), m.weight.astype(np.float64), m.bias, m.stride, 0)
+        assert_close(got, want, dtype, reduction=24)
+        if torch is not None:
+            t = getattr(torch.nn.functional, f"conv{len(size)}d")
+            tw = t(torch.from_numpy(x.astype(np.float64)), torch.from_numpy(m.weight.astype(np.float64)),
+                   torch.from_numpy(m.bias.astype(np.float64)), stride=stride)
+            assert_close(got, tw.numpy(), dtype, reduction=24)
+        assert _plan_kind(m) == kinds[threads - 1]
+    finally:
+        convlab.set_num_threads(before)
+
+
+def test_conv_gemm_refuses_a_workspace_smaller_than_its_tiles(rng):
+    """conv_gemm checks its workspace before the loops that run without bounds checks: a row per thread of the
+    tile's columns (here 3 channels x 12 cells), and none needed for a 1x1 layer read in place."""
+    x = rng.standard_normal((2, 3, 1, 3, 4)).astype(np.float32)
+    out = np.empty((2, 5, 12), np.float32)
+    geometry = ((1, 1, 1), (1, 1, 1), (0, 0, 0), (1, 1, 1), (1, 3, 4), 1)
+    w1 = rng.standard_normal((5, 3)).astype(np.float32)
+    _kernels.conv_gemm(x, w1, None, out, *geometry, 0, 3, np.empty((1, 1), np.float32), 1)   # 1x1: in place
+    assert_close(out, np.einsum("oc,ncl->nol", w1, x.reshape(2, 3, 12)), np.float32)
+    padded = ((1, 1, 1), (1, 1, 1), (0, 0, 1), (1, 1, 1), (1, 3, 6), 1)       # padded: gathered, 3 x 18 cells
+    with pytest.raises(ValueError, match=r"workspace \(1, 53\) is smaller than \(1, 54\)"):
+        _kernels.conv_gemm(x, w1, None, np.empty((2, 5, 18), np.float32), *padded, 0, 3,
+                           np.empty((1, 53), np.float32), 1)
+    with pytest.raises(ValueError, match=r"workspace \(1, 54\) is smaller than \(2, 54\)"):
+        _kernels.conv_gemm(x, w1, None, np.empty((2, 5, 18), np.float32), *padded, 0, 3,
+                           np.empty((1, 54), np.float32), 2)
 
 
 # --- F.pad by _kernels.pad_volume -----------------------------------------------------------------

@@ -108,7 +108,14 @@ DIRECT_MAX_MACS = 4096              # below this the direct loop is as fast as t
 TINY_MAX_MACS = 1024                # below this (and DIRECT_MAX_MACS) a call is mostly its entry: the direct loop
                                     # (its lean entry, DirectPlan, on repeated calls) takes depthwise layers too
 MIN_TILE_COLUMNS = 128              # narrower GEMMs waste most of BLAS's speed
-BATCH_COLUMNS = 256                 # outputs smaller than this: several samples share one GEMM
+POINTWISE_IN_PLACE = True           # 1x1 stride-1 layers with a sample or more per thread: conv_gemm's tiles, read
+                                    # in place, on our threads (not a matmul per sample on BLAS's threads)
+BATCH_MAX_LENGTH = 128              # outputs of up to this many cells (narrower than MIN_TILE_COLUMNS): several
+BATCH_COLUMNS = 512                 # samples share one GEMM, as many as fit this many columns (ResNet-50's 1x1
+                                    # 2048 -> 512 on 7x7: 392 columns 0.90x the time of 196, BLAS packs its weights
+                                    # once; 14x14 planes two at a time 1.03-1.11x their single GEMMs: bench/ab.py)
+TRANSPOSE_BATCH_COLUMNS = 256       # ... the transposed GEMM's (the article's ConvT1d on 20 samples of 30 cells read
+                                    # 1.04-1.08x with 512; no transposed layer was faster)
 DEPTHWISE_CL_MAX_PLANE = 100        # depthwise on input planes up to this many cells: channels-last kernel
 DEPTHWISE_CL_MAX_TAPS = 64          # (it keeps one pointer per tap on its stack)
 DEPTHWISE_CL_MIN_CHANNELS = 16      # fewer channels than this fill too few vector lanes
@@ -344,12 +351,14 @@ def _cl_crowded(plane_bytes: int, channels: int) -> bool:
     return channels > sets * L1_WAYS
 
 
-def _samples_per_gemm(n: int, groups: int, length: int, threads: int) -> int:
-    """Samples whose columns go side by side into one GEMM: 1 unless an output is smaller than
-    BATCH_COLUMNS; never so many that some thread gets no task."""
-    if n <= 1 or length >= BATCH_COLUMNS:
+def _samples_per_gemm(n: int, groups: int, length: int, threads: int, columns: int | None = None) -> int:
+    """Samples whose columns go side by side into one GEMM: 1 unless an output has at most BATCH_MAX_LENGTH
+    cells, then as many as fit ``columns`` (default BATCH_COLUMNS); never so many that some thread gets no
+    task."""
+    if n <= 1 or length > BATCH_MAX_LENGTH:
         return 1
-    s = min(n, max(1, BATCH_COLUMNS // max(length, 1)))
+    columns = BATCH_COLUMNS if columns is None else columns
+    s = min(n, max(1, columns // max(length, 1)))
     if threads > 1:
         s = min(s, max(1, n * groups // threads))
         # as many GEMM blocks per thread: 20 samples in blocks of 8 are 3 tasks for 2 threads (one waits
@@ -555,8 +564,15 @@ class ConvPlan:
                     out += np.asarray(b)[:, None]
                 return out
         elif k == 1 and groups == 1 and all(s == 1 for s in stride) and not any(padding) \
-                and length == math.prod(x_shape[2:]):
-            def run(x, w, b):                       # 1x1 stride 1: the input is its own column matrix
+                and length == math.prod(x_shape[2:]) and _samples_per_gemm(n, groups, length, threads) == 1 \
+                and (n < threads or not POINTWISE_IN_PLACE) and not (rows_ok and not rows_idle):
+            # 1x1 stride 1 with fewer samples than threads: the input is its own column matrix, one matmul per
+            # sample on BLAS's threads. conv_gemm takes the others: on small planes several samples' columns side
+            # by side in one GEMM (ResNet-50's 1x1 512 -> 2048 on 7x7, 8 samples: 0.69x the time, 1 thread; BLAS
+            # packs the weights once, not per sample), else a sample or more per thread, read in place (1x1 256 ->
+            # 1024 on 14x14: 0.84x at 2 threads, where BLAS threads each sample's GEMM of 196 columns; 0.94x at 1,
+            # the bias in the GEMM instead of a pass of its own)
+            def run(x, w, b):
                 out = np.matmul(np.asarray(w).reshape(c_out, c_in), x.reshape(n, c_in, length))
                 if b is not None:
                     out += np.asarray(b)[:, None]
@@ -718,7 +734,7 @@ class TransposePlan:
         if macs:                              # (an empty input may have empty axes: nothing to tile)
             rows = length // blocks[-1]
             per = _rows_per_tile(og * k * blocks[-1] * dtype.itemsize, rows, 1, 1, blocks[-1])
-            samples = _samples_per_gemm(n, groups, length, threads) if per >= rows else 1
+            samples = _samples_per_gemm(n, groups, length, threads, TRANSPOSE_BATCH_COLUMNS) if per >= rows else 1
             # fewer (sample block, group) tasks than threads (one sample: pix2pix's decoder at batch 1): each
             # group's output channels split into runs, so that every thread gets a task
             tasks = -(-n // samples) * groups
@@ -833,7 +849,12 @@ def _gemm_runner(x5_shape, c_out, cg, dtype, k, length, args, blocks, n, groups,
     spec = "float" if dtype == np.float32 else "double"
     kern = _kernels.conv_gemm[spec]
     rows = length // blocks[-1]
-    per = _rows_per_tile(cg * k * blocks[-1] * dtype.itemsize, rows, n * groups, threads, blocks[-1])
+    # (a 1x1 kernel at stride 1 without padding: the kernel reads the columns in place, so a tile costs no
+    # workspace, and only the threads split a sample)
+    in_place = k == 1 and set(args[1]) == {1} and not any(args[2]) \
+        and _samples_per_gemm(n, groups, length, threads) == 1
+    per = _rows_per_tile(0 if in_place else cg * k * blocks[-1] * dtype.itemsize, rows, n * groups, threads,
+                         blocks[-1])
     samples = _samples_per_gemm(n, groups, length, threads) if per >= rows else 1
     w2 = (c_out, cg * k)
     code = MODE_CODES[mode]
@@ -845,6 +866,8 @@ def _gemm_runner(x5_shape, c_out, cg, dtype, k, length, args, blocks, n, groups,
         cols = max(-(-blocks[-1] // -(-threads // (n * groups))), MIN_TILE_COLUMNS)
         cols = 0 if cols >= blocks[-1] else cols
         ws_shape = (threads, cg * k * (cols or blocks[-1]))
+    elif in_place:
+        ws_shape = (threads, 1)
     else:
         ws_shape = (threads, cg * k * per * blocks[-1])   # one small buffer per thread, never the batch
     get_ws = workspace_getter(ws_shape, dtype)
