@@ -568,7 +568,7 @@ class ConvPlan:
                 and (n < threads or not POINTWISE_IN_PLACE) and not (rows_ok and not rows_idle):
             # 1x1 stride 1 with fewer samples than threads: the input is its own column matrix, one matmul per
             # sample on BLAS's threads. conv_gemm takes the others: on small planes several samples' columns side
-            # by side in one GEMM (ResNet-50's 1x1 512 -> 2048 on 7x7, 8 samples: 0.69x the time, 1 thread; BLAS
+            # by side in one GEMM (ResNet-50's 1x1 512 -> 2048 on 7x7, 8 samples: 0.76x the time, 1 thread; BLAS
             # packs the weights once, not per sample), else a sample or more per thread, read in place (1x1 256 ->
             # 1024 on 14x14: 0.84x at 2 threads, where BLAS threads each sample's GEMM of 196 columns; 0.94x at 1,
             # the bias in the GEMM instead of a pass of its own)
