@@ -508,7 +508,8 @@ class ConvPlan:
             and (c_out == c_in or (c_out // c_in) * k < DEPTHWISE_MAX_MULTIPLIER_TAPS)
         # every size and leading dimension of a GEMM must fit the BLAS's integers (SciPy's are 32-bit);
         # beyond that the direct loop, which indexes with Py_ssize_t, does the work
-        blas_ok = max(length * max(1, _samples_per_gemm(n, groups, length, threads)), cg * k, c_out) \
+        batch = _samples_per_gemm(n, groups, length, threads)     # samples per GEMM on conv_gemm's path
+        blas_ok = max(length * batch, cg * k, c_out) \
             <= blas_index_max()
         tiny = macs < min(DIRECT_MAX_MACS, TINY_MAX_MACS)
         # conv_depthwise_cl would compute whole output rows (register-blocked over the width)
@@ -564,7 +565,7 @@ class ConvPlan:
                     out += np.asarray(b)[:, None]
                 return out
         elif k == 1 and groups == 1 and all(s == 1 for s in stride) and not any(padding) \
-                and length == math.prod(x_shape[2:]) and _samples_per_gemm(n, groups, length, threads) == 1 \
+                and length == math.prod(x_shape[2:]) and batch == 1 \
                 and (n < threads or not POINTWISE_IN_PLACE) and not (rows_ok and not rows_idle):
             # 1x1 stride 1 with fewer samples than threads: the input is its own column matrix, one matmul per
             # sample on BLAS's threads. conv_gemm takes the others: on small planes several samples' columns side
@@ -851,11 +852,11 @@ def _gemm_runner(x5_shape, c_out, cg, dtype, k, length, args, blocks, n, groups,
     rows = length // blocks[-1]
     # (a 1x1 kernel at stride 1 without padding: the kernel reads the columns in place, so a tile costs no
     # workspace, and only the threads split a sample)
-    in_place = k == 1 and set(args[1]) == {1} and not any(args[2]) \
-        and _samples_per_gemm(n, groups, length, threads) == 1
+    batch = _samples_per_gemm(n, groups, length, threads)
+    in_place = k == 1 and set(args[1]) == {1} and not any(args[2]) and batch == 1
     per = _rows_per_tile(0 if in_place else cg * k * blocks[-1] * dtype.itemsize, rows, n * groups, threads,
                          blocks[-1])
-    samples = _samples_per_gemm(n, groups, length, threads) if per >= rows else 1
+    samples = batch if per >= rows else 1
     w2 = (c_out, cg * k)
     code = MODE_CODES[mode]
     cols = 0
