@@ -1188,6 +1188,81 @@ def test_samples_per_gemm_fill_batch_columns_up_to_batch_max_length(n, length):
         assert s == n or (s + 1) * length > conv_ops.BATCH_COLUMNS, s
 
 
+@pytest.mark.parametrize("row_bytes,rows,tasks,threads,row_len", [
+    (3456 * 13 * 4, 13, 8, 1, 13),       # AlexNet 384 -> 256 on 13x13: 5 rows fit the workspace, 65 columns
+    (4608 * 28 * 4, 28, 4, 1, 28),       # VGG-16 512 -> 512 on 28x28
+    (2592 * 17 * 4, 17, 8, 1, 17),       # Inception 3x3 s2 on 35x35: 17 output rows
+    (2592 * 17 * 4, 17, 8, 2, 17),
+    (64 * 3 * 28 * 4, 224, 1, 2, 28),    # R(2+1)D 3x1x1 on (8, 28, 28), one sample: 224 rows
+    (64 * 3 * 28 * 4, 224, 1, 1, 28),
+    (1152 * 14 * 4, 14, 8, 2, 14),       # fits: one tile per sample
+    (0, 20, 3, 2, 21),                   # a 1x1 layer read in place (no workspace), 3 samples
+    (0, 7, 1, 2, 1), (100, 7, 3, 2, 1), (10, 1, 1, 2, 50), (10, 5, 5, 3, 1), (40_000, 97, 2, 2, 3),
+])
+def test_rows_per_tile_fills_wide_even_and_balanced_tiles(row_bytes, rows, tasks, threads, row_len):
+    """Tiles of a sample's output rows: WIDE_TILE_COLUMNS columns or more where rows that fit the workspace
+    would make a GEMM narrower than MIN_TILE_COLUMNS; with EVEN_TILES as many tiles as without it, each as even
+    as it goes (a row fewer per tile would need another tile); with few tiles per thread, a count every thread
+    gets as many of (or one row per tile)."""
+    def tiles(per):
+        return -(-rows // per)
+    per = conv_ops._rows_per_tile(row_bytes, rows, tasks, threads, row_len)
+    assert 1 <= per <= rows
+    assert per == 1 or tiles(per - 1) > tiles(per), per           # as even as it goes
+    fit = max(1, conv_ops.WORKSPACE_BYTES // max(row_bytes, 1))
+    if threads == 1:
+        if fit * row_len < conv_ops.MIN_TILE_COLUMNS:             # the wide rule: deep layers
+            want = min(rows, -(-conv_ops.WIDE_TILE_COLUMNS // row_len))
+            assert tiles(per) == tiles(want), (per, want)
+            assert 2 * per * row_len >= conv_ops.WIDE_TILE_COLUMNS or per == rows   # (tiles of 9 + 8 for 16 + 1)
+        else:
+            assert tiles(per) == tiles(min(fit, rows)), (per, fit)
+    else:
+        total = tasks * tiles(per)
+        if total < conv_ops.BALANCE_MAX_TILES * threads:
+            assert total % threads == 0 or per == 1, (per, total)
+        assert total >= min(2 * threads, tasks * rows), (per, total)
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+@pytest.mark.parametrize("wide,even", [(256, True), (128, False)])
+@pytest.mark.parametrize("shape,c_out,kernel,stride,padding", [
+    ((3, 24, 13, 13), 20, 3, 1, 1),      # 13 rows of 13: 5 fit the workspace set below (65 columns): tiles of
+                                         # 5, 5, 3 (128) or a sample per tile (256; 7 + 6 at 2 threads)
+    ((2, 16, 41, 9), 12, 3, 2, 1),       # 21 rows of 5 (s2): 19 + 2 (128) or a sample per tile (256)
+    ((1, 8, 4, 30, 7), 8, (3, 1, 1), 1, (1, 0, 0)),   # 3-d, one sample of 120 rows: 83 + 37 or 60 + 60
+    ((1, 8, 12, 30, 7), 8, (3, 1, 1), 1, (1, 0, 0)),  # ... 360 rows: 5 tiles of 72, or 6 of 60 at 2 threads
+])
+def test_gemm_tiles_of_the_wide_even_and_balanced_rule_match_the_reference(rng, monkeypatch, threads, wide, even,
+                                                                              shape, c_out, kernel, stride,
+                                                                              padding):
+    """conv_gemm's tiles as _rows_per_tile makes them (WIDE_TILE_COLUMNS, EVEN_TILES, BALANCE_MAX_TILES) and as
+    before (128 columns, uneven): the same result as the reference loops and torch, at 1 and 2 threads, with a
+    workspace made small enough that the layers' rows do not fit it."""
+    for name, value in dict(DIRECT_MAX_MACS=0, PARALLEL_MIN_MACS=0, ROWS_KERNEL=False, BLOCKED=False,
+                            WINOGRAD=False, ROW_BANDS=False, BATCH_MAX_LENGTH=0, SMALL_GEMM_MAX_ROWS=0,
+                            WORKSPACE_BYTES=24 * 9 * 13 * 4 * 5 + 1, MIN_TILE_COLUMNS=wide // 2 + 1,
+                            WIDE_TILE_COLUMNS=wide, EVEN_TILES=even).items():
+        monkeypatch.setattr(conv_ops, name, value)
+    before = convlab.get_num_threads()
+    convlab.set_num_threads(threads)
+    try:
+        nd = len(shape) - 2
+        m = getattr(nn, f"Conv{nd}d")(shape[1], c_out, kernel, stride=stride, padding=padding)
+        x = rng.standard_normal(shape).astype(np.float32)
+        got = m(x)
+        assert _plan_kind(m) == "_gemm_runner"
+        want = ref.conv_nd(x.astype(np.float64), m.weight.astype(np.float64), m.bias, m.stride, m.padding)
+        assert_close(got, want, np.float32, reduction=m.weight[0].size)
+        if torch is not None:
+            t = getattr(torch.nn.functional, f"conv{nd}d")
+            tw = t(torch.from_numpy(x.astype(np.float64)), torch.from_numpy(m.weight.astype(np.float64)),
+                   torch.from_numpy(m.bias.astype(np.float64)), stride=stride, padding=padding)
+            assert_close(got, tw.numpy(), np.float32, reduction=m.weight[0].size)
+    finally:
+        convlab.set_num_threads(before)
+
+
 @pytest.mark.parametrize("threads", [1, 2])
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("n,size,stride,kinds", [
@@ -1199,7 +1274,7 @@ def test_samples_per_gemm_fill_batch_columns_up_to_batch_max_length(n, length):
                                                     # matmul (BLAS's threads split the sample's GEMM)
     (4, (12, 12), 1, ("_gemm_runner",) * 2),  # 144 cells: a GEMM per sample, its columns read in place
     (2, (20, 21), 1, ("_gemm_runner",) * 2),  # ... 2 threads: each sample in 2 tiles of 10 rows
-    (3, (20, 21), 1, ("_gemm_runner",) * 2),  # ... 3 samples: tiles of 15 and 5 rows
+    (3, (20, 21), 1, ("_gemm_runner",) * 2),  # ... 3 samples: tiles of 10 rows (6 tiles, 3 per thread)
 ])
 def test_pointwise_layers_take_batched_or_in_place_gemms(rng, monkeypatch, threads, dtype, n, size, stride, kinds):
     """1x1(x1) layers: several samples on small planes go to conv_gemm's batched GEMMs (the 1x1 gather,

@@ -108,6 +108,17 @@ DIRECT_MAX_MACS = 4096              # below this the direct loop is as fast as t
 TINY_MAX_MACS = 1024                # below this (and DIRECT_MAX_MACS) a call is mostly its entry: the direct loop
                                     # (its lean entry, DirectPlan, on repeated calls) takes depthwise layers too
 MIN_TILE_COLUMNS = 128              # narrower GEMMs waste most of BLAS's speed
+WIDE_TILE_COLUMNS = 256             # deep layers, whose rows that fit the workspace hold fewer than
+                                    # MIN_TILE_COLUMNS columns, take tiles of at least this many: their columns
+                                    # leave L2 either way, and BLAS packs the weights once per GEMM (AVX2
+                                    # stand-in, 1 / 2 threads, bench/ab.py against 128: AlexNet 384 -> 256 on 13x13
+                                    # 0.90 / 0.90, Inception 3x3 s2 0.92 / 0.92, VGG-16 512 0.94 / 0.98; no
+                                    # AVX-512 suite row moved, where conv_blocked takes most such layers)
+EVEN_TILES = True                   # a sample's rows in as many tiles, as even as they go (17 rows: 9 + 8, not
+                                    # 16 + 1; R(2+1)D 3x1x1 on 224 rows, 5 tiles of 45 against 48 + ... + 32: 0.95)
+BALANCE_MAX_TILES = 8               # ... and, with fewer tiles per thread than this, a count of tiles every
+                                    # thread gets as many of (R(2+1)D's one sample, 6 tiles for 2 threads, not
+                                    # 5: 0.84 at AVX-512 and at the AVX2 stand-in)
 POINTWISE_IN_PLACE = True           # 1x1 stride-1 layers with a sample or more per thread: conv_gemm's tiles, read
                                     # in place, on our threads (not a matmul per sample on BLAS's threads)
 BATCH_MAX_LENGTH = 128              # outputs of up to this many cells (narrower than MIN_TILE_COLUMNS): several
@@ -371,12 +382,27 @@ def _samples_per_gemm(n: int, groups: int, length: int, threads: int, columns: i
 
 
 def _rows_per_tile(row_bytes: int, rows: int, tasks: int, threads: int, row_len: int = 1) -> int:
-    """Output rows per tile: fill the workspace, keep GEMMs at least MIN_TILE_COLUMNS wide,
-    and leave at least two tiles per thread when there are enough rows."""
-    per = max(1, WORKSPACE_BYTES // max(row_bytes, 1), -(-MIN_TILE_COLUMNS // max(row_len, 1)))
+    """Output rows per tile (``rows`` per sample, ``row_len`` columns each, ``row_bytes`` of columns each, over
+    ``tasks`` samples x groups): fill the workspace; where that leaves a GEMM under MIN_TILE_COLUMNS wide (deep
+    layers), take WIDE_TILE_COLUMNS instead; leave at least two tiles per thread when there are enough rows.
+    With EVEN_TILES the sample's rows then go in as many tiles, as even as they go (17 rows in tiles of at most
+    16: 9 + 8, not 16 + 1), and with fewer than BALANCE_MAX_TILES tiles per thread, in a count of tiles that
+    gives every thread as many (224 rows in 5 tiles for 2 threads: one thread waits out the other's third)."""
+    row_len = max(row_len, 1)
+    per = max(1, WORKSPACE_BYTES // max(row_bytes, 1))
+    if per * row_len < MIN_TILE_COLUMNS:
+        per = -(-WIDE_TILE_COLUMNS // row_len)
     if threads > 1 and tasks * -(-rows // per) < 2 * threads:
         per = max(1, -(-rows * tasks // (2 * threads)))
-    return min(per, max(rows, 1))
+    per = min(per, max(rows, 1))
+    if EVEN_TILES and rows > 0:
+        tiles = -(-rows // per)
+        per = -(-rows // tiles)
+        if threads > 1 and tasks * tiles < BALANCE_MAX_TILES * threads:
+            while per > 1 and (tasks * -(-rows // per)) % threads:
+                tiles += 1
+                per = -(-rows // tiles)
+    return per
 
 
 def _padding_share(size, blocks, kernel, stride, padding, dilation):
@@ -884,6 +910,8 @@ def _gemm_runner(x5_shape, c_out, cg, dtype, k, length, args, blocks, n, groups,
         return out
     run.small_gemm = small
     run.col_tile = cols
+    run.rows_per_tile = per
+    run.samples_per_gemm = samples
     return run
 
 
