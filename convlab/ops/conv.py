@@ -910,8 +910,6 @@ def _gemm_runner(x5_shape, c_out, cg, dtype, k, length, args, blocks, n, groups,
         return out
     run.small_gemm = small
     run.col_tile = cols
-    run.rows_per_tile = per
-    run.samples_per_gemm = samples
     return run
 
 
