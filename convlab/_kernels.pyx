@@ -144,6 +144,8 @@ cdef extern from "_simd.h" nogil:
     int cl_simd_get() noexcept
     int cl_simd_set(int level) noexcept
     int cl_simd_init() noexcept
+    Py_ssize_t cl_gemm_small_chunk_get() noexcept
+    void cl_gemm_small_chunk_set(Py_ssize_t nbytes) noexcept
     # a cache hint for the lines of [p, p + nbytes), at most max_lines of them
     void cl_prefetch(const void* p, Py_ssize_t nbytes, Py_ssize_t max_lines) noexcept
     # the loops below go through the active level's table
@@ -282,6 +284,19 @@ cdef inline void _add(floating* dst, const floating* src, Py_ssize_t n, Py_ssize
 
 
 SIMD_LEVELS = ("baseline", "x86-64-v3", "x86-64-v4")     # the dispatch levels, in order (see _simd.h)
+
+
+def gemm_small_chunk(nbytes=None):
+    """The bytes of B's rows that cl_gemm_small and cl_gemm_rows (conv_gemm's GEMMs for few output channels,
+    conv_rows) take at a time: every block of 4 output channels runs over that strip of columns before the next
+    strip (a whole row of B per block re-read B from memory where it is the input itself, MobileNetV2's 1x1
+    layers). Returns the setting before the call; ``nbytes`` (>= 1) sets it, for every SIMD level."""
+    cdef Py_ssize_t old = cl_gemm_small_chunk_get()
+    if nbytes is not None:
+        if not isinstance(nbytes, int) or isinstance(nbytes, bool) or nbytes < 1:
+            raise ValueError(f"gemm_small_chunk: nbytes must be an int >= 1, got {nbytes!r}")
+        cl_gemm_small_chunk_set(min(nbytes, 1 << 62))
+    return old
 
 
 def simd_levels():
@@ -1338,7 +1353,8 @@ def conv_rows(const floating[:, :, :, :, ::1] x, const floating[:, ::1] w2d, con
     offset. cl_gemm_rows multiplies the group's weights (og, cg * K) by those cg * K runs and stores the Wo real
     cells of each row of sums straight into out, bias added (a vector that reaches a row's spare numbers is
     stored under a lane mask). The planes hold each input cell once where im2col copies it about K / (sh * sw)
-    times.
+    times. A 1x1 kernel at stride 1 without padding copies nothing: a task's rows of a channel are one run of
+    the input plane, which cl_gemm_rows reads in place (the workspace is not touched).
 
     x : (N, C_in, 1, H, W); w2d : (C_out, C_in/groups * kh * kw); out : (N, C_out, Ho * Wo), overwritten;
     stride (1, sh, sw); padding (0, ph, pw) on the left; blocks (1, Ho, Wo).
@@ -1351,6 +1367,7 @@ def conv_rows(const floating[:, :, :, :, ::1] x, const floating[:, ::1] w2d, con
     cdef Py_ssize_t extra = (g.kh - 1) * g.dh // g.sh, prow = R + extra, plane = prow * wq
     cdef Py_ssize_t th = (g.bh + R - 1) // R, total = N * groups * th
     cdef Py_ssize_t t, n, gi, r0, nr, ci, cs, s, ys, ti, tl, q, ncols, lo, hi, a, b
+    cdef bint in_place
     cdef floating* ws
     cdef floating* slab
     cdef floating* row
@@ -1366,6 +1383,9 @@ def conv_rows(const floating[:, :, :, :, ::1] x, const floating[:, ::1] w2d, con
         raise ValueError("conv_rows: w2d, out or workspace do not match the input and blocks")
     if total == 0 or C_out == 0:
         return
+    # a 1x1 kernel at stride 1 without padding reads each input row as it lies (the rows of a block are one run
+    # of the plane): no copy into the slab (which took a third of MobileNetV2's 1x1 96 -> 24 time)
+    in_place = K == 1 and sh == 1 and sw == 1 and g.ph == 0 and g.pw == 0 and wq == g.W and g.bw == g.W
     bp_all = <const floating**>malloc(num_threads * kk * sizeof(floating*) + 1)
     if bp_all == NULL:
         raise MemoryError(f"conv_rows: could not allocate {num_threads} x {kk} row pointers")
@@ -1386,6 +1406,9 @@ def conv_rows(const floating[:, :, :, :, ::1] x, const floating[:, ::1] w2d, con
             r0 = (t % th) * R
             nr = g.bh - r0 if g.bh - r0 < R else R
             for ci in range(cg):
+                if in_place:                    # 1x1, stride 1, no padding: the input rows are the runs
+                    bp[ci] = &x[n, gi * cg + ci, 0, r0, 0]
+                    continue
                 xc = &x[n, gi * cg + ci, 0, 0, 0]
                 for a in range(sh):
                     if sw == 2:

@@ -843,6 +843,97 @@ def test_rows_kernel_stores_each_real_output_once_and_nothing_else(rng, dtype, c
              lift[2], lift[3], groups, 0, per + 1, ws, 2)
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("c_in,c_out,groups,size,stride,padding,per,in_place", [
+    (6, 5, 1, (7, 9), 1, 0, 2, True),       # 1x1 at stride 1: rows of 9, tasks of 2 rows (the last of 1)
+    (8, 24, 2, (5, 40), 1, 0, 3, True),     # grouped, 12 outputs per group, tasks of 3 rows and 2
+    (4, 6, 1, (1, 70), 1, 0, 1, True),      # a 1-d row
+    (3, 4, 1, (4, 4), 1, 0, 4, True),       # a whole 16-cell plane in one task: one vector
+    (4, 6, 1, (6, 8), 1, 1, 2, False),      # padding 1: the planes hold the padded rows (a copy)
+    (4, 6, 1, (6, 8), 2, 0, 2, False),      # stride 2: phase planes (a copy)
+])
+def test_rows_kernel_reads_1x1_stride_1_inputs_in_place(rng, dtype, c_in, c_out, groups, size, stride, padding,
+                                                        per, in_place):
+    """conv_rows on a 1x1 kernel at stride 1 without padding takes each task's rows from the input itself (one
+    run of the plane per channel) instead of copying them into its workspace, which it then never writes (NaN
+    before, NaN after); with padding or a stride it copies, as before. Both on 2 threads against the reference
+    and torch, the samples around the output untouched."""
+    n, cg = 3, c_in // groups
+    x = rng.standard_normal((n, c_in) + size).astype(dtype)
+    w = rng.standard_normal((c_out, cg, 1, 1)).astype(dtype)
+    b = rng.standard_normal(c_out).astype(dtype)
+    out_size = tuple((s + 2 * padding - 1) // stride + 1 for s in size)
+    lift = [(1,) + v for v in ((1, 1), (stride, stride), (1, 1), out_size)]
+    big = np.full((n + 2, c_out, math.prod(out_size)), np.nan, dtype=dtype)
+    ws = np.full((2, _kernels.rows_workspace(cg, *lift, per)), np.nan, dtype=dtype)
+    kern = _kernels.conv_rows["float" if dtype == np.float32 else "double"]
+    kern(x.reshape((n, c_in, 1) + size), w.reshape(c_out, -1), b, big[1:-1], lift[0], lift[1],
+         (0, padding, padding), lift[2], lift[3], groups, conv_ops.MODE_CODES["zeros"], per, ws, 2)
+    want = ref.conv_nd(x.astype(np.float64), w.astype(np.float64), b, (stride,) * 2, (padding,) * 2, (1, 1), groups)
+    got = big[1:-1].reshape(want.shape)
+    assert_close(got, want, dtype, reduction=cg)
+    assert np.isnan(big[0]).all() and np.isnan(big[-1]).all()
+    assert np.isnan(ws).all() == in_place
+    if torch is not None:
+        t = torch.nn.functional.conv2d(torch.from_numpy(x.astype(np.float64)), torch.from_numpy(w.astype(np.float64)),
+                                       torch.from_numpy(b.astype(np.float64)), stride, padding, 1, groups).numpy()
+        assert_close(got, t, dtype, reduction=cg)
+
+
+@pytest.fixture
+def gemm_small_chunk():
+    """Restores cl_gemm_small's column chunk after a test that sets it."""
+    before = _kernels.gemm_small_chunk()
+    yield _kernels.gemm_small_chunk
+    _kernels.gemm_small_chunk(before)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("m,k,n", [(6, 10, 3 * 48 + 17), (5, 7, 200), (9, 96, 301), (4, 3, 40), (1, 1, 97)])
+@pytest.mark.parametrize("columns", [1, 48, 100, 10 ** 6])
+def test_gemm_small_in_chunks_of_columns_matches_numpy(rng, gemm_small_chunk, dtype, m, k, n, columns):
+    """cl_gemm_small takes B's columns in chunks (as many as fit gemm_small_chunk()'s bytes of its k rows, in whole
+    strips of 3 vectors, at least one strip), every block of rows over a chunk before the next: one strip per
+    chunk (1 byte), chunks that end inside the last strips and tails (100 columns' bytes: 96 columns, or 48 at
+    AVX2), one chunk for all. Every column, plain and accumulated, against NumPy in float64."""
+    gemm_small_chunk(columns * k * np.dtype(dtype).itemsize)
+    a = rng.standard_normal((m, k)).astype(dtype)
+    b = rng.standard_normal((k, n)).astype(dtype)
+    c0 = rng.standard_normal((m, n)).astype(dtype)
+    want = a.astype(np.float64) @ b.astype(np.float64)
+    c = c0.copy()
+    _kernels.gemm_small(a, b, c)
+    assert_close(c, want, dtype, reduction=k)
+    c = c0.copy()
+    _kernels.gemm_small(a, b, c, accumulate=True)
+    assert_close(c, want + c0, dtype, reduction=k)
+
+
+@pytest.mark.parametrize("columns", [1, 10 ** 6])
+def test_conv_rows_in_chunks_of_columns_matches_torch(rng, gemm_small_chunk, columns):
+    """conv_rows' GEMM (cl_gemm_rows) in chunks of one strip and in one chunk: a stem-like 7x7 s2 layer (rows
+    of the phase planes with spare numbers) and a 1x1 layer read in place, against the reference and torch."""
+    gemm_small_chunk(columns)
+    for layer, shape in [(nn.Conv2d(3, 16, 7, stride=2, padding=3), (2, 3, 30, 37)),
+                         (nn.Conv2d(24, 12, 1), (2, 24, 13, 29))]:
+        x = rng.standard_normal(shape).astype(np.float32)
+        got = layer(x)
+        want = ref.conv_nd(x.astype(np.float64), layer.weight.astype(np.float64), layer.bias, layer.stride,
+                           layer.padding, layer.dilation, 1)
+        assert _plan_kind(layer) == "_rows_runner"
+        assert_close(got, want, np.float32, reduction=layer.weight[0].size)
+        if torch is not None:
+            tl = torch.nn.functional.conv2d(torch.from_numpy(x), torch.from_numpy(layer.weight),
+                                            torch.from_numpy(layer.bias), layer.stride, layer.padding).numpy()
+            assert_close(got, tl, np.float32, reduction=layer.weight[0].size)
+
+
+@pytest.mark.parametrize("bad", [0, -1, 1.5, True, "32"])
+def test_gemm_small_chunk_rejects_what_is_not_a_positive_int(gemm_small_chunk, bad):
+    with pytest.raises(ValueError, match="nbytes must be an int >= 1"):
+        gemm_small_chunk(bad)
+
+
 # Lavin and Gray's filter transforms (arXiv:1509.09308): F(2, 3) and F(4, 3)
 _WINO_G = {2: np.array([[1, 0, 0], [1 / 2, 1 / 2, 1 / 2], [1 / 2, -1 / 2, 1 / 2], [0, 0, 1]]),
            4: np.array([[1 / 4, 0, 0], [-1 / 6, -1 / 6, -1 / 6], [-1 / 6, 1 / 6, -1 / 6], [1 / 24, 1 / 12, 1 / 6],
