@@ -686,12 +686,14 @@ CL_DEINTERLEAVE4(CL_FN(cl_deinterleave4_d), double)
    to end at n (cell by cell, 11 columns left of ResNeXt's 811 took 15% of its g32 s2 layer's time); only rows
    shorter than a vector are summed cell by cell. PUT(V, LANES, J, SR, FROM) stores lanes FROM.. of the rows'
    sums SR[r] at column J, PUT1(J, r, SUM) one sum: cl_gemm_small into C's rows, cl_gemm_rows into output rows.
-   The columns go in chunks of whole 3-vector strips, as many as fit cl_gs_chunk_bytes of B's k rows (at least
-   one strip; only the last chunk has the tails above), every block of rows over a chunk before the next: a chunk
-   stays in L1 while the blocks read it. One chunk for all of B read it from L2 (or from memory, where B is
-   the input itself) once per block of 4 rows: 32 KiB against that, paired in one process, 1 thread, Sapphire
-   Rapids: 1x1 layers on conv_rows 0.78-0.90 (MobileNetV2 32->16, 96->24, 144->24, ShuffleNet 58->58), VGG-16's
-   3->64 0.95, the article's Conv2d 0.93, ResNet-18's stem 1.03 (bench/README.md). */
+   Where B has at least as many rows as A (k >= m), the columns go in chunks of whole 3-vector strips, as many as
+   fit cl_gs_chunk_bytes of B's k rows (at least one strip; only the last chunk has the tails above), every block
+   of rows over a chunk before the next: a chunk stays in L1 while the blocks read it, where one chunk for all of
+   B read it from L2 (or from memory, where B is the input itself) once per block of 4 rows. 32 KiB against one
+   chunk, paired in one process, Sapphire Rapids, 1 / 2 threads: 1x1 layers on conv_rows (MobileNetV2 32->16,
+   96->24, 144->24, ShuffleNet 58->58) 0.80-0.89 / 0.84-0.86, the article's Conv2d 0.91 / 0.93; VGG-16's 3->64
+   (k 27 < m 64: one chunk) lost 10% at 2 threads in chunks, its 64 rows of C written a chunk at a time
+   (bench/README.md). */
 #define CL_GEMM_SMALL_VEC(V, BROW, J)   /* sr[r]: rows a0..a3's sums at the columns from J */          \
     V s0 = {0}, s1 = {0}, s2 = {0}, s3 = {0};                                                          \
     for (ptrdiff_t p = 0; p < k; p++) {                                                                \
@@ -701,7 +703,7 @@ CL_DEINTERLEAVE4(CL_FN(cl_deinterleave4_d), double)
     const V sr[4] = {s0, s1, s2, s3};
 #define CL_GEMM_SMALL_BODY(T, V, LANES, BROW, PUT, PUT1)                                               \
     const ptrdiff_t nc_ = cl_gs_chunk_bytes / ((k > 0 ? k : 1) * (ptrdiff_t)sizeof(T)) / (3 * LANES) * (3 * LANES); \
-    const ptrdiff_t chunk = nc_ > 3 * LANES ? nc_ : 3 * LANES;                                         \
+    const ptrdiff_t chunk = k < m ? (n > 0 ? n : 1) : nc_ > 3 * LANES ? nc_ : 3 * LANES;                \
     for (ptrdiff_t jc = 0; jc < n; jc += chunk) {                                                      \
     const ptrdiff_t jend = n - jc > chunk ? jc + chunk : n;                                            \
     for (ptrdiff_t i = 0; i < m; i += 4) {                                                             \

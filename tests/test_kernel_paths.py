@@ -889,13 +889,15 @@ def gemm_small_chunk():
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-@pytest.mark.parametrize("m,k,n", [(6, 10, 3 * 48 + 17), (5, 7, 200), (9, 96, 301), (4, 3, 40), (1, 1, 97)])
+@pytest.mark.parametrize("m,k,n", [(6, 10, 3 * 48 + 17), (5, 7, 200), (9, 96, 301), (4, 3, 40), (1, 1, 97),
+                                   (12, 5, 150)])
 @pytest.mark.parametrize("columns", [1, 48, 100, 10 ** 6])
 def test_gemm_small_in_chunks_of_columns_matches_numpy(rng, gemm_small_chunk, dtype, m, k, n, columns):
-    """cl_gemm_small takes B's columns in chunks (as many as fit gemm_small_chunk()'s bytes of its k rows, in whole
-    strips of 3 vectors, at least one strip), every block of rows over a chunk before the next: one strip per
-    chunk (1 byte), chunks that end inside the last strips and tails (100 columns' bytes: 96 columns, or 48 at
-    AVX2), one chunk for all. Every column, plain and accumulated, against NumPy in float64."""
+    """cl_gemm_small takes B's columns in chunks where k >= m (as many as fit gemm_small_chunk()'s bytes of its k
+    rows, in whole strips of 3 vectors, at least one strip), every block of rows over a chunk before the next:
+    one strip per chunk (1 byte), chunks that end inside the last strips and tails (100 columns' bytes: 96
+    columns, or 48 at AVX2), one chunk for all; k < m (4 x 3, 12 x 5) in one chunk whatever the setting. Every
+    column, plain and accumulated, against NumPy in float64."""
     gemm_small_chunk(columns * k * np.dtype(dtype).itemsize)
     a = rng.standard_normal((m, k)).astype(dtype)
     b = rng.standard_normal((k, n)).astype(dtype)
