@@ -899,16 +899,7 @@ def test_gemm_small_in_chunks_of_columns_matches_numpy(rng, gemm_small_chunk, dt
     columns, or 48 at AVX2), one chunk for all; k < m (4 x 3, 12 x 5) in one chunk whatever the setting. Every
     column, plain and accumulated, against NumPy in float64."""
     gemm_small_chunk(columns * k * np.dtype(dtype).itemsize)
-    a = rng.standard_normal((m, k)).astype(dtype)
-    b = rng.standard_normal((k, n)).astype(dtype)
-    c0 = rng.standard_normal((m, n)).astype(dtype)
-    want = a.astype(np.float64) @ b.astype(np.float64)
-    c = c0.copy()
-    _kernels.gemm_small(a, b, c)
-    assert_close(c, want, dtype, reduction=k)
-    c = c0.copy()
-    _kernels.gemm_small(a, b, c, accumulate=True)
-    assert_close(c, want + c0, dtype, reduction=k)
+    _check_gemm_small(rng, dtype, m, k, n)
 
 
 @pytest.mark.parametrize("columns", [1, 10 ** 6])
@@ -1096,6 +1087,12 @@ def test_winograd_path_puts_nonfinite_inputs_where_torch_does(monkeypatch, mode,
 def test_gemm_small_matches_numpy(rng, dtype, m, k, n):
     """cl_gemm_small (conv_gemm's GEMM for few output channels per group) at this SIMD level: blocks of
     4 rows x 3 vectors, one vector, single columns, and a last block of fewer than 4 rows."""
+    _check_gemm_small(rng, dtype, m, k, n)
+
+
+def _check_gemm_small(rng, dtype, m, k, n):
+    """_kernels.gemm_small on random (m, k) @ (k, n), plain and accumulated into random C, against NumPy in
+    float64."""
     a = rng.standard_normal((m, k)).astype(dtype)
     b = rng.standard_normal((k, n)).astype(dtype)
     c0 = rng.standard_normal((m, n)).astype(dtype)
