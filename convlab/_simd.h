@@ -114,9 +114,10 @@ typedef struct {
     int (*wino_w_d)(const double *, ptrdiff_t, double *, ptrdiff_t, int);
 } cl_simd_table;
 
-/* cl_gemm_small / cl_gemm_rows: the columns of B they take at a time, as many as fit this many bytes of B's k rows
-   (each block of 4 rows of A reads that strip of B from L2; a whole long row of B per block read it from memory
-   once per block where B is the input itself). Set by gemm_small_chunk() in _kernels.pyx (tests, bench/ab.py). */
+/* cl_gemm_small / cl_gemm_rows: the columns of B they take at a time where k >= m, as many as fit this many bytes
+   of B's k rows (each block of 4 rows of A reads that chunk of B from L1; all of B per block read it from L2, or
+   from memory where B is the input itself). Set by gemm_small_chunk() in _kernels.pyx (the tests, and the A/B of
+   bench/README.md's "Few-output 1x1 layers"). */
 static ptrdiff_t cl_gs_chunk_bytes = 32 * 1024;
 static inline ptrdiff_t cl_gemm_small_chunk_get(void) { return cl_gs_chunk_bytes; }
 static inline void cl_gemm_small_chunk_set(ptrdiff_t bytes) { cl_gs_chunk_bytes = bytes; }

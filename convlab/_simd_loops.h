@@ -702,8 +702,9 @@ CL_DEINTERLEAVE4(CL_FN(cl_deinterleave4_d), double)
     }                                                                                                  \
     const V sr[4] = {s0, s1, s2, s3};
 #define CL_GEMM_SMALL_BODY(T, V, LANES, BROW, PUT, PUT1)                                               \
-    const ptrdiff_t nc_ = cl_gs_chunk_bytes / ((k > 0 ? k : 1) * (ptrdiff_t)sizeof(T)) / (3 * LANES) * (3 * LANES); \
-    const ptrdiff_t chunk = k < m ? (n > 0 ? n : 1) : nc_ > 3 * LANES ? nc_ : 3 * LANES;                \
+    const ptrdiff_t nc_ = cl_gs_chunk_bytes / ((k > 0 ? k : 1) * (ptrdiff_t)sizeof(T))                 \
+                          / (3 * LANES) * (3 * LANES);                                                 \
+    const ptrdiff_t chunk = k < m ? (n > 0 ? n : 1) : nc_ > 3 * LANES ? nc_ : 3 * LANES;               \
     for (ptrdiff_t jc = 0; jc < n; jc += chunk) {                                                      \
     const ptrdiff_t jend = n - jc > chunk ? jc + chunk : n;                                            \
     for (ptrdiff_t i = 0; i < m; i += 4) {                                                             \
@@ -715,7 +716,7 @@ CL_DEINTERLEAVE4(CL_FN(cl_deinterleave4_d), double)
                          bias && mr > 2 ? bias[i + 2] : 0, bias && mr > 3 ? bias[i + 3] : 0};          \
         (void)bv;                       /* (cl_gemm_small stores no bias) */                           \
         ptrdiff_t j = jc;                                                                              \
-        for (; j + 3 * LANES <= jend; j += 3 * LANES) {                                                   \
+        for (; j + 3 * LANES <= jend; j += 3 * LANES) {                                                \
             V s00 = {0}, s01 = {0}, s02 = {0}, s10 = {0}, s11 = {0}, s12 = {0};                        \
             V s20 = {0}, s21 = {0}, s22 = {0}, s30 = {0}, s31 = {0}, s32 = {0};                        \
             for (ptrdiff_t p = 0; p < k; p++) {                                                        \
@@ -737,7 +738,7 @@ CL_DEINTERLEAVE4(CL_FN(cl_deinterleave4_d), double)
             CL_GEMM_SMALL_VEC(V, BROW, j)                                                              \
             PUT(V, LANES, j, sr, 0)                                                                    \
         }                                                                                              \
-        if (j < jend && n >= LANES) {      /* the last columns: one vector ending at n, whose first lanes   \
+        if (j < jend && n >= LANES) {   /* the last columns: one vector ending at n, whose first lanes   \
                                            (columns done above) are computed again but not stored */    \
             const ptrdiff_t j0 = n - LANES;                                                            \
             CL_GEMM_SMALL_VEC(V, BROW, j0)                                                             \
