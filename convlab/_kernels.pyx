@@ -2380,14 +2380,16 @@ cdef const float* _blocked_bias(const float[::1] bias, float[::1] bb, Py_ssize_t
 cdef int _blocked_deal(const float[:, :, ::1] w, float* wt, Py_ssize_t p, Py_ssize_t C, Py_ssize_t O,
                        Py_ssize_t OB, Py_ssize_t K, Py_ssize_t WB) noexcept nogil:
     """Deals pair p's weights (output blocks 2p and 2p + 1) to wt as conv_blocked reads them; 1 if one of them
-    is an inf or a NaN."""
-    cdef Py_ssize_t nbl = OB - 2 * p if OB - 2 * p < 2 else 2, u, ob, o
+    is an inf or a NaN. Layout: [CB][K][16 ic][2][16 oc] (one transpose per input channel: its K taps x 16
+    output channels)."""
+    cdef Py_ssize_t nbl = OB - 2 * p if OB - 2 * p < 2 else 2, u, ob, o, c
     if nbl < 2 or C % 16 or O < (2 * p + nbl) * 16:     # slots no transpose writes: zeros
         memset(wt, 0, 2 * WB * sizeof(float))
-    for u in range(nbl):                    # 16 output channels x C_in * K -> C_in * K rows, 16 of 32
+    for u in range(nbl):                    # 16 output channels x K taps of input channel c -> K rows, 16 of 32
         ob = 2 * p + u
         o = O - ob * 16 if O - ob * 16 < 16 else 16
-        cl_transpose_f(wt + u * 16, 32, &w[ob * 16, 0, 0], C * K, o, C * K)
+        for c in range(C):
+            cl_transpose_f(wt + ((c // 16) * K * 16 + c % 16) * 32 + u * 16, 512, &w[ob * 16, c, 0], C * K, o, K)
     return 1 if cl_nonfinite_f(wt, 2 * WB) else 0
 
 
@@ -2404,7 +2406,8 @@ def conv_blocked(const float[:, :, :, ::1] x, const float[:, :, ::1] w, const fl
     row between padding[1] zero columns and as many on the right as the last output cell reaches, WP =
     ``blocked_width(...)``), the bias to ``bb`` (zero-padded). A task is a pair of output blocks (32 channels)
     and a chunk of samples and of output rows. A pair's weights are dealt to a row of ``wb``, interleaved as
-    [CB * 16 ic][kh * kw][2][16 oc] (``cl_transpose_f``; input channels >= C_in, output channels >= C_out zero):
+    [CB][kh * kw][16 ic][2][16 oc], in the order the micro-kernel reads them (``cl_transpose_f``; input channels
+    >= C_in, output channels >= C_out zero):
     with ``keep_weights`` 0, by each task into its thread's row (the row stays in L2 from task to task); with 1,
     to row p for pair p, by the pair's task where a pair is one task, else by the threads before any task runs,
     so that calls on the caller's next chunks of samples, with 2, find them there and deal nothing. A task's
@@ -2532,8 +2535,8 @@ def conv_transpose_blocked(const float[:, :, :, ::1] x, const float[:, :, ::1] w
     taps that reach it, flipped (``transpose_phases``; kernel 4, stride 2, padding 1: four 2x2 convolutions).
     The input is copied once to ``xb`` as [N][CB][H][WP][16] with the zero columns every phase reads
     (``transpose_blocked_width``). A task is a pair of output blocks (32 channels) and a chunk of samples and of
-    each phase's rows: it deals the pair's weights to the phases' slots in its thread's row of ``wb`` ([CB * 16
-    ic][phase taps][2][16 oc] per phase, then K x 32 floats of scratch), and runs every phase, storing each
+    each phase's rows: it deals the pair's weights to the phases' slots in its thread's row of ``wb`` ([CB][phase
+    taps][16 ic][2][16 oc] per phase, then K x 32 floats of scratch), and runs every phase, storing each
     phase's cells with row stride s_h * Wo and column stride s_w. Every output cell belongs to one phase and
     gets bias + its sums (no zero fill, no col2im).
 
@@ -2631,7 +2634,8 @@ def conv_transpose_blocked(const float[:, :, :, ::1] x, const float[:, :, ::1] w
                         cl_transpose_f(tmp + u * 16, 32, &w[ci, ob * 16, 0], K, o, K)
                     for hw in range(K):
                         gp = geoms + route[2 * hw] * 14
-                        memcpy(wt + gp[12] + (ci * gp[0] * gp[1] + route[2 * hw + 1]) * 32, tmp + hw * 32,
+                        memcpy(wt + gp[12] + (((ci // 16) * gp[0] * gp[1] + route[2 * hw + 1]) * 16 + ci % 16) * 32,
+                               tmp + hw * 32,
                                32 * sizeof(float))
                 if cl_nonfinite_f(wt, 2 * WB):
                     bad += 1
