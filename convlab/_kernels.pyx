@@ -146,6 +146,8 @@ cdef extern from "_simd.h" nogil:
     int cl_simd_init() noexcept
     Py_ssize_t cl_gemm_small_chunk_get() noexcept
     void cl_gemm_small_chunk_set(Py_ssize_t nbytes) noexcept
+    Py_ssize_t cl_gemm_small_l1_get() noexcept
+    void cl_gemm_small_l1_set(Py_ssize_t nbytes) noexcept
     # a cache hint for the lines of [p, p + nbytes), at most max_lines of them
     void cl_prefetch(const void* p, Py_ssize_t nbytes, Py_ssize_t max_lines) noexcept
     # the loops below go through the active level's table
@@ -293,10 +295,26 @@ def gemm_small_chunk(nbytes=None):
     layers). Returns the setting before the call; ``nbytes`` (>= 1) sets it, for every SIMD level."""
     cdef Py_ssize_t old = cl_gemm_small_chunk_get()
     if nbytes is not None:
-        if not isinstance(nbytes, int) or isinstance(nbytes, bool) or nbytes < 1:
-            raise ValueError(f"gemm_small_chunk: nbytes must be an int >= 1, got {nbytes!r}")
-        cl_gemm_small_chunk_set(min(nbytes, 1 << 62))
+        cl_gemm_small_chunk_set(_positive_bytes("gemm_small_chunk", nbytes))
     return old
+
+
+def gemm_small_l1(nbytes=None):
+    """The bytes of L1 data cache that cl_gemm_small and cl_gemm_rows count on: they take B's columns in chunks
+    (``gemm_small_chunk``) only where A (m x k) and a chunk fit this many bytes together. convlab.ops.conv sets it
+    to the machine's L1d size at import. Returns the setting before the call; ``nbytes`` (>= 1) sets it, for
+    every SIMD level."""
+    cdef Py_ssize_t old = cl_gemm_small_l1_get()
+    if nbytes is not None:
+        cl_gemm_small_l1_set(_positive_bytes("gemm_small_l1", nbytes))
+    return old
+
+
+def _positive_bytes(name, nbytes):
+    """nbytes as a C size (capped at 2**62), or a ValueError naming the setter ``name``."""
+    if not isinstance(nbytes, int) or isinstance(nbytes, bool) or nbytes < 1:
+        raise ValueError(f"{name}: nbytes must be an int >= 1, got {nbytes!r}")
+    return min(nbytes, 1 << 62)
 
 
 def simd_levels():

@@ -687,7 +687,8 @@ CL_DEINTERLEAVE4(CL_FN(cl_deinterleave4_d), double)
    shorter than a vector are summed cell by cell. PUT(V, LANES, J, SR, FROM) stores lanes FROM.. of the rows'
    sums SR[r] at column J, PUT1(J, r, SUM) one sum: cl_gemm_small into C's rows, cl_gemm_rows into output rows.
    Where B has at least as many rows as A (k >= m), the columns go in chunks of whole 3-vector strips, as many as
-   fit cl_gs_chunk_bytes of B's k rows (at least one strip; only the last chunk has the tails above), every block
+   fit cl_gs_chunk_bytes of B's k rows (at least one strip; only the last chunk has the tails above; and only where
+   A's m x k and a chunk fit cl_gs_l1_bytes together, _simd.h), every block
    of rows over a chunk before the next: a chunk stays in L1 while the blocks read it, where one chunk for all of
    B read it from L2 (or from memory, where B is the input itself) once per block of 4 rows. 32 KiB against one
    chunk, paired in one process, Sapphire Rapids, 1 / 2 threads: 1x1 layers on conv_rows (MobileNetV2 32->16,
@@ -704,7 +705,9 @@ CL_DEINTERLEAVE4(CL_FN(cl_deinterleave4_d), double)
 #define CL_GEMM_SMALL_BODY(T, V, LANES, BROW, PUT, PUT1)                                               \
     const ptrdiff_t nc_ = cl_gs_chunk_bytes / ((k > 0 ? k : 1) * (ptrdiff_t)sizeof(T))                 \
                           / (3 * LANES) * (3 * LANES);                                                 \
-    const ptrdiff_t chunk = k < m ? (n > 0 ? n : 1) : nc_ > 3 * LANES ? nc_ : 3 * LANES;               \
+    const ptrdiff_t ncm_ = nc_ > 3 * LANES ? nc_ : 3 * LANES;                                          \
+    const ptrdiff_t chunk = k < m || (m + ncm_) * k * (ptrdiff_t)sizeof(T) > cl_gs_l1_bytes            \
+                            ? (n > 0 ? n : 1) : ncm_;                                                  \
     for (ptrdiff_t jc = 0; jc < n; jc += chunk) {                                                      \
     const ptrdiff_t jend = n - jc > chunk ? jc + chunk : n;                                            \
     for (ptrdiff_t i = 0; i < m; i += 4) {                                                             \

@@ -882,10 +882,12 @@ def test_rows_kernel_reads_1x1_stride_1_inputs_in_place(rng, dtype, c_in, c_out,
 
 @pytest.fixture
 def gemm_small_chunk():
-    """Restores cl_gemm_small's column chunk after a test that sets it."""
-    before = _kernels.gemm_small_chunk()
+    """Sets cl_gemm_small's L1 so large that every chunk fits it with A (the chunks the test asks for are the ones
+    run, on any machine), and restores both settings after the test."""
+    before, l1 = _kernels.gemm_small_chunk(), _kernels.gemm_small_l1(1 << 40)
     yield _kernels.gemm_small_chunk
     _kernels.gemm_small_chunk(before)
+    _kernels.gemm_small_l1(l1)
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
@@ -900,6 +902,23 @@ def test_gemm_small_in_chunks_of_columns_matches_numpy(rng, gemm_small_chunk, dt
     column, plain and accumulated, against NumPy in float64."""
     gemm_small_chunk(columns * k * np.dtype(dtype).itemsize)
     _check_gemm_small(rng, dtype, m, k, n)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("m,k,n", [(6, 10, 3 * 48 + 17), (9, 96, 301), (16, 147, 200)])
+@pytest.mark.parametrize("l1", [1, 10 * 1024])
+def test_gemm_small_in_one_chunk_where_a_and_a_chunk_overflow_l1(rng, gemm_small_chunk, dtype, m, k, n, l1):
+    """Where A (m x k) and a chunk do not fit gemm_small_l1()'s bytes together, cl_gemm_small takes B in one chunk
+    whatever gemm_small_chunk() says: an L1 of 1 byte (never chunks) and of 10 KiB (chunks for the small A only),
+    with one-strip chunks asked for. Every column against NumPy in float64."""
+    gemm_small_chunk(1)
+    _kernels.gemm_small_l1(l1)
+    _check_gemm_small(rng, dtype, m, k, n)
+
+
+def test_gemm_small_l1_is_the_machines_l1d():
+    """convlab.ops.conv sets cl_gemm_small's L1 to the L1 data cache it reads from sysfs (48 KiB when it cannot)."""
+    assert _kernels.gemm_small_l1() == conv_ops.L1_SETS * conv_ops.L1_WAYS * conv_ops.LINE_BYTES
 
 
 @pytest.mark.parametrize("columns", [1, 10 ** 6])
@@ -921,10 +940,11 @@ def test_conv_rows_in_chunks_of_columns_matches_torch(rng, gemm_small_chunk, col
             assert_close(got, tl, np.float32, reduction=layer.weight[0].size)
 
 
+@pytest.mark.parametrize("setter", ["gemm_small_chunk", "gemm_small_l1"])
 @pytest.mark.parametrize("bad", [0, -1, 1.5, True, "32"])
-def test_gemm_small_chunk_rejects_what_is_not_a_positive_int(gemm_small_chunk, bad):
-    with pytest.raises(ValueError, match="nbytes must be an int >= 1"):
-        gemm_small_chunk(bad)
+def test_gemm_small_settings_reject_what_is_not_a_positive_int(gemm_small_chunk, setter, bad):
+    with pytest.raises(ValueError, match=f"{setter}: nbytes must be an int >= 1"):
+        getattr(_kernels, setter)(bad)
 
 
 # Lavin and Gray's filter transforms (arXiv:1509.09308): F(2, 3) and F(4, 3)

@@ -98,6 +98,8 @@ def cache_geometry(level: int, default: tuple, root: str = "/sys/devices/system/
 
 L1_SETS, L1_WAYS, LINE_BYTES = cache_geometry(1, (64, 8, 64))  # 32 KiB, 8 ways (Zen 2-5, Skylake); 48 KiB, 12
                                     # ways (Ice Lake on): 64 sets of 64-byte lines on all of them
+_kernels.gemm_small_l1(L1_SETS * L1_WAYS * LINE_BYTES)  # cl_gemm_small's chunks of B only where A and a chunk
+                                    # fit L1 together
 L2_BYTES = cache_bytes(2, 512 * 1024)  # per core (Zen 3: 512 KiB; Zen 4: 1 MiB; Zen 5: 1 MiB; Skylake-SP: 1 MiB)
 WORKSPACE_BYTES = max(64 * 1024, L2_BYTES // 2)  # per thread: a tile's columns (or padded plane) in half of L2,
                                     # the other half for the weights and the output rows being written
