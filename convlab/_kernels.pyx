@@ -2414,7 +2414,7 @@ cdef int _blocked_deal(const float[:, :, ::1] w, float* wt, Py_ssize_t p, Py_ssi
 def conv_blocked(const float[:, :, :, ::1] x, const float[:, :, ::1] w, const float[::1] bias,
                  float[:, :, ::1] out, tuple kernel, tuple stride, tuple padding, tuple dilation, tuple blocks,
                  float[::1] xb, float[:, ::1] wb, float[::1] bb, Py_ssize_t sample_chunks=1, Py_ssize_t row_chunks=1,
-                 int num_threads=1, int keep_weights=0):
+                 int num_threads=1, int keep_weights=0, bint chunks_first=False):
     """Direct 2-d convolution (float32, groups 1, zero padding) on blocks of 16 channels, without im2col and
     without the multiply-adds of the taps whose run of cells reads only padding.
 
@@ -2439,7 +2439,10 @@ def conv_blocked(const float[:, :, :, ::1] x, const float[:, :, ::1] w, const fl
     past the bottom and right edges read zeros too); blocks : (Ho, Wo). xb, wb (num_threads rows; with
     keep_weights 1 or 2, a row per pair: ceil(C_out / 32)), bb : at least ``blocked_sizes(N, C_in, C_out, H, WP,
     kh * kw)`` floats. sample_chunks, row_chunks : the samples and the output rows of a pair split into this
-    many tasks (so that few output channels still feed every thread).
+    many tasks (so that few output channels still feed every thread). The tasks are numbered pair by pair (a
+    thread's run of tasks holds few pairs over all of the input), or with ``chunks_first`` chunk by chunk (a
+    thread's run holds every pair over a share of the input: each thread then reads its share of the blocked
+    input, not all of it; ``convlab.ops.conv`` takes that order where it leaves the threads as even).
 
     Returns 0, or 1 when a weight is inf or NaN (``out`` is then partly written): skipping the padding taps
     would drop the NaN that such a weight times a zero-padding cell makes (in torch and on every other path),
@@ -2497,9 +2500,14 @@ def conv_blocked(const float[:, :, :, ::1] x, const float[:, :, ::1] w, const fl
     _blocked_input(x, xb, WP, PW, num_threads)
     with nogil, parallel(num_threads=num_threads):
         for t in prange(total, schedule="static"):
-            p = t // (NC * RC)
-            q = (t // RC) % NC
-            ch = t % RC
+            if chunks_first:
+                p = t % pairs
+                q = (t // pairs) % NC
+                ch = t // (pairs * NC)
+            else:
+                p = t // (NC * RC)
+                q = (t // RC) % NC
+                ch = t % RC
             n0 = q * N // NC
             n1 = (q + 1) * N // NC
             y0 = ch * OH // RC

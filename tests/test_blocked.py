@@ -3,6 +3,8 @@ skipping the taps whose run of cells reads only padding (a run's edge cells read
 the reference loops and torch on the shapes where its blocks, tasks and runs are partial, at every SIMD level this
 CPU runs; the planner's rules; the fallback for non-finite weights; the checks that stand before the unchecked
 inner loops."""
+import itertools
+
 import numpy as np
 import pytest
 
@@ -117,6 +119,51 @@ def test_blocked_tasks_split_samples_then_rows_over_threads(rng, monkeypatch, th
     (plan, _, _), = m2._plans.values()
     assert (plan.run.sample_chunks, plan.run.row_chunks) == (samples, chunks)
     np.testing.assert_array_equal(one, two)     # each output cell is one sum in one order either way
+
+
+@pytest.mark.parametrize("shape,split", [
+    ((1, 16, 24, 20), (1, 4, True)),     # 2 pairs x 4 row chunks: 24 rows each either way; weights 1.1x the input
+    ((3, 16, 24, 20), (3, 2, True)),     # 3 samples x 2 row chunks: 72 (sample, row) pairs each either way
+    ((3, 16, 5, 40), (3, 2, False)),     # 5 rows in 2 + 3: chunk by chunk 18 against 15 pair by pair; (1, 2) too
+    ((1, 16, 8, 8), (1, 4, False)),      # the weights 5.8x the input: pair by pair
+])
+def test_blocked_tasks_go_chunk_by_chunk_where_the_threads_stay_as_even(rng, monkeypatch, threads, shape, split):
+    """With 2 threads and 2 pairs (64 output channels), conv_blocked numbers its tasks chunk by chunk where the
+    weights are at most BLOCKED_CHUNKS_FIRST_MAX_WEIGHTS times a call's blocked input and the busiest thread
+    runs no more (sample, row) pairs than pair by pair (the splits worked out by hand in the comments); the
+    result is the 1-thread result bit for bit and the reference's. With BLOCKED_CHUNKS_FIRST off, pair by pair."""
+    _force(monkeypatch)
+    monkeypatch.setattr(conv_ops, "BLOCKED_INPUT_BYTES", 1 << 20)
+    x = rng.standard_normal(shape).astype(np.float32)
+    m = nn.Conv2d(16, 64, 3, padding=1, dtype=np.float32)
+    threads(1)
+    one = m(x)
+    for first in (True, False):
+        monkeypatch.setattr(conv_ops, "BLOCKED_CHUNKS_FIRST", first)
+        threads(2)
+        m2 = nn.Conv2d(16, 64, 3, padding=1, dtype=np.float32)
+        m2.load_state_dict(m.state_dict())
+        two = m2(x)
+        (plan, _, _), = m2._plans.values()
+        run = plan.run
+        assert run.__qualname__.split(".")[0] == "_blocked_runner" and run.samples_per_call == shape[0]
+        assert (run.sample_chunks, run.row_chunks, run.chunks_first) == (split if first else split[:2] + (False,))
+        np.testing.assert_array_equal(one, two)
+    want = ref.conv_nd(x.astype(np.float64), m.weight.astype(np.float64), m.bias, (1, 1), (1, 1), (1, 1), 1)
+    assert_close(one, want, np.float32, reduction=16 * 9)
+
+
+@pytest.mark.parametrize("pairs,samples,chunks,step,rows,threads,first,want", [
+    (2, 1, 4, 1, 24, 2, False, 24), (2, 1, 4, 1, 24, 2, True, 24),       # pair 0's 4 chunks; chunks 0-1's pairs
+    (2, 3, 2, 3, 5, 2, True, 18), (2, 3, 2, 3, 5, 2, False, 15),         # rows 2 + 3: chunk 1's 3 x 3 x 2
+    (3, 1, 1, 2, 10, 2, False, 40),     # tasks 2 + 1 of 2 samples x 10 rows
+    (5, 2, 1, 3, 4, 3, True, 24),       # tasks 4 + 3 + 3; the last thread's 3 hold 2 samples (3 in 1 + 2) x 4 rows
+])
+def test_static_loads_are_the_busiest_threads_share(pairs, samples, chunks, step, rows, threads, first, want):
+    """_static_loads against shares counted by hand: OpenMP's static schedule gives the first ``total % threads``
+    threads a task more, each a contiguous run; a task's samples and rows are cut as the kernel cuts them
+    (3 samples in 2 chunks: 1 + 2; 5 rows in 2: 2 + 3)."""
+    assert conv_ops._static_loads(pairs, samples, chunks, step, rows, threads, first) == want
 
 
 @pytest.mark.parametrize("nthreads", [1, 2])
@@ -440,11 +487,11 @@ def test_conv_blocked_reads_nothing_past_its_buffers(rng, c_in, c_out):
     kept = [bufs[0], _guarded(pairs * ws).reshape(pairs, ws), bufs[2]]     # a row per pair (keep_weights 1, 2)
     want = ref.conv_nd(x.astype(np.float64), wt.reshape(c_out, c_in, 3, 3).astype(np.float64), b, (2, 2),
                        (2, 2), (1, 1), 1)
-    for threads, samples, chunks in ((1, 1, 1), (2, 1, 2), (2, 2, 1), (2, 2, 3)):
-        for keep, use in ((0, bufs), (1, kept), (2, kept)):
-            for buf in use[:1] + use[2:] + (use[1:2] if keep < 2 else []):
-                buf[...] = np.nan
-            out[...] = np.nan
-            assert _kernels.conv_blocked(x, wt, b, out, (3, 3), (2, 2), (2, 2), (1, 1), (oh, ow), *use, samples,
-                                         chunks, threads, keep) == 0
-            assert_close(out.reshape(want.shape), want, np.float32, reduction=c_in * 9)
+    for (threads, samples, chunks), first, (keep, use) in itertools.product(
+            ((1, 1, 1), (2, 1, 2), (2, 2, 1), (2, 2, 3)), (False, True), ((0, bufs), (1, kept), (2, kept))):
+        for buf in use[:1] + use[2:] + (use[1:2] if keep < 2 else []):
+            buf[...] = np.nan
+        out[...] = np.nan
+        assert _kernels.conv_blocked(x, wt, b, out, (3, 3), (2, 2), (2, 2), (1, 1), (oh, ow), *use, samples,
+                                     chunks, threads, keep, chunks_first=first) == 0
+        assert_close(out.reshape(want.shape), want, np.float32, reduction=c_in * 9)

@@ -218,6 +218,16 @@ BLOCKED_INPUT_BYTES = min(4 << 20, L2_BYTES // 2)  # its copy of the input in bl
                                     # reads the whole chunk, from L2 where it fits in half of it (2 MiB L2: 1 MiB
                                     # against 4 MiB ran ResNet-18's 3x3 s2 64 -> 128 in 0.92x the time, 128 -> 256
                                     # 0.94x, Inception's 3x3 s2 0.96x, AlexNet's 13x13 1.02x; paired, 1 thread)
+BLOCKED_CHUNKS_FIRST = True         # with threads, conv_blocked's tasks numbered chunk by chunk (each thread runs
+                                    # every pair on its share of a call's input) instead of pair by pair (each runs
+                                    # its pairs on all of it), where the weights are at most
+BLOCKED_CHUNKS_FIRST_MAX_WEIGHTS = 2.0  # ... this many times the call's blocked input and the threads stay as
+                                    # even: each thread keeps its share of the input in its own L2 (2 threads,
+                                    # paired: ResNet-18's 3x3 s2 64 -> 128 and 128 -> 256 0.93x and 0.91x the time,
+                                    # Inception's 1x7 0.93x, a 3x3 s2 32 -> 64 on 208x208 0.78x; split chunk by
+                                    # chunk, 512 -> 512 on 7x7 and 28x28, weights 3.6x and 5.2x the input, took
+                                    # 1.03x and 1.01x; the limit lies between the tune rows' 0.95 (pix2pix's 4x4
+                                    # s2, taken) and 3.6; see bench/README.md)
 TRANSPOSE_BLOCKED_INPUT_BYTES = 4 << 20  # ... and conv_transpose_blocked's (its tasks deal their weights per call)
 BLOCKED_LEVELS = ("x86-64-v4",)     # SIMD levels it is planned at by the rule above (its 8-wide copies, 16
                                     # channels x 6 cells in 12 ymm sums, are tested at every level)
@@ -937,6 +947,50 @@ def _blocked_runner(x_shape, w_shape, kernel2, stride2, padding2, dilation2, blo
                           make_fallback, BLOCKED_INPUT_BYTES, can_keep=True)
 
 
+def _static_loads(pairs, samples, chunks, step, rows, threads, chunks_first):
+    """The largest share of (sample, output row) pairs that one of ``threads`` threads runs in a blocked
+    kernel's call of ``step`` samples: its ``pairs * samples * chunks`` tasks numbered pair by pair or
+    ``chunks_first``, split as OpenMP's static schedule splits them (contiguous runs, the first ``total %
+    threads`` threads one task more), and each task's samples and rows as the kernel cuts them."""
+    total = pairs * samples * chunks
+    base, extra = divmod(total, threads)
+    worst, start = 0, 0
+    for i in range(threads):
+        load = 0
+        for t in range(start, start + base + (i < extra)):
+            if chunks_first:
+                q, ch = (t // pairs) % samples, t // (pairs * samples)
+            else:
+                q, ch = (t // chunks) % samples, t % chunks
+            load += ((q + 1) * step // samples - q * step // samples) \
+                * ((ch + 1) * rows // chunks - ch * rows // chunks)
+        start += base + (i < extra)
+        worst = max(worst, load)
+    return worst
+
+
+def _task_split(pairs, samples, chunks, step, rows, threads, weight_bytes, input_bytes):
+    """``(samples, chunks, chunks_first)`` for conv_blocked's calls of ``step`` samples: the split by samples and
+    rows that ``_blocked_calls`` chose, numbered pair by pair; or, with threads, where the weights are at most
+    BLOCKED_CHUNKS_FIRST_MAX_WEIGHTS times a call's blocked input, numbered chunk by chunk in the first split of
+    (that one, samples in ``threads`` chunks, rows in ``threads`` chunks) whose busiest thread runs the fewest
+    (sample, row) pairs, if that is no more than pair by pair."""
+    if not BLOCKED_CHUNKS_FIRST or threads < 2 or weight_bytes > BLOCKED_CHUNKS_FIRST_MAX_WEIGHTS * input_bytes:
+        return samples, chunks, False
+    splits = [(samples, chunks)]
+    if step % threads == 0:
+        splits.append((threads, 1))
+    splits.append((1, min(rows, threads)))
+    loads = [(_static_loads(pairs, s, c, step, rows, threads, True), i) for i, (s, c) in enumerate(splits)
+             if s * c > 1]
+    if not loads:
+        return samples, chunks, False
+    load, i = min(loads)
+    if load > _static_loads(pairs, samples, chunks, step, rows, threads, False):
+        return samples, chunks, False
+    return splits[i] + (True,)
+
+
 def _blocked_calls(name, kern, x4, w3, out_shape, out3, geometry, sizes, rows, threads, make_fallback, budget,
                    can_keep=False):
     """``run(x, w, b)`` for conv_blocked and conv_transpose_blocked: ``kern(x, w, bias, out, *geometry, xb, wb,
@@ -946,8 +1000,9 @@ def _blocked_calls(name, kern, x4, w3, out_shape, out3, geometry, sizes, rows, t
     H, W); out3 : the output as the kernel takes it (N, C_out, cells); rows : the output rows a pair's tasks may
     split. A row of weights per thread (the kernel deals a task's pair into its thread's row), or, where the
     kernel can keep them (``can_keep``: conv_blocked's ``keep_weights``) and there are several calls, a row per
-    pair, dealt by the first call and kept by the others. The runner is named as its caller's (``name``: what a
-    plan's path is known by)."""
+    pair, dealt by the first call and kept by the others; that kernel's tasks (``can_keep`` again: its
+    ``chunks_first``) split and numbered as ``_task_split`` says. The runner is named as its caller's (``name``:
+    what a plan's path is known by)."""
     n, c_out = x4[0], out3[1]
     step = max(1, min(n, budget // (4 * max(sizes(1)[0], 1))))                # samples per kernel call,
     step = -(-n // -(-n // step)) if n else 1                                    # the calls as even as they go
@@ -956,6 +1011,10 @@ def _blocked_calls(name, kern, x4, w3, out_shape, out3, geometry, sizes, rows, t
     samples = min(step, -(-4 * threads // pairs)) if threads > 1 else 1
     chunks = max(1, min(rows, -(-4 * threads // (pairs * samples)))) if threads > 1 else 1
     keep = can_keep and step < n                        # several calls: the weights dealt once, kept in rows
+    order = {}
+    if can_keep:
+        samples, chunks, first = _task_split(pairs, samples, chunks, step, rows, threads, 4 * math.prod(w3), 4 * xs)
+        order = {"chunks_first": True} if first else {}
     nrows = pairs if keep else threads
     get_ws = workspace_getter((xs + nrows * ws_ + bs,), np.float32)
     fallback = []
@@ -969,7 +1028,7 @@ def _blocked_calls(name, kern, x4, w3, out_shape, out3, geometry, sizes, rows, t
         for n0 in range(0, n, step):
             kept = (2 if n0 else 1,) if keep else ()    # keep_weights: deal on the first call, reuse after
             if kern(xc[n0:n0 + step], wc, bias, o3[n0:n0 + step], *geometry, xb, wb, bb, samples, chunks, threads,
-                    *kept):
+                    *kept, **order):
                 if not fallback:
                     fallback.append(make_fallback())
                 return fallback[0](x, w, b)
@@ -978,6 +1037,7 @@ def _blocked_calls(name, kern, x4, w3, out_shape, out3, geometry, sizes, rows, t
     run.samples_per_call = step
     run.sample_chunks = samples
     run.row_chunks = chunks
+    run.chunks_first = bool(order)
     run.threads = threads
     return run
 
