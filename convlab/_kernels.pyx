@@ -2550,7 +2550,7 @@ def transpose_blocked_width(Py_ssize_t w, Py_ssize_t out_w, Py_ssize_t kw, Py_ss
 def conv_transpose_blocked(const float[:, :, :, ::1] x, const float[:, :, ::1] w, const float[::1] bias,
                            float[:, :, ::1] out, tuple kernel, tuple stride, tuple padding, tuple blocks,
                            float[::1] xb, float[:, ::1] wb, float[::1] bb, Py_ssize_t sample_chunks=1,
-                           Py_ssize_t row_chunks=1, int num_threads=1):
+                           Py_ssize_t row_chunks=1, int num_threads=1, bint chunks_first=False):
     """Transposed 2-d convolution (float32, groups 1, dilation 1, kernel >= stride on both axes) as its output
     phases, each a stride-1 convolution on conv_blocked's micro-kernel (``cl_dconv_f``), written in place.
 
@@ -2568,8 +2568,8 @@ def conv_transpose_blocked(const float[:, :, :, ::1] x, const float[:, :, ::1] w
 
     x : (N, C_in, H, W); w : (C_in, C_out, kh * kw); bias : (C_out,) or None; out : (N, C_out, Ho * Wo),
     overwritten. kernel, stride, padding : 2-tuples; blocks : (Ho, Wo), output_padding included. xb, wb
-    (num_threads rows), bb : at least ``transpose_blocked_sizes(...)`` floats. sample_chunks, row_chunks : as
-    conv_blocked.
+    (num_threads rows), bb : at least ``transpose_blocked_sizes(...)`` floats. sample_chunks, row_chunks,
+    chunks_first : as conv_blocked.
 
     Returns 0, or 1 when a weight is inf or NaN (``out`` is then partly written): a phase's run computes taps that
     read zero columns, where inf x 0 would make a NaN that the scatter (col2im) never makes, so the caller runs
@@ -2645,9 +2645,14 @@ def conv_transpose_blocked(const float[:, :, :, ::1] x, const float[:, :, ::1] w
             wt = &wb[threadid(), 0]
             tmp = wt + 2 * WB
             for t in prange(total, schedule="static"):
-                p = t // (NC * RC)
-                q = (t // RC) % NC
-                ch = t % RC
+                if chunks_first:
+                    p = t % pairs
+                    q = (t // pairs) % NC
+                    ch = t // (pairs * NC)
+                else:
+                    p = t // (NC * RC)
+                    q = (t // RC) % NC
+                    ch = t % RC
                 n0 = q * N // NC
                 n1 = (q + 1) * N // NC
                 nbl = OB - 2 * p if OB - 2 * p < 2 else 2

@@ -97,12 +97,16 @@ def test_phases_match_reference_and_torch(rng, monkeypatch, threads, nthreads, b
         assert_close(got, _torch_transpose(m, x), np.float32, reduction=reduction)
 
 
-@pytest.mark.parametrize("n,c_out", [(1, 32), (3, 32), (8, 32), (1, 160), (2, 320)])
-def test_phases_split_tasks_over_threads_bit_for_bit(rng, monkeypatch, threads, n, c_out):
+@pytest.mark.parametrize("first", [True, False])
+@pytest.mark.parametrize("n,c_out,h", [(1, 32, 5), (3, 32, 5), (8, 32, 5), (1, 160, 5), (2, 320, 5), (4, 64, 24)])
+def test_phases_split_tasks_over_threads_bit_for_bit(rng, monkeypatch, threads, n, c_out, h, first):
     """A task is a pair of output blocks over a chunk of samples and of every phase's rows: 2 threads (samples,
-    then rows, split when pairs are few) give the 1-thread result bit for bit."""
+    then rows, split when pairs are few; numbered chunk by chunk or, with TRANSPOSE_BLOCKED_CHUNKS_FIRST off, pair
+    by pair) give the 1-thread result bit for bit. 2 pairs on 4 samples of 24 rows (the weights 1.3x the blocked
+    input): 4 sample chunks, chunk by chunk (2 samples x 2 pairs per thread, as many as 2 pairs x 4 samples)."""
     _force(monkeypatch)
-    x = rng.standard_normal((n, 16, 5, 6)).astype(np.float32)
+    monkeypatch.setattr(conv_ops, "TRANSPOSE_BLOCKED_CHUNKS_FIRST", first)
+    x = rng.standard_normal((n, 16, h, 6)).astype(np.float32)
     m = nn.ConvTranspose2d(16, c_out, 4, stride=2, padding=1, dtype=np.float32)
     threads(1)
     one = m(x)
@@ -112,6 +116,10 @@ def test_phases_split_tasks_over_threads_bit_for_bit(rng, monkeypatch, threads, 
     got = two(x)
     run = two._plans[next(iter(two._plans))][0].run
     assert run.threads == 2 and (run.sample_chunks > 1 or run.row_chunks > 1 or c_out > 128)
+    if h == 24:
+        assert (run.sample_chunks, run.row_chunks, run.chunks_first) == (4, 1, first)
+    if not first:
+        assert not run.chunks_first
     np.testing.assert_array_equal(got, one)
 
 
@@ -224,9 +232,9 @@ def test_conv_transpose_blocked_reads_nothing_past_its_buffers(rng, c_in, c_out,
     bufs = [_guarded(xs), _guarded(2 * ws).reshape(2, ws), _guarded(bs)]
     want = ref.conv_transpose_nd(x.astype(np.float64), wt.reshape(c_in, c_out, kh, kw).astype(np.float64), b,
                                  (sh, sw), (ph, pw), (sh - 1, sw - 1))
-    for threads, samples, chunks in itertools.product((1, 2), (1, 2), (1, 3)):
+    for threads, samples, chunks, first in itertools.product((1, 2), (1, 2), (1, 3), (False, True)):
         for buf in bufs + [out]:
             buf[...] = np.nan
         assert _kernels.conv_transpose_blocked(x, wt, b, out, (kh, kw), (sh, sw), (ph, pw), (oh, ow), *bufs, samples,
-                                               chunks, threads) == 0
+                                               chunks, threads, chunks_first=first) == 0
         assert_close(out.reshape(want.shape), want, np.float32, reduction=c_in * kh * kw)

@@ -229,6 +229,7 @@ BLOCKED_CHUNKS_FIRST_MAX_WEIGHTS = 2.0  # ... this many times the call's blocked
                                     # 1.03x and 1.01x; the limit lies between the tune rows' 0.95 (pix2pix's 4x4
                                     # s2, taken) and 3.6; see bench/README.md)
 TRANSPOSE_BLOCKED_INPUT_BYTES = 4 << 20  # ... and conv_transpose_blocked's (its tasks deal their weights per call)
+TRANSPOSE_BLOCKED_CHUNKS_FIRST = True  # ... and its tasks as conv_blocked's (BLOCKED_CHUNKS_FIRST)
 BLOCKED_LEVELS = ("x86-64-v4",)     # SIMD levels it is planned at by the rule above (its 8-wide copies, 16
                                     # channels x 6 cells in 12 ymm sums, are tested at every level)
 BLOCKED_WIDE_KERNEL_LEVELS = ("x86-64-v3",)  # ... and levels where it takes only those of the rule's layers with
@@ -944,7 +945,7 @@ def _blocked_runner(x_shape, w_shape, kernel2, stride2, padding2, dilation2, blo
     return _blocked_calls("_blocked_runner", _kernels.conv_blocked, (n, c_in, h, w_), w3, out_shape, out_shape,
                           (kernel2, stride2, padding2, dilation2, blocks2),
                           lambda step: _kernels.blocked_sizes(step, c_in, c_out, h, wp, w3[2]), blocks2[0], threads,
-                          make_fallback, BLOCKED_INPUT_BYTES, can_keep=True)
+                          make_fallback, BLOCKED_INPUT_BYTES, can_keep=True, can_order=BLOCKED_CHUNKS_FIRST)
 
 
 def _static_loads(pairs, samples, chunks, step, rows, threads, chunks_first):
@@ -970,12 +971,12 @@ def _static_loads(pairs, samples, chunks, step, rows, threads, chunks_first):
 
 
 def _task_split(pairs, samples, chunks, step, rows, threads, weight_bytes, input_bytes):
-    """``(samples, chunks, chunks_first)`` for conv_blocked's calls of ``step`` samples: the split by samples and
-    rows that ``_blocked_calls`` chose, numbered pair by pair; or, with threads, where the weights are at most
-    BLOCKED_CHUNKS_FIRST_MAX_WEIGHTS times a call's blocked input, numbered chunk by chunk in the first split of
-    (that one, samples in ``threads`` chunks, rows in ``threads`` chunks) whose busiest thread runs the fewest
-    (sample, row) pairs, if that is no more than pair by pair."""
-    if not BLOCKED_CHUNKS_FIRST or threads < 2 or weight_bytes > BLOCKED_CHUNKS_FIRST_MAX_WEIGHTS * input_bytes:
+    """``(samples, chunks, chunks_first)`` for a blocked kernel's calls of ``step`` samples: the split by
+    samples and rows that ``_blocked_calls`` chose, numbered pair by pair; or, with threads, where the weights
+    are at most BLOCKED_CHUNKS_FIRST_MAX_WEIGHTS times a call's blocked input, numbered chunk by chunk in the
+    first split of (that one, samples in ``threads`` chunks, rows in ``threads`` chunks) whose busiest thread
+    runs the fewest (sample, row) pairs, if that is no more than pair by pair."""
+    if threads < 2 or weight_bytes > BLOCKED_CHUNKS_FIRST_MAX_WEIGHTS * input_bytes:
         return samples, chunks, False
     splits = [(samples, chunks)]
     if step % threads == 0:
@@ -992,7 +993,7 @@ def _task_split(pairs, samples, chunks, step, rows, threads, weight_bytes, input
 
 
 def _blocked_calls(name, kern, x4, w3, out_shape, out3, geometry, sizes, rows, threads, make_fallback, budget,
-                   can_keep=False):
+                   can_keep=False, can_order=False):
     """``run(x, w, b)`` for conv_blocked and conv_transpose_blocked: ``kern(x, w, bias, out, *geometry, xb, wb,
     bb, sample_chunks, row_chunks, threads)`` on calls of as many samples as fit ``budget`` bytes of blocked
     input (at least one), its buffers (``sizes(samples)`` floats) in this thread's workspace; a kernel's 1 (inf
@@ -1000,9 +1001,9 @@ def _blocked_calls(name, kern, x4, w3, out_shape, out3, geometry, sizes, rows, t
     H, W); out3 : the output as the kernel takes it (N, C_out, cells); rows : the output rows a pair's tasks may
     split. A row of weights per thread (the kernel deals a task's pair into its thread's row), or, where the
     kernel can keep them (``can_keep``: conv_blocked's ``keep_weights``) and there are several calls, a row per
-    pair, dealt by the first call and kept by the others; that kernel's tasks (``can_keep`` again: its
-    ``chunks_first``) split and numbered as ``_task_split`` says. The runner is named as its caller's (``name``:
-    what a plan's path is known by)."""
+    pair, dealt by the first call and kept by the others. Where ``can_order`` (the kernel's ``chunks_first``),
+    the tasks are split and numbered as ``_task_split`` says. The runner is named as its caller's (``name``: what
+    a plan's path is known by)."""
     n, c_out = x4[0], out3[1]
     step = max(1, min(n, budget // (4 * max(sizes(1)[0], 1))))                # samples per kernel call,
     step = -(-n // -(-n // step)) if n else 1                                    # the calls as even as they go
@@ -1012,7 +1013,7 @@ def _blocked_calls(name, kern, x4, w3, out_shape, out3, geometry, sizes, rows, t
     chunks = max(1, min(rows, -(-4 * threads // (pairs * samples)))) if threads > 1 else 1
     keep = can_keep and step < n                        # several calls: the weights dealt once, kept in rows
     order = {}
-    if can_keep:
+    if can_order:
         samples, chunks, first = _task_split(pairs, samples, chunks, step, rows, threads, 4 * math.prod(w3), 4 * xs)
         order = {"chunks_first": True} if first else {}
     nrows = pairs if keep else threads
@@ -1059,7 +1060,8 @@ def _phases_runner(x_shape, w_shape, out_size, kernel, stride, padding, threads,
                           (n, c_out, *out_size), (n, c_out, blocks2[0] * blocks2[1]),
                           (kernel2, stride2, padding2, blocks2),
                           lambda step: _kernels.transpose_blocked_sizes(step, c_in, c_out, h, wp, w3[2]), rows,
-                          threads, make_fallback, TRANSPOSE_BLOCKED_INPUT_BYTES)
+                          threads, make_fallback, TRANSPOSE_BLOCKED_INPUT_BYTES,
+                          can_order=TRANSPOSE_BLOCKED_CHUNKS_FIRST)
 
 
 def _rows_runner(x5_shape, c_out, cg, dtype, args, n, groups, threads, mode, out_shape):
