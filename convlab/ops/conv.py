@@ -224,10 +224,10 @@ BLOCKED_CHUNKS_FIRST = True         # with threads, conv_blocked's tasks numbere
 BLOCKED_CHUNKS_FIRST_MAX_WEIGHTS = 2.0  # ... this many times the call's blocked input and the threads stay as
                                     # even: each thread keeps its share of the input in its own L2 (2 threads,
                                     # paired: ResNet-18's 3x3 s2 64 -> 128 and 128 -> 256 0.93x and 0.91x the time,
-                                    # Inception's 1x7 0.93x, a 3x3 s2 32 -> 64 on 208x208 0.78x; split chunk by
-                                    # chunk, 512 -> 512 on 7x7 and 28x28, weights 3.6x and 5.2x the input, took
-                                    # 1.03x and 1.01x; the limit lies between the tune rows' 0.95 (pix2pix's 4x4
-                                    # s2, taken) and 3.6; see bench/README.md)
+                                    # Inception's 1x7 0.93x, a 3x3 s2 32 -> 64 on 208x208 0.78x). Split chunk by
+                                    # chunk regardless, the tune rows with weights 0.6-1.6x the input ran in
+                                    # 0.93-1.01x the time, those with 5.5x and 9.1x (VGG's and ResNet-18's
+                                    # 512 -> 512) in 1.01x and 1.03x: the limit lies between (bench/README.md)
 TRANSPOSE_BLOCKED_INPUT_BYTES = 4 << 20  # ... and conv_transpose_blocked's (its tasks deal their weights per call)
 TRANSPOSE_BLOCKED_CHUNKS_FIRST = True  # ... and its tasks as conv_blocked's (BLOCKED_CHUNKS_FIRST)
 BLOCKED_LEVELS = ("x86-64-v4",)     # SIMD levels it is planned at by the rule above (its 8-wide copies, 16
