@@ -2411,6 +2411,30 @@ cdef int _blocked_deal(const float[:, :, ::1] w, float* wt, Py_ssize_t p, Py_ssi
     return 1 if cl_nonfinite_f(wt, 2 * WB) else 0
 
 
+cdef struct PairTask:
+    Py_ssize_t p, n0, n1, ch          # pair of output blocks, samples [n0, n1), chunk of output rows
+
+
+cdef inline PairTask _pair_task(Py_ssize_t t, Py_ssize_t pairs, Py_ssize_t N, Py_ssize_t NC, Py_ssize_t RC,
+                                bint chunks_first) noexcept nogil:
+    """Task t of conv_blocked / conv_transpose_blocked over (pair, sample chunk, row chunk): numbered pair by pair,
+    or with ``chunks_first`` chunk by chunk (the pair varying fastest); returned by value so that prange keeps
+    it thread-private."""
+    cdef PairTask k
+    cdef Py_ssize_t q
+    if chunks_first:
+        k.p = t % pairs
+        q = (t // pairs) % NC
+        k.ch = t // (pairs * NC)
+    else:
+        k.p = t // (NC * RC)
+        q = (t // RC) % NC
+        k.ch = t % RC
+    k.n0 = q * N // NC
+    k.n1 = (q + 1) * N // NC
+    return k
+
+
 def conv_blocked(const float[:, :, :, ::1] x, const float[:, :, ::1] w, const float[::1] bias,
                  float[:, :, ::1] out, tuple kernel, tuple stride, tuple padding, tuple dilation, tuple blocks,
                  float[::1] xb, float[:, ::1] wb, float[::1] bb, Py_ssize_t sample_chunks=1, Py_ssize_t row_chunks=1,
@@ -2452,7 +2476,8 @@ def conv_blocked(const float[:, :, :, ::1] x, const float[:, :, ::1] w, const fl
     cdef Py_ssize_t KH = kernel[0], KW = kernel[1], K = KH * KW
     cdef Py_ssize_t SH = stride[0], SW = stride[1], PH = padding[0], PW = padding[1], DH = dilation[0], DW = dilation[1]
     cdef Py_ssize_t CB = (C + 15) // 16, OB = (O + 15) // 16, pairs = (OB + 1) // 2, HW = H * W, WB = CB * K * 256
-    cdef Py_ssize_t OH, OW, NC = sample_chunks, RC = row_chunks, total, t, n, n0, n1, p, q
+    cdef Py_ssize_t OH, OW, NC = sample_chunks, RC = row_chunks, total, t, n, n0, n1, p
+    cdef PairTask task
     cdef Py_ssize_t ch, y0, y1, nbl, WP
     cdef bint in_task
     cdef Py_ssize_t geom[12]
@@ -2500,16 +2525,11 @@ def conv_blocked(const float[:, :, :, ::1] x, const float[:, :, ::1] w, const fl
     _blocked_input(x, xb, WP, PW, num_threads)
     with nogil, parallel(num_threads=num_threads):
         for t in prange(total, schedule="static"):
-            if chunks_first:
-                p = t % pairs
-                q = (t // pairs) % NC
-                ch = t // (pairs * NC)
-            else:
-                p = t // (NC * RC)
-                q = (t // RC) % NC
-                ch = t % RC
-            n0 = q * N // NC
-            n1 = (q + 1) * N // NC
+            task = _pair_task(t, pairs, N, NC, RC, chunks_first)
+            p = task.p
+            n0 = task.n0
+            n1 = task.n1
+            ch = task.ch
             y0 = ch * OH // RC
             y1 = (ch + 1) * OH // RC
             nbl = OB - 2 * p if OB - 2 * p < 2 else 2
@@ -2580,6 +2600,7 @@ def conv_transpose_blocked(const float[:, :, :, ::1] x, const float[:, :, ::1] w
     cdef Py_ssize_t SH = stride[0], SW = stride[1], PH = padding[0], PW = padding[1]
     cdef Py_ssize_t CB = (C + 15) // 16, OB = (O + 15) // 16, pairs = (OB + 1) // 2, HW = H * W, WB = CB * K * 256
     cdef Py_ssize_t OH, OW, NC = sample_chunks, RC = row_chunks, total, t, u, n, n0, n1, ob, o, hw, p, q
+    cdef PairTask task
     cdef Py_ssize_t ch, y0, y1, nbl, WP, PWL, h, ph, nph = SH * SW, ci, ky, kx, ry, rx
     cdef Py_ssize_t* geoms = NULL
     cdef Py_ssize_t* route = NULL
@@ -2645,16 +2666,11 @@ def conv_transpose_blocked(const float[:, :, :, ::1] x, const float[:, :, ::1] w
             wt = &wb[threadid(), 0]
             tmp = wt + 2 * WB
             for t in prange(total, schedule="static"):
-                if chunks_first:
-                    p = t % pairs
-                    q = (t // pairs) % NC
-                    ch = t // (pairs * NC)
-                else:
-                    p = t // (NC * RC)
-                    q = (t // RC) % NC
-                    ch = t % RC
-                n0 = q * N // NC
-                n1 = (q + 1) * N // NC
+                task = _pair_task(t, pairs, N, NC, RC, chunks_first)
+                p = task.p
+                n0 = task.n0
+                n1 = task.n1
+                ch = task.ch
                 nbl = OB - 2 * p if OB - 2 * p < 2 else 2
                 if nbl < 2 or C % 16 or O < (2 * p + nbl) * 16:     # slots no row copy fills: zeros, and the
                     memset(wt, 0, (2 * WB + K * 32) * sizeof(float))  # scratch's columns no transpose writes
