@@ -124,8 +124,9 @@ static inline void cl_gemm_small_chunk_set(ptrdiff_t bytes) { cl_gs_chunk_bytes 
 /* ... and only where A and a chunk fit this many bytes together (the L1 data cache, set by convlab.ops.conv from
    the machine's at import; gemm_small_l1() in _kernels.pyx): where they do not, A's rows and the chunk evict each
    other while every block of rows reads them, and one chunk for all of B ran faster (ResNet-18's stem: A 64 x 147,
-   a chunk 147 x 48: 37 + 28 KiB against a 48 KiB L1, 1.06-1.07x the time in chunks). */
-static ptrdiff_t cl_gs_l1_bytes = 48 * 1024;
+   a chunk 147 x 48: 37 + 28 KiB against a 48 KiB L1, 1.06-1.07x the time in chunks). Until then 32 KiB, the
+   fallback convlab.ops.conv takes where sysfs gives no size (the smaller L1 of the CPUs seen). */
+static ptrdiff_t cl_gs_l1_bytes = 32 * 1024;
 static inline ptrdiff_t cl_gemm_small_l1_get(void) { return cl_gs_l1_bytes; }
 static inline void cl_gemm_small_l1_set(ptrdiff_t bytes) { cl_gs_l1_bytes = bytes; }
 

@@ -688,9 +688,9 @@ CL_DEINTERLEAVE4(CL_FN(cl_deinterleave4_d), double)
    sums SR[r] at column J, PUT1(J, r, SUM) one sum: cl_gemm_small into C's rows, cl_gemm_rows into output rows.
    Where B has at least as many rows as A (k >= m), the columns go in chunks of whole 3-vector strips, as many as
    fit cl_gs_chunk_bytes of B's k rows (at least one strip; only the last chunk has the tails above; and only where
-   A's m x k and a chunk fit cl_gs_l1_bytes together, _simd.h), every block
-   of rows over a chunk before the next: a chunk stays in L1 while the blocks read it, where one chunk for all of
-   B read it from L2 (or from memory, where B is the input itself) once per block of 4 rows. 32 KiB against one
+   A's m x k and a chunk fit cl_gs_l1_bytes together, _simd.h), every block of rows over a chunk before the next:
+   a chunk stays in L1 while the blocks read it, where one chunk for all of B read it from L2 (or from memory,
+   where B is the input itself) once per block of 4 rows. 32 KiB against one
    chunk, paired in one process, Sapphire Rapids, 1 / 2 threads: 1x1 layers on conv_rows (MobileNetV2 32->16,
    96->24, 144->24, ShuffleNet 58->58) 0.80-0.89 / 0.84-0.86, the article's Conv2d 0.91 / 0.93; VGG-16's 3->64
    (k 27 < m 64: one chunk) lost 10% at 2 threads in chunks, its 64 rows of C written a chunk at a time
