@@ -994,16 +994,16 @@ def _task_split(pairs, samples, chunks, step, rows, threads, weight_bytes, input
 
 def _blocked_calls(name, kern, x4, w3, out_shape, out3, geometry, sizes, rows, threads, make_fallback, budget,
                    can_keep=False, can_order=False):
-    """``run(x, w, b)`` for conv_blocked and conv_transpose_blocked: ``kern(x, w, bias, out, *geometry, xb, wb,
-    bb, sample_chunks, row_chunks, threads)`` on calls of as many samples as fit ``budget`` bytes of blocked
-    input (at least one), its buffers (``sizes(samples)`` floats) in this thread's workspace; a kernel's 1 (inf
-    or NaN weights) hands the call to the plan ``make_fallback()`` returns (made on first need). x4 : (N, C_in,
-    H, W); out3 : the output as the kernel takes it (N, C_out, cells); rows : the output rows a pair's tasks may
-    split. A row of weights per thread (the kernel deals a task's pair into its thread's row), or, where the
-    kernel can keep them (``can_keep``: conv_blocked's ``keep_weights``) and there are several calls, a row per
-    pair, dealt by the first call and kept by the others. Where ``can_order`` (the kernel's ``chunks_first``),
-    the tasks are split and numbered as ``_task_split`` says. The runner is named as its caller's (``name``: what
-    a plan's path is known by)."""
+    """``run(x, w, b)`` for conv_blocked and conv_transpose_blocked: ``kern(x, w, bias, out, *geometry, xb, wb, bb,
+    sample_chunks, row_chunks, threads, [keep_weights,] chunks_first=...)`` on calls of as many samples as fit
+    ``budget`` bytes of blocked input (at least one), its buffers (``sizes(samples)`` floats) in this thread's
+    workspace; a kernel's 1 (inf or NaN weights) hands the call to the plan ``make_fallback()`` returns (made on
+    first need). x4 : (N, C_in, H, W); out3 : the output as the kernel takes it (N, C_out, cells); rows : the output
+    rows a pair's tasks may split. A row of weights per thread (the kernel deals a task's pair into its thread's
+    row), or, where the kernel can keep them (``can_keep``: conv_blocked's ``keep_weights``) and there are several
+    calls, a row per pair, dealt by the first call and kept by the others. Where ``can_order``, the tasks are split
+    and numbered (the kernels' ``chunks_first``) as ``_task_split`` says. The runner is named as its caller's
+    (``name``: what a plan's path is known by)."""
     n, c_out = x4[0], out3[1]
     step = max(1, min(n, budget // (4 * max(sizes(1)[0], 1))))                # samples per kernel call,
     step = -(-n // -(-n // step)) if n else 1                                    # the calls as even as they go
@@ -1012,10 +1012,9 @@ def _blocked_calls(name, kern, x4, w3, out_shape, out3, geometry, sizes, rows, t
     samples = min(step, -(-4 * threads // pairs)) if threads > 1 else 1
     chunks = max(1, min(rows, -(-4 * threads // (pairs * samples)))) if threads > 1 else 1
     keep = can_keep and step < n                        # several calls: the weights dealt once, kept in rows
-    order = {}
+    first = False
     if can_order:
         samples, chunks, first = _task_split(pairs, samples, chunks, step, rows, threads, 4 * math.prod(w3), 4 * xs)
-        order = {"chunks_first": True} if first else {}
     nrows = pairs if keep else threads
     get_ws = workspace_getter((xs + nrows * ws_ + bs,), np.float32)
     fallback = []
@@ -1029,7 +1028,7 @@ def _blocked_calls(name, kern, x4, w3, out_shape, out3, geometry, sizes, rows, t
         for n0 in range(0, n, step):
             kept = (2 if n0 else 1,) if keep else ()    # keep_weights: deal on the first call, reuse after
             if kern(xc[n0:n0 + step], wc, bias, o3[n0:n0 + step], *geometry, xb, wb, bb, samples, chunks, threads,
-                    *kept, **order):
+                    *kept, chunks_first=first):
                 if not fallback:
                     fallback.append(make_fallback())
                 return fallback[0](x, w, b)
@@ -1038,7 +1037,7 @@ def _blocked_calls(name, kern, x4, w3, out_shape, out3, geometry, sizes, rows, t
     run.samples_per_call = step
     run.sample_chunks = samples
     run.row_chunks = chunks
-    run.chunks_first = bool(order)
+    run.chunks_first = first
     run.threads = threads
     return run
 
