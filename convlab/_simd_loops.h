@@ -690,11 +690,10 @@ CL_DEINTERLEAVE4(CL_FN(cl_deinterleave4_d), double)
    fit cl_gs_chunk_bytes of B's k rows (at least one strip; only the last chunk has the tails above; and only where
    A's m x k and a chunk fit cl_gs_l1_bytes together, _simd.h), every block of rows over a chunk before the next:
    a chunk stays in L1 while the blocks read it, where one chunk for all of B read it from L2 (or from memory,
-   where B is the input itself) once per block of 4 rows. 32 KiB against one
-   chunk, paired in one process, Sapphire Rapids, 1 / 2 threads: 1x1 layers on conv_rows (MobileNetV2 32->16,
-   96->24, 144->24, ShuffleNet 58->58) 0.80-0.89 / 0.84-0.86, the article's Conv2d 0.91 / 0.93; VGG-16's 3->64
-   (k 27 < m 64: one chunk) lost 10% at 2 threads in chunks, its 64 rows of C written a chunk at a time
-   (bench/README.md). */
+   where B is the input itself) once per block of 4 rows. 32 KiB against one chunk, paired in one process,
+   Sapphire Rapids, 1 / 2 threads: 1x1 layers on conv_rows (MobileNetV2 32->16, 96->24, 144->24, ShuffleNet
+   58->58) 0.80-0.89 / 0.84-0.86, the article's Conv2d 0.91 / 0.93; VGG-16's 3->64 (k 27 < m 64: one chunk) lost
+   10% at 2 threads in chunks, its 64 rows of C written a chunk at a time (bench/README.md). */
 #define CL_GEMM_SMALL_VEC(V, BROW, J)   /* sr[r]: rows a0..a3's sums at the columns from J */          \
     V s0 = {0}, s1 = {0}, s2 = {0}, s3 = {0};                                                          \
     for (ptrdiff_t p = 0; p < k; p++) {                                                                \

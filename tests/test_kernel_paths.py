@@ -917,7 +917,7 @@ def test_gemm_small_in_one_chunk_where_a_and_a_chunk_overflow_l1(rng, gemm_small
 
 
 def test_gemm_small_l1_is_the_machines_l1d():
-    """convlab.ops.conv sets cl_gemm_small's L1 to the L1 data cache it reads from sysfs (48 KiB when it cannot)."""
+    """convlab.ops.conv sets cl_gemm_small's L1 to the L1 data cache it reads from sysfs (32 KiB when it cannot)."""
     assert _kernels.gemm_small_l1() == conv_ops.L1_SETS * conv_ops.L1_WAYS * conv_ops.LINE_BYTES
 
 
