@@ -2435,6 +2435,17 @@ cdef inline PairTask _pair_task(Py_ssize_t t, Py_ssize_t pairs, Py_ssize_t N, Py
     return k
 
 
+def pair_task(Py_ssize_t t, Py_ssize_t pairs, Py_ssize_t N, Py_ssize_t NC, Py_ssize_t RC, bint chunks_first):
+    """``(pair, n0, n1, chunk)`` of task t as conv_blocked and conv_transpose_blocked number their tasks (the same
+    ``_pair_task``): the task's pair of output blocks, its samples [n0, n1) of N, and its chunk of RC row chunks.
+    For the planner, which models how OpenMP's static schedule shares the tasks between threads."""
+    if pairs < 1 or N < 0 or NC < 1 or RC < 1 or not 0 <= t < pairs * NC * RC:
+        raise ValueError(f"pair_task: expected 0 <= t < pairs * NC * RC with pairs, NC, RC >= 1 and N >= 0, got "
+                         f"t={t}, pairs={pairs}, N={N}, NC={NC}, RC={RC}")
+    cdef PairTask k = _pair_task(t, pairs, N, NC, RC, chunks_first)
+    return k.p, k.n0, k.n1, k.ch
+
+
 def conv_blocked(const float[:, :, :, ::1] x, const float[:, :, ::1] w, const float[::1] bias,
                  float[:, :, ::1] out, tuple kernel, tuple stride, tuple padding, tuple dilation, tuple blocks,
                  float[::1] xb, float[:, ::1] wb, float[::1] bb, Py_ssize_t sample_chunks=1, Py_ssize_t row_chunks=1,

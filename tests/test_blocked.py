@@ -166,6 +166,27 @@ def test_static_loads_are_the_busiest_threads_share(pairs, samples, chunks, step
     assert conv_ops._static_loads(pairs, samples, chunks, step, rows, threads, first) == want
 
 
+@pytest.mark.parametrize("first", [False, True])
+@pytest.mark.parametrize("pairs,n,nc,rc", [(3, 5, 2, 3), (1, 1, 1, 1), (4, 7, 3, 2), (2, 3, 3, 1)])
+def test_pair_task_covers_every_pair_sample_and_chunk_once(pairs, n, nc, rc, first):
+    """_kernels.pair_task, the numbering both blocked kernels run (and _static_loads models), against the order
+    written out here: pair by pair the row chunk varies fastest, then the sample chunk, then the pair; chunk by
+    chunk the pair varies fastest, then the sample chunk, then the row chunk. A sample chunk q holds samples
+    [q * n // nc, (q + 1) * n // nc)."""
+    if first:
+        want = [(p, q, ch) for ch in range(rc) for q in range(nc) for p in range(pairs)]
+    else:
+        want = [(p, q, ch) for p in range(pairs) for q in range(nc) for ch in range(rc)]
+    got = [_kernels.pair_task(t, pairs, n, nc, rc, first) for t in range(pairs * nc * rc)]
+    assert got == [(p, q * n // nc, (q + 1) * n // nc, ch) for p, q, ch in want]
+
+
+@pytest.mark.parametrize("t,pairs,nc,rc", [(6, 1, 2, 3), (-1, 1, 2, 3), (0, 0, 1, 1), (0, 1, 0, 1), (0, 1, 1, 0)])
+def test_pair_task_names_a_task_out_of_range(t, pairs, nc, rc):
+    with pytest.raises(ValueError, match=f"got t={t}, pairs={pairs}, N=4, NC={nc}, RC={rc}"):
+        _kernels.pair_task(t, pairs, 4, nc, rc, False)
+
+
 @pytest.mark.parametrize("nthreads", [1, 2])
 @pytest.mark.parametrize("n,budget_samples,per_call", [(5, 2, 2), (7, 3, 3), (4, 3, 2), (3, 0, 1), (3, 9, 3)])
 def test_blocked_copies_at_most_its_budget_of_input_per_call(rng, monkeypatch, threads, nthreads, n,

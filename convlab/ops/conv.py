@@ -952,19 +952,16 @@ def _static_loads(pairs, samples, chunks, step, rows, threads, chunks_first):
     """The largest share of (sample, output row) pairs that one of ``threads`` threads runs in a blocked
     kernel's call of ``step`` samples: its ``pairs * samples * chunks`` tasks numbered pair by pair or
     ``chunks_first``, split as OpenMP's static schedule splits them (contiguous runs, the first ``total %
-    threads`` threads one task more), and each task's samples and rows as the kernel cuts them."""
+    threads`` threads one task more), and each task's samples and rows as the kernel cuts them (its numbering:
+    ``_kernels.pair_task``)."""
     total = pairs * samples * chunks
     base, extra = divmod(total, threads)
     worst, start = 0, 0
     for i in range(threads):
         load = 0
         for t in range(start, start + base + (i < extra)):
-            if chunks_first:
-                q, ch = (t // pairs) % samples, t // (pairs * samples)
-            else:
-                q, ch = (t // chunks) % samples, t % chunks
-            load += ((q + 1) * step // samples - q * step // samples) \
-                * ((ch + 1) * rows // chunks - ch * rows // chunks)
+            _, n0, n1, ch = _kernels.pair_task(t, pairs, step, samples, chunks, chunks_first)
+            load += (n1 - n0) * ((ch + 1) * rows // chunks - ch * rows // chunks)
         start += base + (i < extra)
         worst = max(worst, load)
     return worst
