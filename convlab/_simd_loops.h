@@ -1183,6 +1183,13 @@ CL_PADROWS(CL_FN(cl_pad_rows_d), CL_FN(cl_pad_plane_d), CL_FN(cl_padcopy_d), CL_
 #endif
 #define CL_DC_NA (CL_DC_OBK * CL_DC_NV)
 #define CL_DC_LANES (16 / CL_DC_NV)
+/* A pair's weights are one stream, [CB][KH][KW][16 ic][32], read once per run; past L1 (ResNet-18's 128 -> 256: 144
+   KiB, Inception's 288 -> 384: 324 KiB) each step's lines (two at x86-64-v4) come from L2. The whole-run loop
+   prefetches the lines CL_DC_PF floats (8 steps) ahead: 0.95-1.00x the time on the 2-d layers of conv_blocked and of
+   the transposed phases on Sapphire Rapids, 0.95-1.00x in the AVX2 stand-in; HiFi-GAN's 1-d phases, whose weights
+   fit L1, 1.02-1.04x, and as slow with the prefetch skipped where a pair's weights fit L1 (the loop compiled apart),
+   so kept for all (bench/README.md). 128-1024 floats ahead ran alike. */
+#define CL_DC_PF 256
 #define CL_DC_WROW 32               /* floats of one (input channel, tap) row of a pair's weights */
 /* the blocks' weights for input channel ic of the tap at wk: CL_DC_NA vectors */
 #define CL_DC_WEIGHTS(w)                                                                               \
@@ -1226,6 +1233,10 @@ static inline __attribute__((always_inline)) void CL_FN(cl_dconv_run)(
                     /* the whole run, its one cell r < lo or >= hi (if any) on a zero column beside the row */
                     for (int ic = 0; ic < 16; ic++) {
                         CL_DC_WEIGHTS(w)
+                        __builtin_prefetch(wk + ic * CL_DC_WROW + CL_DC_PF, 0, 3);
+#if CL_DC_OBK > 1
+                        __builtin_prefetch(wk + ic * CL_DC_WROW + CL_DC_PF + 16, 0, 3);
+#endif
 #pragma GCC unroll 16
                         for (int r = 0; r < RR * R; r++) {
                             const float v = xq[r / R][(r % R) * SW * 16 + ic];  /* a broadcast */
@@ -1361,6 +1372,7 @@ static int CL_FN(cl_nonfinite_f)(const float *p, ptrdiff_t n) {
 #undef CL_DC_NA
 #undef CL_DC_LANES
 #undef CL_DC_WROW
+#undef CL_DC_PF
 
 /* The weight gradient of a float32 layer with stride 1 along rows (conv_wgrad_direct), at x86-64-v4 only (masked
    AVX-512 loads; the other levels' table entry is NULL): dW[co][ci][tz][ty][tx] = the sum over samples and output
