@@ -25,7 +25,7 @@
   weights (``winograd_weights``).
 * ``conv_blocked``: float32 1-d/2-d layers (groups 1, zero padding) directly on blocks of 16 channels:
   input and weights transposed so that 16 output channels' weights are one vector, a register block of
-  32 output channels x up to 8 cells of a row, or of two rows x up to 7 (AVX-512; 16 x 6 below; a row in
+  32 output channels x up to 14 cells of a row, or of two rows x up to 7 (AVX-512; 16 x 6 below; a row in
   the fewest runs, as even as they go) summed over every input channel and every tap where the run reads the
   input (its edge cells read zero columns); no column matrix, no BLAS.
 * ``conv_transpose_blocked``: float32 transposed 1-d/2-d layers (groups 1, dilation 1, kernel >= stride) as
@@ -2465,7 +2465,7 @@ def conv_blocked(const float[:, :, :, ::1] x, const float[:, :, ::1] w, const fl
     to row p for pair p, by the pair's task where a pair is one task, else by the threads before any task runs,
     so that calls on the caller's next chunks of samples, with 2, find them there and deal nothing. A task's
     weights stay in L2 while ``cl_dconv_f`` (_simd_loops.h) runs its micro-kernel: 32 output
-    channels x up to 8 cells of a row, or of two rows x up to 7 whose kernel rows reach the input alike
+    channels x up to 14 cells of a row, or of two rows x up to 7 whose kernel rows reach the input alike
     (x86-64-v4; 16 x 6 of one row at x86-64-v3 and the baseline) in registers over every input channel and every
     tap where a cell of the run reads the input, stored into ``out``.
 

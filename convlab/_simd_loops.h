@@ -1142,25 +1142,25 @@ CL_PADROWS(CL_FN(cl_pad_rows_d), CL_FN(cl_pad_plane_d), CL_FN(cl_padcopy_d), CL_
 #undef CL_PAD_LOOPS
 #undef CL_INLINE
 
-/* Direct convolution on channel blocks (conv_blocked, float32): the input of one sample as [CB][H][WP][16] (16
-   input channels side by side per cell; each row between PWL zero columns on the left and WP - W - PWL on the
-   right, as many as the last output cell's taps reach past it), a task's pair of blocks of 16 output channels'
-   weights interleaved as [CB][KH][KW][16 ic][2][16 oc], so that one input value (a broadcast) times one vector
-   of 16 output channels' weights is a step of 16 multiply-adds, and a run reads its weights front to back: 128
-   contiguous bytes a step, one stream for the prefetcher (with [CB * 16 ic][KH][KW] a step read 128 bytes
-   KH * KW * 128 bytes past the last: 0.97-0.99x the time with the taps' 16 input channels side by side,
-   paired). A micro-kernel keeps CL_DC_OBK blocks of 16 output channels x
-   CL_DC_R output cells of one row (or CL_DC_R2 cells of each of two rows, at x86-64-v4) in registers over all
-   input channels and taps (CL_DC_NV vectors per block), and skips the taps that read only padding: kernel rows
-   above or below the input per output row, and kernel columns where every cell of the run reads a padding
-   column. A run's first or last cells may read a zero column where the others read the row: where one cell
-   does, the run computes them all (3x3 with padding 1: 1 cell of 7 at one tap of 3 in a row's first and last
-   run; the branch per cell cost more on Sapphire Rapids, where conv_blocked ran at 1.09-1.29x torch's time),
-   else only the cells that read the row (2 or more: the same time either way on Sapphire Rapids, and on Zen 4,
-   FMA-bound, reading zeros for every such cell lost 1.6-9%, bench/README.md). Sums start from the bias and are
-   stored into the NCHW output (cells of channels >= O, the zero-padded last block, are dropped). (Tasks of 4
-   blocks, 28 sums of 7 cells in zmm, ran in the same time as pairs on Sapphire Rapids: 0.99-1.00x, paired, 6
-   layers.)
+/* Direct convolution on channel blocks (conv_blocked, float32): the input of one sample as [CB][H][WP][16] (16 input
+   channels side by side per cell; each row between PWL zero columns on the left and WP - W - PWL on the right, as
+   many as the last output cell's taps reach past it), a task's pair of blocks of 16 output channels' weights
+   interleaved as [CB][KH][KW][16 ic][2][16 oc], so that one input value (a broadcast) times one vector of 16 output
+   channels' weights is a step of 16 multiply-adds, and a run reads its weights front to back: 128 contiguous bytes a
+   step, one stream for the prefetcher (with [CB * 16 ic][KH][KW] a step read 128 bytes KH * KW * 128 bytes past the
+   last: 0.97-0.99x the time with the taps' 16 input channels side by side, paired). A micro-kernel keeps CL_DC_OBK
+   blocks of 16 output channels x CL_DC_R output cells of one row (or CL_DC_R2 cells of each of two rows, at
+   x86-64-v4) in registers over all input channels and taps (CL_DC_NV vectors per block; at x86-64-v4 28 sums either
+   way: lone rows in runs of at most 8 cells, 16 sums, made 1-d layers 1.05-1.09x the time, bench/README.md), and
+   skips the taps that read only padding: kernel rows above or below the input per output row, and kernel columns
+   where every cell of the run reads a padding column. A run's first or last cells may read a zero column where the
+   others read the row: where one cell does, the run computes them all (3x3 with padding 1: 1 cell of 7 at one tap of
+   3 in a row's first and last run; the branch per cell cost more on Sapphire Rapids, where conv_blocked ran at
+   1.09-1.29x torch's time), else only the cells that read the row (2 or more: the same time either way on Sapphire
+   Rapids, and on Zen 4, FMA-bound, reading zeros for every such cell lost 1.6-9%, bench/README.md). Sums start from
+   the bias and are stored into the NCHW output (cells of channels >= O, the zero-padded last block, are dropped).
+   (Tasks of 4 blocks, 28 sums of 7 cells in zmm, ran in the same time as pairs on Sapphire Rapids: 0.99-1.00x,
+   paired, 6 layers.)
    geom = {KH, KW, SH, SW, PH, PW, DH, DW, WP, PWL, ORS, OCS}: the blocked input's rows hold PWL >= PW zero columns on
    the left (a transposed layer's output phases share one blocked input, each with its own PW, which may be
    negative: the phase's first cell reads past column 0), and output cell (y, x) of a channel is stored at
@@ -1170,7 +1170,7 @@ CL_PADROWS(CL_FN(cl_pad_rows_d), CL_FN(cl_pad_plane_d), CL_FN(cl_padcopy_d), CL_
 #define CL_DC_VT cl_v16f
 #define CL_DC_NV 1
 #define CL_DC_OBK 2
-#define CL_DC_R 8
+#define CL_DC_R 14                  /* a lone row's runs (1-d layers: every row), 28 sums as a pair's */
 #define CL_DC_RR 2                  /* two output rows per run, of at most CL_DC_R2 cells each: 28 sums */
 #define CL_DC_R2 7
 #else
@@ -1294,7 +1294,8 @@ static inline __attribute__((always_inline)) void CL_FN(cl_dconv_runs_sw)(
     switch (nr) {
     CL_DC_CASE(1, 1) CL_DC_CASE(2, 1) CL_DC_CASE(3, 1) CL_DC_CASE(4, 1) CL_DC_CASE(5, 1) CL_DC_CASE(6, 1)
 #if CL_DC_R > 6
-    CL_DC_CASE(7, 1) CL_DC_CASE(8, 1)
+    CL_DC_CASE(7, 1) CL_DC_CASE(8, 1) CL_DC_CASE(9, 1) CL_DC_CASE(10, 1) CL_DC_CASE(11, 1) CL_DC_CASE(12, 1)
+    CL_DC_CASE(13, 1) CL_DC_CASE(14, 1)
 #endif
     default: break;
     }

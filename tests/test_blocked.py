@@ -78,11 +78,11 @@ def test_blocked_matches_reference_and_torch(rng, monkeypatch, threads, nthreads
 
 @pytest.mark.parametrize("rows", [3, 7])
 @pytest.mark.parametrize("stride", [1, 2, 3])
-@pytest.mark.parametrize("out_w", list(range(1, 18)))
+@pytest.mark.parametrize("out_w", list(range(1, 30)))
 def test_blocked_runs_of_every_length_match_reference_and_torch(rng, monkeypatch, threads, out_w, stride, rows):
-    """A row of out_w cells goes to the micro-kernel in the fewest runs of at most 8 cells (x86-64-v4; 6 on the
+    """A row of out_w cells goes to the micro-kernel in the fewest runs of at most 14 cells (x86-64-v4; 6 on the
     8-wide levels), as even as they go, each run by the copy compiled for its length; at x86-64-v4 two rows
-    whose kernel rows reach the input alike go together, in runs of at most 7 cells each. Widths 1-17 give every
+    whose kernel rows reach the input alike go together, in runs of at most 7 cells each. Widths 1-29 give every
     length at each register block, with the first and last run of a row reading the left and right zero columns.
     3 rows padded by 1: three kinds of rows (top, inside, bottom), each alone; 7 rows at stride 1: the top row
     alone, 2 pairs of inside rows, the last inside row alone (its neighbour is the bottom row) and the bottom

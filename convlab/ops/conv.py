@@ -19,7 +19,7 @@ ever allocated (a call's extra memory is one small workspace per thread):
   on x86-64-v4 (AVX-512), float32 1-d/2-d layers with one group, zero padding and >= 16 channels whose output
   plane is small (<= 14x14: BLAS's GEMMs would be narrow) or whose taps read padding often (>= 8%: dilated
   'same', 1x7 / 7x1) by ``conv_blocked``: input and weights copied to blocks of 16 channels, a register block
-  of 32 output channels x up to 8 cells summed over every input channel and every tap that reads the input (weights
+  of 32 output channels x up to 14 cells summed over every input channel and every tap that reads the input (weights
   holding inf/NaN take the other paths, which multiply them by the padding as torch does); on x86-64-v3 (AVX2)
   only its stride-1 layers with kernels 5+ cells wide (16 channels x 6 cells there).
 * ``TransposePlan`` (``conv_transpose_forward``): GEMM into a workspace, then col2im (never zero insertion);
