@@ -1188,7 +1188,8 @@ CL_PADROWS(CL_FN(cl_pad_rows_d), CL_FN(cl_pad_plane_d), CL_FN(cl_padcopy_d), CL_
    prefetches the lines CL_DC_PF floats (8 steps) ahead: 0.95-1.00x the time on the 2-d layers of conv_blocked and of
    the transposed phases on Sapphire Rapids, 0.95-1.00x in the AVX2 stand-in; HiFi-GAN's 1-d phases, whose weights
    fit L1, 1.02-1.04x, and as slow with the prefetch skipped where a pair's weights fit L1 (the loop compiled apart),
-   so kept for all (bench/README.md). 128-1024 floats ahead ran alike. */
+   so kept for all (bench/README.md). 128-1024 floats ahead ran alike. A prefetch past the end of the weights is a
+   hint that never faults. */
 #define CL_DC_PF 256
 #define CL_DC_WROW 32               /* floats of one (input channel, tap) row of a pair's weights */
 /* the blocks' weights for input channel ic of the tap at wk: CL_DC_NA vectors */
