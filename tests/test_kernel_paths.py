@@ -46,7 +46,7 @@ PATHS = {
     # ... tasks of 5 tiles or more (whole tile rows, across samples and depths): the budget holds none
     "winograd-wide-tasks": dict(DIRECT_MAX_MACS=0, PARALLEL_MIN_MACS=0, WINOGRAD_MIN_CHANNELS=1, WINOGRAD_MIN_PLANE=1,
                                 WINOGRAD_MIN_THREAD_CELLS=0, WINOGRAD4_MIN_PLANE=10**9, WINOGRAD_TASK_BYTES=1,
-                                WINOGRAD_MIN_TASK_TILES=0, WINOGRAD_MIN_GEMM_TILES=5),
+                                WINOGRAD_MIN_TASK_TILES=0, WINOGRAD_MIN_GEMM_TILES=5, WINOGRAD_WIDE_GEMM_TILES=5),
     # zero-padded 2-d/3-d layers as bands of output rows, each with the kernel rows that reach the input
     "row-bands": dict(DIRECT_MAX_MACS=0, PARALLEL_MIN_MACS=0, ROW_BANDS_MIN_SAVING=0, MIN_TILE_COLUMNS=1),
     "winograd4": dict(DIRECT_MAX_MACS=0, PARALLEL_MIN_MACS=0, WINOGRAD_MIN_CHANNELS=1, WINOGRAD_MIN_PLANE=1,
@@ -1011,9 +1011,11 @@ def test_winograd_is_chosen_for_3x3_and_3x3x3_layers_and_matches_torch(rng, dtyp
 def test_winograd_task_is_its_byte_budget_or_the_minimum_gemm_width(monkeypatch, channels, plane, dtype):
     """One thread: a Winograd task is as many whole tile rows as WINOGRAD_TASK_BYTES holds (V and M: 16 planes
     of C_in + C_out values per tile); where the budget holds fewer than WINOGRAD_MIN_GEMM_TILES tiles (wide
-    channels), the fewest whole rows that reach that many (the GEMMs' width)."""
+    channels), the fewest whole rows that reach that many, or WINOGRAD_WIDE_GEMM_TILES where U (the transformed
+    weights, all planes) is larger than L2 (each task reads it from beyond L2, each GEMM packs its plane)."""
     monkeypatch.setattr(conv_ops, "PARALLEL_MIN_MACS", 10**15)
     monkeypatch.setattr(conv_ops, "WINOGRAD_MIN_THREAD_CELLS", 0)      # (two 14x14 samples: too few cells)
+    monkeypatch.setattr(conv_ops, "L2_BYTES", 2 << 20)      # float64 64 -> 64 fits, 192 channels on do not: any CPU
     itemsize = np.dtype(dtype).itemsize
     plan = conv_ops.ConvPlan((2, channels, plane, plane), (channels, channels, 3, 3), dtype, (3, 3), (1, 1), (1, 1),
                              (1, 1), (plane, plane), 1)
@@ -1024,7 +1026,9 @@ def test_winograd_task_is_its_byte_budget_or_the_minimum_gemm_width(monkeypatch,
     tiles = plan.run.tiles_per_task
     assert tiles % per_row == 0
     if budget < conv_ops.WINOGRAD_MIN_GEMM_TILES:
-        assert tiles >= conv_ops.WINOGRAD_MIN_GEMM_TILES > tiles - per_row, (budget, tiles, per_row)
+        u_bytes = (plan.run.tile + 2) ** 2 * channels * channels * itemsize
+        least = conv_ops.WINOGRAD_WIDE_GEMM_TILES if u_bytes > conv_ops.L2_BYTES else conv_ops.WINOGRAD_MIN_GEMM_TILES
+        assert tiles >= least > tiles - per_row, (budget, u_bytes, tiles, per_row)
     else:
         assert tiles <= max(budget, per_row) < tiles + per_row, (budget, tiles, per_row)
 

@@ -191,11 +191,17 @@ WINOGRAD4_FLOAT32 = False           # ... in float32 too: ResNet's 3x3 64->64 la
                                     # F(2x2)'s transforms are exact in binary. float64 takes F(4x4) freely.
 WINOGRAD_TASK_BYTES = 1 << 20       # transformed inputs + products per task: about one L2
 WINOGRAD_MIN_GEMM_TILES = 48        # ... but where that budget holds fewer tiles than this (wide channels: 256 -> 256
-                                    # holds 32 in float32), a task takes at least this many, beyond L2: BLAS's rate
+                                    # holds 32 in float32), a task goes beyond L2 (to the next line's): BLAS's rate
                                     # falls on GEMMs this narrow (256x256 weights: 60-76 GFLOP/s at 26-48 columns,
                                     # 87 at 64, Zen 4, 1 thread) and 2-d 256- and 192-channel layers ran 0.82-0.86x
                                     # the time with it (paired bursts); 3-d 64 -> 128, whose budget holds 51, lost
                                     # 9-21% when forced to 64 or more, so the budget stays where it holds this many
+WINOGRAD_WIDE_GEMM_TILES = 96       # ... this many where U (all planes) is larger than L2: each task reads it from
+                                    # beyond L2 and each GEMM packs its plane afresh (256 -> 256: 16 planes of 256
+                                    # KiB; OpenBLAS's copy took 14% of the layer at 48 tiles, perf). Swept on
+                                    # ResNet-18's 256 -> 256 on 14x14 (tune half), paired against 48: 96 tiles 0.89
+                                    # (1T) / 0.86 (2T), 144 0.89 / 0.85, 256 0.93 (1T). Where U fits L2 (float64
+                                    # 64 -> 64 by F(4x4): 1.2 MB) 96 tiles took 1.11x the time (bench/README.md)
 WINOGRAD_MIN_TASK_TILES = 24        # ... must hold this many F(2x2) tiles (GEMMs this narrow lose to
                                     # im2col: 512 -> 512 channels in float32 do)
 BLOCKED = True                      # zero-padded float32 1-d/2-d layers (groups 1; AVX-512, AVX2 below): conv_blocked,
@@ -1093,7 +1099,8 @@ def _winograd_runner(x5_shape, c_out, kd, dtype, padding3, blocks3, code, thread
     """``run(x, w, b)`` through conv_winograd (3x3 or 3x3x3 (kd = 3), stride 1, dilation 1, groups 1):
     F(4x4, 3x3) in float64 (or with WINOGRAD4_FLOAT32) on planes of at least WINOGRAD4_MIN_PLANE outputs when
     a task still holds WINOGRAD_MIN_TASK_TILES tiles, else F(2x2, 3x3). A task is whole tile rows, as many as
-    WINOGRAD_TASK_BYTES holds, or at least WINOGRAD_MIN_GEMM_TILES tiles where it holds fewer. A 3x3x3 kernel
+    WINOGRAD_TASK_BYTES holds, or where it holds fewer than WINOGRAD_MIN_GEMM_TILES, the fewest that reach that
+    many tiles (WINOGRAD_WIDE_GEMM_TILES where the transformed weights U are larger than L2). A 3x3x3 kernel
     is three 3x3 kernels, one per depth tap, whose sums the GEMMs add up (their K is kd * C_in). A call whose
     weights or input hold an inf or NaN goes to ``fallback`` instead (the exact sum puts them where torch
     does)."""
@@ -1108,7 +1115,8 @@ def _winograd_runner(x5_shape, c_out, kd, dtype, padding3, blocks3, code, thread
     tiles_per_row = -(-blocks3[2] // tile)
     per_tile = planes * (kc + c_out) * dtype.itemsize
     if WINOGRAD_TASK_BYTES // per_tile < WINOGRAD_MIN_GEMM_TILES:
-        rows = -(-WINOGRAD_MIN_GEMM_TILES // tiles_per_row)
+        wide = planes * kc * c_out * dtype.itemsize > L2_BYTES        # U read from beyond L2 by every task
+        rows = -(-(WINOGRAD_WIDE_GEMM_TILES if wide else WINOGRAD_MIN_GEMM_TILES) // tiles_per_row)
     else:
         rows = max(1, max(tiles_per_row, WINOGRAD_TASK_BYTES // per_tile) // tiles_per_row)
     if threads > 1 and -(-tile_rows // rows) < 2 * threads:
