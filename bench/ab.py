@@ -156,6 +156,13 @@ PROBE = [
     ("mobilenetv2 1x1 32->16 (8,32,112,112)", "Conv2d", (32, 16, 1), {}, (8, 32, 112, 112)),
     ("shufflenet 1x1 58->58 (8,58,28,28)", "Conv2d", (58, 58, 1), {}, (8, 58, 28, 28)),
     ("mobilenetv2 1x1 384->64 (8,384,7,7)", "Conv2d", (384, 64, 1), {}, (8, 384, 7, 7)),
+    # wide 3x3 layers whose Winograd tasks hold fewer than WINOGRAD_MIN_TASK_TILES tiles in its byte budget
+    # (512 channels; C3D's 3x3x3, whose GEMMs' K is 3 x C_in), for the rule on them (2026-12-06)
+    ("unet 3x3 512->512 (2,512,32,32)", "Conv2d", (512, 512, 3), dict(padding=1), (2, 512, 32, 32)),
+    ("vgg16 3x3 512->512 (8,512,14,14)", "Conv2d", (512, 512, 3), dict(padding=1), (8, 512, 14, 14)),
+    ("inception 3x3 384->384 (8,384,17,17)", "Conv2d", (384, 384, 3), dict(padding=1), (8, 384, 17, 17)),
+    ("c3d 3x3x3 256->256 (1,256,8,28,28)", "Conv3d", (256, 256, 3), dict(padding=1), (1, 256, 8, 28, 28)),
+    ("c3d 3x3x3 512->512 (1,512,4,14,14)", "Conv3d", (512, 512, 3), dict(padding=1), (1, 512, 4, 14, 14)),
 ]
 
 

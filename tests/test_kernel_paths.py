@@ -1062,6 +1062,93 @@ def test_winograd_needs_output_cells_per_thread_and_channel(rng, threads, n, cha
             assert_close(got, t(torch.from_numpy(x)).numpy(), np.float32, reduction=m.weight[0].size)
 
 
+@pytest.mark.parametrize("nd,c_in,c_out,dtype,winograd", [
+    (2, 512, 512, np.float32, True),     # 96 tiles: 16 x (512 + 512) x 4 bytes x 96 = 6.3 MB
+    (3, 256, 256, np.float32, True),     # 3x3x3: the GEMMs' K is 3 x 256, 6.3 MB again
+    (3, 512, 512, np.float32, False),    # 12.6 MB
+    (2, 512, 512, np.float64, False),    # 12.6 MB
+    (2, 640, 640, np.float32, True),     # 7.9 MB, under 8 MiB
+    (2, 704, 704, np.float32, False),    # 8.7 MB
+])
+def test_winograd_takes_wide_layers_whose_task_fits_its_memory_bound(monkeypatch, nd, c_in, c_out, dtype, winograd):
+    """Wide layers (C_in + C_out past 682 float32 channels, whose 1 MiB budget holds fewer than 24 tiles) take
+    Winograd where a task of WINOGRAD_WIDE_GEMM_TILES tiles needs at most WINOGRAD_MAX_TASK_BYTES per thread."""
+    monkeypatch.setattr(conv_ops, "WINOGRAD_MIN_THREAD_CELLS", 0)
+    monkeypatch.setattr(conv_ops, "PARALLEL_MIN_MACS", 10**15)         # one thread
+    monkeypatch.setattr(conv_ops, "L2_BYTES", 2 << 20)
+    size = (14, 14) if nd == 2 else (4, 14, 14)
+    k = (3,) * nd
+    plan = conv_ops.ConvPlan((1, c_in, *size), (c_out, c_in, *k), dtype, k, (1,) * nd, (1,) * nd, (1,) * nd, size, 1)
+    assert (plan.run.__qualname__.split(".")[0] == "_winograd_runner") == winograd, plan.run.__qualname__
+    if winograd:
+        # 7 tiles a row: 14 rows (98 tiles) or all of them (2-d: 49; 3-d: 4 planes of 7 rows)
+        assert plan.run.tiles_per_task == 7 * min(14, math.prod(size[:-1]) // 2), plan.run.tiles_per_task
+
+
+def test_a_wide_winograd_layer_matches_torch(rng, monkeypatch):
+    """512 -> 512 on 14x14 by Winograd (one task of the sample's 49 tiles; the cells-per-channel rule set aside),
+    against torch in float64."""
+    if torch is None:
+        pytest.skip("PyTorch 2.13 (the parity oracle) is not installed")
+    monkeypatch.setattr(conv_ops, "WINOGRAD_MIN_THREAD_CELLS", 0)
+    m = nn.Conv2d(512, 512, 3, padding=1)
+    x = rng.standard_normal((1, 512, 14, 14)).astype(np.float32)
+    got = m(x)
+    assert _plan_kind(m) == "_winograd_runner"
+    t = torch.nn.Conv2d(512, 512, 3, padding=1).double()
+    t.load_state_dict({k: torch.from_numpy(np.array(v, np.float64)) for k, v in m.state_dict().items()})
+    want = t(torch.from_numpy(x.astype(np.float64))).detach().numpy()
+    assert_close(got, want, np.float32, reduction=m.weight[0].size)
+
+
+def _static_busiest(total, rows, threads):
+    """Tile rows of the busiest thread when ``total`` tile rows in tasks of ``rows`` (the last one short) are dealt
+    as OpenMP's static schedule deals them: contiguous runs, the first ``tasks % threads`` threads one task more."""
+    sizes = [min(rows, total - i) for i in range(0, total, rows)]
+    base, extra = divmod(len(sizes), threads)
+    loads, start = [], 0
+    for t in range(threads):
+        n = base + (t < extra)
+        loads.append(sum(sizes[start:start + n]))
+        start += n
+    return max(loads)
+
+
+@pytest.mark.parametrize("threads", [2, 3, 4])
+def test_winograd_tasks_leave_the_busiest_thread_the_fewest_rows(threads):
+    """``_balanced_task_rows`` against the static schedule dealt out by hand: of rows down to three quarters of
+    it, no other count leaves the busiest thread fewer tile rows, and none larger leaves it as few."""
+    for total in range(1, 90):
+        for rows in range(1, min(total, 24) + 1):
+            got = conv_ops._balanced_task_rows(total, rows, threads)
+            cands = range(-(-3 * rows // 4), rows + 1)
+            assert got in cands, (total, rows, got)
+            best = min(_static_busiest(total, r, threads) for r in cands)
+            assert _static_busiest(total, got, threads) == best, (total, rows, got)
+            assert all(_static_busiest(total, r, threads) > best for r in cands if r > got), (total, rows, got)
+
+
+def test_winograd_balances_inception_17x17_at_two_threads(rng):
+    """Inception-v3's 384 -> 384 on 17x17, 8 samples (72 tile rows of 9 tiles) at 2 threads: tasks of 9 tile rows
+    (8 tasks), where the 96-tile width alone gives 11 (7 tasks: 44 rows against 28); and torch's result."""
+    before = convlab.get_num_threads()
+    convlab.set_num_threads(2)
+    try:
+        m = nn.Conv2d(384, 384, 3, padding=1)
+        x = rng.standard_normal((8, 384, 17, 17)).astype(np.float32)
+        got = m(x)
+        assert _plan_kind(m) == "_winograd_runner"
+        (plan, _, _), = m._plans.values()
+        assert plan.run.tiles_per_task == 9 * 9
+    finally:
+        convlab.set_num_threads(before)
+    if torch is not None:
+        t = torch.nn.Conv2d(384, 384, 3, padding=1).double()
+        t.load_state_dict({k: torch.from_numpy(np.array(v, np.float64)) for k, v in m.state_dict().items()})
+        want = t(torch.from_numpy(x.astype(np.float64))).detach().numpy()
+        assert_close(got, want, np.float32, reduction=m.weight[0].size)
+
+
 @pytest.mark.parametrize("kwargs", [dict(stride=2), dict(dilation=2), dict(groups=2), dict(kernel_size=(3, 5))])
 def test_winograd_is_not_chosen_outside_3x3_stride_1(rng, simd_level, kwargs):
     kwargs = dict(dict(kernel_size=3, padding=1), **kwargs)

@@ -202,8 +202,15 @@ WINOGRAD_WIDE_GEMM_TILES = 96       # ... this many where U (all planes) is larg
                                     # ResNet-18's 256 -> 256 on 14x14 (tune half), paired against 48: 96 tiles 0.89
                                     # (1T) / 0.86 (2T), 144 0.89 / 0.85, 256 0.93 (1T). Where U fits L2 (float64
                                     # 64 -> 64 by F(4x4): 1.2 MB) 96 tiles took 1.11x the time (bench/README.md)
-WINOGRAD_MIN_TASK_TILES = 24        # ... must hold this many F(2x2) tiles (GEMMs this narrow lose to
-                                    # im2col: 512 -> 512 channels in float32 do)
+WINOGRAD_BALANCED_TASKS = True      # with threads, tasks of up to a quarter fewer tile rows where that leaves the
+                                    # busiest thread fewer (_balanced_task_rows)
+WINOGRAD_MIN_TASK_TILES = 24        # F(4x4) only where the budget holds this many of its tiles (F(2x2) else)
+WINOGRAD_MAX_TASK_BYTES = 8 << 20   # ... and Winograd only where a task of WINOGRAD_WIDE_GEMM_TILES tiles needs at
+                                    # most this much per thread: 2-d 512 -> 512 and 3-d 3x3x3 256 -> 256 in float32
+                                    # (6.4 MB), not 3-d 512 -> 512 (12.8). Until 2026-12-06 the budget had to hold 24
+                                    # F(2x2) tiles (GEMMs that narrow lost to im2col on 512 channels); in tasks of 96
+                                    # tiles VGG-16's 512 -> 512 on 28x28 took 0.81-0.88x conv_blocked's time, C3D's
+                                    # 3x3x3 256 -> 256 0.59-0.67x the GEMM path's (bench/README.md)
 BLOCKED = True                      # zero-padded float32 1-d/2-d layers (groups 1; AVX-512, AVX2 below): conv_blocked,
                                     # a direct kernel on blocks of 16 channels that skips the padding taps (see
                                     # _blocked_runner); it beats im2col + BLAS and Winograd F(2x2) where BLAS's
@@ -563,7 +570,8 @@ class ConvPlan:
             and stride3 == (1, 1, 1) and dilation3 == (1, 1, 1) and groups == 1 \
             and min(c_in, c_out) >= WINOGRAD_MIN_CHANNELS and blocks3[1] * blocks3[2] >= WINOGRAD_MIN_PLANE \
             and n * length >= WINOGRAD_MIN_THREAD_CELLS * max(c_in, c_out) * threads \
-            and 16 * (kernel3[0] * c_in + c_out) * dtype.itemsize * WINOGRAD_MIN_TASK_TILES <= WINOGRAD_TASK_BYTES
+            and 16 * (kernel3[0] * c_in + c_out) * dtype.itemsize * WINOGRAD_WIDE_GEMM_TILES \
+            <= WINOGRAD_MAX_TASK_BYTES
         # conv_rows (1-d/2-d, few output channels per group; more in float32 on AVX-512 for shallow layers), unless
         # a path above takes the layer
         simd = _kernels.simd_path()
@@ -1095,12 +1103,24 @@ def _rows_runner(x5_shape, c_out, cg, dtype, args, n, groups, threads, mode, out
     return run
 
 
+def _balanced_task_rows(total, rows, threads):
+    """Tile rows per Winograd task: of ``rows`` down to three quarters of it (narrower GEMMs run slower), the count
+    whose busiest thread runs the fewest of the ``total`` tile rows (OpenMP's static schedule deals the tasks in
+    contiguous runs, the first threads one more), the largest among equals. Inception-v3's 17x17 layers on 8
+    samples (72 tile rows) at 2 threads: 9 rows a task (8 tasks, 36 rows per thread), not 11 (7 tasks: 44 rows
+    against 28)."""
+    def busiest(r):
+        return min(total, -(-(-(-total // r)) // threads) * r)
+    return min(range(rows, (3 * rows + 3) // 4 - 1, -1), key=lambda r: (busiest(r), -r))
+
+
 def _winograd_runner(x5_shape, c_out, kd, dtype, padding3, blocks3, code, threads, fallback):
     """``run(x, w, b)`` through conv_winograd (3x3 or 3x3x3 (kd = 3), stride 1, dilation 1, groups 1):
     F(4x4, 3x3) in float64 (or with WINOGRAD4_FLOAT32) on planes of at least WINOGRAD4_MIN_PLANE outputs when
     a task still holds WINOGRAD_MIN_TASK_TILES tiles, else F(2x2, 3x3). A task is whole tile rows, as many as
     WINOGRAD_TASK_BYTES holds, or where it holds fewer than WINOGRAD_MIN_GEMM_TILES, the fewest that reach that
-    many tiles (WINOGRAD_WIDE_GEMM_TILES where the transformed weights U are larger than L2). A 3x3x3 kernel
+    many tiles (WINOGRAD_WIDE_GEMM_TILES where the transformed weights U are larger than L2); with threads, as
+    many as leave the busiest thread the fewest tile rows (``_balanced_task_rows``). A 3x3x3 kernel
     is three 3x3 kernels, one per depth tap, whose sums the GEMMs add up (their K is kd * C_in). A call whose
     weights or input hold an inf or NaN goes to ``fallback`` instead (the exact sum puts them where torch
     does)."""
@@ -1122,6 +1142,8 @@ def _winograd_runner(x5_shape, c_out, kd, dtype, padding3, blocks3, code, thread
     if threads > 1 and -(-tile_rows // rows) < 2 * threads:
         rows = max(1, -(-tile_rows // (2 * threads)))
     rows = min(rows, tile_rows)
+    if threads > 1 and WINOGRAD_BALANCED_TASKS:
+        rows = _balanced_task_rows(tile_rows, rows, threads)
     threads = min(threads, -(-tile_rows // rows))
     u_len = c_out * kc + _kernels.winograd_skew()
     per_thread = _kernels.winograd_workspace(kc, c_out, rows, blocks3[2], tile)
