@@ -545,10 +545,10 @@ CL_DEINTERLEAVE(CL_FN(cl_deinterleave_d), double, cl_v4d, cl_v4l, 0, 2, 4, 6)
    0.63, float64 F(2x2) 0.83 against 0.46 (F(4x4), 19 MB written, 1.69 either way). Returns 1 if a weight is inf
    or NaN (x * 0 is 0 for every finite x). */
 #define CL_WINO_W(NAME, BLOCK, T)                                                                      \
-/* one block of m <= 16 filters; TILE and M constants once inlined (the lanes' loops then vectorise) */   \
-static inline __attribute__((always_inline)) void BLOCK(const T *restrict wb, const int m,              \
-                                                                T *restrict u, ptrdiff_t es,            \
-                                                                const int tile, T *restrict chk) {      \
+/* one block of m <= 16 filters (tile and m constants once inlined: the lanes' loops vectorise) */     \
+static inline __attribute__((always_inline)) void BLOCK(const T *restrict wb, const int m,             \
+                                                        T *restrict u, ptrdiff_t es, const int tile,   \
+                                                        T *restrict chk) {                             \
     const int nn = tile + 2;                                                                           \
     const T half = (T)0.5;                                                                             \
     T g[9][16], r[6][3][16], c[6][16];                                                                 \
@@ -561,18 +561,18 @@ static inline __attribute__((always_inline)) void BLOCK(const T *restrict wb, co
     for (int a = 0; a < nn; a++) {          /* (G g) G^T, one row at a time */                         \
         CL_WINO_G(r[a][0], r[a][1], r[a][2], c, )                                                      \
         for (int q = 0; q < nn; q++)                                                                   \
-            for (int i = 0; i < m; i++) u[(ptrdiff_t)(nn * a + q) * es + i] = c[q][i];                  \
+            for (int i = 0; i < m; i++) u[(ptrdiff_t)(nn * a + q) * es + i] = c[q][i];                 \
     }                                                                                                  \
 }                                                                                                      \
 static int NAME(const T *restrict w, ptrdiff_t n, T *restrict u, ptrdiff_t es, int tile) {             \
-    T chk[16] = {0};                    /* per lane: one serial sum would bound the loop by its adds */  \
+    T chk[16] = {0};                    /* per lane: one serial sum would bound the loop by its adds */ \
     ptrdiff_t i0 = 0;                                                                                  \
     if (tile == 2)                                                                                     \
-        for (; i0 + 16 <= n; i0 += 16) BLOCK(w + i0 * 9, 16, u + i0, es, 2, chk);               \
+        for (; i0 + 16 <= n; i0 += 16) BLOCK(w + i0 * 9, 16, u + i0, es, 2, chk);                      \
     else                                                                                               \
-        for (; i0 + 16 <= n; i0 += 16) BLOCK(w + i0 * 9, 16, u + i0, es, 4, chk);               \
+        for (; i0 + 16 <= n; i0 += 16) BLOCK(w + i0 * 9, 16, u + i0, es, 4, chk);                      \
     if (i0 < n)                                                                                        \
-        BLOCK(w + i0 * 9, (int)(n - i0), u + i0, es, tile, chk);                                \
+        BLOCK(w + i0 * 9, (int)(n - i0), u + i0, es, tile, chk);                                       \
     T all = 0;                                                                                         \
     for (int i = 0; i < 16; i++) all += chk[i];                                                        \
     return !(all == 0);                                                                                \

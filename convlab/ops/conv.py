@@ -207,7 +207,7 @@ WINOGRAD_BALANCED_TASKS = True      # with threads, tasks of up to a quarter few
 WINOGRAD_MIN_TASK_TILES = 24        # F(4x4) only where the budget holds this many of its tiles (F(2x2) else)
 WINOGRAD_MAX_TASK_BYTES = 8 << 20   # ... and Winograd only where a task of WINOGRAD_WIDE_GEMM_TILES tiles needs at
                                     # most this much per thread: 2-d 512 -> 512 and 3-d 3x3x3 256 -> 256 in float32
-                                    # (6.4 MB), not 3-d 512 -> 512 (12.8). Until 2026-12-06 the budget had to hold 24
+                                    # (6.3 MB), not 3-d 512 -> 512 (12.6). Until 2026-12-06 the budget had to hold 24
                                     # F(2x2) tiles (GEMMs that narrow lost to im2col on 512 channels); in tasks of 96
                                     # tiles VGG-16's 512 -> 512 on 28x28 took 0.81-0.88x conv_blocked's time, C3D's
                                     # 3x3x3 256 -> 256 0.59-0.67x the GEMM path's (bench/README.md)
