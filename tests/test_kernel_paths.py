@@ -1116,16 +1116,22 @@ def _static_busiest(total, rows, threads):
 
 @pytest.mark.parametrize("threads", [2, 3, 4])
 def test_winograd_tasks_leave_the_busiest_thread_the_fewest_rows(threads):
-    """``_balanced_task_rows`` against the static schedule dealt out by hand: of rows down to three quarters of
-    it, no other count leaves the busiest thread fewer tile rows, and none larger leaves it as few."""
+    """``_balanced_task_rows`` against the static schedule dealt out by hand: where a count of rows down to three
+    quarters of it leaves the busiest thread at least a tenth fewer tile rows, no other count leaves it fewer and
+    none larger as few; else the rows stay."""
+    gains = 0
     for total in range(1, 90):
         for rows in range(1, min(total, 24) + 1):
             got = conv_ops._balanced_task_rows(total, rows, threads)
             cands = range(-(-3 * rows // 4), rows + 1)
-            assert got in cands, (total, rows, got)
             best = min(_static_busiest(total, r, threads) for r in cands)
+            if best > 0.9 * _static_busiest(total, rows, threads):
+                assert got == rows, (total, rows, got)
+                continue
+            gains += 1
             assert _static_busiest(total, got, threads) == best, (total, rows, got)
             assert all(_static_busiest(total, r, threads) > best for r in cands if r > got), (total, rows, got)
+    assert gains > 100          # (the cases above do reach the balanced branch)
 
 
 def test_winograd_balances_inception_17x17_at_two_threads(rng):

@@ -203,7 +203,8 @@ WINOGRAD_WIDE_GEMM_TILES = 96       # ... this many where U (all planes) is larg
                                     # (1T) / 0.86 (2T), 144 0.89 / 0.85, 256 0.93 (1T). Where U fits L2 (float64
                                     # 64 -> 64 by F(4x4): 1.2 MB) 96 tiles took 1.11x the time (bench/README.md)
 WINOGRAD_BALANCED_TASKS = True      # with threads, tasks of up to a quarter fewer tile rows where that leaves the
-                                    # busiest thread fewer (_balanced_task_rows)
+                                    # busiest thread fewer (_balanced_task_rows) ...
+WINOGRAD_BALANCE_MIN_GAIN = 0.1     # ... by at least this share of its rows
 WINOGRAD_MIN_TASK_TILES = 24        # F(4x4) only where the budget holds this many of its tiles (F(2x2) else)
 WINOGRAD_MAX_TASK_BYTES = 8 << 20   # ... and Winograd only where a task of WINOGRAD_WIDE_GEMM_TILES tiles needs at
                                     # most this much per thread: 2-d 512 -> 512 and 3-d 3x3x3 256 -> 256 in float32
@@ -1104,14 +1105,17 @@ def _rows_runner(x5_shape, c_out, cg, dtype, args, n, groups, threads, mode, out
 
 
 def _balanced_task_rows(total, rows, threads):
-    """Tile rows per Winograd task: of ``rows`` down to three quarters of it (narrower GEMMs run slower), the count
-    whose busiest thread runs the fewest of the ``total`` tile rows (OpenMP's static schedule deals the tasks in
-    contiguous runs, the first threads one more), the largest among equals. Inception-v3's 17x17 layers on 8
-    samples (72 tile rows) at 2 threads: 9 rows a task (8 tasks, 36 rows per thread), not 11 (7 tasks: 44 rows
-    against 28)."""
+    """Tile rows per Winograd task: ``rows``, or where a count down to three quarters of it leaves the busiest
+    thread at least WINOGRAD_BALANCE_MIN_GAIN fewer of the ``total`` tile rows (OpenMP's static schedule deals the
+    tasks in contiguous runs, the first threads one more), the count that leaves it the fewest, the largest among
+    equals: a narrower task's GEMMs run slower (48 tiles against 96: 1.12-1.16x the time), so a small gain in
+    balance costs more than it saves. Inception-v3's 17x17 layers on 8 samples (72 tile rows) at 2 threads: 9
+    rows a task (8 tasks, 36 rows per thread), not 11 (7 tasks: 44 rows against 28); FPN's 50x50 sample (25 tile
+    rows) keeps 4 (16 rows against 9), where 3 (15 against 10) took 1.09x the time."""
     def busiest(r):
         return min(total, -(-(-(-total // r)) // threads) * r)
-    return min(range(rows, (3 * rows + 3) // 4 - 1, -1), key=lambda r: (busiest(r), -r))
+    best = min(range(rows, (3 * rows + 3) // 4 - 1, -1), key=lambda r: (busiest(r), -r))
+    return best if busiest(best) <= (1 - WINOGRAD_BALANCE_MIN_GAIN) * busiest(rows) else rows
 
 
 def _winograd_runner(x5_shape, c_out, kd, dtype, padding3, blocks3, code, threads, fallback):
