@@ -164,6 +164,10 @@ PROBE = [
     ("c3d 3x3x3 256->256 (1,256,8,28,28)", "Conv3d", (256, 256, 3), dict(padding=1), (1, 256, 8, 28, 28)),
     ("c3d 3x3x3 512->512 (1,512,4,14,14)", "Conv3d", (512, 512, 3), dict(padding=1), (1, 512, 4, 14, 14)),
     ("r3d18 3x3x3 s2 64->128 (2,64,8,56,56)", "Conv3d", (64, 128, 3), dict(stride=2, padding=1), (2, 64, 8, 56, 56)),
+    # 3-d strided layers for conv_blocked's 3-d rule (2026-12-06): R3D-18's next stage, a 3-d U-Net's encoder step
+    ("r3d18 3x3x3 s2 128->256 (2,128,4,28,28)", "Conv3d", (128, 256, 3), dict(stride=2, padding=1),
+     (2, 128, 4, 28, 28)),
+    ("unet3d 3x3x3 s2 32->64 (1,32,32,64,64)", "Conv3d", (32, 64, 3), dict(stride=2, padding=1), (1, 32, 32, 64, 64)),
 ]
 
 

@@ -23,7 +23,8 @@
   F(4x4, 3x3): a 2x2 (4x4) block of outputs costs 16 (36) multiplications per
   channel pair instead of 36 (144), as 16 (36) GEMMs over transformed inputs and
   weights (``winograd_weights``).
-* ``conv_blocked``: float32 1-d/2-d layers (groups 1, zero padding) directly on blocks of 16 channels:
+* ``conv_blocked``: float32 1-d/2-d/3-d layers (groups 1, zero padding) directly on blocks of 16 channels (a 3-d
+  input's planes stacked as one column of rows, the kernel planes summed as the kernel rows):
   input and weights transposed so that 16 output channels' weights are one vector, a register block of
   32 output channels x up to 14 cells of a row, or of two rows x up to 7 (AVX-512; 16 x 6 below; a row in
   the fewest runs, as even as they go) summed over every input channel and every tap where the run reads the
@@ -216,7 +217,8 @@ cdef extern from "_simd.h" nogil:
     void cl_deinterleave_f(float* ev, float* od, const float* src, Py_ssize_t n) noexcept
     void cl_dconv_f(float* out, Py_ssize_t ldc, Py_ssize_t o_left, const float* xb, const float* wb,
                     const float* bias, Py_ssize_t CB, Py_ssize_t H, Py_ssize_t W, Py_ssize_t OW,
-                    const Py_ssize_t* geom, Py_ssize_t nblocks, Py_ssize_t y0, Py_ssize_t y1) noexcept
+                    const Py_ssize_t* geom, Py_ssize_t nblocks, Py_ssize_t y0, Py_ssize_t y1,
+                    const Py_ssize_t* depth) noexcept
     int cl_nonfinite_f(const float* p, Py_ssize_t n) noexcept
     # conv_wgrad_direct's kernel (x86-64-v4 only: cl_wgrad_available() says whether the active level has it)
     void cl_wgrad_f(float* dW, const float* x, const float* go, const Py_ssize_t* geom, const unsigned short* masks,
@@ -2449,9 +2451,9 @@ def pair_task(Py_ssize_t t, Py_ssize_t pairs, Py_ssize_t N, Py_ssize_t NC, Py_ss
 def conv_blocked(const float[:, :, :, ::1] x, const float[:, :, ::1] w, const float[::1] bias,
                  float[:, :, ::1] out, tuple kernel, tuple stride, tuple padding, tuple dilation, tuple blocks,
                  float[::1] xb, float[:, ::1] wb, float[::1] bb, Py_ssize_t sample_chunks=1, Py_ssize_t row_chunks=1,
-                 int num_threads=1, int keep_weights=0, bint chunks_first=False):
-    """Direct 2-d convolution (float32, groups 1, zero padding) on blocks of 16 channels, without im2col and
-    without the multiply-adds of the taps whose run of cells reads only padding.
+                 int num_threads=1, int keep_weights=0, bint chunks_first=False, Py_ssize_t depth=1):
+    """Direct 2-d or 3-d convolution (float32, groups 1, zero padding) on blocks of 16 channels, without im2col
+    and without the multiply-adds of the taps whose run of cells reads only padding.
 
     NumPy equivalent: ``out[n] = w.reshape(C_out, -1) @ im2col(x)[n]`` (+ bias).
 
@@ -2471,9 +2473,12 @@ def conv_blocked(const float[:, :, :, ::1] x, const float[:, :, ::1] w, const fl
 
     x : (N, C_in, H, W); w : (C_out, C_in, kh * kw); bias : (C_out,) or None; out : (N, C_out, Ho * Wo),
     overwritten. kernel, stride, padding, dilation : (kh, kw), ... (2-tuples; padding on the top and left: taps
-    past the bottom and right edges read zeros too); blocks : (Ho, Wo). xb, wb (num_threads rows; with
-    keep_weights 1 or 2, a row per pair: ceil(C_out / 32)), bb : at least ``blocked_sizes(N, C_in, C_out, H, WP,
-    kh * kw)`` floats. sample_chunks, row_chunks : the samples and the output rows of a pair split into this
+    past the bottom and right edges read zeros too); blocks : (Ho, Wo). A 3-d layer: x (N, C_in, D * H, W) with
+    ``depth`` D, w (C_out, C_in, kd * kh * kw), out (N, C_out, Do * Ho * Wo), the five geometry arguments
+    3-tuples (depth first): its rows are (plane, row) pairs, a run sums the kernel planes that reach the input
+    as the kernel rows, and the rows a task splits are the Do * Ho output rows. xb, wb (num_threads rows; with
+    keep_weights 1 or 2, a row per pair: ceil(C_out / 32)), bb : at least ``blocked_sizes(N, C_in, C_out, D * H,
+    WP, kd * kh * kw)`` floats. sample_chunks, row_chunks : the samples and the output rows of a pair split into this
     many tasks (so that few output channels still feed every thread). The tasks are numbered pair by pair (a
     thread's run of tasks holds few pairs over all of the input), or with ``chunks_first`` chunk by chunk (a
     thread's run holds every pair over a share of the input: each thread then reads its share of the blocked
@@ -2483,47 +2488,62 @@ def conv_blocked(const float[:, :, :, ::1] x, const float[:, :, ::1] w, const fl
     would drop the NaN that such a weight times a zero-padding cell makes (in torch and on every other path),
     so the caller runs another path.
     """
-    cdef Py_ssize_t N = x.shape[0], C = x.shape[1], H = x.shape[2], W = x.shape[3], O = w.shape[0]
-    cdef Py_ssize_t KH = kernel[0], KW = kernel[1], K = KH * KW
-    cdef Py_ssize_t SH = stride[0], SW = stride[1], PH = padding[0], PW = padding[1], DH = dilation[0], DW = dilation[1]
-    cdef Py_ssize_t CB = (C + 15) // 16, OB = (O + 15) // 16, pairs = (OB + 1) // 2, HW = H * W, WB = CB * K * 256
-    cdef Py_ssize_t OH, OW, NC = sample_chunks, RC = row_chunks, total, t, n, n0, n1, p
+    cdef Py_ssize_t nd = len(kernel)
+    if nd not in (2, 3) or len(stride) != nd or len(padding) != nd or len(dilation) != nd or len(blocks) != nd:
+        raise ValueError(f"conv_blocked: kernel, stride, padding, dilation and blocks must be all 2-tuples (2-d) or "
+                         f"all 3-tuples (3-d), got {kernel}, {stride}, {padding}, {dilation}, {blocks}")
+    cdef Py_ssize_t i3 = nd - 2                         # index of the row axis in the tuples
+    cdef Py_ssize_t N = x.shape[0], C = x.shape[1], HT = x.shape[2], W = x.shape[3], O = w.shape[0], D = depth, H
+    cdef Py_ssize_t KD = kernel[0] if nd == 3 else 1, KH = kernel[i3], KW = kernel[i3 + 1]
+    cdef Py_ssize_t SD = stride[0] if nd == 3 else 1, SH = stride[i3], SW = stride[i3 + 1]
+    cdef Py_ssize_t PD = padding[0] if nd == 3 else 0, PH = padding[i3], PW = padding[i3 + 1]
+    cdef Py_ssize_t DD = dilation[0] if nd == 3 else 1, DH = dilation[i3], DW = dilation[i3 + 1]
+    cdef Py_ssize_t OD = blocks[0] if nd == 3 else 1, K = KD * KH * KW
+    cdef Py_ssize_t CB = (C + 15) // 16, OB = (O + 15) // 16, pairs = (OB + 1) // 2, WB = CB * K * 256
+    cdef Py_ssize_t OH, OW, NC = sample_chunks, RC = row_chunks, total, t, n, n0, n1, p, rows
     cdef PairTask task
     cdef Py_ssize_t ch, y0, y1, nbl, WP
     cdef bint in_task
     cdef Py_ssize_t geom[12]
+    cdef Py_ssize_t dgeom[6]
     cdef float* wt
     cdef const float* bp = NULL
     cdef int bad = 0
-    if KH < 1 or KW < 1 or SH < 1 or SW < 1 or PH < 0 or PW < 0 or DH < 1 or DW < 1 or NC < 1 or RC < 1 \
-            or num_threads < 1 or not 0 <= keep_weights <= 2:
+    if KD < 1 or KH < 1 or KW < 1 or SD < 1 or SH < 1 or SW < 1 or PD < 0 or PH < 0 or PW < 0 or DD < 1 or DH < 1 \
+            or DW < 1 or NC < 1 or RC < 1 or num_threads < 1 or not 0 <= keep_weights <= 2:
         raise ValueError(f"conv_blocked: needs kernel, stride, dilation >= 1, padding >= 0, sample_chunks, "
                          f"row_chunks, num_threads >= 1, keep_weights 0, 1 or 2; got {kernel}, {stride}, "
                          f"{dilation}, {padding}, {sample_chunks}, {row_chunks}, {num_threads}, {keep_weights}")
-    OH = blocks[0]
-    OW = blocks[1]
-    if w.shape[1] != C or w.shape[2] != K or out.shape[0] != N or out.shape[1] != O or OH < 1 or OW < 1 \
-            or out.shape[2] != OH * OW or (bias is not None and bias.shape[0] != O):
+    if D < 1 or HT % D or (nd == 2 and D != 1):
+        raise ValueError(f"conv_blocked: depth must be 1 for a 2-d layer and divide the input's rows "
+                         f"({HT}) for a 3-d one, got depth={depth} with {nd}-tuples")
+    H = HT // D
+    OH = blocks[i3]
+    OW = blocks[i3 + 1]
+    rows = OD * OH
+    if w.shape[1] != C or w.shape[2] != K or out.shape[0] != N or out.shape[1] != O or OD < 1 or OH < 1 \
+            or OW < 1 or out.shape[2] != rows * OW or (bias is not None and bias.shape[0] != O):
         raise ValueError(f"conv_blocked: w {tuple(w.shape)[:3]}, out {tuple(out.shape)[:3]} or bias do not match "
-                         f"the input {tuple(x.shape)[:4]} and kernel {kernel}")
+                         f"the input {tuple(x.shape)[:4]} (depth {D}), kernel {kernel} and blocks {blocks}")
     WP = blocked_width(W, OW, KW, SW, PW, DW)
-    if xb.shape[0] < N * CB * H * WP * 16 or wb.shape[0] < (pairs if keep_weights else num_threads) \
+    if xb.shape[0] < N * CB * HT * WP * 16 or wb.shape[0] < (pairs if keep_weights else num_threads) \
             or wb.shape[1] < 2 * WB or bb.shape[0] < OB * 16:
         raise ValueError(f"conv_blocked: buffers of {xb.shape[0]}, {tuple(wb.shape)[:2]}, {bb.shape[0]} floats, "
-                         f"need {blocked_sizes(N, C, O, H, WP, K)} ("
+                         f"need {blocked_sizes(N, C, O, HT, WP, K)} ("
                          + (f"{pairs} rows of weights, one per pair of 16-channel output blocks)" if keep_weights
                             else f"{num_threads} rows of weights, one per thread)"))
     if N == 0 or O == 0:
         return 0
-    if C == 0 or HW == 0:
+    if C == 0 or HT * W == 0:
         _bias_only(out, bias)
         return 0
     geom[0] = KH; geom[1] = KW; geom[2] = SH; geom[3] = SW; geom[4] = PH; geom[5] = PW; geom[6] = DH; geom[7] = DW
     geom[8] = WP; geom[9] = PW; geom[10] = OW; geom[11] = 1
+    dgeom[0] = KD; dgeom[1] = SD; dgeom[2] = PD; dgeom[3] = DD; dgeom[4] = D; dgeom[5] = OH
     if NC > N:
         NC = N
-    if RC > OH:
-        RC = OH
+    if RC > rows:
+        RC = rows
     total = pairs * NC * RC
     in_task = keep_weights == 0 or (keep_weights == 1 and total == pairs)
     if keep_weights == 1 and not in_task:
@@ -2541,16 +2561,16 @@ def conv_blocked(const float[:, :, :, ::1] x, const float[:, :, ::1] w, const fl
             n0 = task.n0
             n1 = task.n1
             ch = task.ch
-            y0 = ch * OH // RC
-            y1 = (ch + 1) * OH // RC
+            y0 = ch * rows // RC
+            y1 = (ch + 1) * rows // RC
             nbl = OB - 2 * p if OB - 2 * p < 2 else 2
             wt = &wb[p if keep_weights else threadid(), 0]
             if in_task and _blocked_deal(w, wt, p, C, O, OB, K, WB):
                 bad += 1
                 continue
             for n in range(n0, n1):
-                cl_dconv_f(&out[n, 2 * p * 16, 0], OH * OW, O - 2 * p * 16, &xb[n * CB * H * WP * 16], wt,
-                           bp + 2 * p * 16 if bp != NULL else NULL, CB, H, W, OW, geom, nbl, y0, y1)
+                cl_dconv_f(&out[n, 2 * p * 16, 0], rows * OW, O - 2 * p * 16, &xb[n * CB * HT * WP * 16], wt,
+                           bp + 2 * p * 16 if bp != NULL else NULL, CB, H, W, OW, geom, nbl, y0, y1, dgeom)
     return 1 if bad else 0
 
 
@@ -2711,7 +2731,7 @@ def conv_transpose_blocked(const float[:, :, :, ::1] x, const float[:, :, ::1] w
                             cl_dconv_f(&out[n, 2 * p * 16, 0] + ry * OW + ph % SW, OH * OW, O - 2 * p * 16,
                                        &xb[n * CB * H * WP * 16], wt + gp[12],
                                        bp + 2 * p * 16 if bp != NULL else NULL, CB, H, W,
-                                       (OW - ph % SW + SW - 1) // SW, gp, nbl, y0, y1)
+                                       (OW - ph % SW + SW - 1) // SW, gp, nbl, y0, y1, NULL)
     finally:
         free(geoms)
         free(route)

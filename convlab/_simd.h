@@ -16,6 +16,7 @@
 #ifndef CONVLAB_SIMD_H
 #define CONVLAB_SIMD_H
 #include <stddef.h>
+#include <stdint.h>
 #include <string.h>
 #if defined(__x86_64__)
 #include <immintrin.h>
@@ -104,7 +105,7 @@ typedef struct {
     void (*pad_rows_d)(double *, const double *, const ptrdiff_t *, const ptrdiff_t *, ptrdiff_t, ptrdiff_t,
                        ptrdiff_t, ptrdiff_t, int, double, ptrdiff_t, ptrdiff_t);
     void (*dconv_f)(float *, ptrdiff_t, ptrdiff_t, const float *, const float *, const float *, ptrdiff_t, ptrdiff_t,
-                    ptrdiff_t, ptrdiff_t, const ptrdiff_t *, ptrdiff_t, ptrdiff_t, ptrdiff_t);
+                    ptrdiff_t, ptrdiff_t, const ptrdiff_t *, ptrdiff_t, ptrdiff_t, ptrdiff_t, const ptrdiff_t *);
     int (*nonfinite_f)(const float *, ptrdiff_t);
     void (*wgrad_f)(float *, const float *, const float *, const ptrdiff_t *, const unsigned short *, ptrdiff_t,
                     ptrdiff_t);   /* NULL below x86-64-v4 */

@@ -1172,7 +1172,12 @@ CL_PADROWS(CL_FN(cl_pad_rows_d), CL_FN(cl_pad_plane_d), CL_FN(cl_padcopy_d), CL_
    the left (a transposed layer's output phases share one blocked input, each with its own PW, which may be
    negative: the phase's first cell reads past column 0), and output cell (y, x) of a channel is stored at
    y * ORS + x * OCS (OW, 1 for a plain layer; a phase of a stride-s transposed layer writes every s-th cell of
-   every s-th row); rows [y0, y1) of the sample. */
+   every s-th row); rows [y0, y1) of the sample.
+   A 3-d layer (depth = {KD, SD, PD, DD, D, OH}; NULL for 1-d/2-d): the input as [CB][D][H][WP][16], its D planes of
+   H rows one column of rows, the weights [CB][KD][KH][KW][16 ic][2][16 oc]; output row y is row y % OH of plane
+   y / OH (stored at y * ORS: the planes follow each other), and its runs sum the kernel planes whose input plane
+   lies inside 0..D-1 (the others read only padding) as they sum the kernel rows. Two rows go together only inside
+   one plane (the next plane's first row reads other input planes). */
 #if CL_VECTOR_BYTES == 64
 #define CL_DC_VT cl_v16f
 #define CL_DC_NV 1
@@ -1213,11 +1218,13 @@ static inline __attribute__((always_inline)) void CL_FN(cl_dconv_run)(
         float *restrict out, ptrdiff_t ldc, ptrdiff_t nvalid, const float *restrict xb, const float *restrict wb,
         const float *restrict bias, ptrdiff_t CB, ptrdiff_t H, ptrdiff_t W, const ptrdiff_t *restrict geom,
         ptrdiff_t nb, ptrdiff_t oy, ptrdiff_t ox0, const int R, const int RR, const int SWC, ptrdiff_t kh0,
-        ptrdiff_t kh1) {
+        ptrdiff_t kh1, const ptrdiff_t *restrict dg, ptrdiff_t id0, ptrdiff_t kd0, ptrdiff_t kd1, ptrdiff_t ys) {
     const ptrdiff_t KH = geom[0], KW = geom[1], SH = geom[2], SW = SWC ? SWC : geom[3], PH = geom[4],
                     PW = geom[5], DH = geom[6], DW = geom[7], WP = geom[8], PWL = geom[9], ORS = geom[10],
                     OCS = geom[11];
-    const ptrdiff_t KKW = KH * KW * CL_DC_WROW, wcs = KKW * 16, xcs = H * WP * 16, rs = SH * WP * 16;
+    const ptrdiff_t KD = dg[0], DD = dg[3], D = dg[4];
+    const ptrdiff_t wds = KH * KW * CL_DC_WROW * 16, wcs = KD * wds, xds = H * WP * 16, xcs = D * xds,
+                    rs = SH * WP * 16;
     CL_DC_VT acc[CL_DC_NA][CL_DC_RR * CL_DC_R];
     for (int a = 0; a < CL_DC_NA; a++) {
         CL_DC_VT b0 = (CL_DC_VT){0};
@@ -1225,8 +1232,9 @@ static inline __attribute__((always_inline)) void CL_FN(cl_dconv_run)(
             b0 = *(const CL_DC_VT *)(bias + (a / CL_DC_NV) * 16 + (a % CL_DC_NV) * CL_DC_LANES);
         for (int r = 0; r < RR * R; r++) acc[a][r] = b0;
     }
-    for (ptrdiff_t cb = 0; cb < CB; cb++) {
-        const float *xc = xb + cb * xcs, *wc = wb + cb * wcs;
+    for (ptrdiff_t cb = 0; cb < CB; cb++)
+    for (ptrdiff_t kd = kd0; kd < kd1; kd++) {
+        const float *xc = xb + cb * xcs + (id0 + kd * DD) * xds, *wc = wb + cb * wcs + kd * wds;
         for (ptrdiff_t kh = kh0; kh < kh1; kh++) {
             const float *xr = xc + ((oy * SH + kh * DH - PH) * WP + PWL) * 16;  /* input column 0 of the row */
             for (ptrdiff_t kw = 0; kw < KW; kw++) {
@@ -1273,7 +1281,7 @@ static inline __attribute__((always_inline)) void CL_FN(cl_dconv_run)(
             *(CL_DC_VT *)(&cells[r][a * CL_DC_LANES]) = acc[a][r];
     for (ptrdiff_t c = 0; c < nb * 16 && c < nvalid; c++)
         for (int q = 0; q < RR; q++) {
-            float *o = out + c * ldc + (oy + q) * ORS + ox0 * OCS;
+            float *o = out + c * ldc + (ys + q) * ORS + ox0 * OCS;
             for (ptrdiff_t r = 0; r < R; r++) o[r * OCS] = cells[q * R + r][c];
         }
 }
@@ -1285,9 +1293,10 @@ static inline __attribute__((always_inline)) void CL_FN(cl_dconv_run)(
 static inline __attribute__((always_inline)) void CL_FN(cl_dconv_runs_sw)(
         float *out, ptrdiff_t ldc, ptrdiff_t nvalid, const float *xb, const float *wb, const float *bias,
         ptrdiff_t CB, ptrdiff_t H, ptrdiff_t W, const ptrdiff_t *geom, ptrdiff_t nb, ptrdiff_t oy, ptrdiff_t ox0,
-        ptrdiff_t nr, int rr, const int SWC, ptrdiff_t kh0, ptrdiff_t kh1) {
+        ptrdiff_t nr, int rr, const int SWC, ptrdiff_t kh0, ptrdiff_t kh1, const ptrdiff_t *dg, ptrdiff_t id0,
+        ptrdiff_t kd0, ptrdiff_t kd1, ptrdiff_t ys) {
 #define CL_DC_CASE(R, RR) case R: CL_FN(cl_dconv_run)(out, ldc, nvalid, xb, wb, bias, CB, H, W, geom, nb, oy, ox0, \
-                                                      R, RR, SWC, kh0, kh1); break;
+                                                      R, RR, SWC, kh0, kh1, dg, id0, kd0, kd1, ys); break;
 #if CL_DC_RR > 1
     if (rr == 2) {
         switch (nr) {
@@ -1312,13 +1321,17 @@ static inline __attribute__((always_inline)) void CL_FN(cl_dconv_runs_sw)(
 static void CL_FN(cl_dconv_runs)(float *out, ptrdiff_t ldc, ptrdiff_t nvalid, const float *xb, const float *wb,
                                  const float *bias, ptrdiff_t CB, ptrdiff_t H, ptrdiff_t W, const ptrdiff_t *geom,
                                  ptrdiff_t nb, ptrdiff_t oy, ptrdiff_t ox0, ptrdiff_t nr, int rr, ptrdiff_t kh0,
-                                 ptrdiff_t kh1) {
+                                 ptrdiff_t kh1, const ptrdiff_t *dg, ptrdiff_t id0, ptrdiff_t kd0, ptrdiff_t kd1,
+                                 ptrdiff_t ys) {
     if (geom[3] == 1)
-        CL_FN(cl_dconv_runs_sw)(out, ldc, nvalid, xb, wb, bias, CB, H, W, geom, nb, oy, ox0, nr, rr, 1, kh0, kh1);
+        CL_FN(cl_dconv_runs_sw)(out, ldc, nvalid, xb, wb, bias, CB, H, W, geom, nb, oy, ox0, nr, rr, 1, kh0, kh1, dg,
+                                id0, kd0, kd1, ys);
     else if (geom[3] == 2)
-        CL_FN(cl_dconv_runs_sw)(out, ldc, nvalid, xb, wb, bias, CB, H, W, geom, nb, oy, ox0, nr, rr, 2, kh0, kh1);
+        CL_FN(cl_dconv_runs_sw)(out, ldc, nvalid, xb, wb, bias, CB, H, W, geom, nb, oy, ox0, nr, rr, 2, kh0, kh1, dg,
+                                id0, kd0, kd1, ys);
     else
-        CL_FN(cl_dconv_runs_sw)(out, ldc, nvalid, xb, wb, bias, CB, H, W, geom, nb, oy, ox0, nr, rr, 0, kh0, kh1);
+        CL_FN(cl_dconv_runs_sw)(out, ldc, nvalid, xb, wb, bias, CB, H, W, geom, nb, oy, ox0, nr, rr, 0, kh0, kh1, dg,
+                                id0, kd0, kd1, ys);
 }
 /* [*k0, *k1): the kernel rows whose input row (oy * SH + kh * DH - PH) lies inside 0..H-1 (empty: *k0 == *k1) */
 static inline void CL_FN(cl_dc_kernel_rows)(ptrdiff_t oy, ptrdiff_t H, ptrdiff_t KH, ptrdiff_t SH, ptrdiff_t PH,
@@ -1336,25 +1349,30 @@ static inline void CL_FN(cl_dc_kernel_rows)(ptrdiff_t oy, ptrdiff_t H, ptrdiff_t
    whose kernel rows reach the input alike go together, in runs of at most CL_DC_R2 cells each (x86-64-v4). */
 static void CL_FN(cl_dconv_f)(float *out, ptrdiff_t ldc, ptrdiff_t O_left, const float *xb, const float *wb,
                               const float *bias, ptrdiff_t CB, ptrdiff_t H, ptrdiff_t W, ptrdiff_t OW,
-                              const ptrdiff_t *geom, ptrdiff_t nblocks, ptrdiff_t y0, ptrdiff_t y1) {
+                              const ptrdiff_t *geom, ptrdiff_t nblocks, ptrdiff_t y0, ptrdiff_t y1,
+                              const ptrdiff_t *depth) {
     const ptrdiff_t KH = geom[0], SH = geom[2], PH = geom[4], DH = geom[6];
+    const ptrdiff_t flat[6] = {1, 1, 0, 1, 1, PTRDIFF_MAX}, *dg = depth ? depth : flat;
+    const ptrdiff_t KD = dg[0], SD = dg[1], PD = dg[2], DD = dg[3], D = dg[4], OH = dg[5];
     const ptrdiff_t runs = (OW + CL_DC_R - 1) / CL_DC_R, runs2 = (OW + CL_DC_R2 - 1) / CL_DC_R2;
     for (ptrdiff_t b = 0; b < nblocks; b += CL_DC_OBK) {
         const ptrdiff_t nb = nblocks - b < CL_DC_OBK ? nblocks - b : CL_DC_OBK;
         float *ob = out + b * 16 * ldc;
         const float *wbb = wb + b * 16, *bb = bias ? bias + b * 16 : NULL;
-        for (ptrdiff_t oy = y0; oy < y1;) {
-            ptrdiff_t kh0, kh1, k0, k1;                       /* kernel rows that reach the input: oy, oy + 1 */
+        for (ptrdiff_t y = y0; y < y1;) {
+            const ptrdiff_t od = y / OH, oy = y - od * OH;     /* output plane, its row */
+            ptrdiff_t kd0, kd1, kh0, kh1, k0, k1;             /* kernel planes, rows that reach the input */
+            CL_FN(cl_dc_kernel_rows)(od, D, KD, SD, PD, DD, &kd0, &kd1);
             CL_FN(cl_dc_kernel_rows)(oy, H, KH, SH, PH, DH, &kh0, &kh1);
             CL_FN(cl_dc_kernel_rows)(oy + 1, H, KH, SH, PH, DH, &k0, &k1);
-            const int rr = CL_DC_RR > 1 && oy + 1 < y1 && k0 == kh0 && k1 == kh1 ? 2 : 1;
+            const int rr = CL_DC_RR > 1 && y + 1 < y1 && oy + 1 < OH && k0 == kh0 && k1 == kh1 ? 2 : 1;
             const ptrdiff_t n = rr == 2 ? runs2 : runs;
             for (ptrdiff_t j = 0; j < n; j++) {
                 const ptrdiff_t ox = j * OW / n;
                 CL_FN(cl_dconv_runs)(ob, ldc, O_left - b * 16, xb, wbb, bb, CB, H, W, geom, nb, oy, ox,
-                                     (j + 1) * OW / n - ox, rr, kh0, kh1);
+                                     (j + 1) * OW / n - ox, rr, kh0, kh1, dg, od * SD - PD, kd0, kd1, y);
             }
-            oy += rr;
+            y += rr;
         }
     }
 }

@@ -1,4 +1,4 @@
-"""conv_blocked: float32 2-d/1-d layers (groups 1, zero padding) computed directly on blocks of 16 channels,
+"""conv_blocked: float32 1-d/2-d/3-d layers (groups 1, zero padding) computed directly on blocks of 16 channels,
 skipping the taps whose run of cells reads only padding (a run's edge cells read zero columns). Checked against
 the reference loops and torch on the shapes where its blocks, tasks and runs are partial, at every SIMD level this
 CPU runs; the planner's rules; the fallback for non-finite weights; the checks that stand before the unchecked
@@ -73,6 +73,40 @@ def test_blocked_matches_reference_and_torch(rng, monkeypatch, threads, nthreads
         t = getattr(torch.nn.functional, f"conv{nd}d")(
             torch.from_numpy(x), torch.from_numpy(m.weight), None if m.bias is None else torch.from_numpy(m.bias),
             stride=m.stride, padding=padding if padding == "same" else m.padding, dilation=m.dilation).numpy()
+        assert_close(got, t, np.float32, reduction=m.weight[0].size)
+
+
+@pytest.mark.parametrize("nthreads", [1, 2])
+@pytest.mark.parametrize("c_in,c_out,size,kernel,stride,padding,dilation", [
+    (16, 32, (4, 6, 7), 3, 1, 1, 1),                    # planes and rows padded by 1
+    (17, 33, (5, 9, 8), (3, 2, 3), (2, 1, 2), (1, 0, 1), (1, 2, 1)),  # partial blocks, mixed geometry
+    (16, 16, (3, 4, 4), 3, 1, 2, 1),                    # output planes that read only padding: the bias
+    (20, 48, (6, 5, 8), (2, 3, 1), (1, 2, 1), (0, 1, 0), (2, 1, 1)),  # dilated along depth; a lone block
+    (16, 64, (8, 14, 14), 3, 2, 1, 1),                  # R3D-18's 3x3x3 s2, two pairs
+    (16, 32, (5, 7, 9), (3, 1, 1), 1, (1, 0, 0), 1),    # R(2+1)D's temporal 3x1x1
+    (16, 32, (4, 6, 7), (1, 3, 3), 1, (0, 1, 1), 1),    # ... and spatial 1x3x3
+    (16, 32, (3, 6, 5), (2, 3, 3), 1, (0, 1, 1), (1, 3, 1)),  # 2 rows a plane whose kernel rows reach the
+                                                        # input alike, and alike from plane to plane: no pair of
+                                                        # rows may span two planes (one's last row, the next's first)
+    (16, 16, (5, 6, 7), 4, 1, "same", 1),               # 'same' with an even kernel: padded (1, 2) per axis
+])
+def test_blocked_3d_matches_reference_and_torch(rng, monkeypatch, threads, nthreads, c_in, c_out, size, kernel,
+                                                stride, padding, dilation):
+    """3-d layers on conv_blocked: the input's planes stacked as one column of rows, a run summing the kernel
+    planes that reach the input as it sums the kernel rows; the rows a task splits are (plane, row) pairs."""
+    _force(monkeypatch)
+    threads(nthreads)
+    m = nn.Conv3d(c_in, c_out, kernel, stride=stride, padding=padding, dilation=dilation, dtype=np.float32)
+    x = rng.standard_normal((2, c_in, *size)).astype(np.float32)
+    got = m(x)
+    assert _plan_kind(m) == "_blocked_runner"
+    want = ref.conv_nd(x.astype(np.float64), m.weight.astype(np.float64), m.bias, m.stride, _padding(m, padding),
+                       m.dilation, 1)
+    assert_close(got, want, np.float32, reduction=m.weight[0].size)
+    if torch is not None:
+        t = torch.nn.functional.conv3d(torch.from_numpy(x), torch.from_numpy(m.weight), torch.from_numpy(m.bias),
+                                       stride=m.stride, padding=padding if padding == "same" else m.padding,
+                                       dilation=m.dilation).numpy()
         assert_close(got, t, np.float32, reduction=m.weight[0].size)
 
 
@@ -328,9 +362,9 @@ def test_padding_share_counts_the_taps_that_read_padding(size, kernel, stride, p
 
 def _level_takes(simd_level, m):
     """The levels the rule runs at: every layer at x86-64-v4; at x86-64-v3 (8-wide sums) only stride-1 layers
-    with kernels 5 or more cells wide along an axis."""
-    return simd_level == "x86-64-v4" or (simd_level == "x86-64-v3" and max(m.kernel_size) >= 5
-                                         and max(m.stride) == 1)
+    with kernels 5 or more cells wide along an axis, and strided 3-d layers."""
+    return simd_level == "x86-64-v4" or (simd_level == "x86-64-v3" and (
+        (max(m.kernel_size) >= 5 and max(m.stride) == 1) or (len(m.kernel_size) == 3 and max(m.stride) > 1)))
 
 
 @pytest.mark.parametrize("layer,shape,blocked", [
@@ -357,16 +391,39 @@ def _level_takes(simd_level, m):
     (lambda: nn.Conv2d(512, 512, 3, padding=1, padding_mode="reflect"), (2, 512, 7, 7), False),
     (lambda: nn.Conv2d(512, 36, 3, padding=1), (2, 512, 7, 7), False),           # 36 -> 48 channels: 33% waste
     (lambda: nn.Conv2d(8, 512, 3, padding=1), (2, 8, 7, 7), False),              # half a block of input channels
-    (lambda: nn.Conv3d(64, 64, 3, padding=1), (1, 64, 4, 7, 7), False),
+    (lambda: nn.Conv3d(64, 64, 3, padding=1), (1, 64, 4, 7, 7), True),            # 3-d, small planes
+    (lambda: nn.Conv3d(32, 64, 3, stride=2, padding=1), (1, 32, 8, 16, 16), True),  # 27 taps / 8: 3.4 copies (R3D)
+    (lambda: nn.Conv3d(64, 64, (3, 1, 1), padding=(1, 0, 0)), (1, 64, 8, 28, 28), True),  # 3 copies (R(2+1)D)
+    (lambda: nn.Conv3d(64, 64, 3, padding=1), (1, 64, 8, 16, 16), False),         # Winograd's
+    (lambda: nn.Conv3d(64, 64, 2, stride=2), (1, 64, 8, 16, 16), False),          # 1 copy: the GEMM's
+    (lambda: nn.Conv3d(64, 64, 3, padding=1, padding_mode="replicate"), (1, 64, 4, 7, 7), False),
 ])
 def test_planner_takes_blocked_by_its_rule(rng, simd_level, layer, shape, blocked):
-    """Default thresholds: conv_blocked for float32, groups-1, zero-padded 1-d/2-d layers of >= 16 channels with
+    """Default thresholds: conv_blocked for float32, groups-1, zero-padded 1-d/2-d/3-d layers of >= 16 channels with
     small output planes, columns holding >= 2.25 copies of the input (taps / stride product; not conv_rows'
     layers) or many padding taps, at x86-64-v4, and at x86-64-v3 those of them with stride 1 and kernels 5+
     cells wide; the other layers keep their paths."""
     m = layer()
     m(rng.standard_normal(shape).astype(m.weight.dtype))
     assert (_plan_kind(m) == "_blocked_runner") == (blocked and _level_takes(simd_level, m))
+
+
+@pytest.mark.parametrize("nd,size", [(2, (12, 16)), (3, (3, 4, 16))])
+def test_planner_keeps_samples_over_the_byte_bound_off_blocked(rng, monkeypatch, nd, size):
+    """A call of conv_blocked holds one sample at the least: where one sample's blocked copy (C_in rounded up to
+    16 x its cells, 4 bytes each) is over BLOCKED_MAX_SAMPLE_BYTES, the layer takes another path, so its extra
+    memory stays bounded; at the bound it is still conv_blocked's. 60 channels: 64 in the copy."""
+    monkeypatch.setattr(conv_ops, "BLOCKED_LEVELS", tuple(_kernels.simd_levels()))
+    x = rng.standard_normal((1, 60, *size)).astype(np.float32)
+    copy = 4 * 64 * x[0, 0].size
+    for bound, blocked in ((copy, True), (copy - 1, False)):
+        monkeypatch.setattr(conv_ops, "BLOCKED_MAX_SAMPLE_BYTES", bound)
+        m = getattr(nn, f"Conv{nd}d")(60, 32, 3, stride=2, padding=1)
+        got = m(x)
+        assert (_plan_kind(m) == "_blocked_runner") == blocked
+        want = ref.conv_nd(x.astype(np.float64), m.weight.astype(np.float64), m.bias, m.stride, m.padding,
+                           m.dilation, 1)
+        assert_close(got, want, np.float32, reduction=m.weight[0].size)
 
 
 @pytest.mark.parametrize("nd,c_in,c_out,size,kernel,stride,padding,dilation,blocked", [
@@ -461,6 +518,24 @@ def test_conv_blocked_checks_its_arguments(rng):
     for bad in ((0, 1, 1), (1, 0, 1), (1, 1, 0), (1, 1, 1, 3), (1, 1, 1, -1)):
         with pytest.raises(ValueError, match="row_chunks"):
             _kernels.conv_blocked(x, w, None, out, *geo, *bufs, *bad)
+    with pytest.raises(ValueError, match="all 2-tuples"):
+        _kernels.conv_blocked(x, w, None, out, (1, 3, 3), (1, 1), (1, 1), (1, 1), (5, 5), *bufs)
+    with pytest.raises(ValueError, match="depth must be 1"):
+        _kernels.conv_blocked(x, w, None, out, *geo, *bufs, depth=5)
+    x3 = rng.standard_normal((2, 16, 2 * 5, 5)).astype(np.float32)   # 3-d: 2 planes of 5 rows, stacked
+    w3 = rng.standard_normal((32, 16, 27)).astype(np.float32)
+    out3 = np.empty((2, 32, 2 * 25), np.float32)
+    geo3 = ((3, 3, 3), (1, 1, 1), (1, 1, 1), (1, 1, 1), (2, 5, 5))
+    sizes3 = _kernels.blocked_sizes(2, 16, 32, 10, 7, 27)
+    check_buffer_sizes(lambda *args: _kernels.conv_blocked(x3, w3, None, out3, *geo3, *args, depth=2), sizes3)
+    for depth in (3, 0):                              # 10 rows are not 3 planes, nor 0
+        with pytest.raises(ValueError, match="depth must"):
+            _kernels.conv_blocked(x3, w3, None, out3, *geo3, *buffers(sizes3), depth=depth)
+    with pytest.raises(ValueError, match="do not match"):             # 9 taps for a 3x3x3 kernel
+        _kernels.conv_blocked(x3, w, None, out3, *geo3, *buffers(sizes3), depth=2)
+    with pytest.raises(ValueError, match="stride"):
+        _kernels.conv_blocked(x3, w3, None, out3, (3, 3, 3), (0, 1, 1), (1, 1, 1), (1, 1, 1), (2, 5, 5),
+                              *buffers(sizes3), depth=2)
     w64 = rng.standard_normal((64, 16, 9)).astype(np.float32)       # 2 pairs: kept weights need 2 rows
     out64 = np.empty((2, 64, 25), np.float32)
     xb, _, bb = buffers(_kernels.blocked_sizes(2, 16, 64, 5, 7, 9))
@@ -516,3 +591,32 @@ def test_conv_blocked_reads_nothing_past_its_buffers(rng, c_in, c_out):
         assert _kernels.conv_blocked(x, wt, b, out, (3, 3), (2, 2), (2, 2), (1, 1), (oh, ow), *use, samples,
                                      chunks, threads, keep, chunks_first=first) == 0
         assert_close(out.reshape(want.shape), want, np.float32, reduction=c_in * 9)
+
+
+@pytest.mark.parametrize("c_in,c_out", [(17, 48), (16, 80)])
+def test_conv_blocked_3d_reads_nothing_past_its_buffers(rng, c_in, c_out):
+    """A 3-d layer (planes padded by 1, stride 2 along depth) on guarded arrays, its rows split into 1-5 chunks
+    that start and end inside planes, by 1 and 2 threads, chunk by chunk or pair by pair: every read stays
+    inside the arrays (a read past one would crash) and the result is the reference."""
+    n, d, h, w = 2, 5, 4, 7
+    x = _guarded(n * c_in * d * h * w).reshape(n, c_in, d * h, w)
+    x[...] = rng.standard_normal(x.shape)
+    wt = _guarded(c_out * c_in * 27).reshape(c_out, c_in, 27)
+    wt[...] = rng.standard_normal(wt.shape)
+    b = _guarded(c_out)
+    b[...] = rng.standard_normal(c_out)
+    od, oh, ow = (d + 2 - 3) // 2 + 1, h, w
+    geo = ((3, 3, 3), (2, 1, 1), (1, 1, 1), (1, 1, 1), (od, oh, ow))
+    out = np.empty((n, c_out, od * oh * ow), np.float32)
+    xs, ws, bs = _kernels.blocked_sizes(n, c_in, c_out, d * h, _kernels.blocked_width(w, ow, 3, 1, 1, 1), 27)
+    bufs = [_guarded(xs), _guarded(2 * ws).reshape(2, ws), _guarded(bs)]
+    want = ref.conv_nd(x.reshape(n, c_in, d, h, w).astype(np.float64),
+                       wt.reshape(c_out, c_in, 3, 3, 3).astype(np.float64), b, (2, 1, 1), (1, 1, 1), (1, 1, 1), 1)
+    for (threads, samples, chunks), first in itertools.product(
+            ((1, 1, 1), (1, 1, 5), (2, 1, 2), (2, 2, 3), (2, 1, 5)), (False, True)):
+        for buf in bufs:
+            buf[...] = np.nan
+        out[...] = np.nan
+        assert _kernels.conv_blocked(x, wt, b, out, *geo, *bufs, samples, chunks, threads, 0, chunks_first=first,
+                                     depth=d) == 0
+        assert_close(out.reshape(want.shape), want, np.float32, reduction=c_in * 27)

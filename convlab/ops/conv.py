@@ -16,12 +16,14 @@ ever allocated (a call's extra memory is one small workspace per thread):
   enough plane (2.25x / 4x fewer multiplications; calls whose weights or input hold inf/NaN take the GEMM path instead);
   zero-padded 2-d/3-d layers whose kernel rows read only padding along the top and bottom rows (dilated 'same'
   layers: DeepLab's ASPP) as bands of output rows, each a plan with only the kernel rows that reach the input;
-  on x86-64-v4 (AVX-512), float32 1-d/2-d layers with one group, zero padding and >= 16 channels whose output
-  plane is small (<= 14x14: BLAS's GEMMs would be narrow) or whose taps read padding often (>= 8%: dilated
-  'same', 1x7 / 7x1) by ``conv_blocked``: input and weights copied to blocks of 16 channels, a register block
-  of 32 output channels x up to 14 cells summed over every input channel and every tap that reads the input (weights
-  holding inf/NaN take the other paths, which multiply them by the padding as torch does); on x86-64-v3 (AVX2)
-  only its stride-1 layers with kernels 5+ cells wide (16 channels x 6 cells there).
+  on x86-64-v4 (AVX-512), float32 1-d/2-d/3-d layers with one group, zero padding and >= 16 channels whose output
+  plane is small (<= 14x14: BLAS's GEMMs would be narrow), whose taps read padding often (>= 8%: dilated
+  'same', 1x7 / 7x1) or whose columns would repeat each input cell 2.25 times or more (3x3 s2, 5x5, 3x3x3 off
+  Winograd) by ``conv_blocked`` (a 3-d layer's planes stacked as one column of rows): input and weights copied
+  to blocks of 16 channels, a register block of 32 output channels x up to 14 cells summed over every input
+  channel and every tap that reads the input (weights holding inf/NaN take the other paths, which multiply them
+  by the padding as torch does); on x86-64-v3 (AVX2) only its stride-1 layers with kernels 5+ cells wide (16
+  channels x 6 cells there).
 * ``TransposePlan`` (``conv_transpose_forward``): GEMM into a workspace, then col2im (never zero insertion);
   with stride == kernel the columns are stored, not added (no overlap: no clearing pass); tiny layers
   scatter directly. Threads split samples x groups, and each group's output channels too where there are
@@ -212,11 +214,11 @@ WINOGRAD_MAX_TASK_BYTES = 8 << 20   # ... and Winograd only where a task of WINO
                                     # F(2x2) tiles (GEMMs that narrow lost to im2col on 512 channels); in tasks of 96
                                     # tiles VGG-16's 512 -> 512 on 28x28 took 0.81-0.88x conv_blocked's time, C3D's
                                     # 3x3x3 256 -> 256 0.59-0.67x the GEMM path's (bench/README.md)
-BLOCKED = True                      # zero-padded float32 1-d/2-d layers (groups 1; AVX-512, AVX2 below): conv_blocked,
-                                    # a direct kernel on blocks of 16 channels that skips the padding taps (see
-                                    # _blocked_runner); it beats im2col + BLAS and Winograd F(2x2) where BLAS's
-                                    # GEMMs are narrow (small planes), padding is a large share (dilated 'same')
-                                    # or the columns repeat each input cell many times (large kernels)
+BLOCKED = True                      # zero-padded float32 1-d/2-d/3-d layers (groups 1; AVX-512, AVX2 below):
+                                    # conv_blocked, a direct kernel on blocks of 16 channels that skips the padding
+                                    # taps (see _blocked_runner); it beats im2col + BLAS and Winograd F(2x2) where
+                                    # BLAS's GEMMs are narrow (small planes), padding is a large share (dilated
+                                    # 'same') or the columns repeat each input cell many times (large kernels)
 BLOCKED_MIN_CHANNELS = 16           # C_in and C_out: fewer leave most of a 16-channel block zero
 BLOCKED_MAX_CHANNEL_WASTE = 0.125   # ... and channels rounded up to blocks of 16 may add at most this share
 BLOCKED_MAX_PLANE = 196             # ... taken for output planes up to this many cells (14x14)
@@ -232,6 +234,10 @@ BLOCKED_INPUT_BYTES = min(4 << 20, L2_BYTES // 2)  # its copy of the input in bl
                                     # reads the whole chunk, from L2 where it fits in half of it (2 MiB L2: 1 MiB
                                     # against 4 MiB ran ResNet-18's 3x3 s2 64 -> 128 in 0.92x the time, 128 -> 256
                                     # 0.94x, Inception's 3x3 s2 0.96x, AlexNet's 13x13 1.02x; paired, 1 thread)
+BLOCKED_MAX_SAMPLE_BYTES = 64 << 20  # ... and taken only where one sample's blocked copy (C_in rounded up to 16,
+                                    # zero columns aside) is at most this: a call holds one sample at the least, so
+                                    # larger ones (3-d volumes: (1, 32, 128, 128, 128) is 256 MiB) take the GEMM
+                                    # path's L2-sized tiles and a call's extra memory stays bounded
 BLOCKED_CHUNKS_FIRST = True         # with threads, conv_blocked's tasks numbered chunk by chunk (each thread runs
                                     # every pair on its share of a call's input) instead of pair by pair (each runs
                                     # its pairs on all of it), where the weights are at most
@@ -244,6 +250,11 @@ BLOCKED_CHUNKS_FIRST_MAX_WEIGHTS = 2.0  # ... this many times the call's blocked
                                     # 512 -> 512) in 1.01x and 1.03x: the limit lies between (bench/README.md)
 TRANSPOSE_BLOCKED_INPUT_BYTES = 4 << 20  # ... and conv_transpose_blocked's (its tasks deal their weights per call)
 TRANSPOSE_BLOCKED_CHUNKS_FIRST = True  # ... and its tasks as conv_blocked's (BLOCKED_CHUNKS_FIRST)
+BLOCKED_3D = True                   # ... 3-d layers too, by the same rule: the planes stacked as one column of
+                                    # rows, a run sums the kernel planes that reach the input as it sums the kernel
+                                    # rows (AVX-512, paired against the GEMM path: C3D's 3x3x3 512 -> 512 on 4x14x14
+                                    # 0.63x / 0.64x the time at 1 / 2 threads, R3D-18's 3x3x3 s2 64 -> 128 0.64x /
+                                    # 0.73x, R(2+1)D's 3x1x1 0.76x; bench/README.md)
 BLOCKED_LEVELS = ("x86-64-v4",)     # SIMD levels it is planned at by the rule above (its 8-wide copies, 16
                                     # channels x 6 cells in 12 ymm sums, are tested at every level)
 BLOCKED_WIDE_KERNEL_LEVELS = ("x86-64-v3",)  # ... and levels where it takes only those of the rule's layers with
@@ -253,6 +264,10 @@ BLOCKED_WIDE_KERNEL_MIN_SIZE = 5    # stride 1 and kernels this many cells wide 
                                     # 0.75-1.00x the GEMM path's time at 1 thread, 0.76-1.03x at 2; 4x4 / 5x5 at
                                     # stride 2 in 0.89-1.05x at 1 thread but 1.07-1.12x at 2; 3x3 layers in
                                     # 0.78-1.12x at 1 (bench/README.md)
+BLOCKED_3D_STRIDED_LEVELS = ("x86-64-v3",)  # ... and levels where it takes the rule's strided 3-d layers (AVX2
+                                    # stand-in, paired against the GEMM path at 1 / 2 threads: R3D-18's 3x3x3 s2
+                                    # 64 -> 128 0.82x / 0.91x the time, 128 -> 256 0.88x / 0.94x, a 3-d U-Net's s2
+                                    # 32 -> 64 0.84x / 0.83x; C3D's stride-1 512 -> 512 1.11x / 1.21x: kept off)
 COLUMN_TILES = True                 # outputs of one row per sample (1-d layers) on the GEMM path, with fewer
                                     # samples x groups than threads (one sample of audio ran on one thread): the
                                     # row in one tile of its cells per thread. Only there: L2-sized tiles of the
@@ -591,12 +606,14 @@ class ConvPlan:
         # conv_blocked: where BLAS's GEMMs would be narrow (small output planes), the columns many copies of the
         # input (taps / stride product) or padding taps many
         blocked = blocked and BLOCKED and dtype == np.float32 and groups == 1 and mode == "zeros" \
-            and len(kernel) <= 2 and k > 1 and not winograd and not tiny and macs >= PARALLEL_MIN_MACS \
+            and (len(kernel) <= 2 or BLOCKED_3D) and k > 1 and not winograd and not tiny and macs >= PARALLEL_MIN_MACS \
             and min(c_in, c_out) >= BLOCKED_MIN_CHANNELS \
             and max(-c_in % 16 / c_in, -c_out % 16 / c_out) <= BLOCKED_MAX_CHANNEL_WASTE \
+            and 4 * -(-c_in // 16) * 16 * plane <= BLOCKED_MAX_SAMPLE_BYTES \
             and (simd in BLOCKED_LEVELS
                  or (simd in BLOCKED_WIDE_KERNEL_LEVELS and max(kernel) >= BLOCKED_WIDE_KERNEL_MIN_SIZE
-                     and max(stride) == 1)) \
+                     and max(stride) == 1)
+                 or (simd in BLOCKED_3D_STRIDED_LEVELS and len(kernel) == 3 and max(stride) > 1)) \
             and not (one_row and n * -(-c_out // 32) < threads) \
             and (length <= BLOCKED_MAX_PLANE or (k >= BLOCKED_MIN_EXPANSION * math.prod(stride) and not rows_ok)
                  or _padding_share(x_shape[2:], blocks, kernel, stride, padding, dilation) >= BLOCKED_MIN_PADDING)
@@ -606,8 +623,9 @@ class ConvPlan:
             def fallback():                     # the plan without conv_blocked, for weights holding inf/NaN
                 return ConvPlan(x_shape, w_shape, dtype, kernel, stride, padding, dilation, blocks, groups, mode,
                                 row_bands, blocked=False).run
-            run = _blocked_runner(x_shape, w_shape, kernel3[1:], stride3[1:], padding3[1:], dilation3[1:],
-                                  blocks3[1:], threads, out_shape, fallback)
+            d = len(kernel) == 3                # a 3-d layer's geometry keeps its depth entries
+            run = _blocked_runner(x_shape, w_shape, kernel3[1 - d:], stride3[1 - d:], padding3[1 - d:],
+                                  dilation3[1 - d:], blocks3[1 - d:], threads, out_shape, fallback)
         elif bands is not None:
             run = _banded_runner(x_shape, w_shape, dtype, kernel, stride, padding, dilation, blocks, groups, bands,
                                  ConvPlan(x_shape, w_shape, dtype, kernel, stride, padding, dilation, blocks, groups,
@@ -943,8 +961,9 @@ def _gemm_runner(x5_shape, c_out, cg, dtype, k, length, args, blocks, n, groups,
 
 def _blocked_runner(x_shape, w_shape, kernel2, stride2, padding2, dilation2, blocks2, threads, out_shape,
                     make_fallback):
-    """``run(x, w, b)`` through conv_blocked (2-d, or 1-d as one row): the blocked input, the dealt weights and
-    the bias in this thread's workspace. The samples go to the kernel in calls of as many as fit
+    """``run(x, w, b)`` through conv_blocked (2-d, or 1-d as one row; 3-d where the geometry tuples hold three
+    entries: the input's planes as one column of D * H rows, the rows a task splits Do * Ho): the blocked input,
+    the dealt weights and the bias in this thread's workspace. The samples go to the kernel in calls of as many as fit
     BLOCKED_INPUT_BYTES (at least one). A task is a pair of output blocks (its weights dealt into L2) over a
     call's samples; with fewer than 4 pairs per thread the samples, then the output rows, split into chunks. One
     call deals each task's weights into its thread's row; several calls keep a row per pair, dealt by the first
@@ -954,13 +973,16 @@ def _blocked_runner(x_shape, w_shape, kernel2, stride2, padding2, dilation2, blo
     as torch does."""
     n, c_in = x_shape[:2]
     c_out = w_shape[0]
-    h, w_ = (1,) * (4 - len(x_shape)) + tuple(x_shape[2:])
-    w3 = (c_out, c_in, kernel2[0] * kernel2[1])
-    wp = _kernels.blocked_width(w_, blocks2[1], kernel2[1], stride2[1], padding2[1], dilation2[1])
+    depth = x_shape[2] if len(kernel2) == 3 else 1
+    h, w_ = ((1, 1) + tuple(x_shape[2:]))[-2:]
+    h *= depth                                          # a 3-d input's rows: (plane, row) pairs
+    w3 = (c_out, c_in, math.prod(kernel2))
+    wp = _kernels.blocked_width(w_, blocks2[-1], kernel2[-1], stride2[-1], padding2[-1], dilation2[-1])
     return _blocked_calls("_blocked_runner", _kernels.conv_blocked, (n, c_in, h, w_), w3, out_shape, out_shape,
                           (kernel2, stride2, padding2, dilation2, blocks2),
-                          lambda step: _kernels.blocked_sizes(step, c_in, c_out, h, wp, w3[2]), blocks2[0], threads,
-                          make_fallback, BLOCKED_INPUT_BYTES, can_keep=True, can_order=BLOCKED_CHUNKS_FIRST)
+                          lambda step: _kernels.blocked_sizes(step, c_in, c_out, h, wp, w3[2]),
+                          math.prod(blocks2[:-1]), threads, make_fallback, BLOCKED_INPUT_BYTES, can_keep=True,
+                          can_order=BLOCKED_CHUNKS_FIRST, depth=depth)
 
 
 def _static_loads(pairs, samples, chunks, step, rows, threads, chunks_first):
@@ -1005,7 +1027,7 @@ def _task_split(pairs, samples, chunks, step, rows, threads, weight_bytes, input
 
 
 def _blocked_calls(name, kern, x4, w3, out_shape, out3, geometry, sizes, rows, threads, make_fallback, budget,
-                   can_keep=False, can_order=False):
+                   can_keep=False, can_order=False, **options):
     """``run(x, w, b)`` for conv_blocked and conv_transpose_blocked: ``kern(x, w, bias, out, *geometry, xb, wb, bb,
     sample_chunks, row_chunks, threads, [keep_weights,] chunks_first=...)`` on calls of as many samples as fit
     ``budget`` bytes of blocked input (at least one), its buffers (``sizes(samples)`` floats) in this thread's
@@ -1015,7 +1037,7 @@ def _blocked_calls(name, kern, x4, w3, out_shape, out3, geometry, sizes, rows, t
     row), or, where the kernel can keep them (``can_keep``: conv_blocked's ``keep_weights``) and there are several
     calls, a row per pair, dealt by the first call and kept by the others. Where ``can_order``, the tasks are split
     and numbered (the kernels' ``chunks_first``) as ``_task_split`` says. The runner is named as its caller's
-    (``name``: what a plan's path is known by)."""
+    (``name``: what a plan's path is known by); ``options`` go to every kernel call (conv_blocked's ``depth``)."""
     n, c_out = x4[0], out3[1]
     step = max(1, min(n, budget // (4 * max(sizes(1)[0], 1))))                # samples per kernel call,
     step = -(-n // -(-n // step)) if n else 1                                    # the calls as even as they go
@@ -1040,7 +1062,7 @@ def _blocked_calls(name, kern, x4, w3, out_shape, out3, geometry, sizes, rows, t
         for n0 in range(0, n, step):
             kept = (2 if n0 else 1,) if keep else ()    # keep_weights: deal on the first call, reuse after
             if kern(xc[n0:n0 + step], wc, bias, o3[n0:n0 + step], *geometry, xb, wb, bb, samples, chunks, threads,
-                    *kept, chunks_first=first):
+                    *kept, chunks_first=first, **options):
                 if not fallback:
                     fallback.append(make_fallback())
                 return fallback[0](x, w, b)
@@ -1113,7 +1135,8 @@ def _balanced_task_rows(total, rows, threads):
     rows a task (8 tasks, 36 rows per thread), not 11 (7 tasks: 44 rows against 28); FPN's 50x50 sample (25 tile
     rows) keeps 4 (16 rows against 9), where 3 (15 against 10) took 1.09x the time."""
     def busiest(r):
-        return min(total, -(-(-(-total // r)) // threads) * r)
+        tasks = -(-total // r)
+        return min(total, -(-tasks // threads) * r)
     best = min(range(rows, (3 * rows + 3) // 4 - 1, -1), key=lambda r: (busiest(r), -r))
     return best if busiest(best) <= (1 - WINOGRAD_BALANCE_MIN_GAIN) * busiest(rows) else rows
 
@@ -1123,8 +1146,9 @@ def _winograd_runner(x5_shape, c_out, kd, dtype, padding3, blocks3, code, thread
     F(4x4, 3x3) in float64 (or with WINOGRAD4_FLOAT32) on planes of at least WINOGRAD4_MIN_PLANE outputs when
     a task still holds WINOGRAD_MIN_TASK_TILES tiles, else F(2x2, 3x3). A task is whole tile rows, as many as
     WINOGRAD_TASK_BYTES holds, or where it holds fewer than WINOGRAD_MIN_GEMM_TILES, the fewest that reach that
-    many tiles (WINOGRAD_WIDE_GEMM_TILES where the transformed weights U are larger than L2); with threads, as
-    many as leave the busiest thread the fewest tile rows (``_balanced_task_rows``). A 3x3x3 kernel
+    many tiles (WINOGRAD_WIDE_GEMM_TILES where the transformed weights U are larger than L2); with threads, a
+    count down to three quarters of that where it leaves the busiest thread a tenth fewer tile rows
+    (``_balanced_task_rows``, WINOGRAD_BALANCE_MIN_GAIN). A 3x3x3 kernel
     is three 3x3 kernels, one per depth tap, whose sums the GEMMs add up (their K is kd * C_in). A call whose
     weights or input hold an inf or NaN goes to ``fallback`` instead (the exact sum puts them where torch
     does)."""
