@@ -56,6 +56,19 @@ def _padding(m, padding):
     (2, 17, 80, (8, 13), 3, 1, 1, 1),                # two pairs and a lone block (a zero slot); 13 = 6 + 7 / 7 + 6
     (2, 33, 100, (7, 7), 3, 2, 1, 1),                # the last pair partial; a partial input block
     (2, 16, 32, (9, 33), 3, 1, 6, 6),                # dilated 'same': edge runs read mostly zero columns
+    # 3-d: the input's planes stacked as one column of rows, a run summing the kernel planes that reach the input
+    # as it sums the kernel rows; the rows a task splits are (plane, row) pairs
+    (3, 16, 32, (4, 6, 7), 3, 1, 1, 1),              # planes and rows padded by 1
+    (3, 17, 33, (5, 9, 8), (3, 2, 3), (2, 1, 2), (1, 0, 1), (1, 2, 1)),  # partial blocks, mixed geometry
+    (3, 16, 16, (3, 4, 4), 3, 1, 2, 1),              # output planes that read only padding: the bias
+    (3, 20, 48, (6, 5, 8), (2, 3, 1), (1, 2, 1), (0, 1, 0), (2, 1, 1)),  # dilated along depth; a lone block
+    (3, 16, 64, (8, 14, 14), 3, 2, 1, 1),            # R3D-18's 3x3x3 s2, two pairs
+    (3, 16, 32, (5, 7, 9), (3, 1, 1), 1, (1, 0, 0), 1),  # R(2+1)D's temporal 3x1x1
+    (3, 16, 32, (4, 6, 7), (1, 3, 3), 1, (0, 1, 1), 1),  # ... and spatial 1x3x3
+    (3, 16, 32, (3, 6, 5), (2, 3, 3), 1, (0, 1, 1), (1, 3, 1)),  # 2 rows a plane whose kernel rows reach the
+                                                     # input alike, and alike from plane to plane: no pair of rows
+                                                     # may span two planes (one's last row, the next's first)
+    (3, 16, 16, (5, 6, 7), 4, 1, "same", 1),         # 'same' with an even kernel: padded (1, 2) per axis
 ])
 def test_blocked_matches_reference_and_torch(rng, monkeypatch, threads, nthreads, bias, nd, c_in, c_out, size,
                                              kernel, stride, padding, dilation):
@@ -73,40 +86,6 @@ def test_blocked_matches_reference_and_torch(rng, monkeypatch, threads, nthreads
         t = getattr(torch.nn.functional, f"conv{nd}d")(
             torch.from_numpy(x), torch.from_numpy(m.weight), None if m.bias is None else torch.from_numpy(m.bias),
             stride=m.stride, padding=padding if padding == "same" else m.padding, dilation=m.dilation).numpy()
-        assert_close(got, t, np.float32, reduction=m.weight[0].size)
-
-
-@pytest.mark.parametrize("nthreads", [1, 2])
-@pytest.mark.parametrize("c_in,c_out,size,kernel,stride,padding,dilation", [
-    (16, 32, (4, 6, 7), 3, 1, 1, 1),                    # planes and rows padded by 1
-    (17, 33, (5, 9, 8), (3, 2, 3), (2, 1, 2), (1, 0, 1), (1, 2, 1)),  # partial blocks, mixed geometry
-    (16, 16, (3, 4, 4), 3, 1, 2, 1),                    # output planes that read only padding: the bias
-    (20, 48, (6, 5, 8), (2, 3, 1), (1, 2, 1), (0, 1, 0), (2, 1, 1)),  # dilated along depth; a lone block
-    (16, 64, (8, 14, 14), 3, 2, 1, 1),                  # R3D-18's 3x3x3 s2, two pairs
-    (16, 32, (5, 7, 9), (3, 1, 1), 1, (1, 0, 0), 1),    # R(2+1)D's temporal 3x1x1
-    (16, 32, (4, 6, 7), (1, 3, 3), 1, (0, 1, 1), 1),    # ... and spatial 1x3x3
-    (16, 32, (3, 6, 5), (2, 3, 3), 1, (0, 1, 1), (1, 3, 1)),  # 2 rows a plane whose kernel rows reach the
-                                                        # input alike, and alike from plane to plane: no pair of
-                                                        # rows may span two planes (one's last row, the next's first)
-    (16, 16, (5, 6, 7), 4, 1, "same", 1),               # 'same' with an even kernel: padded (1, 2) per axis
-])
-def test_blocked_3d_matches_reference_and_torch(rng, monkeypatch, threads, nthreads, c_in, c_out, size, kernel,
-                                                stride, padding, dilation):
-    """3-d layers on conv_blocked: the input's planes stacked as one column of rows, a run summing the kernel
-    planes that reach the input as it sums the kernel rows; the rows a task splits are (plane, row) pairs."""
-    _force(monkeypatch)
-    threads(nthreads)
-    m = nn.Conv3d(c_in, c_out, kernel, stride=stride, padding=padding, dilation=dilation, dtype=np.float32)
-    x = rng.standard_normal((2, c_in, *size)).astype(np.float32)
-    got = m(x)
-    assert _plan_kind(m) == "_blocked_runner"
-    want = ref.conv_nd(x.astype(np.float64), m.weight.astype(np.float64), m.bias, m.stride, _padding(m, padding),
-                       m.dilation, 1)
-    assert_close(got, want, np.float32, reduction=m.weight[0].size)
-    if torch is not None:
-        t = torch.nn.functional.conv3d(torch.from_numpy(x), torch.from_numpy(m.weight), torch.from_numpy(m.bias),
-                                       stride=m.stride, padding=padding if padding == "same" else m.padding,
-                                       dilation=m.dilation).numpy()
         assert_close(got, t, np.float32, reduction=m.weight[0].size)
 
 
