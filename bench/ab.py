@@ -168,6 +168,21 @@ PROBE = [
     ("r3d18 3x3x3 s2 128->256 (2,128,4,28,28)", "Conv3d", (128, 256, 3), dict(stride=2, padding=1),
      (2, 128, 4, 28, 28)),
     ("unet3d 3x3x3 s2 32->64 (1,32,32,64,64)", "Conv3d", (32, 64, 3), dict(stride=2, padding=1), (1, 32, 32, 64, 64)),
+    # 3-d layers with few output channels per group, for conv_rows' 3-d rule (2026-12-07): ResNeXt-3D's grouped
+    # 3x3x3 (32 groups of 4, 8 and 16 channels), a grouped layer of 8 channels a group, a 3-d U-Net's first and last
+    # layers, a segmentation head of two classes, and narrow 3x3x3 layers
+    ("resnext3d g32 3x3x3 128->128 (1,128,8,56,56)", "Conv3d", (128, 128, 3), dict(padding=1, groups=32),
+     (1, 128, 8, 56, 56)),
+    ("resnext3d g32 3x3x3 s2 256->256 (1,256,8,56,56)", "Conv3d", (256, 256, 3),
+     dict(stride=2, padding=1, groups=32), (1, 256, 8, 56, 56)),
+    ("resnext3d g32 3x3x3 512->512 (2,512,4,14,14)", "Conv3d", (512, 512, 3), dict(padding=1, groups=32),
+     (2, 512, 4, 14, 14)),
+    ("g8 3x3x3 64->64 (1,64,8,28,28)", "Conv3d", (64, 64, 3), dict(padding=1, groups=8), (1, 64, 8, 28, 28)),
+    ("unet3d 3x3x3 1->32 (1,1,64,64,64)", "Conv3d", (1, 32, 3), dict(padding=1), (1, 1, 64, 64, 64)),
+    ("unet3d head 1x1x1 32->3 (1,32,64,64,64)", "Conv3d", (32, 3, 1), {}, (1, 32, 64, 64, 64)),
+    ("vnet head 3x3x3 32->2 (1,32,32,64,64)", "Conv3d", (32, 2, 3), dict(padding=1), (1, 32, 32, 64, 64)),
+    ("3x3x3 8->16 (1,8,32,64,64)", "Conv3d", (8, 16, 3), dict(padding=1), (1, 8, 32, 64, 64)),
+    ("3x3x3 s2 16->16 (1,16,32,64,64)", "Conv3d", (16, 16, 3), dict(stride=2, padding=1), (1, 16, 32, 64, 64)),
 ]
 
 

@@ -1274,12 +1274,12 @@ def conv_gemm(const floating[:, :, :, :, ::1] x, const floating[:, ::1] w2d, con
 
 def rows_workspace(Py_ssize_t cg, tuple kernel, tuple stride, tuple dilation, tuple blocks,
                    Py_ssize_t rows_per_task):
-    """Elements of conv_rows's per-thread workspace: for each of cg channels, sh x sw phase planes of
-    rows_per_task + (kh - 1) * dh // sh rows of Wq = Wo + (kw - 1) * dw // sw cells (the sums go straight to the
-    output)."""
-    cdef Py_ssize_t kh = kernel[1], kw = kernel[2], sh = stride[1], sw = stride[2], dh = dilation[1]
+    """Elements of conv_rows's per-thread workspace: for each of cg channels and kd kernel planes, sh x sw phase
+    planes of rows_per_task + (kh - 1) * dh // sh rows of Wq = Wo + (kw - 1) * dw // sw cells (the sums go straight
+    to the output)."""
+    cdef Py_ssize_t kd = kernel[0], kh = kernel[1], kw = kernel[2], sh = stride[1], sw = stride[2], dh = dilation[1]
     cdef Py_ssize_t dw = dilation[2], wq = blocks[2] + (kw - 1) * dw // sw
-    return cg * sh * sw * (rows_per_task + (kh - 1) * dh // sh) * wq
+    return cg * kd * sh * sw * (rows_per_task + (kh - 1) * dh // sh) * wq
 
 
 cdef inline void _phase_cells(const Geom* g, Py_ssize_t b, Py_ssize_t sw, Py_ssize_t wq, Py_ssize_t* lo,
@@ -1361,51 +1361,55 @@ cdef void _phase_pair(const floating* xc, floating* p0, Py_ssize_t plane, Py_ssi
 def conv_rows(const floating[:, :, :, :, ::1] x, const floating[:, ::1] w2d, const floating[::1] bias,
               floating[:, :, ::1] out, tuple kernel, tuple stride, tuple padding, tuple dilation, tuple blocks,
               int groups, int mode, Py_ssize_t rows_per_task, floating[:, ::1] workspace, int num_threads=1):
-    """Convolution of 1-d and 2-d inputs (kernel depth 1, D == 1) with few output channels per group, without
-    im2col.
+    """Convolution of 1-d, 2-d and 3-d inputs with few output channels per group, without im2col.
 
-    NumPy equivalent: ``out[n, g] = w2d[g] @ im2col(x)[n, g]``, as conv_gemm. A task (sample, group, block of
-    rows_per_task output rows) copies the input cells it reads, padded by the padding mode, into sh x sw phase
-    planes per channel: plane (a, b) holds padded row (r0 + i) * sh + a, column j * sw + b at (i, j), with rows
-    Wq = Wo + (kw - 1) * dw // sw long. Output (r, e) of the block reads, for tap (ty, tx), plane
-    (ty * dh % sh, tx * dw % sw) at (r + ty * dh // sh, e + tx * dw // sw): numbering outputs q = r * Wq + e
-    (the Wq - Wo last numbers of a row are spare), every (channel, tap) is one run of a plane at a fixed
-    offset. cl_gemm_rows multiplies the group's weights (og, cg * K) by those cg * K runs and stores the Wo real
-    cells of each row of sums straight into out, bias added (a vector that reaches a row's spare numbers is
-    stored under a lane mask). The planes hold each input cell once where im2col copies it about K / (sh * sw)
-    times. A 1x1 kernel at stride 1 without padding copies nothing: a task's rows of a channel are one run of
-    the input plane, which cl_gemm_rows reads in place (the workspace is not touched).
+    NumPy equivalent: ``out[n, g] = w2d[g] @ im2col(x)[n, g]``, as conv_gemm. A task (sample, group, output
+    plane, block of rows_per_task output rows of that plane) copies the input cells it reads, padded by the
+    padding mode, into sh x sw phase planes per channel and kernel plane: for kernel plane td the input plane
+    od * sd - pd + td * dd (a plane of padding is zeros, or the plane the padding mode names), and in it phase
+    plane (a, b) holds padded row (r0 + i) * sh + a, column j * sw + b at (i, j), with rows Wq = Wo + (kw - 1) *
+    dw // sw long. Output (r, e) of the block reads, for tap (td, ty, tx), kernel plane td's phase plane
+    (ty * dh % sh, tx * dw % sw) at (r + ty * dh // sh, e + tx * dw // sw): numbering outputs q = r * Wq + e (the
+    Wq - Wo last numbers of a row are spare), every (channel, tap) is one run of a phase plane at a fixed offset.
+    cl_gemm_rows multiplies the group's weights (og, cg * K) by those cg * K runs and stores the Wo real cells of
+    each row of sums straight into out, bias added (a vector that reaches a row's spare numbers is stored under a
+    lane mask). The planes hold each input cell kd times (once per kernel plane) where im2col copies it about K /
+    (sd * sh * sw) times. A 1x1(x1) kernel at stride 1 within the plane, without padding, copies nothing: a
+    task's rows of a channel are one run of the input plane, which cl_gemm_rows reads in place (the workspace is
+    not touched).
 
-    x : (N, C_in, 1, H, W); w2d : (C_out, C_in/groups * kh * kw); out : (N, C_out, Ho * Wo), overwritten;
-    stride (1, sh, sw); padding (0, ph, pw) on the left; blocks (1, Ho, Wo).
+    x : (N, C_in, D, H, W); w2d : (C_out, C_in/groups * kd * kh * kw); out : (N, C_out, Do * Ho * Wo),
+    overwritten; stride (sd, sh, sw); padding (pd, ph, pw) on the left; blocks (Do, Ho, Wo).
     workspace : (num_threads, >= rows_workspace(...)); the row pointers (cg * K per thread) are malloc'ed.
     """
     cdef Geom g = _geom((x.shape[2], x.shape[3], x.shape[4]), kernel, stride, padding, dilation, blocks, mode)
     cdef Py_ssize_t N = x.shape[0], C = x.shape[1], C_out = w2d.shape[0]
-    cdef Py_ssize_t cg = C // groups, og = C_out // groups, K = g.kh * g.kw, kk = cg * K
+    cdef Py_ssize_t cg = C // groups, og = C_out // groups, K = g.kd * g.kh * g.kw, kk = cg * K
     cdef Py_ssize_t R = rows_per_task, sh = g.sh, sw = g.sw, wq = g.bw + (g.kw - 1) * g.dw // g.sw
     cdef Py_ssize_t extra = (g.kh - 1) * g.dh // g.sh, prow = R + extra, plane = prow * wq
-    cdef Py_ssize_t th = (g.bh + R - 1) // R, total = N * groups * th
-    cdef Py_ssize_t t, n, gi, r0, nr, ci, cs, s, ys, ti, tl, q, ncols, lo, hi, a, b
+    cdef Py_ssize_t th = (g.bh + R - 1) // R, total = N * groups * g.bd * th, section = sh * sw * plane
+    cdef Py_ssize_t t, n, gi, od, r0, nr, ci, cs, s, ys, zs, td, u, ti, tl, q, ncols, lo, hi, a, b
     cdef bint in_place
     cdef floating* ws
     cdef floating* slab
+    cdef floating* pc
     cdef floating* row
     cdef const floating* xc
     cdef const floating* src
     cdef const floating** bp
     cdef const floating** bp_all
-    if g.kd != 1 or g.D != 1 or g.bd != 1 or g.pd != 0 or g.sd != 1 or R < 1 or sh < 1 or sw < 1:
-        raise ValueError("conv_rows: needs kernel depth 1, input depth 1, no depth padding or stride, "
-                         "rows_per_task >= 1")
-    if w2d.shape[1] != kk or C_out % groups or C % groups or out.shape[1] != C_out or out.shape[2] != g.bh * g.bw \
-            or workspace.shape[1] < cg * sh * sw * plane:
+    if R < 1 or sh < 1 or sw < 1 or g.sd < 1:
+        raise ValueError(f"conv_rows: needs rows_per_task >= 1 and strides >= 1, got {rows_per_task} and {stride}")
+    if w2d.shape[1] != kk or C_out % groups or C % groups or out.shape[1] != C_out \
+            or out.shape[2] != g.bd * g.bh * g.bw or workspace.shape[1] < cg * g.kd * section:
         raise ValueError("conv_rows: w2d, out or workspace do not match the input and blocks")
     if total == 0 or C_out == 0:
         return
-    # a 1x1 kernel at stride 1 without padding reads each input row as it lies (the rows of a block are one run
-    # of the plane): no copy into the slab (which took a third of MobileNetV2's 1x1 96 -> 24 time)
-    in_place = K == 1 and sh == 1 and sw == 1 and g.ph == 0 and g.pw == 0 and wq == g.W and g.bw == g.W
+    # a 1x1(x1) kernel at stride 1 within the plane without padding reads each input row as it lies (the rows of
+    # a block are one run of the plane): no copy into the slab (which took a third of MobileNetV2's 1x1 96 -> 24
+    # time)
+    in_place = K == 1 and sh == 1 and sw == 1 and g.pd == 0 and g.ph == 0 and g.pw == 0 and wq == g.W \
+        and g.bw == g.W
     bp_all = <const floating**>malloc(num_threads * kk * sizeof(floating*) + 1)
     if bp_all == NULL:
         raise MemoryError(f"conv_rows: could not allocate {num_threads} x {kk} row pointers")
@@ -1415,46 +1419,55 @@ def conv_rows(const floating[:, :, :, :, ::1] x, const floating[:, ::1] w2d, con
         bp = bp_all + threadid() * kk
         q = 0                                           # the run of (channel, tap): fixed offsets into the slab
         for cs in range(cg):
-            for ti in range(g.kh):
-                for tl in range(g.kw):
-                    bp[q] = slab + ((cs * sh + ti * g.dh % sh) * sw + tl * g.dw % sw) * plane \
-                        + (ti * g.dh // sh) * wq + tl * g.dw // sw
-                    q = q + 1
+            for u in range(g.kd):
+                for ti in range(g.kh):
+                    for tl in range(g.kw):
+                        bp[q] = slab + (cs * g.kd + u) * section \
+                            + ((ti * g.dh % sh) * sw + tl * g.dw % sw) * plane \
+                            + (ti * g.dh // sh) * wq + tl * g.dw // sw
+                        q = q + 1
         for t in prange(total, schedule="static"):
-            n = t // (groups * th)
-            gi = (t // th) % groups
+            n = t // (groups * g.bd * th)
+            gi = (t // (g.bd * th)) % groups
+            od = (t // th) % g.bd
             r0 = (t % th) * R
             nr = g.bh - r0 if g.bh - r0 < R else R
             for ci in range(cg):
-                if in_place:                    # 1x1, stride 1, no padding: the input rows are the runs
-                    bp[ci] = &x[n, gi * cg + ci, 0, r0, 0]
+                if in_place:                    # 1x1(x1), stride 1 in the plane, no padding: the rows are the runs
+                    bp[ci] = &x[n, gi * cg + ci, od * g.sd, r0, 0]
                     continue
-                xc = &x[n, gi * cg + ci, 0, 0, 0]
-                for a in range(sh):
-                    if sw == 2:
-                        _phase_pair(xc, slab + ci * sh * 2 * plane + a * 2 * plane, plane, wq, r0, nr + extra, a, &g)
+                for td in range(g.kd):
+                    pc = slab + (ci * g.kd + td) * section
+                    zs = _src(od * g.sd - g.pd + td * g.dd, g.D, g.mode)
+                    if zs < 0:                  # a plane of zero padding
+                        memset(pc, 0, section * sizeof(floating))
                         continue
-                    for b in range(sw):
-                        lo = 0                  # (assigned in the loop, so each thread has its own: prange
-                        hi = 0                  # shares a variable that is only written through a pointer)
-                        _phase_cells(&g, b, sw, wq, &lo, &hi)
-                        for s in range(nr + extra):
-                            row = slab + ((ci * sh + a) * sw + b) * plane + s * wq
-                            ys = _src((r0 + s) * sh + a - g.ph, g.H, g.mode)
-                            if ys < 0:
-                                memset(row, 0, wq * sizeof(floating))
-                                continue
-                            src = xc + ys * g.W
-                            _phase_padding(row, src, lo, hi, wq, b, sw, &g)
-                            if hi > lo:
-                                _copy(row + lo, src + lo * sw + b - g.pw, hi - lo, sw)
+                    xc = &x[n, gi * cg + ci, zs, 0, 0]
+                    for a in range(sh):
+                        if sw == 2:
+                            _phase_pair(xc, pc + a * 2 * plane, plane, wq, r0, nr + extra, a, &g)
+                            continue
+                        for b in range(sw):
+                            lo = 0              # (assigned in the loop, so each thread has its own: prange
+                            hi = 0              # shares a variable that is only written through a pointer)
+                            _phase_cells(&g, b, sw, wq, &lo, &hi)
+                            for s in range(nr + extra):
+                                row = pc + (a * sw + b) * plane + s * wq
+                                ys = _src((r0 + s) * sh + a - g.ph, g.H, g.mode)
+                                if ys < 0:
+                                    memset(row, 0, wq * sizeof(floating))
+                                    continue
+                                src = xc + ys * g.W
+                                _phase_padding(row, src, lo, hi, wq, b, sw, &g)
+                                if hi > lo:
+                                    _copy(row + lo, src + lo * sw + b - g.pw, hi - lo, sw)
             ncols = (nr - 1) * wq + g.bw                # the last row's spare numbers would read past the planes
             if floating is float:
-                cl_gemm_rows_f(og, ncols, kk, &w2d[gi * og, 0], kk, bp, &out[n, gi * og, r0 * g.bw], out.shape[2],
-                               wq, g.bw, &bias[gi * og] if bias is not None else NULL)
+                cl_gemm_rows_f(og, ncols, kk, &w2d[gi * og, 0], kk, bp, &out[n, gi * og, (od * g.bh + r0) * g.bw],
+                               out.shape[2], wq, g.bw, &bias[gi * og] if bias is not None else NULL)
             else:
-                cl_gemm_rows_d(og, ncols, kk, &w2d[gi * og, 0], kk, bp, &out[n, gi * og, r0 * g.bw], out.shape[2],
-                               wq, g.bw, &bias[gi * og] if bias is not None else NULL)
+                cl_gemm_rows_d(og, ncols, kk, &w2d[gi * og, 0], kk, bp, &out[n, gi * og, (od * g.bh + r0) * g.bw],
+                               out.shape[2], wq, g.bw, &bias[gi * og] if bias is not None else NULL)
     free(bp_all)
 
 

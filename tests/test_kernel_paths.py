@@ -26,7 +26,7 @@ PATHS = {
     "gemm-batched": dict(DIRECT_MAX_MACS=0, PARALLEL_MIN_MACS=0, WORKSPACE_BYTES=10**9, BATCH_COLUMNS=10**9,
                          BATCH_MAX_LENGTH=10**9,
                          DEPTHWISE_CL_MAX_PLANE=10**9, DEPTHWISE_CL_MIN_CHANNELS=1, ROWS_KERNEL=False),
-    # 1-d/2-d layers without im2col (conv_rows, phase planes when strided): whole planes per task, and one or two
+    # layers without im2col (conv_rows, phase planes when strided): whole planes per task, and one or two
     # rows per task
     "rows": dict(DIRECT_MAX_MACS=0, PARALLEL_MIN_MACS=0, ROWS_MAX_CHANNELS=10**9),
     "rows-short-tasks": dict(DIRECT_MAX_MACS=0, PARALLEL_MIN_MACS=0, ROWS_MAX_CHANNELS=10**9, WORKSPACE_BYTES=4096),
@@ -116,7 +116,7 @@ def test_conv_paths_match_reference(rng, path, threads, dtype, nd, size, kernel,
             assert _plan_kind(m) == "_banded_runner"
         lift = [(1,) * (3 - nd) + tuple(v) for v in (m.kernel_size, m.stride, m.dilation, got.shape[2:])]
         fits = _kernels.rows_workspace(4 // groups, *lift, 1) * x.itemsize <= conv_ops.WORKSPACE_BYTES
-        if path.startswith("rows") and nd < 3 and groups < 4 and math.prod(m.kernel_size) > 1 and fits:
+        if path.startswith("rows") and groups < 4 and math.prod(m.kernel_size) > 1 and fits:
             assert _plan_kind(m) == "_rows_runner"
     finally:
         convlab.set_num_threads(before)
@@ -774,6 +774,43 @@ def test_rows_kernel_takes_shallow_layers_of_up_to_64_channels_on_avx512_only(si
         assert_close(got, want, x.dtype, reduction=m.weight[0].size)
 
 
+@pytest.mark.parametrize("rows_3d", [True, False])
+def test_rows_kernel_takes_3d_layers_with_few_output_channels_per_group(monkeypatch, simd_level, rows_3d):
+    """The planner's rule for 3-d layers on conv_rows (ROWS_3D): as 1-d/2-d layers (up to 16 output channels per
+    group, up to 64 for shallow float32 layers at ROWS_WIDE_LEVELS), except that at ROWS_3D_BLOCKED_FIRST_LEVELS a
+    strided 3-d layer conv_blocked takes stays on it. With ROWS_3D off, no 3-d layer takes conv_rows. Each output
+    against torch (the layers are too large for the reference loops)."""
+    monkeypatch.setattr(conv_ops, "ROWS_3D", rows_3d)
+    v4 = simd_level in conv_ops.ROWS_WIDE_LEVELS
+    blocked_first = simd_level in conv_ops.ROWS_3D_BLOCKED_FIRST_LEVELS
+    layers = [  # (layer, input shape, conv_rows?, the path otherwise)
+        (nn.Conv3d(64, 64, 3, padding=1, groups=8), (1, 64, 6, 20, 20), True, "_gemm_runner"),      # 8 a group
+        (nn.Conv3d(128, 128, 3, stride=2, padding=1, groups=32), (1, 128, 4, 16, 16), True, "_gemm_runner"),
+        (nn.Conv3d(32, 3, 1), (1, 32, 8, 16, 16), True, None),      # a 1x1x1 head, read in place (else a matmul or
+                                                                     # the GEMM path, by the thread count)
+        (nn.Conv3d(32, 2, 3, padding=1), (1, 32, 6, 16, 16), True, "_gemm_runner"),    # two classes
+        (nn.Conv3d(1, 32, 3, padding=1), (1, 1, 8, 16, 16), v4, "_gemm_runner"),       # depth 27, 32 outputs
+        (nn.Conv3d(64, 64, 3, padding=1, groups=2), (1, 64, 4, 12, 12), False, "_gemm_runner"),  # 32 a group,
+                                                                                        # depth 864: not wide
+        (nn.Conv3d(16, 16, 3, stride=2, padding=1), (1, 16, 16, 64, 64), not blocked_first,  # (padding 6% of taps)
+         "_blocked_runner" if simd_level in conv_ops.BLOCKED_3D_STRIDED_LEVELS + conv_ops.BLOCKED_LEVELS
+         else "_gemm_runner"),
+    ]
+    rng = np.random.default_rng(7)
+    for m, shape, rows, other in layers:
+        x = rng.standard_normal(shape).astype(np.float32)
+        got = m(x)
+        kind = _plan_kind(m)
+        if rows and rows_3d:
+            assert kind == "_rows_runner", (simd_level, m, shape)
+        else:
+            assert kind != "_rows_runner" and kind == (other or kind), (simd_level, m, shape)
+        if torch is not None:
+            t = torch.nn.functional.conv3d(torch.from_numpy(x), torch.from_numpy(m.weight), torch.from_numpy(m.bias),
+                                           m.stride, m.padding, m.dilation, m.groups).numpy()
+            assert_close(got, t, np.float32, reduction=m.weight[0].size)
+
+
 @pytest.mark.parametrize("threads", [1, 2])
 def test_rows_kernel_takes_long_rows_whose_planes_fit_its_workspace(monkeypatch, threads, simd_level):
     """conv_rows' workspace is its phase planes (re-read by every 4 output channels: within WORKSPACE_BYTES); the
@@ -878,6 +915,55 @@ def test_rows_kernel_reads_1x1_stride_1_inputs_in_place(rng, dtype, c_in, c_out,
         t = torch.nn.functional.conv2d(torch.from_numpy(x.astype(np.float64)), torch.from_numpy(w.astype(np.float64)),
                                        torch.from_numpy(b.astype(np.float64)), stride, padding, 1, groups).numpy()
         assert_close(got, t, dtype, reduction=cg)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("c_in,c_out,groups,size,kernel,stride,padding,dilation,mode,per", [
+    (8, 8, 2, (5, 6, 7), 3, 1, 1, 1, "zeros", 2),            # 3x3x3 'same': the first and last planes read a plane of
+                                                             # zeros; tasks of 2 rows (the last of 2 of 6)
+    (4, 6, 2, (7, 9, 8), 3, 2, 1, 1, "zeros", 3),            # stride 2 in depth and the plane: phase planes
+    (3, 4, 1, (6, 5, 6), (3, 2, 3), (2, 1, 1), (2, 1, 1), (2, 1, 1), "zeros", 5),  # depth dilation, depth padding 2:
+                                                             # the first plane's kernel planes 0 and 1 read zeros
+    (4, 4, 4, (4, 5, 5), 3, 1, 1, 1, "reflect", 1),          # depthwise, reflected planes; one row a task
+    (2, 3, 1, (3, 4, 6), 3, 1, 2, 1, "replicate", 2),        # padding 2 of a 3-plane input: the edge plane repeated
+    (2, 4, 2, (4, 4, 5), (3, 3, 2), 1, (2, 1, 0), 1, "circular", 3),  # the planes wrapped around
+    (6, 4, 1, (5, 3, 7), (2, 1, 3), (1, 1, 2), 0, (3, 1, 1), "zeros", 3),   # an even kernel depth, dilated by 3
+    (4, 6, 2, (6, 4, 9), 1, (2, 1, 1), 0, 1, "zeros", 2),    # 1x1x1 at depth stride 2: rows read in place
+    (5, 3, 1, (4, 1, 40), (3, 1, 5), 1, (1, 0, 2), 1, "zeros", 1),   # planes of one row
+])
+def test_rows_kernel_3d_matches_reference_and_torch(rng, dtype, c_in, c_out, groups, size, kernel, stride, padding,
+                                                    dilation, mode, per):
+    """conv_rows on 3-d layers: a task's slab holds, per channel, its rows of the kd input planes its output plane
+    reads (zeros for a plane of zero padding, the plane the mode names otherwise). Depth padding, stride and
+    dilation, every padding mode along depth, even kernel depths, grouped and depthwise layers, on 2 threads with
+    several tasks a plane, against the reference and torch; the samples around the output are untouched, and a
+    1x1x1 kernel at stride 1 within the plane reads its rows in place (the workspace stays NaN)."""
+    three = lambda v: v if isinstance(v, tuple) else (v,) * 3  # noqa: E731
+    kernel, stride, padding, dilation = three(kernel), three(stride), three(padding), three(dilation)
+    n, cg = 2, c_in // groups
+    x = rng.standard_normal((n, c_in) + size).astype(dtype)
+    w = rng.standard_normal((c_out, cg) + kernel).astype(dtype)
+    b = rng.standard_normal(c_out).astype(dtype)
+    out_size = tuple((s + 2 * p - d * (k - 1) - 1) // st + 1 for s, p, d, k, st in zip(size, padding, dilation,
+                                                                                      kernel, stride))
+    big = np.full((n + 2, c_out, math.prod(out_size)), np.nan, dtype=dtype)
+    ws = np.full((2, _kernels.rows_workspace(cg, kernel, stride, dilation, out_size, per)), np.nan, dtype=dtype)
+    kern = _kernels.conv_rows["float" if dtype == np.float32 else "double"]
+    kern(x, w.reshape(c_out, -1), b, big[1:-1], kernel, stride, padding, dilation, out_size, groups,
+         conv_ops.MODE_CODES[mode], per, ws, 2)
+    want = ref.conv_nd(x.astype(np.float64), w.astype(np.float64), b, stride, padding, dilation, groups,
+                       padding_mode=mode)
+    got = big[1:-1].reshape(want.shape)
+    assert_close(got, want, dtype, reduction=cg * math.prod(kernel))
+    assert np.isnan(big[0]).all() and np.isnan(big[-1]).all()
+    assert np.isnan(ws).all() == (kernel == (1, 1, 1) and stride[1:] == (1, 1) and not any(padding))
+    if torch is not None:
+        xt = torch.from_numpy(x.astype(np.float64))
+        if mode != "zeros":
+            xt = torch.nn.functional.pad(xt, tuple(p for p in padding[::-1] for _ in range(2)), mode=mode)
+        t = torch.nn.functional.conv3d(xt, torch.from_numpy(w.astype(np.float64)), torch.from_numpy(b.astype(
+            np.float64)), stride, padding if mode == "zeros" else 0, dilation, groups).numpy()
+        assert_close(got, t, dtype, reduction=cg * math.prod(kernel))
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ ever allocated (a call's extra memory is one small workspace per thread):
 
 * ``ConvPlan``: padding applied by index while gathering, then GEMM, tile by tile (several
   small samples per GEMM; tiles of a 1-d row's cells where samples x groups would leave threads idle; up to
-  16 output channels per group by cl_gemm_small instead of BLAS); 1-d/2-d
+  16 output channels per group by cl_gemm_small instead of BLAS); 1-d/2-d/3-d
   layers with few output channels per group without im2col (``conv_rows``: padded input rows, phase planes
   when strided, each tap a run at a fixed offset); two depthwise kernels (padded plane; channels-last for tiny
   planes, strided layers and 5/7-wide kernel rows);
@@ -152,7 +152,14 @@ DEPTHWISE_MAX_MULTIPLIER_TAPS = 512 # channel multiplier (C_out / C_in) x taps f
                                     # by GEMM, 1 thread), 1 -> 8 channels k80 s4 2x, 1 -> 4 channels k80 even, 1 -> 32
                                     # channels 3x3 (288) and 4 -> 64 3x3 g4 (144) not faster
 WINOGRAD = True                     # 3x3 stride-1 layers by Winograd (see conv_winograd)
-ROWS_KERNEL = True                  # 1-d/2-d layers with few output channels per group: conv_rows (no im2col)
+ROWS_KERNEL = True                  # layers with few output channels per group: conv_rows (no im2col)
+ROWS_3D = True                      # ... 3-d layers too (a task's slab holds its kd input planes' rows): paired
+                                    # against the GEMM path (AVX-512, 1 / 2 threads), ResNeXt-3D's g32 3x3x3 layers
+                                    # 0.36-0.53x / 0.31-0.61x the time, a g8 3x3x3 0.44x / 0.43x, a 3-d U-Net's 1 ->
+                                    # 32 and 1x1x1 head 32 -> 3 0.47x and 0.96x / 0.53x and 0.41x (bench/README.md)
+ROWS_3D_BLOCKED_FIRST_LEVELS = ("x86-64-v3",)  # ... except at these levels for strided 3-d layers conv_blocked takes
+                                    # (BLOCKED_3D_STRIDED_LEVELS): a 3x3x3 s2 16 -> 16 ran on conv_rows 1.39x / 1.05x
+                                    # the time at the AVX2 stand-in, 0.87x / 0.67x at AVX-512
 ROWS_MAX_CHANNELS = 16              # ... up to this many output channels per group
 ROWS_MAX_CHANNELS_WIDE = 64         # ... or this many on an AVX-512 CPU, where im2col would copy each input cell
                                     # K / stride-product times and BLAS pack the copies again, while conv_rows copies
@@ -588,14 +595,13 @@ class ConvPlan:
             and n * length >= WINOGRAD_MIN_THREAD_CELLS * max(c_in, c_out) * threads \
             and 16 * (kernel3[0] * c_in + c_out) * dtype.itemsize * WINOGRAD_WIDE_GEMM_TILES \
             <= WINOGRAD_MAX_TASK_BYTES
-        # conv_rows (1-d/2-d, few output channels per group; more in float32 on AVX-512 for shallow layers), unless
+        # conv_rows (few output channels per group; more in float32 on AVX-512 for shallow layers), unless
         # a path above takes the layer
         simd = _kernels.simd_path()
         wide = dtype == np.float32 and ROWS_WIDE_MIN_DEPTH <= cg * k <= ROWS_WIDE_MAX_DEPTH \
             and blocks3[1] * blocks3[2] >= ROWS_WIDE_MIN_CELLS and simd in ROWS_WIDE_LEVELS
         rows_max = ROWS_MAX_CHANNELS_WIDE if wide else ROWS_MAX_CHANNELS
-        rows_ok = ROWS_KERNEL and c_out // groups <= rows_max and stride3[0] == 1 and kernel3[0] == 1 \
-            and x5_shape[2] == 1 and not padding3[0] \
+        rows_ok = ROWS_KERNEL and c_out // groups <= rows_max and (len(kernel) <= 2 or ROWS_3D) \
             and _kernels.rows_workspace(cg, kernel3, stride3, dilation3, blocks3, 1) * dtype.itemsize \
             <= WORKSPACE_BYTES
         # conv_rows splits samples, groups and rows, conv_blocked samples, pairs of 16-channel blocks and rows: a 1-d
@@ -603,6 +609,7 @@ class ConvPlan:
         # (TCN's 64 -> 64 k3 d4 on one sample, 2 threads: 1.72x as fast; a 32 -> 32 k7: 1.55x)
         one_row = COLUMN_TILES and blocks3[0] * blocks3[1] == 1
         rows_idle = one_row and n * groups < threads
+        rows_first = rows_ok and not (simd in ROWS_3D_BLOCKED_FIRST_LEVELS and len(kernel) == 3 and max(stride) > 1)
         # conv_blocked: where BLAS's GEMMs would be narrow (small output planes), the columns many copies of the
         # input (taps / stride product) or padding taps many
         blocked = blocked and BLOCKED and dtype == np.float32 and groups == 1 and mode == "zeros" \
@@ -615,7 +622,7 @@ class ConvPlan:
                      and max(stride) == 1)
                  or (simd in BLOCKED_3D_STRIDED_LEVELS and len(kernel) == 3 and max(stride) > 1)) \
             and not (one_row and n * -(-c_out // 32) < threads) \
-            and (length <= BLOCKED_MAX_PLANE or (k >= BLOCKED_MIN_EXPANSION * math.prod(stride) and not rows_ok)
+            and (length <= BLOCKED_MAX_PLANE or (k >= BLOCKED_MIN_EXPANSION * math.prod(stride) and not rows_first)
                  or _padding_share(x_shape[2:], blocks, kernel, stride, padding, dilation) >= BLOCKED_MIN_PADDING)
         bands = _row_bands(x_shape, kernel, stride, padding, dilation, blocks) \
             if row_bands and ROW_BANDS and mode == "zeros" and macs >= PARALLEL_MIN_MACS and not blocked else None
@@ -1098,20 +1105,20 @@ def _phases_runner(x_shape, w_shape, out_size, kernel, stride, padding, threads,
 
 
 def _rows_runner(x5_shape, c_out, cg, dtype, args, n, groups, threads, mode, out_shape):
-    """``run(x, w, b)`` through conv_rows (1-d/2-d, few output channels per group): as many output rows
-    per task as fit WORKSPACE_BYTES with their padded input slab, at least two tasks per thread when the rows
-    allow."""
+    """``run(x, w, b)`` through conv_rows (few output channels per group): as many output rows of a plane per
+    task as fit WORKSPACE_BYTES with their padded input slab (kd input planes' rows for a 3-d layer), at least two
+    tasks per thread when the rows allow."""
     spec = "float" if dtype == np.float32 else "double"
     kern = _kernels.conv_rows[spec]
     kernel3, stride3, padding3, dilation3, blocks3, _ = args
-    rows = blocks3[1]
+    rows, planes = blocks3[1], n * groups * blocks3[0]          # output rows a plane; (sample, group, plane)s
     one = _kernels.rows_workspace(cg, kernel3, stride3, dilation3, blocks3, 1)
     two = _kernels.rows_workspace(cg, kernel3, stride3, dilation3, blocks3, 2)
     per = max(1, 1 + (WORKSPACE_BYTES // dtype.itemsize - one) // max(two - one, 1))
-    if threads > 1 and n * groups * -(-rows // per) < 2 * threads:
-        per = max(1, -(-rows * n * groups // (2 * threads)))
+    if threads > 1 and planes * -(-rows // per) < 2 * threads:
+        per = max(1, -(-rows * planes // (2 * threads)))
     per = min(per, rows)
-    threads = max(1, min(threads, n * groups * -(-rows // per)))
+    threads = max(1, min(threads, planes * -(-rows // per)))
     get_ws = workspace_getter((threads, _kernels.rows_workspace(cg, kernel3, stride3, dilation3, blocks3, per)),
                               dtype)
     w2 = (c_out, cg * math.prod(kernel3))
