@@ -149,6 +149,8 @@ cdef extern from "_simd.h" nogil:
     void cl_gemm_small_chunk_set(Py_ssize_t nbytes) noexcept
     Py_ssize_t cl_gemm_small_l1_get() noexcept
     void cl_gemm_small_l1_set(Py_ssize_t nbytes) noexcept
+    int cl_gemm_small_rows8_get() noexcept
+    void cl_gemm_small_rows8_set(int on) noexcept
     # a cache hint for the lines of [p, p + nbytes), at most max_lines of them
     void cl_prefetch(const void* p, Py_ssize_t nbytes, Py_ssize_t max_lines) noexcept
     # the loops below go through the active level's table
@@ -299,6 +301,19 @@ def gemm_small_chunk(nbytes=None):
     if nbytes is not None:
         cl_gemm_small_chunk_set(_positive_bytes("gemm_small_chunk", nbytes))
     return old
+
+
+def gemm_small_rows8(on=None):
+    """Whether cl_gemm_small and cl_gemm_rows at x86-64-v4 (32 vector registers) take the whole 3-vector strips of
+    their columns in blocks of 8 output channels (24 sums; B read once per 8 rows of A) before the blocks of 4 that
+    take the rest. Returns the setting before the call; ``on`` (a bool) sets it. Other levels always use blocks
+    of 4 (16 registers: 12 sums)."""
+    cdef int old = cl_gemm_small_rows8_get()
+    if on is not None:
+        if not isinstance(on, (bool, np.bool_)):
+            raise TypeError(f"gemm_small_rows8: on must be a bool, got {on!r}")
+        cl_gemm_small_rows8_set(1 if on else 0)
+    return bool(old)
 
 
 def gemm_small_l1(nbytes=None):

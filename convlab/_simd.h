@@ -128,6 +128,10 @@ static inline void cl_gemm_small_chunk_set(ptrdiff_t bytes) { cl_gs_chunk_bytes 
    a chunk 147 x 48: 37 + 28 KiB against a 48 KiB L1, 1.06-1.07x the time in chunks). Until then 32 KiB, the
    fallback convlab.ops.conv takes where sysfs gives no size (the smaller L1 of the CPUs seen). */
 static ptrdiff_t cl_gs_l1_bytes = 32 * 1024;
+/* cl_gemm_small / cl_gemm_rows at x86-64-v4: whole strips in blocks of 8 rows of A (1), or of 4 only (0) */
+static int cl_gs_rows8 = 1;
+static inline int cl_gemm_small_rows8_get(void) { return cl_gs_rows8; }
+static inline void cl_gemm_small_rows8_set(int on) { cl_gs_rows8 = on != 0; }
 static inline ptrdiff_t cl_gemm_small_l1_get(void) { return cl_gs_l1_bytes; }
 static inline void cl_gemm_small_l1_set(ptrdiff_t bytes) { cl_gs_l1_bytes = bytes; }
 

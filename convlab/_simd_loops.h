@@ -686,8 +686,9 @@ CL_DEINTERLEAVE4(CL_FN(cl_deinterleave4_d), double)
 /* C[i ldc + j] = (acc ? C[i ldc + j] : 0) + sum_p A[i lda + p] B_p[j], i < m, j < n: a GEMM with few rows (the
    output channels of a group) and long rows (output positions), reading B where it lies (no packing pass, which
    costs BLAS more than it saves at m <= 16). B_p is row p of a matrix (cl_gemm_small: B + p ldb, a gathered tile)
-   or any p-th pointer (cl_gemm_rows: Bp[p], a tap's run in a padded input slab). Registers: 4 rows of A x 3
-   vectors of columns = 12 sums (named vectors: as an array, GCC rotated three of them through copies every step);
+   or any p-th pointer (cl_gemm_rows: Bp[p], a tap's run in a padded input slab). Registers (x86-64-v4 takes blocks
+   of 8 rows first, CL_GEMM_SMALL_ROWS8): 4 rows of A x 3 vectors of columns = 12 sums (named vectors: as an array,
+   GCC rotated three of them through copies every step);
    each p loads 3 vectors of B_p once for the 4 rows and broadcasts 4 elements of A. A block of fewer than 4 rows
    repeats its last row (computed, not stored). The columns after the last whole vector are one vector moved back
    to end at n (cell by cell, 11 columns left of ResNeXt's 811 took 15% of its g32 s2 layer's time); only rows
@@ -708,6 +709,66 @@ CL_DEINTERLEAVE4(CL_FN(cl_deinterleave4_d), double)
         s0 += a0[p] * b0; s1 += a1[p] * b0; s2 += a2[p] * b0; s3 += a3[p] * b0;                        \
     }                                                                                                  \
     const V sr[4] = {s0, s1, s2, s3};
+/* 8 rows of A x 3 vectors of columns = 24 sums, for the whole strips of a chunk (CL_GS_ROWS8: where there are 32
+   vector registers, x86-64-v4): each p loads 3 vectors of B_p once for 8 rows, so B is read once per 8 rows of A,
+   not 4, and a step does 24 multiply-adds for 3 vector loads and 8 broadcasts, not 12 for 3 and 4. The vectors
+   after the last strip go 8 rows x 1 vector, as the 4-row blocks take them (one moved back to end at n); only
+   rows shorter than a vector are left to the 4-row blocks (cell by cell). The sums are stored as two blocks of 4
+   rows (PUT's c, bv and mr). */
+#define CL_GS8_STEP(T, r, a) { const T w = a[p]; s##r##0 += w * b0; s##r##1 += w * b1; s##r##2 += w * b2; }
+#define CL_GS8_PUT(T, V, LANES, PUT, J, R0, X0, X1, X2, X3) {                                          \
+        const ptrdiff_t mr = 4;                                                                        \
+        T *c[4] = {C + (R0) * ldc, C + ((R0) + 1) * ldc, C + ((R0) + 2) * ldc, C + ((R0) + 3) * ldc};  \
+        const T bv[4] = {bias ? bias[R0] : 0, bias ? bias[(R0) + 1] : 0, bias ? bias[(R0) + 2] : 0,    \
+                         bias ? bias[(R0) + 3] : 0};                                                   \
+        (void)bv;                                                                                      \
+        const V q0[4] = {X0##0, X1##0, X2##0, X3##0}, q1[4] = {X0##1, X1##1, X2##1, X3##1};            \
+        const V q2[4] = {X0##2, X1##2, X2##2, X3##2};                                                  \
+        PUT(V, LANES, J, q0, 0)                                                                        \
+        PUT(V, LANES, (J) + LANES, q1, 0)                                                              \
+        PUT(V, LANES, (J) + 2 * LANES, q2, 0)                                                          \
+    }
+#define CL_GS8_PUT1(T, V, LANES, PUT, J, FROM, R0, X0, X1, X2, X3) {                                    \
+        const ptrdiff_t mr = 4;                                                                        \
+        T *c[4] = {C + (R0) * ldc, C + ((R0) + 1) * ldc, C + ((R0) + 2) * ldc, C + ((R0) + 3) * ldc};  \
+        const T bv[4] = {bias ? bias[R0] : 0, bias ? bias[(R0) + 1] : 0, bias ? bias[(R0) + 2] : 0,    \
+                         bias ? bias[(R0) + 3] : 0};                                                   \
+        (void)bv;                                                                                      \
+        const V q0[4] = {X0, X1, X2, X3};                                                              \
+        PUT(V, LANES, J, q0, FROM)                                                                     \
+    }
+#define CL_GEMM_SMALL_ROWS8(T, V, LANES, BROW, PUT)                                                    \
+    const T *a0 = A + i8 * lda, *a1 = a0 + lda, *a2 = a0 + 2 * lda, *a3 = a0 + 3 * lda;                \
+    const T *a4 = a0 + 4 * lda, *a5 = a0 + 5 * lda, *a6 = a0 + 6 * lda, *a7 = a0 + 7 * lda;           \
+    for (ptrdiff_t j = jc; j < jfull; j += 3 * LANES) {                                                \
+        V s00 = {0}, s01 = {0}, s02 = {0}, s10 = {0}, s11 = {0}, s12 = {0};                            \
+        V s20 = {0}, s21 = {0}, s22 = {0}, s30 = {0}, s31 = {0}, s32 = {0};                            \
+        V s40 = {0}, s41 = {0}, s42 = {0}, s50 = {0}, s51 = {0}, s52 = {0};                            \
+        V s60 = {0}, s61 = {0}, s62 = {0}, s70 = {0}, s71 = {0}, s72 = {0};                            \
+        for (ptrdiff_t p = 0; p < k; p++) {                                                            \
+            const T *b = BROW(p) + j;                                                                  \
+            const V b0 = *(const V *)b, b1 = *(const V *)(b + LANES), b2 = *(const V *)(b + 2 * LANES); \
+            CL_GS8_STEP(T, 0, a0) CL_GS8_STEP(T, 1, a1) CL_GS8_STEP(T, 2, a2) CL_GS8_STEP(T, 3, a3)    \
+            CL_GS8_STEP(T, 4, a4) CL_GS8_STEP(T, 5, a5) CL_GS8_STEP(T, 6, a6) CL_GS8_STEP(T, 7, a7)    \
+        }                                                                                              \
+        CL_GS8_PUT(T, V, LANES, PUT, j, i8, s0, s1, s2, s3)                                            \
+        CL_GS8_PUT(T, V, LANES, PUT, j, i8 + 4, s4, s5, s6, s7)                                        \
+    }                                                                                                  \
+    jdone = jfull;                                                                                     \
+    for (ptrdiff_t j = jfull; j < jend && n >= LANES; j += LANES) {                                    \
+        /* the whole vectors left, then one vector moved back to end at n (its first lanes, columns    \
+           done above, computed again but not stored): 8 rows x 1 vector */                            \
+        const ptrdiff_t j0 = j + LANES <= jend ? j : n - LANES;                                        \
+        V s00 = {0}, s10 = {0}, s20 = {0}, s30 = {0}, s40 = {0}, s50 = {0}, s60 = {0}, s70 = {0};      \
+        for (ptrdiff_t p = 0; p < k; p++) {                                                            \
+            const V b0 = *(const V *)(BROW(p) + j0);                                                   \
+            s00 += a0[p] * b0; s10 += a1[p] * b0; s20 += a2[p] * b0; s30 += a3[p] * b0;                \
+            s40 += a4[p] * b0; s50 += a5[p] * b0; s60 += a6[p] * b0; s70 += a7[p] * b0;                \
+        }                                                                                              \
+        CL_GS8_PUT1(T, V, LANES, PUT, j0, j - j0, i8, s00, s10, s20, s30)                              \
+        CL_GS8_PUT1(T, V, LANES, PUT, j0, j - j0, i8 + 4, s40, s50, s60, s70)                          \
+        jdone = j0 + LANES;                                                                            \
+    }
 #define CL_GEMM_SMALL_BODY(T, V, LANES, BROW, PUT, PUT1)                                               \
     const ptrdiff_t nc_ = cl_gs_chunk_bytes / ((k > 0 ? k : 1) * (ptrdiff_t)sizeof(T))                 \
                           / (3 * LANES) * (3 * LANES);                                                 \
@@ -716,6 +777,12 @@ CL_DEINTERLEAVE4(CL_FN(cl_deinterleave4_d), double)
                             ? (n > 0 ? n : 1) : ncm_;                                                  \
     for (ptrdiff_t jc = 0; jc < n; jc += chunk) {                                                      \
     const ptrdiff_t jend = n - jc > chunk ? jc + chunk : n;                                            \
+    const ptrdiff_t jfull = jc + (jend - jc) / (3 * LANES) * (3 * LANES);                              \
+    ptrdiff_t i8 = 0, jdone = jc;       /* rows the 8-row blocks below took, up to column jdone */     \
+    if (CL_GS_ROWS8)                                                                                   \
+        for (; i8 + 8 <= m; i8 += 8) {                                                                 \
+            CL_GEMM_SMALL_ROWS8(T, V, LANES, BROW, PUT)                                                \
+        }                                                                                              \
     for (ptrdiff_t i = 0; i < m; i += 4) {                                                             \
         const ptrdiff_t mr = m - i < 4 ? m - i : 4;                                                    \
         const T *a0 = A + i * lda, *a1 = a0 + (mr > 1) * lda, *a2 = a0 + (mr > 2 ? 2 : mr - 1) * lda;  \
@@ -724,7 +791,7 @@ CL_DEINTERLEAVE4(CL_FN(cl_deinterleave4_d), double)
         const T bv[4] = {bias ? bias[i] : 0, bias && mr > 1 ? bias[i + 1] : 0,                         \
                          bias && mr > 2 ? bias[i + 2] : 0, bias && mr > 3 ? bias[i + 3] : 0};          \
         (void)bv;                       /* (cl_gemm_small stores no bias) */                           \
-        ptrdiff_t j = jc;                                                                              \
+        ptrdiff_t j = i < i8 ? jdone : jc;                                                             \
         for (; j + 3 * LANES <= jend; j += 3 * LANES) {                                                \
             V s00 = {0}, s01 = {0}, s02 = {0}, s10 = {0}, s11 = {0}, s12 = {0};                        \
             V s20 = {0}, s21 = {0}, s22 = {0}, s30 = {0}, s31 = {0}, s32 = {0};                        \
@@ -826,6 +893,7 @@ static void ROWS_NAME(ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, const T *restrict A
 }
 #define CL_MASK_BITS(a, b) ((1u << (b)) - (1u << (a)))
 #if CL_VECTOR_BYTES == 64
+#define CL_GS_ROWS8 cl_gs_rows8         /* 32 zmm registers: 24 sums fit */
 #define CL_MSTORE_F(d, v, a, b) _mm512_mask_storeu_ps(d, (__mmask16)CL_MASK_BITS(a, b), (__m512)(v))
 #define CL_MSTORE_D(d, v, a, b) _mm512_mask_storeu_pd(d, (__mmask8)CL_MASK_BITS(a, b), (__m512d)(v))
 #define CL_GS_VF cl_v16f
@@ -842,6 +910,7 @@ static void ROWS_NAME(ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, const T *restrict A
 #define CL_MSTORE_F(d, v, a, b) for (ptrdiff_t q_ = (a); q_ < (b); q_++) (d)[q_] = (v)[q_];
 #define CL_MSTORE_D CL_MSTORE_F
 #endif
+#define CL_GS_ROWS8 0
 #define CL_GS_VF cl_v8f
 #define CL_GS_LF 8
 #define CL_GS_VD cl_v4d
@@ -853,6 +922,7 @@ CL_GEMM_SMALL(CL_FN(cl_gemm_small_f), CL_FN(cl_gemm_rows_f), float, CL_GS_VF, CL
 #define ROWS_MSTORE CL_MSTORE_D
 CL_GEMM_SMALL(CL_FN(cl_gemm_small_d), CL_FN(cl_gemm_rows_d), double, CL_GS_VD, CL_GS_LD)
 #undef ROWS_MSTORE
+#undef CL_GS_ROWS8
 #undef CL_GS_VF
 #undef CL_GS_LF
 #undef CL_GS_VD

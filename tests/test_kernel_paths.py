@@ -851,13 +851,16 @@ def test_rows_kernel_takes_long_rows_whose_planes_fit_its_workspace(monkeypatch,
     (2, 4, 1, (4, 4), 3, 1, 0, 1, 2, True),          # 2 rows of 2 in 4: 6 numbers in all
     (4, 8, 2, (11, 14), 3, 2, 2, 2, 3, False),       # dilated, strided, grouped; the last vector moved back
     (1, 16, 1, (1, 300), (1, 9), (1, 3), (0, 4), 1, 1, True),   # a 1-d row of 100
+    (2, 26, 2, (6, 21), 3, 1, 1, 1, 2, True),        # 13 outputs a group: a block of 8, then one of 4 and one of 1
+    (3, 24, 1, (5, 3), 3, 1, 1, 1, 5, True),         # rows of 3: 15 outputs, cell by cell below a vector
 ])
-def test_rows_kernel_stores_each_real_output_once_and_nothing_else(rng, dtype, c_in, c_out, groups, size, kernel,
-                                                                   stride, padding, dilation, per, bias):
+def test_rows_kernel_stores_each_real_output_once_and_nothing_else(rng, rows8, dtype, c_in, c_out, groups, size,
+                                                                   kernel, stride, padding, dilation, per, bias):
     """conv_rows stores its sums straight into the output: rows of Wo real cells, numbered Wq apart in its GEMM.
     Vectors within a row, across rows, over a row's spare numbers, past more spare numbers than a vector holds,
-    the moved-back last vector and cell-by-cell rows, on 2 threads with several tasks a sample: each output cell
-    matches the reference, and the samples before and after the output (NaN) are untouched."""
+    the moved-back last vector and cell-by-cell rows, on 2 threads with several tasks a sample, in blocks of 8
+    and 4 output channels (x86-64-v4) or of 4 only: each output cell matches the reference, and the samples
+    before and after the output (NaN) are untouched."""
     two = lambda v: v if isinstance(v, tuple) else (v, v)  # noqa: E731
     kernel, stride, padding, dilation = two(kernel), two(stride), two(padding), two(dilation)
     n, cg = 3, c_in // groups
@@ -966,6 +969,15 @@ def test_rows_kernel_3d_matches_reference_and_torch(rng, dtype, c_in, c_out, gro
         assert_close(got, t, dtype, reduction=cg * math.prod(kernel))
 
 
+@pytest.fixture(params=[True, False], ids=["rows8", "rows4"])
+def rows8(request):
+    """cl_gemm_small / cl_gemm_rows at x86-64-v4 with blocks of 8 output channels before those of 4 (the default),
+    and with blocks of 4 only; restored after the test. (Other levels always take blocks of 4.)"""
+    before = _kernels.gemm_small_rows8(request.param)
+    yield request.param
+    _kernels.gemm_small_rows8(before)
+
+
 @pytest.fixture
 def gemm_small_chunk():
     """Sets cl_gemm_small's L1 so large that every chunk fits it with A (the chunks the test asks for are the ones
@@ -1000,6 +1012,38 @@ def test_gemm_small_in_one_chunk_where_a_and_a_chunk_overflow_l1(rng, gemm_small
     gemm_small_chunk(1)
     _kernels.gemm_small_l1(l1)
     _check_gemm_small(rng, dtype, m, k, n)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("m,k,n", [(8, 10, 3 * 48 + 17), (13, 7, 200), (16, 96, 96), (24, 5, 20), (9, 3, 7),
+                                   (17, 40, 301)])
+@pytest.mark.parametrize("columns", [1, 10 ** 6])
+def test_gemm_small_in_blocks_of_8_rows_leaves_nothing_else_written(rng, gemm_small_chunk, rows8, dtype, m, k, n,
+                                                                   columns):
+    """cl_gemm_small's blocks of 8 rows (x86-64-v4) take the whole strips, the whole vectors after them and the
+    moved-back last vector; blocks of 4 the rows left (8 + 5, 16 + 1) and rows shorter than a vector (n = 7).
+    Whole strips only (96 = 2 x 48 columns at float32), a vector and a moved-back one (20), chunks of one strip
+    and one chunk, with the setting on and off: every cell against NumPy in float64, plain and accumulated, and
+    the rows around C (NaN) untouched."""
+    gemm_small_chunk(columns * k * np.dtype(dtype).itemsize)
+    a = rng.standard_normal((m, k)).astype(dtype)
+    b = rng.standard_normal((k, n)).astype(dtype)
+    want = a.astype(np.float64) @ b.astype(np.float64)
+    for accumulate in (False, True):
+        big = np.full((m + 2, n), np.nan, dtype=dtype)
+        big[1:-1] = rng.standard_normal((m, n)) if accumulate else np.nan
+        c0 = big[1:-1].copy()
+        _kernels.gemm_small(a, b, big[1:-1], accumulate=accumulate)
+        assert_close(big[1:-1], want + c0 if accumulate else want, dtype, reduction=k)
+        assert np.isnan(big[0]).all() and np.isnan(big[-1]).all()
+
+
+@pytest.mark.parametrize("bad", [1, 0, None.__class__, "yes"])
+def test_gemm_small_rows8_takes_a_bool(bad):
+    before = _kernels.gemm_small_rows8()
+    with pytest.raises(TypeError, match="gemm_small_rows8: on must be a bool"):
+        _kernels.gemm_small_rows8(bad)
+    assert _kernels.gemm_small_rows8() == before
 
 
 def test_gemm_small_l1_is_the_machines_l1d():
