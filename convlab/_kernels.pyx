@@ -1375,7 +1375,8 @@ cdef void _phase_pair(const floating* xc, floating* p0, Py_ssize_t plane, Py_ssi
 
 def conv_rows(const floating[:, :, :, :, ::1] x, const floating[:, ::1] w2d, const floating[::1] bias,
               floating[:, :, ::1] out, tuple kernel, tuple stride, tuple padding, tuple dilation, tuple blocks,
-              int groups, int mode, Py_ssize_t rows_per_task, floating[:, ::1] workspace, int num_threads=1):
+              int groups, int mode, Py_ssize_t rows_per_task, floating[:, ::1] workspace, int num_threads=1,
+              Py_ssize_t planes_per_task=1):
     """Convolution of 1-d, 2-d and 3-d inputs with few output channels per group, without im2col.
 
     NumPy equivalent: ``out[n, g] = w2d[g] @ im2col(x)[n, g]``, as conv_gemm. A task (sample, group, output
@@ -1391,7 +1392,10 @@ def conv_rows(const floating[:, :, :, :, ::1] x, const floating[:, ::1] w2d, con
     lane mask). The planes hold each input cell kd times (once per kernel plane) where im2col copies it about K /
     (sd * sh * sw) times. A 1x1(x1) kernel at stride 1 within the plane, without padding, copies nothing: a
     task's rows of a channel are one run of the input plane, which cl_gemm_rows reads in place (the workspace is
-    not touched).
+    not touched). With planes_per_task > 1 (3-d layers of depth stride and dilation 1), a task takes its block of
+    rows in that many consecutive output planes, and its kernel planes' sections are a ring: the next output plane
+    reads kd - 1 of the same input planes, so it copies one plane per channel (slot v % kd holds input plane v), not
+    kd.
 
     x : (N, C_in, D, H, W); w2d : (C_out, C_in/groups * kd * kh * kw); out : (N, C_out, Do * Ho * Wo),
     overwritten; stride (sd, sh, sw); padding (pd, ph, pw) on the left; blocks (Do, Ho, Wo).
@@ -1402,9 +1406,11 @@ def conv_rows(const floating[:, :, :, :, ::1] x, const floating[:, ::1] w2d, con
     cdef Py_ssize_t cg = C // groups, og = C_out // groups, K = g.kd * g.kh * g.kw, kk = cg * K
     cdef Py_ssize_t R = rows_per_task, sh = g.sh, sw = g.sw, wq = g.bw + (g.kw - 1) * g.dw // g.sw
     cdef Py_ssize_t extra = (g.kh - 1) * g.dh // g.sh, prow = R + extra, plane = prow * wq
-    cdef Py_ssize_t th = (g.bh + R - 1) // R, total = N * groups * g.bd * th, section = sh * sw * plane
-    cdef Py_ssize_t t, n, gi, od, r0, nr, ci, cs, s, ys, zs, td, u, ti, tl, q, ncols, lo, hi, a, b
-    cdef bint in_place
+    cdef Py_ssize_t th = (g.bh + R - 1) // R, section = sh * sw * plane
+    cdef Py_ssize_t P = planes_per_task, tp, total
+    cdef Py_ssize_t t, n, gi, od, od0, od1, r0, nr, ci, cs, cc, s, ys, zs, td, u, v, slot, ti, tl, tr, tc, q, qq
+    cdef Py_ssize_t ncols, lo, hi, a, b
+    cdef bint in_place, ring
     cdef floating* ws
     cdef floating* slab
     cdef floating* pc
@@ -1413,18 +1419,25 @@ def conv_rows(const floating[:, :, :, :, ::1] x, const floating[:, ::1] w2d, con
     cdef const floating* src
     cdef const floating** bp
     cdef const floating** bp_all
-    if R < 1 or sh < 1 or sw < 1 or g.sd < 1:
-        raise ValueError(f"conv_rows: needs rows_per_task >= 1 and strides >= 1, got {rows_per_task} and {stride}")
+    if R < 1 or sh < 1 or sw < 1 or g.sd < 1 or P < 1:
+        raise ValueError(f"conv_rows: needs rows_per_task >= 1, planes_per_task >= 1 and strides >= 1, got "
+                         f"{rows_per_task}, {planes_per_task} and {stride}")
     if w2d.shape[1] != kk or C_out % groups or C % groups or out.shape[1] != C_out \
             or out.shape[2] != g.bd * g.bh * g.bw or workspace.shape[1] < cg * g.kd * section:
         raise ValueError("conv_rows: w2d, out or workspace do not match the input and blocks")
-    if total == 0 or C_out == 0:
-        return
     # a 1x1(x1) kernel at stride 1 within the plane without padding reads each input row as it lies (the rows of
     # a block are one run of the plane): no copy into the slab (which took a third of MobileNetV2's 1x1 96 -> 24
     # time)
     in_place = K == 1 and sh == 1 and sw == 1 and g.pd == 0 and g.ph == 0 and g.pw == 0 and wq == g.W \
         and g.bw == g.W
+    if g.sd != 1 or g.dd != 1 or g.kd == 1 or in_place:
+        P = 1                           # (a ring needs consecutive input planes; one kernel plane reuses nothing)
+    P = min(P, g.bd) if g.bd > 0 else 1
+    ring = P > 1
+    tp = (g.bd + P - 1) // P
+    total = N * groups * tp * th
+    if total == 0 or C_out == 0:
+        return
     bp_all = <const floating**>malloc(num_threads * kk * sizeof(floating*) + 1)
     if bp_all == NULL:
         raise MemoryError(f"conv_rows: could not allocate {num_threads} x {kk} row pointers")
@@ -1442,47 +1455,72 @@ def conv_rows(const floating[:, :, :, :, ::1] x, const floating[:, ::1] w2d, con
                             + (ti * g.dh // sh) * wq + tl * g.dw // sw
                         q = q + 1
         for t in prange(total, schedule="static"):
-            n = t // (groups * g.bd * th)
-            gi = (t // (g.bd * th)) % groups
-            od = (t // th) % g.bd
+            n = t // (groups * tp * th)
+            gi = (t // (tp * th)) % groups
+            od0 = (t // th) % tp * P
+            od1 = od0 + P if od0 + P < g.bd else g.bd
             r0 = (t % th) * R
             nr = g.bh - r0 if g.bh - r0 < R else R
-            for ci in range(cg):
-                if in_place:                    # 1x1(x1), stride 1 in the plane, no padding: the rows are the runs
-                    bp[ci] = &x[n, gi * cg + ci, od * g.sd, r0, 0]
-                    continue
-                for td in range(g.kd):
-                    pc = slab + (ci * g.kd + td) * section
-                    zs = _src(od * g.sd - g.pd + td * g.dd, g.D, g.mode)
-                    if zs < 0:                  # a plane of zero padding
-                        memset(pc, 0, section * sizeof(floating))
+            for od in range(od0, od1):
+                if ring:                        # the kernel planes' sections rotate: slot v % kd holds plane v
+                    qq = 0
+                    for cc in range(cg):
+                        for td in range(g.kd):
+                            slot = (od - g.pd + td) % g.kd
+                            if slot < 0:
+                                slot = slot + g.kd
+                            for tr in range(g.kh):
+                                for tc in range(g.kw):
+                                    bp[qq] = slab + (cc * g.kd + slot) * section \
+                                        + ((tr * g.dh % sh) * sw + tc * g.dw % sw) * plane \
+                                        + (tr * g.dh // sh) * wq + tc * g.dw // sw
+                                    qq = qq + 1
+                for ci in range(cg):
+                    if in_place:                # 1x1(x1), stride 1 in the plane, no padding: the rows are the runs
+                        bp[ci] = &x[n, gi * cg + ci, od * g.sd, r0, 0]
                         continue
-                    xc = &x[n, gi * cg + ci, zs, 0, 0]
-                    for a in range(sh):
-                        if sw == 2:
-                            _phase_pair(xc, pc + a * 2 * plane, plane, wq, r0, nr + extra, a, &g)
+                    for td in range(g.kd):
+                        if ring and od > od0 and td < g.kd - 1:
+                            continue            # the previous output plane's kernel plane td + 1: in its slot
+                        v = od * g.sd - g.pd + td * g.dd
+                        slot = td
+                        if ring:
+                            slot = v % g.kd
+                            if slot < 0:
+                                slot = slot + g.kd
+                        pc = slab + (ci * g.kd + slot) * section
+                        zs = _src(v, g.D, g.mode)
+                        if zs < 0:              # a plane of zero padding
+                            memset(pc, 0, section * sizeof(floating))
                             continue
-                        for b in range(sw):
-                            lo = 0              # (assigned in the loop, so each thread has its own: prange
-                            hi = 0              # shares a variable that is only written through a pointer)
-                            _phase_cells(&g, b, sw, wq, &lo, &hi)
-                            for s in range(nr + extra):
-                                row = pc + (a * sw + b) * plane + s * wq
-                                ys = _src((r0 + s) * sh + a - g.ph, g.H, g.mode)
-                                if ys < 0:
-                                    memset(row, 0, wq * sizeof(floating))
-                                    continue
-                                src = xc + ys * g.W
-                                _phase_padding(row, src, lo, hi, wq, b, sw, &g)
-                                if hi > lo:
-                                    _copy(row + lo, src + lo * sw + b - g.pw, hi - lo, sw)
-            ncols = (nr - 1) * wq + g.bw                # the last row's spare numbers would read past the planes
-            if floating is float:
-                cl_gemm_rows_f(og, ncols, kk, &w2d[gi * og, 0], kk, bp, &out[n, gi * og, (od * g.bh + r0) * g.bw],
-                               out.shape[2], wq, g.bw, &bias[gi * og] if bias is not None else NULL)
-            else:
-                cl_gemm_rows_d(og, ncols, kk, &w2d[gi * og, 0], kk, bp, &out[n, gi * og, (od * g.bh + r0) * g.bw],
-                               out.shape[2], wq, g.bw, &bias[gi * og] if bias is not None else NULL)
+                        xc = &x[n, gi * cg + ci, zs, 0, 0]
+                        for a in range(sh):
+                            if sw == 2:
+                                _phase_pair(xc, pc + a * 2 * plane, plane, wq, r0, nr + extra, a, &g)
+                                continue
+                            for b in range(sw):
+                                lo = 0          # (assigned in the loop, so each thread has its own: prange
+                                hi = 0          # shares a variable that is only written through a pointer)
+                                _phase_cells(&g, b, sw, wq, &lo, &hi)
+                                for s in range(nr + extra):
+                                    row = pc + (a * sw + b) * plane + s * wq
+                                    ys = _src((r0 + s) * sh + a - g.ph, g.H, g.mode)
+                                    if ys < 0:
+                                        memset(row, 0, wq * sizeof(floating))
+                                        continue
+                                    src = xc + ys * g.W
+                                    _phase_padding(row, src, lo, hi, wq, b, sw, &g)
+                                    if hi > lo:
+                                        _copy(row + lo, src + lo * sw + b - g.pw, hi - lo, sw)
+                ncols = (nr - 1) * wq + g.bw            # the last row's spare numbers would read past the planes
+                if floating is float:
+                    cl_gemm_rows_f(og, ncols, kk, &w2d[gi * og, 0], kk, bp,
+                                   &out[n, gi * og, (od * g.bh + r0) * g.bw], out.shape[2], wq, g.bw,
+                                   &bias[gi * og] if bias is not None else NULL)
+                else:
+                    cl_gemm_rows_d(og, ncols, kk, &w2d[gi * og, 0], kk, bp,
+                                   &out[n, gi * og, (od * g.bh + r0) * g.bw], out.shape[2], wq, g.bw,
+                                   &bias[gi * og] if bias is not None else NULL)
     free(bp_all)
 
 

@@ -934,13 +934,17 @@ def test_rows_kernel_reads_1x1_stride_1_inputs_in_place(rng, dtype, c_in, c_out,
     (4, 6, 2, (6, 4, 9), 1, (2, 1, 1), 0, 1, "zeros", 2),    # 1x1x1 at depth stride 2: rows read in place
     (5, 3, 1, (4, 1, 40), (3, 1, 5), 1, (1, 0, 2), 1, "zeros", 1),   # planes of one row
 ])
+@pytest.mark.parametrize("planes", [1, 2, 100])
 def test_rows_kernel_3d_matches_reference_and_torch(rng, dtype, c_in, c_out, groups, size, kernel, stride, padding,
-                                                    dilation, mode, per):
+                                                    dilation, mode, per, planes):
     """conv_rows on 3-d layers: a task's slab holds, per channel, its rows of the kd input planes its output plane
     reads (zeros for a plane of zero padding, the plane the mode names otherwise). Depth padding, stride and
     dilation, every padding mode along depth, even kernel depths, grouped and depthwise layers, on 2 threads with
     several tasks a plane, against the reference and torch; the samples around the output are untouched, and a
-    1x1x1 kernel at stride 1 within the plane reads its rows in place (the workspace stays NaN)."""
+    1x1x1 kernel at stride 1 within the plane reads its rows in place (the workspace stays NaN). Tasks of one
+    output plane, of two (the last of a sample maybe one) and of all: at depth stride and dilation 1 the kernel
+    planes' sections are a ring, one input plane copied a channel for each plane after a task's first (other
+    layers take one plane a task whatever is asked)."""
     three = lambda v: v if isinstance(v, tuple) else (v,) * 3  # noqa: E731
     kernel, stride, padding, dilation = three(kernel), three(stride), three(padding), three(dilation)
     n, cg = 2, c_in // groups
@@ -953,7 +957,7 @@ def test_rows_kernel_3d_matches_reference_and_torch(rng, dtype, c_in, c_out, gro
     ws = np.full((2, _kernels.rows_workspace(cg, kernel, stride, dilation, out_size, per)), np.nan, dtype=dtype)
     kern = _kernels.conv_rows["float" if dtype == np.float32 else "double"]
     kern(x, w.reshape(c_out, -1), b, big[1:-1], kernel, stride, padding, dilation, out_size, groups,
-         conv_ops.MODE_CODES[mode], per, ws, 2)
+         conv_ops.MODE_CODES[mode], per, ws, 2, planes)
     want = ref.conv_nd(x.astype(np.float64), w.astype(np.float64), b, stride, padding, dilation, groups,
                        padding_mode=mode)
     got = big[1:-1].reshape(want.shape)
@@ -967,6 +971,41 @@ def test_rows_kernel_3d_matches_reference_and_torch(rng, dtype, c_in, c_out, gro
         t = torch.nn.functional.conv3d(xt, torch.from_numpy(w.astype(np.float64)), torch.from_numpy(b.astype(
             np.float64)), stride, padding if mode == "zeros" else 0, dilation, groups).numpy()
         assert_close(got, t, dtype, reduction=cg * math.prod(kernel))
+    with pytest.raises(ValueError, match="planes_per_task >= 1"):
+        kern(x, w.reshape(c_out, -1), b, big[1:-1], kernel, stride, padding, dilation, out_size, groups,
+             conv_ops.MODE_CODES[mode], per, ws, 2, 0)
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_rows_runner_takes_planes_in_rings_at_depth_stride_1(threads):
+    """_rows_runner's tasks take several output planes (ROWS_PLANE_RING) where the depth stride and dilation are 1
+    and the kernel has depth: all of a sample's at 1 thread, as many as leave ROWS_RING_TASKS_PER_THREAD tasks a
+    thread at 2; one plane a task at depth stride 2, for a kernel of depth 1, and with the setting off. Each
+    output against the reference."""
+    before = convlab.get_num_threads()
+    convlab.set_num_threads(threads)
+    rng = np.random.default_rng(3)
+    try:
+        for m, shape, want_planes in [
+                (nn.Conv3d(16, 16, 3, padding=1, groups=4), (1, 16, 6, 9, 10), 6 if threads == 1 else 3),
+                (nn.Conv3d(16, 16, 3, stride=(2, 1, 1), padding=1, groups=4), (1, 16, 6, 9, 10), 1),
+                (nn.Conv3d(16, 16, (1, 3, 3), padding=(0, 1, 1), groups=4), (1, 16, 6, 9, 10), 1)]:
+            for ring in (True, False):
+                with pytest.MonkeyPatch.context() as mp:
+                    mp.setattr(conv_ops, "ROWS_PLANE_RING", ring)
+                    mp.setattr(conv_ops, "PARALLEL_MIN_MACS", 0)
+                    mp.setattr(conv_ops, "DIRECT_MAX_MACS", 0)
+                    x = rng.standard_normal(shape).astype(np.float32)
+                    m._plans.clear()
+                    got = m(x)
+                    (plan, _, _), = m._plans.values()
+                    assert plan.run.__qualname__.split(".")[0] == "_rows_runner"
+                    assert plan.run.planes_per_task == (want_planes if ring else 1), (m, threads, ring)
+                    want = ref.conv_nd(x.astype(np.float64), m.weight.astype(np.float64), m.bias, m.stride,
+                                       m.padding, m.dilation, m.groups)
+                    assert_close(got, want, np.float32, reduction=m.weight[0].size)
+    finally:
+        convlab.set_num_threads(before)
 
 
 @pytest.fixture(params=[True, False], ids=["rows8", "rows4"])

@@ -157,6 +157,12 @@ ROWS_3D = True                      # ... 3-d layers too (a task's slab holds it
                                     # against the GEMM path (AVX-512, 1 / 2 threads), ResNeXt-3D's g32 3x3x3 layers
                                     # 0.36-0.53x / 0.31-0.61x the time, a g8 3x3x3 0.44x / 0.43x, a 3-d U-Net's 1 ->
                                     # 32 and 1x1x1 head 32 -> 3 0.47x and 0.96x / 0.53x and 0.41x (bench/README.md)
+ROWS_PLANE_RING = True              # ... a task's rows in consecutive output planes, one input plane copied a channel
+ROWS_RING_TASKS_PER_THREAD = 4      # for each after the first (depth stride and dilation 1), planes enough to leave
+                                    # this many tasks a thread. The copy was 19% of ResNeXt-3D's g32 512 -> 512 time
+                                    # and 35% of its 128 -> 128 (perf, 1 thread); paired, AVX-512, 1 / 2 threads:
+                                    # the stride-1 3x3x3 probe rows 0.82-0.95x / 0.84-0.96x the time (stand-in:
+                                    # 0.93-0.98x / 0.92-0.99x)
 ROWS_3D_BLOCKED_FIRST_LEVELS = ("x86-64-v3",)  # ... except at these levels for strided 3-d layers conv_blocked takes
                                     # (BLOCKED_3D_STRIDED_LEVELS): a 3x3x3 s2 16 -> 16 ran on conv_rows 1.39x / 1.05x
                                     # the time at the AVX2 stand-in, 0.87x / 0.67x at AVX-512
@@ -1119,6 +1125,14 @@ def _rows_runner(x5_shape, c_out, cg, dtype, args, n, groups, threads, mode, out
         per = max(1, -(-rows * planes // (2 * threads)))
     per = min(per, rows)
     threads = max(1, min(threads, planes * -(-rows // per)))
+    # 3-d, depth stride and dilation 1: a task takes its rows in several output planes, copying one input plane
+    # a channel for each after the first (the kernel planes' sections a ring); as many planes as leave
+    # ROWS_RING_TASKS_PER_THREAD tasks a thread
+    ring = 1
+    if ROWS_PLANE_RING and kernel3[0] > 1 and stride3[0] == 1 and dilation3[0] == 1:
+        chains = n * groups * -(-rows // per)           # (sample, group, block of rows)s
+        ring = blocks3[0] if threads == 1 else \
+            max(1, min(blocks3[0], chains * blocks3[0] // (ROWS_RING_TASKS_PER_THREAD * threads)))
     get_ws = workspace_getter((threads, _kernels.rows_workspace(cg, kernel3, stride3, dilation3, blocks3, per)),
                               dtype)
     w2 = (c_out, cg * math.prod(kernel3))
@@ -1127,9 +1141,10 @@ def _rows_runner(x5_shape, c_out, cg, dtype, args, n, groups, threads, mode, out
     def run(x, w, b):
         out = np.empty(out_shape, dtype=dtype)
         kern(np.ascontiguousarray(x).reshape(x5_shape), np.ascontiguousarray(w).reshape(w2), _bias(b, dtype), out,
-             kernel3, stride3, padding3, dilation3, blocks3, groups, code, per, get_ws(), threads)
+             kernel3, stride3, padding3, dilation3, blocks3, groups, code, per, get_ws(), threads, ring)
         return out
     run.rows_per_task = per
+    run.planes_per_task = ring
     return run
 
 
