@@ -1322,6 +1322,25 @@ cdef inline void _phase_padding(floating* row, const floating* src, Py_ssize_t l
         row[e] = src[xs] if xs >= 0 else 0
 
 
+cdef inline void _rows_runs(const floating** bp, floating* slab, Py_ssize_t cg, const Geom* g, Py_ssize_t section,
+                            Py_ssize_t plane, Py_ssize_t wq, Py_ssize_t base) noexcept nogil:
+    """conv_rows' runs, one per (channel, tap) in the weights' order: tap (td, ty, tx) of channel c reads the
+    section of kernel-plane slot (base + td) mod kd (base 0: slot td; a ring passes od - pd), in it the phase plane
+    (ty * dh % sh, tx * dw % sw), from row ty * dh // sh, cell tx * dw // sw."""
+    cdef Py_ssize_t q = 0, c, td, ty, tx, slot
+    for c in range(cg):
+        for td in range(g.kd):
+            slot = (base + td) % g.kd
+            if slot < 0:
+                slot = slot + g.kd
+            for ty in range(g.kh):
+                for tx in range(g.kw):
+                    bp[q] = slab + (c * g.kd + slot) * section \
+                        + ((ty * g.dh % g.sh) * g.sw + tx * g.dw % g.sw) * plane \
+                        + (ty * g.dh // g.sh) * wq + tx * g.dw // g.sw
+                    q = q + 1
+
+
 cdef void _phase_pair(const floating* xc, floating* p0, Py_ssize_t plane, Py_ssize_t wq, Py_ssize_t r0,
                       Py_ssize_t rows, Py_ssize_t a, const Geom* g) noexcept nogil:
     """conv_rows' two column phases at column stride 2, for one channel and row phase a: row s of phase b, at
@@ -1408,8 +1427,7 @@ def conv_rows(const floating[:, :, :, :, ::1] x, const floating[:, ::1] w2d, con
     cdef Py_ssize_t extra = (g.kh - 1) * g.dh // g.sh, prow = R + extra, plane = prow * wq
     cdef Py_ssize_t th = (g.bh + R - 1) // R, section = sh * sw * plane
     cdef Py_ssize_t P = planes_per_task, tp, total
-    cdef Py_ssize_t t, n, gi, od, od0, od1, r0, nr, ci, cs, cc, s, ys, zs, td, u, v, slot, ti, tl, tr, tc, q, qq
-    cdef Py_ssize_t ncols, lo, hi, a, b
+    cdef Py_ssize_t t, n, gi, od, od0, od1, r0, nr, ci, s, ys, zs, td, v, slot, ncols, lo, hi, a, b
     cdef bint in_place, ring
     cdef floating* ws
     cdef floating* slab
@@ -1445,15 +1463,7 @@ def conv_rows(const floating[:, :, :, :, ::1] x, const floating[:, ::1] w2d, con
         ws = &workspace[threadid(), 0]
         slab = ws
         bp = bp_all + threadid() * kk
-        q = 0                                           # the run of (channel, tap): fixed offsets into the slab
-        for cs in range(cg):
-            for u in range(g.kd):
-                for ti in range(g.kh):
-                    for tl in range(g.kw):
-                        bp[q] = slab + (cs * g.kd + u) * section \
-                            + ((ti * g.dh % sh) * sw + tl * g.dw % sw) * plane \
-                            + (ti * g.dh // sh) * wq + tl * g.dw // sw
-                        q = q + 1
+        _rows_runs(bp, slab, cg, &g, section, plane, wq, 0)     # the runs of (channel, tap): fixed offsets
         for t in prange(total, schedule="static"):
             n = t // (groups * tp * th)
             gi = (t // (tp * th)) % groups
@@ -1463,18 +1473,7 @@ def conv_rows(const floating[:, :, :, :, ::1] x, const floating[:, ::1] w2d, con
             nr = g.bh - r0 if g.bh - r0 < R else R
             for od in range(od0, od1):
                 if ring:                        # the kernel planes' sections rotate: slot v % kd holds plane v
-                    qq = 0
-                    for cc in range(cg):
-                        for td in range(g.kd):
-                            slot = (od - g.pd + td) % g.kd
-                            if slot < 0:
-                                slot = slot + g.kd
-                            for tr in range(g.kh):
-                                for tc in range(g.kw):
-                                    bp[qq] = slab + (cc * g.kd + slot) * section \
-                                        + ((tr * g.dh % sh) * sw + tc * g.dw % sw) * plane \
-                                        + (tr * g.dh // sh) * wq + tc * g.dw // sw
-                                    qq = qq + 1
+                    _rows_runs(bp, slab, cg, &g, section, plane, wq, od - g.pd)
                 for ci in range(cg):
                     if in_place:                # 1x1(x1), stride 1 in the plane, no padding: the rows are the runs
                         bp[ci] = &x[n, gi * cg + ci, od * g.sd, r0, 0]
