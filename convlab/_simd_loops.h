@@ -716,18 +716,10 @@ CL_DEINTERLEAVE4(CL_FN(cl_deinterleave4_d), double)
    rows shorter than a vector are left to the 4-row blocks (cell by cell). The sums are stored as two blocks of 4
    rows (PUT's c, bv and mr). */
 #define CL_GS8_STEP(T, r, a) { const T w = a[p]; s##r##0 += w * b0; s##r##1 += w * b1; s##r##2 += w * b2; }
-#define CL_GS8_PUT(T, V, LANES, PUT, J, R0, X0, X1, X2, X3) {                                          \
-        const ptrdiff_t mr = 4;                                                                        \
-        T *c[4] = {C + (R0) * ldc, C + ((R0) + 1) * ldc, C + ((R0) + 2) * ldc, C + ((R0) + 3) * ldc};  \
-        const T bv[4] = {bias ? bias[R0] : 0, bias ? bias[(R0) + 1] : 0, bias ? bias[(R0) + 2] : 0,    \
-                         bias ? bias[(R0) + 3] : 0};                                                   \
-        (void)bv;                                                                                      \
-        const V q0[4] = {X0##0, X1##0, X2##0, X3##0}, q1[4] = {X0##1, X1##1, X2##1, X3##1};            \
-        const V q2[4] = {X0##2, X1##2, X2##2, X3##2};                                                  \
-        PUT(V, LANES, J, q0, 0)                                                                        \
-        PUT(V, LANES, (J) + LANES, q1, 0)                                                              \
-        PUT(V, LANES, (J) + 2 * LANES, q2, 0)                                                          \
-    }
+#define CL_GS8_PUT(T, V, LANES, PUT, J, R0, X0, X1, X2, X3)   /* a strip: its three vectors */           \
+    CL_GS8_PUT1(T, V, LANES, PUT, J, 0, R0, X0##0, X1##0, X2##0, X3##0)                                 \
+    CL_GS8_PUT1(T, V, LANES, PUT, (J) + LANES, 0, R0, X0##1, X1##1, X2##1, X3##1)                       \
+    CL_GS8_PUT1(T, V, LANES, PUT, (J) + 2 * LANES, 0, R0, X0##2, X1##2, X2##2, X3##2)
 #define CL_GS8_PUT1(T, V, LANES, PUT, J, FROM, R0, X0, X1, X2, X3) {                                    \
         const ptrdiff_t mr = 4;                                                                        \
         T *c[4] = {C + (R0) * ldc, C + ((R0) + 1) * ldc, C + ((R0) + 2) * ldc, C + ((R0) + 3) * ldc};  \
