@@ -1326,19 +1326,36 @@ cdef inline void _rows_runs(const floating** bp, floating* slab, Py_ssize_t cg, 
                             Py_ssize_t plane, Py_ssize_t wq, Py_ssize_t base) noexcept nogil:
     """conv_rows' runs, one per (channel, tap) in the weights' order: tap (td, ty, tx) of channel c reads the
     section of kernel-plane slot (base + td) mod kd (base 0: slot td; a ring passes od - pd), in it the phase plane
-    (ty * dh % sh, tx * dw % sw), from row ty * dh // sh, cell tx * dw // sw."""
-    cdef Py_ssize_t q = 0, c, td, ty, tx, slot
+    (ty * dh % sh, tx * dw % sw), from row ty * dh // sh, cell tx * dw // sw. Those phases and offsets step along
+    the taps without a division (a ring sets the runs again for every output plane: an idiv per run was 6% of
+    ResNeXt-3D 512 -> 512's time)."""
+    cdef Py_ssize_t q = 0, c, td, ty, tx, slot, ry, qy, rx, qx
+    cdef Py_ssize_t dqh = g.dh // g.sh, drh = g.dh % g.sh, dqw = g.dw // g.sw, drw = g.dw % g.sw
+    cdef floating* sec
     for c in range(cg):
         for td in range(g.kd):
             slot = (base + td) % g.kd
             if slot < 0:
                 slot = slot + g.kd
+            sec = slab + (c * g.kd + slot) * section
+            ry = 0                      # ty * dh % sh and // sh
+            qy = 0
             for ty in range(g.kh):
+                rx = 0                  # tx * dw % sw and // sw
+                qx = 0
                 for tx in range(g.kw):
-                    bp[q] = slab + (c * g.kd + slot) * section \
-                        + ((ty * g.dh % g.sh) * g.sw + tx * g.dw % g.sw) * plane \
-                        + (ty * g.dh // g.sh) * wq + tx * g.dw // g.sw
+                    bp[q] = sec + (ry * g.sw + rx) * plane + qy * wq + qx
                     q = q + 1
+                    rx = rx + drw
+                    qx = qx + dqw
+                    if rx >= g.sw:
+                        rx = rx - g.sw
+                        qx = qx + 1
+                ry = ry + drh
+                qy = qy + dqh
+                if ry >= g.sh:
+                    ry = ry - g.sh
+                    qy = qy + 1
 
 
 cdef void _phase_pair(const floating* xc, floating* p0, Py_ssize_t plane, Py_ssize_t wq, Py_ssize_t r0,
@@ -1428,7 +1445,7 @@ def conv_rows(const floating[:, :, :, :, ::1] x, const floating[:, ::1] w2d, con
     cdef Py_ssize_t th = (g.bh + R - 1) // R, section = sh * sw * plane
     cdef Py_ssize_t P = planes_per_task, tp, total
     cdef Py_ssize_t t, n, gi, od, od0, od1, r0, nr, ci, s, ys, zs, td, v, slot, ncols, lo, hi, a, b
-    cdef bint in_place, ring
+    cdef bint in_place, ring, padrows
     cdef floating* ws
     cdef floating* slab
     cdef floating* pc
@@ -1437,6 +1454,8 @@ def conv_rows(const floating[:, :, :, :, ::1] x, const floating[:, ::1] w2d, con
     cdef const floating* src
     cdef const floating** bp
     cdef const floating** bp_all
+    cdef Py_ssize_t* rs
+    cdef Py_ssize_t* rs_all
     if R < 1 or sh < 1 or sw < 1 or g.sd < 1 or P < 1:
         raise ValueError(f"conv_rows: needs rows_per_task >= 1, planes_per_task >= 1 and strides >= 1, got "
                          f"{rows_per_task}, {planes_per_task} and {stride}")
@@ -1456,13 +1475,23 @@ def conv_rows(const floating[:, :, :, :, ::1] x, const floating[:, ::1] w2d, con
     total = N * groups * tp * th
     if total == 0 or C_out == 0:
         return
+    # at column stride 1 a phase plane's rows are the input rows padded on both sides (wq = pw + W + right
+    # padding): cl_pad_rows writes them, a vector copy and the edges by mode (cell by cell, 14-cell rows of a
+    # ResNeXt-3D 512 -> 512 layer took 18% of its time); its source rows (and their runs) are worked out once a
+    # task and row phase
+    padrows = sw == 1 and g.pw >= 0 and wq >= g.W + g.pw \
+        and (g.mode == ZEROS or (g.pw < g.W and wq - g.W - g.pw < g.W))
     bp_all = <const floating**>malloc(num_threads * kk * sizeof(floating*) + 1)
-    if bp_all == NULL:
+    rs_all = <Py_ssize_t*>malloc(num_threads * 2 * sh * prow * sizeof(Py_ssize_t) + 1)
+    if bp_all == NULL or rs_all == NULL:
+        free(bp_all)
+        free(rs_all)
         raise MemoryError(f"conv_rows: could not allocate {num_threads} x {kk} row pointers")
     with nogil, parallel(num_threads=num_threads):
         ws = &workspace[threadid(), 0]
         slab = ws
         bp = bp_all + threadid() * kk
+        rs = rs_all + threadid() * 2 * sh * prow     # per row phase a: source rows at a * prow, runs at (sh + a)
         _rows_runs(bp, slab, cg, &g, section, plane, wq, 0)     # the runs of (channel, tap): fixed offsets
         for t in prange(total, schedule="static"):
             n = t // (groups * tp * th)
@@ -1471,6 +1500,17 @@ def conv_rows(const floating[:, :, :, :, ::1] x, const floating[:, ::1] w2d, con
             od1 = od0 + P if od0 + P < g.bd else g.bd
             r0 = (t % th) * R
             nr = g.bh - r0 if g.bh - r0 < R else R
+            if padrows and not in_place:
+                for a in range(sh):
+                    for s in range(nr + extra):
+                        rs[a * prow + s] = _src((r0 + s) * sh + a - g.ph, g.H, g.mode)
+                    rs[(sh + a) * prow + nr + extra - 1] = 1
+                    for s in range(nr + extra - 2, -1, -1):
+                        if (rs[a * prow + s] < 0 and rs[a * prow + s + 1] < 0) \
+                                or (rs[a * prow + s] >= 0 and rs[a * prow + s + 1] == rs[a * prow + s] + 1):
+                            rs[(sh + a) * prow + s] = rs[(sh + a) * prow + s + 1] + 1
+                        else:
+                            rs[(sh + a) * prow + s] = 1
             for od in range(od0, od1):
                 if ring:                        # the kernel planes' sections rotate: slot v % kd holds plane v
                     _rows_runs(bp, slab, cg, &g, section, plane, wq, od - g.pd)
@@ -1494,6 +1534,14 @@ def conv_rows(const floating[:, :, :, :, ::1] x, const floating[:, ::1] w2d, con
                             continue
                         xc = &x[n, gi * cg + ci, zs, 0, 0]
                         for a in range(sh):
+                            if padrows:
+                                if floating is float:
+                                    cl_pad_rows_f(pc + a * plane, xc, rs + a * prow, rs + (sh + a) * prow,
+                                                  nr + extra, g.W, g.pw, wq - g.W - g.pw, g.mode, 0, 1, 0)
+                                else:
+                                    cl_pad_rows_d(pc + a * plane, xc, rs + a * prow, rs + (sh + a) * prow,
+                                                  nr + extra, g.W, g.pw, wq - g.W - g.pw, g.mode, 0, 1, 0)
+                                continue
                             if sw == 2:
                                 _phase_pair(xc, pc + a * 2 * plane, plane, wq, r0, nr + extra, a, &g)
                                 continue
@@ -1521,6 +1569,7 @@ def conv_rows(const floating[:, :, :, :, ::1] x, const floating[:, ::1] w2d, con
                                    &out[n, gi * og, (od * g.bh + r0) * g.bw], out.shape[2], wq, g.bw,
                                    &bias[gi * og] if bias is not None else NULL)
     free(bp_all)
+    free(rs_all)
 
 
 def conv_weight_gemm(const floating[:, :, :, :, ::1] x, const floating[:, :, ::1] gout, floating[:, :, ::1] gw,
