@@ -212,10 +212,10 @@ cdef extern from "_simd.h" nogil:
                          Py_ssize_t ldb, double* C, Py_ssize_t ldc, int acc) noexcept
     void cl_gemm_rows_f(Py_ssize_t m, Py_ssize_t n, Py_ssize_t k, const float* A, Py_ssize_t lda,
                         const float* const* Bp, float* C, Py_ssize_t ldc, Py_ssize_t wq, Py_ssize_t bw,
-                        const float* bias) noexcept
+                        Py_ssize_t ldr, const float* bias) noexcept
     void cl_gemm_rows_d(Py_ssize_t m, Py_ssize_t n, Py_ssize_t k, const double* A, Py_ssize_t lda,
                         const double* const* Bp, double* C, Py_ssize_t ldc, Py_ssize_t wq, Py_ssize_t bw,
-                        const double* bias) noexcept
+                        Py_ssize_t ldr, const double* bias) noexcept
     void cl_deinterleave_f(float* ev, float* od, const float* src, Py_ssize_t n) noexcept
     void cl_dconv_f(float* out, Py_ssize_t ldc, Py_ssize_t o_left, const float* xb, const float* wb,
                     const float* bias, Py_ssize_t CB, Py_ssize_t H, Py_ssize_t W, Py_ssize_t OW,
@@ -1175,7 +1175,7 @@ def conv_gemm(const floating[:, :, :, :, ::1] x, const floating[:, ::1] w2d, con
               floating[:, :, ::1] out,
               tuple kernel, tuple stride, tuple padding, tuple dilation, tuple blocks, int groups,
               int mode, Py_ssize_t rows_per_tile, floating[:, ::1] workspace, int num_threads=1,
-              Py_ssize_t samples=1, bint small_gemm=False, Py_ssize_t col_tile=0):
+              Py_ssize_t samples=1, bint small_gemm=False, Py_ssize_t col_tile=0, bint batch_rows=False):
     """Forward convolution, im2col fused with GEMM per tile of output rows.
 
     NumPy equivalent: ``out[n, g] = w2d[g] @ im2col(x)[n, g]`` for every sample and group.
@@ -1186,7 +1186,9 @@ def conv_gemm(const floating[:, :, :, :, ::1] x, const floating[:, ::1] w2d, con
     the workspace unused.
     samples > 1 (only with one tile per sample, for small outputs): that many samples' columns side by
     side in one GEMM, whose (og, samples*L) result is then copied out; the workspace rows then hold
-    (cg*K + og) * samples * L elements.
+    (cg*K + og) * samples * L elements. With batch_rows, cl_gemm_rows multiplies the gathered columns (its runs
+    their rows) and stores each sample's sums straight into out, bias added: no result block, no copy out (the
+    copy and BLAS's packing of the columns were a fifth of ResNet-18's 1x1 s2 256 -> 512 on 7x7 outputs).
     BLAS must run single-threaded here (the caller pins it): threads split sample x group x tile.
     small_gemm: the GEMMs through cl_gemm_small instead of BLAS (few output channels per group).
     col_tile > 0 (one output row per sample: 1-d layers; samples 1): tiles of that many output cells of the row,
@@ -1214,6 +1216,8 @@ def conv_gemm(const floating[:, :, :, :, ::1] x, const floating[:, ::1] w2d, con
     cdef Py_ssize_t ldb
     cdef floating bv
     cdef bint has_bias = bias is not None
+    cdef const floating** bp
+    cdef const floating** bp_all = NULL
     # a 1x1(x1) kernel at stride 1 without padding: a tile's columns are the input's cells as they lie
     cdef bint in_place = K == 1 and g.sd == 1 and g.sh == 1 and g.sw == 1 and g.pd == 0 and g.ph == 0 \
         and g.pw == 0 and S == 1 and col_tile <= 0
@@ -1228,10 +1232,18 @@ def conv_gemm(const floating[:, :, :, :, ::1] x, const floating[:, ::1] w2d, con
         raise ValueError(f"conv_gemm: the workspace ({workspace.shape[0]}, {workspace.shape[1]}) is smaller than "
                          f"({num_threads}, {need}): a row of that many elements per thread")
     _check_blas_sizes("conv_gemm", (kk, ldc, nn, S * L if S > 1 else rows_per_tile * g.bw))
+    batch_rows = batch_rows and S > 1
+    if batch_rows:
+        bp_all = <const floating**>malloc(num_threads * kk * sizeof(floating*) + 1)
+        if bp_all == NULL:
+            raise MemoryError(f"conv_gemm: could not allocate {num_threads} x {kk} row pointers")
     ws = NULL
+    bp = NULL
     _blas_single()                      # BLAS runs single-threaded inside our threads
     with nogil, parallel(num_threads=num_threads):
         ws = &workspace[threadid(), 0]       # this thread's (cg*K, rows_per_tile*bw) buffer
+        if batch_rows:
+            bp = bp_all + threadid() * kk
         for t in prange(total, schedule="static"):
             task = _gemm_task(t, ntiles, groups, S, rows_per_tile, rows)
             n = task.n
@@ -1241,6 +1253,16 @@ def conv_gemm(const floating[:, :, :, :, ::1] x, const floating[:, ::1] w2d, con
                 ns = N - n if N - n < S else S
                 cols = ns * L
                 _gather(&x[n, gi * cg, 0, 0, 0], ws, cg, 0, rows, cols, &g, ns, C * g.D * g.H * g.W, L)
+                if batch_rows:                  # sample s's sums to out[n + s], rows of L cells C_out * L apart
+                    for e in range(kk):
+                        bp[e] = ws + e * cols
+                    if floating is float:
+                        cl_gemm_rows_f(og, cols, kk, &w2d[gi * og, 0], kk, bp, &out[n, gi * og, 0], L, L, L,
+                                       C_out * L, &bias[gi * og] if has_bias else NULL)
+                    else:
+                        cl_gemm_rows_d(og, cols, kk, &w2d[gi * og, 0], kk, bp, &out[n, gi * og, 0], L, L, L,
+                                       C_out * L, &bias[gi * og] if has_bias else NULL)
+                    continue
                 res = ws + kk * S * L
                 m = cols
                 _gemm_rows(nn, m, kk, &w2d[gi * og, 0], kk, ws, m, res, m, False, small_gemm)
@@ -1284,6 +1306,7 @@ def conv_gemm(const floating[:, :, :, :, ::1] x, const floating[:, ::1] w2d, con
             # out[og, m] = w[og, kk] @ cols[kk, m] (+ out: the bias), from the tile's first output cell c0
             _gemm_rows(nn, m, kk, &w2d[gi * og, 0], kk, B, ldb, &out[n, gi * og, c0], ldc, has_bias, small_gemm)
     _blas_restore()
+    free(bp_all)
 
 
 
@@ -1562,11 +1585,11 @@ def conv_rows(const floating[:, :, :, :, ::1] x, const floating[:, ::1] w2d, con
                 ncols = (nr - 1) * wq + g.bw            # the last row's spare numbers would read past the planes
                 if floating is float:
                     cl_gemm_rows_f(og, ncols, kk, &w2d[gi * og, 0], kk, bp,
-                                   &out[n, gi * og, (od * g.bh + r0) * g.bw], out.shape[2], wq, g.bw,
+                                   &out[n, gi * og, (od * g.bh + r0) * g.bw], out.shape[2], wq, g.bw, g.bw,
                                    &bias[gi * og] if bias is not None else NULL)
                 else:
                     cl_gemm_rows_d(og, ncols, kk, &w2d[gi * og, 0], kk, bp,
-                                   &out[n, gi * og, (od * g.bh + r0) * g.bw], out.shape[2], wq, g.bw,
+                                   &out[n, gi * og, (od * g.bh + r0) * g.bw], out.shape[2], wq, g.bw, g.bw,
                                    &bias[gi * og] if bias is not None else NULL)
     free(bp_all)
     free(rs_all)

@@ -97,9 +97,9 @@ typedef struct {
     void (*gemm_small_d)(ptrdiff_t, ptrdiff_t, ptrdiff_t, const double *, ptrdiff_t, const double *, ptrdiff_t,
                          double *, ptrdiff_t, int);
     void (*gemm_rows_f)(ptrdiff_t, ptrdiff_t, ptrdiff_t, const float *, ptrdiff_t, const float *const *, float *,
-                        ptrdiff_t, ptrdiff_t, ptrdiff_t, const float *);
+                        ptrdiff_t, ptrdiff_t, ptrdiff_t, ptrdiff_t, const float *);
     void (*gemm_rows_d)(ptrdiff_t, ptrdiff_t, ptrdiff_t, const double *, ptrdiff_t, const double *const *, double *,
-                        ptrdiff_t, ptrdiff_t, ptrdiff_t, const double *);
+                        ptrdiff_t, ptrdiff_t, ptrdiff_t, ptrdiff_t, const double *);
     void (*pad_rows_f)(float *, const float *, const ptrdiff_t *, const ptrdiff_t *, ptrdiff_t, ptrdiff_t, ptrdiff_t,
                        ptrdiff_t, int, float, ptrdiff_t, ptrdiff_t);
     void (*pad_rows_d)(double *, const double *, const ptrdiff_t *, const ptrdiff_t *, ptrdiff_t, ptrdiff_t,

@@ -857,31 +857,32 @@ static __attribute__((noinline)) void FNAME(ptrdiff_t k, const T *restrict A, pt
     }
 #define CL_SMALL_PUT1(J, r, SUM) c[r][J] = acc ? c[r][J] + (SUM) : (SUM);
 /* cl_gemm_rows' stores (conv_rows): column J numbers output (J / wq, J % wq) of rows wq apart, of which the first bw
-   are real and the rest spare; C's rows hold the outputs bw apart, the bias added. A vector within one row's real
+   are real and the rest spare; C's rows hold the output rows ldr apart (conv_rows: bw, one plane's rows; conv_gemm's
+   batched samples: wq = bw = L, a sample's C_out x L cells apart), the bias added. A vector within one row's real
    cells is one store; one that reaches a row's spare cells or the next row goes under lane masks (ROWS_MSTORE(d, v,
    a, b) stores lanes [a, b) of v at d + a ..): in rows of at least a vector, two at most, their bounds worked out
    once for the block's rows; in shorter rows, one per row it reaches (lane l of row t, l in [t wq - e0, t wq - e0
-   + bw), goes to d - t (wq - bw) + l). No sum goes through a workspace (copying the sums out took 10% of the
+   + bw), goes to d - t (wq - ldr) + l). No sum goes through a workspace (copying the sums out took 10% of the
    ResNet-18 stem's time). */
 #define CL_ROWS_PUT(V, LANES, J, SR, FROM) {                                                           \
         const ptrdiff_t rr = (J) / wq, e0 = (J) - rr * wq;                                             \
         if ((FROM) == 0 && e0 + LANES <= bw) {                                                         \
-            for (ptrdiff_t r = 0; r < mr; r++) *(V *)(c[r] + rr * bw + e0) = SR[r] + bv[r];            \
+            for (ptrdiff_t r = 0; r < mr; r++) *(V *)(c[r] + rr * ldr + e0) = SR[r] + bv[r];           \
         } else if (wq >= LANES) {       /* two rows at most: this row's real cells, the next row's */  \
             const ptrdiff_t hi0 = bw - e0 < LANES ? bw - e0 : LANES;                                   \
             const ptrdiff_t lo1 = wq - e0 > (FROM) ? wq - e0 : (FROM);                                 \
             const ptrdiff_t hi1 = wq - e0 + bw < LANES ? wq - e0 + bw : LANES;                         \
             for (ptrdiff_t r = 0; r < mr; r++) {                                                       \
-                __typeof__(c[0]) d = c[r] + rr * bw + e0;                                              \
+                __typeof__(c[0]) d = c[r] + rr * ldr + e0;                                             \
                 const V v = SR[r] + bv[r];                                                             \
                 if ((FROM) < hi0) ROWS_MSTORE(d, v, (FROM), hi0);                                      \
-                if (lo1 < hi1) ROWS_MSTORE(d - (wq - bw), v, lo1, hi1);                                \
+                if (lo1 < hi1) ROWS_MSTORE(d - (wq - ldr), v, lo1, hi1);                               \
             }                                                                                          \
         } else {                                                                                       \
             for (ptrdiff_t r = 0; r < mr; r++) {                                                       \
-                __typeof__(c[0]) d = c[r] + rr * bw + e0;                                              \
+                __typeof__(c[0]) d = c[r] + rr * ldr + e0;                                             \
                 const V v = SR[r] + bv[r];                                                             \
-                for (ptrdiff_t lo = -e0; lo < LANES; lo += wq, d -= wq - bw) {                         \
+                for (ptrdiff_t lo = -e0; lo < LANES; lo += wq, d -= wq - ldr) {                        \
                     const ptrdiff_t a = lo > (FROM) ? lo : (FROM), b = lo + bw < LANES ? lo + bw : LANES; \
                     if (a < b) ROWS_MSTORE(d, v, a, b);                                                \
                 }                                                                                      \
@@ -890,7 +891,7 @@ static __attribute__((noinline)) void FNAME(ptrdiff_t k, const T *restrict A, pt
     }
 #define CL_ROWS_PUT1(J, r, SUM) {                                                                      \
         const ptrdiff_t rr = (J) / wq, e0 = (J) - rr * wq;                                             \
-        if (e0 < bw) c[r][rr * bw + e0] = (SUM) + bv[r];                                               \
+        if (e0 < bw) c[r][rr * ldr + e0] = (SUM) + bv[r];                                              \
     }
 #define CL_GEMM_SMALL(NAME, ROWS_NAME, S8, ROWS_S8, T, V, LANES)                                       \
 CL_GS8_STRIP(S8, T, V, LANES, (const T *restrict B, ptrdiff_t ldb), CL_STRIDED_ROW)                    \
@@ -902,7 +903,7 @@ static void NAME(ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, const T *restrict A, ptr
 }                                                                                                      \
 static void ROWS_NAME(ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, const T *restrict A, ptrdiff_t lda,       \
                       const T *const *Bp, T *restrict C, ptrdiff_t ldc, ptrdiff_t wq, ptrdiff_t bw,    \
-                      const T *restrict bias) {                                                        \
+                      ptrdiff_t ldr, const T *restrict bias) {                                         \
     CL_GEMM_SMALL_BODY(T, V, LANES, CL_POINTED_ROW, CL_ROWS_PUT, CL_ROWS_PUT1, ROWS_S8, (Bp))          \
 }
 #define CL_MASK_BITS(a, b) ((1u << (b)) - (1u << (a)))

@@ -24,8 +24,13 @@ PATHS = {
                    DEPTHWISE_CL_STRIDED=False, DEPTHWISE_CL_ROWS_MIN_KW=10**9),
     "gemm": dict(DIRECT_MAX_MACS=0, PARALLEL_MIN_MACS=0, BATCH_COLUMNS=0, ROWS_KERNEL=False),
     "gemm-batched": dict(DIRECT_MAX_MACS=0, PARALLEL_MIN_MACS=0, WORKSPACE_BYTES=10**9, BATCH_COLUMNS=10**9,
-                         BATCH_MAX_LENGTH=10**9,
+                         BATCH_MAX_LENGTH=10**9, BATCH_ROWS=False,
                          DEPTHWISE_CL_MAX_PLANE=10**9, DEPTHWISE_CL_MIN_CHANNELS=1, ROWS_KERNEL=False),
+    # ... the batched samples' GEMM by cl_gemm_rows, each sample's sums stored straight into the output (float32;
+    # at every level here, the planner's only at BATCH_ROWS_LEVELS)
+    "gemm-rows-batched": dict(DIRECT_MAX_MACS=0, PARALLEL_MIN_MACS=0, WORKSPACE_BYTES=10**9, BATCH_COLUMNS=10**9,
+                              BATCH_MAX_LENGTH=10**9, BATCH_ROWS=True, BATCH_ROWS_LEVELS=_kernels.simd_levels(),
+                              BATCH_ROWS_MAX_DEPTH=10**9, ROWS_KERNEL=False),
     # layers without im2col (conv_rows, phase planes when strided): whole planes per task, and one or two
     # rows per task
     "rows": dict(DIRECT_MAX_MACS=0, PARALLEL_MIN_MACS=0, ROWS_MAX_CHANNELS=10**9),
@@ -35,7 +40,7 @@ PATHS = {
     "gemm-tiny-tiles": dict(DIRECT_MAX_MACS=0, PARALLEL_MIN_MACS=0, WORKSPACE_BYTES=1, MIN_TILE_COLUMNS=1,
                             SMALL_GEMM_MAX_ROWS=0, ROWS_KERNEL=False),
     "gemm-blas-batched": dict(DIRECT_MAX_MACS=0, PARALLEL_MIN_MACS=0, WORKSPACE_BYTES=10**9, BATCH_COLUMNS=10**9,
-                              BATCH_MAX_LENGTH=10**9,
+                              BATCH_MAX_LENGTH=10**9, BATCH_ROWS=False,
                               SMALL_GEMM_MAX_ROWS=0, ROWS_KERNEL=False),
     "serial": dict(DIRECT_MAX_MACS=0, PARALLEL_MIN_MACS=10**12),
     # 3x3 stride-1 layers by Winograd F(2x2, 3x3) / F(4x4, 3x3), one tile row per task (other layers fall
@@ -118,6 +123,10 @@ def test_conv_paths_match_reference(rng, path, threads, dtype, nd, size, kernel,
         fits = _kernels.rows_workspace(4 // groups, *lift, 1) * x.itemsize <= conv_ops.WORKSPACE_BYTES
         if path.startswith("rows") and groups < 4 and math.prod(m.kernel_size) > 1 and fits:
             assert _plan_kind(m) == "_rows_runner"
+        if path == "gemm-rows-batched" and groups < 4:
+            (plan, _, _), = m._plans.values()
+            assert _plan_kind(m) == "_gemm_runner" and (plan.run.samples > 1 or threads > 1)
+            assert plan.run.batch_rows == (plan.run.samples > 1 and dtype == np.float32)
     finally:
         convlab.set_num_threads(before)
 
@@ -1491,13 +1500,14 @@ GATHER_CASES = [
 
 @pytest.mark.parametrize("threads", [1, 2])
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-@pytest.mark.parametrize("batched", [False, True])
+@pytest.mark.parametrize("batched", ["gemm", "gemm-blas-batched", "gemm-rows-batched"])
 @pytest.mark.parametrize("nd,size,kernel,stride,padding,dilation,mode", GATHER_CASES)
 def test_im2col_row_copies_match_reference_and_torch(rng, monkeypatch, threads, dtype, batched, nd, size, kernel,
                                                      stride, padding, dilation, mode):
-    """The GEMM path (im2col per tile; with ``batched``, several samples side by side in one tile) against the
+    """The GEMM path (im2col per tile; batched, several samples side by side in one tile, multiplied by BLAS and
+    copied out, or by cl_gemm_rows straight into the output: 20 output channels, blocks of 8, 8 and 4) against the
     reference loops and torch, and Unfold (the same gather) against the reference, on both row copies."""
-    settings = PATHS["gemm-blas-batched" if batched else "gemm"]
+    settings = PATHS[batched]
     for name, value in dict(settings, WINOGRAD=False).items():
         monkeypatch.setattr(conv_ops, name, value)
     before = convlab.get_num_threads()
@@ -1508,6 +1518,8 @@ def test_im2col_row_copies_match_reference_and_torch(rng, monkeypatch, threads, 
         x = rng.standard_normal((3, 3, *size)).astype(dtype)
         got = m(x)
         assert _plan_kind(m) == "_gemm_runner"
+        (plan, _, _), = m._plans.values()
+        assert plan.run.batch_rows == (batched == "gemm-rows-batched" and dtype == np.float32 and threads == 1)
         want = ref.conv_nd(x.astype(np.float64), m.weight.astype(np.float64), m.bias, m.stride, m.padding,
                            m.dilation, 1, padding_mode=mode)
         assert_close(got, want, dtype, reduction=m.weight[0].size)

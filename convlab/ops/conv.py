@@ -6,7 +6,8 @@ same path with the steps fused per tile, so no whole-batch column matrix is
 ever allocated (a call's extra memory is one small workspace per thread):
 
 * ``ConvPlan``: padding applied by index while gathering, then GEMM, tile by tile (several
-  small samples per GEMM; tiles of a 1-d row's cells where samples x groups would leave threads idle; up to
+  small samples per GEMM, on x86-64-v4 for float32 layers of C_in/groups x taps <= 512 multiplied by
+  cl_gemm_rows straight into each sample's output; tiles of a 1-d row's cells where samples x groups would leave threads idle; up to
   16 output channels per group by cl_gemm_small instead of BLAS); 1-d/2-d/3-d
   layers with few output channels per group without im2col (``conv_rows``: padded input rows, phase planes
   when strided, each tap a run at a fixed offset); two depthwise kernels (padded plane; channels-last for tiny
@@ -129,6 +130,14 @@ BATCH_MAX_LENGTH = 128              # outputs of up to this many cells (narrower
 BATCH_COLUMNS = 512                 # samples share one GEMM, as many as fit this many columns (ResNet-50's 1x1
                                     # 2048 -> 512 on 7x7: 392 columns 0.90x the time of 196, BLAS packs its weights
                                     # once; 14x14 planes two at a time 1.03-1.11x their single GEMMs: bench/ab.py)
+BATCH_ROWS = True                   # ... multiplied by cl_gemm_rows, which stores each sample's sums straight into
+                                    # the output (no BLAS result block copied out; float32; bench/README.md)
+BATCH_ROWS_LEVELS = ("x86-64-v4",)  # ... at these levels (its blocks of 8 rows: at blocks of 4 it reads the weights
+                                    # twice as often)
+BATCH_ROWS_MAX_DEPTH = 512          # ... for C_in/groups x taps up to this: a strip of its columns (depth x 3 vectors)
+                                    # is read again by every block of 8 output channels, and deeper strips come from
+                                    # L2 each time (ResNet-50's 1x1 2048 -> 512 on 7x7 ran 2.4x as long; BLAS blocks
+                                    # the depth)
 TRANSPOSE_BATCH_COLUMNS = 256       # ... the transposed GEMM's (the article's ConvT1d on 20 samples of 30 cells read
                                     # 1.04-1.08x with 512; no transposed layer was faster)
 DEPTHWISE_CL_MAX_PLANE = 100        # depthwise on input planes up to this many cells: channels-last kernel
@@ -959,16 +968,20 @@ def _gemm_runner(x5_shape, c_out, cg, dtype, k, length, args, blocks, n, groups,
     get_ws = workspace_getter(ws_shape, dtype)
     pin = single_threaded_blas if blas_pinned_by_caller() else contextlib.nullcontext
     small = c_out // groups <= SMALL_GEMM_MAX_ROWS
+    batch_rows = samples > 1 and BATCH_ROWS and dtype == np.float32 and _kernels.simd_path() in BATCH_ROWS_LEVELS \
+        and cg * k <= BATCH_ROWS_MAX_DEPTH
 
     def run(x, w, b):
         out = np.empty(out_shape, dtype=dtype)
         ws = get_ws()
         with pin():
             kern(np.ascontiguousarray(x).reshape(x5_shape), np.ascontiguousarray(w).reshape(w2), _bias(b, dtype),
-                 out, *args, code, per, ws, threads, samples, small_gemm=small, col_tile=cols)
+                 out, *args, code, per, ws, threads, samples, small_gemm=small, col_tile=cols, batch_rows=batch_rows)
         return out
     run.small_gemm = small
     run.col_tile = cols
+    run.samples = samples
+    run.batch_rows = batch_rows
     return run
 
 
