@@ -1691,6 +1691,32 @@ def test_pointwise_layers_take_batched_or_in_place_gemms(rng, monkeypatch, threa
         convlab.set_num_threads(before)
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("n,samples,groups,c_out,size,threads", [
+    (5, 2, 1, 13, (3, 5), 1),       # 15-cell planes (shorter than a vector), a last block of one sample, 8 + 4 + 1 rows
+    (4, 4, 2, 18, (6, 7), 2),       # 42-cell planes, 2 groups of 9 outputs on 2 threads
+    (3, 3, 1, 8, (1, 40), 1),       # one 40-cell row per sample: whole vectors and a moved-back one
+])
+def test_conv_gemm_batched_samples_by_gemm_rows_match_reference(rng, dtype, n, samples, groups, c_out, size, threads):
+    """conv_gemm's batched samples with batch_rows (cl_gemm_rows storing each sample's sums into the output, a
+    sample's C_out x L cells apart), called directly in both dtypes (the planner takes it for float32 only), into an
+    output guarded by NaN samples before and after: every real cell written, nothing else."""
+    c_in = 3 * groups
+    x = rng.standard_normal((n, c_in, 1) + size).astype(dtype)
+    w = rng.standard_normal((c_out, 3 * 9)).astype(dtype)
+    b = rng.standard_normal(c_out).astype(dtype)
+    blocks = (1, size[0], size[1])
+    geometry = ((1, 3, 3), (1, 1, 1), (0, 1, 1), (1, 1, 1), blocks, groups)
+    L = size[0] * size[1]
+    guarded = np.full((n + 2, c_out, L), np.nan, dtype)
+    ws = np.empty((threads, (27 + c_out // groups) * samples * L), dtype)
+    _kernels.conv_gemm(x, w, b, guarded[1:-1], *geometry, 0, size[0], ws, threads, samples, batch_rows=True)
+    want = ref.conv_nd(x[:, :, 0].astype(np.float64), w.reshape(c_out, 3, 3, 3).astype(np.float64), b, (1, 1),
+                       (1, 1), groups=groups)
+    assert_close(guarded[1:-1], want.reshape(n, c_out, L), dtype, reduction=27)
+    assert np.isnan(guarded[0]).all() and np.isnan(guarded[-1]).all()
+
+
 def test_conv_gemm_refuses_a_workspace_smaller_than_its_tiles(rng):
     """conv_gemm checks its workspace before the loops that run without bounds checks: a row per thread of the
     tile's columns (here 3 channels x 12 cells), and none needed for a 1x1 layer read in place."""
