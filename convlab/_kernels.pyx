@@ -843,6 +843,24 @@ def col2im(const floating[:, :, ::1] cols, floating[:, :, :, :, ::1] out, tuple 
             _scatter(&cols[n, c * K, 0], &out[n, c, 0, 0, 0], 1, 0, g.bd * g.bh, L, &g)
 
 
+cdef inline void _row_sources(Py_ssize_t* rowsrc, Py_ssize_t* run, Py_ssize_t n, Py_ssize_t start, Py_ssize_t step,
+                              Py_ssize_t H, int mode) noexcept nogil:
+    """The source rows of ``n`` rows read at ``start``, ``start + step``, ... of an input of ``H`` rows padded by
+    ``mode`` (``rowsrc``: -1 for a zero row), and their runs for cl_pad_rows (``run[j]``: how many rows from j on
+    are all zero rows or have sources following ``rowsrc[j]`` one by one)."""
+    cdef Py_ssize_t j
+    if n < 1:
+        return
+    for j in range(n):
+        rowsrc[j] = _src(start + j * step, H, mode)
+    run[n - 1] = 1
+    for j in range(n - 2, -1, -1):
+        if (rowsrc[j] < 0 and rowsrc[j + 1] < 0) or (rowsrc[j] >= 0 and rowsrc[j + 1] == rowsrc[j] + 1):
+            run[j] = run[j + 1] + 1
+        else:
+            run[j] = 1
+
+
 cdef inline void _pad_part(const floating* x0, floating* o0, const Py_ssize_t* rowsrc, const Py_ssize_t* run,
                            Py_ssize_t u, Py_ssize_t nb, Py_ssize_t D, Py_ssize_t H, Py_ssize_t W, Py_ssize_t Do,
                            Py_ssize_t Ho, Py_ssize_t Wo, Py_ssize_t ld, Py_ssize_t lw, Py_ssize_t rw, int mode,
@@ -882,7 +900,7 @@ cdef int _pad_run(const floating* x0, floating* o0, Py_ssize_t P, Py_ssize_t D, 
                   Py_ssize_t Do, Py_ssize_t Ho, Py_ssize_t Wo, Py_ssize_t ld, Py_ssize_t lh, Py_ssize_t lw, int mode,
                   floating fill, int num_threads) except -1:
     """pad_volume's work on checked pointers and sizes."""
-    cdef Py_ssize_t rw = Wo - lw - W, planes = P * Do, nb = 1, u, j
+    cdef Py_ssize_t rw = Wo - lw - W, planes = P * Do, nb = 1, u
     cdef Py_ssize_t* rowsrc
     cdef Py_ssize_t* run
     if planes * Ho == 0 or Wo == 0:
@@ -893,14 +911,7 @@ cdef int _pad_run(const floating* x0, floating* o0, Py_ssize_t P, Py_ssize_t D, 
     if rowsrc == NULL:
         raise MemoryError()
     run = rowsrc + Ho
-    for j in range(Ho):
-        rowsrc[j] = _src(j - lh, H, mode)
-    run[Ho - 1] = 1
-    for j in range(Ho - 2, -1, -1):
-        if (rowsrc[j] < 0 and rowsrc[j + 1] < 0) or (rowsrc[j] >= 0 and rowsrc[j + 1] == rowsrc[j] + 1):
-            run[j] = run[j + 1] + 1
-        else:
-            run[j] = 1
+    _row_sources(rowsrc, run, Ho, -lh, 1, H, mode)
     with nogil:
         if Do == D and ld == 0 and nb == 1 and P * D * H * W > 0:
             if num_threads == 1:
@@ -1187,8 +1198,9 @@ def conv_gemm(const floating[:, :, :, :, ::1] x, const floating[:, ::1] w2d, con
     samples > 1 (only with one tile per sample, for small outputs): that many samples' columns side by
     side in one GEMM, whose (og, samples*L) result is then copied out; the workspace rows then hold
     (cg*K + og) * samples * L elements. With batch_rows, cl_gemm_rows multiplies the gathered columns (its runs
-    their rows) and stores each sample's sums straight into out, bias added: no result block, no copy out (the
-    copy and BLAS's packing of the columns were a fifth of ResNet-18's 1x1 s2 256 -> 512 on 7x7 outputs).
+    their rows) and stores each sample's sums straight into out, bias added: no result block (the workspace rows
+    hold cg*K * samples * L elements), no copy out (the copy and BLAS's packing of the columns were a fifth of
+    ResNet-18's 1x1 s2 256 -> 512 on 7x7 outputs).
     BLAS must run single-threaded here (the caller pins it): threads split sample x group x tile.
     small_gemm: the GEMMs through cl_gemm_small instead of BLAS (few output channels per group).
     col_tile > 0 (one output row per sample: 1-d layers; samples 1): tiles of that many output cells of the row,
@@ -1226,13 +1238,14 @@ def conv_gemm(const floating[:, :, :, :, ::1] x, const floating[:, ::1] w2d, con
                          f"got {rows} rows, samples {samples}, rows_per_tile {rows_per_tile}")
     if total == 0:
         return
-    cdef Py_ssize_t need = 0 if in_place else (kk + og) * S * L if S > 1 else \
+    batch_rows = batch_rows and S > 1
+    # (batched samples: their columns, and BLAS's result block unless cl_gemm_rows stores into the output)
+    cdef Py_ssize_t need = 0 if in_place else (kk + (0 if batch_rows else og)) * S * L if S > 1 else \
         kk * (col_tile if col_tile > 0 else rows_per_tile * g.bw)
     if workspace.shape[0] < num_threads or workspace.shape[1] < need:
         raise ValueError(f"conv_gemm: the workspace ({workspace.shape[0]}, {workspace.shape[1]}) is smaller than "
                          f"({num_threads}, {need}): a row of that many elements per thread")
     _check_blas_sizes("conv_gemm", (kk, ldc, nn, S * L if S > 1 else rows_per_tile * g.bw))
-    batch_rows = batch_rows and S > 1
     if batch_rows:
         bp_all = <const floating**>malloc(num_threads * kk * sizeof(floating*) + 1)
         if bp_all == NULL:
@@ -1525,15 +1538,8 @@ def conv_rows(const floating[:, :, :, :, ::1] x, const floating[:, ::1] w2d, con
             nr = g.bh - r0 if g.bh - r0 < R else R
             if padrows and not in_place:
                 for a in range(sh):
-                    for s in range(nr + extra):
-                        rs[a * prow + s] = _src((r0 + s) * sh + a - g.ph, g.H, g.mode)
-                    rs[(sh + a) * prow + nr + extra - 1] = 1
-                    for s in range(nr + extra - 2, -1, -1):
-                        if (rs[a * prow + s] < 0 and rs[a * prow + s + 1] < 0) \
-                                or (rs[a * prow + s] >= 0 and rs[a * prow + s + 1] == rs[a * prow + s] + 1):
-                            rs[(sh + a) * prow + s] = rs[(sh + a) * prow + s + 1] + 1
-                        else:
-                            rs[(sh + a) * prow + s] = 1
+                    _row_sources(rs + a * prow, rs + (sh + a) * prow, nr + extra, r0 * sh + a - g.ph, sh, g.H,
+                                 g.mode)
             for od in range(od0, od1):
                 if ring:                        # the kernel planes' sections rotate: slot v % kd holds plane v
                     _rows_runs(bp, slab, cg, &g, section, plane, wq, od - g.pd)

@@ -932,10 +932,12 @@ static void ROWS_NAME(ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, const T *restrict A
 #define CL_GS_LD 4
 #endif
 #define ROWS_MSTORE CL_MSTORE_F
-CL_GEMM_SMALL(CL_FN(cl_gemm_small_f), CL_FN(cl_gemm_rows_f), CL_FN(cl_gs8_strip_f), CL_FN(cl_gs8_rows_f), float, CL_GS_VF, CL_GS_LF)
+CL_GEMM_SMALL(CL_FN(cl_gemm_small_f), CL_FN(cl_gemm_rows_f), CL_FN(cl_gs8_strip_f), CL_FN(cl_gs8_rows_f),
+              float, CL_GS_VF, CL_GS_LF)
 #undef ROWS_MSTORE
 #define ROWS_MSTORE CL_MSTORE_D
-CL_GEMM_SMALL(CL_FN(cl_gemm_small_d), CL_FN(cl_gemm_rows_d), CL_FN(cl_gs8_strip_d), CL_FN(cl_gs8_rows_d), double, CL_GS_VD, CL_GS_LD)
+CL_GEMM_SMALL(CL_FN(cl_gemm_small_d), CL_FN(cl_gemm_rows_d), CL_FN(cl_gs8_strip_d), CL_FN(cl_gs8_rows_d),
+              double, CL_GS_VD, CL_GS_LD)
 #undef ROWS_MSTORE
 #undef CL_GS_ROWS8
 #undef CL_GS_VF

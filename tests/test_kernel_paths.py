@@ -1709,7 +1709,7 @@ def test_conv_gemm_batched_samples_by_gemm_rows_match_reference(rng, dtype, n, s
     geometry = ((1, 3, 3), (1, 1, 1), (0, 1, 1), (1, 1, 1), blocks, groups)
     L = size[0] * size[1]
     guarded = np.full((n + 2, c_out, L), np.nan, dtype)
-    ws = np.empty((threads, (27 + c_out // groups) * samples * L), dtype)
+    ws = np.empty((threads, 27 * samples * L), dtype)     # the columns only: no result block with batch_rows
     _kernels.conv_gemm(x, w, b, guarded[1:-1], *geometry, 0, size[0], ws, threads, samples, batch_rows=True)
     want = ref.conv_nd(x[:, :, 0].astype(np.float64), w.reshape(c_out, 3, 3, 3).astype(np.float64), b, (1, 1),
                        (1, 1), groups=groups)
@@ -1733,6 +1733,17 @@ def test_conv_gemm_refuses_a_workspace_smaller_than_its_tiles(rng):
     with pytest.raises(ValueError, match=r"workspace \(1, 54\) is smaller than \(2, 54\)"):
         _kernels.conv_gemm(x, w1, None, np.empty((2, 5, 18), np.float32), *padded, 0, 3,
                            np.empty((1, 54), np.float32), 2)
+    # two samples per GEMM: their columns (3 x 2 x 18) and BLAS's result block (5 x 2 x 18), or with batch_rows
+    # (cl_gemm_rows storing into the output) the columns alone
+    out2 = np.empty((2, 5, 18), np.float32)
+    with pytest.raises(ValueError, match=r"workspace \(1, 287\) is smaller than \(1, 288\)"):
+        _kernels.conv_gemm(x, w1, None, out2, *padded, 0, 3, np.empty((1, 287), np.float32), 1, 2)
+    with pytest.raises(ValueError, match=r"workspace \(1, 107\) is smaller than \(1, 108\)"):
+        _kernels.conv_gemm(x, w1, None, out2, *padded, 0, 3, np.empty((1, 107), np.float32), 1, 2, batch_rows=True)
+    _kernels.conv_gemm(x, w1, None, out2, *padded, 0, 3, np.empty((1, 108), np.float32), 1, 2, batch_rows=True)
+    want = ref.conv_nd(x[:, :, 0].astype(np.float64), w1.reshape(5, 3, 1, 1).astype(np.float64), None, (1, 1),
+                       (0, 1), groups=1)
+    assert_close(out2, want.reshape(2, 5, 18), np.float32)
 
 
 # --- F.pad by _kernels.pad_volume -----------------------------------------------------------------

@@ -7,8 +7,8 @@ ever allocated (a call's extra memory is one small workspace per thread):
 
 * ``ConvPlan``: padding applied by index while gathering, then GEMM, tile by tile (several
   small samples per GEMM, on x86-64-v4 for float32 layers of C_in/groups x taps <= 512 multiplied by
-  cl_gemm_rows straight into each sample's output; tiles of a 1-d row's cells where samples x groups would leave threads idle; up to
-  16 output channels per group by cl_gemm_small instead of BLAS); 1-d/2-d/3-d
+  cl_gemm_rows straight into each sample's output; tiles of a 1-d row's cells where samples x groups
+  would leave threads idle; up to 16 output channels per group by cl_gemm_small instead of BLAS); 1-d/2-d/3-d
   layers with few output channels per group without im2col (``conv_rows``: padded input rows, phase planes
   when strided, each tap a run at a fixed offset); two depthwise kernels (padded plane; channels-last for tiny
   planes, strided layers and 5/7-wide kernel rows);
@@ -954,9 +954,11 @@ def _gemm_runner(x5_shape, c_out, cg, dtype, k, length, args, blocks, n, groups,
     w2 = (c_out, cg * k)
     code = MODE_CODES[mode]
     cols = 0
-    if samples > 1:                       # one tile per sample, several samples per GEMM
-        per = rows
-        ws_shape = (threads, (cg * k + c_out // groups) * samples * length)
+    batch_rows = samples > 1 and BATCH_ROWS and dtype == np.float32 and _kernels.simd_path() in BATCH_ROWS_LEVELS \
+        and cg * k <= BATCH_ROWS_MAX_DEPTH
+    if samples > 1:                       # one tile per sample, several samples per GEMM: their columns, and
+        per = rows                        # BLAS's result block unless cl_gemm_rows stores into the output
+        ws_shape = (threads, (cg * k + (0 if batch_rows else c_out // groups)) * samples * length)
     elif rows == 1 and COLUMN_TILES and n * groups < threads:   # one row (1-d) and idle threads: tiles of it
         cols = max(-(-blocks[-1] // -(-threads // (n * groups))), MIN_TILE_COLUMNS)
         cols = 0 if cols >= blocks[-1] else cols
@@ -968,8 +970,6 @@ def _gemm_runner(x5_shape, c_out, cg, dtype, k, length, args, blocks, n, groups,
     get_ws = workspace_getter(ws_shape, dtype)
     pin = single_threaded_blas if blas_pinned_by_caller() else contextlib.nullcontext
     small = c_out // groups <= SMALL_GEMM_MAX_ROWS
-    batch_rows = samples > 1 and BATCH_ROWS and dtype == np.float32 and _kernels.simd_path() in BATCH_ROWS_LEVELS \
-        and cg * k <= BATCH_ROWS_MAX_DEPTH
 
     def run(x, w, b):
         out = np.empty(out_shape, dtype=dtype)
