@@ -521,6 +521,23 @@ case("LazyConv2d-out-not-divisible",
      lambda: _warned_then_called(lambda: nn.LazyConv2d(3, 3, groups=2), _x(1, 4, 5, 5)), RuntimeError,
      _esc("groups=2", "divisible by 2", [3, 2, 3, 3]), lambda: _tnn().LazyConv2d(3, 3, groups=2)(torch.zeros(1, 4, 5, 5)))
 
+case("F.conv2d-uninitialized-weight", lambda: F.conv2d(X2, nn.LazyConv2d(4, 3).weight), ValueError,
+     _esc("uninitialized parameter", "conv2d"), lambda: _tF().conv2d(_t(X2), _tnn().LazyConv2d(4, 3).weight))
+case("F.conv_transpose1d-uninitialized-bias",
+     lambda: F.conv_transpose1d(_x(2, 3, 8), _x(3, 4, 3), nn.LazyConvTranspose1d(4, 3).bias), ValueError,
+     _esc("uninitialized parameter", "conv_transpose1d"),
+     lambda: _tF().conv_transpose1d(_t(_x(2, 3, 8)), _t(_x(3, 4, 3)), _tnn().LazyConvTranspose1d(4, 3).bias))
+
+
+@requires_torch
+def test_an_uninitialized_parameter_is_torchs_value_error():
+    """A Lazy module's weight passed to a functional call before the module ran: torch raises ValueError
+    ("Attempted to use an uninitialized parameter"), not a complaint about the weight's dtype."""
+    with pytest.raises(ValueError, match="uninitialized parameter"):
+        torch.nn.functional.conv2d(torch.zeros(1, 3, 5, 5), torch.nn.LazyConv2d(4, 3).weight)
+    with pytest.raises(ValueError, match="uninitialized parameter"):
+        F.conv2d(np.zeros((1, 3, 5, 5), f32), nn.LazyConv2d(4, 3).weight)
+
 
 @pytest.mark.parametrize("call,exc,match,torch_call", CASES)
 def test_bad_input_raises(call, exc, match, torch_call):

@@ -282,6 +282,30 @@ def test_a_bad_call_after_a_cached_good_one_raises_the_uncached_error(rng, trans
                 tf(*(torch.from_numpy(a) for a in args), **kw)
 
 
+@pytest.mark.parametrize("transposed", [False, True])
+@pytest.mark.parametrize("size", [5, 14])                # a lean plan; the GEMM / blocked paths
+def test_functional_calls_on_a_modules_parameters_run_the_cached_plan(rng, monkeypatch, transposed, size):
+    """``F.conv2d(x, self.weight, self.bias)`` in a module's forward: the parameters (Parameter, an ndarray
+    subclass) key the cache as plain ndarrays do, so the repeated call plans nothing; it reads the parameters'
+    current values, and a mix of Parameter and ndarray arguments agrees as well."""
+    m = (nn.ConvTranspose2d if transposed else nn.Conv2d)(8, 16, 3, stride=2)
+    f = F.conv_transpose2d if transposed else F.conv2d
+    x = rng.standard_normal((2, 8, size, size)).astype(np.float32)
+    assert type(m.weight) is nn.Parameter and type(m.bias) is nn.Parameter
+    want = _want(x, m.weight, m.bias, transposed, stride=2)
+    assert_close(f(x, m.weight, m.bias, stride=2), want, np.float32, reduction=72)
+    assert len(F._PLANS) == 1
+    plans = []
+    monkeypatch.setattr(conv_ops.ConvPlan, "__init__", lambda *a, **k: plans.append(a))
+    monkeypatch.setattr(conv_ops.TransposePlan, "__init__", lambda *a, **k: plans.append(a))
+    assert_close(f(x, m.weight, m.bias, stride=2), want, np.float32, reduction=72)
+    m.weight[...] = rng.standard_normal(m.weight.shape)                  # new values, same array
+    want2 = _want(x, m.weight, m.bias, transposed, stride=2)
+    assert_close(f(x, m.weight, m.bias, stride=2), want2, np.float32, reduction=72)
+    assert_close(f(x, np.array(m.weight), m.bias, stride=2), want2, np.float32, reduction=72)
+    assert plans == [] and len(F._PLANS) == 1
+
+
 @pytest.mark.parametrize("cls", [nn.Conv2d, nn.ConvTranspose2d, nn.Conv1d])
 def test_a_module_refuses_a_bad_input_after_cached_good_ones(rng, cls):
     nd = 1 if cls is nn.Conv1d else 2
