@@ -1,6 +1,7 @@
 """One planner threshold of convlab.ops.conv at two values, on real layers outside the bench: which is faster?
 
     python bench/ab.py BLOCKED_MIN_EXPANSION 10**9 --threads 1 --rounds 8 [--filter TEXT] [--suite] [--batch N]
+    python bench/ab.py WINOGRAD False --suite --changed      # only the rows whose path the value changes
 
 Each layer (``PROBE`` below; with ``--suite`` the rows of bench/run.py instead) runs in one process, in turns:
 a burst (~0.15 s) with the threshold as it is, a burst with VALUE (a Python expression), a burst of torch's
@@ -183,6 +184,18 @@ PROBE = [
     ("vnet head 3x3x3 32->2 (1,32,32,64,64)", "Conv3d", (32, 2, 3), dict(padding=1), (1, 32, 32, 64, 64)),
     ("3x3x3 8->16 (1,8,32,64,64)", "Conv3d", (8, 16, 3), dict(padding=1), (1, 8, 32, 64, 64)),
     ("3x3x3 s2 16->16 (1,16,32,64,64)", "Conv3d", (16, 16, 3), dict(stride=2, padding=1), (1, 16, 32, 64, 64)),
+    # narrow stride-1 3x3 layers (16-128 channels: CIFAR ResNets, small U-Nets, mid-size backbones), where
+    # Winograd's F(2x2) meets conv_blocked and conv_rows, for WINOGRAD's rule by SIMD level (2026-12-07)
+    ("cifar resnet 3x3 16->16 (32,16,32,32)", "Conv2d", (16, 16, 3), dict(padding=1), (32, 16, 32, 32)),
+    ("cifar resnet 3x3 32->32 (32,32,16,16)", "Conv2d", (32, 32, 3), dict(padding=1), (32, 32, 16, 16)),
+    ("3x3 32->32 (4,32,28,28)", "Conv2d", (32, 32, 3), dict(padding=1), (4, 32, 28, 28)),
+    ("unet 3x3 32->32 (2,32,128,128)", "Conv2d", (32, 32, 3), dict(padding=1), (2, 32, 128, 128)),
+    ("3x3 48->48 (8,48,28,28)", "Conv2d", (48, 48, 3), dict(padding=1), (8, 48, 28, 28)),
+    ("3x3 64->64 (8,64,28,28)", "Conv2d", (64, 64, 3), dict(padding=1), (8, 64, 28, 28)),
+    ("3x3 96->96 (8,96,14,14)", "Conv2d", (96, 96, 3), dict(padding=1), (8, 96, 14, 14)),
+    ("3x3 128->128 (8,128,14,14)", "Conv2d", (128, 128, 3), dict(padding=1), (8, 128, 14, 14)),
+    ("3x3 64->128 (8,64,28,28)", "Conv2d", (64, 128, 3), dict(padding=1), (8, 64, 28, 28)),
+    ("3x3x3 32->32 (2,32,16,28,28)", "Conv3d", (32, 32, 3), dict(padding=1), (2, 32, 16, 28, 28)),
 ]
 
 
@@ -198,7 +211,9 @@ def main(argv=None):
     ap.add_argument("value", help="the other value, a Python expression, e.g. 10**9")
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--rounds", type=int, default=8)
-    ap.add_argument("--filter", default="", help="only layers whose name contains this text")
+    ap.add_argument("--filter", default="", help="only layers whose name contains this text (alternatives "
+                    "separated by '|')")
+    ap.add_argument("--changed", action="store_true", help="time only the layers whose path the value changes")
     ap.add_argument("--suite", action="store_true", help="bench/run.py's rows instead of PROBE")
     ap.add_argument("--batch", type=int, default=0,
                     help="every layer with this many samples instead of its own (1: inference on one sample)")
@@ -234,7 +249,7 @@ def main(argv=None):
     try:
         with threadpool_limits(limits=args.threads), torch.no_grad():
             for case in cases():
-                if args.filter not in case["name"]:
+                if not any(text in case["name"] for text in args.filter.split("|")):
                     continue
                 paths = []
                 for value in (current, other):
@@ -244,6 +259,8 @@ def main(argv=None):
                     except AssertionError as e:
                         sys.exit(f"ab.py: at {args.name}={value!r}, {e}")
                     paths.append(_path(case["module"]) if "module" in case else "-")
+                if args.changed and paths[0] == paths[1]:
+                    continue
                 ratios = []
                 for _ in range(args.rounds):
                     times = []

@@ -373,7 +373,10 @@ def _level_takes(simd_level, m):
     (lambda: nn.Conv3d(64, 64, 3, padding=1), (1, 64, 4, 7, 7), True),            # 3-d, small planes
     (lambda: nn.Conv3d(32, 64, 3, stride=2, padding=1), (1, 32, 8, 16, 16), True),  # 27 taps / 8: 3.4 copies (R3D)
     (lambda: nn.Conv3d(64, 64, (3, 1, 1), padding=(1, 0, 0)), (1, 64, 8, 28, 28), True),  # 3 copies (R(2+1)D)
-    (lambda: nn.Conv3d(64, 64, 3, padding=1), (1, 64, 8, 16, 16), False),         # Winograd's
+    (lambda: nn.Conv3d(64, 64, 3, padding=1), (1, 64, 8, 16, 16), True),          # Winograd's at x86-64-v3; too
+                                                                                   # narrow for it at v4 (3 x 64 x
+                                                                                   # 64 x 64 tiles < 2**20)
+    (lambda: nn.Conv3d(64, 64, 3, padding=1), (1, 64, 8, 32, 32), False),         # 3 x 64 x 64 x 256: Winograd's
     (lambda: nn.Conv3d(64, 64, 2, stride=2), (1, 64, 8, 16, 16), False),          # 1 copy: the GEMM's
     (lambda: nn.Conv3d(64, 64, 3, padding=1, padding_mode="replicate"), (1, 64, 4, 7, 7), False),
 ])

@@ -47,16 +47,18 @@ PATHS = {
     # through to the GEMM)
     "winograd": dict(DIRECT_MAX_MACS=0, PARALLEL_MIN_MACS=0, WINOGRAD_MIN_CHANNELS=1, WINOGRAD_MIN_PLANE=1,
                      WINOGRAD_MIN_THREAD_CELLS=0, WINOGRAD4_MIN_PLANE=10**9, WINOGRAD_TASK_BYTES=1,
-                     WINOGRAD_MIN_TASK_TILES=0, WINOGRAD_MIN_GEMM_TILES=0),
+                     WINOGRAD_MIN_TASK_TILES=0, WINOGRAD_MIN_GEMM_TILES=0, WINOGRAD_YIELD_LEVELS=()),
     # ... tasks of 5 tiles or more (whole tile rows, across samples and depths): the budget holds none
     "winograd-wide-tasks": dict(DIRECT_MAX_MACS=0, PARALLEL_MIN_MACS=0, WINOGRAD_MIN_CHANNELS=1, WINOGRAD_MIN_PLANE=1,
                                 WINOGRAD_MIN_THREAD_CELLS=0, WINOGRAD4_MIN_PLANE=10**9, WINOGRAD_TASK_BYTES=1,
-                                WINOGRAD_MIN_TASK_TILES=0, WINOGRAD_MIN_GEMM_TILES=5, WINOGRAD_WIDE_GEMM_TILES=5),
+                                WINOGRAD_MIN_TASK_TILES=0, WINOGRAD_MIN_GEMM_TILES=5, WINOGRAD_WIDE_GEMM_TILES=5,
+                                WINOGRAD_YIELD_LEVELS=()),
     # zero-padded 2-d/3-d layers as bands of output rows, each with the kernel rows that reach the input
     "row-bands": dict(DIRECT_MAX_MACS=0, PARALLEL_MIN_MACS=0, ROW_BANDS_MIN_SAVING=0, MIN_TILE_COLUMNS=1),
     "winograd4": dict(DIRECT_MAX_MACS=0, PARALLEL_MIN_MACS=0, WINOGRAD_MIN_CHANNELS=1, WINOGRAD_MIN_PLANE=1,
                       WINOGRAD_MIN_THREAD_CELLS=0, WINOGRAD4_MIN_PLANE=1, WINOGRAD4_FLOAT32=True,
-                      WINOGRAD_TASK_BYTES=1, WINOGRAD_MIN_TASK_TILES=0, WINOGRAD_MIN_GEMM_TILES=0),
+                      WINOGRAD_TASK_BYTES=1, WINOGRAD_MIN_TASK_TILES=0, WINOGRAD_MIN_GEMM_TILES=0,
+                      WINOGRAD_YIELD_LEVELS=()),
 }
 
 
@@ -1220,10 +1222,12 @@ def test_winograd_task_is_its_byte_budget_or_the_minimum_gemm_width(monkeypatch,
     (1, 1, 64, 28, True),       # 64 channels: 160 cells per thread are enough
     (2, 1, 64, 28, True),
 ])
-def test_winograd_needs_output_cells_per_thread_and_channel(rng, threads, n, channels, plane, winograd):
+def test_winograd_needs_output_cells_per_thread_and_channel(rng, monkeypatch, threads, n, channels, plane, winograd):
     """Few output cells per thread make the transformed GEMMs too narrow for Winograd to pay (one sample of
     ResNet's 256 -> 256 on 14x14 ran 1.5x the time of the other path): below WINOGRAD_MIN_THREAD_CELLS cells per
-    thread and channel another path takes the layer, with torch's result."""
+    thread and channel another path takes the layer, with torch's result. (The rule alone: Winograd's yielding
+    to conv_blocked on narrow layers, which would take the 64-channel rows at x86-64-v4, set aside.)"""
+    monkeypatch.setattr(conv_ops, "WINOGRAD_YIELD_LEVELS", ())
     before = convlab.get_num_threads()
     convlab.set_num_threads(threads)
     try:
@@ -1331,6 +1335,50 @@ def test_winograd_balances_inception_17x17_at_two_threads(rng):
         t.load_state_dict({k: torch.from_numpy(np.array(v, np.float64)) for k, v in m.state_dict().items()})
         want = t(torch.from_numpy(x.astype(np.float64))).detach().numpy()
         assert_close(got, want, np.float32, reduction=m.weight[0].size)
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+@pytest.mark.parametrize("shape,c_out,kwargs,dtype,kind", [
+    ((2, 64, 30, 30), 64, {}, np.float32, "_blocked_runner"),          # 64 x 64 x 15 x 15 tiles: 921,600
+    ((2, 64, 32, 32), 64, {}, np.float32, "_winograd_runner"),         # 64 x 64 x 16 x 16 = 2**20: not below
+    ((2, 64, 31, 31), 64, {}, np.float32, "_winograd_runner"),         # ... 16 x 16 tiles too (the last ones cut)
+    ((1, 64, 30, 30), 128, {}, np.float32, "_winograd_runner"),        # 64 x 128 x 225: 1,843,200
+    ((2, 48, 20, 20), 48, {}, np.float32, "_winograd_runner"),         # 48 channels: a third of a pair empty
+    ((2, 32, 20, 20), 64, {}, np.float32, "_blocked_runner"),          # (pairs filled by the output channels)
+    ((2, 16, 20, 20), 16, {}, np.float32, "_rows_runner"),             # 16 outputs: conv_rows, not conv_blocked
+    ((2, 64, 30, 30), 64, dict(padding_mode="reflect"), np.float32, "_winograd_runner"),  # neither takes it
+    ((2, 64, 30, 30), 64, {}, np.float64, "_winograd_runner"),         # float32 only
+    ((1, 32, 4, 16, 16), 32, {}, np.float32, "_blocked_runner"),       # 3x3x3: 3 x 32 x 32 x 64 = 196,608
+    ((1, 64, 4, 32, 32), 32, {}, np.float32, "_winograd_runner"),      # 3 x 64 x 32 x 256 = 1,572,864
+])
+def test_winograd_yields_to_blocked_and_rows_on_narrow_small_layers(rng, monkeypatch, threads, shape, c_out, kwargs,
+                                                                     dtype, kind):
+    """At WINOGRAD_YIELD_LEVELS (x86-64-v4; here the level this machine runs, so the rule is tested everywhere)
+    float32 3x3 / 3x3x3 layers whose kd x C_in x C_out x (2x2 tiles per output plane) is below
+    WINOGRAD_YIELD_MAX_WORK go to conv_blocked (its pairs of 16-channel blocks filled to within
+    WINOGRAD_YIELD_MAX_PAIR_WASTE) or conv_rows, where the planner would take one of them without Winograd; the
+    boundary shapes on both sides, each against torch."""
+    level = _kernels.simd_path()
+    monkeypatch.setattr(conv_ops, "WINOGRAD_YIELD_LEVELS", (level,))
+    monkeypatch.setattr(conv_ops, "BLOCKED_LEVELS", (level,))
+    monkeypatch.setattr(conv_ops, "ROWS_WIDE_LEVELS", ())
+    monkeypatch.setattr(conv_ops, "WINOGRAD_MIN_THREAD_CELLS", 0)
+    before = convlab.get_num_threads()
+    convlab.set_num_threads(threads)
+    try:
+        nd = len(shape) - 2
+        m = getattr(nn, f"Conv{nd}d")(shape[1], c_out, 3, padding=1, dtype=dtype, **kwargs)
+        x = rng.standard_normal(shape).astype(dtype)
+        got = m(x)
+        assert _plan_kind(m) == kind
+    finally:
+        convlab.set_num_threads(before)
+    if torch is not None:
+        t = getattr(torch.nn, f"Conv{nd}d")(shape[1], c_out, 3, padding=1, **kwargs).double()
+        t.load_state_dict({k: torch.from_numpy(np.array(v, np.float64)) for k, v in m.state_dict().items()})
+        with torch.no_grad():
+            want = t(torch.from_numpy(x.astype(np.float64))).numpy()
+        assert_close(got, want, dtype, reduction=m.weight[0].size)
 
 
 @pytest.mark.parametrize("kwargs", [dict(stride=2), dict(dilation=2), dict(groups=2), dict(kernel_size=(3, 5))])

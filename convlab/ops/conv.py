@@ -14,7 +14,8 @@ ever allocated (a call's extra memory is one small workspace per thread):
   planes, strided layers and 5/7-wide kernel rows);
   a direct loop for tiny problems; a plain matmul for 1x1 stride-1 convs; Winograd F(2x2, 3x3)
   or F(4x4, 3x3) for 3x3 and 3x3x3 (one 3x3 per depth tap) stride-1 layers with enough channels and a large
-  enough plane (2.25x / 4x fewer multiplications; calls whose weights or input hold inf/NaN take the GEMM path instead);
+  enough plane (2.25x / 4x fewer multiplications; calls whose weights or input hold inf/NaN take the GEMM path
+  instead; on x86-64-v4 float32 layers of few channels x plane tiles go to conv_blocked or conv_rows instead);
   zero-padded 2-d/3-d layers whose kernel rows read only padding along the top and bottom rows (dilated 'same'
   layers: DeepLab's ASPP) as bands of output rows, each a plan with only the kernel rows that reach the input;
   on x86-64-v4 (AVX-512), float32 1-d/2-d/3-d layers with one group, zero padding and >= 16 channels whose output
@@ -213,6 +214,21 @@ WINOGRAD4_FLOAT32 = False           # ... in float32 too: ResNet's 3x3 64->64 la
                                     # F(2x2), but F(4x4)'s constants (1/6, 1/24, 8) make its rounding error
                                     # ~20x the exact sum's (measured 9e-6 vs 4e-7 of the largest output);
                                     # F(2x2)'s transforms are exact in binary. float64 takes F(4x4) freely.
+WINOGRAD_YIELD_LEVELS = ("x86-64-v4",)  # at these levels float32 F(2x2) yields to conv_blocked or conv_rows (where
+                                    # the planner would take one of them without Winograd) ...
+WINOGRAD_YIELD_MAX_WORK = 1 << 20   # ... on layers whose kd x C_in x C_out x (2x2 tiles of an output plane) is below
+                                    # this (narrow channels, small planes: the transforms cost a share ~1/C and the
+                                    # GEMMs of an element are narrow, while the blocked kernel keeps 28 sums in zmm
+                                    # registers) ...
+WINOGRAD_YIELD_MAX_PAIR_WASTE = 0.125  # ... and, for conv_blocked, whose output channels fill its pairs of
+                                    # 16-channel blocks but for this share (48 channels: a third more work, and
+                                    # Winograd ran 0.94x its time). Paired on Sapphire Rapids, 1 thread, the time
+                                    # without Winograd / with: tune rows R(2+1)D 1x3x3 64->64 on 28x28 (803 Ki) 0.89,
+                                    # 3-d U-Net 3x3x3 32->32 on 32^3 (786 Ki) 1.04, ResNet-18 256->256 on 14x14 (3.1
+                                    # Mi, kept) 1.12; probe layers 32->32 on 16x16 / 28x28 0.74 / 0.64, 128->128 on
+                                    # 14x14 0.77, 96->96 on 14x14 0.88, 64->64 on 28x28 0.92, 3x3x3 32->32 on
+                                    # 16x28x28 0.69, CIFAR's 16->16 on 32x32 (conv_rows) 0.86; kept: 64->128 on 28x28
+                                    # (1.5 Mi) 1.12, 128->128 on 28x28 1.05-1.11 (bench/README.md)
 WINOGRAD_TASK_BYTES = 1 << 20       # transformed inputs + products per task: about one L2
 WINOGRAD_MIN_GEMM_TILES = 48        # ... but where that budget holds fewer tiles than this (wide channels: 256 -> 256
                                     # holds 32 in float32), a task goes beyond L2 (to the next line's): BLAS's rate
@@ -628,7 +644,7 @@ class ConvPlan:
         # conv_blocked: where BLAS's GEMMs would be narrow (small output planes), the columns many copies of the
         # input (taps / stride product) or padding taps many
         blocked = blocked and BLOCKED and dtype == np.float32 and groups == 1 and mode == "zeros" \
-            and (len(kernel) <= 2 or BLOCKED_3D) and k > 1 and not winograd and not tiny and macs >= PARALLEL_MIN_MACS \
+            and (len(kernel) <= 2 or BLOCKED_3D) and k > 1 and not tiny and macs >= PARALLEL_MIN_MACS \
             and min(c_in, c_out) >= BLOCKED_MIN_CHANNELS \
             and max(-c_in % 16 / c_in, -c_out % 16 / c_out) <= BLOCKED_MAX_CHANNEL_WASTE \
             and 4 * -(-c_in // 16) * 16 * plane <= BLOCKED_MAX_SAMPLE_BYTES \
@@ -639,6 +655,15 @@ class ConvPlan:
             and not (one_row and n * -(-c_out // 32) < threads) \
             and (length <= BLOCKED_MAX_PLANE or (k >= BLOCKED_MIN_EXPANSION * math.prod(stride) and not rows_first)
                  or _padding_share(x_shape[2:], blocks, kernel, stride, padding, dilation) >= BLOCKED_MIN_PADDING)
+        # Winograd yields to conv_blocked or conv_rows on narrow layers with small planes (WINOGRAD_YIELD_*)
+        # (to the path the planner takes without it: conv_blocked if it may, its pairs of blocks filled, else
+        # conv_rows)
+        if winograd and dtype == np.float32 and simd in WINOGRAD_YIELD_LEVELS \
+                and kernel3[0] * c_in * c_out * -(-blocks3[1] // 2) * -(-blocks3[2] // 2) < WINOGRAD_YIELD_MAX_WORK \
+                and ((blocked and -c_out % 32 / c_out <= WINOGRAD_YIELD_MAX_PAIR_WASTE)
+                     or (not blocked and rows_ok and not rows_idle)):
+            winograd = False
+        blocked = blocked and not winograd
         bands = _row_bands(x_shape, kernel, stride, padding, dilation, blocks) \
             if row_bands and ROW_BANDS and mode == "zeros" and macs >= PARALLEL_MIN_MACS and not blocked else None
         if blocked:
