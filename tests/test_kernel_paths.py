@@ -728,6 +728,41 @@ def test_conv_transpose_no_overlap_path_stores_every_cell(rng, bias, output_padd
     assert_close(got, want, np.float32, reduction=6 * 9)
 
 
+def test_conv_transpose_module_calls_with_output_size_take_the_cached_path(rng, monkeypatch):
+    """``m(x, output_size=skip.shape)`` (a U-Net decoder): a repeated call with the same output_size (a tuple or
+    list of ints, spatial or full) runs the cached plan, each output_size its own plan with torch's result, and an
+    output_size out of range or of NumPy integers takes the validating path every time."""
+    m = nn.ConvTranspose2d(4, 6, 3, stride=2, padding=1)
+    x = rng.standard_normal((2, 4, 5, 6)).astype(np.float32)
+    t = None
+    if torch is not None:
+        t = torch.nn.ConvTranspose2d(4, 6, 3, stride=2, padding=1)
+        t.load_state_dict({k: torch.from_numpy(np.array(v)) for k, v in m.state_dict().items()})
+
+    def want(size):
+        op = tuple(o - (i - 1) * 2 + 2 - 3 for o, i in zip(size[-2:], x.shape[2:]))      # the output_padding
+        got = ref.conv_transpose_nd(x.astype(np.float64), m.weight.astype(np.float64), m.bias, m.stride,
+                                    m.padding, op, 1, m.dilation)
+        if t is not None:
+            with torch.no_grad():
+                assert_close(t(torch.from_numpy(x), output_size=list(size)).numpy(), got, np.float32, reduction=36)
+        return got
+
+    sizes = [(10, 12), [9, 11], (2, 6, 10, 11), (9, 12)]
+    wants = [want(size) for size in sizes]
+    for size, w in zip(sizes, wants):
+        assert_close(m(x, output_size=size), w, np.float32, reduction=36)
+    plans = []
+    monkeypatch.setattr(conv_ops.TransposePlan, "__init__", lambda *a, **k: plans.append(a))
+    for size, w in zip(sizes + sizes[::-1], wants + wants[::-1]):            # each size its own cached plan
+        assert_close(m(x, output_size=size), w, np.float32, reduction=36)
+    assert plans == []
+    monkeypatch.undo()
+    with pytest.raises(ValueError, match="valid sizes range"):
+        m(x, output_size=(11, 12))
+    assert_close(m(x, output_size=(np.int64(10), np.int64(12))), wants[0], np.float32, reduction=36)
+
+
 def test_conv_transpose_module_repeated_calls_take_the_cached_path(rng):
     """The second call of a ConvTranspose module with the same shapes skips validation (cached): same
     results as the reference, batched and unbatched, and a changed weight shape is validated again."""

@@ -149,10 +149,13 @@ class _ConvTransposeNd(_ConvNd):
         w = self._parameters["weight"]
         b = self._parameters["bias"]
         key = None
-        if output_size is None and type(input) is np.ndarray and input.dtype == w.dtype:
-            # Fast path for a repeated call: the plan depends on the shapes and planner_settings() only.
+        sizes = None if output_size is None else _int_sizes(output_size)
+        if (output_size is None or sizes is not None) and type(input) is np.ndarray and input.dtype == w.dtype:
+            # Fast path for a repeated call: the plan depends on the shapes, output_size (a tuple or list of
+            # ints: a U-Net decoder's skip.shape) and planner_settings() only.
             key = ("transposed", input.shape, input.dtype.char, w.shape, None if b is None else b.shape,
-                   self.stride, self.padding, self.output_padding, self.dilation, self.groups, planner_settings())
+                   self.stride, self.padding, self.output_padding, self.dilation, self.groups, planner_settings(),
+                   sizes)
             hit = self._plans.get(key)
             if hit is not None:
                 return hit[1](input, w, b)
@@ -183,6 +186,14 @@ class _ConvTransposeNd(_ConvNd):
             raise ValueError(f"requested an output size of {output_size}, but valid sizes range from {smallest} "
                              f"to {largest} (for an input of {tuple(size)})")
         return tuple(o - lo for o, lo in zip(output_size, smallest))
+
+
+def _int_sizes(output_size):
+    """``output_size`` as a tuple if it is a tuple or list of plain ints (a key for the plan cache), else None
+    (NumPy integers, bools, anything else: validated on every call)."""
+    if type(output_size) in (tuple, list) and all(type(v) is int for v in output_size):
+        return tuple(output_size)
+    return None
 
 
 def _documented(template, nd, **kw):
