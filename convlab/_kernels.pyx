@@ -1135,6 +1135,27 @@ cdef inline void _gemm_rows(Py_ssize_t m, Py_ssize_t n, Py_ssize_t k, const floa
         _gemm(b"N", b"N", n, m, k, B, ldb, A, lda, 1 if acc else 0, C, ldc)
 
 
+cdef enum:
+    LINE_BYTES = 64             # a cache line: rows of gathered columns start on one (conv_gemm)
+
+
+def lined(Py_ssize_t n, Py_ssize_t itemsize):
+    """``n`` elements of ``itemsize`` bytes rounded up to whole cache lines (LINE_BYTES), an odd count of them:
+    the row stride of the columns conv_gemm gathers, so that every row starts on a line where the workspace does
+    (vectors that cross a line cost two loads: cl_gemm_small's strips on a 512 x 384 x 256 product ran 173
+    GFLOP/s on rows 16 bytes off a line, 195 on lines, Sapphire Rapids; bench/README.md), and rows read down a
+    column (a strip's k rows, BLAS packing them) spread over all the cache's sets, where an even count of lines
+    would leave them a half, a quarter, ... of them."""
+    if n < 0 or itemsize <= 0 or LINE_BYTES % itemsize:
+        raise ValueError(f"lined: n must be >= 0 and itemsize divide {LINE_BYTES}; got n={n}, itemsize={itemsize}")
+    return _lined(n, itemsize)
+
+
+cdef inline Py_ssize_t _lined(Py_ssize_t n, Py_ssize_t itemsize) noexcept nogil:
+    cdef Py_ssize_t per = LINE_BYTES // itemsize, lines = (n + per - 1) // per
+    return (lines + 1 - lines % 2 if lines > 0 else 0) * per
+
+
 def gemm_small(const floating[:, ::1] a, const floating[:, ::1] b, floating[:, ::1] c, bint accumulate=False):
     """``c[...] = a @ b`` (``c += a @ b`` with accumulate) through cl_gemm_small at the active SIMD level: the
     GEMM that conv_gemm uses for a few output channels per group (exposed for the tests)."""
@@ -1192,20 +1213,23 @@ def conv_gemm(const floating[:, :, :, :, ::1] x, const floating[:, ::1] w2d, con
     NumPy equivalent: ``out[n, g] = w2d[g] @ im2col(x)[n, g]`` for every sample and group.
 
     x   : (N, C_in, D, H, W) unpadded; w2d : (C_out, C_in/groups * K); out : (N, C_out, L), overwritten.
-    workspace : (num_threads, cg*K*rows_per_tile*bw), one row per thread (allocated by the caller).
+    workspace : (num_threads, cg*K*lined(rows_per_tile*bw)), one row per thread (allocated by the caller; the
+    gathered columns' rows are lined(...) elements apart, whole cache lines: a workspace on a line keeps every row
+    on one).
     A 1x1(x1) kernel at stride 1 without padding (samples 1) reads its tiles' columns from x in place: no copy,
     the workspace unused.
     samples > 1 (only with one tile per sample, for small outputs): that many samples' columns side by
     side in one GEMM, whose (og, samples*L) result is then copied out; the workspace rows then hold
-    (cg*K + og) * samples * L elements. With batch_rows, cl_gemm_rows multiplies the gathered columns (its runs
-    their rows) and stores each sample's sums straight into out, bias added: no result block (the workspace rows
-    hold cg*K * samples * L elements), no copy out (the copy and BLAS's packing of the columns were a fifth of
+    (cg*K + og) * lined(samples * L) elements. With batch_rows, cl_gemm_rows multiplies the gathered columns (its
+    runs their rows) and stores each sample's sums straight into out, bias added: no result block (the workspace
+    rows hold cg*K * lined(samples * L) elements), no copy out (the copy and BLAS's packing of the columns were a
+    fifth of
     ResNet-18's 1x1 s2 256 -> 512 on 7x7 outputs).
     BLAS must run single-threaded here (the caller pins it): threads split sample x group x tile.
     small_gemm: the GEMMs through cl_gemm_small instead of BLAS (few output channels per group).
     col_tile > 0 (one output row per sample: 1-d layers; samples 1): tiles of that many output cells of the row,
     so that one sample is several tasks and still feeds every thread (rows_per_tile is then 1 and the workspace
-    rows hold cg*K*col_tile). A tile is the layer on the columns [c0, c1): the same geometry with c1 - c0 blocks
+    rows hold cg*K*lined(col_tile)). A tile is the layer on the columns [c0, c1): the same geometry with c1 - c0 blocks
     and padding pw - c0*sw (negative past the first tile: the tile starts inside the input).
     """
     cdef Geom g = _geom((x.shape[2], x.shape[3], x.shape[4]), kernel, stride, padding, dilation, blocks, mode)
@@ -1220,6 +1244,9 @@ def conv_gemm(const floating[:, :, :, :, ::1] x, const floating[:, ::1] w2d, con
     cdef Py_ssize_t total = nblocks * groups * ntiles, t, n, gi, r0, r1, co, e, s, ns, cols
     cdef GemmTask task
     cdef Py_ssize_t kk = cg * K, ldc = L, m, nn = og
+    # the gathered columns' row stride: the widest tile's columns, in whole cache lines
+    cdef Py_ssize_t ldw = _lined(S * L if S > 1 else col_tile if col_tile > 0 else rows_per_tile * g.bw,
+                                 sizeof(floating))
     cdef floating* ws
     cdef floating* res
     cdef floating* orow
@@ -1240,12 +1267,11 @@ def conv_gemm(const floating[:, :, :, :, ::1] x, const floating[:, ::1] w2d, con
         return
     batch_rows = batch_rows and S > 1
     # (batched samples: their columns, and BLAS's result block unless cl_gemm_rows stores into the output)
-    cdef Py_ssize_t need = 0 if in_place else (kk + (0 if batch_rows else og)) * S * L if S > 1 else \
-        kk * (col_tile if col_tile > 0 else rows_per_tile * g.bw)
+    cdef Py_ssize_t need = 0 if in_place else (kk + (0 if batch_rows else og)) * ldw if S > 1 else kk * ldw
     if workspace.shape[0] < num_threads or workspace.shape[1] < need:
         raise ValueError(f"conv_gemm: the workspace ({workspace.shape[0]}, {workspace.shape[1]}) is smaller than "
                          f"({num_threads}, {need}): a row of that many elements per thread")
-    _check_blas_sizes("conv_gemm", (kk, ldc, nn, S * L if S > 1 else rows_per_tile * g.bw))
+    _check_blas_sizes("conv_gemm", (kk, ldc, nn, ldw))
     if batch_rows:
         bp_all = <const floating**>malloc(num_threads * kk * sizeof(floating*) + 1)
         if bp_all == NULL:
@@ -1265,10 +1291,10 @@ def conv_gemm(const floating[:, :, :, :, ::1] x, const floating[:, ::1] w2d, con
                 # several small samples in one GEMM: ws = [cols (kk, ns*L) | res (og, ns*L)]
                 ns = N - n if N - n < S else S
                 cols = ns * L
-                _gather(&x[n, gi * cg, 0, 0, 0], ws, cg, 0, rows, cols, &g, ns, C * g.D * g.H * g.W, L)
+                _gather(&x[n, gi * cg, 0, 0, 0], ws, cg, 0, rows, ldw, &g, ns, C * g.D * g.H * g.W, L)
                 if batch_rows:                  # sample s's sums to out[n + s], rows of L cells C_out * L apart
                     for e in range(kk):
-                        bp[e] = ws + e * cols
+                        bp[e] = ws + e * ldw
                     if floating is float:
                         cl_gemm_rows_f(og, cols, kk, &w2d[gi * og, 0], kk, bp, &out[n, gi * og, 0], L, L, L,
                                        C_out * L, &bias[gi * og] if has_bias else NULL)
@@ -1276,13 +1302,13 @@ def conv_gemm(const floating[:, :, :, :, ::1] x, const floating[:, ::1] w2d, con
                         cl_gemm_rows_d(og, cols, kk, &w2d[gi * og, 0], kk, bp, &out[n, gi * og, 0], L, L, L,
                                        C_out * L, &bias[gi * og] if has_bias else NULL)
                     continue
-                res = ws + kk * S * L
+                res = ws + kk * ldw
                 m = cols
-                _gemm_rows(nn, m, kk, &w2d[gi * og, 0], kk, ws, m, res, m, False, small_gemm)
+                _gemm_rows(nn, m, kk, &w2d[gi * og, 0], kk, ws, ldw, res, ldw, False, small_gemm)
                 for s in range(ns):
                     for co in range(og):
                         orow = &out[n + s, gi * og + co, 0]
-                        rrow = res + co * cols + s * L
+                        rrow = res + co * ldw + s * L
                         if has_bias:
                             bv = bias[gi * og + co]
                             for e in range(L):
@@ -1308,9 +1334,9 @@ def conv_gemm(const floating[:, :, :, :, ::1] x, const floating[:, ::1] w2d, con
                 B = &x[n, gi * cg, 0, 0, 0] + c0
                 ldb = L
             else:
-                _gather(&x[n, gi * cg, 0, 0, 0], ws, cg, r0, r1, m, &gl)
+                _gather(&x[n, gi * cg, 0, 0, 0], ws, cg, r0, r1, ldw, &gl)
                 B = ws
-                ldb = m
+                ldb = ldw
             if has_bias:
                 for co in range(gi * og, (gi + 1) * og):
                     orow = &out[n, co, c0]
@@ -1517,17 +1543,24 @@ def conv_rows(const floating[:, :, :, :, ::1] x, const floating[:, ::1] w2d, con
     # task and row phase
     padrows = sw == 1 and g.pw >= 0 and wq >= g.W + g.pw \
         and (g.mode == ZEROS or (g.pw < g.W and wq - g.W - g.pw < g.W))
+    padrows = padrows and not in_place
     bp_all = <const floating**>malloc(num_threads * kk * sizeof(floating*) + 1)
-    rs_all = <Py_ssize_t*>malloc(num_threads * 2 * sh * prow * sizeof(Py_ssize_t) + 1)
-    if bp_all == NULL or rs_all == NULL:
-        free(bp_all)
-        free(rs_all)
+    if bp_all == NULL:
         raise MemoryError(f"conv_rows: could not allocate {num_threads} x {kk} row pointers")
+    rs_all = NULL                       # the padded rows' sources and runs: only where cl_pad_rows writes rows
+    if padrows:
+        rs_all = <Py_ssize_t*>malloc(num_threads * 2 * sh * prow * sizeof(Py_ssize_t))
+        if rs_all == NULL:
+            free(bp_all)
+            raise MemoryError(f"conv_rows: could not allocate {num_threads} x {2 * sh * prow} source rows and "
+                              f"runs of the padded rows")
     with nogil, parallel(num_threads=num_threads):
         ws = &workspace[threadid(), 0]
         slab = ws
         bp = bp_all + threadid() * kk
-        rs = rs_all + threadid() * 2 * sh * prow     # per row phase a: source rows at a * prow, runs at (sh + a)
+        rs = NULL
+        if padrows:
+            rs = rs_all + threadid() * 2 * sh * prow     # per row phase a: source rows at a * prow, runs at (sh + a)
         _rows_runs(bp, slab, cg, &g, section, plane, wq, 0)     # the runs of (channel, tap): fixed offsets
         for t in prange(total, schedule="static"):
             n = t // (groups * tp * th)
@@ -1536,7 +1569,7 @@ def conv_rows(const floating[:, :, :, :, ::1] x, const floating[:, ::1] w2d, con
             od1 = od0 + P if od0 + P < g.bd else g.bd
             r0 = (t % th) * R
             nr = g.bh - r0 if g.bh - r0 < R else R
-            if padrows and not in_place:
+            if padrows:
                 for a in range(sh):
                     _row_sources(rs + a * prow, rs + (sh + a) * prow, nr + extra, r0 * sh + a - g.ph, sh, g.H,
                                  g.mode)

@@ -1792,7 +1792,7 @@ def test_conv_gemm_batched_samples_by_gemm_rows_match_reference(rng, dtype, n, s
     geometry = ((1, 3, 3), (1, 1, 1), (0, 1, 1), (1, 1, 1), blocks, groups)
     L = size[0] * size[1]
     guarded = np.full((n + 2, c_out, L), np.nan, dtype)
-    ws = np.empty((threads, 27 * samples * L), dtype)     # the columns only: no result block with batch_rows
+    ws = np.empty((threads, 27 * _odd_lines(samples * L, dtype)), dtype)   # the columns only: no result block
     _kernels.conv_gemm(x, w, b, guarded[1:-1], *geometry, 0, size[0], ws, threads, samples, batch_rows=True)
     want = ref.conv_nd(x[:, :, 0].astype(np.float64), w.reshape(c_out, 3, 3, 3).astype(np.float64), b, (1, 1),
                        (1, 1), groups=groups)
@@ -1800,9 +1800,102 @@ def test_conv_gemm_batched_samples_by_gemm_rows_match_reference(rng, dtype, n, s
     assert np.isnan(guarded[0]).all() and np.isnan(guarded[-1]).all()
 
 
+def _odd_lines(n, dtype):
+    """n elements in whole 64-byte cache lines, an odd count of them (the row stride conv_gemm's columns take)."""
+    line = 64 // np.dtype(dtype).itemsize
+    lines = -(-n // line)
+    return (lines + (lines > 0 and lines % 2 == 0)) * line
+
+
+def test_lined_rounds_up_to_an_odd_count_of_cache_lines():
+    """lined(n, itemsize): the row stride conv_gemm gives its gathered columns, n elements rounded up to whole
+    64-byte lines (16 floats, 8 doubles), an odd count of them (rows an even count of lines apart fall into a
+    fraction of the cache's sets when read down a column); bad arguments raise."""
+    for n, floats, doubles in [(0, 0, 0), (1, 16, 8), (8, 16, 8), (9, 16, 24), (16, 16, 24), (17, 48, 24),
+                               (392, 400, 392), (400, 400, 408)]:
+        assert _kernels.lined(n, 4) == floats and _kernels.lined(n, 8) == doubles
+    for n, itemsize in [(-1, 4), (3, 0), (3, 3), (3, 128)]:
+        with pytest.raises(ValueError, match=r"lined: n must be >= 0 and itemsize divide 64"):
+            _kernels.lined(n, itemsize)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("nd,shape,kernel,stride,threads,tiling", [
+    (2, (6, 6, 5, 5), 3, 1, 1, "samples"),          # 25-cell planes: 6 samples side by side (150 columns)
+    (2, (8, 6, 9, 5), 3, 2, 2, "samples"),          # ... 15 cells a plane, stride 2, blocks of samples on 2 threads
+    (1, (1, 6, 61), 3, 1, 2, "columns"),            # one sample's 61-cell row in two tiles for 2 threads
+    (2, (2, 6, 19, 21), 3, 1, 2, "rows"),           # tiles of output rows (21 cells each)
+    (3, (1, 6, 5, 7, 9), 3, 2, 1, "rows"),          # 3-d, strided
+])
+def test_conv_gemm_gathers_column_rows_onto_cache_lines(rng, monkeypatch, dtype, nd, shape, kernel, stride, threads,
+                                                          tiling):
+    """The planner gives conv_gemm a workspace on a cache line whose per-thread rows are whole lines, so that
+    with the kernel's row stride (lined) every gathered row of columns starts on a line (a 64-byte vector
+    across two lines costs two loads: the small GEMM's strips ran 0.89x as fast); each tiling's result
+    against the reference and torch. The sizes are chosen so that no unpadded row length is a whole line."""
+    for name, value in PATHS["gemm-rows-batched" if tiling == "samples" else "gemm"].items():
+        monkeypatch.setattr(conv_ops, name, value)
+    for name in ("BLOCKED", "WINOGRAD", "ROW_BANDS"):
+        monkeypatch.setattr(conv_ops, name, False)
+    monkeypatch.setattr(conv_ops, "MIN_TILE_COLUMNS", 1)
+    if tiling == "rows":
+        monkeypatch.setattr(conv_ops, "WORKSPACE_BYTES", 1)         # the smallest tiles: a row or two each
+    seen = []
+    real = _kernels.conv_gemm
+
+    class Spy:                                       # the workspace of each conv_gemm call
+        def __getitem__(self, spec):
+            def kern(*args, **kwargs):
+                seen.append(args[12])
+                return real[spec](*args, **kwargs)
+            return kern
+    monkeypatch.setattr(_kernels, "conv_gemm", Spy())
+    m = getattr(nn, f"Conv{nd}d")(6, 5, kernel, stride=stride, padding=1, dtype=dtype)
+    x = rng.standard_normal(shape).astype(dtype)
+    before = convlab.get_num_threads()
+    try:
+        convlab.set_num_threads(threads)
+        got = m(x)
+        run = m._plans[next(iter(m._plans))][0].run
+    finally:
+        convlab.set_num_threads(before)
+    assert run.__qualname__.split(".")[0] == "_gemm_runner"
+    assert {"samples": run.samples > 1, "columns": run.col_tile > 0,
+            "rows": run.samples == 1 and run.col_tile == 0}[tiling]
+    ws, = seen
+    assert ws.ctypes.data % 64 == 0 and ws.strides[0] % 64 == 0, (ws.ctypes.data % 64, ws.strides)
+    want = ref.conv_nd(x.astype(np.float64), m.weight.astype(np.float64), m.bias, m.stride, m.padding, m.dilation, 1)
+    assert_close(got, want, dtype, reduction=m.weight[0].size)
+    if torch is not None:
+        t = getattr(torch.nn, f"Conv{nd}d")(6, 5, kernel, stride=stride, padding=1).to(
+            torch.float64 if dtype == np.float64 else torch.float32)
+        t.load_state_dict({k: torch.from_numpy(np.array(v)) for k, v in m.state_dict().items()})
+        with torch.no_grad():
+            assert_close(got, t(torch.from_numpy(x)).numpy(), dtype, reduction=m.weight[0].size)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("samples,batch_rows", [(1, False), (2, False), (2, True)])
+def test_conv_gemm_is_right_on_a_workspace_off_a_cache_line(rng, dtype, samples, batch_rows):
+    """A workspace that starts off a cache line (one element in) and rows longer than needed only costs time:
+    conv_gemm's result is the reference's for row tiles, batched samples and batch_rows."""
+    x = rng.standard_normal((2, 3, 1, 5, 7)).astype(dtype)
+    w = rng.standard_normal((4, 27)).astype(dtype)
+    b = rng.standard_normal(4).astype(dtype)
+    geometry = ((1, 3, 3), (1, 1, 1), (0, 1, 1), (1, 1, 1), (1, 5, 7), 1)
+    row = (27 + 4) * 80 + 3                 # the columns of 2 samples (70 cells, 5 lines), BLAS's result block
+    ws = np.empty(2 * row + 1, dtype)[1:].reshape(2, row)
+    assert ws.ctypes.data % 64 != 0
+    out = np.empty((2, 4, 35), dtype)
+    _kernels.conv_gemm(x, w, b, out, *geometry, 0, 5 if samples > 1 else 2, ws, 2, samples, batch_rows=batch_rows)
+    want = ref.conv_nd(x[:, :, 0].astype(np.float64), w.reshape(4, 3, 3, 3).astype(np.float64), b, (1, 1), (1, 1))
+    assert_close(out, want.reshape(2, 4, 35), dtype, reduction=27)
+
+
 def test_conv_gemm_refuses_a_workspace_smaller_than_its_tiles(rng):
     """conv_gemm checks its workspace before the loops that run without bounds checks: a row per thread of the
-    tile's columns (here 3 channels x 12 cells), and none needed for a 1x1 layer read in place."""
+    tile's columns (here 3 channels x 18 cells, each channel's row in an odd count of 64-byte cache lines: 48
+    floats), and none needed for a 1x1 layer read in place."""
     x = rng.standard_normal((2, 3, 1, 3, 4)).astype(np.float32)
     out = np.empty((2, 5, 12), np.float32)
     geometry = ((1, 1, 1), (1, 1, 1), (0, 0, 0), (1, 1, 1), (1, 3, 4), 1)
@@ -1810,23 +1903,28 @@ def test_conv_gemm_refuses_a_workspace_smaller_than_its_tiles(rng):
     _kernels.conv_gemm(x, w1, None, out, *geometry, 0, 3, np.empty((1, 1), np.float32), 1)   # 1x1: in place
     assert_close(out, np.einsum("oc,ncl->nol", w1, x.reshape(2, 3, 12)), np.float32)
     padded = ((1, 1, 1), (1, 1, 1), (0, 0, 1), (1, 1, 1), (1, 3, 6), 1)       # padded: gathered, 3 x 18 cells
-    with pytest.raises(ValueError, match=r"workspace \(1, 53\) is smaller than \(1, 54\)"):
+    with pytest.raises(ValueError, match=r"workspace \(1, 143\) is smaller than \(1, 144\)"):
         _kernels.conv_gemm(x, w1, None, np.empty((2, 5, 18), np.float32), *padded, 0, 3,
-                           np.empty((1, 53), np.float32), 1)
-    with pytest.raises(ValueError, match=r"workspace \(1, 54\) is smaller than \(2, 54\)"):
+                           np.empty((1, 143), np.float32), 1)
+    with pytest.raises(ValueError, match=r"workspace \(1, 144\) is smaller than \(2, 144\)"):
         _kernels.conv_gemm(x, w1, None, np.empty((2, 5, 18), np.float32), *padded, 0, 3,
-                           np.empty((1, 54), np.float32), 2)
-    # two samples per GEMM: their columns (3 x 2 x 18) and BLAS's result block (5 x 2 x 18), or with batch_rows
-    # (cl_gemm_rows storing into the output) the columns alone
+                           np.empty((1, 144), np.float32), 2)
+    out1 = np.empty((2, 5, 18), np.float32)
+    _kernels.conv_gemm(x, w1, None, out1, *padded, 0, 3, np.empty((1, 144), np.float32), 1)
+    # two samples per GEMM: their columns (3 rows of 2 x 18 = 36 cells, 3 lines: 48) and BLAS's result block (5
+    # such rows), or with batch_rows (cl_gemm_rows storing into the output) the columns alone
     out2 = np.empty((2, 5, 18), np.float32)
-    with pytest.raises(ValueError, match=r"workspace \(1, 287\) is smaller than \(1, 288\)"):
-        _kernels.conv_gemm(x, w1, None, out2, *padded, 0, 3, np.empty((1, 287), np.float32), 1, 2)
-    with pytest.raises(ValueError, match=r"workspace \(1, 107\) is smaller than \(1, 108\)"):
-        _kernels.conv_gemm(x, w1, None, out2, *padded, 0, 3, np.empty((1, 107), np.float32), 1, 2, batch_rows=True)
-    _kernels.conv_gemm(x, w1, None, out2, *padded, 0, 3, np.empty((1, 108), np.float32), 1, 2, batch_rows=True)
+    with pytest.raises(ValueError, match=r"workspace \(1, 383\) is smaller than \(1, 384\)"):
+        _kernels.conv_gemm(x, w1, None, out2, *padded, 0, 3, np.empty((1, 383), np.float32), 1, 2)
+    with pytest.raises(ValueError, match=r"workspace \(1, 143\) is smaller than \(1, 144\)"):
+        _kernels.conv_gemm(x, w1, None, out2, *padded, 0, 3, np.empty((1, 143), np.float32), 1, 2, batch_rows=True)
+    out3 = np.empty((2, 5, 18), np.float32)
+    _kernels.conv_gemm(x, w1, None, out3, *padded, 0, 3, np.empty((1, 384), np.float32), 1, 2)
+    _kernels.conv_gemm(x, w1, None, out2, *padded, 0, 3, np.empty((1, 144), np.float32), 1, 2, batch_rows=True)
     want = ref.conv_nd(x[:, :, 0].astype(np.float64), w1.reshape(5, 3, 1, 1).astype(np.float64), None, (1, 1),
                        (0, 1), groups=1)
-    assert_close(out2, want.reshape(2, 5, 18), np.float32)
+    for got in (out1, out2, out3):
+        assert_close(got, want.reshape(2, 5, 18), np.float32)
 
 
 # --- F.pad by _kernels.pad_volume -----------------------------------------------------------------
