@@ -2,6 +2,7 @@
 
     python bench/ab.py BLOCKED_MIN_EXPANSION 10**9 --threads 1 --rounds 8 [--filter TEXT] [--suite] [--batch N]
     python bench/ab.py WINOGRAD False --suite --changed      # only the rows whose path the value changes
+    python bench/ab.py DEPTHWISE_MAX_MULTIPLIER_TAPS 0 --also ROWS_WIDE_MIN_DEPTH=9   # around another setting
 
 Each layer (``PROBE`` below; with ``--suite`` the rows of bench/run.py instead) runs in one process, in turns:
 a burst (~0.15 s) with the threshold as it is, a burst with VALUE (a Python expression), a burst of torch's
@@ -196,6 +197,27 @@ PROBE = [
     ("3x3 128->128 (8,128,14,14)", "Conv2d", (128, 128, 3), dict(padding=1), (8, 128, 14, 14)),
     ("3x3 64->128 (8,64,28,28)", "Conv2d", (64, 128, 3), dict(padding=1), (8, 64, 28, 28)),
     ("3x3x3 32->32 (2,32,16,28,28)", "Conv3d", (32, 32, 3), dict(padding=1), (2, 32, 16, 28, 28)),
+    # one input channel (grayscale images, spectrograms) and the teaching networks built on them: PyTorch's MNIST
+    # example, LeNet-5 (2026-12-07), for conv_rows' depth-9 rule and conv_depthwise's channel multiplier
+    ("mnist Conv2d(1,32,3) (64,1,28,28)", "Conv2d", (1, 32, 3), {}, (64, 1, 28, 28)),
+    ("mnist Conv2d(32,64,3) (64,32,26,26)", "Conv2d", (32, 64, 3), {}, (64, 32, 26, 26)),
+    ("lenet Conv2d(1,6,5) (64,1,28,28)", "Conv2d", (1, 6, 5), {}, (64, 1, 28, 28)),
+    ("lenet Conv2d(6,16,5) (64,6,14,14)", "Conv2d", (6, 16, 5), {}, (64, 6, 14, 14)),
+    ("3x3 1->16 (8,1,128,128)", "Conv2d", (1, 16, 3), dict(padding=1), (8, 1, 128, 128)),
+    ("3x3 1->8 (8,1,128,128)", "Conv2d", (1, 8, 3), dict(padding=1), (8, 1, 128, 128)),
+    ("spectrogram 3x3 1->32 (16,1,64,101)", "Conv2d", (1, 32, 3), dict(padding=1), (16, 1, 64, 101)),
+    ("3x3 1->64 (4,1,256,256)", "Conv2d", (1, 64, 3), dict(padding=1), (4, 1, 256, 256)),
+    ("Conv1d(1,16,3,p1) (8,1,16000)", "Conv1d", (1, 16, 3), dict(padding=1), (8, 1, 16000)),
+    ("3x3 g4 4->64 (8,4,64,64)", "Conv2d", (4, 64, 3), dict(padding=1, groups=4), (8, 4, 64, 64)),
+    ("dw x2 3x3 32->64 g32 (8,32,56,56)", "Conv2d", (32, 64, 3), dict(padding=1, groups=32), (8, 32, 56, 56)),
+    ("dw x4 3x3 16->64 g16 (8,16,56,56)", "Conv2d", (16, 64, 3), dict(padding=1, groups=16), (8, 16, 56, 56)),
+    ("dw x2 3x3 s2 64->128 g64 (8,64,56,56)", "Conv2d", (64, 128, 3), dict(stride=2, padding=1, groups=64),
+     (8, 64, 56, 56)),
+    ("dw x2 Conv1d(64,128,5,p2,g64) (8,64,1000)", "Conv1d", (64, 128, 5), dict(padding=2, groups=64), (8, 64, 1000)),
+    ("Conv1d(1,4,80,s4) (8,1,16000)", "Conv1d", (1, 4, 80), dict(stride=4), (8, 1, 16000)),
+    ("Conv1d(1,8,80,s4) (8,1,16000)", "Conv1d", (1, 8, 80), dict(stride=4), (8, 1, 16000)),
+    ("Conv1d(1,64,3,p1) (8,1,16000)", "Conv1d", (1, 64, 3), dict(padding=1), (8, 1, 16000)),
+    ("Conv1d(2,32,3,p1) (8,2,16000)", "Conv1d", (2, 32, 3), dict(padding=1), (8, 2, 16000)),
 ]
 
 
@@ -215,6 +237,10 @@ def main(argv=None):
                     "separated by '|')")
     ap.add_argument("--changed", action="store_true", help="time only the layers whose path the value changes")
     ap.add_argument("--suite", action="store_true", help="bench/run.py's rows instead of PROBE")
+    ap.add_argument("--also", action="append", default=[], metavar="NAME=VALUE",
+                    help="another threshold set to VALUE on both sides (repeatable): the A/B of NAME around it")
+    ap.add_argument("--dtype", choices=("float32", "float64"), default="float32",
+                    help="the PROBE layers in this dtype (the suite's rows keep theirs)")
     ap.add_argument("--batch", type=int, default=0,
                     help="every layer with this many samples instead of its own (1: inference on one sample)")
     args = ap.parse_args(argv)
@@ -228,6 +254,13 @@ def main(argv=None):
     if args.name not in conv_ops._THRESHOLDS:
         sys.exit(f"ab.py: {args.name!r} is not a threshold of convlab.ops.conv")
     current, other = getattr(conv_ops, args.name), eval(args.value, {})
+    also = {}
+    for item in args.also:
+        key, _, expr = item.partition("=")
+        if key not in conv_ops._THRESHOLDS or not expr:
+            sys.exit(f"ab.py: --also {item!r} is not NAME=VALUE for a threshold of convlab.ops.conv")
+        also[key] = eval(expr, {})
+    saved = {key: getattr(conv_ops, key) for key in also}
     convlab.set_num_threads(args.threads)
     torch.set_num_threads(args.threads)
     run.pin_allocator()                   # (as bench/run.py: every layer starts from the same allocator state)
@@ -240,13 +273,15 @@ def main(argv=None):
                 yield make()
             return
         for name, cls, a, kw, shape in PROBE:
-            yield run.conv_case(name, cls, a, kw, shape)
+            yield run.conv_case(name, cls, a, kw, shape, dtype=np.dtype(args.dtype).type)
 
     print(f"# {args.name}: {current!r} (current) against {other!r}; {args.threads} thread(s), {args.rounds} rounds;"
-          f" SIMD level {_kernels.simd_path()}")
+          f" SIMD level {_kernels.simd_path()}; {args.dtype if not args.suite else 'suite dtypes'}" + "".join(f"; {k}={v!r}" for k, v in also.items()))
     print(f"{'layer':48s} {'path now':16s} {'path other':16s} {'other/now (quartiles)':>24s} {'now/torch':>9s}"
           f" {'other/torch':>11s}")
     try:
+        for key, value in also.items():
+            setattr(conv_ops, key, value)
         with threadpool_limits(limits=args.threads), torch.no_grad():
             for case in cases():
                 if not any(text in case["name"] for text in args.filter.split("|")):
@@ -276,6 +311,8 @@ def main(argv=None):
                       f"{q[1, 0]:7.3f} ({q[0, 0]:.3f}-{q[2, 0]:.3f}) {q[1, 1]:9.2f} {q[1, 2]:11.2f}", flush=True)
     finally:
         setattr(conv_ops, args.name, current)
+        for key, value in saved.items():
+            setattr(conv_ops, key, value)
 
 
 if __name__ == "__main__":

@@ -790,8 +790,8 @@ def _plan_kind(m):
 
 
 def test_rows_kernel_takes_shallow_layers_of_up_to_64_channels_on_avx512_only(simd_level):
-    """The planner's rule for conv_rows beyond 16 output channels per group: float32, C_in/groups x taps from
-    ROWS_WIDE_MIN_DEPTH to ROWS_WIDE_MAX_DEPTH, output planes of at least ROWS_WIDE_MIN_CELLS, at a level of
+    """The planner's rule for conv_rows beyond 16 output channels per group: float32, C_in/groups x taps up to
+    ROWS_WIDE_MAX_DEPTH (from ROWS_WIDE_MIN_DEPTH, 1), output planes of at least ROWS_WIDE_MIN_CELLS, at a level of
     ROWS_WIDE_LEVELS; everything else as before (conv_rows up to 16). (Run at each level by the module's
     simd_level fixture.)"""
     layers = [  # (layer, input shape, conv_rows at x86-64-v4?)
@@ -804,7 +804,9 @@ def test_rows_kernel_takes_shallow_layers_of_up_to_64_channels_on_avx512_only(si
         (nn.Conv2d(3, 16, 3, stride=2, padding=1), (1, 3, 40, 40), True),                  # <= 16: any stride
         (nn.Conv2d(2, 64, 3, padding=1), (1, 2, 40, 40), True),                            # depth 18
         (nn.Conv2d(1, 64, 4, padding=1), (1, 1, 40, 40), True),                            # depth 16
-        (nn.Conv2d(1, 64, 3, padding=1), (1, 1, 40, 40), False),                           # depth 9
+        (nn.Conv2d(1, 64, 3, padding=1), (1, 1, 40, 40), True),                            # depth 9 (MNIST's)
+        (nn.Conv1d(1, 64, 3, padding=1), (2, 1, 400), True),                               # depth 3
+        (nn.Conv2d(1, 64, 1), (1, 1, 40, 40), True),                                       # depth 1
         (nn.Conv2d(3, 64, 3, stride=2, padding=1), (1, 3, 11, 15), True),                  # 6 x 8 = 48 cells
         (nn.Conv2d(3, 64, 3, stride=2, padding=1), (1, 3, 13, 11), False),                 # 7 x 6 = 42
         (nn.Conv1d(16, 33, 3, stride=2), (2, 16, 50), False),                              # the article's: 24 cells
@@ -2245,17 +2247,22 @@ def test_functional_plan_cache_keys_equal_but_refused_arguments(rng, transposed,
 
 @pytest.mark.parametrize("threads", [1, 2])
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-@pytest.mark.parametrize("nd,c_in,c_out,kernel,stride,padding,mode", [
-    (1, 1, 8, 63, 4, 0, "zeros"),           # multiplier x taps 504 < 512: conv_depthwise
-    (1, 1, 8, 64, 4, 0, "zeros"),           # ... 512: conv_rows (8 outputs per group; the raw-audio front-end shape)
-    (1, 2, 16, 32, 2, 3, "reflect"),        # 8 x 32 = 256: conv_depthwise, two groups
-    (2, 1, 64, 3, 1, 1, "replicate"),       # 64 x 9 = 576: the GEMM (conv_rows for float32 at x86-64-v4)
-    (3, 1, 32, 3, 1, 1, "zeros"),           # 32 x 27 = 864: the GEMM (a 3-d U-Net's first layer)
+@pytest.mark.parametrize("nd,c_in,c_out,kernel,stride,padding,mode,wide_rows", [
+    (1, 4, 4, 5, 1, 2, "reflect", False),       # multiplier 1: conv_depthwise
+    (2, 3, 3, 3, 2, 1, "zeros", False),         # ... strided, 2-d
+    (1, 4, 8, 5, 1, 2, "reflect", False),       # multiplier 2: conv_rows (2 outputs per group)
+    (1, 1, 8, 64, 4, 0, "zeros", False),        # 8: conv_rows (a raw-audio front-end's shape; 1 -> 4 of these ran
+                                                # 3.7x torch's time on conv_depthwise)
+    (2, 2, 16, 3, 2, 1, "circular", False),     # 8, two groups, strided
+    (2, 1, 32, 3, 1, 1, "replicate", True),     # 32 from one channel (depth 9): conv_rows in float32 at x86-64-v4
+                                                # (9 x 11 output cells), else the GEMM
+    (3, 1, 32, 3, 1, 1, "zeros", False),        # a 3-d U-Net's first layer on 6 x 7 output planes: the GEMM
 ])
 def test_channel_multiplier_boundary_matches_reference(rng, threads, dtype, nd, c_in, c_out, kernel, stride,
-                                                       padding, mode):
-    """Grouped layers with one input channel per group: conv_depthwise below DEPTHWISE_MAX_MULTIPLIER_TAPS
-    (C_out / C_in x taps), the GEMM from it; both sides of the switch against the reference."""
+                                                       padding, mode, wide_rows):
+    """Grouped layers with one input channel per group: conv_depthwise for a channel multiplier (C_out / C_in)
+    up to DEPTHWISE_MAX_MULTIPLIER (1), above it conv_rows (up to ROWS_MAX_CHANNELS outputs per group, or the
+    wide rule's 64 in float32 at x86-64-v4) or the GEMM; each against the reference and torch."""
     before = convlab.get_num_threads()
     convlab.set_num_threads(threads)
     try:
@@ -2265,16 +2272,23 @@ def test_channel_multiplier_boundary_matches_reference(rng, threads, dtype, nd, 
         x = rng.standard_normal((3, c_in, *size)).astype(dtype)
         want = ref.conv_nd(x.astype(np.float64), m.weight.astype(np.float64), m.bias, m.stride, m.padding,
                            m.dilation, c_in, padding_mode=mode)
-        assert_close(m(x), want, dtype, reduction=m.weight[0].size)
-        taps = math.prod(m.kernel_size)
+        got = m(x)
+        assert_close(got, want, dtype, reduction=m.weight[0].size)
+        if torch is not None:
+            t = getattr(torch.nn, f"Conv{nd}d")(c_in, c_out, kernel, stride=stride, padding=padding, groups=c_in,
+                                                padding_mode=mode).to(torch.float64 if dtype == np.float64
+                                                                      else torch.float32)
+            t.load_state_dict({k: torch.from_numpy(np.array(v)) for k, v in m.state_dict().items()})
+            with torch.no_grad():
+                assert_close(got, t(torch.from_numpy(x)).numpy(), dtype, reduction=m.weight[0].size)
+        (plan, _, _), = m._plans.values()
         og = c_out // c_in
-        cells = math.prod(m(x).shape[2:])
-        wide = dtype == np.float32 and conv_ops.ROWS_WIDE_MIN_DEPTH <= taps <= conv_ops.ROWS_WIDE_MAX_DEPTH \
-            and cells >= conv_ops.ROWS_WIDE_MIN_CELLS and og <= conv_ops.ROWS_MAX_CHANNELS_WIDE \
-            and _kernels.simd_path() in conv_ops.ROWS_WIDE_LEVELS
-        gemm = "_rows_runner" if nd < 3 and (og <= conv_ops.ROWS_MAX_CHANNELS or wide) else "_gemm_runner"
-        expect = "ConvPlan" if (c_out // c_in) * taps < conv_ops.DEPTHWISE_MAX_MULTIPLIER_TAPS else gemm
-        assert _plan_kind(m) == expect
+        if og == 1:
+            assert _plan_kind(m) == "ConvPlan" and plan._direct is None     # conv_depthwise (not the direct loop)
+        else:
+            v4_wide = wide_rows and dtype == np.float32 and _kernels.simd_path() in conv_ops.ROWS_WIDE_LEVELS
+            expect = "_rows_runner" if og <= conv_ops.ROWS_MAX_CHANNELS or v4_wide else "_gemm_runner"
+            assert _plan_kind(m) == expect, (_kernels.simd_path(), dtype)
     finally:
         convlab.set_num_threads(before)
 

@@ -157,10 +157,15 @@ DEPTHWISE_CL_CROWDED_MAX_KW = 3     # ... except rows this narrow (or narrower) 
 DEPTHWISE_CL_ROWS_MIN_TASK_CHANNELS = 16  # ... with fewer channels per task on large planes than a dot product
                                     # per position needs (each vector of channels keeps its own 7 sums)
 DEPTHWISE_MAX_WORKSPACE_RATIO = 4   # conv_depthwise's padded plane at most this many times input + output plane
-DEPTHWISE_MAX_MULTIPLIER_TAPS = 512 # channel multiplier (C_out / C_in) x taps from which a GEMM beats conv_depthwise:
-                                    # a raw-audio front-end Conv1d(1, 64, 80, s4) is 64 x 80 (measured 556 -> 140 ms
-                                    # by GEMM, 1 thread), 1 -> 8 channels k80 s4 2x, 1 -> 4 channels k80 even, 1 -> 32
-                                    # channels 3x3 (288) and 4 -> 64 3x3 g4 (144) not faster
+DEPTHWISE_MAX_MULTIPLIER = 1        # layers of one input channel per group and C_out = m x C_in (m the channel
+                                    # multiplier) take conv_depthwise up to this m; above it conv_rows (which reads
+                                    # each input row once for all m outputs) or the GEMM. Paired (bench/ab.py PROBE,
+                                    # 2026-12-07; AVX-512, float32, 1 / 2 threads): a grayscale image's 3x3 1 -> 8,
+                                    # 16, 32 0.43-0.47x / 0.41-0.44x the time, MNIST's Conv2d(1, 32, 3) 0.65x / 0.51x,
+                                    # LeNet's 5x5 1 -> 6 0.67x / 0.68x, 3x3 depthwise x2 / x4 0.80x and 0.52x, x2 s2
+                                    # 0.30x, raw audio Conv1d(1, 4, 80, s4) 0.08x (it ran 3.7x torch); float64 (GEMM
+                                    # or conv_rows) 0.41-0.94x; the AVX2 stand-in 0.13-0.96x, but depthwise x2 at
+                                    # stride 1 (3x3 1.02x, a 1-d k5 1.24x: 0.19 and 0.26 of torch's time)
 WINOGRAD = True                     # 3x3 stride-1 layers by Winograd (see conv_winograd)
 ROWS_KERNEL = True                  # layers with few output channels per group: conv_rows (no im2col)
 ROWS_3D = True                      # ... 3-d layers too (a task's slab holds its kd input planes' rows): paired
@@ -189,9 +194,11 @@ ROWS_MAX_CHANNELS_WIDE = 64         # ... or this many on an AVX-512 CPU, where 
                                     # keeps them. At x86-64-v3 (12 ymm sums of 4 x 24) the stride-1 rows ran
                                     # 1.08-1.29x the GEMM path's time under the AVX2 stand-in, so:
 ROWS_WIDE_LEVELS = ("x86-64-v4",)
-ROWS_WIDE_MIN_DEPTH = 16            # ... only float32 layers of C_in/groups x taps >= 16: at depth 9 (one input
-                                    # channel, 3x3) the GEMM ran 1.4-1.6x as fast (1 -> 64 channels, both strides),
-                                    # at 18 (2 -> 64, 2 -> 32 s2) conv_rows 1.01-1.4x
+ROWS_WIDE_MIN_DEPTH = 1             # ... float32 layers of C_in/groups x taps from this: 16 until 2026-12-07, when
+                                    # depth 9 (3x3 on one input channel: 1 -> 32 / 64 channels, MNIST, spectrograms,
+                                    # both strides) ran 0.57-0.75x / 0.46-0.70x the GEMM's time on conv_rows (1 / 2
+                                    # threads, paired), depth 3 and 6 (Conv1d(1, 64, 3), Conv1d(2, 32, 3)) 0.53-0.56x
+                                    # / 0.56-0.57x (bench/README.md)
 ROWS_WIDE_MIN_CELLS = 48            # ... with output planes of at least one 48-column strip: the article's
                                     # Conv1d(16, 33, 3, s2) (24 cells a sample) ran 1.36x the GEMM path's time
 ROWS_WIDE_MAX_DEPTH = 192           # ... and C_in/groups x taps <= 192 (the deepest row measured), whose 48-column
@@ -608,10 +615,11 @@ class ConvPlan:
         # conv_depthwise pads a whole plane per thread: with a huge stride or padding (a few outputs far
         # apart) that plane dwarfs input and output (stride 2**40 asked for 8 TiB), so the GEMM path
         # (padding applied by index) takes those layers instead
-        # (one input channel feeding many outputs through a long kernel -- raw-audio front-ends -- is a GEMM)
+        # (a channel multiplier above DEPTHWISE_MAX_MULTIPLIER -- one input channel feeding several outputs: a
+        # grayscale image's first layer, a raw-audio front-end -- goes to conv_rows or the GEMM)
         depthwise_ok = cg == 1 and _kernels.depthwise_workspace(*args[:2], args[3], args[4]) \
             <= DEPTHWISE_MAX_WORKSPACE_RATIO * (plane + length) + 4096 \
-            and (c_out == c_in or (c_out // c_in) * k < DEPTHWISE_MAX_MULTIPLIER_TAPS)
+            and c_out // c_in <= DEPTHWISE_MAX_MULTIPLIER
         # every size and leading dimension of a GEMM must fit the BLAS's integers (SciPy's are 32-bit);
         # beyond that the direct loop, which indexes with Py_ssize_t, does the work
         batch = _samples_per_gemm(n, groups, length, threads)     # samples per GEMM on conv_gemm's path
