@@ -2,7 +2,7 @@
 
     python bench/ab.py BLOCKED_MIN_EXPANSION 10**9 --threads 1 --rounds 8 [--filter TEXT] [--suite] [--batch N]
     python bench/ab.py WINOGRAD False --suite --changed      # only the rows whose path the value changes
-    python bench/ab.py DEPTHWISE_MAX_MULTIPLIER_TAPS 0 --also ROWS_WIDE_MIN_DEPTH=9   # around another setting
+    python bench/ab.py ROWS_WIDE_MIN_DEPTH 16 --also DEPTHWISE_MAX_MULTIPLIER=64     # around another setting
 
 Each layer (``PROBE`` below; with ``--suite`` the rows of bench/run.py instead) runs in one process, in turns:
 a burst (~0.15 s) with the threshold as it is, a burst with VALUE (a Python expression), a burst of torch's
