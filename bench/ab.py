@@ -276,7 +276,8 @@ def main(argv=None):
             yield run.conv_case(name, cls, a, kw, shape, dtype=np.dtype(args.dtype).type)
 
     print(f"# {args.name}: {current!r} (current) against {other!r}; {args.threads} thread(s), {args.rounds} rounds;"
-          f" SIMD level {_kernels.simd_path()}; {args.dtype if not args.suite else 'suite dtypes'}" + "".join(f"; {k}={v!r}" for k, v in also.items()))
+          f" SIMD level {_kernels.simd_path()}; {args.dtype if not args.suite else 'suite dtypes'}"
+          + "".join(f"; {k}={v!r}" for k, v in also.items()))
     print(f"{'layer':48s} {'path now':16s} {'path other':16s} {'other/now (quartiles)':>24s} {'now/torch':>9s}"
           f" {'other/torch':>11s}")
     try:

@@ -1223,14 +1223,13 @@ def conv_gemm(const floating[:, :, :, :, ::1] x, const floating[:, ::1] w2d, con
     (cg*K + og) * lined(samples * L) elements. With batch_rows, cl_gemm_rows multiplies the gathered columns (its
     runs their rows) and stores each sample's sums straight into out, bias added: no result block (the workspace
     rows hold cg*K * lined(samples * L) elements), no copy out (the copy and BLAS's packing of the columns were a
-    fifth of
-    ResNet-18's 1x1 s2 256 -> 512 on 7x7 outputs).
+    fifth of ResNet-18's 1x1 s2 256 -> 512 on 7x7 outputs).
     BLAS must run single-threaded here (the caller pins it): threads split sample x group x tile.
     small_gemm: the GEMMs through cl_gemm_small instead of BLAS (few output channels per group).
     col_tile > 0 (one output row per sample: 1-d layers; samples 1): tiles of that many output cells of the row,
     so that one sample is several tasks and still feeds every thread (rows_per_tile is then 1 and the workspace
-    rows hold cg*K*lined(col_tile)). A tile is the layer on the columns [c0, c1): the same geometry with c1 - c0 blocks
-    and padding pw - c0*sw (negative past the first tile: the tile starts inside the input).
+    rows hold cg*K*lined(col_tile)). A tile is the layer on the columns [c0, c1): the same geometry with c1 - c0
+    blocks and padding pw - c0*sw (negative past the first tile: the tile starts inside the input).
     """
     cdef Geom g = _geom((x.shape[2], x.shape[3], x.shape[4]), kernel, stride, padding, dilation, blocks, mode)
     cdef Py_ssize_t N = x.shape[0], C = x.shape[1], C_out = w2d.shape[0]
