@@ -1156,6 +1156,26 @@ cdef inline Py_ssize_t _lined(Py_ssize_t n, Py_ssize_t itemsize) noexcept nogil:
     return (lines + 1 - lines % 2 if lines > 0 else 0) * per
 
 
+def gemm_workspace(Py_ssize_t kk, Py_ssize_t og, Py_ssize_t samples, Py_ssize_t length, Py_ssize_t tile,
+                   bint batch_rows, Py_ssize_t itemsize):
+    """Elements of conv_gemm's per-thread workspace (the size its check asks for): kk = C_in/groups x taps rows
+    of gathered columns, lined(...) elements apart -- ``samples`` outputs of ``length`` cells side by side where
+    samples > 1 (and og rows of BLAS's result block unless batch_rows), else a tile of ``tile`` cells (col_tile,
+    or rows_per_tile x bw)."""
+    if kk < 0 or og < 0 or samples < 1 or length < 0 or tile < 0 or itemsize <= 0 or LINE_BYTES % itemsize:
+        raise ValueError(f"gemm_workspace: needs sizes >= 0, samples >= 1 and itemsize dividing {LINE_BYTES}; got "
+                         f"kk={kk}, og={og}, samples={samples}, length={length}, tile={tile}, itemsize={itemsize}")
+    return _gemm_need(kk, og, samples, length, tile, batch_rows, itemsize)
+
+
+cdef inline Py_ssize_t _gemm_need(Py_ssize_t kk, Py_ssize_t og, Py_ssize_t S, Py_ssize_t L, Py_ssize_t tile,
+                                  bint batch_rows, Py_ssize_t itemsize) noexcept nogil:
+    """gemm_workspace's count (batch_rows only counts with S > 1)."""
+    if S > 1:
+        return (kk + (0 if batch_rows else og)) * _lined(S * L, itemsize)
+    return kk * _lined(tile, itemsize)
+
+
 def gemm_small(const floating[:, ::1] a, const floating[:, ::1] b, floating[:, ::1] c, bint accumulate=False):
     """``c[...] = a @ b`` (``c += a @ b`` with accumulate) through cl_gemm_small at the active SIMD level: the
     GEMM that conv_gemm uses for a few output channels per group (exposed for the tests)."""
@@ -1213,9 +1233,8 @@ def conv_gemm(const floating[:, :, :, :, ::1] x, const floating[:, ::1] w2d, con
     NumPy equivalent: ``out[n, g] = w2d[g] @ im2col(x)[n, g]`` for every sample and group.
 
     x   : (N, C_in, D, H, W) unpadded; w2d : (C_out, C_in/groups * K); out : (N, C_out, L), overwritten.
-    workspace : (num_threads, cg*K*lined(rows_per_tile*bw)), one row per thread (allocated by the caller; the
-    gathered columns' rows are lined(...) elements apart, whole cache lines: a workspace on a line keeps every row
-    on one).
+    workspace : (num_threads, >= gemm_workspace(...)), one row per thread (allocated by the caller; the gathered
+    columns' rows are lined(...) elements apart, whole cache lines: a workspace on a line keeps every row on one).
     A 1x1(x1) kernel at stride 1 without padding (samples 1) reads its tiles' columns from x in place: no copy,
     the workspace unused.
     samples > 1 (only with one tile per sample, for small outputs): that many samples' columns side by
@@ -1266,7 +1285,8 @@ def conv_gemm(const floating[:, :, :, :, ::1] x, const floating[:, ::1] w2d, con
         return
     batch_rows = batch_rows and S > 1
     # (batched samples: their columns, and BLAS's result block unless cl_gemm_rows stores into the output)
-    cdef Py_ssize_t need = 0 if in_place else (kk + (0 if batch_rows else og)) * ldw if S > 1 else kk * ldw
+    cdef Py_ssize_t need = 0 if in_place else _gemm_need(kk, og, S, L, col_tile if col_tile > 0 else
+                                                         rows_per_tile * g.bw, batch_rows, sizeof(floating))
     if workspace.shape[0] < num_threads or workspace.shape[1] < need:
         raise ValueError(f"conv_gemm: the workspace ({workspace.shape[0]}, {workspace.shape[1]}) is smaller than "
                          f"({num_threads}, {need}): a row of that many elements per thread")

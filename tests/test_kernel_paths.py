@@ -1822,6 +1822,21 @@ def test_lined_rounds_up_to_an_odd_count_of_cache_lines():
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_gemm_workspace_counts_the_column_rows_and_the_result_block(dtype):
+    """gemm_workspace (the planner's workspace row and conv_gemm's check): kk rows of gathered columns in an odd
+    count of lines, 2 samples of 35 cells side by side (+ the og rows of BLAS's result block without batch_rows),
+    or one tile's cells; bad sizes raise."""
+    size = np.dtype(dtype).itemsize
+    assert _kernels.gemm_workspace(27, 4, 2, 35, 0, False, size) == (27 + 4) * _odd_lines(70, dtype)
+    assert _kernels.gemm_workspace(27, 4, 2, 35, 0, True, size) == 27 * _odd_lines(70, dtype)
+    assert _kernels.gemm_workspace(27, 4, 1, 35, 18, False, size) == 27 * _odd_lines(18, dtype)
+    assert _kernels.gemm_workspace(27, 4, 1, 35, 0, True, size) == 0
+    for bad in [(-1, 4, 1, 35, 18), (27, 4, 0, 35, 18), (27, 4, 1, 35, -1)]:
+        with pytest.raises(ValueError, match=r"gemm_workspace: needs sizes >= 0, samples >= 1"):
+            _kernels.gemm_workspace(*bad, False, size)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("nd,shape,kernel,stride,threads,tiling", [
     (2, (6, 6, 5, 5), 3, 1, 1, "samples"),          # 25-cell planes: 6 samples side by side (150 columns)
     (2, (8, 6, 9, 5), 3, 2, 2, "samples"),          # ... 15 cells a plane, stride 2, blocks of samples on 2 threads

@@ -989,19 +989,18 @@ def _gemm_runner(x5_shape, c_out, cg, dtype, k, length, args, blocks, n, groups,
     cols = 0
     batch_rows = samples > 1 and BATCH_ROWS and dtype == np.float32 and _kernels.simd_path() in BATCH_ROWS_LEVELS \
         and cg * k <= BATCH_ROWS_MAX_DEPTH
-    # (the gathered columns' rows go whole cache lines apart, _kernels.lined: each starts on a line)
+    tile = per * blocks[-1]               # a tile's cells: one small buffer per thread, never the batch
     if samples > 1:                       # one tile per sample, several samples per GEMM: their columns, and
         per = rows                        # BLAS's result block unless cl_gemm_rows stores into the output
-        ws_shape = (threads, (cg * k + (0 if batch_rows else c_out // groups))
-                    * _kernels.lined(samples * length, dtype.itemsize))
     elif rows == 1 and COLUMN_TILES and n * groups < threads:   # one row (1-d) and idle threads: tiles of it
         cols = max(-(-blocks[-1] // -(-threads // (n * groups))), MIN_TILE_COLUMNS)
         cols = 0 if cols >= blocks[-1] else cols
-        ws_shape = (threads, cg * k * _kernels.lined(cols or blocks[-1], dtype.itemsize))
+        tile = cols or blocks[-1]
     elif in_place:
-        ws_shape = (threads, 1)
-    else:                                 # one small buffer per thread, never the batch
-        ws_shape = (threads, cg * k * _kernels.lined(per * blocks[-1], dtype.itemsize))
+        tile = 0                          # (the kernel reads the columns where they lie)
+    # (the kernel's own count: the gathered columns' rows go whole cache lines apart, each starting on a line)
+    ws_shape = (threads, max(1, _kernels.gemm_workspace(cg * k, c_out // groups, samples, length, tile, batch_rows,
+                                                        dtype.itemsize)))
     get_ws = workspace_getter(ws_shape, dtype)
     pin = single_threaded_blas if blas_pinned_by_caller() else contextlib.nullcontext
     small = c_out // groups <= SMALL_GEMM_MAX_ROWS
