@@ -722,9 +722,8 @@ CL_DEINTERLEAVE4(CL_FN(cl_deinterleave4_d), double)
     CL_GS8_PUT1(T, V, LANES, PUT, (J) + 2 * LANES, 0, R0, X0##2, X1##2, X2##2, X3##2)
 #define CL_GS8_PUT1(T, V, LANES, PUT, J, FROM, R0, X0, X1, X2, X3) {                                    \
         const ptrdiff_t mr = 4;                                                                        \
-        T *c[4] = {C + (R0) * ldc, C + ((R0) + 1) * ldc, C + ((R0) + 2) * ldc, C + ((R0) + 3) * ldc};  \
-        const T bv[4] = {bias ? bias[R0] : 0, bias ? bias[(R0) + 1] : 0, bias ? bias[(R0) + 2] : 0,    \
-                         bias ? bias[(R0) + 3] : 0};                                                   \
+        T **c = c8 + ((R0) - i8);                                                                      \
+        const T *bv = bv8 + ((R0) - i8);                                                               \
         (void)bv;                                                                                      \
         const V q0[4] = {X0, X1, X2, X3};                                                              \
         PUT(V, LANES, J, q0, FROM)                                                                     \
@@ -756,6 +755,14 @@ static __attribute__((noinline)) void FNAME(ptrdiff_t k, const T *restrict A, pt
 #define CL_GEMM_SMALL_ROWS8(T, V, LANES, BROW, PUT, S8, BARGS)                                         \
     const T *a0 = A + i8 * lda, *a1 = a0 + lda, *a2 = a0 + 2 * lda, *a3 = a0 + 3 * lda;                \
     const T *a4 = a0 + 4 * lda, *a5 = a0 + 5 * lda, *a6 = a0 + 6 * lda, *a7 = a0 + 7 * lda;           \
+    T *c8[8];                           /* the block's rows of C and their biases, once for its strips  \
+                                           (set per store, the pointers' vector multiplies and reloads  \
+                                           took 10% of a 1x1 96 -> 24 layer's time) */                 \
+    T bv8[8];                                                                                          \
+    for (ptrdiff_t r = 0; r < 8; r++) {                                                                \
+        c8[r] = C + (i8 + r) * ldc;                                                                    \
+        bv8[r] = bias ? bias[i8 + r] : 0;                                                              \
+    }                                                                                                  \
     for (ptrdiff_t j = jc; j < jfull; j += 3 * LANES) {                                                \
         V q_[24];                                                                                      \
         S8(k, a0, lda, CL_ID BARGS, j, q_);                                                            \
@@ -767,7 +774,28 @@ static __attribute__((noinline)) void FNAME(ptrdiff_t k, const T *restrict A, pt
         CL_GS8_PUT(T, V, LANES, PUT, j, i8 + 4, s4, s5, s6, s7)                                        \
     }                                                                                                  \
     jdone = jfull;                                                                                     \
-    for (ptrdiff_t j = jfull; j < jend && n >= LANES; j += LANES) {                                    \
+    if (jend - jfull > 2 * LANES && jend >= 3 * LANES) {                                               \
+        /* 33-47 columns left: one more strip, moved back to end at jend (its first                      \
+           lanes, columns done above, computed again but not stored; doubles: 17-23 left), not three     \
+           single vectors, which read B three times for 8 sums a load (a third of LeNet-5's 5x5 6 -> 16,  \
+           136 columns a plane) */                                                                     \
+        const ptrdiff_t j = jend - 3 * LANES;                                                          \
+        V q_[24];                                                                                      \
+        S8(k, a0, lda, CL_ID BARGS, j, q_);                                                            \
+        const V s00 = q_[0], s01 = q_[1], s02 = q_[2], s10 = q_[3], s11 = q_[4], s12 = q_[5];          \
+        const V s20 = q_[6], s21 = q_[7], s22 = q_[8], s30 = q_[9], s31 = q_[10], s32 = q_[11];        \
+        const V s40 = q_[12], s41 = q_[13], s42 = q_[14], s50 = q_[15], s51 = q_[16], s52 = q_[17];    \
+        const V s60 = q_[18], s61 = q_[19], s62 = q_[20], s70 = q_[21], s71 = q_[22], s72 = q_[23];    \
+        const ptrdiff_t f0 = jfull - j;  /* lanes of the first vector done above: 1 .. LANES - 1 */     \
+        CL_GS8_PUT1(T, V, LANES, PUT, j, f0, i8, s00, s10, s20, s30)                                   \
+        CL_GS8_PUT1(T, V, LANES, PUT, j, f0, i8 + 4, s40, s50, s60, s70)                               \
+        CL_GS8_PUT1(T, V, LANES, PUT, j + LANES, 0, i8, s01, s11, s21, s31)                            \
+        CL_GS8_PUT1(T, V, LANES, PUT, j + LANES, 0, i8 + 4, s41, s51, s61, s71)                        \
+        CL_GS8_PUT1(T, V, LANES, PUT, j + 2 * LANES, 0, i8, s02, s12, s22, s32)                        \
+        CL_GS8_PUT1(T, V, LANES, PUT, j + 2 * LANES, 0, i8 + 4, s42, s52, s62, s72)                    \
+        jdone = jend;                                                                                  \
+    }                                                                                                  \
+    for (ptrdiff_t j = jdone; j < jend && n >= LANES; j += LANES) {                                    \
         /* the whole vectors left, then one vector moved back to end at n (its first lanes, columns    \
            done above, computed again but not stored): 8 rows x 1 vector */                            \
         const ptrdiff_t j0 = j + LANES <= jend ? j : n - LANES;                                        \
@@ -863,10 +891,16 @@ static __attribute__((noinline)) void FNAME(ptrdiff_t k, const T *restrict A, pt
    a, b) stores lanes [a, b) of v at d + a ..): in rows of at least a vector, two at most, their bounds worked out
    once for the block's rows; in shorter rows, one per row it reaches (lane l of row t, l in [t wq - e0, t wq - e0
    + bw), goes to d - t (wq - ldr) + l). No sum goes through a workspace (copying the sums out took 10% of the
-   ResNet-18 stem's time). */
+   ResNet-18 stem's time). Where the rows have no spare cells and lie end to end (``dense``: wq = bw = ldr, a 1x1
+   layer read in place), column J is output J: a plain store, or lanes FROM.. under a mask, and no division. */
 #define CL_ROWS_PUT(V, LANES, J, SR, FROM) {                                                           \
-        const ptrdiff_t rr = (J) / wq, e0 = (J) - rr * wq;                                             \
-        if ((FROM) == 0 && e0 + LANES <= bw) {                                                         \
+        const ptrdiff_t rr = dense ? 0 : (J) / wq, e0 = (J) - rr * wq;                                 \
+        if (dense) {                                                                                   \
+            for (ptrdiff_t r = 0; r < mr; r++) {                                                       \
+                if ((FROM) == 0) *(V *)(c[r] + (J)) = SR[r] + bv[r];                                   \
+                else ROWS_MSTORE(c[r] + (J), SR[r] + bv[r], (FROM), LANES);                            \
+            }                                                                                          \
+        } else if ((FROM) == 0 && e0 + LANES <= bw) {                                                  \
             for (ptrdiff_t r = 0; r < mr; r++) *(V *)(c[r] + rr * ldr + e0) = SR[r] + bv[r];           \
         } else if (wq >= LANES) {       /* two rows at most: this row's real cells, the next row's */  \
             const ptrdiff_t hi0 = bw - e0 < LANES ? bw - e0 : LANES;                                   \
@@ -904,6 +938,7 @@ static void NAME(ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, const T *restrict A, ptr
 static void ROWS_NAME(ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, const T *restrict A, ptrdiff_t lda,       \
                       const T *const *Bp, T *restrict C, ptrdiff_t ldc, ptrdiff_t wq, ptrdiff_t bw,    \
                       ptrdiff_t ldr, const T *restrict bias) {                                         \
+    const int dense = wq == bw && ldr == bw;                                                           \
     CL_GEMM_SMALL_BODY(T, V, LANES, CL_POINTED_ROW, CL_ROWS_PUT, CL_ROWS_PUT1, ROWS_S8, (Bp))          \
 }
 #define CL_MASK_BITS(a, b) ((1u << (b)) - (1u << (a)))

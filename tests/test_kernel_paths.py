@@ -901,6 +901,10 @@ def test_rows_kernel_takes_long_rows_whose_planes_fit_its_workspace(monkeypatch,
     (1, 16, 1, (1, 300), (1, 9), (1, 3), (0, 4), 1, 1, True),   # a 1-d row of 100
     (2, 26, 2, (6, 21), 3, 1, 1, 1, 2, True),        # 13 outputs a group: a block of 8, then one of 4 and one of 1
     (3, 24, 1, (5, 3), 3, 1, 1, 1, 5, True),         # rows of 3: 15 outputs, cell by cell below a vector
+    (6, 16, 1, (14, 14), 5, 1, 0, 1, 10, True),      # LeNet-5's 5x5 6 -> 16: 136 numbers, 2 strips and 40 left:
+                                                     # a strip moved back, its vectors across rows of 10 in 14
+    (2, 9, 1, (9, 14), 3, 1, 1, 1, 9, False),        # 9 rows of 14 in 16 (142 numbers): 46 left after 2 strips
+                                                     # at float32, 22 after 5 at float64
 ])
 def test_rows_kernel_stores_each_real_output_once_and_nothing_else(rng, rows8, dtype, c_in, c_out, groups, size,
                                                                    kernel, stride, padding, dilation, per, bias):
@@ -939,6 +943,8 @@ def test_rows_kernel_stores_each_real_output_once_and_nothing_else(rng, rows8, d
     (3, 4, 1, (4, 4), 1, 0, 4, True),       # a whole 16-cell plane in one task: one vector
     (4, 6, 1, (6, 8), 1, 1, 2, False),      # padding 1: the planes hold the padded rows (a copy)
     (4, 6, 1, (6, 8), 2, 0, 2, False),      # stride 2: phase planes (a copy)
+    (5, 16, 1, (3, 30), 1, 0, 3, True),     # 90 numbers in place (dense stores, rows as they lie): a strip and 42
+                                            # left, a strip moved back
 ])
 def test_rows_kernel_reads_1x1_stride_1_inputs_in_place(rng, dtype, c_in, c_out, groups, size, stride, padding,
                                                         per, in_place):
@@ -1103,15 +1109,19 @@ def test_gemm_small_in_one_chunk_where_a_and_a_chunk_overflow_l1(rng, gemm_small
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("m,k,n", [(8, 10, 3 * 48 + 17), (13, 7, 200), (16, 96, 96), (24, 5, 20), (9, 3, 7),
-                                   (17, 40, 301)])
+                                   (17, 40, 301), (16, 9, 48 + 33), (8, 6, 2 * 48 + 47), (8, 5, 47), (8, 4, 24 + 23),
+                                   (16, 7, 2 * 48 + 32), (8, 3, 24 + 16)])
 @pytest.mark.parametrize("columns", [1, 10 ** 6])
 def test_gemm_small_in_blocks_of_8_rows_leaves_nothing_else_written(rng, gemm_small_chunk, rows8, dtype, m, k, n,
                                                                    columns):
     """cl_gemm_small's blocks of 8 rows (x86-64-v4) take the whole strips, the whole vectors after them and the
-    moved-back last vector; blocks of 4 the rows left (8 + 5, 16 + 1) and rows shorter than a vector (n = 7).
-    Whole strips only (96 = 2 x 48 columns at float32), a vector and a moved-back one (20), chunks of one strip
-    and one chunk, with the setting on and off: every cell against NumPy in float64, plain and accumulated, and
-    the rows around C (NaN) untouched."""
+    moved-back last vector, or, with more than two vectors' columns left after the strips (33-47 at float32,
+    17-23 at float64), one more strip moved back to end at n (48 + 33, 2 x 48 + 47; at float64 24 + 23, 40 and 47
+    columns, and 2 x 48 + 32, 24 + 16 just below the rule); blocks of 4 the rows left (8 + 5, 16 + 1) and rows
+    shorter than a vector (n = 7). Whole strips only (96 = 2 x 48 columns at float32), a vector and a moved-back
+    one (20), n = 47 with no whole strip, chunks of one strip and one chunk, with the setting on and off: every
+    cell against NumPy in float64, plain and accumulated (a column stored twice is added twice), and the rows
+    around C (NaN) untouched."""
     gemm_small_chunk(columns * k * np.dtype(dtype).itemsize)
     a = rng.standard_normal((m, k)).astype(dtype)
     b = rng.standard_normal((k, n)).astype(dtype)
