@@ -752,12 +752,19 @@ static __attribute__((noinline)) void FNAME(ptrdiff_t k, const T *restrict A, pt
     q[18] = s60; q[19] = s61; q[20] = s62; q[21] = s70; q[22] = s71; q[23] = s72;                      \
 }
 #define CL_ID(...) __VA_ARGS__
+/* the 24 sums of a strip, as S8 returned them, by name: s<row><vector> */
+#define CL_GS8_SUMS(V, Q)                                                                              \
+    const V s00 = Q[0], s01 = Q[1], s02 = Q[2], s10 = Q[3], s11 = Q[4], s12 = Q[5];                    \
+    const V s20 = Q[6], s21 = Q[7], s22 = Q[8], s30 = Q[9], s31 = Q[10], s32 = Q[11];                  \
+    const V s40 = Q[12], s41 = Q[13], s42 = Q[14], s50 = Q[15], s51 = Q[16], s52 = Q[17];              \
+    const V s60 = Q[18], s61 = Q[19], s62 = Q[20], s70 = Q[21], s71 = Q[22], s72 = Q[23];
 #define CL_GEMM_SMALL_ROWS8(T, V, LANES, BROW, PUT, S8, BARGS)                                         \
     const T *a0 = A + i8 * lda, *a1 = a0 + lda, *a2 = a0 + 2 * lda, *a3 = a0 + 3 * lda;                \
     const T *a4 = a0 + 4 * lda, *a5 = a0 + 5 * lda, *a6 = a0 + 6 * lda, *a7 = a0 + 7 * lda;           \
     T *c8[8];                           /* the block's rows of C and their biases, once for its strips  \
-                                           (set per store, the pointers' vector multiplies and reloads  \
-                                           took 10% of a 1x1 96 -> 24 layer's time) */                 \
+                                           (set at each store, their vector multiplies and reloads were \
+                                           most of the 10-12% of a 1x1 96 -> 24 layer's time spent      \
+                                           outside its strips) */                                      \
     T bv8[8];                                                                                          \
     for (ptrdiff_t r = 0; r < 8; r++) {                                                                \
         c8[r] = C + (i8 + r) * ldc;                                                                    \
@@ -766,10 +773,7 @@ static __attribute__((noinline)) void FNAME(ptrdiff_t k, const T *restrict A, pt
     for (ptrdiff_t j = jc; j < jfull; j += 3 * LANES) {                                                \
         V q_[24];                                                                                      \
         S8(k, a0, lda, CL_ID BARGS, j, q_);                                                            \
-        const V s00 = q_[0], s01 = q_[1], s02 = q_[2], s10 = q_[3], s11 = q_[4], s12 = q_[5];          \
-        const V s20 = q_[6], s21 = q_[7], s22 = q_[8], s30 = q_[9], s31 = q_[10], s32 = q_[11];        \
-        const V s40 = q_[12], s41 = q_[13], s42 = q_[14], s50 = q_[15], s51 = q_[16], s52 = q_[17];    \
-        const V s60 = q_[18], s61 = q_[19], s62 = q_[20], s70 = q_[21], s71 = q_[22], s72 = q_[23];    \
+        CL_GS8_SUMS(V, q_)                                                                             \
         CL_GS8_PUT(T, V, LANES, PUT, j, i8, s0, s1, s2, s3)                                            \
         CL_GS8_PUT(T, V, LANES, PUT, j, i8 + 4, s4, s5, s6, s7)                                        \
     }                                                                                                  \
@@ -782,10 +786,7 @@ static __attribute__((noinline)) void FNAME(ptrdiff_t k, const T *restrict A, pt
         const ptrdiff_t j = jend - 3 * LANES;                                                          \
         V q_[24];                                                                                      \
         S8(k, a0, lda, CL_ID BARGS, j, q_);                                                            \
-        const V s00 = q_[0], s01 = q_[1], s02 = q_[2], s10 = q_[3], s11 = q_[4], s12 = q_[5];          \
-        const V s20 = q_[6], s21 = q_[7], s22 = q_[8], s30 = q_[9], s31 = q_[10], s32 = q_[11];        \
-        const V s40 = q_[12], s41 = q_[13], s42 = q_[14], s50 = q_[15], s51 = q_[16], s52 = q_[17];    \
-        const V s60 = q_[18], s61 = q_[19], s62 = q_[20], s70 = q_[21], s71 = q_[22], s72 = q_[23];    \
+        CL_GS8_SUMS(V, q_)                                                                             \
         const ptrdiff_t f0 = jfull - j;  /* lanes of the first vector done above: 1 .. LANES - 1 */     \
         CL_GS8_PUT1(T, V, LANES, PUT, j, f0, i8, s00, s10, s20, s30)                                   \
         CL_GS8_PUT1(T, V, LANES, PUT, j, f0, i8 + 4, s40, s50, s60, s70)                               \
