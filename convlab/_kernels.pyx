@@ -1262,9 +1262,10 @@ def conv_gemm(const floating[:, :, :, :, ::1] x, const floating[:, ::1] w2d, con
     cdef Py_ssize_t total = nblocks * groups * ntiles, t, n, gi, r0, r1, co, e, s, ns, cols
     cdef GemmTask task
     cdef Py_ssize_t kk = cg * K, ldc = L, m, nn = og
-    # the gathered columns' row stride: the widest tile's columns, in whole cache lines
-    cdef Py_ssize_t ldw = _lined(S * L if S > 1 else col_tile if col_tile > 0 else rows_per_tile * g.bw,
-                                 sizeof(floating))
+    # a tile's cells (col_tile, or rows_per_tile whole rows); the gathered columns' row stride is the widest
+    # tile's columns in whole cache lines
+    cdef Py_ssize_t tile = col_tile if col_tile > 0 else rows_per_tile * g.bw
+    cdef Py_ssize_t ldw = _lined(S * L if S > 1 else tile, sizeof(floating))
     cdef floating* ws
     cdef floating* res
     cdef floating* orow
@@ -1285,8 +1286,7 @@ def conv_gemm(const floating[:, :, :, :, ::1] x, const floating[:, ::1] w2d, con
         return
     batch_rows = batch_rows and S > 1
     # (batched samples: their columns, and BLAS's result block unless cl_gemm_rows stores into the output)
-    cdef Py_ssize_t need = 0 if in_place else _gemm_need(kk, og, S, L, col_tile if col_tile > 0 else
-                                                         rows_per_tile * g.bw, batch_rows, sizeof(floating))
+    cdef Py_ssize_t need = 0 if in_place else _gemm_need(kk, og, S, L, tile, batch_rows, sizeof(floating))
     if workspace.shape[0] < num_threads or workspace.shape[1] < need:
         raise ValueError(f"conv_gemm: the workspace ({workspace.shape[0]}, {workspace.shape[1]}) is smaller than "
                          f"({num_threads}, {need}): a row of that many elements per thread")
