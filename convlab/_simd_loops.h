@@ -716,8 +716,9 @@ CL_DEINTERLEAVE4(CL_FN(cl_deinterleave4_d), double)
    rows shorter than a vector are left to the 4-row blocks (cell by cell). The sums are stored as two blocks of 4
    rows (PUT's c, bv and mr). */
 #define CL_GS8_STEP(T, r, a) { const T w = a[p]; s##r##0 += w * b0; s##r##1 += w * b1; s##r##2 += w * b2; }
-#define CL_GS8_PUT(T, V, LANES, PUT, J, R0, X0, X1, X2, X3)   /* a strip: its three vectors */           \
-    CL_GS8_PUT1(T, V, LANES, PUT, J, 0, R0, X0##0, X1##0, X2##0, X3##0)                                 \
+#define CL_GS8_PUT(T, V, LANES, PUT, J, FROM, R0, X0, X1, X2, X3)  /* a strip's three vectors, the first \
+                                                                       from lane FROM */                  \
+    CL_GS8_PUT1(T, V, LANES, PUT, J, FROM, R0, X0##0, X1##0, X2##0, X3##0)                              \
     CL_GS8_PUT1(T, V, LANES, PUT, (J) + LANES, 0, R0, X0##1, X1##1, X2##1, X3##1)                       \
     CL_GS8_PUT1(T, V, LANES, PUT, (J) + 2 * LANES, 0, R0, X0##2, X1##2, X2##2, X3##2)
 #define CL_GS8_PUT1(T, V, LANES, PUT, J, FROM, R0, X0, X1, X2, X3) {                                    \
@@ -774,8 +775,8 @@ static __attribute__((noinline)) void FNAME(ptrdiff_t k, const T *restrict A, pt
         V q_[24];                                                                                      \
         S8(k, a0, lda, CL_ID BARGS, j, q_);                                                            \
         CL_GS8_SUMS(V, q_)                                                                             \
-        CL_GS8_PUT(T, V, LANES, PUT, j, i8, s0, s1, s2, s3)                                            \
-        CL_GS8_PUT(T, V, LANES, PUT, j, i8 + 4, s4, s5, s6, s7)                                        \
+        CL_GS8_PUT(T, V, LANES, PUT, j, 0, i8, s0, s1, s2, s3)                                         \
+        CL_GS8_PUT(T, V, LANES, PUT, j, 0, i8 + 4, s4, s5, s6, s7)                                     \
     }                                                                                                  \
     jdone = jfull;                                                                                     \
     if (jend - jfull > 2 * LANES && jend >= 3 * LANES) {                                               \
@@ -788,12 +789,8 @@ static __attribute__((noinline)) void FNAME(ptrdiff_t k, const T *restrict A, pt
         S8(k, a0, lda, CL_ID BARGS, j, q_);                                                            \
         CL_GS8_SUMS(V, q_)                                                                             \
         const ptrdiff_t f0 = jfull - j;  /* lanes of the first vector done above: 1 .. LANES - 1 */     \
-        CL_GS8_PUT1(T, V, LANES, PUT, j, f0, i8, s00, s10, s20, s30)                                   \
-        CL_GS8_PUT1(T, V, LANES, PUT, j, f0, i8 + 4, s40, s50, s60, s70)                               \
-        CL_GS8_PUT1(T, V, LANES, PUT, j + LANES, 0, i8, s01, s11, s21, s31)                            \
-        CL_GS8_PUT1(T, V, LANES, PUT, j + LANES, 0, i8 + 4, s41, s51, s61, s71)                        \
-        CL_GS8_PUT1(T, V, LANES, PUT, j + 2 * LANES, 0, i8, s02, s12, s22, s32)                        \
-        CL_GS8_PUT1(T, V, LANES, PUT, j + 2 * LANES, 0, i8 + 4, s42, s52, s62, s72)                    \
+        CL_GS8_PUT(T, V, LANES, PUT, j, f0, i8, s0, s1, s2, s3)                                        \
+        CL_GS8_PUT(T, V, LANES, PUT, j, f0, i8 + 4, s4, s5, s6, s7)                                    \
         jdone = jend;                                                                                  \
     }                                                                                                  \
     for (ptrdiff_t j = jdone; j < jend && n >= LANES; j += LANES) {                                    \
