@@ -401,6 +401,8 @@ def grad_suite():
                                  (16, 16, 3, 3, 3), dict(padding=1)),
         lambda: grad_weight_case("grad conv2d_weight (8,64,56,56) k3 p1", 2, (8, 64, 56, 56), (64, 64, 3, 3),
                                  dict(padding=1)),
+        lambda: grad_weight_case("grad conv2d_weight (8,512,7,7) k3 p1", 2, (8, 512, 7, 7), (512, 512, 3, 3),
+                                 dict(padding=1)),        # ResNet-18's last stage: a 4608 x 512 gradient
         lambda: grad_weight_case("grad conv1d_weight (20,16,50) k3 s2 g2", 1, (20, 16, 50), (24, 8, 3),
                                  dict(stride=2, groups=2)),
     ]

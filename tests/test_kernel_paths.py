@@ -2613,6 +2613,64 @@ def test_weight_gradient_over_many_tiles_and_threads_matches_torch(monkeypatch, 
         convlab.set_num_threads(before)
 
 
+@pytest.mark.parametrize("slices", [1, 2, 3])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("threads", [1, 2])
+def test_transpose_blocks_sums_the_slices_and_transposes_each_block(rng, slices, dtype, threads):
+    """transpose_blocks (the weight gradient's last step) against NumPy: the slices summed in order, each group's
+    block transposed, on both sides of its tiles' edges (256 rows, 64 columns) and of the 8x8 / 4x4 register
+    blocks (fewer rows or columns than one block)."""
+    for groups, rows, cols in [(1, 1, 1), (2, 7, 3), (1, 8, 8), (3, 9, 65), (1, 255, 64), (2, 256, 63),
+                               (1, 257, 130), (1, 600, 7), (2, 5, 200)]:
+        src = rng.standard_normal((slices, groups, rows, cols)).astype(dtype)
+        acc = src[0].copy()
+        for s in range(1, slices):                      # the kernel's order: (s0 + s1) + s2
+            acc += src[s]
+        want = acc.transpose(0, 2, 1)
+        got = np.full((groups, cols, rows), np.nan, dtype)
+        _kernels.transpose_blocks(src, got, threads)
+        np.testing.assert_array_equal(got, want, err_msg=f"{(slices, groups, rows, cols)}")
+
+
+def test_transpose_blocks_refuses_shapes_that_do_not_match():
+    src = np.zeros((2, 1, 4, 3), np.float32)
+    with pytest.raises(ValueError, match=r"dst be \(G, C, R\) = \(1, 3, 4\)"):
+        _kernels.transpose_blocks(src, np.zeros((1, 4, 3), np.float32))
+    with pytest.raises(ValueError, match="at least one slice"):
+        _kernels.transpose_blocks(np.zeros((0, 1, 4, 3), np.float32), np.zeros((1, 3, 4), np.float32))
+    with pytest.raises(ValueError, match="num_threads must be >= 1, got 0"):
+        _kernels.transpose_blocks(src, np.zeros((1, 3, 4), np.float32), 0)
+
+
+@pytest.mark.parametrize("split_min", [10**12, 0])
+@pytest.mark.parametrize("threads", [1, 2])
+def test_weight_gradient_split_by_channels_or_by_samples_matches_torch(monkeypatch, rng, threads, split_min):
+    """The weight gradient with group blocks (C_in/groups * taps x C_out/groups: 459 x 102, 153 x 34) that span
+    several of transpose_blocks' tiles, on 2 threads as each thread's copy of the gradient summed (groups 1 and 3
+    under a WGRAD_SPLIT_MIN_BYTES no gradient reaches) or as tasks owning a group's rows (groups 2: a group a
+    thread, whatever the threshold; at threshold 0, groups 1 in chunks of 26 + 25 channels, groups 3 of 9 + 8):
+    against torch's, in float64."""
+    if torch is None:
+        pytest.skip("PyTorch 2.13 (the parity oracle) is not installed")
+    monkeypatch.setattr(conv_ops, "WGRAD_SPLIT_MIN_BYTES", split_min)
+    before = convlab.get_num_threads()
+    convlab.set_num_threads(threads)
+    try:
+        for c_in, groups in ((51, 1), (51, 3), (32, 2)):
+            x = rng.standard_normal((2, c_in, 6, 5))
+            w_shape = (102, c_in // groups, 3, 3)
+            gy = rng.standard_normal((2, 102, 6, 5))
+            cc = conv_ops._wgrad_channel_chunk(c_in // groups, 9, 102 // groups, groups, threads, 8)
+            assert cc == (0 if threads == 1 or (groups != 2 and split_min) else
+                          c_in // groups if groups == 2 else -(-(c_in // groups) // 2)), (c_in, groups, cc)
+            want = torch.nn.grad.conv2d_weight(torch.from_numpy(x), w_shape, torch.from_numpy(gy), padding=1,
+                                               groups=groups).numpy()
+            got = nn.grad.conv2d_weight(x, w_shape, gy, padding=1, groups=groups)
+            assert_close(got, want, np.float64, reduction=2 * 30)
+    finally:
+        convlab.set_num_threads(before)
+
+
 def _bands_oracle(size, kh, s, p, d, ho):
     """Kernel rows whose input row lies inside [0, size), output row by output row, grouped into runs."""
     runs = []

@@ -218,6 +218,57 @@ GUARD_CHILD = textwrap.dedent("""
 """)
 
 
+SPLIT_CHILD = textwrap.dedent("""
+    import sys
+    import numpy as np
+    from convlab import _kernels as K
+    z = lambda *shape: np.zeros(shape, np.float32)
+    geo = ((1, 3, 3), (1, 1, 1), (0, 1, 1), (1, 1, 1), (1, 3, 3))
+    groups, per, threads = (int(v) for v in sys.argv[2:5])
+    calls = {
+        "conv_gemm": lambda: K.conv_gemm(z(1, 2, 1, 3, 3), z(2, 18), None, z(1, 2, 9), *geo, groups, 0, per,
+                                         z(1, 4096), threads),
+        "conv_rows": lambda: K.conv_rows(z(1, 2, 1, 3, 3), z(2, 18), None, z(1, 2, 9), *geo, groups, 0, per,
+                                         z(1, 4096), threads),
+        "conv_weight_gemm": lambda: K.conv_weight_gemm(z(1, 2, 1, 3, 3), z(1, 2, 9), z(2, 18, 2), *geo, groups,
+                                                       per, z(2, 4096), threads),
+        "conv_transpose_gemm": lambda: K.conv_transpose_gemm(z(1, 2, 9), z(2, 18), z(1, 2, 1, 3, 3), *geo, groups,
+                                                             per, z(2, 4096), threads),
+        "conv_direct": lambda: K.conv_direct(z(1, 2, 1, 3, 3), z(2, 2, 9), None, z(1, 2, 9), *geo, groups, 0,
+                                             threads),
+    }
+    try:
+        calls[sys.argv[1]]()
+    except ValueError as e:
+        print("refused:", e)
+    else:
+        print("ran")
+""")
+
+
+@pytest.mark.parametrize("kernel", ["conv_gemm", "conv_rows", "conv_weight_gemm", "conv_transpose_gemm",
+                                    "conv_direct"])
+def test_kernels_refuse_zero_groups_tiles_and_threads_before_dividing_by_them(kernel):
+    """The GEMM, rows and direct kernels divide by their groups and rows per tile with C semantics (cdivision).
+    Called directly before 2026-12-07: groups 0 stopped conv_gemm, conv_rows and conv_direct (SIGFPE) and let
+    conv_weight_gemm and conv_transpose_gemm return having computed nothing; a tile of 0 rows stopped conv_gemm,
+    conv_rows and conv_weight_gemm and sent conv_transpose_gemm into an endless loop; 0 threads aborted conv_gemm
+    and conv_rows (OpenMP). Each now refuses, naming the value (in a child process, with a timeout: a kernel
+    without the check would take the test run down)."""
+    def child(groups, per, threads):
+        proc = subprocess.run([sys.executable, "-c", SPLIT_CHILD, kernel, str(groups), str(per), str(threads)],
+                              capture_output=True, text=True, timeout=120, cwd=ROOT)
+        assert proc.returncode == 0, (groups, per, threads, proc.returncode, proc.stderr[-2000:])
+        return proc.stdout.strip()
+    assert child(1, 1, 1) == "ran"
+    assert child(0, 1, 1).startswith(f"refused: {kernel}: groups=0 must be >= 1 and divide C_in=2"), kernel
+    if kernel != "conv_direct":                          # (no unit of work to pass)
+        assert child(1, 0, 1) == f"refused: {kernel}: rows_per_{'task' if kernel == 'conv_rows' else 'tile'} " \
+                                 f"and num_threads must be >= 1, got 0 and 1"
+    assert child(1, 1, 0).endswith("num_threads must be >= 1, got 0" if kernel == "conv_direct" else
+                                   "and num_threads must be >= 1, got 1 and 0"), kernel
+
+
 def test_gemm_kernels_refuse_sizes_the_blas_cannot_take():
     """Every GEMM kernel checks its sizes and leading dimensions against the BLAS's integers before it runs
     (in a child process: a kernel without the check would write far outside the 4-byte buffer)."""
