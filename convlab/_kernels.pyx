@@ -1225,10 +1225,12 @@ cdef inline GemmTask _gemm_task(Py_ssize_t t, Py_ssize_t ntiles, Py_ssize_t grou
 
 cdef int _check_split(str name, Py_ssize_t C, Py_ssize_t C_out, int groups, Py_ssize_t per, str per_name,
                       int num_threads) except -1:
-    """A kernel's groups, its unit of work (``per``: rows per tile or task, named ``per_name``; none where that
-    is empty) and thread count, checked before any division by them (the kernels divide with C semantics: a zero would stop the process, not raise)."""
-    if groups < 1 or C % groups or C_out % groups:
-        raise ValueError(f"{name}: groups={groups} must be >= 1 and divide C_in={C} and C_out={C_out}")
+    """A kernel's groups (dividing C_in and, where ``C_out`` >= 0, C_out), its unit of work (``per``: rows per
+    tile or task, named ``per_name``; none where that is empty) and thread count, checked before any division by
+    them (the kernels divide with C semantics: a zero would stop the process, not raise)."""
+    if groups < 1 or C % groups or (C_out >= 0 and C_out % groups):
+        raise ValueError(f"{name}: groups={groups} must be >= 1 and divide C_in={C}"
+                         + (f" and C_out={C_out}" if C_out >= 0 else ""))
     if not per_name and num_threads < 1:
         raise ValueError(f"{name}: num_threads must be >= 1, got {num_threads}")
     if per < 1 or num_threads < 1:
@@ -1668,6 +1670,20 @@ def conv_rows(const floating[:, :, :, :, ::1] x, const floating[:, ::1] w2d, con
     free(rs_all)
 
 
+cdef inline void _wgrad_tile(const floating* xc, const floating* go, floating* ws, floating* part, Py_ssize_t nc,
+                             Py_ssize_t og, Py_ssize_t K, Py_ssize_t L, Py_ssize_t r0, Py_ssize_t r1,
+                             const Geom* g) noexcept nogil:
+    """One tile of conv_weight_gemm: output rows [r0, r1) of nc input channels from xc gathered into ws, then
+    part (nc * K x og, row-major) += ws @ go^T, go the tile's grad_output (og rows, L apart)."""
+    cdef Py_ssize_t m = (r1 - r0) * g.bw
+    cdef char* no = b"N"
+    cdef char* tr = b"T"
+    _gather(xc, ws, nc, r0, r1, m, g)
+    # row-major part[nc*K, og] += ws[nc*K, m] @ go[og, m]^T  <=>  column-major part^T (og, nc*K) += op(A) (og, m)
+    # @ B (m, nc*K): A the grad_output block read transposed ("T"), B the tile as it lies ("N")
+    _gemm(tr, no, og, nc * K, m, go, L, ws, m, 1, part, og)
+
+
 def conv_weight_gemm(const floating[:, :, :, :, ::1] x, const floating[:, :, ::1] gout, floating[:, :, ::1] gw,
                      tuple kernel, tuple stride, tuple padding, tuple dilation, tuple blocks, int groups,
                      Py_ssize_t rows_per_tile, floating[:, ::1] workspace, int num_threads=1,
@@ -1697,12 +1713,10 @@ def conv_weight_gemm(const floating[:, :, :, :, ::1] x, const floating[:, :, ::1
     cdef Py_ssize_t rows = g.bd * g.bh, L = rows * g.bw
     cdef Py_ssize_t ntiles = (rows + rows_per_tile - 1) // rows_per_tile, total = N * groups * ntiles, t
     cdef GemmTask task
-    cdef Py_ssize_t kk = cg * K, m, cc = channel_chunk if 0 < channel_chunk < cg else cg
+    cdef Py_ssize_t kk = cg * K, cc = channel_chunk if 0 < channel_chunk < cg else cg
     cdef Py_ssize_t nchunks = (cg + cc - 1) // cc, c0, nc, n, tile
     cdef floating* ws
     cdef floating* part
-    cdef char* no = b"N"
-    cdef char* tr = b"T"
     if channel_chunk < 0:
         raise ValueError(f"conv_weight_gemm: channel_chunk must be >= 0 (0: tasks of samples), got {channel_chunk}")
     if total == 0 or og == 0 or kk == 0:
@@ -1727,10 +1741,9 @@ def conv_weight_gemm(const floating[:, :, :, :, ::1] x, const floating[:, :, ::1
                 for n in range(N):
                     for tile in range(ntiles):
                         task = _gemm_task(tile, ntiles, 1, 1, rows_per_tile, rows)
-                        m = (task.r1 - task.r0) * g.bw
-                        _gather(&x[n, (t // nchunks) * cg + c0, 0, 0, 0], ws, nc, task.r0, task.r1, m, &g)
-                        _gemm(tr, no, og, nc * K, m, &gout[n, (t // nchunks) * og, task.r0 * g.bw], L, ws, m, 1,
-                              part, og)
+                        _wgrad_tile(&x[n, (t // nchunks) * cg + c0, 0, 0, 0],
+                                    &gout[n, (t // nchunks) * og, task.r0 * g.bw], ws, part, nc, og, K, L, task.r0,
+                                    task.r1, &g)
         _blas_restore()
         return
     with nogil, parallel(num_threads=num_threads):
@@ -1738,12 +1751,8 @@ def conv_weight_gemm(const floating[:, :, :, :, ::1] x, const floating[:, :, ::1
         part = &gw[threadid(), 0, 0]
         for t in prange(total, schedule="static"):
             task = _gemm_task(t, ntiles, groups, 1, rows_per_tile, rows)
-            m = (task.r1 - task.r0) * g.bw
-            _gather(&x[task.n, task.gi * cg, 0, 0, 0], ws, cg, task.r0, task.r1, m, &g)
-            # row-major part_g[kk, og] += ws[kk, m] @ gout[og, m]^T  <=>  column-major part_g^T (og, kk) +=
-            # op(A) (og, m) @ B (m, kk): A the gout block read transposed ("T"), B the tile as it lies ("N")
-            _gemm(tr, no, og, kk, m, &gout[task.n, task.gi * og, task.r0 * g.bw], L, ws, m, 1,
-                  part + task.gi * kk * og, og)
+            _wgrad_tile(&x[task.n, task.gi * cg, 0, 0, 0], &gout[task.n, task.gi * og, task.r0 * g.bw], ws,
+                        part + task.gi * kk * og, cg, og, K, L, task.r0, task.r1, &g)
     _blas_restore()
 
 
@@ -1772,7 +1781,7 @@ def conv_transpose_gemm(const floating[:, :, ::1] x, const floating[:, ::1] w2d,
     is stored once as column + bias (bias may be None), so out need not be initialised there; cells
     no block reaches (an output_padding tail) are the caller's to fill.
     """
-    _check_split("conv_transpose_gemm", x.shape[1], 0, groups, rows_per_tile, "rows_per_tile", num_threads)
+    _check_split("conv_transpose_gemm", x.shape[1], -1, groups, rows_per_tile, "rows_per_tile", num_threads)
     cdef Geom g = _geom((out.shape[2], out.shape[3], out.shape[4]), kernel, stride, padding, dilation, blocks, ZEROS)
     cdef Py_ssize_t N = x.shape[0], C = x.shape[1], P = w2d.shape[1]
     cdef Py_ssize_t cg = C // groups, K = g.kd * g.kh * g.kw, og = P // K
@@ -3058,8 +3067,7 @@ def conv_wgrad_direct(const float[:, :, :, :, ::1] x, const float[:, :, :, :, ::
     cdef unsigned short* masks
     if not cl_wgrad_available():
         raise RuntimeError(f"conv_wgrad_direct needs SIMD level x86-64-v4; the active level is {simd_path()}")
-    if groups < 1 or C % groups or C_out % groups:
-        raise ValueError(f"conv_wgrad_direct: groups={groups} must divide C_in={C} and C_out={C_out}")
+    _check_split("conv_wgrad_direct", C, C_out, groups, slab, "slab", num_threads)
     if stride[2] != 1 or min(sd, sh, dd, dh, dw, KD, KH, KW) < 1 or min(pd, ph, pw) < 0:
         raise ValueError(f"conv_wgrad_direct: stride {stride} must end in 1, kernel {kernel}, the other strides and "
                          f"dilation {dilation} >= 1, padding {padding} >= 0")

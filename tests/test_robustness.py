@@ -236,6 +236,8 @@ SPLIT_CHILD = textwrap.dedent("""
                                                              per, z(2, 4096), threads),
         "conv_direct": lambda: K.conv_direct(z(1, 2, 1, 3, 3), z(2, 2, 9), None, z(1, 2, 9), *geo, groups, 0,
                                              threads),
+        "conv_wgrad_direct": lambda: K.conv_wgrad_direct(z(1, 2, 1, 3, 3), z(1, 2, 1, 3, 3), z(2, 2, 9), *geo[:4],
+                                                         groups, per, threads),
     }
     try:
         calls[sys.argv[1]]()
@@ -247,14 +249,18 @@ SPLIT_CHILD = textwrap.dedent("""
 
 
 @pytest.mark.parametrize("kernel", ["conv_gemm", "conv_rows", "conv_weight_gemm", "conv_transpose_gemm",
-                                    "conv_direct"])
+                                    "conv_direct", "conv_wgrad_direct"])
 def test_kernels_refuse_zero_groups_tiles_and_threads_before_dividing_by_them(kernel):
     """The GEMM, rows and direct kernels divide by their groups and rows per tile with C semantics (cdivision).
     Called directly before 2026-12-07: groups 0 stopped conv_gemm, conv_rows and conv_direct (SIGFPE) and let
     conv_weight_gemm and conv_transpose_gemm return having computed nothing; a tile of 0 rows stopped conv_gemm,
     conv_rows and conv_weight_gemm and sent conv_transpose_gemm into an endless loop; 0 threads aborted conv_gemm
-    and conv_rows (OpenMP). Each now refuses, naming the value (in a child process, with a timeout: a kernel
-    without the check would take the test run down)."""
+    and conv_rows (OpenMP); conv_wgrad_direct ran on with a slab of 0 rows or 0 threads, unchecked. Each
+    now refuses, naming the value (in a child process, with a timeout: a kernel without the check would take the
+    test run down)."""
+    if kernel == "conv_wgrad_direct" and not _kernels.wgrad_direct_available():
+        pytest.skip("conv_wgrad_direct runs at x86-64-v4 only")
+
     def child(groups, per, threads):
         proc = subprocess.run([sys.executable, "-c", SPLIT_CHILD, kernel, str(groups), str(per), str(threads)],
                               capture_output=True, text=True, timeout=120, cwd=ROOT)
@@ -263,8 +269,8 @@ def test_kernels_refuse_zero_groups_tiles_and_threads_before_dividing_by_them(ke
     assert child(1, 1, 1) == "ran"
     assert child(0, 1, 1).startswith(f"refused: {kernel}: groups=0 must be >= 1 and divide C_in=2"), kernel
     if kernel != "conv_direct":                          # (no unit of work to pass)
-        assert child(1, 0, 1) == f"refused: {kernel}: rows_per_{'task' if kernel == 'conv_rows' else 'tile'} " \
-                                 f"and num_threads must be >= 1, got 0 and 1"
+        per = {"conv_rows": "rows_per_task", "conv_wgrad_direct": "slab"}.get(kernel, "rows_per_tile")
+        assert child(1, 0, 1) == f"refused: {kernel}: {per} and num_threads must be >= 1, got 0 and 1"
     assert child(1, 1, 0).endswith("num_threads must be >= 1, got 0" if kernel == "conv_direct" else
                                    "and num_threads must be >= 1, got 1 and 0"), kernel
 
