@@ -3,6 +3,7 @@
     python bench/run.py                     # full suite at 1 and 2 threads
     python bench/run.py --threads 1 --repeats 3 --filter resnet
     python bench/run.py --json out.json
+    python bench/run.py --gemm-only --no-numpy  # the GEMM-shaped rows alone, against the sgemm rate
 
 Every case is first checked against torch (allclose), then timed: the three
 implementations take turns for ``--repeats`` rounds, so drifting machine load
@@ -597,6 +598,12 @@ def cpu_description():
     return f"{model} (family {fam} model {mod}), {os.cpu_count()} cpus" + (", " + ", ".join(caches) if caches else "")
 
 
+def wanted(case, text="", gemm_only=False):
+    """Whether ``--filter text`` and ``--gemm-only`` keep a row: its name holds ``text`` and, with ``gemm_only``, it is
+    marked GEMM-shaped (the rows the %sgemm target is about)."""
+    return text in case["name"] and (case.get("gemm", False) or not gemm_only)
+
+
 def geomean(values):
     values = list(values)
     return math.exp(statistics.fmean(math.log(v) for v in values)) if values else float("nan")
@@ -624,6 +631,8 @@ def main(argv=None):
     ap.add_argument("--filter", default="", help="only cases whose name contains this text")
     ap.add_argument("--half", choices=("tune", "check", "both"), default="both",
                     help="only the tune rows (even), the check rows (odd), or both (default)")
+    ap.add_argument("--gemm-only", action="store_true",
+                    help="only the GEMM-shaped rows (those measured against the sgemm rate); no gradient table")
     ap.add_argument("--no-grad", action="store_true", help="skip the weight-gradient table")
     ap.add_argument("--no-numpy", action="store_true",
                     help="time the NumPy baseline only where it is the yardstick (F.pad rows: a copy)")
@@ -664,7 +673,7 @@ def main(argv=None):
                 if args.half != "both" and half(index) != args.half:
                     continue
                 case = make()
-                if args.filter and args.filter not in case["name"]:
+                if not wanted(case, args.filter, args.gemm_only):
                     continue
                 r = run_case(case, args.repeats, numpy=not args.no_numpy)
                 r["half"] = half(index)
@@ -690,7 +699,7 @@ def main(argv=None):
                       f"({worst['name']}); as ratios of medians: geomean "
                       f"{geomean(r['ratio_of_medians'] for r in hr):.2f}, worst "
                       f"{max(r['ratio_of_medians'] for r in hr):.2f}")
-        if args.no_grad:
+        if args.no_grad or args.gemm_only:
             continue
         print(f"{'weight gradient':58s} {'convlab med':>11s} {'torch med':>11s} {'/torch':>7s} {'extraMB':>8s} "
               f"{'in+gradMB':>9s} {'extra/(in+grad)':>15s}")

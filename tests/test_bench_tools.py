@@ -230,3 +230,17 @@ def test_pin_allocator_serves_large_buffers_from_the_heap_from_the_first_call(pi
                           capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
     assert [int(v) for v in done.stdout.split()] == mapped
+
+
+def test_gemm_only_keeps_exactly_the_rows_marked_gemm_shaped():
+    """``run.py --gemm-only``: the rows whose GFLOP/s is measured against the sgemm rate, every one of them and no
+    other; with ``--filter`` both must hold."""
+    run = _bench_run()
+    rows = [make() for make in run.suite()]
+    kept = [r["name"] for r in rows if run.wanted(r, "", gemm_only=True)]
+    marked = [r["name"] for r in rows if r.get("gemm")]
+    assert kept == marked and 0 < len(kept) < len(rows)
+    assert all(run.wanted(r, "") for r in rows)
+    resnet = [r["name"] for r in rows if run.wanted(r, "resnet18", gemm_only=True)]
+    assert resnet and all("resnet18" in n for n in resnet) and set(resnet) < set(marked)
+    assert not any(run.wanted(r, "F.pad", gemm_only=True) for r in rows)
