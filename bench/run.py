@@ -705,7 +705,7 @@ def main(argv=None):
               f"{'in+gradMB':>9s} {'extra/(in+grad)':>15s}")
         for make in grad_suite():
             case = make()
-            if args.filter and args.filter not in case["name"]:
+            if not wanted(case, args.filter):
                 continue
             r = run_grad_case(case, args.repeats)
             print(f"{r['name'][:58]:58s} {fmt_t(r['median']['ours']):>11s} {fmt_t(r['median']['torch']):>11s} "
