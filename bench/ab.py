@@ -218,6 +218,9 @@ PROBE = [
     ("Conv1d(1,8,80,s4) (8,1,16000)", "Conv1d", (1, 8, 80), dict(stride=4), (8, 1, 16000)),
     ("Conv1d(1,64,3,p1) (8,1,16000)", "Conv1d", (1, 64, 3), dict(padding=1), (8, 1, 16000)),
     ("Conv1d(2,32,3,p1) (8,2,16000)", "Conv1d", (2, 32, 3), dict(padding=1), (8, 2, 16000)),
+    # added with conv_blocked's lone-block runs (an odd count of 16-channel output blocks, bench/README.md)
+    ("googlenet 3x3 96->208 (8,96,14,14)", "Conv2d", (96, 208, 3), dict(padding=1), (8, 96, 14, 14)),
+    ("googlenet 5x5 16->48 (8,16,14,14)", "Conv2d", (16, 48, 5), dict(padding=2), (8, 16, 14, 14)),
 ]
 
 

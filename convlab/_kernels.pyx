@@ -220,7 +220,7 @@ cdef extern from "_simd.h" nogil:
     void cl_dconv_f(float* out, Py_ssize_t ldc, Py_ssize_t o_left, const float* xb, const float* wb,
                     const float* bias, Py_ssize_t CB, Py_ssize_t H, Py_ssize_t W, Py_ssize_t OW,
                     const Py_ssize_t* geom, Py_ssize_t nblocks, Py_ssize_t y0, Py_ssize_t y1,
-                    const Py_ssize_t* depth) noexcept
+                    const Py_ssize_t* depth, Py_ssize_t icl) noexcept
     int cl_nonfinite_f(const float* p, Py_ssize_t n) noexcept
     # conv_wgrad_direct's kernel (x86-64-v4 only: cl_wgrad_available() says whether the active level has it)
     void cl_wgrad_f(float* dW, const float* x, const float* go, const Py_ssize_t* geom, const unsigned short* masks,
@@ -1714,7 +1714,7 @@ def conv_weight_gemm(const floating[:, :, :, :, ::1] x, const floating[:, :, ::1
     cdef Py_ssize_t ntiles = (rows + rows_per_tile - 1) // rows_per_tile, total = N * groups * ntiles, t
     cdef GemmTask task
     cdef Py_ssize_t kk = cg * K, cc = channel_chunk if 0 < channel_chunk < cg else cg
-    cdef Py_ssize_t nchunks = (cg + cc - 1) // cc, c0, nc, n, tile
+    cdef Py_ssize_t nchunks = (cg + cc - 1) // cc, c0, nc, n, tile, gi
     cdef floating* ws
     cdef floating* part
     if channel_chunk < 0:
@@ -1735,15 +1735,15 @@ def conv_weight_gemm(const floating[:, :, :, :, ::1] x, const floating[:, :, ::1
         with nogil, parallel(num_threads=num_threads):
             ws = &workspace[threadid(), 0]
             for t in prange(groups * nchunks, schedule="static"):
+                gi = t // nchunks                                   # the task's group, its chunk of channels:
                 c0 = (t % nchunks) * cc
                 nc = cg - c0 if cg - c0 < cc else cc
-                part = &gw[0, (t // nchunks) * kk + c0 * K, 0]       # this chunk's rows of its group's block
+                part = &gw[0, gi * kk + c0 * K, 0]                  # this chunk's rows of its group's block
                 for n in range(N):
                     for tile in range(ntiles):
                         task = _gemm_task(tile, ntiles, 1, 1, rows_per_tile, rows)
-                        _wgrad_tile(&x[n, (t // nchunks) * cg + c0, 0, 0, 0],
-                                    &gout[n, (t // nchunks) * og, task.r0 * g.bw], ws, part, nc, og, K, L, task.r0,
-                                    task.r1, &g)
+                        _wgrad_tile(&x[n, gi * cg + c0, 0, 0, 0], &gout[n, gi * og, task.r0 * g.bw], ws, part, nc,
+                                    og, K, L, task.r0, task.r1, &g)
         _blas_restore()
         return
     with nogil, parallel(num_threads=num_threads):
@@ -2759,8 +2759,9 @@ def conv_blocked(const float[:, :, :, ::1] x, const float[:, :, ::1] w, const fl
     so that calls on the caller's next chunks of samples, with 2, find them there and deal nothing. A task's
     weights stay in L2 while ``cl_dconv_f`` (_simd_loops.h) runs its micro-kernel: 32 output
     channels x up to 14 cells of a row, or of two rows x up to 7 whose kernel rows reach the input alike
-    (x86-64-v4; 16 x 6 of one row at x86-64-v3 and the baseline) in registers over every input channel and every
-    tap where a cell of the run reads the input, stored into ``out``.
+    (x86-64-v4; a lone last block, 16 channels, x up to 14 cells of each of two rows; 16 x 6 of one row at
+    x86-64-v3 and the baseline) in registers over every input channel that exists (the zero channels of the last
+    input block skipped) and every tap where a cell of the run reads the input, stored into ``out``.
 
     x : (N, C_in, H, W); w : (C_out, C_in, kh * kw); bias : (C_out,) or None; out : (N, C_out, Ho * Wo),
     overwritten. kernel, stride, padding, dilation : (kh, kw), ... (2-tuples; padding on the top and left: taps
@@ -2861,7 +2862,8 @@ def conv_blocked(const float[:, :, :, ::1] x, const float[:, :, ::1] w, const fl
                 continue
             for n in range(n0, n1):
                 cl_dconv_f(&out[n, 2 * p * 16, 0], rows * OW, O - 2 * p * 16, &xb[n * CB * HT * WP * 16], wt,
-                           bp + 2 * p * 16 if bp != NULL else NULL, CB, H, W, OW, geom, nbl, y0, y1, dgeom)
+                           bp + 2 * p * 16 if bp != NULL else NULL, CB, H, W, OW, geom, nbl, y0, y1, dgeom,
+                           C - 16 * (CB - 1))
     return 1 if bad else 0
 
 
@@ -3022,7 +3024,7 @@ def conv_transpose_blocked(const float[:, :, :, ::1] x, const float[:, :, ::1] w
                             cl_dconv_f(&out[n, 2 * p * 16, 0] + ry * OW + ph % SW, OH * OW, O - 2 * p * 16,
                                        &xb[n * CB * H * WP * 16], wt + gp[12],
                                        bp + 2 * p * 16 if bp != NULL else NULL, CB, H, W,
-                                       (OW - ph % SW + SW - 1) // SW, gp, nbl, y0, y1, NULL)
+                                       (OW - ph % SW + SW - 1) // SW, gp, nbl, y0, y1, NULL, C - 16 * (CB - 1))
     finally:
         free(geoms)
         free(route)

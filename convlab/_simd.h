@@ -105,7 +105,8 @@ typedef struct {
     void (*pad_rows_d)(double *, const double *, const ptrdiff_t *, const ptrdiff_t *, ptrdiff_t, ptrdiff_t,
                        ptrdiff_t, ptrdiff_t, int, double, ptrdiff_t, ptrdiff_t);
     void (*dconv_f)(float *, ptrdiff_t, ptrdiff_t, const float *, const float *, const float *, ptrdiff_t, ptrdiff_t,
-                    ptrdiff_t, ptrdiff_t, const ptrdiff_t *, ptrdiff_t, ptrdiff_t, ptrdiff_t, const ptrdiff_t *);
+                    ptrdiff_t, ptrdiff_t, const ptrdiff_t *, ptrdiff_t, ptrdiff_t, ptrdiff_t, const ptrdiff_t *,
+                    ptrdiff_t);
     int (*nonfinite_f)(const float *, ptrdiff_t);
     void (*wgrad_f)(float *, const float *, const float *, const ptrdiff_t *, const unsigned short *, ptrdiff_t,
                     ptrdiff_t);   /* NULL below x86-64-v4 */

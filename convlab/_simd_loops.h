@@ -1329,26 +1329,30 @@ CL_PADROWS(CL_FN(cl_pad_rows_d), CL_FN(cl_pad_plane_d), CL_FN(cl_padcopy_d), CL_
 /* the blocks' weights for input channel ic of the tap at wk: CL_DC_NA vectors */
 #define CL_DC_WEIGHTS(w)                                                                               \
     CL_DC_VT w[CL_DC_NA];                                                                              \
-    for (int a = 0; a < CL_DC_NA; a++)                                                                 \
+    for (int a = 0; a < NA; a++)                                                                       \
         w[a] = *(const CL_DC_VT *)(wk + ic * CL_DC_WROW + (a / CL_DC_NV) * 16 + (a % CL_DC_NV) * CL_DC_LANES);
 /* one run: nb (1..CL_DC_OBK) blocks, the R cells from column ox0 on of RR output rows from oy on (RR 2 at
    x86-64-v4, rows whose kernel rows [kh0, kh1) reach the input alike: each weight vector, read from L2, serves
    twice the cells). R and RR are constants once inlined: the sums stay in registers. wb: the weights of the
-   run's first block in its pair's rows; a lone last block (nb == 1) at x86-64-v4 reads the pair's zero-filled
-   second slot (its sums are never stored). */
+   run's first block in its pair's rows. NA: the vectors of output channels a cell sums (CL_DC_NA; 1 for a lone
+   last block at x86-64-v4, nb == 1, whose runs then hold up to CL_DC_R cells on each of two rows: the same 28
+   sums as a pair's 2 x 14, where the pair's zero-filled second slot would have doubled the multiply-adds). ICL:
+   the input channels of the last 16-channel block that exist (C_in - 16 (CB - 1)): the channels past them are
+   zero in the blocked input and skipped (a 6-channel input, LeNet-5's second layer, does 6 of 16 steps). */
 static inline __attribute__((always_inline)) void CL_FN(cl_dconv_run)(
         float *restrict out, ptrdiff_t ldc, ptrdiff_t nvalid, const float *restrict xb, const float *restrict wb,
         const float *restrict bias, ptrdiff_t CB, ptrdiff_t H, ptrdiff_t W, const ptrdiff_t *restrict geom,
-        ptrdiff_t nb, ptrdiff_t oy, ptrdiff_t ox0, const int R, const int RR, const int SWC, ptrdiff_t kh0,
-        ptrdiff_t kh1, const ptrdiff_t *restrict dg, ptrdiff_t id0, ptrdiff_t kd0, ptrdiff_t kd1, ptrdiff_t ys) {
+        ptrdiff_t nb, ptrdiff_t oy, ptrdiff_t ox0, const int R, const int RR, const int SWC, const int NA,
+        ptrdiff_t kh0, ptrdiff_t kh1, const ptrdiff_t *restrict dg, ptrdiff_t id0, ptrdiff_t kd0, ptrdiff_t kd1,
+        ptrdiff_t ys, int icl) {
     const ptrdiff_t KH = geom[0], KW = geom[1], SH = geom[2], SW = SWC ? SWC : geom[3], PH = geom[4],
                     PW = geom[5], DH = geom[6], DW = geom[7], WP = geom[8], PWL = geom[9], ORS = geom[10],
                     OCS = geom[11];
     const ptrdiff_t KD = dg[0], DD = dg[3], D = dg[4];
     const ptrdiff_t wds = KH * KW * CL_DC_WROW * 16, wcs = KD * wds, xds = H * WP * 16, xcs = D * xds,
                     rs = SH * WP * 16;
-    CL_DC_VT acc[CL_DC_NA][CL_DC_RR * CL_DC_R];
-    for (int a = 0; a < CL_DC_NA; a++) {
+    CL_DC_VT acc[CL_DC_NA][CL_DC_RR * CL_DC_R];       /* used: NA x RR x R (a pair's 2 x 2 x 7, a lone block's 1 x 2 x 14) */
+    for (int a = 0; a < NA; a++) {
         CL_DC_VT b0 = (CL_DC_VT){0};
         if (bias && a / CL_DC_NV < nb)
             b0 = *(const CL_DC_VT *)(bias + (a / CL_DC_NV) * 16 + (a % CL_DC_NV) * CL_DC_LANES);
@@ -1356,6 +1360,7 @@ static inline __attribute__((always_inline)) void CL_FN(cl_dconv_run)(
     }
     for (ptrdiff_t cb = 0; cb < CB; cb++)
     for (ptrdiff_t kd = kd0; kd < kd1; kd++) {
+        const int icn = cb == CB - 1 ? icl : 16;
         const float *xc = xb + cb * xcs + (id0 + kd * DD) * xds, *wc = wb + cb * wcs + kd * wds;
         for (ptrdiff_t kh = kh0; kh < kh1; kh++) {
             const float *xr = xc + ((oy * SH + kh * DH - PH) * WP + PWL) * 16;  /* input column 0 of the row */
@@ -1369,27 +1374,27 @@ static inline __attribute__((always_inline)) void CL_FN(cl_dconv_run)(
                 const float *xq[2] = {xp, xp + rs};                 /* the run's first cell in each row */
                 if (hi - lo >= R - 1) {
                     /* the whole run, its one cell r < lo or >= hi (if any) on a zero column beside the row */
-                    for (int ic = 0; ic < 16; ic++) {
+                    for (int ic = 0; ic < icn; ic++) {
                         CL_DC_WEIGHTS(w)
                         __builtin_prefetch(wk + ic * CL_DC_WROW + CL_DC_PF, 0, 3);
 #if CL_DC_OBK > 1
-                        __builtin_prefetch(wk + ic * CL_DC_WROW + CL_DC_PF + 16, 0, 3);
+                        if (NA > 1) __builtin_prefetch(wk + ic * CL_DC_WROW + CL_DC_PF + 16, 0, 3);
 #endif
-#pragma GCC unroll 16
+#pragma GCC unroll 28
                         for (int r = 0; r < RR * R; r++) {
                             const float v = xq[r / R][(r % R) * SW * 16 + ic];  /* a broadcast */
-                            for (int a = 0; a < CL_DC_NA; a++) acc[a][r] += v * w[a];
+                            for (int a = 0; a < NA; a++) acc[a][r] += v * w[a];
                         }
                     }
                 } else {
                     /* 2 or more cells on zero columns (5x5, 1x7, dilated 'same'): the cells that read the row */
-                    for (int ic = 0; ic < 16; ic++) {
+                    for (int ic = 0; ic < icn; ic++) {
                         CL_DC_WEIGHTS(w)
-#pragma GCC unroll 16
+#pragma GCC unroll 28
                         for (int r = 0; r < RR * R; r++) {
                             if (r % R >= lo && r % R < hi) {
                                 const float v = xq[r / R][(r % R) * SW * 16 + ic];
-                                for (int a = 0; a < CL_DC_NA; a++) acc[a][r] += v * w[a];
+                                for (int a = 0; a < NA; a++) acc[a][r] += v * w[a];
                             }
                         }
                     }
@@ -1398,7 +1403,7 @@ static inline __attribute__((always_inline)) void CL_FN(cl_dconv_run)(
         }
     }
     float cells[CL_DC_RR * CL_DC_R][CL_DC_OBK * 16];
-    for (int a = 0; a < CL_DC_NA; a++)
+    for (int a = 0; a < NA; a++)
         for (int r = 0; r < RR * R; r++)
             *(CL_DC_VT *)(&cells[r][a * CL_DC_LANES]) = acc[a][r];
     for (ptrdiff_t c = 0; c < nb * 16 && c < nvalid; c++)
@@ -1407,23 +1412,38 @@ static inline __attribute__((always_inline)) void CL_FN(cl_dconv_run)(
             for (ptrdiff_t r = 0; r < R; r++) o[r * OCS] = cells[q * R + r][c];
         }
 }
-/* a run of nr (1..CL_DC_R; 1..CL_DC_R2 on rr = 2 rows) cells, by the copy of cl_dconv_run compiled for that
-   shape and, for SW 1 and 2, that stride along rows (SWC; 0: SW read from geom): with the cells' offsets
-   constants, each broadcast addresses its cell as a displacement from the row's first cell, where a variable
-   stride kept an index register per cell and, 14 cells being more than the free registers, reloaded 4 of them
-   from the stack every step (Sapphire Rapids: conv_blocked's rows 0.95-0.96x the time, paired) */
+/* a run of nr (1..CL_DC_R; 1..CL_DC_R2 on rr = 2 rows, 1..CL_DC_R for a lone block at x86-64-v4) cells, by the
+   copy of cl_dconv_run compiled for that shape and, for SW 1 and 2, that stride along rows (SWC; 0: SW read from
+   geom): with the cells' offsets constants, each broadcast addresses its cell as a displacement from the row's
+   first cell, where a variable stride kept an index register per cell and, 14 cells being more than the free
+   registers, reloaded 4 of them from the stack every step (Sapphire Rapids: conv_blocked's rows 0.95-0.96x the
+   time, paired) */
 static inline __attribute__((always_inline)) void CL_FN(cl_dconv_runs_sw)(
         float *out, ptrdiff_t ldc, ptrdiff_t nvalid, const float *xb, const float *wb, const float *bias,
         ptrdiff_t CB, ptrdiff_t H, ptrdiff_t W, const ptrdiff_t *geom, ptrdiff_t nb, ptrdiff_t oy, ptrdiff_t ox0,
         ptrdiff_t nr, int rr, const int SWC, ptrdiff_t kh0, ptrdiff_t kh1, const ptrdiff_t *dg, ptrdiff_t id0,
-        ptrdiff_t kd0, ptrdiff_t kd1, ptrdiff_t ys) {
-#define CL_DC_CASE(R, RR) case R: CL_FN(cl_dconv_run)(out, ldc, nvalid, xb, wb, bias, CB, H, W, geom, nb, oy, ox0, \
-                                                      R, RR, SWC, kh0, kh1, dg, id0, kd0, kd1, ys); break;
+        ptrdiff_t kd0, ptrdiff_t kd1, ptrdiff_t ys, int icl) {
+#define CL_DC_CASE(R, RR, NA) case R: CL_FN(cl_dconv_run)(out, ldc, nvalid, xb, wb, bias, CB, H, W, geom, nb, oy, \
+                                          ox0, R, RR, SWC, NA, kh0, kh1, dg, id0, kd0, kd1, ys, icl); break;
+#define CL_DC_CASES_6(RR, NA) CL_DC_CASE(1, RR, NA) CL_DC_CASE(2, RR, NA) CL_DC_CASE(3, RR, NA) \
+                              CL_DC_CASE(4, RR, NA) CL_DC_CASE(5, RR, NA) CL_DC_CASE(6, RR, NA)
+#define CL_DC_CASES_14(RR, NA) CL_DC_CASES_6(RR, NA) CL_DC_CASE(7, RR, NA) CL_DC_CASE(8, RR, NA) \
+                               CL_DC_CASE(9, RR, NA) CL_DC_CASE(10, RR, NA) CL_DC_CASE(11, RR, NA) \
+                               CL_DC_CASE(12, RR, NA) CL_DC_CASE(13, RR, NA) CL_DC_CASE(14, RR, NA)
+#if CL_DC_OBK > 1
+    if (nb == 1) {                  /* a lone block: one vector of sums a cell, twice the cells */
+        if (rr == 2) {
+            switch (nr) { CL_DC_CASES_14(2, 1) default: break; }
+        } else {
+            switch (nr) { CL_DC_CASES_14(1, 1) default: break; }
+        }
+        return;
+    }
+#endif
 #if CL_DC_RR > 1
     if (rr == 2) {
         switch (nr) {
-        CL_DC_CASE(1, 2) CL_DC_CASE(2, 2) CL_DC_CASE(3, 2) CL_DC_CASE(4, 2) CL_DC_CASE(5, 2) CL_DC_CASE(6, 2)
-        CL_DC_CASE(7, 2)
+        CL_DC_CASES_6(2, CL_DC_NA) CL_DC_CASE(7, 2, CL_DC_NA)
         default: break;
         }
         return;
@@ -1431,29 +1451,31 @@ static inline __attribute__((always_inline)) void CL_FN(cl_dconv_runs_sw)(
 #endif
     (void)rr;
     switch (nr) {
-    CL_DC_CASE(1, 1) CL_DC_CASE(2, 1) CL_DC_CASE(3, 1) CL_DC_CASE(4, 1) CL_DC_CASE(5, 1) CL_DC_CASE(6, 1)
 #if CL_DC_R > 6
-    CL_DC_CASE(7, 1) CL_DC_CASE(8, 1) CL_DC_CASE(9, 1) CL_DC_CASE(10, 1) CL_DC_CASE(11, 1) CL_DC_CASE(12, 1)
-    CL_DC_CASE(13, 1) CL_DC_CASE(14, 1)
+    CL_DC_CASES_14(1, CL_DC_NA)
+#else
+    CL_DC_CASES_6(1, CL_DC_NA)
 #endif
     default: break;
     }
+#undef CL_DC_CASES_14
+#undef CL_DC_CASES_6
 #undef CL_DC_CASE
 }
 static void CL_FN(cl_dconv_runs)(float *out, ptrdiff_t ldc, ptrdiff_t nvalid, const float *xb, const float *wb,
                                  const float *bias, ptrdiff_t CB, ptrdiff_t H, ptrdiff_t W, const ptrdiff_t *geom,
                                  ptrdiff_t nb, ptrdiff_t oy, ptrdiff_t ox0, ptrdiff_t nr, int rr, ptrdiff_t kh0,
                                  ptrdiff_t kh1, const ptrdiff_t *dg, ptrdiff_t id0, ptrdiff_t kd0, ptrdiff_t kd1,
-                                 ptrdiff_t ys) {
+                                 ptrdiff_t ys, int icl) {
     if (geom[3] == 1)
         CL_FN(cl_dconv_runs_sw)(out, ldc, nvalid, xb, wb, bias, CB, H, W, geom, nb, oy, ox0, nr, rr, 1, kh0, kh1, dg,
-                                id0, kd0, kd1, ys);
+                                id0, kd0, kd1, ys, icl);
     else if (geom[3] == 2)
         CL_FN(cl_dconv_runs_sw)(out, ldc, nvalid, xb, wb, bias, CB, H, W, geom, nb, oy, ox0, nr, rr, 2, kh0, kh1, dg,
-                                id0, kd0, kd1, ys);
+                                id0, kd0, kd1, ys, icl);
     else
         CL_FN(cl_dconv_runs_sw)(out, ldc, nvalid, xb, wb, bias, CB, H, W, geom, nb, oy, ox0, nr, rr, 0, kh0, kh1, dg,
-                                id0, kd0, kd1, ys);
+                                id0, kd0, kd1, ys, icl);
 }
 /* [*k0, *k1): the kernel rows whose input row (oy * SH + kh * DH - PH) lies inside 0..H-1 (empty: *k0 == *k1) */
 static inline void CL_FN(cl_dc_kernel_rows)(ptrdiff_t oy, ptrdiff_t H, ptrdiff_t KH, ptrdiff_t SH, ptrdiff_t PH,
@@ -1468,17 +1490,19 @@ static inline void CL_FN(cl_dc_kernel_rows)(ptrdiff_t oy, ptrdiff_t H, ptrdiff_t
    row (of the phase, for a transposed layer's); O_left: output channels from block b0 on that exist; wb: the
    pair's weights (interleaved). A row's OW cells are split into the fewest runs of at most CL_DC_R cells, as even
    as they go (OW = 16: 8 + 8, where 7 + 7 + 2 left a short run with a third of the row's weight traffic); two rows
-   whose kernel rows reach the input alike go together, in runs of at most CL_DC_R2 cells each (x86-64-v4). */
+   whose kernel rows reach the input alike go together, in runs of at most CL_DC_R2 cells each (x86-64-v4; a lone
+   block's, CL_DC_R). icl: the input channels of the last 16-channel block that exist (1..16). */
 static void CL_FN(cl_dconv_f)(float *out, ptrdiff_t ldc, ptrdiff_t O_left, const float *xb, const float *wb,
                               const float *bias, ptrdiff_t CB, ptrdiff_t H, ptrdiff_t W, ptrdiff_t OW,
                               const ptrdiff_t *geom, ptrdiff_t nblocks, ptrdiff_t y0, ptrdiff_t y1,
-                              const ptrdiff_t *depth) {
+                              const ptrdiff_t *depth, ptrdiff_t icl) {
     const ptrdiff_t KH = geom[0], SH = geom[2], PH = geom[4], DH = geom[6];
     const ptrdiff_t flat[6] = {1, 1, 0, 1, 1, PTRDIFF_MAX}, *dg = depth ? depth : flat;
     const ptrdiff_t KD = dg[0], SD = dg[1], PD = dg[2], DD = dg[3], D = dg[4], OH = dg[5];
-    const ptrdiff_t runs = (OW + CL_DC_R - 1) / CL_DC_R, runs2 = (OW + CL_DC_R2 - 1) / CL_DC_R2;
+    const ptrdiff_t runs = (OW + CL_DC_R - 1) / CL_DC_R;
     for (ptrdiff_t b = 0; b < nblocks; b += CL_DC_OBK) {
         const ptrdiff_t nb = nblocks - b < CL_DC_OBK ? nblocks - b : CL_DC_OBK;
+        const ptrdiff_t r2 = CL_DC_OBK > 1 && nb == 1 ? CL_DC_R : CL_DC_R2, runs2 = (OW + r2 - 1) / r2;
         float *ob = out + b * 16 * ldc;
         const float *wbb = wb + b * 16, *bb = bias ? bias + b * 16 : NULL;
         for (ptrdiff_t y = y0; y < y1;) {
@@ -1492,7 +1516,8 @@ static void CL_FN(cl_dconv_f)(float *out, ptrdiff_t ldc, ptrdiff_t O_left, const
             for (ptrdiff_t j = 0; j < n; j++) {
                 const ptrdiff_t ox = j * OW / n;
                 CL_FN(cl_dconv_runs)(ob, ldc, O_left - b * 16, xb, wbb, bb, CB, H, W, geom, nb, oy, ox,
-                                     (j + 1) * OW / n - ox, rr, kh0, kh1, dg, od * SD - PD, kd0, kd1, y);
+                                     (j + 1) * OW / n - ox, rr, kh0, kh1, dg, od * SD - PD, kd0, kd1, y,
+                                     (int)icl);
             }
             y += rr;
         }

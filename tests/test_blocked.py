@@ -55,6 +55,10 @@ def _padding(m, padding):
     (2, 16, 64, (9, 15), 3, 1, 1, 1),                # two pairs; 15 cells in runs of 7 + 8 / 5 + 5 + 5
     (2, 17, 80, (8, 13), 3, 1, 1, 1),                # two pairs and a lone block (a zero slot); 13 = 6 + 7 / 7 + 6
     (2, 33, 100, (7, 7), 3, 2, 1, 1),                # the last pair partial; a partial input block
+    (2, 6, 16, (14, 14), 5, 1, 0, 1),                # LeNet-5's 6 -> 16: 6 of 16 input channels summed, a lone
+                                                     # block (v4: two rows of 10 cells in one run)
+    (2, 3, 48, (9, 30), 3, 1, 1, 1),                 # 3 input channels; a pair, then a lone block in runs of 10
+    (1, 1, 16, (40,), 7, 1, 3, 1),                   # 1-d, one input channel: runs of 14 cells (v4)
     (2, 16, 32, (9, 33), 3, 1, 6, 6),                # dilated 'same': edge runs read mostly zero columns
     # 3-d: the input's planes stacked as one column of rows, a run summing the kernel planes that reach the input
     # as it sums the kernel rows; the rows a task splits are (plane, row) pairs
@@ -69,6 +73,7 @@ def _padding(m, padding):
                                                      # input alike, and alike from plane to plane: no pair of rows
                                                      # may span two planes (one's last row, the next's first)
     (3, 16, 16, (5, 6, 7), 4, 1, "same", 1),         # 'same' with an even kernel: padded (1, 2) per axis
+    (3, 5, 16, (4, 6, 14), 3, 1, 1, 1),              # 5 input channels, a lone block in runs of 14 on two rows
 ])
 def test_blocked_matches_reference_and_torch(rng, monkeypatch, threads, nthreads, bias, nd, c_in, c_out, size,
                                              kernel, stride, padding, dilation):
@@ -95,8 +100,9 @@ def test_blocked_matches_reference_and_torch(rng, monkeypatch, threads, nthreads
 def test_blocked_runs_of_every_length_match_reference_and_torch(rng, monkeypatch, threads, out_w, stride, rows):
     """A row of out_w cells goes to the micro-kernel in the fewest runs of at most 14 cells (x86-64-v4; 6 on the
     8-wide levels), as even as they go, each run by the copy compiled for its length; at x86-64-v4 two rows
-    whose kernel rows reach the input alike go together, in runs of at most 7 cells each. Widths 1-29 give every
-    length at each register block, with the first and last run of a row reading the left and right zero columns.
+    whose kernel rows reach the input alike go together, in runs of at most 7 cells each for the pair of blocks
+    and of at most 14 for the lone third block (one vector of sums a cell). Widths 1-29 give every length at each
+    register block, with the first and last run of a row reading the left and right zero columns.
     3 rows padded by 1: three kinds of rows (top, inside, bottom), each alone; 7 rows at stride 1: the top row
     alone, 2 pairs of inside rows, the last inside row alone (its neighbour is the bottom row) and the bottom
     row (stride 2: 4 rows, the 2 inside ones a pair). Strides 1 and 2 run copies with the stride a constant
