@@ -53,7 +53,7 @@ def _padding(m, padding):
     (1, 16, 32, (29,), 5, 2, 2, 1),                  # 1-d: one row
     (1, 32, 16, (50,), 3, 1, 4, 4),
     (2, 16, 64, (9, 15), 3, 1, 1, 1),                # two pairs; 15 cells in runs of 7 + 8 / 5 + 5 + 5
-    (2, 17, 80, (8, 13), 3, 1, 1, 1),                # two pairs and a lone block (a zero slot); 13 = 6 + 7 / 7 + 6
+    (2, 17, 80, (8, 13), 3, 1, 1, 1),                # two pairs and a lone block (own runs at v4); 13 = 6 + 7 / 7 + 6
     (2, 33, 100, (7, 7), 3, 2, 1, 1),                # the last pair partial; a partial input block
     (2, 6, 16, (14, 14), 5, 1, 0, 1),                # LeNet-5's 6 -> 16: 6 of 16 input channels summed, a lone
                                                      # block (v4: two rows of 10 cells in one run)
