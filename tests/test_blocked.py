@@ -550,13 +550,15 @@ def _guarded(n, dtype=np.float32):
     return np.frombuffer(region, dtype=dtype, count=n, offset=total - page - nbytes)
 
 
-@pytest.mark.parametrize("c_in,c_out", [(17, 48), (16, 16), (40, 80), (16, 112)])
-def test_conv_blocked_reads_nothing_past_its_buffers(rng, c_in, c_out):
+@pytest.mark.parametrize("c_in,c_out,w", [(17, 48, 9), (16, 16, 9), (40, 80, 9), (16, 112, 9), (16, 16, 29),
+                                         (6, 48, 29)])
+def test_conv_blocked_reads_nothing_past_its_buffers(rng, c_in, c_out, w):
     """Input, weights, bias and the three buffers each end at an unreadable page (a lone last block of output
-    channels, partial input blocks, runs shorter than the register block): a read past any of them would crash.
-    The buffers start full of NaN: every cell the micro-kernel reads (zero columns, zero weight slots of absent
-    blocks and channels) is written by the call first."""
-    n, h, w = 2, 5, 9
+    channels, partial input blocks, runs shorter than the register block; 29 columns: rows of 16 cells, a lone
+    block's two-row runs of 8 and 8 at x86-64-v4): a read past any of them would crash. The buffers start full of
+    NaN: every cell the micro-kernel reads (zero columns, zero weight slots of absent blocks and channels) is
+    written by the call first."""
+    n, h = 2, 5
     x = _guarded(n * c_in * h * w).reshape(n, c_in, h, w)
     x[...] = rng.standard_normal(x.shape)
     wt = _guarded(c_out * c_in * 9).reshape(c_out, c_in, 9)
